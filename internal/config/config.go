@@ -1,0 +1,299 @@
+// Package config holds Switchboard's setup: the struct tree that mirrors the
+// YAML file, its defaults, and its validation. It knows nothing of SIP, media
+// or SQL; other packages read the values it produces.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole setup of one Switchboard node.
+type Config struct {
+	Server  Server   `yaml:"server"`
+	Users   []User   `yaml:"users"`
+	Trunks  []Trunk  `yaml:"trunks"`
+	Agents  []Agent  `yaml:"agents"`
+	Queues  []Queue  `yaml:"queues"`
+	Hours   []Hours  `yaml:"hours"`
+	Numbers []Number `yaml:"numbers"`
+	Flows   []Flow   `yaml:"flows"`
+	// FeatureCodes maps what an agent's phone dials to an action.
+	FeatureCodes FeatureCodes `yaml:"feature_codes"`
+}
+
+// Server holds listening addresses and process-wide settings.
+type Server struct {
+	// SIPListen is the host:port SIP listens on, UDP and TCP.
+	SIPListen string `yaml:"sip_listen"`
+	// HTTPListen is the host:port of the REST API and web UI.
+	HTTPListen string `yaml:"http_listen"`
+	// DataDir holds the database and recordings.
+	DataDir string `yaml:"data_dir"`
+	// MediaIP is the address written in SDP and bound for RTP; defaults to the SIP host.
+	MediaIP    string `yaml:"media_ip"`
+	RTPPortMin int    `yaml:"rtp_port_min"`
+	RTPPortMax int    `yaml:"rtp_port_max"`
+	// SoundsDir holds prompt and music WAV files; empty means the built-in demo sounds.
+	SoundsDir string `yaml:"sounds_dir"`
+	// Realm is the digest-authentication realm.
+	Realm string `yaml:"realm"`
+	// Demo marks a setup that uses the published demo passwords: such a
+	// server refuses to listen on anything but loopback.
+	Demo bool `yaml:"demo"`
+	// RegisterMaxExpires caps the registration lifetime a phone may ask for.
+	RegisterMaxExpires time.Duration `yaml:"register_max_expires"`
+	// RegisterMinExpires is the shortest registration accepted (423 below it).
+	RegisterMinExpires time.Duration `yaml:"register_min_expires"`
+	// NoAnswerTimeout bounds how long an unanswered call may stay in the IVR without input.
+	MaxCallDuration time.Duration `yaml:"max_call_duration"`
+}
+
+// User is a person who signs in to the API or web UI.
+type User struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	Role     string `yaml:"role"`
+}
+
+// Roles a user may have.
+const (
+	RoleAdmin      = "admin"
+	RoleSupervisor = "supervisor"
+	RoleAgent      = "agent"
+)
+
+// Trunk is a carrier connection. Calls from an inbound source are accepted
+// without authentication.
+type Trunk struct {
+	Name           string   `yaml:"name"`
+	InboundSources []string `yaml:"inbound_sources"`
+}
+
+// Agent is a person who takes calls, identified by an extension.
+type Agent struct {
+	Extension string   `yaml:"extension"`
+	Name      string   `yaml:"name"`
+	Password  string   `yaml:"password"`
+	Queues    []string `yaml:"queues"`
+	// LoginOnRegister logs the agent in, available, when their phone registers.
+	LoginOnRegister bool `yaml:"login_on_register"`
+}
+
+// Queue holds waiting callers until an agent takes them.
+type Queue struct {
+	Name     string `yaml:"name"`
+	Strategy string `yaml:"strategy"`
+	// RingTimeout is how long one agent's phone rings before the next is tried.
+	RingTimeout time.Duration `yaml:"ring_timeout"`
+	// WrapUp is the after-call work time before the agent is offered again.
+	WrapUp time.Duration `yaml:"wrap_up"`
+	// Music is the sound looped while callers wait.
+	Music string `yaml:"music"`
+	// ServiceLevel is the answer-time threshold of the service-level metric.
+	ServiceLevel time.Duration `yaml:"service_level"`
+}
+
+// Strategies a queue may route with.
+const (
+	StrategyLongestIdle = "longest_idle"
+)
+
+// Hours is a weekly schedule in a time zone.
+type Hours struct {
+	Name     string `yaml:"name"`
+	Timezone string `yaml:"timezone"`
+	// Weekly maps mon..sun to ranges "09:00-17:30"; a missing day is closed.
+	Weekly map[string][]string `yaml:"weekly"`
+}
+
+// Number maps a dialled number (DID) to a flow.
+type Number struct {
+	Number string `yaml:"number"`
+	Flow   string `yaml:"flow"`
+}
+
+// Flow is an IVR: named steps, starting at Start.
+type Flow struct {
+	Name  string          `yaml:"name"`
+	Start string          `yaml:"start"`
+	Steps map[string]Step `yaml:"steps"`
+}
+
+// Step is one node of a flow. Type selects which fields apply.
+type Step struct {
+	// Type is play, menu, hours, queue, extension or hangup.
+	Type string `yaml:"type"`
+	// Prompts are played in order (play, menu).
+	Prompts []string `yaml:"prompts"`
+	// Next is the step after play.
+	Next string `yaml:"next"`
+	// Options maps a digit to the next step (menu).
+	Options map[string]string `yaml:"options"`
+	// Timeout is how long a menu waits for a digit after its prompts.
+	Timeout time.Duration `yaml:"timeout"`
+	// Attempts is how many times a menu is offered before giving up.
+	Attempts int `yaml:"attempts"`
+	// InvalidPrompt is played after a digit that is no option.
+	InvalidPrompt string `yaml:"invalid_prompt"`
+	// NoInput is the step after every attempt timed out; Invalid after the last was invalid.
+	NoInput string `yaml:"no_input"`
+	Invalid string `yaml:"invalid"`
+	// Hours names the schedule of an hours step; Open and Closed are its branches.
+	Hours  string `yaml:"hours"`
+	Open   string `yaml:"open"`
+	Closed string `yaml:"closed"`
+	// Queue and Priority apply to a queue step.
+	Queue    string `yaml:"queue"`
+	Priority int    `yaml:"priority"`
+	// Extension is the agent a call is sent to (extension step).
+	Extension string `yaml:"extension"`
+}
+
+// Step types.
+const (
+	StepPlay      = "play"
+	StepMenu      = "menu"
+	StepHours     = "hours"
+	StepQueue     = "queue"
+	StepExtension = "extension"
+	StepHangup    = "hangup"
+)
+
+// FeatureCodes are numbers an agent's phone dials to act on the agent.
+type FeatureCodes struct {
+	// LoginToggle logs the agent in when out, out when in.
+	LoginToggle string `yaml:"login_toggle"`
+}
+
+// Defaults returns a config with every default set; a file overrides them.
+func Defaults() Config {
+	return Config{
+		Server: Server{
+			SIPListen:          "127.0.0.1:5060",
+			HTTPListen:         "127.0.0.1:8080",
+			DataDir:            "./switchboard-data",
+			RTPPortMin:         20000,
+			RTPPortMax:         29999,
+			Realm:              "switchboard",
+			RegisterMaxExpires: time.Hour,
+			RegisterMinExpires: 10 * time.Second,
+			MaxCallDuration:    4 * time.Hour,
+		},
+		FeatureCodes: FeatureCodes{LoginToggle: "*45"},
+	}
+}
+
+// Parse decodes a YAML setup named name (used in error messages), applies
+// defaults and validates it. Every problem found is reported, each as
+// "name:line: what: problem".
+func Parse(name string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	cfg := Defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	cfg.applyDefaults()
+	if errs := cfg.validate(&root); len(errs) > 0 {
+		return nil, &ValidationError{File: name, Problems: errs}
+	}
+	return &cfg, nil
+}
+
+func (c *Config) applyDefaults() {
+	for i := range c.Queues {
+		q := &c.Queues[i]
+		if q.Strategy == "" {
+			q.Strategy = StrategyLongestIdle
+		}
+		if q.RingTimeout == 0 {
+			q.RingTimeout = 15 * time.Second
+		}
+		if q.ServiceLevel == 0 {
+			q.ServiceLevel = 20 * time.Second
+		}
+		if q.Music == "" {
+			q.Music = "hold-music"
+		}
+	}
+	for _, f := range c.Flows {
+		for id, s := range f.Steps {
+			if s.Type == StepMenu {
+				if s.Timeout == 0 {
+					s.Timeout = 5 * time.Second
+				}
+				if s.Attempts == 0 {
+					s.Attempts = 2
+				}
+			}
+			f.Steps[id] = s
+		}
+	}
+	if c.Server.MediaIP == "" {
+		c.Server.MediaIP = hostOf(c.Server.SIPListen)
+	}
+}
+
+// QueueByName returns the named queue.
+func (c *Config) QueueByName(name string) (Queue, bool) {
+	for _, q := range c.Queues {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Queue{}, false
+}
+
+// FlowByName returns the named flow.
+func (c *Config) FlowByName(name string) (Flow, bool) {
+	for _, f := range c.Flows {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Flow{}, false
+}
+
+// HoursByName returns the named schedule.
+func (c *Config) HoursByName(name string) (Hours, bool) {
+	for _, h := range c.Hours {
+		if h.Name == name {
+			return h, true
+		}
+	}
+	return Hours{}, false
+}
+
+// Sounds lists every sound the setup refers to, so they can be checked at start.
+func (c *Config) Sounds() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, q := range c.Queues {
+		add(q.Music)
+	}
+	for _, f := range c.Flows {
+		for _, s := range f.Steps {
+			for _, p := range s.Prompts {
+				add(p)
+			}
+			add(s.InvalidPrompt)
+		}
+	}
+	return out
+}

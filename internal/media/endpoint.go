@@ -1,0 +1,435 @@
+package media
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+type outMode uint8
+
+const (
+	modeIdle outMode = iota
+	modePlay
+	modeRelay
+)
+
+// Endpoint is one RTP leg: a local port pair, the negotiated remote side,
+// and one continuous outgoing stream (one SSRC, sequence and timestamp that
+// run on across prompts, music and relayed audio).
+type Endpoint struct {
+	e     *Engine
+	conn  *net.UDPConn
+	rtcp  *net.UDPConn
+	local netip.AddrPort
+	port  int
+
+	mu   sync.Mutex
+	sess Session
+	// outgoing stream
+	ssrc     uint32
+	seq      uint16
+	ts       uint32
+	lastSend time.Time
+	sentAny  bool
+	marker   bool
+	mode     outMode
+	// playback
+	queue []*Sound
+	frame int
+	loop  *Sound
+	done  chan struct{}
+	// relay: offsets from the peer's incoming stream to ours
+	relayInit bool
+	inSSRC    uint32
+	seqOff    uint16
+	tsOff     uint32
+
+	remote atomic.Pointer[Session] // snapshot for the reader
+	peer   atomic.Pointer[Endpoint]
+	digits chan byte
+	closed chan struct{}
+	once   sync.Once
+
+	// per-leg receive counters
+	Received atomic.Uint64
+	Sent     atomic.Uint64
+	Lost     atomic.Uint64
+	maxSeq   uint16 // reader goroutine only
+	haveSeq  bool
+}
+
+// NewEndpoint binds a port pair and starts reading from it.
+func (e *Engine) NewEndpoint() (*Endpoint, error) {
+	conn, rtcp, port, err := e.bindPair()
+	if err != nil {
+		return nil, err
+	}
+	ep := &Endpoint{
+		e:      e,
+		conn:   conn,
+		rtcp:   rtcp,
+		port:   port,
+		local:  netip.AddrPortFrom(e.ip, uint16(port)),
+		ssrc:   rand.Uint32(),
+		seq:    uint16(rand.Uint32()),
+		ts:     rand.Uint32(),
+		digits: make(chan byte, 32),
+		closed: make(chan struct{}),
+	}
+	e.active.Add(1)
+	go ep.read()
+	return ep, nil
+}
+
+// Local is the address to put in SDP.
+func (ep *Endpoint) Local() netip.AddrPort { return ep.local }
+
+// SetSession sets (or, on re-INVITE, changes) the negotiated remote side.
+func (ep *Endpoint) SetSession(s Session) {
+	ep.mu.Lock()
+	ep.sess = s
+	ep.mu.Unlock()
+	cp := s
+	ep.remote.Store(&cp)
+}
+
+// Session returns the negotiated remote side.
+func (ep *Endpoint) Session() Session {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return ep.sess
+}
+
+// Digits delivers DTMF digits received on this leg (RFC 4733 or injected from SIP INFO).
+func (ep *Endpoint) Digits() <-chan byte { return ep.digits }
+
+// InjectDigit delivers a digit that arrived by signaling (SIP INFO).
+func (ep *Endpoint) InjectDigit(d byte) {
+	select {
+	case ep.digits <- d:
+	default:
+	}
+}
+
+// Done is closed when the endpoint is closed.
+func (ep *Endpoint) Done() <-chan struct{} { return ep.closed }
+
+// Play replaces whatever the leg sends with the given sounds, in order. The
+// returned channel closes when they have all been sent, or when playback is
+// stopped or replaced.
+func (ep *Endpoint) Play(sounds ...*Sound) <-chan struct{} {
+	ep.mu.Lock()
+	ep.finishLocked()
+	ep.queue = append(ep.queue[:0], sounds...)
+	ep.frame = 0
+	ep.done = make(chan struct{})
+	done := ep.done
+	ep.enterLocked(modePlay)
+	ep.mu.Unlock()
+	ep.e.startPlaying(ep)
+	return done
+}
+
+// Loop sets a sound (music on hold) repeated once the queue of Play is empty.
+// Nil stops the loop.
+func (ep *Endpoint) Loop(s *Sound) {
+	ep.mu.Lock()
+	ep.loop = s
+	if s != nil && ep.mode != modePlay {
+		ep.queue = ep.queue[:0]
+		ep.frame = 0
+		ep.enterLocked(modePlay)
+	}
+	ep.mu.Unlock()
+	if s != nil {
+		ep.e.startPlaying(ep)
+	}
+}
+
+// Stop ends playback; the leg sends nothing until played or bridged again.
+func (ep *Endpoint) Stop() {
+	ep.mu.Lock()
+	ep.finishLocked()
+	ep.loop = nil
+	ep.enterLocked(modeIdle)
+	ep.mu.Unlock()
+	ep.e.stopPlaying(ep)
+}
+
+// Bridge connects two legs: each sends what the other receives.
+func Bridge(a, b *Endpoint) {
+	for _, ep := range []*Endpoint{a, b} {
+		ep.mu.Lock()
+		ep.finishLocked()
+		ep.loop = nil
+		ep.enterLocked(modeRelay)
+		ep.mu.Unlock()
+		ep.e.stopPlaying(ep)
+	}
+	a.peer.Store(b)
+	b.peer.Store(a)
+}
+
+// Unbridge disconnects a leg from its peer, in both directions.
+func (ep *Endpoint) Unbridge() {
+	if p := ep.peer.Swap(nil); p != nil {
+		p.peer.CompareAndSwap(ep, nil)
+	}
+}
+
+// Close releases the ports; the reader goroutine ends.
+func (ep *Endpoint) Close() {
+	ep.once.Do(func() {
+		ep.Unbridge()
+		ep.Stop()
+		close(ep.closed)
+		ep.conn.Close()
+		ep.rtcp.Close()
+		ep.e.ports.put(ep.port)
+		ep.e.active.Add(-1)
+	})
+}
+
+// finishLocked closes the done channel of the current playback.
+func (ep *Endpoint) finishLocked() {
+	if ep.done != nil {
+		close(ep.done)
+		ep.done = nil
+	}
+	ep.queue = ep.queue[:0]
+}
+
+// enterLocked switches what the leg sends. The stream itself continues: the
+// next packet carries the marker bit and a timestamp advanced by the real
+// time that passed, so the far end's jitter buffer sees one talk spurt end
+// and another begin.
+func (ep *Endpoint) enterLocked(m outMode) {
+	if ep.mode != m {
+		ep.marker = true
+		ep.relayInit = false
+	}
+	ep.mode = m
+}
+
+// advanceLocked moves the timestamp to now: one frame for a paced packet,
+// the elapsed time after a pause.
+func (ep *Endpoint) advanceLocked(now time.Time) {
+	if !ep.sentAny {
+		ep.sentAny = true
+		ep.lastSend = now
+		return
+	}
+	samples := uint32(FrameSamples)
+	if gap := now.Sub(ep.lastSend); gap > 30*time.Millisecond {
+		samples = uint32(gap.Round(20*time.Millisecond)/time.Millisecond) * 8
+	}
+	ep.ts += samples
+	ep.lastSend = now
+}
+
+// playTick sends the next frame of playback; false means the leg no longer plays.
+func (ep *Endpoint) playTick(now time.Time, buf []byte) bool {
+	ep.mu.Lock()
+	if ep.mode != modePlay {
+		ep.mu.Unlock()
+		return false
+	}
+	var snd *Sound
+	for len(ep.queue) > 0 && ep.frame >= ep.queue[0].Frames() {
+		ep.queue = ep.queue[1:]
+		ep.frame = 0
+	}
+	switch {
+	case len(ep.queue) > 0:
+		snd = ep.queue[0]
+	case ep.loop != nil:
+		if ep.done != nil {
+			close(ep.done)
+			ep.done = nil
+		}
+		if ep.frame >= ep.loop.Frames() {
+			ep.frame = 0
+		}
+		snd = ep.loop
+	default:
+		ep.finishLocked()
+		ep.mode = modeIdle
+		ep.mu.Unlock()
+		return false
+	}
+	remote, codec := ep.sess.Remote, ep.sess.Codec
+	if !remote.IsValid() || codec == CodecNone {
+		ep.mu.Unlock()
+		return true
+	}
+	ep.seq++
+	ep.advanceLocked(now)
+	ep.lastSend = now
+	writeHeader(buf, ep.sess.PT, ep.marker, ep.seq, ep.ts, ep.ssrc)
+	ep.marker = false
+	copy(buf[12:], snd.frame(codec, ep.frame))
+	ep.frame++
+	ep.mu.Unlock()
+	ep.send(buf[:12+FrameSamples], remote)
+	return true
+}
+
+func (ep *Endpoint) send(pkt []byte, to netip.AddrPort) {
+	if _, err := ep.conn.WriteToUDPAddrPort(pkt, to); err == nil {
+		ep.Sent.Add(1)
+		ep.e.Stats.PacketsOut.Add(1)
+	}
+}
+
+func writeHeader(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc uint32) {
+	b[0] = 0x80
+	b[1] = pt & 0x7F
+	if marker {
+		b[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(b[2:], seq)
+	binary.BigEndian.PutUint32(b[4:], ts)
+	binary.BigEndian.PutUint32(b[8:], ssrc)
+}
+
+// read receives RTP until the endpoint closes: DTMF is detected here and
+// audio is forwarded to the bridged peer.
+func (ep *Endpoint) read() {
+	buf := make([]byte, 1500)
+	out := make([]byte, 1500)
+	var (
+		h    rtp.Header
+		dtmf DTMFDetector
+	)
+	for {
+		n, from, err := ep.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			select {
+			case <-ep.closed:
+				return
+			default:
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		ep.handle(buf[:n], from, out, &h, &dtmf)
+	}
+}
+
+// handle processes one received datagram. It allocates nothing.
+func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.Header, dtmf *DTMFDetector) {
+	sess := ep.remote.Load()
+	if sess == nil || from.Addr().Unmap() != sess.Remote.Addr() {
+		ep.e.Stats.WrongSource.Add(1)
+		return
+	}
+	hl, err := h.Unmarshal(pkt)
+	if err != nil || h.Version != 2 {
+		ep.e.Stats.Malformed.Add(1)
+		return
+	}
+	payload := pkt[hl:]
+	if h.Padding && len(payload) > 0 {
+		pad := int(payload[len(payload)-1])
+		if pad > len(payload) {
+			ep.e.Stats.Malformed.Add(1)
+			return
+		}
+		payload = payload[:len(payload)-pad]
+	}
+	ep.Received.Add(1)
+	ep.e.Stats.PacketsIn.Add(1)
+	ep.trackSeq(h.SequenceNumber)
+
+	peer := ep.peer.Load()
+	switch {
+	case sess.TelephoneEvent != 0 && h.PayloadType == sess.TelephoneEvent:
+		if d, err := dtmf.Packet(h.Timestamp, payload); err == nil && d != 0 {
+			ep.InjectDigit(d)
+		}
+		if peer != nil {
+			peer.relay(h, payload, CodecNone, out, true)
+		}
+	case h.PayloadType == sess.PT:
+		if peer != nil {
+			peer.relay(h, payload, sess.Codec, out, false)
+		}
+	}
+}
+
+func (ep *Endpoint) trackSeq(seq uint16) {
+	if !ep.haveSeq {
+		ep.haveSeq, ep.maxSeq = true, seq
+		return
+	}
+	diff := seq - ep.maxSeq
+	if diff == 0 || diff > 0x8000 { // duplicate or reordered late packet
+		return
+	}
+	if diff > 1 {
+		ep.Lost.Add(uint64(diff - 1))
+		ep.e.Stats.Lost.Add(uint64(diff - 1))
+	}
+	ep.maxSeq = seq
+}
+
+// relay sends a packet received on the peer out of this leg, rewritten into
+// this leg's stream. from is the payload's codec (CodecNone for events).
+func (ep *Endpoint) relay(h *rtp.Header, payload []byte, from Codec, out []byte, event bool) {
+	if 12+len(payload) > len(out) {
+		return
+	}
+	ep.mu.Lock()
+	if ep.mode != modeRelay || !ep.sess.Remote.IsValid() {
+		ep.mu.Unlock()
+		return
+	}
+	pt := ep.sess.PT
+	if event {
+		if ep.sess.TelephoneEvent == 0 {
+			ep.mu.Unlock()
+			return
+		}
+		pt = ep.sess.TelephoneEvent
+	}
+	if !ep.relayInit || h.SSRC != ep.inSSRC {
+		// A new incoming stream: continue ours from where it stands.
+		ep.advanceLocked(time.Now())
+		ep.seqOff = ep.seq + 1 - h.SequenceNumber
+		ep.tsOff = ep.ts - h.Timestamp
+		ep.inSSRC = h.SSRC
+		ep.relayInit = true
+		ep.marker = true
+	}
+	seq := h.SequenceNumber + ep.seqOff
+	ts := h.Timestamp + ep.tsOff
+	if int16(seq-ep.seq) > 0 {
+		ep.seq = seq
+	}
+	if int32(ts-ep.ts) > 0 {
+		ep.ts = ts
+		ep.sentAny = true
+	}
+	ep.lastSend = time.Now()
+	marker := h.Marker || ep.marker
+	ep.marker = false
+	codec, remote, ssrc := ep.sess.Codec, ep.sess.Remote, ep.ssrc
+	ep.mu.Unlock()
+
+	writeHeader(out, pt, marker, seq, ts, ssrc)
+	if event {
+		copy(out[12:], payload)
+	} else {
+		ep.e.tc.Convert(out[12:], payload, from, codec)
+	}
+	ep.send(out[:12+len(payload)], remote)
+}

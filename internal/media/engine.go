@@ -1,0 +1,216 @@
+// Package media owns RTP: port allocation, G.711 codecs, SDP offer/answer,
+// RFC 4733 DTMF, playing sounds and relaying audio between two legs. It knows
+// nothing of SIP, calls or queues.
+//
+// Timing: one pacer goroutine ticks every 20 ms and sends the next frame of
+// every endpoint that is playing a sound; relayed audio is forwarded by the
+// receiving endpoint's reader as it arrives, rewritten in place, without
+// decoding (PCMU↔PCMA by table when the legs differ).
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stats are process-wide RTP counters.
+type Stats struct {
+	PacketsIn   atomic.Uint64
+	PacketsOut  atomic.Uint64
+	Lost        atomic.Uint64 // gaps in received sequence numbers
+	WrongSource atomic.Uint64 // dropped: not from the negotiated address
+	Malformed   atomic.Uint64 // dropped: not RTP
+	Late        atomic.Uint64 // pacer ticks that ran behind
+}
+
+// Engine allocates RTP endpoints and paces their playback.
+type Engine struct {
+	ip    netip.Addr
+	ports *portPool
+	tc    *Transcoder
+	log   *slog.Logger
+	Stats Stats
+
+	mu      sync.Mutex
+	playing map[*Endpoint]struct{}
+	wake    chan struct{}
+	active  atomic.Int64
+}
+
+// EngineConfig sets where RTP is bound.
+type EngineConfig struct {
+	IP               netip.Addr
+	PortMin, PortMax int
+	Log              *slog.Logger
+}
+
+// NewEngine prepares an engine; Run must be running for playback.
+func NewEngine(c EngineConfig) (*Engine, error) {
+	if !c.IP.IsValid() {
+		return nil, errors.New("media: no IP to bind")
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return &Engine{
+		ip:      c.IP,
+		ports:   newPortPool(c.PortMin, c.PortMax),
+		tc:      NewTranscoder(),
+		log:     c.Log,
+		playing: map[*Endpoint]struct{}{},
+		wake:    make(chan struct{}, 1),
+	}, nil
+}
+
+// Active reports how many endpoints are open.
+func (e *Engine) Active() int64 { return e.active.Load() }
+
+// Run paces playback until ctx ends. One goroutine serves every endpoint.
+func (e *Engine) Run(ctx context.Context) {
+	const tick = 20 * time.Millisecond
+	var (
+		scratch = make([]byte, 12+FrameSamples)
+		list    []*Endpoint
+		ticker  *time.Ticker
+		next    time.Time
+	)
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
+	for {
+		e.mu.Lock()
+		idle := len(e.playing) == 0
+		e.mu.Unlock()
+		if idle {
+			if ticker != nil {
+				ticker.Stop()
+				ticker = nil
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.wake:
+				continue
+			}
+		}
+		if ticker == nil {
+			ticker = time.NewTicker(tick)
+			next = time.Now().Add(tick)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-ticker.C:
+			if now.Sub(next) > tick {
+				e.Stats.Late.Add(1)
+			}
+			next = now.Add(tick)
+		}
+		e.mu.Lock()
+		list = list[:0]
+		for ep := range e.playing {
+			list = append(list, ep)
+		}
+		e.mu.Unlock()
+		now := time.Now()
+		for _, ep := range list {
+			if !ep.playTick(now, scratch) {
+				e.mu.Lock()
+				delete(e.playing, ep)
+				e.mu.Unlock()
+			}
+		}
+		clear(list)
+	}
+}
+
+func (e *Engine) startPlaying(ep *Endpoint) {
+	e.mu.Lock()
+	e.playing[ep] = struct{}{}
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) stopPlaying(ep *Endpoint) {
+	e.mu.Lock()
+	delete(e.playing, ep)
+	e.mu.Unlock()
+}
+
+// portPool hands out even RTP ports (RTCP on the odd one above).
+type portPool struct {
+	mu   sync.Mutex
+	free []int
+}
+
+func newPortPool(min, max int) *portPool {
+	if min%2 == 1 {
+		min++
+	}
+	p := &portPool{}
+	for port := max - 1; port >= min; port-- {
+		if port%2 == 0 && port+1 <= max {
+			p.free = append(p.free, port)
+		}
+	}
+	return p
+}
+
+func (p *portPool) get() (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) == 0 {
+		return 0, false
+	}
+	port := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return port, true
+}
+
+// put returns a port to the front of the pool, so a just-closed port is the
+// last to be reused (late packets of an old call reach no new one).
+func (p *portPool) put(port int) {
+	p.mu.Lock()
+	p.free = append([]int{port}, p.free...)
+	p.mu.Unlock()
+}
+
+// ErrNoPorts means the RTP port range is exhausted.
+var ErrNoPorts = errors.New("media: no free RTP ports")
+
+// bindPair binds an RTP/RTCP pair, skipping ports another process holds.
+func (e *Engine) bindPair() (rtp, rtcp *net.UDPConn, port int, err error) {
+	for tries := 0; tries < 64; tries++ {
+		port, ok := e.ports.get()
+		if !ok {
+			return nil, nil, 0, ErrNoPorts
+		}
+		rtp, err1 := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.ip, uint16(port))))
+		if err1 != nil {
+			e.ports.put(port)
+			continue
+		}
+		rtcp, err2 := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.ip, uint16(port+1))))
+		if err2 != nil {
+			rtp.Close()
+			e.ports.put(port)
+			continue
+		}
+		_ = rtp.SetReadBuffer(256 << 10)
+		_ = rtp.SetWriteBuffer(256 << 10)
+		return rtp, rtcp, port, nil
+	}
+	return nil, nil, 0, fmt.Errorf("%w: 64 ports in a row were taken", ErrNoPorts)
+}

@@ -1,0 +1,82 @@
+package media
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// Sound is audio ready to send: encoded once per codec in 20 ms frames.
+type Sound struct {
+	Name string
+	pcmu []byte
+	pcma []byte
+}
+
+// NewSound encodes linear samples for every codec, padding the last frame with silence.
+func NewSound(name string, pcm []int16) *Sound {
+	n := (len(pcm) + FrameSamples - 1) / FrameSamples * FrameSamples
+	padded := make([]int16, n)
+	copy(padded, pcm)
+	s := &Sound{Name: name, pcmu: make([]byte, n), pcma: make([]byte, n)}
+	Encode(PCMU, s.pcmu, padded)
+	Encode(PCMA, s.pcma, padded)
+	return s
+}
+
+// Frames returns how many 20 ms frames the sound lasts.
+func (s *Sound) Frames() int { return len(s.pcmu) / FrameSamples }
+
+// frame returns the i-th 20 ms frame encoded as c.
+func (s *Sound) frame(c Codec, i int) []byte {
+	b := s.pcmu
+	if c == PCMA {
+		b = s.pcma
+	}
+	return b[i*FrameSamples : (i+1)*FrameSamples]
+}
+
+// Library holds the sounds a setup plays, by name.
+type Library struct {
+	sounds map[string]*Sound
+}
+
+// LoadLibrary reads every NAME.wav in dir of fsys.
+func LoadLibrary(fsys fs.FS, dir string) (*Library, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read sounds: %w", err)
+	}
+	lib := &Library{sounds: map[string]*Sound{}}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".wav") {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read sound %s: %w", e.Name(), err)
+		}
+		pcm, err := ParseWAV(data)
+		if err != nil {
+			return nil, fmt.Errorf("sound %s: %w", e.Name(), err)
+		}
+		name := strings.TrimSuffix(e.Name(), ".wav")
+		lib.sounds[name] = NewSound(name, pcm)
+	}
+	return lib, nil
+}
+
+// Get returns the named sound.
+func (l *Library) Get(name string) (*Sound, bool) {
+	s, ok := l.sounds[name]
+	return s, ok
+}
+
+// Add puts a sound in the library (tests and generated tones).
+func (l *Library) Add(s *Sound) {
+	if l.sounds == nil {
+		l.sounds = map[string]*Sound{}
+	}
+	l.sounds[s.Name] = s
+}

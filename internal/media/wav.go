@@ -1,0 +1,100 @@
+package media
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// ErrWAV reports a WAV file Switchboard cannot play.
+var ErrWAV = errors.New("unsupported wav")
+
+// ParseWAV decodes a RIFF WAVE file holding 8 kHz mono audio as 16-bit PCM,
+// µ-law or A-law, and returns its samples as 16-bit linear PCM.
+func ParseWAV(data []byte) ([]int16, error) {
+	if len(data) < 12 || string(data[0:4]) != "RIFF" || string(data[8:12]) != "WAVE" {
+		return nil, fmt.Errorf("%w: not a RIFF WAVE file", ErrWAV)
+	}
+	var (
+		format, channels, bits uint16
+		rate                   uint32
+		haveFmt                bool
+	)
+	p := data[12:]
+	for len(p) >= 8 {
+		id := string(p[0:4])
+		size := binary.LittleEndian.Uint32(p[4:8])
+		body := p[8:]
+		if uint64(size) > uint64(len(body)) {
+			if id != "data" {
+				return nil, fmt.Errorf("%w: chunk %q runs past the end", ErrWAV, id)
+			}
+			size = uint32(len(body)) // tolerate a truncated data chunk (a recording cut short)
+		}
+		body = body[:size]
+		switch id {
+		case "fmt ":
+			if len(body) < 16 {
+				return nil, fmt.Errorf("%w: fmt chunk too short", ErrWAV)
+			}
+			format = binary.LittleEndian.Uint16(body[0:2])
+			channels = binary.LittleEndian.Uint16(body[2:4])
+			rate = binary.LittleEndian.Uint32(body[4:8])
+			bits = binary.LittleEndian.Uint16(body[14:16])
+			haveFmt = true
+		case "data":
+			if !haveFmt {
+				return nil, fmt.Errorf("%w: data before fmt", ErrWAV)
+			}
+			if channels != 1 || rate != SampleRate {
+				return nil, fmt.Errorf("%w: need 8000 Hz mono, have %d Hz, %d channels", ErrWAV, rate, channels)
+			}
+			return decodeWAVData(format, bits, body)
+		}
+		adv := 8 + int(size) + int(size&1)
+		if adv > len(p) {
+			break
+		}
+		p = p[adv:]
+	}
+	return nil, fmt.Errorf("%w: no data chunk", ErrWAV)
+}
+
+func decodeWAVData(format, bits uint16, body []byte) ([]int16, error) {
+	switch {
+	case format == 1 && bits == 16:
+		out := make([]int16, len(body)/2)
+		for i := range out {
+			out[i] = int16(binary.LittleEndian.Uint16(body[2*i:]))
+		}
+		return out, nil
+	case format == 7 && bits == 8:
+		out := make([]int16, len(body))
+		Decode(PCMU, out, body)
+		return out, nil
+	case format == 6 && bits == 8:
+		out := make([]int16, len(body))
+		Decode(PCMA, out, body)
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: format %d with %d bits (need PCM 16-bit, µ-law or A-law)", ErrWAV, format, bits)
+}
+
+// WAVHeader returns a 44-byte header for 16-bit PCM with the given channels
+// and data length in bytes.
+func WAVHeader(channels int, dataLen uint32) []byte {
+	h := make([]byte, 44)
+	copy(h[0:], "RIFF")
+	binary.LittleEndian.PutUint32(h[4:], 36+dataLen)
+	copy(h[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(h[16:], 16)
+	binary.LittleEndian.PutUint16(h[20:], 1)
+	binary.LittleEndian.PutUint16(h[22:], uint16(channels))
+	binary.LittleEndian.PutUint32(h[24:], SampleRate)
+	binary.LittleEndian.PutUint32(h[28:], SampleRate*2*uint32(channels))
+	binary.LittleEndian.PutUint16(h[32:], uint16(2*channels))
+	binary.LittleEndian.PutUint16(h[34:], 16)
+	copy(h[36:], "data")
+	binary.LittleEndian.PutUint32(h[40:], dataLen)
+	return h
+}
