@@ -1,0 +1,140 @@
+package acd
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// AgentView is an agent's live state.
+type AgentView struct {
+	ID       string        `json:"id"`
+	State    AgentState    `json:"state"`
+	Reason   string        `json:"reason,omitempty"`
+	Since    time.Time     `json:"since"`
+	CallID   string        `json:"call_id,omitempty"`
+	Queues   []string      `json:"queues"`
+	Answered int           `json:"answered_today"`
+	InState  time.Duration `json:"-"`
+}
+
+// QueueView is a queue's live state.
+type QueueView struct {
+	Name               string      `json:"name"`
+	Waiting            int         `json:"waiting"`
+	Ringing            int         `json:"ringing"`
+	LongestWaitSeconds float64     `json:"longest_wait_seconds"`
+	Agents             []AgentView `json:"agents"`
+}
+
+func (a *ACD) viewAgent(ag *agent, now time.Time) AgentView {
+	v := AgentView{ID: ag.id, State: ag.state, Reason: ag.reason, Since: ag.since, CallID: ag.callID,
+		Answered: ag.answered, InState: now.Sub(ag.since)}
+	if ag.offer != nil {
+		v.CallID = ag.offer.CallID
+	}
+	for _, q := range ag.queues {
+		v.Queues = append(v.Queues, q.cfg.Name)
+	}
+	return v
+}
+
+func (a *ACD) sortedAgents() []*agent {
+	out := make([]*agent, 0, len(a.agents))
+	for _, ag := range a.agents {
+		out = append(out, ag)
+	}
+	slices.SortFunc(out, func(x, y *agent) int { return strings.Compare(x.id, y.id) })
+	return out
+}
+
+func sortOffers(os []*offerState) {
+	slices.SortFunc(os, func(x, y *offerState) int {
+		switch {
+		case x.ID < y.ID:
+			return -1
+		case x.ID > y.ID:
+			return 1
+		}
+		return 0
+	})
+}
+
+// Agents returns every agent's state, by ID.
+func (a *ACD) Agents() []AgentView {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.clock.Now()
+	var out []AgentView
+	for _, ag := range a.sortedAgents() {
+		out = append(out, a.viewAgent(ag, now))
+	}
+	return out
+}
+
+// Agent returns one agent's state.
+func (a *ACD) Agent(id string) (AgentView, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ag, ok := a.agents[id]
+	if !ok {
+		return AgentView{}, false
+	}
+	return a.viewAgent(ag, a.clock.Now()), true
+}
+
+// Queues returns every queue's state, by name.
+func (a *ACD) Queues() []QueueView {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	names := make([]string, 0, len(a.queues))
+	for n := range a.queues {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	out := make([]QueueView, 0, len(names))
+	for _, n := range names {
+		out = append(out, a.viewQueue(a.queues[n]))
+	}
+	return out
+}
+
+// Queue returns one queue's state.
+func (a *ACD) Queue(name string) (QueueView, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q, ok := a.queues[name]
+	if !ok {
+		return QueueView{}, false
+	}
+	return a.viewQueue(q), true
+}
+
+func (a *ACD) viewQueue(q *queue) QueueView {
+	now := a.clock.Now()
+	v := QueueView{Name: q.cfg.Name, Agents: []AgentView{}}
+	for _, c := range q.calls {
+		if c.state == callRinging {
+			v.Ringing++
+		}
+		v.Waiting++
+		if w := now.Sub(c.queuedAt).Seconds(); w > v.LongestWaitSeconds {
+			v.LongestWaitSeconds = w
+		}
+	}
+	for _, ag := range q.agents {
+		v.Agents = append(v.Agents, a.viewAgent(ag, now))
+	}
+	return v
+}
+
+// Position is a queued call's place in line (1 is next), 0 if not queued.
+func (a *ACD) Position(callID string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.calls[callID]
+	if !ok {
+		return 0
+	}
+	return slices.Index(c.q.calls, c) + 1
+}
