@@ -1,0 +1,169 @@
+// Package flow runs IVR flows: play prompts, collect digits, branch on
+// business hours, and end in a routing decision (a queue, an extension, or
+// hang up). It knows nothing of SIP or RTP: it drives a Session, which the
+// call layer implements over a real leg and tests implement with a fake.
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/config"
+)
+
+// Session is what a flow needs of a call.
+type Session interface {
+	// Play sends prompts in order. When interruptible, the first digit the
+	// caller presses stops playback and is returned; otherwise 0.
+	Play(ctx context.Context, prompts []string, interruptible bool) (byte, error)
+	// WaitDigit waits up to timeout for a digit; ok is false on timeout.
+	WaitDigit(ctx context.Context, timeout time.Duration) (digit byte, ok bool, err error)
+	// Now is the current time (business hours).
+	Now() time.Time
+}
+
+// Action is how a flow ends.
+type Action string
+
+// Actions.
+const (
+	ActionQueue     Action = "queue"
+	ActionExtension Action = "extension"
+	ActionHangup    Action = "hangup"
+)
+
+// Result is a flow's routing decision and what the caller did on the way.
+type Result struct {
+	Action    Action
+	Queue     string
+	Priority  int
+	Extension string
+	// Digits are the digits the caller pressed, in order.
+	Digits string
+	// Path lists the steps visited.
+	Path []string
+}
+
+// ErrTooManySteps stops a flow that loops without end.
+var ErrTooManySteps = errors.New("flow: too many steps")
+
+const maxSteps = 200
+
+// Run executes a flow until it reaches a routing decision. The partial
+// result (digits and path so far) is returned with any error.
+func Run(ctx context.Context, f config.Flow, hours map[string]config.Hours, s Session, log *slog.Logger) (Result, error) {
+	var r Result
+	id := f.Start
+	for n := 0; n < maxSteps; n++ {
+		step, ok := f.Steps[id]
+		if !ok {
+			return r, fmt.Errorf("flow %q: no step %q", f.Name, id)
+		}
+		r.Path = append(r.Path, id)
+		log.Debug("flow step", "flow", f.Name, "step", id, "type", step.Type)
+		switch step.Type {
+		case config.StepPlay:
+			if _, err := s.Play(ctx, step.Prompts, false); err != nil {
+				return r, err
+			}
+			id = step.Next
+		case config.StepMenu:
+			next, err := runMenu(ctx, step, s, &r)
+			if err != nil {
+				return r, err
+			}
+			if next == "" {
+				r.Action = ActionHangup
+				return r, nil
+			}
+			id = next
+		case config.StepHours:
+			h, ok := hours[step.Hours]
+			if !ok {
+				return r, fmt.Errorf("flow %q step %q: unknown hours %q", f.Name, id, step.Hours)
+			}
+			if IsOpen(h, s.Now()) {
+				id = step.Open
+			} else {
+				id = step.Closed
+			}
+		case config.StepQueue:
+			r.Action, r.Queue, r.Priority = ActionQueue, step.Queue, step.Priority
+			return r, nil
+		case config.StepExtension:
+			r.Action, r.Extension = ActionExtension, step.Extension
+			return r, nil
+		case config.StepHangup:
+			r.Action = ActionHangup
+			return r, nil
+		default:
+			return r, fmt.Errorf("flow %q step %q: unknown type %q", f.Name, id, step.Type)
+		}
+	}
+	return r, ErrTooManySteps
+}
+
+// runMenu offers a menu up to its attempts and returns the next step ("" hangs up).
+func runMenu(ctx context.Context, step config.Step, s Session, r *Result) (string, error) {
+	lastInvalid := false
+	for attempt := 0; attempt < step.Attempts; attempt++ {
+		digit, err := s.Play(ctx, step.Prompts, true)
+		if err != nil {
+			return "", err
+		}
+		if digit == 0 {
+			var ok bool
+			digit, ok, err = s.WaitDigit(ctx, step.Timeout)
+			if err != nil {
+				return "", err
+			}
+			if !ok {
+				lastInvalid = false
+				continue
+			}
+		}
+		r.Digits += string(digit)
+		if next, ok := step.Options[string(digit)]; ok {
+			return next, nil
+		}
+		lastInvalid = true
+		if step.InvalidPrompt != "" && attempt+1 < step.Attempts {
+			if _, err := s.Play(ctx, []string{step.InvalidPrompt}, false); err != nil {
+				return "", err
+			}
+		}
+	}
+	if lastInvalid && step.Invalid != "" {
+		return step.Invalid, nil
+	}
+	if !lastInvalid && step.NoInput != "" {
+		return step.NoInput, nil
+	}
+	if step.Invalid != "" {
+		return step.Invalid, nil
+	}
+	return step.NoInput, nil
+}
+
+var dayKeys = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// IsOpen reports whether a weekly schedule is open at t, in the schedule's
+// time zone (so daylight-saving changes follow the local clock).
+func IsOpen(h config.Hours, t time.Time) bool {
+	loc, err := time.LoadLocation(h.Timezone)
+	if err != nil {
+		return false
+	}
+	lt := t.In(loc)
+	minute := lt.Hour()*60 + lt.Minute()
+	for _, r := range h.Weekly[dayKeys[lt.Weekday()]] {
+		from, to, err := config.ParseRange(r)
+		if err == nil && minute >= from && minute < to {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,140 @@
+package flow
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/config"
+)
+
+// script is a fake caller: each entry answers one Play or WaitDigit in turn;
+// 0 means "pressed nothing".
+type script struct {
+	keys   []byte
+	played [][]string
+	now    time.Time
+}
+
+func (s *script) next() byte {
+	if len(s.keys) == 0 {
+		return 0
+	}
+	k := s.keys[0]
+	s.keys = s.keys[1:]
+	return k
+}
+
+func (s *script) Play(_ context.Context, prompts []string, interruptible bool) (byte, error) {
+	s.played = append(s.played, prompts)
+	if !interruptible {
+		return 0, nil
+	}
+	return s.next(), nil
+}
+
+func (s *script) WaitDigit(context.Context, time.Duration) (byte, bool, error) {
+	k := s.next()
+	return k, k != 0, nil
+}
+
+func (s *script) Now() time.Time { return s.now }
+
+func demoFlow(t *testing.T) (config.Flow, map[string]config.Hours) {
+	t.Helper()
+	cfg, err := config.Parse("demo.yaml", mustRead(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := cfg.FlowByName("main")
+	hours := map[string]config.Hours{}
+	for _, h := range cfg.Hours {
+		hours[h.Name] = h
+	}
+	return f, hours
+}
+
+func TestDemoMenu(t *testing.T) {
+	f, hours := demoFlow(t)
+	tests := []struct {
+		name      string
+		keys      []byte
+		wantQueue string
+		wantDig   string
+		plays     int
+	}{
+		{"1 during the greeting", []byte{'1'}, "sales", "1", 1},
+		{"2 after the greeting", []byte{0, '2'}, "support", "2", 1},
+		{"no input twice", []byte{0, 0, 0, 0}, "support", "", 2},
+		{"invalid then 1", []byte{'7', '1'}, "sales", "71", 3},
+		{"invalid twice", []byte{'7', '8'}, "support", "78", 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &script{keys: tc.keys, now: time.Now()}
+			r, err := Run(context.Background(), f, hours, s, slog.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Action != ActionQueue || r.Queue != tc.wantQueue || r.Digits != tc.wantDig {
+				t.Fatalf("result %+v, want queue %s digits %q", r, tc.wantQueue, tc.wantDig)
+			}
+			if len(s.played) != tc.plays {
+				t.Fatalf("played %v, want %d plays", s.played, tc.plays)
+			}
+		})
+	}
+}
+
+func TestIsOpen(t *testing.T) {
+	h := config.Hours{Name: "office", Timezone: "America/New_York", Weekly: map[string][]string{
+		"mon": {"09:00-12:00", "13:00-17:00"}, "sat": {"10:00-14:00"},
+	}}
+	ny, _ := time.LoadLocation("America/New_York")
+	tests := []struct {
+		name string
+		at   time.Time
+		want bool
+	}{
+		{"monday morning", time.Date(2026, 11, 23, 9, 30, 0, 0, ny), true},
+		{"monday lunch", time.Date(2026, 11, 23, 12, 30, 0, 0, ny), false},
+		{"monday 17:00 closes", time.Date(2026, 11, 23, 17, 0, 0, 0, ny), false},
+		{"sunday", time.Date(2026, 11, 22, 11, 0, 0, 0, ny), false},
+		// 14:30 UTC is 09:30 in New York in winter (EST) but 10:30 in summer (EDT).
+		{"winter utc", time.Date(2026, 11, 23, 14, 30, 0, 0, time.UTC), true},
+		{"summer utc before open", time.Date(2026, 7, 6, 12, 30, 0, 0, time.UTC), false},
+		{"summer utc open", time.Date(2026, 7, 6, 13, 30, 0, 0, time.UTC), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsOpen(h, tc.at); got != tc.want {
+				t.Fatalf("IsOpen(%v) = %v, want %v", tc.at, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClosedBranchHangsUp(t *testing.T) {
+	f, hours := demoFlow(t)
+	hours["always"] = config.Hours{Name: "always", Timezone: "UTC"} // never open
+	s := &script{now: time.Now()}
+	r, err := Run(context.Background(), f, hours, s, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Action != ActionHangup || !reflect.DeepEqual(s.played, [][]string{{"closed"}}) {
+		t.Fatalf("result %+v played %v", r, s.played)
+	}
+}
+
+func TestLoopingFlowIsBounded(t *testing.T) {
+	f := config.Flow{Name: "loop", Start: "a", Steps: map[string]config.Step{
+		"a": {Type: config.StepPlay, Prompts: []string{"x"}, Next: "a"},
+	}}
+	_, err := Run(context.Background(), f, nil, &script{}, slog.Default())
+	if err != ErrTooManySteps {
+		t.Fatalf("err %v", err)
+	}
+}
