@@ -1,0 +1,275 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/media"
+)
+
+// Leg is one SIP dialog of a call with its media endpoint: the caller's
+// inbound leg or an outbound leg to an agent's phone.
+type Leg struct {
+	s       *Server
+	ID      string // SIP Call-ID
+	Inbound bool
+	// Who and what (inbound legs).
+	Caller, CallerName, Dialed, Source string
+	// AuthUser is the digest-authenticated user of an inbound leg from a phone.
+	AuthUser string
+
+	ep  *media.Endpoint
+	srv *sipgo.DialogServerSession
+	cli *sipgo.DialogClientSession
+
+	sdpID      uint64
+	sdpVersion atomic.Uint64
+
+	final       chan struct{} // closed once a final response went out (inbound)
+	finalOnce   sync.Once
+	answered    atomic.Bool
+	remoteEnded atomic.Bool
+	done        chan struct{}
+	endOnce     sync.Once
+	endReason   atomic.Value // string
+}
+
+func newLeg(s *Server, id string, inbound bool, ep *media.Endpoint) *Leg {
+	return &Leg{s: s, ID: id, Inbound: inbound, ep: ep, sdpID: rand.Uint64() >> 1,
+		final: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Media is the leg's RTP endpoint.
+func (l *Leg) Media() *media.Endpoint { return l.ep }
+
+// Done is closed when the leg has ended, whoever ended it.
+func (l *Leg) Done() <-chan struct{} { return l.done }
+
+// EndedByRemote reports whether the far end hung up (BYE or CANCEL).
+func (l *Leg) EndedByRemote() bool { return l.remoteEnded.Load() }
+
+// EndReason says why the leg ended.
+func (l *Leg) EndReason() string {
+	if v, ok := l.endReason.Load().(string); ok {
+		return v
+	}
+	return ""
+}
+
+func (l *Leg) localSDP(bump bool) []byte {
+	v := l.sdpVersion.Load()
+	if bump {
+		v = l.sdpVersion.Add(1)
+	}
+	sess := l.ep.Session()
+	o := media.Offer{Local: l.ep.Local(), SessionID: l.sdpID, Version: v, Codecs: []media.Codec{sess.Codec},
+		TelephoneEvent: sess.TelephoneEvent, Direction: media.AnswerDirection(sess.Direction)}
+	if sess.Codec == media.CodecNone {
+		o.Codecs = []media.Codec{media.PCMU, media.PCMA}
+		o.TelephoneEvent = media.DefaultTelephoneEvent
+	}
+	return media.BuildSDP(o)
+}
+
+// Answer accepts an inbound leg with an SDP answer and waits for the ACK.
+func (l *Leg) Answer() error {
+	if !l.Inbound || l.srv == nil {
+		return errors.New("sip: answer on an outbound leg")
+	}
+	defer l.finalOnce.Do(func() { close(l.final) })
+	select {
+	case <-l.done:
+		return fmt.Errorf("sip: answer %s: leg already ended (%s)", l.ID, l.EndReason())
+	default:
+	}
+	l.s.metrics.response(200)
+	l.answered.Store(true)
+	if err := l.srv.RespondSDP(l.localSDP(false)); err != nil {
+		l.end("answer failed")
+		return fmt.Errorf("sip: answer %s: %w", l.ID, err)
+	}
+	return nil
+}
+
+// Ringing sends 180 on an inbound leg.
+func (l *Leg) Ringing() {
+	if l.srv != nil && !l.answered.Load() {
+		l.s.metrics.response(180)
+		_ = l.srv.Respond(180, "Ringing", nil)
+	}
+}
+
+// Reject refuses an inbound leg that was not answered.
+func (l *Leg) Reject(code int, reason string) {
+	if l.srv == nil || l.answered.Load() {
+		return
+	}
+	l.finalOnce.Do(func() {
+		l.s.metrics.response(code)
+		if err := l.srv.Respond(code, reason, nil); err != nil {
+			l.s.log.Debug("sip: reject", "sip_call_id", l.ID, "err", err)
+		}
+		close(l.final)
+	})
+	l.end(fmt.Sprintf("rejected %d %s", code, reason))
+}
+
+// Hangup ends the leg from this side: BYE when established, a final error
+// response when an inbound leg was never answered.
+func (l *Leg) Hangup() {
+	select {
+	case <-l.done:
+		return
+	default:
+	}
+	if l.Inbound && !l.answered.Load() {
+		l.Reject(480, "Temporarily Unavailable")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	switch {
+	case l.srv != nil:
+		err = l.srv.Bye(ctx)
+	case l.cli != nil:
+		err = l.cli.Bye(ctx)
+	}
+	if err != nil {
+		l.s.log.Debug("sip: BYE", "sip_call_id", l.ID, "err", err)
+	}
+	l.end("local hangup")
+}
+
+// watch ends the leg when its dialog ends (BYE either way, CANCEL, or a
+// transaction that timed out).
+func (l *Leg) watch(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		if errors.Is(context.Cause(ctx), gosip.ErrTransactionCanceled) {
+			l.remoteEnded.Store(true)
+			l.end("cancelled")
+			return
+		}
+		l.end("dialog ended")
+	case <-l.done:
+	}
+}
+
+func (l *Leg) end(reason string) {
+	l.endOnce.Do(func() {
+		l.endReason.Store(reason)
+		l.s.legs.Delete(l.ID)
+		l.ep.Close()
+		close(l.done)
+		if l.srv != nil {
+			_ = l.srv.Close()
+		}
+		if l.cli != nil {
+			_ = l.cli.Close()
+		}
+	})
+}
+
+// ErrNotRegistered means the user has no registered phone.
+var ErrNotRegistered = errors.New("sip: not registered")
+
+// DialError is a final non-2xx answer to an outbound INVITE.
+type DialError struct {
+	Code   int
+	Reason string
+}
+
+func (e *DialError) Error() string { return fmt.Sprintf("sip: %d %s", e.Code, e.Reason) }
+
+// DialRequest says whom to ring and how to present the call.
+type DialRequest struct {
+	User       string
+	CallerID   string
+	CallerName string
+	// Ringing is called on the first 180/183.
+	Ringing func()
+}
+
+// Dial rings a registered user's phone and returns the established leg.
+// Cancelling ctx before the answer sends CANCEL.
+func (s *Server) Dial(ctx context.Context, d DialRequest) (*Leg, error) {
+	b, ok := s.reg.lookup(d.User)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotRegistered, d.User)
+	}
+	ep, err := s.media.NewEndpoint()
+	if err != nil {
+		return nil, fmt.Errorf("sip: dial %s: %w", d.User, err)
+	}
+	callID := gosip.CallIDHeader(fmt.Sprintf("sb-%016x@%s", rand.Uint64(), s.host))
+	l := newLeg(s, string(callID), false, ep)
+	offer := media.BuildSDP(media.Offer{Local: ep.Local(), SessionID: l.sdpID, Codecs: []media.Codec{media.PCMU, media.PCMA},
+		TelephoneEvent: media.DefaultTelephoneEvent})
+
+	req := gosip.NewRequest(gosip.INVITE, *b.Contact.Clone())
+	req.SetTransport(b.Transport)
+	req.AppendHeader(&callID)
+	caller := d.CallerID
+	if caller == "" {
+		caller = "anonymous"
+	}
+	from := &gosip.FromHeader{DisplayName: d.CallerName, Address: gosip.Uri{Scheme: "sip", User: caller, Host: s.host, Port: s.port},
+		Params: gosip.NewParams()}
+	from.Params.Add("tag", gosip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: d.User, Host: b.Contact.Host, Port: b.Contact.Port}, Params: gosip.NewParams()})
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(offer)
+
+	s.legs.Store(l.ID, l)
+	s.metrics.request("INVITE-out")
+	dlg, err := s.dialogUA.WriteInvite(ctx, req)
+	if err != nil {
+		l.end("invite failed")
+		return nil, fmt.Errorf("sip: dial %s: %w", d.User, err)
+	}
+	l.cli = dlg
+	rang := false
+	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(r *gosip.Response) error {
+		s.metrics.response(r.StatusCode)
+		if (r.StatusCode == 180 || r.StatusCode == 183) && !rang && d.Ringing != nil {
+			rang = true
+			d.Ringing()
+		}
+		return nil
+	}})
+	if err != nil {
+		var de *sipgo.ErrDialogResponse
+		if errors.As(err, &de) {
+			l.end("refused")
+			return nil, &DialError{Code: de.Res.StatusCode, Reason: de.Res.Reason}
+		}
+		l.end("no answer")
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("sip: dial %s: %w", d.User, context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("sip: dial %s: %w", d.User, err)
+	}
+	sess, perr := media.ParseSDP(dlg.InviteResponse.Body())
+	if err := dlg.Ack(context.Background()); err != nil {
+		s.log.Debug("sip: ACK", "sip_call_id", l.ID, "err", err)
+	}
+	if perr != nil {
+		s.log.Warn("sip: agent answered with unusable SDP", "sip_call_id", l.ID, "user", d.User, "err", perr)
+		l.Hangup()
+		return nil, fmt.Errorf("sip: dial %s: answer: %w", d.User, perr)
+	}
+	ep.SetSession(sess)
+	l.answered.Store(true)
+	go l.watch(dlg.Context())
+	return l, nil
+}

@@ -1,0 +1,407 @@
+// Package sip is Switchboard's SIP edge, on github.com/emiago/sipgo: the
+// registrar with digest authentication, and the B2BUA legs — a caller's
+// inbound dialog and the outbound dialogs to agents' phones. Each leg owns a
+// media endpoint. It knows nothing of flows or queues: new calls and
+// registrations are handed to a Handler.
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/media"
+)
+
+// Handler receives what the SIP edge cannot decide alone.
+type Handler interface {
+	// Incoming is called, in its own goroutine, for every new INVITE that
+	// passed authentication and offered usable media. The handler must
+	// answer or reject the leg.
+	Incoming(l *Leg)
+	// Registration reports that a user's phone registered or went away.
+	Registration(user string, registered bool)
+}
+
+// Config sets up the SIP edge.
+type Config struct {
+	// Listen is the host:port for UDP and TCP.
+	Listen string
+	Realm  string
+	// Trusted sources (trunks) may call without authentication.
+	Trusted    []netip.Prefix
+	MinExpires time.Duration
+	MaxExpires time.Duration
+	// Password returns an agent's SIP password.
+	Password func(user string) (string, bool)
+	Log      *slog.Logger
+}
+
+// Server is the SIP edge.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	media   *media.Engine
+	handler Handler
+	auth    *authenticator
+	reg     *registrar
+	metrics *Counters
+
+	ua       *sipgo.UserAgent
+	srv      *sipgo.Server
+	dialogUA *sipgo.DialogUA
+	host     string
+	port     int
+
+	legs sync.Map // SIP Call-ID → *Leg
+}
+
+// New builds the SIP edge; Run starts it.
+func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
+	host, portStr, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("sip: listen address %q: %w", cfg.Listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("sip: listen port %q: %w", portStr, err)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(host))
+	if err != nil {
+		return nil, fmt.Errorf("sip: user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Log.With("component", "sipgo")))
+	if err != nil {
+		return nil, fmt.Errorf("sip: server: %w", err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(port),
+		sipgo.WithClientConnectionAddr(cfg.Listen), sipgo.WithClientLogger(cfg.Log.With("component", "sipgo")))
+	if err != nil {
+		return nil, fmt.Errorf("sip: client: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, log: cfg.Log, media: eng, handler: h,
+		auth:    newAuthenticator(cfg.Realm, cfg.Password),
+		reg:     newRegistrar(cfg.MinExpires, cfg.MaxExpires),
+		metrics: newCounters(),
+		ua:      ua, srv: srv, host: host, port: port,
+		dialogUA: &sipgo.DialogUA{
+			Client:     client,
+			ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port}},
+		},
+	}
+	srv.OnRegister(s.onRegister)
+	srv.OnInvite(s.onInvite)
+	srv.OnAck(s.onAck)
+	srv.OnBye(s.onBye)
+	srv.OnCancel(s.onCancel)
+	srv.OnOptions(s.onOptions)
+	srv.OnInfo(s.onInfo)
+	srv.OnNoRoute(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		s.metrics.request(req.Method.String())
+		res := gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
+		res.AppendHeader(gosip.NewHeader("Allow", allowed))
+		s.send(tx, res)
+	})
+	return s, nil
+}
+
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
+
+// Metrics returns the SIP counters.
+func (s *Server) Metrics() *Counters { return s.metrics }
+
+// Run listens on UDP and TCP until ctx ends. ready is closed once both listen.
+func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
+	udp, err := net.ListenPacket("udp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("sip: listen udp %s: %w", s.cfg.Listen, err)
+	}
+	if uc, ok := udp.(*net.UDPConn); ok {
+		_ = uc.SetReadBuffer(4 << 20)
+		_ = uc.SetWriteBuffer(4 << 20)
+	}
+	tcp, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("sip: listen tcp %s: %w", s.cfg.Listen, err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- s.srv.ServeUDP(udp) }()
+	go func() { errc <- s.srv.ServeTCP(tcp) }()
+	go s.sweepRegistrations(ctx)
+	s.log.Info("sip listening", "addr", s.cfg.Listen, "transports", "udp,tcp")
+	if ready != nil {
+		close(ready)
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.hangupAll()
+	udp.Close()
+	tcp.Close()
+	s.ua.Close()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("sip: serve: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) hangupAll() {
+	var wg sync.WaitGroup
+	s.legs.Range(func(_, v any) bool {
+		l := v.(*Leg)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.Hangup()
+		}()
+		return true
+	})
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+	}
+}
+
+func (s *Server) send(tx gosip.ServerTransaction, res *gosip.Response) {
+	s.metrics.response(res.StatusCode)
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip: respond", "code", res.StatusCode, "err", err)
+	}
+}
+
+// respond answers with a status and, when given, a Warning-like reason header.
+func (s *Server) respond(req *gosip.Request, tx gosip.ServerTransaction, code int, reason, detail string) {
+	res := gosip.NewResponseFromRequest(req, code, reason, nil)
+	if detail != "" {
+		res.AppendHeader(gosip.NewHeader("Reason", fmt.Sprintf("SIP;cause=%d;text=%q", code, detail)))
+	}
+	s.send(tx, res)
+}
+
+func (s *Server) leg(req *gosip.Request) *Leg {
+	cid := req.CallID()
+	if cid == nil {
+		return nil
+	}
+	v, ok := s.legs.Load(cid.Value())
+	if !ok {
+		return nil
+	}
+	return v.(*Leg)
+}
+
+func (s *Server) trusted(source string) bool {
+	ap, err := netip.ParseAddrPort(source)
+	if err != nil {
+		return false
+	}
+	for _, p := range s.cfg.Trusted {
+		if p.Contains(ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.request("INVITE")
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		s.onReInvite(req, tx)
+		return
+	}
+	if req.Contact() == nil || req.CallID() == nil || req.From() == nil || req.To() == nil {
+		s.respond(req, tx, 400, "Bad Request", "missing Contact, Call-ID, From or To")
+		return
+	}
+	if _, dup := s.legs.Load(req.CallID().Value()); dup {
+		s.respond(req, tx, 482, "Loop Detected", "")
+		return
+	}
+	// Agents' phones authenticate; trunks are trusted by source address.
+	authUser := ""
+	hdr := headerValue(req, "Authorization")
+	if hdr != "" || !s.trusted(req.Source()) {
+		u, err := s.auth.verify("INVITE", hdr)
+		if err != nil {
+			s.challengeOrForbid(req, tx, err, u)
+			return
+		}
+		authUser = u
+	}
+	sess, err := media.ParseSDP(req.Body())
+	if err != nil {
+		s.log.Info("sip: rejecting INVITE with unusable SDP", "sip_call_id", req.CallID().Value(), "source", req.Source(), "err", err)
+		s.respond(req, tx, 488, "Not Acceptable Here", err.Error())
+		return
+	}
+	ep, err := s.media.NewEndpoint()
+	if err != nil {
+		s.log.Error("sip: no media for INVITE", "sip_call_id", req.CallID().Value(), "err", err)
+		s.respond(req, tx, 503, "Service Unavailable", "no media ports")
+		return
+	}
+	ep.SetSession(sess)
+	dlg, err := s.dialogUA.ReadInvite(req, tx)
+	if err != nil {
+		ep.Close()
+		s.respond(req, tx, 400, "Bad Request", err.Error())
+		return
+	}
+	l := newLeg(s, req.CallID().Value(), true, ep)
+	l.srv = dlg
+	l.AuthUser = authUser
+	l.Dialed = req.Recipient.User
+	l.Caller = req.From().Address.User
+	l.CallerName = req.From().DisplayName
+	l.Source = req.Source()
+	s.legs.Store(l.ID, l)
+	go l.watch(dlg.Context())
+	s.send(tx, gosip.NewResponseFromRequest(req, 100, "Trying", nil))
+	go s.handler.Incoming(l)
+	// The transaction must stay open until the handler sends a final response.
+	select {
+	case <-l.final:
+	case <-l.done:
+	case <-tx.Done():
+	}
+}
+
+func (s *Server) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
+	l := s.leg(req)
+	if l == nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
+		return
+	}
+	if len(req.Body()) > 0 {
+		sess, err := media.ParseSDP(req.Body())
+		if err != nil {
+			s.respond(req, tx, 488, "Not Acceptable Here", err.Error())
+			return
+		}
+		l.ep.SetSession(sess)
+	}
+	// A re-INVITE (session refresh, hold, new address) gets our current SDP,
+	// unchanged but for a new version and the direction the offer implies.
+	res := gosip.NewSDPResponseFromRequest(req, l.localSDP(true))
+	s.metrics.response(200)
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip: re-INVITE respond", "err", err)
+	}
+}
+
+func (s *Server) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.request("ACK")
+	if l := s.leg(req); l != nil && l.srv != nil {
+		_ = l.srv.ReadAck(req, tx)
+	}
+}
+
+func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.request("BYE")
+	l := s.leg(req)
+	if l == nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
+		return
+	}
+	l.remoteEnded.Store(true)
+	var err error
+	if l.srv != nil {
+		err = l.srv.ReadBye(req, tx)
+	} else if l.cli != nil {
+		err = l.cli.ReadBye(req, tx)
+	}
+	if err != nil {
+		s.log.Debug("sip: BYE", "sip_call_id", l.ID, "err", err)
+		s.respond(req, tx, 200, "OK", "")
+	}
+	s.metrics.response(200)
+	l.end("remote hangup")
+}
+
+func (s *Server) onCancel(req *gosip.Request, tx gosip.ServerTransaction) {
+	// A CANCEL that matched an INVITE transaction was answered by the
+	// transaction layer; this one matched nothing.
+	s.metrics.request("CANCEL")
+	s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
+}
+
+func (s *Server) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.request("OPTIONS")
+	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.AppendHeader(gosip.NewHeader("Allow", allowed))
+	res.AppendHeader(gosip.NewHeader("Accept", "application/sdp"))
+	s.send(tx, res)
+}
+
+func (s *Server) onInfo(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.request("INFO")
+	l := s.leg(req)
+	if l == nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
+		return
+	}
+	ct := headerValue(req, "Content-Type")
+	d, err := media.ParseDTMFInfo(ct, req.Body())
+	if err != nil {
+		s.log.Info("sip: unreadable INFO", "sip_call_id", l.ID, "content_type", ct, "err", err)
+		s.respond(req, tx, 415, "Unsupported Media Type", err.Error())
+		return
+	}
+	l.ep.InjectDigit(d)
+	s.send(tx, gosip.NewResponseFromRequest(req, 200, "OK", nil))
+}
+
+// Counters count SIP traffic by method and status code.
+type Counters struct {
+	mu        sync.Mutex
+	Requests  map[string]uint64
+	Responses map[int]uint64
+}
+
+func newCounters() *Counters {
+	return &Counters{Requests: map[string]uint64{}, Responses: map[int]uint64{}}
+}
+
+func (c *Counters) request(m string) {
+	c.mu.Lock()
+	c.Requests[m]++
+	c.mu.Unlock()
+}
+
+func (c *Counters) response(code int) {
+	c.mu.Lock()
+	c.Responses[code]++
+	c.mu.Unlock()
+}
+
+// Snapshot copies the counters.
+func (c *Counters) Snapshot() (map[string]uint64, map[int]uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	req := make(map[string]uint64, len(c.Requests))
+	for k, v := range c.Requests {
+		req[k] = v
+	}
+	res := make(map[int]uint64, len(c.Responses))
+	for k, v := range c.Responses {
+		res[k] = v
+	}
+	return req, res
+}
