@@ -28,6 +28,9 @@ func NewSound(name string, pcm []int16) *Sound {
 // Frames returns how many 20 ms frames the sound lasts.
 func (s *Sound) Frames() int { return len(s.pcmu) / FrameSamples }
 
+// Frame returns the i-th 20 ms frame encoded as c (tests compare what was heard).
+func (s *Sound) Frame(c Codec, i int) []byte { return s.frame(c, i) }
+
 // frame returns the i-th 20 ms frame encoded as c.
 func (s *Sound) frame(c Codec, i int) []byte {
 	b := s.pcmu

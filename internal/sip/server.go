@@ -30,6 +30,27 @@ type Handler interface {
 	Incoming(l *Leg)
 	// Registration reports that a user's phone registered or went away.
 	Registration(user string, registered bool)
+	// Rejected reports a call refused before it reached Incoming (bad
+	// credentials, unusable SDP, no media ports), so it still leaves a record.
+	Rejected(r Rejection)
+}
+
+// Rejection describes a call the SIP edge refused on its own.
+type Rejection struct {
+	SIPCallID, Caller, Dialed, Source string
+	Code                              int
+	Reason                            string
+}
+
+func rejection(req *gosip.Request, code int, reason string) Rejection {
+	r := Rejection{Source: req.Source(), Code: code, Reason: reason, Dialed: req.Recipient.User}
+	if c := req.CallID(); c != nil {
+		r.SIPCallID = c.Value()
+	}
+	if f := req.From(); f != nil {
+		r.Caller = f.Address.User
+	}
+	return r
 }
 
 // Config sets up the SIP edge.
@@ -241,6 +262,9 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		u, err := s.auth.verify("INVITE", hdr)
 		if err != nil {
 			s.challengeOrForbid(req, tx, err, u)
+			if !errors.Is(err, ErrNoCredentials) && !errors.Is(err, ErrStaleNonce) {
+				s.handler.Rejected(rejection(req, 403, "authentication failed: "+err.Error()))
+			}
 			return
 		}
 		authUser = u
@@ -249,12 +273,14 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if err != nil {
 		s.log.Info("sip: rejecting INVITE with unusable SDP", "sip_call_id", req.CallID().Value(), "source", req.Source(), "err", err)
 		s.respond(req, tx, 488, "Not Acceptable Here", err.Error())
+		s.handler.Rejected(rejection(req, 488, err.Error()))
 		return
 	}
 	ep, err := s.media.NewEndpoint()
 	if err != nil {
 		s.log.Error("sip: no media for INVITE", "sip_call_id", req.CallID().Value(), "err", err)
 		s.respond(req, tx, 503, "Service Unavailable", "no media ports")
+		s.handler.Rejected(rejection(req, 503, err.Error()))
 		return
 	}
 	ep.SetSession(sess)

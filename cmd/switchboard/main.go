@@ -1,0 +1,50 @@
+// Command switchboard is the call-handling server and its tools.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `switchboard — self-hosted call handling
+
+Usage:
+  switchboard serve [--config FILE] [--sip HOST:PORT] [--http HOST:PORT] [--data DIR]
+  switchboard token create --user NAME [--config FILE] [--data DIR]
+  switchboard config check -f FILE
+
+With no --config, serve runs the built-in demo (examples/demo.yaml).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "config":
+		return configCmd(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

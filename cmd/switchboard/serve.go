@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/switchboard/switchboard/internal/api"
+	"github.com/switchboard/switchboard/internal/call"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/sip"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf setupFlags
+	sf.register(fs)
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+
+	cfg, err := sf.load()
+	if err != nil {
+		return err
+	}
+	if cfg.Server.Demo {
+		for _, a := range []string{cfg.Server.SIPListen, cfg.Server.HTTPListen} {
+			if !config.IsLoopback(a) {
+				return fmt.Errorf("refusing to listen on %s: this setup uses the published demo passwords (server.demo: true); "+
+					"listen on a loopback address, or run your own setup with --config", a)
+			}
+		}
+	}
+	mediaIP, err := netip.ParseAddr(cfg.Server.MediaIP)
+	if err != nil {
+		return fmt.Errorf("server.media_ip: %w", err)
+	}
+	sounds, err := loadSounds(cfg)
+	if err != nil {
+		return err
+	}
+
+	st, err := store.Open(cfg.Server.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if n, err := st.MarkUnfinished(ctx, time.Now()); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("closed calls left unfinished by a previous run", "calls", n)
+	}
+
+	eng, err := media.NewEngine(media.EngineConfig{IP: mediaIP, PortMin: cfg.Server.RTPPortMin, PortMax: cfg.Server.RTPPortMax, Log: log})
+	if err != nil {
+		return err
+	}
+	mgr, err := call.NewManager(ctx, cfg, sounds, st, log)
+	if err != nil {
+		return err
+	}
+	var trusted []netip.Prefix
+	for _, t := range cfg.Trunks {
+		for _, src := range t.InboundSources {
+			p, _ := config.ParseSource(src) // validated at load
+			trusted = append(trusted, p)
+		}
+	}
+	passwords := map[string]string{}
+	for _, a := range cfg.Agents {
+		passwords[a.Extension] = a.Password
+	}
+	sipSrv, err := sip.New(sip.Config{
+		Listen: cfg.Server.SIPListen, Realm: cfg.Server.Realm, Trusted: trusted,
+		MinExpires: cfg.Server.RegisterMinExpires, MaxExpires: cfg.Server.RegisterMaxExpires,
+		Password: func(u string) (string, bool) { p, ok := passwords[u]; return p, ok },
+		Log:      log,
+	}, eng, mgr)
+	if err != nil {
+		return err
+	}
+	mgr.SetDialer(sipSrv)
+
+	apiSrv := api.New(cfg, mgr.ACD(), st, log)
+	httpLn, err := net.Listen("tcp", cfg.Server.HTTPListen)
+	if err != nil {
+		return fmt.Errorf("listen http %s: %w", cfg.Server.HTTPListen, err)
+	}
+	httpSrv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { eng.Run(gctx); return nil })
+	g.Go(func() error { mgr.Run(gctx); return nil })
+	sipReady := make(chan struct{})
+	g.Go(func() error { return sipSrv.Run(gctx, sipReady) })
+	g.Go(func() error {
+		err := httpSrv.Serve(httpLn)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("http: %w", err)
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return httpSrv.Shutdown(sctx)
+	})
+	select {
+	case <-sipReady:
+		log.Info("switchboard ready", "sip", cfg.Server.SIPListen, "http", "http://"+cfg.Server.HTTPListen,
+			"queues", len(cfg.Queues), "agents", len(cfg.Agents), "numbers", numbers(cfg))
+	case <-gctx.Done():
+	}
+	err = g.Wait()
+	st.Flush()
+	return err
+}
+
+func numbers(cfg *config.Config) string {
+	var n []string
+	for _, x := range cfg.Numbers {
+		n = append(n, x.Number+"→"+x.Flow)
+	}
+	return strings.Join(n, ",")
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/switchboard/switchboard/examples"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/media"
+)
+
+// setupFlags are the flags every command that reads a setup shares.
+type setupFlags struct {
+	config, sip, http, data string
+}
+
+func (f *setupFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.config, "config", "", "setup file (YAML); empty runs the built-in demo")
+	fs.StringVar(&f.sip, "sip", "", "SIP listen address host:port (UDP and TCP), overrides the setup")
+	fs.StringVar(&f.http, "http", "", "HTTP listen address host:port, overrides the setup")
+	fs.StringVar(&f.data, "data", "", "data directory, overrides the setup")
+}
+
+// load reads the setup (or the embedded demo) and applies flag overrides.
+func (f *setupFlags) load() (*config.Config, error) {
+	name, data := "demo.yaml", []byte(nil)
+	var err error
+	if f.config == "" {
+		data, err = fs.ReadFile(examples.FS, "demo.yaml")
+	} else {
+		name = f.config
+		data, err = os.ReadFile(f.config)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read setup: %w", err)
+	}
+	cfg, err := config.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if f.sip != "" {
+		cfg.Server.SIPListen = f.sip
+	}
+	if f.http != "" {
+		cfg.Server.HTTPListen = f.http
+	}
+	if f.data != "" {
+		cfg.Server.DataDir = f.data
+	}
+	return cfg, nil
+}
+
+// loadSounds reads the setup's sounds directory, or the built-in demo sounds.
+func loadSounds(cfg *config.Config) (*media.Library, error) {
+	if cfg.Server.SoundsDir == "" {
+		return media.LoadLibrary(examples.FS, "sounds")
+	}
+	return media.LoadLibrary(os.DirFS(cfg.Server.SoundsDir), ".")
+}

@@ -1,0 +1,315 @@
+// Package api serves Switchboard's REST API (JSON over HTTP) with HTTP Basic
+// and Bearer-token authentication and role checks. It reads live state from
+// the ACD and history from the store; it never touches SIP or RTP.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/acd"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// Store is what the API reads.
+type Store interface {
+	ListCalls(ctx context.Context, limit int, since time.Time) ([]store.CallRecord, error)
+	GetCall(ctx context.Context, id string) (store.CallRecord, []store.Event, error)
+	TokenUser(ctx context.Context, token string) (string, error)
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg   *config.Config
+	acd   *acd.ACD
+	store Store
+	log   *slog.Logger
+	mux   *http.ServeMux
+	// Extra routes (metrics) mounted without auth.
+	users map[string]principal
+}
+
+type principal struct {
+	name     string
+	password string
+	role     string
+}
+
+// New builds the API handler.
+func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
+	s := &Server{cfg: cfg, acd: a, store: st, log: log, mux: http.NewServeMux(), users: map[string]principal{}}
+	for _, u := range cfg.Users {
+		s.users[u.Username] = principal{name: u.Username, password: u.Password, role: u.Role}
+	}
+	for _, ag := range cfg.Agents {
+		if _, taken := s.users[ag.Extension]; !taken {
+			s.users[ag.Extension] = principal{name: ag.Extension, password: ag.Password, role: config.RoleAgent}
+		}
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	s.handle("GET /api/v1/calls", s.listCalls, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/calls/{id}", s.getCall, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/agents", s.listAgents, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("GET /api/v1/agents/{id}", s.getAgent, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/agents/{id}/login", s.agentAction("login"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/agents/{id}/logout", s.agentAction("logout"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/agents/{id}/state", s.agentAction("state"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/queues", s.listQueues, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/queues/{name}", s.getQueue, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/me", s.me, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })
+	return s
+}
+
+// Mount adds an unauthenticated route (health, metrics).
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("api: panic", "path", r.URL.Path, "panic", v)
+			writeError(w, 500, "internal error")
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+type ctxKey struct{}
+
+func (s *Server) handle(pattern string, h http.HandlerFunc, roles ...string) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="switchboard", charset="UTF-8"`)
+			writeError(w, 401, err.Error())
+			return
+		}
+		allowed := false
+		for _, role := range roles {
+			allowed = allowed || p.role == role
+		}
+		if !allowed {
+			writeError(w, 403, "role "+p.role+" may not do this")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
+	})
+}
+
+func who(r *http.Request) principal {
+	p, _ := r.Context().Value(ctxKey{}).(principal)
+	return p
+}
+
+func (s *Server) authenticate(r *http.Request) (principal, error) {
+	h := r.Header.Get("Authorization")
+	switch {
+	case h == "":
+		return principal{}, errors.New("authentication required (HTTP Basic or Bearer token)")
+	case strings.HasPrefix(h, "Bearer "):
+		user, err := s.store.TokenUser(r.Context(), strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
+		if err != nil {
+			return principal{}, errors.New("invalid token")
+		}
+		p, ok := s.users[user]
+		if !ok {
+			return principal{}, errors.New("token of an unknown user")
+		}
+		return p, nil
+	default:
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			return principal{}, errors.New("unsupported Authorization scheme")
+		}
+		p, known := s.users[user]
+		if !known || subtle.ConstantTimeCompare([]byte(pass), []byte(p.password)) != 1 {
+			return principal{}, errors.New("wrong username or password")
+		}
+		return p, nil
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	p := who(r)
+	writeJSON(w, 200, map[string]string{"username": p.name, "role": p.role})
+}
+
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, 400, "limit: must be a whole number from 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, 400, "since: must be an RFC 3339 time, e.g. 2026-11-24T09:00:00Z")
+			return
+		}
+		since = t
+	}
+	calls, err := s.store.ListCalls(r.Context(), limit, since)
+	if err != nil {
+		s.log.Error("api: list calls", "err", err)
+		writeError(w, 500, "could not read calls")
+		return
+	}
+	if p := who(r); p.role == config.RoleAgent {
+		own := calls[:0]
+		for _, c := range calls {
+			if c.Agent == p.name {
+				own = append(own, c)
+			}
+		}
+		calls = own
+	}
+	writeJSON(w, 200, map[string]any{"calls": calls})
+}
+
+func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
+	c, evs, err := s.store.GetCall(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, 404, "no such call")
+		return
+	}
+	if err != nil {
+		s.log.Error("api: get call", "err", err)
+		writeError(w, 500, "could not read the call")
+		return
+	}
+	if p := who(r); p.role == config.RoleAgent && c.Agent != p.name {
+		writeError(w, 403, "agents see only their own calls")
+		return
+	}
+	writeJSON(w, 200, struct {
+		store.CallRecord
+		Events []store.Event `json:"events"`
+	}{c, evs})
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, 200, map[string]any{"agents": s.agentViews(s.acd.Agents())})
+}
+
+type agentOut struct {
+	acd.AgentView
+	Name           string  `json:"name"`
+	SecondsInState float64 `json:"seconds_in_state"`
+}
+
+func (s *Server) agentViews(vs []acd.AgentView) []agentOut {
+	out := make([]agentOut, 0, len(vs))
+	for _, v := range vs {
+		name := ""
+		for _, a := range s.cfg.Agents {
+			if a.Extension == v.ID {
+				name = a.Name
+			}
+		}
+		out = append(out, agentOut{AgentView: v, Name: name, SecondsInState: v.InState.Seconds()})
+	}
+	return out
+}
+
+func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if p := who(r); p.role == config.RoleAgent && p.name != id {
+		writeError(w, 403, "agents see only themselves")
+		return
+	}
+	v, ok := s.acd.Agent(id)
+	if !ok {
+		writeError(w, 404, "no such agent")
+		return
+	}
+	writeJSON(w, 200, s.agentViews([]acd.AgentView{v})[0])
+}
+
+func (s *Server) agentAction(action string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if p := who(r); p.role == config.RoleAgent && p.name != id {
+			writeError(w, 403, "agents change only themselves")
+			return
+		}
+		var err error
+		switch action {
+		case "login":
+			err = s.acd.Login(id)
+		case "logout":
+			err = s.acd.Logout(id)
+		case "state":
+			var body struct {
+				State  string `json:"state"`
+				Reason string `json:"reason"`
+			}
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+			dec.DisallowUnknownFields()
+			if derr := dec.Decode(&body); derr != nil {
+				writeError(w, 400, "body: want {\"state\": \"available\"|\"away\", \"reason\": \"...\"}: "+derr.Error())
+				return
+			}
+			switch body.State {
+			case "available":
+				err = s.acd.SetAvailable(id)
+			case "away":
+				if body.Reason == "" {
+					body.Reason = "away"
+				}
+				err = s.acd.SetAway(id, body.Reason)
+			default:
+				writeError(w, 400, "state: must be \"available\" or \"away\"")
+				return
+			}
+		}
+		if errors.Is(err, acd.ErrUnknownAgent) {
+			writeError(w, 404, "no such agent")
+			return
+		}
+		if err != nil {
+			writeError(w, 409, err.Error())
+			return
+		}
+		v, _ := s.acd.Agent(id)
+		writeJSON(w, 200, s.agentViews([]acd.AgentView{v})[0])
+	}
+}
+
+func (s *Server) listQueues(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, 200, map[string]any{"queues": s.acd.Queues()})
+}
+
+func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
+	q, ok := s.acd.Queue(r.PathValue("name"))
+	if !ok {
+		writeError(w, 404, "no such queue")
+		return
+	}
+	writeJSON(w, 200, q)
+}

@@ -1,0 +1,254 @@
+// Package call owns calls: one Call is a caller's leg, the flow it runs, its
+// place in the ACD and the agent leg it is bridged to. It is the only place
+// a call's life is decided, and it turns every step into an event and a call
+// record in the store.
+package call
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/acd"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/sip"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// Dialer rings an agent's phone (the SIP edge).
+type Dialer interface {
+	Dial(ctx context.Context, d sip.DialRequest) (*sip.Leg, error)
+	Registered(user string) (sip.Binding, bool)
+}
+
+// Recorder persists call records and events.
+type Recorder interface {
+	SaveCall(r store.CallRecord)
+	AppendEvent(e store.Event)
+}
+
+// Manager runs every call of the node.
+type Manager struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	acd    *acd.ACD
+	sounds *media.Library
+	rec    Recorder
+	dialer Dialer
+	hours  map[string]config.Hours
+	agents map[string]config.Agent
+
+	ctx  context.Context
+	wake chan struct{}
+
+	mu     sync.Mutex
+	calls  map[string]*Call
+	offers map[uint64]context.CancelFunc
+	// bridged is signalled per call when an agent leg is connected.
+	wg sync.WaitGroup
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// NewManager wires the ACD to the configured queues and agents.
+func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, rec Recorder, log *slog.Logger) (*Manager, error) {
+	m := &Manager{
+		cfg: cfg, log: log, sounds: sounds, rec: rec, ctx: ctx,
+		hours: map[string]config.Hours{}, agents: map[string]config.Agent{},
+		wake: make(chan struct{}, 1), calls: map[string]*Call{}, offers: map[uint64]context.CancelFunc{},
+	}
+	for _, name := range cfg.Sounds() {
+		if _, ok := sounds.Get(name); !ok {
+			return nil, fmt.Errorf("sound %q is used by the setup but not in the sounds directory", name)
+		}
+	}
+	m.acd = acd.New(realClock{}, m, m.acdEvent)
+	for _, q := range cfg.Queues {
+		m.acd.AddQueue(acd.QueueConfig{Name: q.Name, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp})
+	}
+	for _, a := range cfg.Agents {
+		if err := m.acd.AddAgent(acd.AgentConfig{ID: a.Extension, Queues: a.Queues}); err != nil {
+			return nil, err
+		}
+		m.agents[a.Extension] = a
+	}
+	for _, h := range cfg.Hours {
+		m.hours[h.Name] = h
+	}
+	return m, nil
+}
+
+// SetDialer connects the SIP edge (built after the manager, which is its handler).
+func (m *Manager) SetDialer(d Dialer) { m.dialer = d }
+
+// ACD exposes the distributor for the API.
+func (m *Manager) ACD() *acd.ACD { return m.acd }
+
+// Active returns the number of calls in progress.
+func (m *Manager) Active() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.calls)
+}
+
+// Run drives the ACD's timers until ctx ends, then waits for calls to finish.
+func (m *Manager) Run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next, ok := m.acd.NextDeadline()
+		wait := time.Hour
+		if ok {
+			wait = max(time.Until(next), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			m.wg.Wait()
+			return
+		case <-m.wake:
+		case <-timer.C:
+			m.acd.Tick()
+		}
+	}
+}
+
+// poke makes Run look at the ACD's deadlines again.
+func (m *Manager) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
+func (m *Manager) event(kind, callID, agent, queue, detail string) {
+	m.rec.AppendEvent(store.Event{At: time.Now(), Kind: kind, CallID: callID, Agent: agent, Queue: queue, Detail: detail})
+}
+
+// acdEvent stores an ACD event and keeps the call record's offer time.
+func (m *Manager) acdEvent(e acd.Event) {
+	m.rec.AppendEvent(store.Event{At: e.At, Kind: string(e.Kind), CallID: e.CallID, Agent: e.AgentID, Queue: e.Queue, Detail: e.Detail})
+	if e.Kind == acd.EventOffered {
+		if c := m.call(e.CallID); c != nil {
+			c.update(func(r *store.CallRecord) {
+				if r.OfferedAt == nil {
+					t := e.At
+					r.OfferedAt = &t
+				}
+			})
+		}
+	}
+	m.poke()
+}
+
+func (m *Manager) call(id string) *Call {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls[id]
+}
+
+// Registration logs an agent in when their phone registers, out when it goes
+// away (for agents configured so).
+func (m *Manager) Registration(user string, registered bool) {
+	a, ok := m.agents[user]
+	if !ok || !a.LoginOnRegister {
+		return
+	}
+	var err error
+	if registered {
+		err = m.acd.Login(user)
+	} else {
+		err = m.acd.Logout(user)
+	}
+	if err != nil {
+		m.log.Warn("agent login on registration", "agent", user, "err", err)
+	}
+	m.poke()
+}
+
+// Rejected records a call the SIP edge refused.
+func (m *Manager) Rejected(r sip.Rejection) {
+	now := time.Now()
+	id := newID()
+	m.rec.SaveCall(store.CallRecord{ID: id, Caller: r.Caller, Dialed: r.Dialed, Source: r.Source, ArrivedAt: now, EndedAt: &now,
+		Outcome: "rejected", HangupBy: "system", Reason: fmt.Sprintf("%d %s", r.Code, r.Reason), SIPCall: r.SIPCallID})
+	m.event("rejected", id, "", "", fmt.Sprintf("%d %s", r.Code, r.Reason))
+	m.log.Info("call rejected", "call", id, "caller", r.Caller, "dialed", r.Dialed, "code", r.Code, "reason", r.Reason)
+}
+
+// Offer rings an agent for a queued call (acd.Offerer).
+func (m *Manager) Offer(o acd.Offer) {
+	ctx, cancel := context.WithTimeout(m.ctx, o.Timeout+5*time.Second)
+	m.mu.Lock()
+	m.offers[o.ID] = cancel
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer func() {
+			m.mu.Lock()
+			delete(m.offers, o.ID)
+			m.mu.Unlock()
+			cancel()
+		}()
+		m.ring(ctx, o)
+	}()
+}
+
+// CancelOffer stops ringing an agent (acd.Offerer).
+func (m *Manager) CancelOffer(o acd.Offer) {
+	m.mu.Lock()
+	cancel := m.offers[o.ID]
+	m.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (m *Manager) ring(ctx context.Context, o acd.Offer) {
+	c := m.call(o.CallID)
+	if c == nil {
+		_ = m.acd.Declined(o.ID, "call gone")
+		return
+	}
+	log := m.log.With("call", c.ID, "agent", o.AgentID, "queue", o.Queue)
+	log.Info("offering call")
+	leg, err := m.dialer.Dial(ctx, sip.DialRequest{User: o.AgentID, CallerID: c.caller.Caller, CallerName: c.caller.CallerName})
+	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("offer withdrawn", "reason", err)
+			return // the ACD cancelled it (timeout, caller left); it knows already
+		}
+		log.Info("offer failed", "err", err)
+		if derr := m.acd.Declined(o.ID, err.Error()); derr != nil {
+			log.Debug("decline", "err", derr)
+		}
+		m.poke()
+		return
+	}
+	if err := m.acd.Answered(o.ID); err != nil {
+		log.Info("agent answered a withdrawn offer; hanging up", "err", err)
+		leg.Hangup()
+		return
+	}
+	m.poke()
+	if !c.connect(leg, o.AgentID) {
+		// The caller left between the ACD's decision and now.
+		leg.Hangup()
+		_ = m.acd.CallEnded(o.AgentID)
+		m.poke()
+	}
+}
