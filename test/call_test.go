@@ -60,17 +60,29 @@ func (c callRecord) hasEvent(kind, agent string) bool {
 // lastCall waits until the newest call record has ended and returns it with its events.
 func (s *server) lastCall(t *testing.T) callRecord {
 	t.Helper()
+	return s.findCall(t, func(callRecord) bool { return true })
+}
+
+// findCall waits until the newest call record matching pick has ended.
+func (s *server) findCall(t *testing.T, pick func(callRecord) bool) callRecord {
+	t.Helper()
 	var rec callRecord
 	waitFor(t, 15*time.Second, "the call record to end", func() bool {
 		var list struct{ Calls []callRecord }
-		if s.api("GET", "/api/v1/calls?limit=1", nil, &list) != 200 || len(list.Calls) == 0 {
+		if s.api("GET", "/api/v1/calls?limit=50", nil, &list) != 200 {
 			return false
 		}
-		if list.Calls[0].Outcome == "in_progress" {
-			return false
+		for _, c := range list.Calls {
+			if !pick(c) {
+				continue
+			}
+			if c.Outcome == "in_progress" {
+				return false
+			}
+			s.api("GET", "/api/v1/calls/"+c.ID, nil, &rec)
+			return slices.Contains(rec.kinds(), "ended")
 		}
-		s.api("GET", "/api/v1/calls/"+list.Calls[0].ID, nil, &rec)
-		return slices.Contains(rec.kinds(), "ended")
+		return false
 	})
 	return rec
 }

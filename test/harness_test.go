@@ -20,9 +20,9 @@ import (
 )
 
 var (
-	binary  string // built once in TestMain
-	outDir  string // test/out: logs a person can read after a run
-	portSeq atomic.Int32
+	serverBin string // built once in TestMain
+	outDir    string // test/out: logs a person can read after a run
+	portSeq   atomic.Int32
 )
 
 func TestMain(m *testing.M) {
@@ -43,10 +43,10 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		binary = filepath.Join(dir, "switchboard")
-		build := exec.Command("go", "build", "-race", "-o", binary, "../cmd/switchboard")
+		serverBin = filepath.Join(dir, "switchboard")
+		build := exec.Command("go", "build", "-race", "-o", serverBin, "../cmd/switchboard")
 		if os.Getenv("E2E_NO_RACE") != "" {
-			build = exec.Command("go", "build", "-o", binary, "../cmd/switchboard")
+			build = exec.Command("go", "build", "-o", serverBin, "../cmd/switchboard")
 		}
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
 		if err := build.Run(); err != nil {
@@ -106,7 +106,10 @@ type server struct {
 	http    string
 	logPath string
 	ports   ports
+	data    string
 }
+
+func (s *server) dataDir() string { return s.data }
 
 // startServer runs the binary on the demo setup with edits applied (old → new
 // replacements of demo.yaml), its own ports and data directory.
@@ -134,12 +137,12 @@ func startServer(t *testing.T, edits ...string) *server {
 		t.Fatal(err)
 	}
 	s := &server{t: t, sipAddr: fmt.Sprintf("127.0.0.1:%d", p.sip()), http: fmt.Sprintf("http://127.0.0.1:%d", p.http()), ports: p,
-		logPath: filepath.Join(outDir, strings.ReplaceAll(t.Name(), "/", "_")+".server.log")}
+		logPath: filepath.Join(outDir, strings.ReplaceAll(t.Name(), "/", "_")+".server.log"), data: filepath.Join(dir, "data")}
 	logf, err := os.Create(s.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(binary, "serve", "--config", cfgPath, "--sip", s.sipAddr, "--http", fmt.Sprintf("127.0.0.1:%d", p.http()),
+	s.cmd = exec.Command(serverBin, "serve", "--config", cfgPath, "--sip", s.sipAddr, "--http", fmt.Sprintf("127.0.0.1:%d", p.http()),
 		"--data", filepath.Join(dir, "data"), "--log-level", "debug")
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {

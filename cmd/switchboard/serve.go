@@ -93,7 +93,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Listen: cfg.Server.SIPListen, Realm: cfg.Server.Realm, Trusted: trusted,
 		MinExpires: cfg.Server.RegisterMinExpires, MaxExpires: cfg.Server.RegisterMaxExpires,
 		Password: func(u string) (string, bool) { p, ok := passwords[u]; return p, ok },
-		Log:      log,
+		AuthRequired: func(dialed string) bool {
+			return dialed != "" && dialed == cfg.FeatureCodes.LoginToggle
+		},
+		Log: log,
 	}, eng, mgr)
 	if err != nil {
 		return err

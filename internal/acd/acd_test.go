@@ -9,7 +9,7 @@ import (
 
 type fakeClock struct{ t time.Time }
 
-func (c *fakeClock) Now() time.Time           { return c.t }
+func (c *fakeClock) Now() time.Time          { return c.t }
 func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 type recorder struct {

@@ -186,6 +186,7 @@ func (m *Manager) Rejected(r sip.Rejection) {
 	m.rec.SaveCall(store.CallRecord{ID: id, Caller: r.Caller, Dialed: r.Dialed, Source: r.Source, ArrivedAt: now, EndedAt: &now,
 		Outcome: "rejected", HangupBy: "system", Reason: fmt.Sprintf("%d %s", r.Code, r.Reason), SIPCall: r.SIPCallID})
 	m.event("rejected", id, "", "", fmt.Sprintf("%d %s", r.Code, r.Reason))
+	m.event("ended", id, "", "", "rejected")
 	m.log.Info("call rejected", "call", id, "caller", r.Caller, "dialed", r.Dialed, "code", r.Code, "reason", r.Reason)
 }
 

@@ -107,19 +107,28 @@ func (l *Leg) Ringing() {
 	}
 }
 
-// Reject refuses an inbound leg that was not answered.
+// Reject refuses an inbound leg that was not answered. The leg ends at
+// once; the response and its ACK finish in the background (the transaction
+// layer retransmits until the ACK or its timer), so a caller that never ACKs
+// delays nothing.
 func (l *Leg) Reject(code int, reason string) {
 	if l.srv == nil || l.answered.Load() {
 		return
 	}
+	sent := false
 	l.finalOnce.Do(func() {
+		sent = true
 		l.s.metrics.response(code)
-		if err := l.srv.Respond(code, reason, nil); err != nil {
-			l.s.log.Debug("sip: reject", "sip_call_id", l.ID, "err", err)
-		}
-		close(l.final)
+		go func() {
+			defer close(l.final)
+			if err := l.srv.Respond(code, reason, nil); err != nil {
+				l.s.log.Debug("sip: reject", "sip_call_id", l.ID, "err", err)
+			}
+		}()
 	})
-	l.end(fmt.Sprintf("rejected %d %s", code, reason))
+	if sent {
+		l.end(fmt.Sprintf("rejected %d %s", code, reason))
+	}
 }
 
 // Hangup ends the leg from this side: BYE when established, a final error

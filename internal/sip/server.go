@@ -64,7 +64,10 @@ type Config struct {
 	MaxExpires time.Duration
 	// Password returns an agent's SIP password.
 	Password func(user string) (string, bool)
-	Log      *slog.Logger
+	// AuthRequired names numbers that need an authenticated caller even
+	// from a trusted source (feature codes act on the caller's identity).
+	AuthRequired func(dialed string) bool
+	Log          *slog.Logger
 }
 
 // Server is the SIP edge.
@@ -258,7 +261,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	// Agents' phones authenticate; trunks are trusted by source address.
 	authUser := ""
 	hdr := headerValue(req, "Authorization")
-	if hdr != "" || !s.trusted(req.Source()) {
+	if hdr != "" || !s.trusted(req.Source()) || (s.cfg.AuthRequired != nil && s.cfg.AuthRequired(req.Recipient.User)) {
 		u, err := s.auth.verify("INVITE", hdr)
 		if err != nil {
 			s.challengeOrForbid(req, tx, err, u)
@@ -301,10 +304,9 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	go l.watch(dlg.Context())
 	s.send(tx, gosip.NewResponseFromRequest(req, 100, "Trying", nil))
 	go s.handler.Incoming(l)
-	// The transaction must stay open until the handler sends a final response.
+	// The transaction must stay open until the handler's final response is out.
 	select {
 	case <-l.final:
-	case <-l.done:
 	case <-tx.Done():
 	}
 }
