@@ -42,11 +42,3 @@ func (c Codec) String() string {
 	}
 	return fmt.Sprintf("codec(%d)", uint8(c))
 }
-
-// silence returns the byte that encodes 0 in c.
-func (c Codec) silence() byte {
-	if c == PCMA {
-		return 0xD5
-	}
-	return 0xFF
-}

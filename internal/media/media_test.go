@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"testing"
 
@@ -233,30 +234,45 @@ func FuzzRTPHandle(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	a, b := testPair(f, e)
+	a, _, from := testPair(f, e)
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		var h rtp.Header
 		var d DTMFDetector
 		out := make([]byte, 1500)
-		a.handle(pkt, b.Local(), out, &h, &d)
+		a.handle(pkt, from, out, &h, &d)
 	})
 }
 
-func testPair(tb testing.TB, e *Engine) (*Endpoint, *Endpoint) {
+// testPair bridges two endpoints whose far ends are two silent "phones"
+// (plain sockets nobody reads), so relayed packets leave and do not come back.
+// Tests feed packets to a as if they came from phone A: from = phoneA.
+func testPair(tb testing.TB, e *Engine) (a, b *Endpoint, phoneA netip.AddrPort) {
 	tb.Helper()
-	a, err := e.NewEndpoint()
-	if err != nil {
+	var err error
+	phones := make([]*net.UDPConn, 2)
+	for i := range phones {
+		if phones[i], err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if a, err = e.NewEndpoint(); err != nil {
 		tb.Fatal(err)
 	}
-	b, err := e.NewEndpoint()
-	if err != nil {
+	if b, err = e.NewEndpoint(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { a.Close(); b.Close() })
-	a.SetSession(Session{Remote: b.Local(), Codec: PCMA, PT: 8, TelephoneEvent: 101})
-	b.SetSession(Session{Remote: a.Local(), Codec: PCMU, PT: 0, TelephoneEvent: 101})
+	tb.Cleanup(func() {
+		a.Close()
+		b.Close()
+		phones[0].Close()
+		phones[1].Close()
+	})
+	pa := phones[0].LocalAddr().(*net.UDPAddr).AddrPort()
+	pb := phones[1].LocalAddr().(*net.UDPAddr).AddrPort()
+	a.SetSession(Session{Remote: pa, Codec: PCMA, PT: 8, TelephoneEvent: 101})
+	b.SetSession(Session{Remote: pb, Codec: PCMU, PT: 0, TelephoneEvent: 101})
 	Bridge(a, b)
-	return a, b
+	return a, b, pa
 }
 
 // relayPacket is a PCMA packet as a caller sends it, from b's address.
@@ -274,7 +290,7 @@ func TestRelayAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := testPair(t, e)
+	a, b, from := testPair(t, e)
 	pkt := relayPacket()
 	out := make([]byte, 1500)
 	var h rtp.Header
@@ -283,7 +299,7 @@ func TestRelayAllocatesNothing(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		seq++
 		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
-		a.handle(pkt, b.Local(), out, &h, &d)
+		a.handle(pkt, from, out, &h, &d)
 	})
 	if allocs != 0 {
 		t.Fatalf("relay path: %v allocations per packet, want 0", allocs)
@@ -298,7 +314,7 @@ func BenchmarkRelayPacket(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	x, y := testPair(b, e)
+	x, _, from := testPair(b, e)
 	pkt := relayPacket()
 	out := make([]byte, 1500)
 	var h rtp.Header
@@ -307,7 +323,7 @@ func BenchmarkRelayPacket(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		pkt[2], pkt[3] = byte(i>>8), byte(i)
-		x.handle(pkt, y.Local(), out, &h, &d)
+		x.handle(pkt, from, out, &h, &d)
 	}
 }
 

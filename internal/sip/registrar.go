@@ -190,7 +190,7 @@ func requestedExpiry(req *gosip.Request) (time.Duration, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("Expires: %q is not a number of seconds", h.Value())
+		return 0, fmt.Errorf("header Expires: %q is not a number of seconds", h.Value())
 	}
 	return time.Duration(n) * time.Second, nil
 }

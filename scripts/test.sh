@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of Switchboard: vet, staticcheck, unit and fuzz-seed tests,
+# and the end-to-end tests that drive the real binary with SIPp over
+# loopback, all with the race detector. Installs what the tests need first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v sipp >/dev/null || need+=(sip-tester)
+command -v tshark >/dev/null || need+=(tshark)
+command -v dumpcap >/dev/null || need+=(tshark)
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+export PATH="$(go env GOPATH)/bin:$PATH"
+command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+echo "== go vet"
+go vet ./...
+echo "== staticcheck"
+staticcheck ./...
+echo "== go test -race"
+CI=${CI:-} go test -race -count=1 -timeout 20m ./... 2>&1 | tee /tmp/switchboard-test.log | grep -Ev '^\s*$'
