@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds demo.yaml, load.yaml and sounds/*.wav.
 //
-//go:embed demo.yaml sounds/*.wav
+//go:embed demo.yaml load.yaml sounds/*.wav
 var FS embed.FS

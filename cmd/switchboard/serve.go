@@ -104,6 +104,22 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	mgr.SetDialer(sipSrv)
 
 	apiSrv := api.New(cfg, mgr.ACD(), st, log)
+	apiSrv.Stats = func() any {
+		req, res := sipSrv.Metrics().Snapshot()
+		return map[string]any{
+			"active_calls":      mgr.Active(),
+			"media_endpoints":   eng.Active(),
+			"rtp_packets_in":    eng.Stats.PacketsIn.Load(),
+			"rtp_packets_out":   eng.Stats.PacketsOut.Load(),
+			"rtp_packets_lost":  eng.Stats.Lost.Load(),
+			"rtp_wrong_source":  eng.Stats.WrongSource.Load(),
+			"rtp_malformed":     eng.Stats.Malformed.Load(),
+			"pacer_late_ticks":  eng.Stats.Late.Load(),
+			"sip_requests":      req,
+			"sip_responses":     res,
+			"registered_phones": len(sipSrv.Registrations()),
+		}
+	}
 	httpLn, err := net.Listen("tcp", cfg.Server.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", cfg.Server.HTTPListen, err)

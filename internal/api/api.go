@@ -33,8 +33,9 @@ type Server struct {
 	store Store
 	log   *slog.Logger
 	mux   *http.ServeMux
-	// Extra routes (metrics) mounted without auth.
 	users map[string]principal
+	// Stats reports process-wide counters (active calls, RTP); nil hides the route.
+	Stats func() any
 }
 
 type principal struct {
@@ -65,6 +66,13 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("GET /api/v1/queues", s.listQueues, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/queues/{name}", s.getQueue, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/me", s.me, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/stats", func(w http.ResponseWriter, _ *http.Request) {
+		if s.Stats == nil {
+			writeError(w, 404, "no stats")
+			return
+		}
+		writeJSON(w, 200, s.Stats())
+	}, config.RoleAdmin, config.RoleSupervisor)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })
 	return s
 }
