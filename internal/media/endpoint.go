@@ -48,6 +48,8 @@ type Endpoint struct {
 	// relay: offsets from the peer's incoming stream to ours
 	relayInit bool
 	inSSRC    uint32
+	inSeq     uint16 // last incoming sequence number and timestamp relayed
+	inTS      uint32
 	seqOff    uint16
 	tsOff     uint32
 
@@ -401,8 +403,9 @@ func (ep *Endpoint) relay(h *rtp.Header, payload []byte, from Codec, out []byte,
 		}
 		pt = ep.sess.TelephoneEvent
 	}
-	if !ep.relayInit || h.SSRC != ep.inSSRC {
-		// A new incoming stream: continue ours from where it stands.
+	if !ep.relayInit || h.SSRC != ep.inSSRC || discontinuous(h.SequenceNumber-ep.inSeq, h.Timestamp-ep.inTS) {
+		// A new incoming stream, or the same one restarted (a phone that
+		// resets, a replayed recording): continue ours from where it stands.
 		ep.advanceLocked(time.Now())
 		ep.seqOff = ep.seq + 1 - h.SequenceNumber
 		ep.tsOff = ep.ts - h.Timestamp
@@ -410,6 +413,7 @@ func (ep *Endpoint) relay(h *rtp.Header, payload []byte, from Codec, out []byte,
 		ep.relayInit = true
 		ep.marker = true
 	}
+	ep.inSeq, ep.inTS = h.SequenceNumber, h.Timestamp
 	seq := h.SequenceNumber + ep.seqOff
 	ts := h.Timestamp + ep.tsOff
 	if int16(seq-ep.seq) > 0 {
@@ -432,4 +436,14 @@ func (ep *Endpoint) relay(h *rtp.Header, payload []byte, from Codec, out []byte,
 		ep.e.tc.Convert(out[12:], payload, from, codec)
 	}
 	ep.send(out[:12+len(payload)], remote)
+}
+
+// discontinuous reports whether an incoming packet jumped too far from the
+// last one relayed to be the same stream: more than 100 packets back (beyond
+// reordering), more than 3000 ahead (a minute of loss), or a timestamp more
+// than a minute off either way.
+func discontinuous(seqDelta uint16, tsDelta uint32) bool {
+	d := int16(seqDelta)
+	t := int32(tsDelta)
+	return d < -100 || d > 3000 || t < -60*SampleRate || t > 60*SampleRate
 }

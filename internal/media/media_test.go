@@ -345,3 +345,41 @@ func BenchmarkDTMFDetect(b *testing.B) {
 		_, _ = d.Packet(uint32(i/3), p)
 	}
 }
+
+func TestRelayKeepsOneContinuousStream(t *testing.T) {
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 41600, PortMax: 41700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, from := testPair(t, e)
+	out := make([]byte, 1500)
+	var h rtp.Header
+	var d DTMFDetector
+	var seqs []uint16
+	send := func(seq uint16, ts, ssrc uint32) {
+		pkt := relayPacket()
+		writeHeader(pkt, 8, false, seq, ts, ssrc)
+		a.handle(pkt, from, out, &h, &d)
+		seqs = append(seqs, b.seq)
+	}
+	// A stream, the same recording replayed (sequence restarts), then a new SSRC.
+	for i := 0; i < 236; i++ { // the 7 s sample SIPp replays
+		send(uint16(1000+i), uint32(8000+160*i), 7)
+	}
+	for i := 0; i < 5; i++ {
+		send(uint16(1000+i), uint32(8000+160*i), 7)
+	}
+	for i := 0; i < 5; i++ {
+		send(uint16(60000+i), uint32(160*i), 9)
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] != seqs[i-1]+1 {
+			t.Fatalf("outgoing sequence %v is not continuous at %d", seqs, i)
+		}
+	}
+	// One lost packet stays a gap of one (loss is not hidden).
+	send(uint16(60006), 160*6, 9)
+	if got := seqs[len(seqs)-1] - seqs[len(seqs)-2]; got != 2 {
+		t.Fatalf("gap of one lost packet became %d", got)
+	}
+}
