@@ -312,3 +312,37 @@ func TestDemoSoundsAreSpeech(t *testing.T) {
 		t.Fatalf("welcome prompt missing or under 4 s")
 	}
 }
+
+func TestInfoDigitAndHoldReInvite(t *testing.T) {
+	s := startServer(t)
+	agent := registerAgent(t, s, 0, "1003", "agent_answer.xml", 1)
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 1000, InfoDigit: "2", WaitMS: 2000, Hold: true,
+		TalkPcap: pcapDir + "/g711a.pcap", TalkMS: 2000})
+	caller.mustSucceed(t, 30*time.Second)
+	agent.uas.mustSucceed(t, 10*time.Second)
+	rec := s.lastCall(t)
+	if rec.Outcome != "answered" || rec.Digits != "2" || rec.Queue != "support" || rec.Agent != "1003" {
+		t.Fatalf("record %+v", rec)
+	}
+}
+
+func TestExtensionStep(t *testing.T) {
+	s := startServer(t,
+		`options: {"1": sales, "2": support}`, `options: {"1": sales, "2": support, "3": dave}`,
+		"      support:\n        type: queue\n        queue: support\n",
+		"      support:\n        type: queue\n        queue: support\n      dave:\n        type: extension\n        extension: \"1004\"\n")
+	agent := registerAgent(t, s, 0, "1004", "agent_answer.xml", 1)
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 800, DigitPcap: pcapDir + "/dtmf_2833_3.pcap",
+		WaitMS: 2000, TalkMS: 1000})
+	caller.mustSucceed(t, 30*time.Second)
+	agent.uas.mustSucceed(t, 10*time.Second)
+	rec := s.lastCall(t)
+	if rec.Outcome != "answered" || rec.Agent != "1004" || rec.Queue != "" || rec.Digits != "3" {
+		t.Fatalf("record %+v", rec)
+	}
+	var a struct{ State string }
+	waitFor(t, 5*time.Second, "1004 available after the direct call", func() bool {
+		s.api("GET", "/api/v1/agents/1004", nil, &a)
+		return a.State == "available"
+	})
+}

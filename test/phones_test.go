@@ -68,6 +68,10 @@ type callerSpec struct {
 	ExpectCode int
 	// SDP overrides the media description lines (bad SDP tests).
 	SDP string
+	// InfoDigit is pressed with SIP INFO (application/dtmf-relay) after PreMS.
+	InfoDigit string
+	// Hold puts the call on hold and back with two re-INVITEs after WaitMS.
+	Hold bool
 }
 
 const callerTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -162,8 +166,77 @@ const callerTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 {{- if .DigitPcap}}
   <nop><action><exec play_pcap_audio="{{.DigitPcap}}"/></action></nop>
 {{- end}}
+{{- if .InfoDigit}}
+  <send retrans="500">
+    <![CDATA[
+      INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Caller [call_number]" <sip:{{.From}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {{.InfoCSeq}} INFO
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal={{.InfoDigit}}
+      Duration=160
+
+    ]]>
+  </send>
+  <recv response="200"/>
+{{- end}}
 {{- if .WaitMS}}
   <pause milliseconds="{{.WaitMS}}"/>
+{{- end}}
+{{- if .Hold}}
+{{- range $i, $dir := .HoldDirs}}
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Caller [call_number]" <sip:{{$.From}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {{index $.HoldCSeq $i}} INVITE
+      Contact: <sip:{{$.From}}@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 {{index $.HoldCSeq $i}} IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a={{$dir}}
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      <ereg regexp="a=({{index $.HoldWant $i}})" search_in="body" check_it="true" assign_to="dir"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Caller [call_number]" <sip:{{$.From}}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {{index $.HoldCSeq $i}} ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="500"/>
+{{- end}}
 {{- end}}
 {{- if .TalkPcap}}
   <nop><action><exec play_pcap_audio="{{.TalkPcap}}"/></action></nop>
@@ -223,16 +296,30 @@ func writeCaller(t *testing.T, name string, c callerSpec) string {
 	tpl := template.Must(template.New("caller").Parse(callerTemplate))
 	data := struct {
 		callerSpec
-		From          string
-		Body          string
-		CSeq, ByeCSeq int
-	}{callerSpec: c, From: "5551234", Body: defaultSDP, CSeq: 1, ByeCSeq: 2}
+		From                    string
+		Body                    string
+		CSeq, ByeCSeq, InfoCSeq int
+		HoldCSeq                []int
+		HoldDirs, HoldWant      []string
+	}{callerSpec: c, From: "5551234", Body: defaultSDP, CSeq: 1}
 	if c.SDP != "" {
 		data.Body = c.SDP
 	}
 	if c.Auth {
-		data.CSeq, data.ByeCSeq = 2, 3
+		data.CSeq = 2
 	}
+	next := data.CSeq
+	if c.InfoDigit != "" {
+		next++
+		data.InfoCSeq = next
+	}
+	if c.Hold {
+		data.HoldCSeq = []int{next + 1, next + 2}
+		data.HoldDirs = []string{"sendonly", "sendrecv"}
+		data.HoldWant = []string{"recvonly", "sendrecv"}
+		next += 2
+	}
+	data.ByeCSeq = next + 1
 	var b strings.Builder
 	if err := tpl.Execute(&b, data); err != nil {
 		t.Fatal(err)

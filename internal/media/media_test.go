@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -381,5 +382,45 @@ func TestRelayKeepsOneContinuousStream(t *testing.T) {
 	send(uint16(60006), 160*6, 9)
 	if got := seqs[len(seqs)-1] - seqs[len(seqs)-2]; got != 2 {
 		t.Fatalf("gap of one lost packet became %d", got)
+	}
+}
+
+func TestRelayTranscodesPCMAToPCMU(t *testing.T) {
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 41800, PortMax: 41900})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, from := testPair(t, e) // a speaks PCMA, b PCMU
+	phoneB, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phoneB.Close()
+	s := b.Session()
+	s.Remote = phoneB.LocalAddr().(*net.UDPAddr).AddrPort()
+	b.SetSession(s)
+
+	pkt := relayPacket()
+	for i := 12; i < len(pkt); i++ {
+		pkt[i] = EncodeALaw(int16((i - 12) * 100))
+	}
+	var h rtp.Header
+	var d DTMFDetector
+	a.handle(pkt, from, make([]byte, 1500), &h, &d)
+	buf := make([]byte, 1500)
+	_ = phoneB.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, _, err := phoneB.ReadFromUDP(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if buf[1]&0x7f != PayloadPCMU || n != len(pkt) {
+		t.Fatalf("relayed PT %d, %d bytes", buf[1]&0x7f, n)
+	}
+	for i := 12; i < n; i++ {
+		want := int(DecodeALaw(pkt[i]))
+		got := int(DecodeULaw(buf[i]))
+		if diff := got - want; diff > want/16+64 || diff < -(want/16+64) {
+			t.Fatalf("sample %d: PCMA %d became PCMU %d", i-12, want, got)
+		}
 	}
 }
