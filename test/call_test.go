@@ -152,6 +152,21 @@ func TestCallAnsweredByAgent(t *testing.T) {
 	if firstEcho < 50 {
 		t.Fatalf("agent audio arrived at packet %d, before the greeting could have played", firstEcho)
 	}
+	// Greeting, hold music and the agent's audio reach the caller as one
+	// continuous stream: one SSRC, no sequence gaps.
+	streams := rtpStreams(t, heard.path, callerMedia)
+	if len(streams) != 1 || streams[0].lost != 0 || streams[0].packets != len(got) {
+		t.Fatalf("caller received streams %+v, want one stream of %d packets with none lost", streams, len(got))
+	}
+}
+
+func TestOptions(t *testing.T) {
+	s := startServer(t)
+	sp, _ := s.ports.phone(0)
+	for _, transport := range []string{"u1", "t1"} {
+		p := runSIPp(t, "options-"+transport, s.sipAddr, "-sf", scenario("options.xml"), "-p", itoa(sp), "-m", "1", "-t", transport, "-timeout", "10s")
+		p.mustSucceed(t, 15*time.Second)
+	}
 }
 
 func TestCallerAbandonsWhileWaitingWithMusic(t *testing.T) {

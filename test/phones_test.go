@@ -275,6 +275,9 @@ const callerTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv response="200"/>
 {{- end}}
 {{- end}}
+{{- if .Hold}}
+  <Reference variables="dir"/>
+{{- end}}
 </scenario>
 `
 
@@ -401,4 +404,31 @@ func rtpPayloads(t *testing.T, path string, port int) []string {
 		}
 	}
 	return p
+}
+
+type rtpStream struct {
+	ssrc          string
+	packets, lost int
+}
+
+// rtpStreams analyses a capture with tshark: one entry per RTP stream.
+func rtpStreams(t *testing.T, path string, port int) []rtpStream {
+	t.Helper()
+	out, err := exec.Command("tshark", "-r", path, "-d", fmt.Sprintf("udp.port==%d,rtp", port), "-q", "-z", "rtp,streams").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	var streams []rtpStream
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		for i, w := range f {
+			if strings.HasPrefix(w, "(") && strings.HasSuffix(w, "%)") && i >= 3 {
+				pk, _ := strconv.Atoi(f[i-2])
+				lost, _ := strconv.Atoi(f[i-1])
+				streams = append(streams, rtpStream{ssrc: f[i-4], packets: pk, lost: lost})
+				break
+			}
+		}
+	}
+	return streams
 }
