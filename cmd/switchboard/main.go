@@ -16,6 +16,8 @@ Usage:
   switchboard serve [--config FILE] [--sip HOST:PORT] [--http HOST:PORT] [--data DIR]
   switchboard token create --user NAME [--config FILE] [--data DIR]
   switchboard config check -f FILE
+  switchboard simulate --arrivals-per-hour N --aht 180s --agents N [--patience 120s] [--hours 8] [--profile 1,2,1] [--json]
+  switchboard erlang --arrivals-per-hour N --aht 180s (--agents N | --target-sl 0.8) [--patience 120s] [--sl-threshold 20s] [--json]
 
 With no --config, serve runs the built-in demo (examples/demo.yaml).
 `
@@ -41,6 +43,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "config":
 		return configCmd(args[1:], stdout, stderr)
+	case "erlang":
+		return erlangCmd(args[1:], stdout, stderr)
+	case "simulate":
+		return simulateCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -120,8 +120,12 @@ type ACD struct {
 	offerer Offerer
 	sink    func(Event)
 
-	queues  map[string]*queue
-	agents  map[string]*agent
+	queues map[string]*queue
+	agents map[string]*agent
+	// timed holds the agents with a timer running (wrap-up, rest after a
+	// missed offer), so deadlines are found without scanning every agent.
+	timed   map[*agent]struct{}
+	quiet   bool // no event sink: events are not built
 	calls   map[string]*call
 	offers  map[uint64]*offerState
 	nextOID uint64
@@ -135,11 +139,12 @@ type ACD struct {
 
 // New makes an ACD. sink receives every event; it may be nil.
 func New(clock Clock, offerer Offerer, sink func(Event)) *ACD {
+	quiet := sink == nil
 	if sink == nil {
 		sink = func(Event) {}
 	}
 	return &ACD{
-		clock: clock, offerer: offerer, sink: sink,
+		clock: clock, offerer: offerer, sink: sink, quiet: quiet, timed: map[*agent]struct{}{},
 		queues: map[string]*queue{}, agents: map[string]*agent{},
 		calls: map[string]*call{}, offers: map[uint64]*offerState{},
 	}
@@ -196,6 +201,9 @@ func (a *ACD) unlock() {
 }
 
 func (a *ACD) emit(e Event) {
+	if a.quiet {
+		return
+	}
 	e.At = a.clock.Now()
 	a.outEvents = append(a.outEvents, e)
 }
@@ -217,7 +225,9 @@ func (a *ACD) Enqueue(callID, queueName string, priority int) error {
 	i, _ := slices.BinarySearchFunc(q.calls, c, compareCalls)
 	q.calls = slices.Insert(q.calls, i, c)
 	a.calls[callID] = c
-	a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d", priority, i+1)})
+	if !a.quiet {
+		a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d", priority, i+1)})
+	}
 	a.dispatchCall(c)
 	return nil
 }
@@ -285,8 +295,10 @@ func (a *ACD) Answered(offerID uint64) error {
 	ag.callID = o.CallID
 	ag.answered++
 	a.setAgentState(ag, OnCall, "")
-	a.emit(Event{Kind: EventAnswered, CallID: o.CallID, AgentID: ag.id, Queue: o.Queue,
-		Detail: fmt.Sprintf("wait=%s", a.clock.Now().Sub(o.call.queuedAt).Round(time.Millisecond))})
+	if !a.quiet {
+		a.emit(Event{Kind: EventAnswered, CallID: o.CallID, AgentID: ag.id, Queue: o.Queue,
+			Detail: fmt.Sprintf("wait=%s", a.clock.Now().Sub(o.call.queuedAt).Round(time.Millisecond))})
+	}
 	return nil
 }
 
@@ -308,6 +320,7 @@ func (a *ACD) failOffer(o *offerState, kind EventKind, reason string) {
 	now := a.clock.Now()
 	ag := o.agent
 	ag.restUntil = now.Add(o.call.q.cfg.RetryPause)
+	a.timed[ag] = struct{}{}
 	a.emit(Event{Kind: kind, CallID: o.CallID, AgentID: ag.id, Queue: o.Queue, Detail: reason})
 	a.setAgentState(ag, Available, "")
 	a.dispatchCall(o.call)
@@ -334,6 +347,7 @@ func (a *ACD) CallEnded(agentID string) error {
 	a.emit(Event{Kind: EventCallEnded, CallID: callID, AgentID: ag.id})
 	if wrap > 0 {
 		ag.wrapUntil = a.clock.Now().Add(wrap)
+		a.timed[ag] = struct{}{}
 		a.setAgentState(ag, WrapUp, "")
 		return nil
 	}

@@ -2,6 +2,8 @@ package acd
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -235,12 +237,14 @@ func (a *ACD) NextDeadline() (time.Time, bool) {
 	for _, o := range a.offers {
 		consider(o.deadline)
 	}
-	for _, ag := range a.agents {
-		if ag.state == WrapUp {
+	for ag := range a.timed {
+		switch {
+		case ag.state == WrapUp:
 			consider(ag.wrapUntil)
-		}
-		if ag.state == Available && ag.restUntil.After(now) {
+		case ag.state == Available && ag.restUntil.After(now):
 			consider(ag.restUntil)
+		case ag.state == Available && !ag.restUntil.IsZero():
+			consider(ag.restUntil) // due now: Tick clears it
 		}
 	}
 	return next, !next.IsZero()
@@ -263,13 +267,26 @@ func (a *ACD) Tick() {
 		a.outCancels = append(a.outCancels, o.Offer)
 		a.failOffer(o, EventNoAnswer, "ring timeout")
 	}
-	for _, ag := range a.sortedAgents() {
+	var due2 []*agent
+	for ag := range a.timed {
 		switch {
-		case ag.state == WrapUp && !now.Before(ag.wrapUntil):
+		case ag.state == WrapUp && now.Before(ag.wrapUntil):
+		case ag.state == Available && !ag.restUntil.IsZero() && now.Before(ag.restUntil):
+		default:
+			due2 = append(due2, ag) // due, or no longer timed
+		}
+	}
+	slices.SortFunc(due2, func(x, y *agent) int { return strings.Compare(x.id, y.id) })
+	for _, ag := range due2 {
+		delete(a.timed, ag)
+		switch {
+		case ag.state == WrapUp:
 			a.becomeFree(ag)
-		case ag.state == Available && ag.offer == nil && !ag.restUntil.IsZero() && !now.Before(ag.restUntil):
+		case ag.state == Available && ag.offer == nil && !ag.restUntil.IsZero():
 			ag.restUntil = time.Time{}
 			a.dispatchAgent(ag)
+		default:
+			ag.restUntil = time.Time{}
 		}
 	}
 }
