@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"encoding/hex"
+	"io"
 	"io/fs"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -157,6 +159,41 @@ func TestCallAnsweredByAgent(t *testing.T) {
 	streams := rtpStreams(t, heard.path, callerMedia)
 	if len(streams) != 1 || streams[0].lost != 0 || streams[0].packets != len(got) {
 		t.Fatalf("caller received streams %+v, want one stream of %d packets with none lost", streams, len(got))
+	}
+}
+
+func TestMetricsAfterACall(t *testing.T) {
+	s := startServer(t)
+	agent := registerAgent(t, s, 0, "1002", "agent_answer.xml", 1)
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_1.pcap",
+		WaitMS: 1500, TalkPcap: pcapDir + "/g711a.pcap", TalkMS: 1500})
+	caller.mustSucceed(t, 30*time.Second)
+	agent.uas.mustSucceed(t, 10*time.Second)
+	s.lastCall(t)
+	res, err := http.Get(s.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`switchboard_calls_total{outcome="answered"} 1`,
+		`switchboard_sip_requests_total{method="INVITE"} 1`,
+		`switchboard_sip_requests_total{method="REGISTER"} 2`,
+		`switchboard_active_calls 0`,
+		`switchboard_agents{state="available"} 1`,
+		`switchboard_agents{state="logged_out"} 3`,
+		`switchboard_queue_waiting_calls{queue="sales"} 0`,
+		`switchboard_rtp_packets_lost_total 0`,
+		`go_goroutines`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if !strings.Contains(string(body), "switchboard_rtp_packets_in_total") {
+		t.Fatal("no RTP counters")
 	}
 }
 

@@ -13,12 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/metrics"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -120,6 +122,32 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			"registered_phones": len(sipSrv.Registrations()),
 		}
 	}
+	reg := metrics.NewRegistry(metrics.Sources{
+		ActiveCalls:  mgr.Active,
+		MediaLegs:    eng.Active,
+		CallOutcomes: mgr.Outcomes,
+		SIPRequests:  func() map[string]uint64 { r, _ := sipSrv.Metrics().Snapshot(); return r },
+		SIPResponses: func() map[int]uint64 { _, r := sipSrv.Metrics().Snapshot(); return r },
+		Queues: func() []metrics.QueueState {
+			var out []metrics.QueueState
+			for _, q := range mgr.ACD().Queues() {
+				out = append(out, metrics.QueueState{Name: q.Name, Waiting: q.Waiting, LongestWaitSeconds: q.LongestWaitSeconds})
+			}
+			return out
+		},
+		AgentStates: func() map[string]int {
+			out := map[string]int{}
+			for _, a := range mgr.ACD().Agents() {
+				out[string(a.State)]++
+			}
+			return out
+		},
+		RTP: func() (in, out, lost, late, wrong, bad uint64) {
+			s := &eng.Stats
+			return s.PacketsIn.Load(), s.PacketsOut.Load(), s.Lost.Load(), s.Late.Load(), s.WrongSource.Load(), s.Malformed.Load()
+		},
+	})
+	apiSrv.Mount("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	httpLn, err := net.Listen("tcp", cfg.Server.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", cfg.Server.HTTPListen, err)

@@ -90,6 +90,7 @@ func (c *Call) finish() {
 	final := c.rec
 	c.mu.Unlock()
 	c.m.event("ended", c.ID, "", "", final.Outcome)
+	c.m.countOutcome(final.Outcome)
 	c.m.mu.Lock()
 	delete(c.m.calls, c.ID)
 	c.m.mu.Unlock()

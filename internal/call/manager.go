@@ -46,9 +46,10 @@ type Manager struct {
 	ctx  context.Context
 	wake chan struct{}
 
-	mu     sync.Mutex
-	calls  map[string]*Call
-	offers map[uint64]context.CancelFunc
+	mu       sync.Mutex
+	calls    map[string]*Call
+	offers   map[uint64]context.CancelFunc
+	outcomes map[string]uint64
 	// bridged is signalled per call when an agent leg is connected.
 	wg sync.WaitGroup
 }
@@ -62,7 +63,7 @@ func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, 
 	m := &Manager{
 		cfg: cfg, log: log, sounds: sounds, rec: rec, ctx: ctx,
 		hours: map[string]config.Hours{}, agents: map[string]config.Agent{},
-		wake: make(chan struct{}, 1), calls: map[string]*Call{}, offers: map[uint64]context.CancelFunc{},
+		wake: make(chan struct{}, 1), calls: map[string]*Call{}, offers: map[uint64]context.CancelFunc{}, outcomes: map[string]uint64{},
 	}
 	for _, name := range cfg.Sounds() {
 		if _, ok := sounds.Get(name); !ok {
@@ -90,6 +91,23 @@ func (m *Manager) SetDialer(d Dialer) { m.dialer = d }
 
 // ACD exposes the distributor for the API.
 func (m *Manager) ACD() *acd.ACD { return m.acd }
+
+// Outcomes counts ended calls by outcome since start.
+func (m *Manager) Outcomes() map[string]uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]uint64, len(m.outcomes))
+	for k, v := range m.outcomes {
+		out[k] = v
+	}
+	return out
+}
+
+func (m *Manager) countOutcome(o string) {
+	m.mu.Lock()
+	m.outcomes[o]++
+	m.mu.Unlock()
+}
 
 // Active returns the number of calls in progress.
 func (m *Manager) Active() int {
@@ -187,6 +205,7 @@ func (m *Manager) Rejected(r sip.Rejection) {
 		Outcome: "rejected", HangupBy: "system", Reason: fmt.Sprintf("%d %s", r.Code, r.Reason), SIPCall: r.SIPCallID})
 	m.event("rejected", id, "", "", fmt.Sprintf("%d %s", r.Code, r.Reason))
 	m.event("ended", id, "", "", "rejected")
+	m.countOutcome("rejected")
 	m.log.Info("call rejected", "call", id, "caller", r.Caller, "dialed", r.Dialed, "code", r.Code, "reason", r.Reason)
 }
 
