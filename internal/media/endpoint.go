@@ -2,6 +2,8 @@ package media
 
 import (
 	"encoding/binary"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -63,8 +65,18 @@ type Endpoint struct {
 	Received atomic.Uint64
 	Sent     atomic.Uint64
 	Lost     atomic.Uint64
-	maxSeq   uint16 // reader goroutine only
+	jitter   atomic.Uint64 // RFC 3550 interarrival jitter in samples, float64 bits
+	maxSeq   uint16        // reader goroutine only
 	haveSeq  bool
+	// jitter state (reader goroutine only)
+	lastArrival time.Time
+	lastTS      uint32
+	jit         float64
+}
+
+// Jitter is the RFC 3550 interarrival jitter of what this leg receives.
+func (ep *Endpoint) Jitter() time.Duration {
+	return time.Duration(math.Float64frombits(ep.jitter.Load()) / SampleRate * float64(time.Second))
 }
 
 // NewEndpoint binds a port pair and starts reading from it.
@@ -351,6 +363,7 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 	ep.Received.Add(1)
 	ep.e.Stats.PacketsIn.Add(1)
 	ep.trackSeq(h.SequenceNumber)
+	ep.trackJitter(h.Timestamp)
 
 	peer := ep.peer.Load()
 	switch {
@@ -366,6 +379,21 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 			peer.relay(h, payload, sess.Codec, out, false)
 		}
 	}
+}
+
+// trackJitter updates J += (|D| − J)/16, D the difference between the
+// packets' spacing on arrival and in RTP time (RFC 3550 §6.4.1).
+func (ep *Endpoint) trackJitter(ts uint32) {
+	now := time.Now()
+	if !ep.lastArrival.IsZero() {
+		arrival := now.Sub(ep.lastArrival).Seconds() * SampleRate
+		d := math.Abs(arrival - float64(int32(ts-ep.lastTS)))
+		if d < 10*SampleRate { // a new talk spurt or stream, not jitter
+			ep.jit += (d - ep.jit) / 16
+			ep.jitter.Store(math.Float64bits(ep.jit))
+		}
+	}
+	ep.lastArrival, ep.lastTS = now, ts
 }
 
 func (ep *Endpoint) trackSeq(seq uint16) {
@@ -446,4 +474,66 @@ func discontinuous(seqDelta uint16, tsDelta uint32) bool {
 	d := int16(seqDelta)
 	t := int32(tsDelta)
 	return d < -100 || d > 3000 || t < -60*SampleRate || t > 60*SampleRate
+}
+
+// SendDTMF sends one digit as RFC 4733 telephone-events in the leg's stream:
+// packets every 20 ms for dur, then the end packet three times. It blocks for
+// about dur; the leg's other audio goes on meanwhile.
+func (ep *Endpoint) SendDTMF(digit byte, dur time.Duration) error {
+	code, ok := eventCode(digit)
+	if !ok {
+		return fmt.Errorf("%w: %q is not a DTMF digit", ErrDTMF, digit)
+	}
+	ep.mu.Lock()
+	pt, remote := ep.sess.TelephoneEvent, ep.sess.Remote
+	ep.advanceLocked(time.Now())
+	start := ep.ts
+	ep.mu.Unlock()
+	if pt == 0 || !remote.IsValid() {
+		return fmt.Errorf("%w: the far end did not negotiate telephone-event", ErrDTMF)
+	}
+	pkt := make([]byte, 16)
+	send := func(elapsed uint16, end, marker bool) {
+		ep.mu.Lock()
+		ep.seq++
+		seq, ssrc := ep.seq, ep.ssrc
+		ep.mu.Unlock()
+		writeHeader(pkt, pt, marker, seq, start, ssrc)
+		pkt[12] = code
+		pkt[13] = 10 // volume −10 dBm0
+		if end {
+			pkt[13] |= 0x80
+		}
+		binary.BigEndian.PutUint16(pkt[14:], elapsed)
+		ep.send(pkt, remote)
+	}
+	steps := max(int(dur/(20*time.Millisecond)), 1)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for i := 0; i < steps; i++ {
+		send(uint16((i+1)*FrameSamples), false, i == 0)
+		select {
+		case <-t.C:
+		case <-ep.closed:
+			return nil
+		}
+	}
+	for i := 0; i < 3; i++ {
+		send(uint16(steps*FrameSamples), true, false)
+	}
+	return nil
+}
+
+func eventCode(d byte) (uint8, bool) {
+	switch {
+	case d >= '0' && d <= '9':
+		return d - '0', true
+	case d == '*':
+		return 10, true
+	case d == '#':
+		return 11, true
+	case d >= 'A' && d <= 'D':
+		return 12 + d - 'A', true
+	}
+	return 0, false
 }

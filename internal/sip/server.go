@@ -142,6 +142,26 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	return s, nil
 }
 
+// WaitListening waits until sipgo's transport layer holds the UDP listener
+// at addr, so requests sent from that address reuse it (sipgo announces a
+// listener before it pools it).
+func WaitListening(ctx context.Context, ua *sipgo.UserAgent, addr string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if c, err := ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sip: UDP listener %s not ready after 5s", addr)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
 
 // Metrics returns the SIP counters.
@@ -166,6 +186,9 @@ func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
 	go func() { errc <- s.srv.ServeUDP(udp) }()
 	go func() { errc <- s.srv.ServeTCP(tcp) }()
 	go s.sweepRegistrations(ctx)
+	if err := WaitListening(ctx, s.ua, udp.LocalAddr().String()); err != nil {
+		return err
+	}
 	s.log.Info("sip listening", "addr", s.cfg.Listen, "transports", "udp,tcp")
 	if ready != nil {
 		close(ready)

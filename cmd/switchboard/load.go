@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/examples"
+	"github.com/switchboard/switchboard/internal/loadgen"
+	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/sim"
+)
+
+func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := fs.String("target", "127.0.0.1:5060", "SIP server host:port")
+	local := fs.String("local", "127.0.0.1", "local address (loopback only)")
+	sipPort := fs.Int("sip-port", 5070, "this generator's SIP port (agents' Contact, callers' source)")
+	rtp := fs.String("rtp-ports", "40000-49999", "RTP port range of the generator")
+	agents := fs.Int("agents", 50, "agents to register and play")
+	firstExt := fs.Int("first-ext", 1001, "extension of the first agent")
+	pwPrefix := fs.String("password-prefix", "demo", "agent password = prefix + extension")
+	number := fs.String("number", "100", "number the callers dial")
+	digits := fs.String("digits", "1", "IVR digits the callers press (RFC 4733)")
+	rate := fs.Float64("rate", 5, "new calls per second (Poisson)")
+	calls := fs.Int("calls", 100, "calls to place")
+	ring := fs.Duration("ring-delay", 500*time.Millisecond, "agents answer after ringing this long")
+	aht := fs.Duration("aht", 30*time.Second, "mean talk time before the agent hangs up")
+	handleDist := fs.String("handle-dist", "exponential", "talk-time distribution: exponential, lognormal, constant")
+	patience := fs.Duration("patience", 0, "callers' mean patience in queue (exponential); 0: they never abandon")
+	greeting := fs.Duration("greeting", 1500*time.Millisecond, "callers listen this long before pressing the digits")
+	threshold := fs.Duration("sl-threshold", 20*time.Second, "service-level threshold")
+	pid := fs.Int("server-pid", 0, "PID of the server, to report its CPU and memory")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	timeout := fs.Duration("timeout", 15*time.Minute, "hard bound on the whole run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	lo, hi, ok := strings.Cut(*rtp, "-")
+	rtpMin, err1 := strconv.Atoi(lo)
+	rtpMax, err2 := strconv.Atoi(hi)
+	if !ok || err1 != nil || err2 != nil || rtpMin >= rtpMax {
+		return fmt.Errorf("--rtp-ports: want MIN-MAX, got %q", *rtp)
+	}
+	if !strings.HasPrefix(*local, "127.") && *local != "::1" {
+		return errors.New("--local: load runs stay on loopback (127.0.0.0/8 or ::1)")
+	}
+	if *calls < 1 || *rate <= 0 || *agents < 1 {
+		return errors.New("--calls, --rate and --agents must be positive")
+	}
+	lib, err := media.LoadLibrary(examples.FS, "sounds")
+	if err != nil {
+		return err
+	}
+	voice, _ := lib.Get("hold-music")
+	cfg := loadgen.Config{
+		Target: *target, Local: *local, SIPPort: *sipPort, RTPMin: rtpMin, RTPMax: rtpMax,
+		Agents: *agents, FirstExt: *firstExt, PasswordPrefix: *pwPrefix, Number: *number, Digits: *digits,
+		CallsPerSecond: *rate, Calls: *calls, RingDelay: *ring, GreetingWait: *greeting, Threshold: *threshold,
+		Handle: sim.Dist{Kind: *handleDist, Mean: *aht, Sigma: 0.6}, Sound: voice, Seed: uint64(time.Now().UnixNano()),
+	}
+	if *patience > 0 {
+		cfg.Patience = sim.Dist{Kind: "exponential", Mean: *patience}
+	}
+	if err := cfg.Handle.Validate("--handle-dist"); err != nil {
+		return err
+	}
+	g, err := loadgen.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	proc := newProcWatch(*pid)
+	done := make(chan struct{})
+	go func() { // live progress
+		tty := isTerminal(stderr)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		start := time.Now()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				if tty {
+					fmt.Fprintln(stderr)
+				}
+				return
+			case <-t.C:
+			}
+			proc.sample()
+			p := g.Snapshot()
+			line := fmt.Sprintf("%5.0fs placed %d/%d  active %d  talking %d  answered %d  abandoned %d  failed %d",
+				time.Since(start).Seconds(), p.Placed, *calls, p.Active, p.Connected, p.Answered, p.Abandoned, p.Failed)
+			if tty {
+				fmt.Fprintf(stderr, "\r%-100s", line)
+			} else if i%5 == 4 {
+				fmt.Fprintln(stderr, line)
+			}
+		}
+	}()
+	rep, err := g.Run(ctx)
+	close(done)
+	if err != nil {
+		return err
+	}
+	srv := proc.finish()
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			loadgen.Report
+			Server *procReport `json:"server,omitempty"`
+		}{rep, srv})
+	}
+	fmt.Fprint(stdout, rep.String())
+	if srv != nil {
+		fmt.Fprintf(stdout, "server             CPU %.1f%% of one core on average, RSS peak %.1f MiB\n", srv.CPUPercent, srv.PeakRSSMiB)
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// procWatch follows a server process's CPU time and memory through /proc.
+type procWatch struct {
+	pid     int
+	start   time.Time
+	ticks0  float64
+	peakRSS float64
+}
+
+type procReport struct {
+	CPUPercent float64 `json:"cpu_percent_of_one_core"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+}
+
+func newProcWatch(pid int) *procWatch {
+	w := &procWatch{pid: pid, start: time.Now()}
+	if pid > 0 {
+		w.ticks0 = cpuSeconds(pid)
+	}
+	return w
+}
+
+func (w *procWatch) sample() {
+	if w.pid <= 0 {
+		return
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.pid))
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kib, _ := strconv.ParseFloat(f[1], 64)
+				w.peakRSS = max(w.peakRSS, kib/1024)
+			}
+		}
+	}
+}
+
+func (w *procWatch) finish() *procReport {
+	if w.pid <= 0 {
+		return nil
+	}
+	w.sample()
+	return &procReport{CPUPercent: (cpuSeconds(w.pid) - w.ticks0) / time.Since(w.start).Seconds() * 100, PeakRSSMiB: w.peakRSS}
+}
+
+// cpuSeconds is the user+system CPU time of a process (clock ticks at 100 Hz, as on Linux).
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100
+}

@@ -1,0 +1,305 @@
+// Package loadgen plays both sides of a call center against a SIP server
+// over real SIP (sipgo) and RTP (the media package): agents that register
+// with digest auth, answer after a ring delay, talk for a sampled handle
+// time and hang up; callers that arrive as a Poisson process, press IVR
+// digits as RFC 4733 events, talk, and abandon after a sampled patience.
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/media"
+	sbsip "github.com/switchboard/switchboard/internal/sip"
+	"github.com/switchboard/switchboard/internal/sim"
+)
+
+// Config is one load run.
+type Config struct {
+	// Target is the SIP server's host:port; Local the address to use here.
+	Target string
+	Local  string
+	// SIPPort is this generator's SIP port (agents' Contact and callers' source).
+	SIPPort          int
+	RTPMin, RTPMax   int
+	Agents, FirstExt int
+	PasswordPrefix   string
+	Number, Digits   string
+	CallsPerSecond   float64
+	Calls            int
+	RingDelay        time.Duration
+	Handle           sim.Dist
+	Patience         sim.Dist // zero mean: callers never abandon
+	// GreetingWait is how long a caller listens before pressing the digits.
+	GreetingWait time.Duration
+	Threshold    time.Duration
+	Sound        *media.Sound
+	Log          *slog.Logger
+	Seed         uint64
+}
+
+// Report is what a run measured.
+type Report struct {
+	Placed      int           `json:"placed"`
+	Answered    int           `json:"answered"` // connected to an agent
+	Abandoned   int           `json:"abandoned"`
+	Failed      int           `json:"failed"`
+	Setup       Percentiles   `json:"setup_latency_ms"`
+	Wait        Percentiles   `json:"wait_ms"`
+	ServiceLvl  float64       `json:"service_level"`
+	RTPSent     uint64        `json:"rtp_packets_sent"`
+	RTPReceived uint64        `json:"rtp_packets_received"`
+	RTPLost     uint64        `json:"rtp_packets_lost"`
+	RTPLossPct  float64       `json:"rtp_loss_percent"`
+	JitterMs    float64       `json:"jitter_ms_mean"`
+	JitterMaxMs float64       `json:"jitter_ms_max"`
+	PeakActive  int           `json:"peak_concurrent_calls"`
+	Registered  int           `json:"agents_registered"`
+	Duration    time.Duration `json:"-"`
+	Seconds     float64       `json:"duration_seconds"`
+	Errors      []string      `json:"errors,omitempty"`
+}
+
+// Percentiles of a distribution, in milliseconds.
+type Percentiles struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Progress is a live snapshot.
+type Progress struct {
+	Placed, Active, Connected, Answered, Abandoned, Failed int
+}
+
+// Generator runs a load.
+type Generator struct {
+	cfg    Config
+	eng    *media.Engine
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	dialog *sipgo.DialogUA
+
+	mu       sync.Mutex
+	legs     map[string]*agentLeg // SIP Call-ID → agent leg
+	callers  map[string]*sipgo.DialogClientSession
+	rng      *rand.Rand // under mu
+	waiting  map[string]chan struct{}
+	rep      Report
+	setups   []float64
+	waits    []float64
+	within   int
+	jitters  []float64
+	active   atomic.Int64
+	conn     atomic.Int64
+	peak     atomic.Int64
+	placed   atomic.Int64
+	answered atomic.Int64
+	abandons atomic.Int64
+	failed   atomic.Int64
+}
+
+type agentLeg struct {
+	dlg *sipgo.DialogServerSession
+	ep  *media.Endpoint
+}
+
+// New prepares a generator.
+func New(cfg Config) (*Generator, error) {
+	ip, err := netip.ParseAddr(cfg.Local)
+	if err != nil {
+		return nil, fmt.Errorf("load: local address: %w", err)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	eng, err := media.NewEngine(media.EngineConfig{IP: ip, PortMin: cfg.RTPMin, PortMax: cfg.RTPMax, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	listen := net.JoinHostPort(cfg.Local, strconv.Itoa(cfg.SIPPort))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("switchboard-load"), sipgo.WithUserAgentHostname(cfg.Local))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Log))
+	if err != nil {
+		return nil, err
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(cfg.Local), sipgo.WithClientPort(cfg.SIPPort),
+		sipgo.WithClientConnectionAddr(listen), sipgo.WithClientLogger(cfg.Log))
+	if err != nil {
+		return nil, err
+	}
+	g := &Generator{cfg: cfg, eng: eng, ua: ua, srv: srv, client: client,
+		dialog: &sipgo.DialogUA{Client: client, ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "load", Host: cfg.Local, Port: cfg.SIPPort}}},
+		legs:   map[string]*agentLeg{}, waiting: map[string]chan struct{}{}, callers: map[string]*sipgo.DialogClientSession{},
+		rng: rand.New(rand.NewPCG(cfg.Seed, 99))}
+	srv.OnInvite(g.onInvite)
+	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		if l := g.leg(req); l != nil {
+			_ = l.dlg.ReadAck(req, tx)
+		}
+	})
+	srv.OnBye(g.onBye)
+	srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	return g, nil
+}
+
+// Snapshot returns live counters.
+func (g *Generator) Snapshot() Progress {
+	return Progress{Placed: int(g.placed.Load()), Active: int(g.active.Load()), Connected: int(g.conn.Load()),
+		Answered: int(g.answered.Load()), Abandoned: int(g.abandons.Load()), Failed: int(g.failed.Load())}
+}
+
+func (g *Generator) leg(req *gosip.Request) *agentLeg {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if cid := req.CallID(); cid != nil {
+		return g.legs[cid.Value()]
+	}
+	return nil
+}
+
+func (g *Generator) fail(format string, a ...any) {
+	g.failed.Add(1)
+	g.mu.Lock()
+	if len(g.rep.Errors) < 20 {
+		g.rep.Errors = append(g.rep.Errors, fmt.Sprintf(format, a...))
+	}
+	g.mu.Unlock()
+}
+
+// Run registers the agents, places the calls, waits for them to end (or
+// ctx), and returns the report.
+func (g *Generator) Run(ctx context.Context) (Report, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	udp, err := net.ListenPacket("udp", net.JoinHostPort(g.cfg.Local, strconv.Itoa(g.cfg.SIPPort)))
+	if err != nil {
+		return Report{}, fmt.Errorf("load: listen: %w", err)
+	}
+	if uc, ok := udp.(*net.UDPConn); ok {
+		_ = uc.SetReadBuffer(8 << 20)
+		_ = uc.SetWriteBuffer(8 << 20)
+	}
+	go func() { _ = g.srv.ServeUDP(udp) }()
+	defer func() { udp.Close(); g.ua.Close() }()
+	if err := sbsip.WaitListening(ctx, g.ua, udp.LocalAddr().String()); err != nil {
+		return Report{}, err
+	}
+	go g.eng.Run(ctx)
+
+	registered, err := g.registerAll(ctx, 600)
+	g.rep.Registered = registered
+	if err != nil {
+		return g.rep, err
+	}
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(g.cfg.Seed, 77))
+	var wg sync.WaitGroup
+	next := time.Now()
+	for i := 0; i < g.cfg.Calls && ctx.Err() == nil; i++ {
+		next = next.Add(time.Duration(rng.ExpFloat64() / g.cfg.CallsPerSecond * float64(time.Second)))
+		select {
+		case <-time.After(time.Until(next)):
+		case <-ctx.Done():
+		}
+		var patience time.Duration
+		if g.cfg.Patience.Mean > 0 {
+			patience = g.cfg.Patience.Sample(rng)
+		}
+		wg.Add(1)
+		go func(n int) {
+			defer wg.Done()
+			g.call(ctx, n, patience)
+		}(i)
+	}
+	wg.Wait()
+	g.rep.Duration = time.Since(start)
+	_, _ = g.registerAll(context.Background(), 0)
+	return g.finish(), nil
+}
+
+// registerAll registers (or with expires 0, unregisters) every agent, 50 at a time.
+func (g *Generator) registerAll(ctx context.Context, expires int) (int, error) {
+	var ok atomic.Int64
+	sem := make(chan struct{}, 50)
+	var wg sync.WaitGroup
+	for i := 0; i < g.cfg.Agents; i++ {
+		ext := strconv.Itoa(g.cfg.FirstExt + i)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := g.register(ctx, ext, expires); err != nil {
+				if expires > 0 {
+					g.fail("register %s: %v", ext, err)
+				}
+				return
+			}
+			ok.Add(1)
+		}()
+	}
+	wg.Wait()
+	if expires > 0 && int(ok.Load()) < g.cfg.Agents {
+		g.mu.Lock()
+		first := ""
+		if len(g.rep.Errors) > 0 {
+			first = ": " + g.rep.Errors[0]
+		}
+		g.mu.Unlock()
+		return int(ok.Load()), fmt.Errorf("load: only %d of %d agents registered%s", ok.Load(), g.cfg.Agents, first)
+	}
+	return int(ok.Load()), nil
+}
+
+func (g *Generator) register(ctx context.Context, ext string, expires int) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var target gosip.Uri
+	if err := gosip.ParseUri("sip:"+g.cfg.Target, &target); err != nil {
+		return err
+	}
+	req := gosip.NewRequest(gosip.REGISTER, target)
+	aor := gosip.Uri{Scheme: "sip", User: ext, Host: target.Host}
+	from := &gosip.FromHeader{Address: aor, Params: gosip.NewParams()}
+	from.Params.Add("tag", gosip.GenerateTagN(12))
+	req.AppendHeader(from)
+	req.AppendHeader(&gosip.ToHeader{Address: aor, Params: gosip.NewParams()})
+	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: ext, Host: g.cfg.Local, Port: g.cfg.SIPPort}})
+	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
+	res, err := g.client.Do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode == 401 {
+		res, err = g.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ext, Password: g.cfg.PasswordPrefix + ext})
+		if err != nil {
+			return err
+		}
+	}
+	if res.StatusCode != 200 {
+		return fmt.Errorf("%d %s", res.StatusCode, res.Reason)
+	}
+	return nil
+}
+
+var errNoCodec = errors.New("no usable SDP")
