@@ -23,8 +23,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/internal/media"
-	sbsip "github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/sim"
+	sbsip "github.com/switchboard/switchboard/internal/sip"
 )
 
 // Config is one load run.
