@@ -25,7 +25,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	local := fs.String("local", "127.0.0.1", "local address (loopback only)")
 	sipPort := fs.Int("sip-port", 5070, "this generator's SIP port (agents' Contact, callers' source)")
 	rtp := fs.String("rtp-ports", "40000-49999", "RTP port range of the generator")
-	agents := fs.Int("agents", 50, "agents to register and play")
+	agents := fs.Int("agents", 50, "agents to register and play; 0: no agents, the callee answers and callers hang up after the handle time (e.g. SIPp as the server)")
 	firstExt := fs.Int("first-ext", 1001, "extension of the first agent")
 	pwPrefix := fs.String("password-prefix", "demo", "agent password = prefix + extension")
 	number := fs.String("number", "100", "number the callers dial")
@@ -53,8 +53,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !strings.HasPrefix(*local, "127.") && *local != "::1" {
 		return errors.New("--local: load runs stay on loopback (127.0.0.0/8 or ::1)")
 	}
-	if *calls < 1 || *rate <= 0 || *agents < 1 {
-		return errors.New("--calls, --rate and --agents must be positive")
+	if *calls < 1 || *rate <= 0 || *agents < 0 {
+		return errors.New("--calls and --rate must be positive, --agents not negative")
 	}
 	lib, err := media.LoadLibrary(examples.FS, "sounds")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,10 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 		writeJSON(w, 200, s.Stats())
 	}, config.RoleAdmin, config.RoleSupervisor)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })
+	// Go profiles for operators (admin only): heap, goroutines, 30 s CPU.
+	s.handle("GET /debug/pprof/", pprof.Index, config.RoleAdmin)
+	s.handle("GET /debug/pprof/profile", pprof.Profile, config.RoleAdmin)
+	s.handle("GET /debug/pprof/trace", pprof.Trace, config.RoleAdmin)
 	return s
 }
 

@@ -111,6 +111,10 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 	for _, d := range []byte(g.cfg.Digits) {
 		_ = ep.SendDTMF(d, 100*time.Millisecond)
 	}
+	if g.cfg.Agents == 0 {
+		g.talkAndHangUp(ctx, n, ended, hangup)
+		return
+	}
 	queued := time.Now()
 	var giveUp <-chan time.Time
 	if patience > 0 {
@@ -147,6 +151,29 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 	case <-limit.C:
 		g.fail("call %d: not ended by the agent", n)
 		hangup()
+	case <-ctx.Done():
+		hangup()
+	}
+}
+
+// talkAndHangUp is a caller without agents (the callee itself answered,
+// e.g. SIPp as a server): it talks for a sampled handle time and hangs up.
+func (g *Generator) talkAndHangUp(ctx context.Context, n int, ended <-chan struct{}, hangup func()) {
+	g.answered.Add(1)
+	g.conn.Add(1)
+	defer g.conn.Add(-1)
+	g.mu.Lock()
+	g.waits = append(g.waits, 0)
+	g.within++
+	handle := g.cfg.Handle.Sample(g.rng)
+	g.mu.Unlock()
+	t := time.NewTimer(handle)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		hangup()
+	case <-ended:
+		g.fail("call %d: the callee hung up before the handle time", n)
 	case <-ctx.Done():
 		hangup()
 	}

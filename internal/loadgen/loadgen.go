@@ -33,8 +33,10 @@ type Config struct {
 	Target string
 	Local  string
 	// SIPPort is this generator's SIP port (agents' Contact and callers' source).
-	SIPPort          int
-	RTPMin, RTPMax   int
+	SIPPort        int
+	RTPMin, RTPMax int
+	// Agents to register and play; with none the callee answers (any SIP
+	// server) and callers hang up themselves after the handle time.
 	Agents, FirstExt int
 	PasswordPrefix   string
 	Number, Digits   string
