@@ -159,18 +159,22 @@ func (l *Leg) Hangup() {
 }
 
 // watch ends the leg when its dialog ends (BYE either way, CANCEL, or a
-// transaction that timed out).
+// transaction that timed out). It costs no goroutine per leg: the check
+// runs when ctx is done, and does nothing if the leg ended first.
 func (l *Leg) watch(ctx context.Context) {
-	select {
-	case <-ctx.Done():
+	context.AfterFunc(ctx, func() {
+		select {
+		case <-l.done:
+			return
+		default:
+		}
 		if errors.Is(context.Cause(ctx), gosip.ErrTransactionCanceled) {
 			l.remoteEnded.Store(true)
 			l.end("cancelled")
 			return
 		}
 		l.end("dialog ended")
-	case <-l.done:
-	}
+	})
 }
 
 func (l *Leg) end(reason string) {
@@ -279,6 +283,6 @@ func (s *Server) Dial(ctx context.Context, d DialRequest) (*Leg, error) {
 	}
 	ep.SetSession(sess)
 	l.answered.Store(true)
-	go l.watch(dlg.Context())
+	l.watch(dlg.Context())
 	return l, nil
 }

@@ -324,7 +324,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	l.CallerName = req.From().DisplayName
 	l.Source = req.Source()
 	s.legs.Store(l.ID, l)
-	go l.watch(dlg.Context())
+	l.watch(dlg.Context())
 	s.send(tx, gosip.NewResponseFromRequest(req, 100, "Trying", nil))
 	go s.handler.Incoming(l)
 	// The transaction must stay open until the handler's final response is out.
