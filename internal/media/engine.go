@@ -149,10 +149,15 @@ func (e *Engine) stopPlaying(ep *Endpoint) {
 	e.mu.Unlock()
 }
 
-// portPool hands out even RTP ports (RTCP on the odd one above).
+// portPool hands out even RTP ports (RTCP on the odd one above), oldest
+// freed first: a ring of the free ports, so a just-closed port is the last
+// to be reused (late packets of an old call reach no new one). Neither get
+// nor put allocates.
 type portPool struct {
 	mu   sync.Mutex
-	free []int
+	ring []int // capacity: every port of the range
+	head int   // index of the next port to hand out
+	n    int   // free ports in the ring
 }
 
 func newPortPool(min, max int) *portPool {
@@ -160,31 +165,34 @@ func newPortPool(min, max int) *portPool {
 		min++
 	}
 	p := &portPool{}
-	for port := max - 1; port >= min; port-- {
-		if port%2 == 0 && port+1 <= max {
-			p.free = append(p.free, port)
-		}
+	for port := min; port+1 <= max; port += 2 {
+		p.ring = append(p.ring, port)
 	}
+	p.n = len(p.ring)
 	return p
 }
 
 func (p *portPool) get() (int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.free) == 0 {
+	if p.n == 0 {
 		return 0, false
 	}
-	port := p.free[len(p.free)-1]
-	p.free = p.free[:len(p.free)-1]
+	port := p.ring[p.head]
+	p.head = (p.head + 1) % len(p.ring)
+	p.n--
 	return port, true
 }
 
-// put returns a port to the front of the pool, so a just-closed port is the
-// last to be reused (late packets of an old call reach no new one).
+// put returns a port at the back of the ring.
 func (p *portPool) put(port int) {
 	p.mu.Lock()
-	p.free = append([]int{port}, p.free...)
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if p.n == len(p.ring) {
+		return // not ours: the pool is full
+	}
+	p.ring[(p.head+p.n)%len(p.ring)] = port
+	p.n++
 }
 
 // ErrNoPorts means the RTP port range is exhausted.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -422,5 +423,32 @@ func TestRelayTranscodesPCMAToPCMU(t *testing.T) {
 		if diff := got - want; diff > want/16+64 || diff < -(want/16+64) {
 			t.Fatalf("sample %d: PCMA %d became PCMU %d", i-12, want, got)
 		}
+	}
+}
+
+func TestPortPoolReusesOldestFreedLast(t *testing.T) {
+	p := newPortPool(20001, 20010) // even ports 20002..20008 (RTCP one above); 20010 has no RTCP port
+	var got []int
+	for {
+		port, ok := p.get()
+		if !ok {
+			break
+		}
+		got = append(got, port)
+	}
+	if want := []int{20002, 20004, 20006, 20008}; !slices.Equal(got, want) {
+		t.Fatalf("ports %v, want %v", got, want)
+	}
+	p.put(20004)
+	p.put(20002)
+	if port, _ := p.get(); port != 20004 {
+		t.Fatalf("reused %d, want the first freed, 20004", port)
+	}
+	p.put(20006)
+	if port, _ := p.get(); port != 20002 {
+		t.Fatalf("reused %d, want 20002", port)
+	}
+	if n := testing.AllocsPerRun(100, func() { port, _ := p.get(); p.put(port) }); n != 0 {
+		t.Fatalf("get+put allocate %v times", n)
 	}
 }
