@@ -81,6 +81,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer cancel()
 
 	proc := newProcWatch(*pid)
+	self := newProcWatch(os.Getpid())
 	done := make(chan struct{})
 	go func() { // live progress
 		tty := isTerminal(stderr)
@@ -97,6 +98,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			case <-t.C:
 			}
 			proc.sample()
+			self.sample()
 			p := g.Snapshot()
 			line := fmt.Sprintf("%5.0fs placed %d/%d  active %d  talking %d  answered %d  abandoned %d  failed %d",
 				time.Since(start).Seconds(), p.Placed, *calls, p.Active, p.Connected, p.Answered, p.Abandoned, p.Failed)
@@ -112,19 +114,23 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	srv := proc.finish()
+	srv, gen := proc.finish(), self.finish()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			loadgen.Report
-			Server *procReport `json:"server,omitempty"`
-		}{rep, srv})
+			Server    *procReport `json:"server,omitempty"`
+			Generator *procReport `json:"generator"`
+		}{rep, srv, gen})
 	}
 	fmt.Fprint(stdout, rep.String())
 	if srv != nil {
-		fmt.Fprintf(stdout, "server             CPU %.1f%% of one core on average, RSS peak %.1f MiB\n", srv.CPUPercent, srv.PeakRSSMiB)
+		fmt.Fprintf(stdout, "server             CPU %.1f%% of one core on average, %.1f%% at peak (5 s), RSS peak %.1f MiB\n",
+			srv.CPUPercent, srv.PeakCPUPercent, srv.PeakRSSMiB)
 	}
+	fmt.Fprintf(stdout, "this generator     CPU %.1f%% of one core on average, %.1f%% at peak (5 s), RSS peak %.1f MiB\n",
+		gen.CPUPercent, gen.PeakCPUPercent, gen.PeakRSSMiB)
 	return nil
 }
 
@@ -137,23 +143,35 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// procWatch follows a server process's CPU time and memory through /proc.
+// procWatch follows a process's CPU time and memory through /proc.
 type procWatch struct {
 	pid     int
 	start   time.Time
 	ticks0  float64
 	peakRSS float64
+	// CPU seconds at the last samples (one a second), for the peak over 5 s.
+	window   []cpuSample
+	peakCPU  float64
+	startRSS float64
+}
+
+type cpuSample struct {
+	at  time.Time
+	cpu float64
 }
 
 type procReport struct {
-	CPUPercent float64 `json:"cpu_percent_of_one_core"`
-	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	CPUPercent     float64 `json:"cpu_percent_of_one_core"`
+	PeakCPUPercent float64 `json:"peak_cpu_percent_of_one_core"` // the busiest 5 s
+	PeakRSSMiB     float64 `json:"peak_rss_mib"`
+	StartRSSMiB    float64 `json:"start_rss_mib"` // before the run
 }
 
 func newProcWatch(pid int) *procWatch {
 	w := &procWatch{pid: pid, start: time.Now()}
 	if pid > 0 {
 		w.ticks0 = cpuSeconds(pid)
+		w.startRSS = rssMiB(pid)
 	}
 	return w
 }
@@ -162,19 +180,32 @@ func (w *procWatch) sample() {
 	if w.pid <= 0 {
 		return
 	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.pid))
+	now := cpuSample{at: time.Now(), cpu: cpuSeconds(w.pid)}
+	w.window = append(w.window, now)
+	if len(w.window) > 6 {
+		w.window = w.window[1:]
+	}
+	if first := w.window[0]; now.at.Sub(first.at) >= 4500*time.Millisecond {
+		w.peakCPU = max(w.peakCPU, (now.cpu-first.cpu)/now.at.Sub(first.at).Seconds()*100)
+	}
+	w.peakRSS = max(w.peakRSS, rssMiB(w.pid))
+}
+
+// rssMiB is a process's resident memory.
+func rssMiB(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return
+		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
+			if f := strings.Fields(line); len(f) >= 2 {
 				kib, _ := strconv.ParseFloat(f[1], 64)
-				w.peakRSS = max(w.peakRSS, kib/1024)
+				return kib / 1024
 			}
 		}
 	}
+	return 0
 }
 
 func (w *procWatch) finish() *procReport {
@@ -182,7 +213,8 @@ func (w *procWatch) finish() *procReport {
 		return nil
 	}
 	w.sample()
-	return &procReport{CPUPercent: (cpuSeconds(w.pid) - w.ticks0) / time.Since(w.start).Seconds() * 100, PeakRSSMiB: w.peakRSS}
+	return &procReport{CPUPercent: (cpuSeconds(w.pid) - w.ticks0) / time.Since(w.start).Seconds() * 100,
+		PeakCPUPercent: w.peakCPU, PeakRSSMiB: w.peakRSS, StartRSSMiB: w.startRSS}
 }
 
 // cpuSeconds is the user+system CPU time of a process (clock ticks at 100 Hz, as on Linux).

@@ -339,6 +339,17 @@ func BenchmarkParseSDP(b *testing.B) {
 	}
 }
 
+func BenchmarkBuildSDP(b *testing.B) {
+	o := Offer{Local: netip.MustParseAddrPort("127.0.0.1:20000"), SessionID: 42, Codecs: []Codec{PCMU, PCMA}, TelephoneEvent: 101}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		o.Version = uint64(i)
+		if len(BuildSDP(o)) == 0 {
+			b.Fatal("empty SDP")
+		}
+	}
+}
+
 func BenchmarkDTMFDetect(b *testing.B) {
 	var d DTMFDetector
 	p := []byte{5, 0x8a, 0, 160}
