@@ -11,8 +11,11 @@
 package acd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -59,18 +62,45 @@ type QueueConfig struct {
 	WrapUp      time.Duration
 	// RetryPause after a missed or refused offer; DefaultRetryPause when zero.
 	RetryPause time.Duration
+	// Strategy picks among the agents who can take a call; LongestIdle when empty.
+	Strategy Strategy
+	// Priority orders an agent's queues: a free agent in several queues
+	// takes a call from the highest-priority queue first, then the longest
+	// waiting.
+	Priority int
+	// Skills the queue's calls need: skill → minimum proficiency (1–10).
+	// A member agent without them (at that level) is not offered the calls.
+	Skills map[string]int
+	// Escalations widen who may take a call as it waits, in order of After.
+	Escalations []Escalation
+	// MissedToAway sets an agent away with reason "missed" after this many
+	// ring-no-answers in a row; 0 never does.
+	MissedToAway int
+}
+
+// Escalation is a step that widens the agents a waiting call may go to.
+type Escalation struct {
+	After time.Duration // of waiting in the queue
+	// MinProficiency, when set, lowers every required skill's minimum to it.
+	MinProficiency int
+	// AddQueues' agents are offered the call too (without the skill check:
+	// an explicit overflow).
+	AddQueues []string
 }
 
 // AgentConfig is what the ACD needs to know of an agent.
 type AgentConfig struct {
 	ID     string
 	Queues []string
+	// Skills: skill → proficiency 1–10.
+	Skills map[string]int
 }
 
 type queue struct {
 	cfg    QueueConfig
 	calls  []*call // waiting and ringing calls, in service order
 	agents []*agent
+	rrNext int // round robin: index in agents to start from
 }
 
 type callState uint8
@@ -87,7 +117,16 @@ type call struct {
 	queuedAt time.Time
 	seq      uint64 // arrival order, breaks ties
 	state    callState
-	offer    *offerState
+	offers   []*offerState // one, or several with ring-all
+	level    int           // escalation steps taken
+}
+
+// nextEscalation is when the call's next escalation step is due (zero: none left).
+func (c *call) nextEscalation() time.Time {
+	if c.level >= len(c.q.cfg.Escalations) {
+		return time.Time{}
+	}
+	return c.queuedAt.Add(c.q.cfg.Escalations[c.level].After)
 }
 
 type offerState struct {
@@ -100,6 +139,7 @@ type offerState struct {
 type agent struct {
 	id        string
 	queues    []*queue
+	skills    map[string]int
 	state     AgentState
 	reason    string
 	since     time.Time // when the current state began
@@ -108,9 +148,15 @@ type agent struct {
 	wrapUntil time.Time
 	offer     *offerState
 	callID    string
-	direct    bool // on a call that did not come through a queue
-	// counters for the day
-	answered int
+	callQueue *queue // the queue the current call came from (nil: direct)
+	direct    bool   // on a call that did not come through a queue
+	missed    int    // ring-no-answers in a row
+	// counters for the day (day is the clock's date)
+	day        int // yyyymmdd
+	answered   int
+	talk       time.Duration
+	answeredAt time.Time
+	inState    map[AgentState]time.Duration // time spent in each earlier state today
 }
 
 // ACD is safe for concurrent use.
@@ -124,7 +170,12 @@ type ACD struct {
 	agents map[string]*agent
 	// timed holds the agents with a timer running (wrap-up, rest after a
 	// missed offer), so deadlines are found without scanning every agent.
-	timed   map[*agent]struct{}
+	timed map[*agent]struct{}
+	// escalating holds the calls with an escalation step still to come.
+	escalating map[*call]struct{}
+	// borrowers maps a queue to the queues whose escalation steps add its agents.
+	borrowers map[*queue][]*queue
+	rng       *rand.Rand
 	quiet   bool // no event sink: events are not built
 	calls   map[string]*call
 	offers  map[uint64]*offerState
@@ -145,9 +196,17 @@ func New(clock Clock, offerer Offerer, sink func(Event)) *ACD {
 	}
 	return &ACD{
 		clock: clock, offerer: offerer, sink: sink, quiet: quiet, timed: map[*agent]struct{}{},
+		escalating: map[*call]struct{}{}, rng: rand.New(rand.NewPCG(1, 2)),
 		queues: map[string]*queue{}, agents: map[string]*agent{},
 		calls: map[string]*call{}, offers: map[uint64]*offerState{},
 	}
+}
+
+// Seed sets the random source of the random strategy (tests, simulation).
+func (a *ACD) Seed(seed uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rng = rand.New(rand.NewPCG(seed, 2))
 }
 
 // AddQueue defines a queue (or updates its settings).
@@ -157,11 +216,33 @@ func (a *ACD) AddQueue(c QueueConfig) {
 	if c.RetryPause == 0 {
 		c.RetryPause = DefaultRetryPause
 	}
+	if c.Strategy == "" {
+		c.Strategy = LongestIdle
+	}
+	c.Escalations = slices.Clone(c.Escalations)
+	slices.SortStableFunc(c.Escalations, func(x, y Escalation) int { return cmp.Compare(x.After, y.After) })
 	if q, ok := a.queues[c.Name]; ok {
 		q.cfg = c
-		return
+	} else {
+		a.queues[c.Name] = &queue{cfg: c}
 	}
-	a.queues[c.Name] = &queue{cfg: c}
+	a.linkBorrowers()
+}
+
+// linkBorrowers rebuilds which queues may borrow which queues' agents.
+func (a *ACD) linkBorrowers() {
+	a.borrowers = map[*queue][]*queue{}
+	names := slices.Sorted(maps.Keys(a.queues))
+	for _, name := range names {
+		q := a.queues[name]
+		for _, step := range q.cfg.Escalations {
+			for _, lender := range step.AddQueues {
+				if l := a.queues[lender]; l != nil && l != q && !slices.Contains(a.borrowers[l], q) {
+					a.borrowers[l] = append(a.borrowers[l], q)
+				}
+			}
+		}
+	}
 }
 
 // AddAgent defines an agent, logged out, as a member of its queues.
@@ -171,7 +252,7 @@ func (a *ACD) AddAgent(c AgentConfig) error {
 	if _, ok := a.agents[c.ID]; ok {
 		return fmt.Errorf("acd: agent %q defined twice", c.ID)
 	}
-	ag := &agent{id: c.ID, state: LoggedOut, since: a.clock.Now()}
+	ag := &agent{id: c.ID, state: LoggedOut, since: a.clock.Now(), skills: c.Skills, inState: map[AgentState]time.Duration{}}
 	for _, name := range c.Queues {
 		q, ok := a.queues[name]
 		if !ok {
@@ -225,10 +306,16 @@ func (a *ACD) Enqueue(callID, queueName string, priority int) error {
 	i, _ := slices.BinarySearchFunc(q.calls, c, compareCalls)
 	q.calls = slices.Insert(q.calls, i, c)
 	a.calls[callID] = c
+	for c.level < len(q.cfg.Escalations) && q.cfg.Escalations[c.level].After <= 0 {
+		c.level++
+	}
+	if c.level < len(q.cfg.Escalations) {
+		a.escalating[c] = struct{}{}
+	}
 	if !a.quiet {
 		a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d", priority, i+1)})
 	}
-	a.dispatchCall(c)
+	a.dispatchQueue(q)
 	return nil
 }
 
@@ -256,7 +343,7 @@ func (a *ACD) Abandon(callID, reason string) error {
 	}
 	a.removeCall(c)
 	a.emit(Event{Kind: EventAbandoned, CallID: callID, Queue: c.q.cfg.Name, Detail: reason})
-	if o := c.offer; o != nil {
+	for _, o := range slices.Clone(c.offers) {
 		a.endOffer(o)
 		a.outCancels = append(a.outCancels, o.Offer)
 		a.setAgentState(o.agent, Available, "")
@@ -267,6 +354,7 @@ func (a *ACD) Abandon(callID, reason string) error {
 
 func (a *ACD) removeCall(c *call) {
 	delete(a.calls, c.id)
+	delete(a.escalating, c)
 	if i := slices.Index(c.q.calls, c); i >= 0 {
 		c.q.calls = slices.Delete(c.q.calls, i, i+1)
 	}
@@ -274,8 +362,13 @@ func (a *ACD) removeCall(c *call) {
 
 func (a *ACD) endOffer(o *offerState) {
 	delete(a.offers, o.ID)
-	o.call.offer = nil
-	o.call.state = callWaiting
+	c := o.call
+	if i := slices.Index(c.offers, o); i >= 0 {
+		c.offers = slices.Delete(c.offers, i, i+1)
+	}
+	if len(c.offers) == 0 {
+		c.state = callWaiting
+	}
 	o.agent.offer = nil
 }
 
@@ -291,9 +384,20 @@ func (a *ACD) Answered(offerID uint64) error {
 	}
 	a.endOffer(o)
 	a.removeCall(o.call)
+	// Ring-all: the other phones stop ringing, their agents are free again.
+	for _, other := range slices.Clone(o.call.offers) {
+		a.endOffer(other)
+		a.outCancels = append(a.outCancels, other.Offer)
+		a.emit(Event{Kind: EventCancelled, CallID: other.CallID, AgentID: other.agent.id, Queue: other.Queue, Detail: "answered elsewhere"})
+		a.setAgentState(other.agent, Available, "")
+	}
 	ag := o.agent
+	a.rollDay(ag)
 	ag.callID = o.CallID
+	ag.callQueue = o.call.q
 	ag.answered++
+	ag.missed = 0
+	ag.answeredAt = a.clock.Now()
 	a.setAgentState(ag, OnCall, "")
 	if !a.quiet {
 		a.emit(Event{Kind: EventAnswered, CallID: o.CallID, AgentID: ag.id, Queue: o.Queue,
@@ -319,11 +423,22 @@ func (a *ACD) failOffer(o *offerState, kind EventKind, reason string) {
 	a.endOffer(o)
 	now := a.clock.Now()
 	ag := o.agent
-	ag.restUntil = now.Add(o.call.q.cfg.RetryPause)
+	q := o.call.q
+	ag.restUntil = now.Add(q.cfg.RetryPause)
 	a.timed[ag] = struct{}{}
 	a.emit(Event{Kind: kind, CallID: o.CallID, AgentID: ag.id, Queue: o.Queue, Detail: reason})
-	a.setAgentState(ag, Available, "")
-	a.dispatchCall(o.call)
+	if kind == EventNoAnswer {
+		ag.missed++
+	}
+	if q.cfg.MissedToAway > 0 && ag.missed >= q.cfg.MissedToAway {
+		ag.missed = 0
+		a.setAgentState(ag, Away, ReasonMissed)
+	} else {
+		a.setAgentState(ag, Available, "")
+	}
+	if o.call.state == callWaiting {
+		a.dispatchQueue(q)
+	}
 }
 
 // CallEnded reports that the agent's call is over: wrap-up follows when the
@@ -335,15 +450,21 @@ func (a *ACD) CallEnded(agentID string) error {
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownAgent, agentID)
 	}
-	if ag.state != OnCall {
+	if ag.state != OnCall && ag.state != OnHold {
 		return nil
 	}
 	callID := ag.callID
 	ag.callID = ""
+	a.rollDay(ag)
+	if !ag.answeredAt.IsZero() {
+		ag.talk += a.clock.Now().Sub(ag.answeredAt)
+		ag.answeredAt = time.Time{}
+	}
 	wrap := time.Duration(0)
-	if q := a.queueOfCall(ag, callID); q != nil {
+	if q := ag.callQueue; q != nil {
 		wrap = q.cfg.WrapUp
 	}
+	ag.callQueue = nil
 	a.emit(Event{Kind: EventCallEnded, CallID: callID, AgentID: ag.id})
 	if wrap > 0 {
 		ag.wrapUntil = a.clock.Now().Add(wrap)
@@ -352,15 +473,6 @@ func (a *ACD) CallEnded(agentID string) error {
 		return nil
 	}
 	a.becomeFree(ag)
-	return nil
-}
-
-// queueOfCall is the queue the agent's current call came from; the first of
-// the agent's queues stands in when the call came directly.
-func (a *ACD) queueOfCall(ag *agent, _ string) *queue {
-	if len(ag.queues) > 0 {
-		return ag.queues[0]
-	}
 	return nil
 }
 

@@ -43,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	f.acd = New(f.clk, f.rec, func(e Event) { f.events = append(f.events, e) })
 	f.acd.AddQueue(QueueConfig{Name: "sales", RingTimeout: 15 * time.Second})
 	f.acd.AddQueue(QueueConfig{Name: "support", RingTimeout: 15 * time.Second, WrapUp: 10 * time.Second})
-	for _, a := range []AgentConfig{{"1001", []string{"sales"}}, {"1002", []string{"sales", "support"}}, {"1003", []string{"support"}}} {
+	for _, a := range []AgentConfig{{ID: "1001", Queues: []string{"sales"}}, {ID: "1002", Queues: []string{"sales", "support"}}, {ID: "1003", Queues: []string{"support"}}} {
 		if err := f.acd.AddAgent(a); err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,10 +16,17 @@ const (
 	LoggedOut AgentState = "logged_out"
 	Available AgentState = "available"
 	Away      AgentState = "away"
-	Ringing   AgentState = "ringing"
+	Ringing   AgentState = "ringing" // offered a call, the phone rings
 	OnCall    AgentState = "on_call"
+	OnHold    AgentState = "on_hold" // on a call, the caller on hold
 	WrapUp    AgentState = "wrap_up"
 )
+
+// AgentStates lists every state, in the order reports show them.
+var AgentStates = []AgentState{LoggedOut, Available, Ringing, OnCall, OnHold, WrapUp, Away}
+
+// ReasonMissed is the away reason after too many ring-no-answers in a row.
+const ReasonMissed = "missed"
 
 // EventKind names a change.
 type EventKind string
@@ -34,6 +42,7 @@ const (
 	EventAbandoned  EventKind = "abandoned"
 	EventCallEnded  EventKind = "agent_call_ended"
 	EventAgentState EventKind = "agent_state"
+	EventEscalated  EventKind = "escalated"
 )
 
 // Event is one change of a call or an agent.
@@ -50,7 +59,14 @@ func (a *ACD) setAgentState(ag *agent, s AgentState, reason string) {
 	if ag.state == s && ag.reason == reason {
 		return
 	}
-	ag.state, ag.reason, ag.since = s, reason, a.clock.Now()
+	now := a.clock.Now()
+	a.rollDay(ag)
+	from := ag.since
+	if sod := startOfDay(now); from.Before(sod) {
+		from = sod
+	}
+	ag.inState[ag.state] += now.Sub(from)
+	ag.state, ag.reason, ag.since = s, reason, now
 	d := string(s)
 	if reason != "" {
 		d += ":" + reason
@@ -95,6 +111,51 @@ func (a *ACD) SetAway(agentID, reason string) error {
 		return e
 	}
 	return err
+}
+
+// SetHold puts an agent's call on hold (on) or takes it off hold.
+func (a *ACD) SetHold(agentID string, on bool) error {
+	return a.withAgent(agentID, func(ag *agent) {
+		switch {
+		case on && ag.state == OnCall:
+			a.setAgentState(ag, OnHold, ag.reason)
+		case !on && ag.state == OnHold:
+			a.setAgentState(ag, OnCall, ag.reason)
+		}
+	})
+}
+
+// ExtendWrapUp gives an agent in wrap-up more time.
+func (a *ACD) ExtendWrapUp(agentID string, d time.Duration) error {
+	var err error
+	e := a.withAgent(agentID, func(ag *agent) {
+		if ag.state != WrapUp {
+			err = fmt.Errorf("acd: agent %q is not in wrap-up", agentID)
+			return
+		}
+		ag.wrapUntil = ag.wrapUntil.Add(d)
+		a.emit(Event{Kind: EventAgentState, AgentID: ag.id, Detail: "wrap_up:extended " + d.String()})
+	})
+	if e != nil {
+		return e
+	}
+	return err
+}
+
+// rollDay starts an agent's daily counters afresh when the clock's date changed.
+func (a *ACD) rollDay(ag *agent) {
+	y, m, d := a.clock.Now().Date()
+	day := y*10000 + int(m)*100 + d
+	if ag.day == day {
+		return
+	}
+	ag.day, ag.answered, ag.talk = day, 0, 0
+	clear(ag.inState)
+}
+
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
 }
 
 // SetAvailable ends away or wrap-up early (and logs in a logged-out agent).
@@ -144,83 +205,9 @@ func (a *ACD) withdrawOffer(ag *agent) {
 	a.endOffer(o)
 	a.outCancels = append(a.outCancels, o.Offer)
 	a.emit(Event{Kind: EventCancelled, CallID: o.CallID, AgentID: ag.id, Queue: o.Queue, Detail: "agent left"})
-	a.dispatchCall(o.call)
-}
-
-// eligible reports whether an agent can be offered a call now.
-func (a *ACD) eligible(ag *agent, now time.Time) bool {
-	return ag.state == Available && ag.offer == nil && !ag.direct && !now.Before(ag.restUntil)
-}
-
-// dispatchCall offers a waiting call to the longest-idle eligible agent of its queue.
-func (a *ACD) dispatchCall(c *call) {
-	if c.state != callWaiting {
-		return
+	if o.call.state == callWaiting {
+		a.dispatchQueue(o.call.q)
 	}
-	now := a.clock.Now()
-	var best *agent
-	for _, ag := range c.q.agents {
-		if !a.eligible(ag, now) {
-			continue
-		}
-		if best == nil || ag.idleSince.Before(best.idleSince) || (ag.idleSince.Equal(best.idleSince) && ag.id < best.id) {
-			best = ag
-		}
-	}
-	if best == nil {
-		return
-	}
-	// Calls ahead of this one in line come first: if one of them is still
-	// waiting, it gets this agent.
-	for _, other := range c.q.calls {
-		if other == c {
-			break
-		}
-		if other.state == callWaiting {
-			c = other
-			break
-		}
-	}
-	a.offer(c, best)
-}
-
-// dispatchAgent gives a newly free agent the most urgent waiting call among
-// its queues: highest priority, then longest waiting.
-func (a *ACD) dispatchAgent(ag *agent) {
-	if !a.eligible(ag, a.clock.Now()) {
-		return
-	}
-	var best *call
-	for _, q := range ag.queues {
-		for _, c := range q.calls {
-			if c.state != callWaiting {
-				continue
-			}
-			if best == nil || c.priority > best.priority || (c.priority == best.priority && c.queuedAt.Before(best.queuedAt)) {
-				best = c
-			}
-			break
-		}
-	}
-	if best != nil {
-		a.offer(best, ag)
-	}
-}
-
-func (a *ACD) offer(c *call, ag *agent) {
-	a.nextOID++
-	o := &offerState{
-		Offer:    Offer{ID: a.nextOID, CallID: c.id, AgentID: ag.id, Queue: c.q.cfg.Name, Timeout: c.q.cfg.RingTimeout},
-		deadline: a.clock.Now().Add(c.q.cfg.RingTimeout),
-		agent:    ag,
-		call:     c,
-	}
-	a.offers[o.ID] = o
-	c.offer, c.state = o, callRinging
-	ag.offer = o
-	a.setAgentState(ag, Ringing, "")
-	a.emit(Event{Kind: EventOffered, CallID: c.id, AgentID: ag.id, Queue: c.q.cfg.Name})
-	a.outOffers = append(a.outOffers, o.Offer)
 }
 
 // NextDeadline is the earliest time Tick has work to do.
@@ -236,6 +223,9 @@ func (a *ACD) NextDeadline() (time.Time, bool) {
 	}
 	for _, o := range a.offers {
 		consider(o.deadline)
+	}
+	for c := range a.escalating {
+		consider(c.nextEscalation())
 	}
 	for ag := range a.timed {
 		switch {
@@ -275,6 +265,23 @@ func (a *ACD) Tick() {
 		default:
 			due2 = append(due2, ag) // due, or no longer timed
 		}
+	}
+	var escalated []*call
+	for c := range a.escalating {
+		if t := c.nextEscalation(); t.IsZero() || !now.Before(t) {
+			escalated = append(escalated, c)
+		}
+	}
+	slices.SortFunc(escalated, func(x, y *call) int { return cmp.Compare(x.seq, y.seq) })
+	for _, c := range escalated {
+		for t := c.nextEscalation(); !t.IsZero() && !now.Before(t); t = c.nextEscalation() {
+			c.level++
+		}
+		if c.level >= len(c.q.cfg.Escalations) {
+			delete(a.escalating, c)
+		}
+		a.emit(Event{Kind: EventEscalated, CallID: c.id, Queue: c.q.cfg.Name, Detail: fmt.Sprintf("step=%d", c.level)})
+		a.dispatchQueue(c.q)
 	}
 	slices.SortFunc(due2, func(x, y *agent) int { return strings.Compare(x.id, y.id) })
 	for _, ag := range due2 {

@@ -16,11 +16,17 @@ type AgentView struct {
 	Queues   []string      `json:"queues"`
 	Answered int           `json:"answered_today"`
 	InState  time.Duration `json:"-"`
+	// TalkSeconds today, and seconds spent in each state today (the
+	// current one up to now).
+	TalkSeconds  float64            `json:"talk_seconds_today"`
+	StateSeconds map[string]float64 `json:"state_seconds_today"`
+	Skills       map[string]int     `json:"skills,omitempty"`
 }
 
 // QueueView is a queue's live state.
 type QueueView struct {
 	Name               string      `json:"name"`
+	Strategy           Strategy    `json:"strategy"`
 	Waiting            int         `json:"waiting"`
 	Ringing            int         `json:"ringing"`
 	LongestWaitSeconds float64     `json:"longest_wait_seconds"`
@@ -28,8 +34,22 @@ type QueueView struct {
 }
 
 func (a *ACD) viewAgent(ag *agent, now time.Time) AgentView {
+	a.rollDay(ag)
 	v := AgentView{ID: ag.id, State: ag.state, Reason: ag.reason, Since: ag.since, CallID: ag.callID,
-		Answered: ag.answered, InState: now.Sub(ag.since)}
+		Answered: ag.answered, InState: now.Sub(ag.since), Skills: ag.skills, StateSeconds: map[string]float64{}}
+	talk := ag.talk
+	if !ag.answeredAt.IsZero() {
+		talk += now.Sub(ag.answeredAt)
+	}
+	v.TalkSeconds = talk.Seconds()
+	for st, d := range ag.inState {
+		v.StateSeconds[string(st)] = d.Seconds()
+	}
+	from := ag.since
+	if sod := startOfDay(now); from.Before(sod) {
+		from = sod
+	}
+	v.StateSeconds[string(ag.state)] += now.Sub(from).Seconds()
 	if ag.offer != nil {
 		v.CallID = ag.offer.CallID
 	}
@@ -112,7 +132,7 @@ func (a *ACD) Queue(name string) (QueueView, bool) {
 
 func (a *ACD) viewQueue(q *queue) QueueView {
 	now := a.clock.Now()
-	v := QueueView{Name: q.cfg.Name, Agents: []AgentView{}}
+	v := QueueView{Name: q.cfg.Name, Strategy: q.cfg.Strategy, Agents: []AgentView{}}
 	for _, c := range q.calls {
 		if c.state == callRinging {
 			v.Ringing++
