@@ -176,11 +176,11 @@ type ACD struct {
 	// borrowers maps a queue to the queues whose escalation steps add its agents.
 	borrowers map[*queue][]*queue
 	rng       *rand.Rand
-	quiet   bool // no event sink: events are not built
-	calls   map[string]*call
-	offers  map[uint64]*offerState
-	nextOID uint64
-	nextSeq uint64
+	quiet     bool // no event sink: events are not built
+	calls     map[string]*call
+	offers    map[uint64]*offerState
+	nextOID   uint64
+	nextSeq   uint64
 
 	// work gathered under the lock, carried out after it
 	outOffers  []Offer
