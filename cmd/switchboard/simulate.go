@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/sim"
 )
 
@@ -27,8 +28,29 @@ func simulateCmd(args []string, stdout, stderr io.Writer) error {
 	handleDist := fs.String("handle-dist", "exponential", "handle-time distribution: exponential, lognormal or constant")
 	patienceDist := fs.String("patience-dist", "exponential", "patience distribution: exponential, lognormal or constant")
 	sigma := fs.Float64("lognormal-sigma", 0.6, "sigma of the underlying normal for lognormal distributions")
+	strategy := fs.String("strategy", "longest_idle", "routing strategy: "+strings.Join(strategyNames(), ", "))
+	groupsFlag := fs.String("groups", "", "agents per skill: name:agents:share,... (e.g. spanish:10:0.3,english:26:0.7); each skill is a queue with its share of the calls")
+	overflow := fs.Duration("overflow-after", 0, "with --groups: a call waiting this long may go to the other groups' agents (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	strat, err := acd.ParseStrategy(*strategy)
+	if err != nil {
+		return fmt.Errorf("--strategy: %w", err)
+	}
+	groups, err := parseGroups(*groupsFlag)
+	if err != nil {
+		return err
+	}
+	if len(groups) > 0 {
+		sum := 0
+		for _, g := range groups {
+			sum += g.Agents
+		}
+		if tf.agents != 0 && tf.agents != sum {
+			return fmt.Errorf("--agents %d differs from the %d agents of --groups (give one)", tf.agents, sum)
+		}
+		tf.agents = sum
 	}
 	if tf.targetSL > 0 {
 		return errors.New("simulate needs --agents (use erlang --target-sl to size)")
@@ -52,7 +74,7 @@ func simulateCmd(args []string, stdout, stderr io.Writer) error {
 	cfg := sim.Config{
 		ArrivalsPerHour: tf.perHour, Profile: profile, Interval: *interval, Hours: *hours, Agents: tf.agents,
 		Handle:    sim.Dist{Kind: *handleDist, Mean: tf.aht, Sigma: *sigma},
-		Threshold: tf.threshold, ShortAbandon: *shortAb,
+		Threshold: tf.threshold, ShortAbandon: *shortAb, Strategy: strat, Groups: groups, OverflowAfter: *overflow,
 	}
 	if tf.patience > 0 {
 		cfg.Patience = sim.Dist{Kind: *patienceDist, Mean: tf.patience, Sigma: *sigma}
@@ -87,6 +109,10 @@ func simulateCmd(args []string, stdout, stderr io.Writer) error {
 		row(r.Start, r)
 	}
 	row("total", out.Total)
+	for _, g := range out.Groups {
+		row(g.Name, g.Row)
+	}
+	fmt.Fprintf(stdout, "strategy %s: calls per agent from %d to %d\n", out.Strategy, out.AgentCallsMin, out.AgentCallsMax)
 	fmt.Fprintf(stdout, "service level = answered within %s / (offered − abandoned within %s); abandonment = abandoned after %s / offered\n",
 		tf.threshold, *shortAb, *shortAb)
 	fmt.Fprintf(stdout, "%d day(s) of %.1f h with %d agents simulated in %s\n", *reps, *hours, tf.agents, elapsed.Round(time.Millisecond))
@@ -106,6 +132,40 @@ type simOutput struct {
 	Replications int       `json:"replications"`
 	Total        sim.Row   `json:"total"`
 	Intervals    []sim.Row `json:"intervals"`
+	// Groups (with --groups) and the spread of calls per agent (first replication).
+	Strategy      string         `json:"strategy"`
+	Groups        []sim.GroupRow `json:"groups,omitempty"`
+	AgentCallsMin int            `json:"agent_calls_min"`
+	AgentCallsMax int            `json:"agent_calls_max"`
+}
+
+func strategyNames() []string {
+	var out []string
+	for _, s := range acd.Strategies {
+		out = append(out, string(s))
+	}
+	return out
+}
+
+// parseGroups reads name:agents:share,...
+func parseGroups(s string) ([]sim.Group, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []sim.Group
+	for _, part := range strings.Split(s, ",") {
+		f := strings.Split(strings.TrimSpace(part), ":")
+		if len(f) != 3 {
+			return nil, fmt.Errorf("--groups: %q is not name:agents:share", part)
+		}
+		n, err1 := strconv.Atoi(f[1])
+		share, err2 := strconv.ParseFloat(f[2], 64)
+		if f[0] == "" || err1 != nil || err2 != nil || n < 1 || share <= 0 {
+			return nil, fmt.Errorf("--groups: %q needs a name, agents ≥ 1 and a share > 0", part)
+		}
+		out = append(out, sim.Group{Name: f[0], Agents: n, Share: share})
+	}
+	return out, nil
 }
 
 // average merges replications: counts are summed per interval and rates averaged.
@@ -146,5 +206,9 @@ func average(runs []sim.Result) simOutput {
 	}
 	o.PWait, o.ServiceLevel, o.ASASeconds, o.Occupancy = o.Total.PWait, o.Total.ServiceLevel, o.Total.ASASeconds, o.Total.Occupancy
 	o.AbandonRate, o.AHTSeconds = o.Total.AbandonRate, o.Total.AHTSeconds
+	o.Strategy, o.AgentCallsMin, o.AgentCallsMax = runs[0].Strategy, runs[0].AgentCallsMin, runs[0].AgentCallsMax
+	for i, g := range runs[0].Groups {
+		o.Groups = append(o.Groups, sim.GroupRow{Name: g.Name, Row: avgRow(func(r sim.Result) sim.Row { return r.Groups[i].Row })})
+	}
 	return o
 }

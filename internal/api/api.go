@@ -281,11 +281,13 @@ func (s *Server) agentAction(action string) http.HandlerFunc {
 			var body struct {
 				State  string `json:"state"`
 				Reason string `json:"reason"`
+				// ExtendSeconds with state wrap_up: more after-call time.
+				ExtendSeconds int `json:"extend_seconds"`
 			}
 			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 			dec.DisallowUnknownFields()
 			if derr := dec.Decode(&body); derr != nil {
-				writeError(w, 400, "body: want {\"state\": \"available\"|\"away\", \"reason\": \"...\"}: "+derr.Error())
+				writeError(w, 400, "body: want {\"state\": \"available\"|\"away\"|\"wrap_up\", \"reason\": \"...\", \"extend_seconds\": N}: "+derr.Error())
 				return
 			}
 			switch body.State {
@@ -296,8 +298,14 @@ func (s *Server) agentAction(action string) http.HandlerFunc {
 					body.Reason = "away"
 				}
 				err = s.acd.SetAway(id, body.Reason)
+			case "wrap_up":
+				if body.ExtendSeconds < 1 || body.ExtendSeconds > 3600 {
+					writeError(w, 400, "extend_seconds: must be 1 to 3600 with state wrap_up")
+					return
+				}
+				err = s.acd.ExtendWrapUp(id, time.Duration(body.ExtendSeconds)*time.Second)
 			default:
-				writeError(w, 400, "state: must be \"available\" or \"away\"")
+				writeError(w, 400, "state: must be \"available\", \"away\" or \"wrap_up\" (with extend_seconds)")
 				return
 			}
 		}

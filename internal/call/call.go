@@ -248,6 +248,12 @@ func (c *Call) connect(leg *sip.Leg, agentID string) bool {
 	c.agentLeg, c.agentID = leg, agentID
 	c.mu.Unlock()
 	media.Bridge(c.caller.Media(), leg.Media())
+	leg.OnHold(func(on bool) {
+		if err := c.m.acd.SetHold(agentID, on); err != nil {
+			c.log.Debug("hold", "err", err)
+		}
+		c.m.event(map[bool]string{true: "hold", false: "unhold"}[on], c.ID, agentID, "", "agent's phone")
+	})
 	now := time.Now()
 	c.update(func(r *store.CallRecord) {
 		r.Agent, r.ConnectedAt = agentID, &now

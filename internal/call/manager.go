@@ -72,10 +72,14 @@ func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, 
 	}
 	m.acd = acd.New(realClock{}, m, m.acdEvent)
 	for _, q := range cfg.Queues {
-		m.acd.AddQueue(acd.QueueConfig{Name: q.Name, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp})
+		qc, err := queueConfig(q)
+		if err != nil {
+			return nil, err
+		}
+		m.acd.AddQueue(qc)
 	}
 	for _, a := range cfg.Agents {
-		if err := m.acd.AddAgent(acd.AgentConfig{ID: a.Extension, Queues: a.Queues}); err != nil {
+		if err := m.acd.AddAgent(acd.AgentConfig{ID: a.Extension, Queues: a.Queues, Skills: a.Skills}); err != nil {
 			return nil, err
 		}
 		m.agents[a.Extension] = a
@@ -84,6 +88,20 @@ func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, 
 		m.hours[h.Name] = h
 	}
 	return m, nil
+}
+
+// queueConfig turns a configured queue into the ACD's view of it.
+func queueConfig(q config.Queue) (acd.QueueConfig, error) {
+	strategy, err := acd.ParseStrategy(q.Strategy)
+	if err != nil {
+		return acd.QueueConfig{}, fmt.Errorf("queue %q: %w", q.Name, err)
+	}
+	qc := acd.QueueConfig{Name: q.Name, RingTimeout: q.RingTimeout, WrapUp: q.WrapUp, Strategy: strategy,
+		Priority: q.Priority, Skills: q.Skills, MissedToAway: q.MissedToAway}
+	for _, e := range q.Escalation {
+		qc.Escalations = append(qc.Escalations, acd.Escalation{After: e.After, MinProficiency: e.MinProficiency, AddQueues: e.AddQueues})
+	}
+	return qc, nil
 }
 
 // SetDialer connects the SIP edge (built after the manager, which is its handler).

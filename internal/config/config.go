@@ -81,6 +81,8 @@ type Agent struct {
 	Name      string   `yaml:"name"`
 	Password  string   `yaml:"password"`
 	Queues    []string `yaml:"queues"`
+	// Skills maps a skill to the agent's proficiency, 1 (novice) to 10 (expert).
+	Skills map[string]int `yaml:"skills"`
 	// LoginOnRegister logs the agent in, available, when their phone registers.
 	LoginOnRegister bool `yaml:"login_on_register"`
 }
@@ -97,12 +99,31 @@ type Queue struct {
 	Music string `yaml:"music"`
 	// ServiceLevel is the answer-time threshold of the service-level metric.
 	ServiceLevel time.Duration `yaml:"service_level"`
+	// Priority: an agent in several queues takes calls of the higher first.
+	Priority int `yaml:"priority"`
+	// Skills the queue's calls need: skill → minimum proficiency (1–10).
+	Skills map[string]int `yaml:"skills"`
+	// Escalation steps widen who may take a call as it waits.
+	Escalation []Escalation `yaml:"escalation"`
+	// MissedToAway sets an agent away (reason "missed") after this many
+	// ring-no-answers in a row; 0 never.
+	MissedToAway int `yaml:"missed_to_away"`
 }
 
-// Strategies a queue may route with.
-const (
-	StrategyLongestIdle = "longest_idle"
-)
+// Escalation is one step of a queue's escalation.
+type Escalation struct {
+	After time.Duration `yaml:"after"`
+	// MinProficiency lowers every required skill's minimum to this.
+	MinProficiency int `yaml:"min_proficiency"`
+	// AddQueues' agents are offered the calls too.
+	AddQueues []string `yaml:"add_queues"`
+}
+
+// Strategies a queue may route with (the acd package implements them).
+const StrategyLongestIdle = "longest_idle"
+
+// Strategies lists every strategy name.
+var Strategies = []string{"longest_idle", "round_robin", "fewest_calls", "least_talk_time", "random", "linear", "ring_all", "best_proficiency"}
 
 // Hours is a weekly schedule in a time zone.
 type Hours struct {

@@ -59,6 +59,15 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 			want: []string{"unknown time zone", "ends before it starts", `"xyz" is not one of`},
 		},
 		{
+			name: "bad strategy, skills and escalation",
+			yaml: "queues:\n  - name: sales\n    strategy: fastest\n    skills: {spanish: 11}\n    escalation:\n      - {after: 0s, add_queues: [nope]}\n      - {after: 30s}\nagents:\n  - extension: \"1001\"\n    password: x\n    skills: {spanish: 0}\n",
+			want: []string{`x.yaml:3: queue "sales": strategy: unknown strategy "fastest" (known: longest_idle, round_robin`,
+				`x.yaml:4: queue "sales": skills: spanish: proficiency 11 is not 1 to 10`,
+				`x.yaml:6: queue "sales": escalation: after: must be > 0`, `escalation: add_queues: "nope" is not another queue`,
+				`x.yaml:7: queue "sales": escalation: a step needs min_proficiency or add_queues`,
+				`x.yaml:11: agent "1001": skills: spanish: proficiency 0 is not 1 to 10`},
+		},
+		{
 			name: "number to unknown flow",
 			yaml: "numbers:\n  - {number: \"100\", flow: nope}\n",
 			want: []string{`x.yaml:2: number "100": flow: unknown flow "nope"`},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,14 +127,42 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 			v.add(what, "name: defined twice", "queues", i, "name")
 		}
 		queues[q.Name] = true
-		if q.Strategy != StrategyLongestIdle {
-			v.add(what, fmt.Sprintf("strategy: unknown strategy %q (known: %s)", q.Strategy, StrategyLongestIdle), "queues", i, "strategy")
+		if !slices.Contains(Strategies, q.Strategy) {
+			v.add(what, fmt.Sprintf("strategy: unknown strategy %q (known: %s)", q.Strategy, strings.Join(Strategies, ", ")), "queues", i, "strategy")
+		}
+		for skill, lvl := range q.Skills {
+			if lvl < 1 || lvl > 10 {
+				v.add(what, fmt.Sprintf("skills: %s: proficiency %d is not 1 to 10", skill, lvl), "queues", i, "skills", skill)
+			}
+		}
+		if q.MissedToAway < 0 {
+			v.add(what, "missed_to_away: must be >= 0", "queues", i, "missed_to_away")
 		}
 		if q.RingTimeout <= 0 {
 			v.add(what, "ring_timeout: must be > 0", "queues", i, "ring_timeout")
 		}
 		if q.WrapUp < 0 {
 			v.add(what, "wrap_up: must be >= 0", "queues", i, "wrap_up")
+		}
+	}
+
+	for i, q := range c.Queues {
+		what := fmt.Sprintf("queue %q", q.Name)
+		for j, e := range q.Escalation {
+			if e.After <= 0 {
+				v.add(what, "escalation: after: must be > 0", "queues", i, "escalation", j, "after")
+			}
+			if e.MinProficiency < 0 || e.MinProficiency > 10 {
+				v.add(what, "escalation: min_proficiency: must be 0 to 10", "queues", i, "escalation", j, "min_proficiency")
+			}
+			if e.MinProficiency == 0 && len(e.AddQueues) == 0 {
+				v.add(what, "escalation: a step needs min_proficiency or add_queues", "queues", i, "escalation", j)
+			}
+			for k, name := range e.AddQueues {
+				if !queues[name] || name == q.Name {
+					v.add(what, fmt.Sprintf("escalation: add_queues: %q is not another queue", name), "queues", i, "escalation", j, "add_queues", k)
+				}
+			}
 		}
 	}
 
@@ -153,6 +182,11 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 		for j, q := range a.Queues {
 			if !queues[q] {
 				v.add(what, fmt.Sprintf("queues: unknown queue %q", q), "agents", i, "queues", j)
+			}
+		}
+		for skill, lvl := range a.Skills {
+			if lvl < 1 || lvl > 10 {
+				v.add(what, fmt.Sprintf("skills: %s: proficiency %d is not 1 to 10", skill, lvl), "agents", i, "skills", skill)
 			}
 		}
 	}

@@ -6,6 +6,7 @@
 package sim
 
 import (
+	"cmp"
 	"container/heap"
 	"errors"
 	"fmt"
@@ -73,6 +74,28 @@ type Config struct {
 	ShortAbandon time.Duration
 	WrapUp       time.Duration
 	Seed         uint64
+	// Strategy is the queues' routing strategy (longest idle when empty).
+	Strategy acd.Strategy
+	// Groups split the agents by skill: each group is a queue needing its
+	// skill, staffed by its agents, and gets its share of the calls. Empty:
+	// one group of Agents taking every call.
+	Groups []Group
+	// OverflowAfter, when set, lets a call waiting this long go to the
+	// other groups' agents too (an escalation step adding their queues).
+	OverflowAfter time.Duration
+}
+
+// Group is agents with one skill and the share of calls that need it.
+type Group struct {
+	Name   string  `json:"name"`
+	Agents int     `json:"agents"`
+	Share  float64 `json:"share"`
+}
+
+// GroupRow is a group's totals for the day.
+type GroupRow struct {
+	Name string `json:"name"`
+	Row
 }
 
 // Row is the metrics of an interval, or of the whole day.
@@ -96,9 +119,14 @@ type Row struct {
 
 // Result is a simulated day.
 type Result struct {
-	Agents    int   `json:"agents"`
-	Total     Row   `json:"total"`
-	Intervals []Row `json:"intervals"`
+	Agents    int        `json:"agents"`
+	Strategy  string     `json:"strategy"`
+	Total     Row        `json:"total"`
+	Intervals []Row      `json:"intervals"`
+	Groups    []GroupRow `json:"groups,omitempty"`
+	// AgentCallsMin and Max are the fewest and most calls one agent answered.
+	AgentCallsMin int `json:"agent_calls_min"`
+	AgentCallsMax int `json:"agent_calls_max"`
 	// Events is how many simulation events were processed.
 	Events int `json:"events"`
 }
@@ -144,6 +172,7 @@ type vclock struct{ now time.Time }
 func (c *vclock) Now() time.Time { return c.now }
 
 type simCall struct {
+	group    int
 	arrived  time.Time
 	handle   time.Duration
 	answered bool
@@ -180,6 +209,18 @@ func (r *runner) CancelOffer(acd.Offer) {}
 
 // Run simulates one day.
 func Run(cfg Config) (Result, error) {
+	if len(cfg.Groups) == 0 {
+		cfg.Groups = []Group{{Name: "sim", Agents: cfg.Agents, Share: 1}}
+	}
+	cfg.Agents = 0
+	shares := 0.0
+	for _, g := range cfg.Groups {
+		if g.Agents < 1 || g.Share <= 0 || g.Name == "" {
+			return Result{}, fmt.Errorf("simulate: group %q needs a name, agents and a share above 0", g.Name)
+		}
+		cfg.Agents += g.Agents
+		shares += g.Share
+	}
 	if cfg.ArrivalsPerHour <= 0 || cfg.Agents < 1 || cfg.Hours <= 0 {
 		return Result{}, errors.New("simulate: arrivals, agents and hours must be positive")
 	}
@@ -197,14 +238,44 @@ func Run(cfg Config) (Result, error) {
 	start := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
 	r := &runner{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), clock: &vclock{now: start}, start: start}
 	r.acd = acd.New(r.clock, r, nil)
-	r.acd.AddQueue(acd.QueueConfig{Name: "sim", RingTimeout: time.Minute, WrapUp: cfg.WrapUp})
-	for i := 0; i < cfg.Agents; i++ {
-		id := "a" + strconv.Itoa(i)
-		if err := r.acd.AddAgent(acd.AgentConfig{ID: id, Queues: []string{"sim"}}); err != nil {
-			return Result{}, err
-		}
-		_ = r.acd.Login(id)
+	r.acd.Seed(cfg.Seed)
+	names := make([]string, len(cfg.Groups))
+	for i, g := range cfg.Groups {
+		names[i] = g.Name
 	}
+	for _, g := range cfg.Groups {
+		qc := acd.QueueConfig{Name: g.Name, RingTimeout: time.Minute, WrapUp: cfg.WrapUp, Strategy: cfg.Strategy,
+			Skills: map[string]int{g.Name: 1}}
+		if cfg.OverflowAfter > 0 && len(cfg.Groups) > 1 {
+			var others []string
+			for _, n := range names {
+				if n != g.Name {
+					others = append(others, n)
+				}
+			}
+			qc.Escalations = []acd.Escalation{{After: cfg.OverflowAfter, AddQueues: others}}
+		}
+		r.acd.AddQueue(qc)
+	}
+	agentGroup := map[string]int{}
+	for gi, g := range cfg.Groups {
+		for j := 0; j < g.Agents; j++ {
+			id := "a" + strconv.Itoa(len(agentGroup))
+			// Proficiency varies across a group (it orders best_proficiency).
+			skills := map[string]int{g.Name: 1 + j%10}
+			if err := r.acd.AddAgent(acd.AgentConfig{ID: id, Queues: []string{g.Name}, Skills: skills}); err != nil {
+				return Result{}, err
+			}
+			agentGroup[id] = gi
+			_ = r.acd.Login(id)
+		}
+	}
+	groups := make([]GroupRow, len(cfg.Groups))
+	for i, g := range cfg.Groups {
+		groups[i].Name = g.Name
+		groups[i].capacity = float64(g.Agents) * cfg.Hours * 3600
+	}
+	answeredBy := map[string]int{}
 	end := start.Add(time.Duration(cfg.Hours * float64(time.Hour)))
 	nIntervals := int(math.Ceil(float64(end.Sub(start)) / float64(cfg.Interval)))
 	rows := make([]Row, nIntervals)
@@ -228,7 +299,11 @@ func Run(cfg Config) (Result, error) {
 				break
 			}
 			r.push(event{at: t, kind: evArrival, call: len(r.calls)})
-			r.calls = append(r.calls, simCall{arrived: t})
+			g := 0
+			if len(cfg.Groups) > 1 {
+				g = pickGroup(cfg.Groups, shares, r.rng.Float64())
+			}
+			r.calls = append(r.calls, simCall{arrived: t, group: g})
 		}
 	}
 	r.ids = make([]string, len(r.calls))
@@ -249,10 +324,11 @@ func Run(cfg Config) (Result, error) {
 			c := &r.calls[e.call]
 			c.handle = cfg.Handle.Sample(r.rng)
 			interval(c.arrived).Offered++
+			groups[c.group].Offered++
 			if cfg.Patience.Mean > 0 {
 				r.push(event{at: e.at.Add(cfg.Patience.Sample(r.rng)), kind: evAbandon, call: e.call})
 			}
-			_ = r.acd.Enqueue(r.ids[e.call], "sim", 0)
+			_ = r.acd.Enqueue(r.ids[e.call], names[c.group], 0)
 		case evAnswer:
 			idx, _ := strconv.Atoi(e.offer.CallID[1:])
 			c := &r.calls[idx]
@@ -260,18 +336,21 @@ func Run(cfg Config) (Result, error) {
 				continue
 			}
 			c.answered, c.agent = true, e.offer.AgentID
+			answeredBy[c.agent]++
 			wait := e.at.Sub(c.arrived)
-			row := interval(c.arrived)
-			row.Answered++
-			row.waitSum += wait.Seconds()
-			row.handleS += c.handle.Seconds()
-			if wait <= cfg.Threshold {
-				row.within++
-			}
-			if wait > 0 {
-				row.waited++
+			for _, row := range []*Row{interval(c.arrived), &groups[c.group].Row} {
+				row.Answered++
+				row.waitSum += wait.Seconds()
+				row.handleS += c.handle.Seconds()
+				if wait <= cfg.Threshold {
+					row.within++
+				}
+				if wait > 0 {
+					row.waited++
+				}
 			}
 			addBusy(rows, start, cfg.Interval, e.at, e.at.Add(c.handle+cfg.WrapUp))
+			groups[agentGroup[c.agent]].busy += min(c.handle+cfg.WrapUp, end.Sub(e.at)).Seconds()
 			r.push(event{at: e.at.Add(c.handle), kind: evEnd, call: idx})
 		case evEnd:
 			c := &r.calls[e.call]
@@ -285,12 +364,13 @@ func Run(cfg Config) (Result, error) {
 			if err := r.acd.Abandon(r.ids[e.call], "patience"); err != nil {
 				continue
 			}
-			row := interval(c.arrived)
-			row.waited++
-			if e.at.Sub(c.arrived) < cfg.ShortAbandon {
-				row.ShortAbandoned++
-			} else {
-				row.Abandoned++
+			for _, row := range []*Row{interval(c.arrived), &groups[c.group].Row} {
+				row.waited++
+				if e.at.Sub(c.arrived) < cfg.ShortAbandon {
+					row.ShortAbandoned++
+				} else {
+					row.Abandoned++
+				}
 			}
 		}
 	}
@@ -298,7 +378,18 @@ func Run(cfg Config) (Result, error) {
 		rows[i].Start = start.Add(time.Duration(i) * cfg.Interval).Format("15:04")
 		rows[i].capacity = float64(cfg.Agents) * cfg.Interval.Seconds()
 	}
-	res := Result{Agents: cfg.Agents, Events: r.n}
+	res := Result{Agents: cfg.Agents, Events: r.n, Strategy: string(cmp.Or(cfg.Strategy, acd.LongestIdle))}
+	res.AgentCallsMin = math.MaxInt
+	for id := range agentGroup {
+		res.AgentCallsMin = min(res.AgentCallsMin, answeredBy[id])
+		res.AgentCallsMax = max(res.AgentCallsMax, answeredBy[id])
+	}
+	if len(cfg.Groups) > 1 {
+		for i := range groups {
+			groups[i].finish(cfg.Patience.Mean > 0)
+		}
+		res.Groups = groups
+	}
 	var total Row
 	for i := range rows {
 		total.add(rows[i])
@@ -320,6 +411,18 @@ func (r *runner) advance(t time.Time) {
 		r.acd.Tick()
 	}
 	r.clock.now = t
+}
+
+// pickGroup chooses a call's group by the groups' shares, given u in [0, 1).
+func pickGroup(groups []Group, total, u float64) int {
+	x := u * total
+	for i, g := range groups {
+		if x < g.Share {
+			return i
+		}
+		x -= g.Share
+	}
+	return len(groups) - 1
 }
 
 func profile(p []float64, n int) []float64 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/report"
 )
 
@@ -99,5 +100,67 @@ func BenchmarkWorkingDay(b *testing.B) {
 			ShortAbandon: 5 * time.Second, Seed: uint64(i)}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// With identical agents the strategy does not change the queue (M/M/c):
+// every strategy keeps the service level of longest idle; it changes who
+// works: linear piles calls on the first agents, the balancing strategies
+// spread them.
+func TestStrategiesChangeWhoWorksNotTheQueue(t *testing.T) {
+	base := Config{ArrivalsPerHour: 600, Hours: 40, Agents: 36, Threshold: 20 * time.Second,
+		Handle: Dist{Kind: "exponential", Mean: 180 * time.Second}, Seed: 11}
+	results := map[acd.Strategy]Result{}
+	for _, s := range acd.Strategies {
+		cfg := base
+		cfg.Strategy = s
+		res, err := Run(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		results[s] = res
+	}
+	ref := results[acd.LongestIdle]
+	for s, res := range results {
+		within(t, string(s)+" service level", res.Total.ServiceLevel, ref.Total.ServiceLevel, 0.03)
+		within(t, string(s)+" occupancy", res.Total.Occupancy, ref.Total.Occupancy, 0.02)
+	}
+	spread := func(s acd.Strategy) int { return results[s].AgentCallsMax - results[s].AgentCallsMin }
+	for _, s := range []acd.Strategy{acd.LongestIdle, acd.RoundRobin, acd.FewestCalls, acd.LeastTalkTime} {
+		if spread(s)*3 > spread(acd.Linear) {
+			t.Errorf("%s spreads calls %d apart, linear %d: want balancing strategies far more even", s, spread(s), spread(acd.Linear))
+		}
+	}
+}
+
+// Two skill groups, one overloaded: letting its calls overflow to the other
+// group after 30 s lifts its service level and the day's, and puts the
+// idle group to work.
+func TestOverflowLiftsTheOverloadedGroup(t *testing.T) {
+	cfg := Config{ArrivalsPerHour: 600, Hours: 40, Threshold: 60 * time.Second,
+		Handle: Dist{Kind: "exponential", Mean: 180 * time.Second}, Seed: 5,
+		Groups: []Group{{Name: "spanish", Agents: 10, Share: 0.3}, {Name: "english", Agents: 26, Share: 0.7}}}
+	// spanish: 180 calls/h × 3 min = 9 Erlangs on 10 agents; english: 21 on 26.
+	without, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OverflowAfter = 30 * time.Second
+	with, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(with.Groups) != 2 || with.Groups[0].Name != "spanish" {
+		t.Fatalf("groups %+v", with.Groups)
+	}
+	sw, sp := without.Groups[0], with.Groups[0]
+	if sp.ServiceLevel < sw.ServiceLevel+0.1 {
+		t.Errorf("spanish service level %.3f with overflow, %.3f without: want a clear rise", sp.ServiceLevel, sw.ServiceLevel)
+	}
+	if with.Total.ServiceLevel <= without.Total.ServiceLevel {
+		t.Errorf("day's service level %.3f with overflow, %.3f without", with.Total.ServiceLevel, without.Total.ServiceLevel)
+	}
+	if with.Groups[1].Occupancy <= without.Groups[1].Occupancy {
+		t.Errorf("english occupancy %.3f with overflow, %.3f without: want it to take spanish calls", with.Groups[1].Occupancy, without.Groups[1].Occupancy)
 	}
 }

@@ -39,12 +39,29 @@ type Leg struct {
 	remoteEnded atomic.Bool
 	done        chan struct{}
 	endOnce     sync.Once
+	holdFn      atomic.Pointer[func(bool)]
+	held        atomic.Bool
 	endReason   atomic.Value // string
 }
 
 func newLeg(s *Server, id string, inbound bool, ep *media.Endpoint) *Leg {
 	return &Leg{s: s, ID: id, Inbound: inbound, ep: ep, sdpID: rand.Uint64() >> 1,
 		final: make(chan struct{}), done: make(chan struct{})}
+}
+
+// OnHold registers f, called when the far end puts the call on hold (a
+// re-INVITE offering sendonly or inactive) or takes it off hold.
+func (l *Leg) OnHold(f func(on bool)) { l.holdFn.Store(&f) }
+
+// remoteHold notes the direction a re-INVITE offered and reports a change.
+func (l *Leg) remoteHold(direction string) {
+	on := direction == media.SendOnly || direction == media.Inactive
+	if l.held.Swap(on) == on {
+		return
+	}
+	if f := l.holdFn.Load(); f != nil {
+		(*f)(on)
+	}
 }
 
 // Media is the leg's RTP endpoint.

@@ -347,6 +347,7 @@ func (s *Server) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 			return
 		}
 		l.ep.SetSession(sess)
+		l.remoteHold(sess.Direction)
 	}
 	// A re-INVITE (session refresh, hold, new address) gets our current SDP,
 	// unchanged but for a new version and the direction the offer implies.
