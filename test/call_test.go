@@ -19,6 +19,7 @@ type callRecord struct {
 	Caller      string  `json:"caller"`
 	Dialed      string  `json:"dialed"`
 	Digits      string  `json:"digits"`
+	IVRPath     string  `json:"ivr_path"`
 	Queue       string  `json:"queue"`
 	Agent       string  `json:"agent"`
 	Outcome     string  `json:"outcome"`

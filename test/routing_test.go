@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -92,5 +93,34 @@ func TestMissedOfferSetsAgentAway(t *testing.T) {
 	var back struct{ State string }
 	if code := s.apiAs("1001", "demo1001", "POST", "/api/v1/agents/1001/state", map[string]string{"state": "available"}, &back); code != 200 || back.State != "available" {
 		t.Fatalf("set available: %d %+v", code, back)
+	}
+}
+
+// A supervisor closes the business now through the API: a caller hears the
+// closed message and is hung up on; reopening restores the menu.
+func TestClosedNowOverride(t *testing.T) {
+	s := startServer(t, "weekly: {mon:", "holidays: [\"2001-01-01\"]\n    weekly: {mon:")
+	var st struct {
+		Name     string
+		Open     bool
+		Override string
+	}
+	if code := s.apiAs("supervisor", "demo-supervisor", "PUT", "/api/v1/hours/always/override", map[string]string{"state": "closed"}, &st); code != 200 || st.Open || st.Override != "closed" {
+		t.Fatalf("override: %d %+v", code, st)
+	}
+	if code := s.apiAs("1001", "demo1001", "PUT", "/api/v1/hours/always/override", map[string]string{"state": "open"}, nil); code != 403 {
+		t.Fatalf("an agent changed the hours: %d", code)
+	}
+	if code := s.api("PUT", "/api/v1/hours/always/override", map[string]string{"state": "maybe"}, nil); code != 400 {
+		t.Fatalf("bad state: %d", code)
+	}
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", RemoteHangup: true})
+	caller.mustSucceed(t, 30*time.Second)
+	rec := s.lastCall(t)
+	if rec.Queue != "" || !strings.Contains(rec.IVRPath, "closed") {
+		t.Fatalf("record %+v: want the closed branch", rec)
+	}
+	if code := s.api("DELETE", "/api/v1/hours/always/override", nil, &st); code != 200 || !st.Open || st.Override != "" {
+		t.Fatalf("clear override: %d %+v", code, st)
 	}
 }

@@ -106,6 +106,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	mgr.SetDialer(sipSrv)
 
 	apiSrv := api.New(cfg, mgr.ACD(), st, log)
+	apiSrv.Calendar = mgr.Calendar()
 	apiSrv.Stats = func() any {
 		req, res := sipSrv.Metrics().Snapshot()
 		return map[string]any{

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -37,6 +38,8 @@ type Server struct {
 	users map[string]principal
 	// Stats reports process-wide counters (active calls, RTP); nil hides the route.
 	Stats func() any
+	// Calendar is the business hours and their overrides; nil hides the routes.
+	Calendar *flow.Calendar
 }
 
 type principal struct {
@@ -74,6 +77,9 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 		}
 		writeJSON(w, 200, s.Stats())
 	}, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("GET /api/v1/hours", s.listHours, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("PUT /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })
 	// Go profiles for operators (admin only): heap, goroutines, 30 s CPU.
 	s.handle("GET /debug/pprof/", pprof.Index, config.RoleAdmin)
@@ -333,4 +339,47 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, q)
+}
+
+func (s *Server) listHours(w http.ResponseWriter, _ *http.Request) {
+	if s.Calendar == nil {
+		writeError(w, 404, "no hours")
+		return
+	}
+	writeJSON(w, 200, s.Calendar.Status(time.Now()))
+}
+
+// setOverride forces a schedule open or closed now (PUT {"state": "closed"})
+// or returns it to its hours (DELETE).
+func (s *Server) setOverride(w http.ResponseWriter, r *http.Request) {
+	if s.Calendar == nil {
+		writeError(w, 404, "no hours")
+		return
+	}
+	var open *bool
+	if r.Method == http.MethodPut {
+		var body struct {
+			State string `json:"state"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || (body.State != "open" && body.State != "closed") {
+			writeError(w, 400, `body: want {"state": "open"|"closed"}`)
+			return
+		}
+		o := body.State == "open"
+		open = &o
+	}
+	name := r.PathValue("name")
+	if err := s.Calendar.SetOverride(name, open); err != nil {
+		writeError(w, 404, err.Error())
+		return
+	}
+	s.log.Info("hours override", "hours", name, "state", map[bool]string{true: "open", false: "closed"}[open != nil && *open], "cleared", open == nil, "by", who(r).name)
+	for _, st := range s.Calendar.Status(time.Now()) {
+		if st.Name == name {
+			writeJSON(w, 200, st)
+			return
+		}
+	}
 }

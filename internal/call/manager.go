@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
@@ -40,7 +41,7 @@ type Manager struct {
 	sounds *media.Library
 	rec    Recorder
 	dialer Dialer
-	hours  map[string]config.Hours
+	hours  *flow.Calendar
 	agents map[string]config.Agent
 
 	ctx  context.Context
@@ -62,7 +63,7 @@ func (realClock) Now() time.Time { return time.Now() }
 func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, rec Recorder, log *slog.Logger) (*Manager, error) {
 	m := &Manager{
 		cfg: cfg, log: log, sounds: sounds, rec: rec, ctx: ctx,
-		hours: map[string]config.Hours{}, agents: map[string]config.Agent{},
+		hours: flow.NewCalendar(cfg.Hours), agents: map[string]config.Agent{},
 		wake: make(chan struct{}, 1), calls: map[string]*Call{}, offers: map[uint64]context.CancelFunc{}, outcomes: map[string]uint64{},
 	}
 	for _, name := range cfg.Sounds() {
@@ -84,9 +85,6 @@ func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, 
 		}
 		m.agents[a.Extension] = a
 	}
-	for _, h := range cfg.Hours {
-		m.hours[h.Name] = h
-	}
 	return m, nil
 }
 
@@ -103,6 +101,9 @@ func queueConfig(q config.Queue) (acd.QueueConfig, error) {
 	}
 	return qc, nil
 }
+
+// Calendar is the business hours with their manual overrides.
+func (m *Manager) Calendar() *flow.Calendar { return m.hours }
 
 // SetDialer connects the SIP edge (built after the manager, which is its handler).
 func (m *Manager) SetDialer(d Dialer) { m.dialer = d }

@@ -131,6 +131,8 @@ type Hours struct {
 	Timezone string `yaml:"timezone"`
 	// Weekly maps mon..sun to ranges "09:00-17:30"; a missing day is closed.
 	Weekly map[string][]string `yaml:"weekly"`
+	// Holidays are closed all day: "2026-12-25", or a range "2026-12-24..2026-12-26".
+	Holidays []string `yaml:"holidays"`
 }
 
 // Number maps a dialled number (DID) to a flow.

@@ -55,8 +55,9 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 		},
 		{
 			name: "bad hours",
-			yaml: "hours:\n  - name: h\n    timezone: Mars/Olympus\n    weekly: {mon: [\"17:00-09:00\"], xyz: []}\n",
-			want: []string{"unknown time zone", "ends before it starts", `"xyz" is not one of`},
+			yaml: "hours:\n  - name: h\n    timezone: Mars/Olympus\n    weekly: {mon: [\"17:00-09:00\"], xyz: []}\n    holidays: [\"2026-13-01\", \"2026-12-26..2026-12-24\"]\n",
+			want: []string{"unknown time zone", "ends before it starts", `"xyz" is not one of`,
+				`x.yaml:5: hours "h": holidays: "2026-13-01" is not a date`, `holidays: "2026-12-26..2026-12-24" ends before it starts`},
 		},
 		{
 			name: "bad strategy, skills and escalation",

@@ -208,6 +208,11 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 				}
 			}
 		}
+		for j, hol := range h.Holidays {
+			if _, _, err := ParseDateRange(hol); err != nil {
+				v.add(what, "holidays: "+err.Error(), "hours", i, "holidays", j)
+			}
+		}
 	}
 
 	flows := map[string]bool{}
@@ -399,4 +404,22 @@ func IsLoopback(hostport string) bool {
 	}
 	a, err := netip.ParseAddr(h)
 	return err == nil && a.IsLoopback()
+}
+
+// ParseDateRange reads "2026-12-25" or "2026-12-24..2026-12-26" (inclusive)
+// and returns the first and last dates as YYYY-MM-DD.
+func ParseDateRange(s string) (from, to string, err error) {
+	from, to, found := strings.Cut(s, "..")
+	if !found {
+		to = from
+	}
+	a, err1 := time.Parse(time.DateOnly, strings.TrimSpace(from))
+	b, err2 := time.Parse(time.DateOnly, strings.TrimSpace(to))
+	if err1 != nil || err2 != nil {
+		return "", "", fmt.Errorf("%q is not a date (2026-12-25) or a range of dates (2026-12-24..2026-12-26)", s)
+	}
+	if b.Before(a) {
+		return "", "", fmt.Errorf("%q ends before it starts", s)
+	}
+	return a.Format(time.DateOnly), b.Format(time.DateOnly), nil
 }

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
@@ -54,7 +56,7 @@ const maxSteps = 200
 
 // Run executes a flow until it reaches a routing decision. The partial
 // result (digits and path so far) is returned with any error.
-func Run(ctx context.Context, f config.Flow, hours map[string]config.Hours, s Session, log *slog.Logger) (Result, error) {
+func Run(ctx context.Context, f config.Flow, hours Schedules, s Session, log *slog.Logger) (Result, error) {
 	var r Result
 	id := f.Start
 	for n := 0; n < maxSteps; n++ {
@@ -81,11 +83,11 @@ func Run(ctx context.Context, f config.Flow, hours map[string]config.Hours, s Se
 			}
 			id = next
 		case config.StepHours:
-			h, ok := hours[step.Hours]
+			open, ok := hours.Open(step.Hours, s.Now())
 			if !ok {
 				return r, fmt.Errorf("flow %q step %q: unknown hours %q", f.Name, id, step.Hours)
 			}
-			if IsOpen(h, s.Now()) {
+			if open {
 				id = step.Open
 			} else {
 				id = step.Closed
@@ -158,6 +160,9 @@ func IsOpen(h config.Hours, t time.Time) bool {
 		return false
 	}
 	lt := t.In(loc)
+	if Holiday(h, lt) {
+		return false
+	}
 	minute := lt.Hour()*60 + lt.Minute()
 	for _, r := range h.Weekly[dayKeys[lt.Weekday()]] {
 		from, to, err := config.ParseRange(r)
@@ -166,4 +171,117 @@ func IsOpen(h config.Hours, t time.Time) bool {
 		}
 	}
 	return false
+}
+
+// Holiday reports whether the local date of lt is one of the schedule's
+// holidays (a date, or an inclusive range of dates).
+func Holiday(h config.Hours, lt time.Time) bool {
+	day := lt.Format(time.DateOnly)
+	for _, hol := range h.Holidays {
+		from, to, err := config.ParseDateRange(hol)
+		if err == nil && day >= from && day <= to {
+			return true
+		}
+	}
+	return false
+}
+
+// Schedules answers whether a named schedule is open at a time.
+type Schedules interface {
+	Open(name string, t time.Time) (open, known bool)
+}
+
+// Weekly is schedules as configured, without overrides.
+type Weekly map[string]config.Hours
+
+// Open implements Schedules.
+func (w Weekly) Open(name string, t time.Time) (bool, bool) {
+	h, ok := w[name]
+	if !ok {
+		return false, false
+	}
+	return IsOpen(h, t), true
+}
+
+// Calendar is a setup's schedules with manual overrides ("closed now"),
+// safe for concurrent use.
+type Calendar struct {
+	mu       sync.Mutex
+	hours    map[string]config.Hours
+	override map[string]bool // name → forced open (true) or closed (false)
+}
+
+// NewCalendar holds the configured schedules.
+func NewCalendar(hs []config.Hours) *Calendar {
+	c := &Calendar{hours: map[string]config.Hours{}, override: map[string]bool{}}
+	for _, h := range hs {
+		c.hours[h.Name] = h
+	}
+	return c
+}
+
+// Open implements Schedules: an override wins over the weekly hours and holidays.
+func (c *Calendar) Open(name string, t time.Time) (bool, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.hours[name]
+	if !ok {
+		return false, false
+	}
+	if o, set := c.override[name]; set {
+		return o, true
+	}
+	return IsOpen(h, t), true
+}
+
+// ErrUnknownSchedule names a schedule the setup does not have.
+var ErrUnknownSchedule = errors.New("flow: unknown hours")
+
+// SetOverride forces a schedule open or closed; nil returns it to its hours.
+func (c *Calendar) SetOverride(name string, open *bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.hours[name]; !ok {
+		return fmt.Errorf("%w %q", ErrUnknownSchedule, name)
+	}
+	if open == nil {
+		delete(c.override, name)
+	} else {
+		c.override[name] = *open
+	}
+	return nil
+}
+
+// ScheduleStatus is a schedule's state at a moment.
+type ScheduleStatus struct {
+	Name     string   `json:"name"`
+	Timezone string   `json:"timezone"`
+	Open     bool     `json:"open"`
+	Holiday  bool     `json:"holiday"`
+	Override string   `json:"override,omitempty"` // "open" or "closed" when forced
+	Holidays []string `json:"holidays,omitempty"`
+}
+
+// Status lists every schedule at t, by name.
+func (c *Calendar) Status(t time.Time) []ScheduleStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	names := make([]string, 0, len(c.hours))
+	for n := range c.hours {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	out := make([]ScheduleStatus, 0, len(names))
+	for _, n := range names {
+		h := c.hours[n]
+		st := ScheduleStatus{Name: n, Timezone: h.Timezone, Open: IsOpen(h, t), Holidays: h.Holidays}
+		if loc, err := time.LoadLocation(h.Timezone); err == nil {
+			st.Holiday = Holiday(h, t.In(loc))
+		}
+		if o, set := c.override[n]; set {
+			st.Open, st.Override = o, map[bool]string{true: "open", false: "closed"}[o]
+		}
+		out = append(out, st)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"reflect"
 	"testing"
@@ -74,7 +75,7 @@ func TestDemoMenu(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &script{keys: tc.keys, now: time.Now()}
-			r, err := Run(context.Background(), f, hours, s, slog.Default())
+			r, err := Run(context.Background(), f, Weekly(hours), s, slog.Default())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +121,7 @@ func TestClosedBranchHangsUp(t *testing.T) {
 	f, hours := demoFlow(t)
 	hours["always"] = config.Hours{Name: "always", Timezone: "UTC"} // never open
 	s := &script{now: time.Now()}
-	r, err := Run(context.Background(), f, hours, s, slog.Default())
+	r, err := Run(context.Background(), f, Weekly(hours), s, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,5 +137,52 @@ func TestLoopingFlowIsBounded(t *testing.T) {
 	_, err := Run(context.Background(), f, nil, &script{}, slog.Default())
 	if err != ErrTooManySteps {
 		t.Fatalf("err %v", err)
+	}
+}
+
+func TestHolidaysAndOverride(t *testing.T) {
+	h := config.Hours{Name: "office", Timezone: "America/New_York",
+		Weekly:   map[string][]string{"thu": {"00:00-24:00"}, "fri": {"00:00-24:00"}, "mon": {"09:00-17:00"}},
+		Holidays: []string{"2026-11-26", "2026-12-24..2026-12-26"}}
+	ny, _ := time.LoadLocation("America/New_York")
+	tests := []struct {
+		name string
+		at   time.Time
+		want bool
+	}{
+		{"thanksgiving", time.Date(2026, 11, 26, 12, 0, 0, 0, ny), false},
+		{"the friday after", time.Date(2026, 11, 27, 12, 0, 0, 0, ny), true},
+		{"in a range", time.Date(2026, 12, 25, 10, 0, 0, 0, ny), false},
+		// 03:00 UTC on the 24th is still the 23rd (a Wednesday, closed) in New York;
+		// 04:30 UTC on Friday the 27th is Thursday the 26th there: a holiday.
+		{"holiday by local date", time.Date(2026, 11, 27, 4, 30, 0, 0, time.UTC), false},
+		{"after the range", time.Date(2026, 12, 31, 12, 0, 0, 0, ny), true},
+	}
+	for _, tc := range tests {
+		if got := IsOpen(h, tc.at); got != tc.want {
+			t.Errorf("%s: IsOpen = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	cal := NewCalendar([]config.Hours{h})
+	open := time.Date(2026, 11, 27, 12, 0, 0, 0, ny)
+	closed := false
+	if err := cal.SetOverride("office", &closed); err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := cal.Open("office", open); o || !ok {
+		t.Fatalf("override closed: Open = %v, %v", o, ok)
+	}
+	if st := cal.Status(open); len(st) != 1 || st[0].Override != "closed" || st[0].Open {
+		t.Fatalf("status %+v", st)
+	}
+	_ = cal.SetOverride("office", nil)
+	if o, _ := cal.Open("office", open); !o {
+		t.Fatal("cleared override should follow the hours again")
+	}
+	if err := cal.SetOverride("nope", nil); !errors.Is(err, ErrUnknownSchedule) {
+		t.Fatalf("unknown schedule: %v", err)
+	}
+	if _, ok := cal.Open("nope", open); ok {
+		t.Fatal("unknown schedule reported known")
 	}
 }
