@@ -120,7 +120,11 @@ func TestClosedNowOverride(t *testing.T) {
 	if rec.Queue != "" || !strings.Contains(rec.IVRPath, "closed") {
 		t.Fatalf("record %+v: want the closed branch", rec)
 	}
-	if code := s.api("DELETE", "/api/v1/hours/always/override", nil, &st); code != 200 || !st.Open || st.Override != "" {
-		t.Fatalf("clear override: %d %+v", code, st)
+	var cleared struct {
+		Open     bool
+		Override string
+	}
+	if code := s.api("DELETE", "/api/v1/hours/always/override", nil, &cleared); code != 200 || !cleared.Open || cleared.Override != "" {
+		t.Fatalf("clear override: %d %+v", code, cleared)
 	}
 }
