@@ -82,8 +82,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	proc := newProcWatch(*pid)
 	self := newProcWatch(os.Getpid())
-	done := make(chan struct{})
+	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() { // live progress
+		defer close(stopped)
 		tty := isTerminal(stderr)
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -111,6 +112,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 	rep, err := g.Run(ctx)
 	close(done)
+	<-stopped // the watchers are sampled there: done with them before finish
 	if err != nil {
 		return err
 	}

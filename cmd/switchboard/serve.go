@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
@@ -138,6 +139,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		},
 		AgentStates: func() map[string]int {
 			out := map[string]int{}
+			for _, st := range acd.AgentStates { // every state, zero included: no gaps in dashboards
+				out[string(st)] = 0
+			}
 			for _, a := range mgr.ACD().Agents() {
 				out[string(a.State)]++
 			}
