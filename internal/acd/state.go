@@ -61,11 +61,7 @@ func (a *ACD) setAgentState(ag *agent, s AgentState, reason string) {
 	}
 	now := a.clock.Now()
 	a.rollDay(ag)
-	from := ag.since
-	if sod := startOfDay(now); from.Before(sod) {
-		from = sod
-	}
-	ag.inState[ag.state] += now.Sub(from)
+	ag.inState[ag.state] += sinceToday(ag.since, now)
 	ag.state, ag.reason, ag.since = s, reason, now
 	d := string(s)
 	if reason != "" {
@@ -151,6 +147,14 @@ func (a *ACD) rollDay(ag *agent) {
 	}
 	ag.day, ag.answered, ag.talk = day, 0, 0
 	clear(ag.inState)
+}
+
+// sinceToday is how long ago since was, counting only today.
+func sinceToday(since, now time.Time) time.Duration {
+	if sod := startOfDay(now); since.Before(sod) {
+		since = sod
+	}
+	return now.Sub(since)
 }
 
 func startOfDay(t time.Time) time.Time {

@@ -45,11 +45,7 @@ func (a *ACD) viewAgent(ag *agent, now time.Time) AgentView {
 	for st, d := range ag.inState {
 		v.StateSeconds[string(st)] = d.Seconds()
 	}
-	from := ag.since
-	if sod := startOfDay(now); from.Before(sod) {
-		from = sod
-	}
-	v.StateSeconds[string(ag.state)] += now.Sub(from).Seconds()
+	v.StateSeconds[string(ag.state)] += sinceToday(ag.since, now).Seconds()
 	if ag.offer != nil {
 		v.CallID = ag.offer.CallID
 	}
