@@ -350,7 +350,11 @@ func Run(cfg Config) (Result, error) {
 				}
 			}
 			addBusy(rows, start, cfg.Interval, e.at, e.at.Add(c.handle+cfg.WrapUp))
-			groups[agentGroup[c.agent]].busy += min(c.handle+cfg.WrapUp, end.Sub(e.at)).Seconds()
+			// Only the part within the day counts, as for the intervals (a
+			// call answered after the end adds nothing).
+			if d := min(c.handle+cfg.WrapUp, end.Sub(e.at)); d > 0 {
+				groups[agentGroup[c.agent]].busy += d.Seconds()
+			}
 			r.push(event{at: e.at.Add(c.handle), kind: evEnd, call: idx})
 		case evEnd:
 			c := &r.calls[e.call]
