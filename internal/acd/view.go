@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -103,11 +104,7 @@ func (a *ACD) Agent(id string) (AgentView, bool) {
 func (a *ACD) Queues() []QueueView {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	names := make([]string, 0, len(a.queues))
-	for n := range a.queues {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(a.queues))
 	out := make([]QueueView, 0, len(names))
 	for _, n := range names {
 		out = append(out, a.viewQueue(a.queues[n]))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -266,11 +267,7 @@ type ScheduleStatus struct {
 func (c *Calendar) Status(t time.Time) []ScheduleStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	names := make([]string, 0, len(c.hours))
-	for n := range c.hours {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(c.hours))
 	out := make([]ScheduleStatus, 0, len(names))
 	for _, n := range names {
 		h := c.hours[n]
