@@ -19,6 +19,29 @@ say agent-logged-in "Agent logged in."
 say agent-logged-out "Agent logged out."
 say please-hold "Please hold while we connect you to the next available agent."
 
+# Waiting in a queue: position and estimated wait are built from these.
+say you-are-caller-number "You are caller number"
+say estimated-wait-about "Your estimated wait is about"
+say estimated-wait-under-minute "Your estimated wait is less than a minute."
+say estimated-wait-over-hour "Your estimated wait is more than an hour."
+say minute "minute."
+say minutes "minutes."
+for n in $(seq 0 20) 30 40 50 60 70 80 90; do say "num-$n" "$n"; done
+say num-star "star"
+say num-pound "pound"
+say queue-options "To be called back, press 1. To leave a message, press 2."
+say callback-confirm "We will call you back at the number you are calling from. To confirm, press 1, or enter another number followed by the pound key."
+say callback-at "We will call you back at"
+say callback-confirmed "Thank you. You keep your place in line, and we will call you back when it is your turn. Goodbye."
+say callback-invalid "Sorry, that is not a number we can call."
+say callback-connecting "Callback. Connecting you to the customer now."
+say callback-no-answer "The customer did not answer. The callback will be tried again later."
+say voicemail-greeting "Please leave a message after the tone. When you are finished, press the pound key or hang up."
+say voicemail-saved "Thank you. Your message has been saved. Goodbye."
+say queue-full "All our agents are busy and too many callers are waiting. Please call again later. Goodbye."
+say no-agents "Sorry, nobody is available to take your call right now. Please call again later. Goodbye."
+sox -n -r 8000 -c 1 -b 16 "$out/beep.wav" synth 0.4 sine 1000 gain -6
+
 # Hold music: a gentle four-chord progression of sine tones, 8 seconds, looped by the server.
 chords=("261.63 329.63 392.00" "220.00 261.63 329.63" "174.61 220.00 261.63" "196.00 246.94 293.66")
 parts=()

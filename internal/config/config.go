@@ -25,6 +25,8 @@ type Config struct {
 	Flows   []Flow   `yaml:"flows"`
 	// FeatureCodes maps what an agent's phone dials to an action.
 	FeatureCodes FeatureCodes `yaml:"feature_codes"`
+	// Voicemail is message storage and email delivery.
+	Voicemail Voicemail `yaml:"voicemail"`
 }
 
 // Server holds listening addresses and process-wide settings.
@@ -73,6 +75,9 @@ const (
 type Trunk struct {
 	Name           string   `yaml:"name"`
 	InboundSources []string `yaml:"inbound_sources"`
+	// Outbound, when set, carries calls to external numbers (callbacks,
+	// transfers to a number).
+	Outbound *OutboundTrunk `yaml:"outbound"`
 }
 
 // Agent is a person who takes calls, identified by an extension.
@@ -85,6 +90,8 @@ type Agent struct {
 	Skills map[string]int `yaml:"skills"`
 	// LoginOnRegister logs the agent in, available, when their phone registers.
 	LoginOnRegister bool `yaml:"login_on_register"`
+	// Voicemail names the agent's mailbox.
+	Voicemail string `yaml:"voicemail"`
 }
 
 // Queue holds waiting callers until an agent takes them.
@@ -108,6 +115,25 @@ type Queue struct {
 	// MissedToAway sets an agent away (reason "missed") after this many
 	// ring-no-answers in a row; 0 never.
 	MissedToAway int `yaml:"missed_to_away"`
+
+	// Announce tells waiting callers their position and estimated wait.
+	Announce Announce `yaml:"announce"`
+	// Options maps a key a waiting caller may press to callback or
+	// voicemail; OptionsPrompt offers them after each announcement.
+	Options       map[string]string `yaml:"options"`
+	OptionsPrompt string            `yaml:"options_prompt"`
+	// Voicemail is the queue's mailbox (voicemail option and actions).
+	Voicemail string   `yaml:"voicemail"`
+	Callback  Callback `yaml:"callback"`
+	// MaxWait, MaxLength and NoAgents are the queue's limits and what
+	// happens to a call that meets them.
+	MaxWait   *Overflow `yaml:"max_wait"`
+	MaxLength *Overflow `yaml:"max_length"`
+	// NoAgents applies when no agent of the queue is logged in: to a call
+	// arriving (unless JoinEmpty) and to waiting calls (with LeaveWhenEmpty).
+	NoAgents       *Overflow `yaml:"no_agents"`
+	JoinEmpty      bool      `yaml:"join_empty"`
+	LeaveWhenEmpty bool      `yaml:"leave_when_empty"`
 }
 
 // Escalation is one step of a queue's escalation.
@@ -176,6 +202,8 @@ type Step struct {
 	Priority int    `yaml:"priority"`
 	// Extension is the agent a call is sent to (extension step).
 	Extension string `yaml:"extension"`
+	// Mailbox takes a message (voicemail step).
+	Mailbox string `yaml:"mailbox"`
 }
 
 // Step types.
@@ -186,6 +214,7 @@ const (
 	StepQueue     = "queue"
 	StepExtension = "extension"
 	StepHangup    = "hangup"
+	StepVoicemail = "voicemail"
 )
 
 // FeatureCodes are numbers an agent's phone dials to act on the agent.
@@ -262,6 +291,7 @@ func (c *Config) applyDefaults() {
 			f.Steps[id] = s
 		}
 	}
+	c.waitingDefaults()
 	if c.Server.MediaIP == "" {
 		c.Server.MediaIP = hostOf(c.Server.SIPListen)
 	}
@@ -309,6 +339,15 @@ func (c *Config) Sounds() []string {
 	}
 	for _, q := range c.Queues {
 		add(q.Music)
+		add(q.OptionsPrompt)
+		for _, o := range []*Overflow{q.MaxWait, q.MaxLength, q.NoAgents} {
+			if o != nil {
+				add(o.Prompt)
+			}
+		}
+	}
+	for _, m := range c.Voicemail.Mailboxes {
+		add(m.Greeting)
 	}
 	for _, f := range c.Flows {
 		for _, s := range f.Steps {

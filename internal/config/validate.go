@@ -166,6 +166,8 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 		}
 	}
 
+	c.validateWaiting(v, queues)
+
 	exts := map[string]bool{}
 	for i, a := range c.Agents {
 		what := fmt.Sprintf("agent %q", a.Extension)
@@ -326,9 +328,13 @@ func (c *Config) validateFlow(v *validator, i int, f Flow, queues, hours, exts m
 			if !exts[s.Extension] {
 				v.add(sw, fmt.Sprintf("extension: unknown agent %q", s.Extension), at("extension")...)
 			}
+		case StepVoicemail:
+			if _, ok := c.MailboxByName(s.Mailbox); !ok {
+				v.add(sw, fmt.Sprintf("mailbox: %q is not defined under voicemail: mailboxes", s.Mailbox), at("mailbox")...)
+			}
 		case StepHangup:
 		default:
-			v.add(sw, fmt.Sprintf("type: %q is not play, menu, hours, queue, extension or hangup", s.Type), at("type")...)
+			v.add(sw, fmt.Sprintf("type: %q is not play, menu, hours, queue, extension, voicemail or hangup", s.Type), at("type")...)
 		}
 	}
 }

@@ -36,6 +36,7 @@ const (
 	ActionQueue     Action = "queue"
 	ActionExtension Action = "extension"
 	ActionHangup    Action = "hangup"
+	ActionVoicemail Action = "voicemail"
 )
 
 // Result is a flow's routing decision and what the caller did on the way.
@@ -44,6 +45,7 @@ type Result struct {
 	Queue     string
 	Priority  int
 	Extension string
+	Mailbox   string
 	// Digits are the digits the caller pressed, in order.
 	Digits string
 	// Path lists the steps visited.
@@ -98,6 +100,9 @@ func Run(ctx context.Context, f config.Flow, hours Schedules, s Session, log *sl
 			return r, nil
 		case config.StepExtension:
 			r.Action, r.Extension = ActionExtension, step.Extension
+			return r, nil
+		case config.StepVoicemail:
+			r.Action, r.Mailbox = ActionVoicemail, step.Mailbox
 			return r, nil
 		case config.StepHangup:
 			r.Action = ActionHangup
