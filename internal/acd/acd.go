@@ -101,6 +101,8 @@ type queue struct {
 	calls  []*call // waiting and ringing calls, in service order
 	agents []*agent
 	rrNext int // round robin: index in agents to start from
+	// handled holds the handle times of the queue's last calls (wait estimates).
+	handled []time.Duration
 }
 
 type callState uint8
@@ -119,6 +121,7 @@ type call struct {
 	state    callState
 	offers   []*offerState // one, or several with ring-all
 	level    int           // escalation steps taken
+	callback bool          // the caller hung up and waits to be called back
 }
 
 // nextEscalation is when the call's next escalation step is due (zero: none left).
@@ -156,7 +159,9 @@ type agent struct {
 	answered   int
 	talk       time.Duration
 	answeredAt time.Time
-	inState    map[AgentState]time.Duration // time spent in each earlier state today
+	// answeredStart is when the current queue call was answered (handle time).
+	answeredStart time.Time
+	inState       map[AgentState]time.Duration // time spent in each earlier state today
 }
 
 // ACD is safe for concurrent use.
@@ -398,6 +403,7 @@ func (a *ACD) Answered(offerID uint64) error {
 	ag.answered++
 	ag.missed = 0
 	ag.answeredAt = a.clock.Now()
+	ag.answeredStart = ag.answeredAt
 	a.setAgentState(ag, OnCall, "")
 	if !a.quiet {
 		a.emit(Event{Kind: EventAnswered, CallID: o.CallID, AgentID: ag.id, Queue: o.Queue,
@@ -463,6 +469,7 @@ func (a *ACD) CallEnded(agentID string) error {
 	wrap := time.Duration(0)
 	if q := ag.callQueue; q != nil {
 		wrap = q.cfg.WrapUp
+		q.noteHandled(a.clock.Now().Sub(ag.answeredStart) + wrap)
 	}
 	ag.callQueue = nil
 	a.emit(Event{Kind: EventCallEnded, CallID: callID, AgentID: ag.id})

@@ -26,12 +26,22 @@ type AgentView struct {
 
 // QueueView is a queue's live state.
 type QueueView struct {
-	Name               string      `json:"name"`
-	Strategy           Strategy    `json:"strategy"`
-	Waiting            int         `json:"waiting"`
-	Ringing            int         `json:"ringing"`
-	LongestWaitSeconds float64     `json:"longest_wait_seconds"`
-	Agents             []AgentView `json:"agents"`
+	Name               string   `json:"name"`
+	Strategy           Strategy `json:"strategy"`
+	Waiting            int      `json:"waiting"`
+	Ringing            int      `json:"ringing"`
+	LongestWaitSeconds float64  `json:"longest_wait_seconds"`
+	// EstimatedWaitSeconds is the wait a caller joining now can expect
+	// (EstimatedWaitKnown is false, and the figure 0, with no agent
+	// staffed); CallbacksPending counts the waiting calls whose callers
+	// hung up to be called back.
+	EstimatedWaitSeconds float64     `json:"estimated_wait_seconds"`
+	EstimatedWaitKnown   bool        `json:"estimated_wait_known"`
+	CallbacksPending     int         `json:"callbacks_pending"`
+	HandleTimeSeconds    float64     `json:"handle_time_seconds"`
+	AgentsLoggedIn       int         `json:"agents_logged_in"`
+	AgentsStaffed        int         `json:"agents_staffed"`
+	Agents               []AgentView `json:"agents"`
 }
 
 func (a *ACD) viewAgent(ag *agent, now time.Time) AgentView {
@@ -131,10 +141,18 @@ func (a *ACD) viewQueue(q *queue) QueueView {
 			v.Ringing++
 		}
 		v.Waiting++
+		if c.callback {
+			v.CallbacksPending++
+		}
 		if w := now.Sub(c.queuedAt).Seconds(); w > v.LongestWaitSeconds {
 			v.LongestWaitSeconds = w
 		}
 	}
+	if est, ok := a.estimate(q, len(q.calls)+1); ok {
+		v.EstimatedWaitSeconds, v.EstimatedWaitKnown = est.Seconds(), true
+	}
+	v.HandleTimeSeconds = q.handleTime().Seconds()
+	v.AgentsLoggedIn, v.AgentsStaffed, _ = a.staffing(q)
 	for _, ag := range q.agents {
 		v.Agents = append(v.Agents, a.viewAgent(ag, now))
 	}
