@@ -41,6 +41,9 @@ say voicemail-saved "Thank you. Your message has been saved. Goodbye."
 say queue-full "All our agents are busy and too many callers are waiting. Please call again later. Goodbye."
 say no-agents "Sorry, nobody is available to take your call right now. Please call again later. Goodbye."
 sox -n -r 8000 -c 1 -b 16 "$out/beep.wav" synth 0.4 sine 1000 gain -6
+# Ringback an agent hears while a callback rings the customer: 440+480 Hz, 2 s on, 4 s off.
+sox -n -r 8000 -c 1 -b 16 "$tmp/rb.wav" synth 2 sine 440 sine 480 remix - gain -12
+sox "$tmp/rb.wav" "$out/ringback.wav" pad 0 4
 
 # Hold music: a gentle four-chord progression of sine tones, 8 seconds, looped by the server.
 chords=("261.63 329.63 392.00" "220.00 261.63 329.63" "174.61 220.00 261.63" "196.00 246.94 293.66")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/switchboard/switchboard/internal/metrics"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/internal/voicemail"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -105,9 +107,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	mgr.SetDialer(sipSrv)
+	vm := voicemail.New(filepath.Join(cfg.Server.DataDir, "voicemail"), cfg.Voicemail.SMTP, st, log)
+	mgr.SetVoicemail(vm)
 
 	apiSrv := api.New(cfg, mgr.ACD(), st, log)
 	apiSrv.Calendar = mgr.Calendar()
+	apiSrv.Voicemails = st
 	apiSrv.Stats = func() any {
 		req, res := sipSrv.Metrics().Snapshot()
 		return map[string]any{
@@ -162,6 +167,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { eng.Run(gctx); return nil })
 	g.Go(func() error { mgr.Run(gctx); return nil })
+	g.Go(func() error { vm.Run(gctx); return nil })
 	sipReady := make(chan struct{})
 	g.Go(func() error { return sipSrv.Run(gctx, sipReady) })
 	g.Go(func() error {

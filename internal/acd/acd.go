@@ -346,15 +346,21 @@ func (a *ACD) Abandon(callID, reason string) error {
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownCall, callID)
 	}
+	a.takeOut(c, EventAbandoned, reason)
+	return nil
+}
+
+// takeOut removes a call from its queue with an event, freeing the agents
+// whose phones rang for it.
+func (a *ACD) takeOut(c *call, kind EventKind, reason string) {
 	a.removeCall(c)
-	a.emit(Event{Kind: EventAbandoned, CallID: callID, Queue: c.q.cfg.Name, Detail: reason})
+	a.emit(Event{Kind: kind, CallID: c.id, Queue: c.q.cfg.Name, Detail: reason})
 	for _, o := range slices.Clone(c.offers) {
 		a.endOffer(o)
 		a.outCancels = append(a.outCancels, o.Offer)
 		a.setAgentState(o.agent, Available, "")
 		a.dispatchAgent(o.agent)
 	}
-	return nil
 }
 
 func (a *ACD) removeCall(c *call) {

@@ -167,3 +167,21 @@ func (a *ACD) Move(callID, queueName, reason string) error {
 	a.dispatchQueue(q)
 	return nil
 }
+
+// EventLeft is a call taken out of its queue without an agent and without
+// the caller hanging up: overflow to voicemail or a goodbye, a callback
+// given up.
+const EventLeft EventKind = "left_queue"
+
+// Withdraw takes a call out of its queue for reason, cancelling any ringing
+// offer; unlike Abandon the caller did not hang up.
+func (a *ACD) Withdraw(callID, reason string) error {
+	a.mu.Lock()
+	defer a.unlock()
+	c, ok := a.calls[callID]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownCall, callID)
+	}
+	a.takeOut(c, EventLeft, reason)
+	return nil
+}

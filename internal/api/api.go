@@ -40,6 +40,8 @@ type Server struct {
 	Stats func() any
 	// Calendar is the business hours and their overrides; nil hides the routes.
 	Calendar *flow.Calendar
+	// Voicemails lists stored messages; nil hides the routes.
+	Voicemails VoicemailStore
 }
 
 type principal struct {
@@ -80,6 +82,8 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("GET /api/v1/hours", s.listHours, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("PUT /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })
 	// Go profiles for operators (admin only): heap, goroutines, 30 s CPU.
 	s.handle("GET /debug/pprof/", pprof.Index, config.RoleAdmin)

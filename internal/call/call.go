@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/media"
@@ -29,6 +30,35 @@ type Call struct {
 	agentID   string
 	ended     bool
 	connected chan struct{}
+	// priority is the call's priority in its queue.
+	priority int
+	// estimate is the wait the caller was estimated on joining the queue.
+	estimate acd.WaitInfo
+	// callback is the number to call back, once the caller asked for it.
+	callback string
+}
+
+// connectedCh is closed when an agent is connected (replaced for each
+// callback attempt).
+func (c *Call) connectedCh() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connected
+}
+
+// presentation is what the agent's phone shows for an offer: the caller, or
+// for a callback the number to call and how long it has waited.
+func (c *Call) presentation() (number, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.callback != "" {
+		waited := time.Duration(0)
+		if c.rec.QueuedAt != nil {
+			waited = time.Since(*c.rec.QueuedAt).Round(time.Second)
+		}
+		return c.callback, "Callback, waited " + waited.String()
+	}
+	return c.caller.Caller, c.caller.CallerName
 }
 
 // Outcomes of a call record.
@@ -156,6 +186,8 @@ func (c *Call) run() {
 		c.queue(ctx, res.Queue, res.Priority)
 	case flow.ActionExtension:
 		c.direct(ctx, res.Extension)
+	case flow.ActionVoicemail:
+		c.voicemail(ctx, res.Mailbox)
 	}
 }
 
@@ -189,33 +221,6 @@ func (c *Call) loginToggle() {
 	c.end(OutcomeCompleted, "system", "login toggle: "+string(st))
 }
 
-// queue waits in an ACD queue with music until an agent is connected, the
-// caller hangs up, or the call runs out of time.
-func (c *Call) queue(ctx context.Context, name string, priority int) {
-	m, leg := c.m, c.caller
-	q, _ := m.cfg.QueueByName(name)
-	if music, ok := m.sounds.Get(q.Music); ok {
-		leg.Media().Loop(music)
-	}
-	now := time.Now()
-	c.update(func(r *store.CallRecord) { r.Queue, r.QueuedAt = name, &now })
-	if err := m.acd.Enqueue(c.ID, name, priority); err != nil {
-		c.log.Error("enqueue", "queue", name, "err", err)
-		c.end(OutcomeFailed, "system", "enqueue: "+err.Error())
-		return
-	}
-	m.poke()
-	c.log.Info("call queued", "queue", name, "priority", priority, "position", m.acd.Position(c.ID))
-	select {
-	case <-c.connected:
-		c.talk(ctx)
-	case <-leg.Done():
-		c.leaveQueue(OutcomeAbandoned, "caller", "caller hung up in queue")
-	case <-ctx.Done():
-		c.leaveQueue(OutcomeFailed, "system", "maximum call duration or shutdown")
-	}
-}
-
 // leaveQueue takes a call that is not connected out of the ACD; if an agent
 // was connected at the same moment, the call is finished as a talk instead.
 func (c *Call) leaveQueue(outcome, by, reason string) {
@@ -224,7 +229,7 @@ func (c *Call) leaveQueue(outcome, by, reason string) {
 	connected := c.agentLeg != nil
 	c.mu.Unlock()
 	if connected {
-		c.talk(context.Background())
+		c.talk(context.Background(), c.caller)
 		return
 	}
 	_ = c.m.acd.Abandon(c.ID, reason)
@@ -246,8 +251,11 @@ func (c *Call) connect(leg *sip.Leg, agentID string) bool {
 		return false
 	}
 	c.agentLeg, c.agentID = leg, agentID
+	callback := c.callback != ""
+	if !callback {
+		media.Bridge(c.caller.Media(), leg.Media())
+	}
 	c.mu.Unlock()
-	media.Bridge(c.caller.Media(), leg.Media())
 	leg.OnHold(func(on bool) {
 		if err := c.m.acd.SetHold(agentID, on); err != nil {
 			c.log.Debug("hold", "err", err)
@@ -256,28 +264,46 @@ func (c *Call) connect(leg *sip.Leg, agentID string) bool {
 	})
 	now := time.Now()
 	c.update(func(r *store.CallRecord) {
-		r.Agent, r.ConnectedAt = agentID, &now
+		r.Agent = agentID
+		if callback {
+			return // connected when the customer answers
+		}
+		r.ConnectedAt = &now
 		if r.QueuedAt != nil {
 			r.WaitSeconds = now.Sub(*r.QueuedAt).Seconds()
 		}
 	})
 	c.mu.Lock()
-	queue := c.rec.Queue
+	queue, est, queuedAt := c.rec.Queue, c.estimate, c.rec.QueuedAt
 	c.mu.Unlock()
-	c.m.event("connected", c.ID, agentID, queue, "agent leg "+leg.ID)
-	c.log.Info("call connected", "agent", agentID)
+	detail := "agent leg " + leg.ID
+	if queuedAt != nil {
+		// The wait the caller was told on joining beside the wait they had:
+		// the estimate's accuracy, measurable from the events.
+		actual := now.Sub(*queuedAt)
+		detail += fmt.Sprintf(" wait=%.1fs estimated=%.0fs known=%t", actual.Seconds(), est.Estimate.Seconds(), est.Known)
+		c.log.Info("wait estimate accuracy", "queue", queue, "actual_wait", actual.Round(time.Millisecond), "estimated_wait", est.Estimate, "estimate_known", est.Known)
+	}
+	if callback {
+		detail = "callback " + detail
+	}
+	c.m.event("connected", c.ID, agentID, queue, detail)
+	c.log.Info("call connected", "agent", agentID, "callback", callback)
+	c.mu.Lock()
 	close(c.connected)
+	c.mu.Unlock()
 	return true
 }
 
-// talk lasts until either side hangs up.
-func (c *Call) talk(ctx context.Context) {
+// talk lasts until either side hangs up: the agent and party, the caller
+// or the customer a callback reached.
+func (c *Call) talk(ctx context.Context, party *sip.Leg) {
 	c.mu.Lock()
 	agentLeg, agentID, queued := c.agentLeg, c.agentID, c.rec.Queue != ""
 	c.mu.Unlock()
 	by, reason := "", ""
 	select {
-	case <-c.caller.Done():
+	case <-party.Done():
 		by, reason = "caller", "caller hung up"
 	case <-agentLeg.Done():
 		by, reason = "agent", "agent hung up"
@@ -285,7 +311,7 @@ func (c *Call) talk(ctx context.Context) {
 		by, reason = "system", "maximum call duration or shutdown"
 	}
 	agentLeg.Hangup()
-	c.caller.Hangup()
+	party.Hangup()
 	if queued {
 		_ = c.m.acd.CallEnded(agentID)
 	} else {
@@ -338,6 +364,11 @@ func (c *Call) direct(ctx context.Context, ext string) {
 	}
 	if r.err != nil {
 		_ = m.acd.Release(ext)
+		if box := m.agents[ext].Voicemail; box != "" {
+			m.event("no_answer", c.ID, ext, "", r.err.Error())
+			c.voicemail(ctx, box)
+			return
+		}
 		c.caller.Hangup()
 		c.end(OutcomeFailed, "system", "extension "+ext+": "+r.err.Error())
 		return
@@ -347,7 +378,7 @@ func (c *Call) direct(ctx context.Context, ext string) {
 		_ = m.acd.Release(ext)
 		return
 	}
-	c.talk(ctx)
+	c.talk(ctx, c.caller)
 }
 
 // Hangup ends a call from the API or on shutdown.

@@ -19,12 +19,19 @@ import (
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/internal/voicemail"
 )
 
 // Dialer rings an agent's phone (the SIP edge).
 type Dialer interface {
 	Dial(ctx context.Context, d sip.DialRequest) (*sip.Leg, error)
 	Registered(user string) (sip.Binding, bool)
+	DialTrunk(ctx context.Context, d sip.TrunkDial) (*sip.Leg, error)
+}
+
+// Mailboxes stores voicemail messages (and has them emailed).
+type Mailboxes interface {
+	Save(ctx context.Context, m voicemail.Message) (store.Voicemail, error)
 }
 
 // Recorder persists call records and events.
@@ -41,6 +48,7 @@ type Manager struct {
 	sounds *media.Library
 	rec    Recorder
 	dialer Dialer
+	vm     Mailboxes
 	hours  *flow.Calendar
 	agents map[string]config.Agent
 
@@ -107,6 +115,9 @@ func (m *Manager) Calendar() *flow.Calendar { return m.hours }
 
 // SetDialer connects the SIP edge (built after the manager, which is its handler).
 func (m *Manager) SetDialer(d Dialer) { m.dialer = d }
+
+// SetVoicemail connects message storage.
+func (m *Manager) SetVoicemail(vm Mailboxes) { m.vm = vm }
 
 // ACD exposes the distributor for the API.
 func (m *Manager) ACD() *acd.ACD { return m.acd }
@@ -265,7 +276,8 @@ func (m *Manager) ring(ctx context.Context, o acd.Offer) {
 	}
 	log := m.log.With("call", c.ID, "agent", o.AgentID, "queue", o.Queue)
 	log.Info("offering call")
-	leg, err := m.dialer.Dial(ctx, sip.DialRequest{User: o.AgentID, CallerID: c.caller.Caller, CallerName: c.caller.CallerName})
+	number, name := c.presentation()
+	leg, err := m.dialer.Dial(ctx, sip.DialRequest{User: o.AgentID, CallerID: number, CallerName: name})
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("offer withdrawn", "reason", err)

@@ -78,6 +78,9 @@ type SMTP struct {
 	StartTLS bool `yaml:"starttls"`
 	// InsecureSkipVerify accepts any certificate (a relay with a self-signed one).
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Retry is the pause after a failed delivery; it doubles with each
+	// failure up to 30 minutes.
+	Retry time.Duration `yaml:"retry"`
 }
 
 // Mailbox is a voicemail box: a queue's (named after it) or an agent's (named
@@ -143,6 +146,9 @@ func (c *Config) waitingDefaults() {
 	}
 	if c.Voicemail.MaxLength == 0 {
 		c.Voicemail.MaxLength = 2 * time.Minute
+	}
+	if c.Voicemail.SMTP.Retry == 0 {
+		c.Voicemail.SMTP.Retry = 30 * time.Second
 	}
 	if c.Voicemail.Silence == 0 {
 		c.Voicemail.Silence = 5 * time.Second

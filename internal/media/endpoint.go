@@ -57,6 +57,7 @@ type Endpoint struct {
 
 	remote atomic.Pointer[Session] // snapshot for the reader
 	peer   atomic.Pointer[Endpoint]
+	tap    atomic.Pointer[func(Codec, []byte)]
 	digits chan byte
 	closed chan struct{}
 	once   sync.Once
@@ -130,6 +131,17 @@ func (ep *Endpoint) InjectDigit(d byte) {
 	case ep.digits <- d:
 	default:
 	}
+}
+
+// Tap sets f to receive the payload of every audio packet that arrives
+// (voicemail, recording); nil removes it. f runs on the reader goroutine
+// and must copy what it keeps and return at once.
+func (ep *Endpoint) Tap(f func(c Codec, payload []byte)) {
+	if f == nil {
+		ep.tap.Store(nil)
+		return
+	}
+	ep.tap.Store(&f)
 }
 
 // Done is closed when the endpoint is closed.
@@ -375,6 +387,9 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 			peer.relay(h, payload, CodecNone, out, true)
 		}
 	case h.PayloadType == sess.PT:
+		if t := ep.tap.Load(); t != nil {
+			(*t)(sess.Codec, payload)
+		}
 		if peer != nil {
 			peer.relay(h, payload, sess.Codec, out, false)
 		}

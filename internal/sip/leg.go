@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -236,27 +237,66 @@ func (s *Server) Dial(ctx context.Context, d DialRequest) (*Leg, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotRegistered, d.User)
 	}
+	return s.invite(ctx, outbound{target: *b.Contact.Clone(), transport: b.Transport, toUser: d.User,
+		callerID: d.CallerID, callerName: d.CallerName, ringing: d.Ringing})
+}
+
+// TrunkDial says where an outbound trunk is and whom to call over it.
+type TrunkDial struct {
+	// Host is the carrier's host:port; Transport udp or tcp.
+	Host, Transport string
+	Number          string
+	CallerID        string
+	CallerName      string
+	// Username and Password answer a digest challenge.
+	Username, Password string
+	Ringing            func()
+}
+
+// DialTrunk calls a number over an outbound trunk: INVITE sip:Number@Host.
+func (s *Server) DialTrunk(ctx context.Context, d TrunkDial) (*Leg, error) {
+	var target gosip.Uri
+	if err := gosip.ParseUri("sip:"+d.Number+"@"+d.Host, &target); err != nil {
+		return nil, fmt.Errorf("sip: trunk dial %s: %w", d.Number, err)
+	}
+	return s.invite(ctx, outbound{target: target, transport: d.Transport, toUser: d.Number, callerID: d.CallerID,
+		callerName: d.CallerName, username: d.Username, password: d.Password, ringing: d.Ringing})
+}
+
+// outbound is one INVITE Switchboard sends.
+type outbound struct {
+	target               gosip.Uri
+	transport            string
+	toUser               string
+	callerID, callerName string
+	username, password   string
+	ringing              func()
+}
+
+func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 	ep, err := s.media.NewEndpoint()
 	if err != nil {
-		return nil, fmt.Errorf("sip: dial %s: %w", d.User, err)
+		return nil, fmt.Errorf("sip: dial %s: %w", d.toUser, err)
 	}
 	callID := gosip.CallIDHeader(fmt.Sprintf("sb-%016x@%s", rand.Uint64(), s.host))
 	l := newLeg(s, string(callID), false, ep)
 	offer := media.BuildSDP(media.Offer{Local: ep.Local(), SessionID: l.sdpID, Codecs: []media.Codec{media.PCMU, media.PCMA},
 		TelephoneEvent: media.DefaultTelephoneEvent})
 
-	req := gosip.NewRequest(gosip.INVITE, *b.Contact.Clone())
-	req.SetTransport(b.Transport)
+	req := gosip.NewRequest(gosip.INVITE, d.target)
+	if d.transport != "" {
+		req.SetTransport(strings.ToUpper(d.transport))
+	}
 	req.AppendHeader(&callID)
-	caller := d.CallerID
+	caller := d.callerID
 	if caller == "" {
 		caller = "anonymous"
 	}
-	from := &gosip.FromHeader{DisplayName: d.CallerName, Address: gosip.Uri{Scheme: "sip", User: caller, Host: s.host, Port: s.port},
+	from := &gosip.FromHeader{DisplayName: d.callerName, Address: gosip.Uri{Scheme: "sip", User: caller, Host: s.host, Port: s.port},
 		Params: gosip.NewParams()}
 	from.Params.Add("tag", gosip.GenerateTagN(16))
 	req.AppendHeader(from)
-	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: d.User, Host: b.Contact.Host, Port: b.Contact.Port}, Params: gosip.NewParams()})
+	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: d.toUser, Host: d.target.Host, Port: d.target.Port}, Params: gosip.NewParams()})
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
 
@@ -265,15 +305,15 @@ func (s *Server) Dial(ctx context.Context, d DialRequest) (*Leg, error) {
 	dlg, err := s.dialogUA.WriteInvite(ctx, req)
 	if err != nil {
 		l.end("invite failed")
-		return nil, fmt.Errorf("sip: dial %s: %w", d.User, err)
+		return nil, fmt.Errorf("sip: dial %s: %w", d.toUser, err)
 	}
 	l.cli = dlg
 	rang := false
-	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(r *gosip.Response) error {
+	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{Username: d.username, Password: d.password, OnResponse: func(r *gosip.Response) error {
 		s.metrics.response(r.StatusCode)
-		if (r.StatusCode == 180 || r.StatusCode == 183) && !rang && d.Ringing != nil {
+		if (r.StatusCode == 180 || r.StatusCode == 183) && !rang && d.ringing != nil {
 			rang = true
-			d.Ringing()
+			d.ringing()
 		}
 		return nil
 	}})
@@ -285,18 +325,18 @@ func (s *Server) Dial(ctx context.Context, d DialRequest) (*Leg, error) {
 		}
 		l.end("no answer")
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("sip: dial %s: %w", d.User, context.Cause(ctx))
+			return nil, fmt.Errorf("sip: dial %s: %w", d.toUser, context.Cause(ctx))
 		}
-		return nil, fmt.Errorf("sip: dial %s: %w", d.User, err)
+		return nil, fmt.Errorf("sip: dial %s: %w", d.toUser, err)
 	}
 	sess, perr := media.ParseSDP(dlg.InviteResponse.Body())
 	if err := dlg.Ack(context.Background()); err != nil {
 		s.log.Debug("sip: ACK", "sip_call_id", l.ID, "err", err)
 	}
 	if perr != nil {
-		s.log.Warn("sip: agent answered with unusable SDP", "sip_call_id", l.ID, "user", d.User, "err", perr)
+		s.log.Warn("sip: far end answered with unusable SDP", "sip_call_id", l.ID, "to", d.toUser, "err", perr)
 		l.Hangup()
-		return nil, fmt.Errorf("sip: dial %s: answer: %w", d.User, perr)
+		return nil, fmt.Errorf("sip: dial %s: answer: %w", d.toUser, perr)
 	}
 	ep.SetSession(sess)
 	l.answered.Store(true)

@@ -1,0 +1,145 @@
+package call
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/voicemail"
+)
+
+// voiceLevel is the mean absolute sample value above which a frame counts
+// as speech rather than silence.
+const voiceLevel = 300
+
+// minMessage is the shortest message kept.
+const minMessage = 500 * time.Millisecond
+
+// voicemail takes a message for a mailbox: greeting, beep, then recording
+// until #, silence, the maximum length or the caller hanging up.
+func (c *Call) voicemail(ctx context.Context, mailbox string) {
+	m := c.m
+	box, ok := m.cfg.MailboxByName(mailbox)
+	if !ok || m.vm == nil {
+		c.log.Error("voicemail: no mailbox", "mailbox", mailbox)
+		c.caller.Hangup()
+		c.end(OutcomeFailed, "system", "no mailbox "+mailbox)
+		return
+	}
+	ep := c.caller.Media()
+	ep.Stop() // music on hold, if any
+	m.event("voicemail_greeting", c.ID, "", "", "mailbox="+mailbox)
+	if _, err := c.say(ctx, []string{box.Greeting, "beep"}, true); err != nil {
+		c.end(OutcomeAbandoned, "caller", "hung up before the beep")
+		return
+	}
+	ep.Stop()
+	for len(ep.Digits()) > 0 {
+		<-ep.Digits()
+	}
+	cfg := m.cfg.Voicemail
+	rec := &recording{start: time.Now(), max: int(cfg.MaxLength.Seconds() * media.SampleRate)}
+	rec.lastVoice = rec.start
+	ep.Tap(rec.add)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var by, why string
+	for why == "" {
+		select {
+		case d := <-ep.Digits():
+			if d == '#' {
+				by, why = "caller", "pound key"
+			}
+		case <-c.caller.Done():
+			by, why = "caller", "caller hung up"
+		case <-ctx.Done():
+			by, why = "system", "maximum call duration or shutdown"
+		case <-tick.C:
+			full, quiet := rec.status(cfg.Silence)
+			switch {
+			case full:
+				by, why = "system", "maximum length"
+			case quiet:
+				by, why = "system", "silence"
+			}
+		}
+	}
+	ep.Tap(nil)
+	pcm := rec.take(why == "silence")
+	if time.Duration(len(pcm))*time.Second/media.SampleRate < minMessage {
+		m.event("voicemail_empty", c.ID, "", "", "mailbox="+mailbox+" ended by "+why)
+		c.caller.Hangup()
+		c.end(OutcomeAbandoned, by, "no message left ("+why+")")
+		return
+	}
+	c.mu.Lock()
+	caller, name := c.rec.Caller, c.rec.CallerName
+	c.mu.Unlock()
+	v, err := m.vm.Save(ctx, voicemail.Message{CallID: c.ID, Mailbox: mailbox, Email: box.Email, Caller: caller, CallerName: name,
+		At: rec.start, PCM: pcm})
+	if err != nil {
+		c.log.Error("voicemail not saved", "err", err)
+		c.caller.Hangup()
+		c.end(OutcomeFailed, "system", "voicemail: "+err.Error())
+		return
+	}
+	m.event("voicemail_left", c.ID, "", "", fmt.Sprintf("mailbox=%s voicemail=%s seconds=%.1f ended_by=%s", mailbox, v.ID, v.DurationSeconds, why))
+	if why != "caller hung up" {
+		_, _ = c.say(ctx, []string{"voicemail-saved"}, false)
+	}
+	c.caller.Hangup()
+	c.end(OutcomeVoicemail, by, "message left, ended by "+why)
+}
+
+// recording gathers a caller's audio from the media reader.
+type recording struct {
+	mu        sync.Mutex
+	pcm       []int16
+	max       int
+	start     time.Time
+	lastVoice time.Time
+	voiceEnd  int // samples up to the end of the last speech frame
+}
+
+func (r *recording) add(c media.Codec, payload []byte) {
+	frame := make([]int16, len(payload))
+	media.Decode(c, frame, payload)
+	var sum int
+	for _, s := range frame {
+		sum += max(int(s), -int(s))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.pcm)+len(frame) > r.max {
+		frame = frame[:max(r.max-len(r.pcm), 0)]
+	}
+	r.pcm = append(r.pcm, frame...)
+	if len(frame) > 0 && sum/len(frame) > voiceLevel {
+		r.lastVoice = time.Now()
+		r.voiceEnd = len(r.pcm)
+	}
+}
+
+// status reports whether the message is at its maximum length, or has
+// been silent for silence.
+func (r *recording) status(silence time.Duration) (full, quiet bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pcm) >= r.max, time.Since(r.lastVoice) >= silence
+}
+
+// take returns the audio; trimmed keeps only half a second after the last speech.
+func (r *recording) take(trimmed bool) []int16 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if trimmed {
+		end := min(r.voiceEnd+media.SampleRate/2, len(r.pcm))
+		if r.voiceEnd == 0 {
+			end = 0
+		}
+		return r.pcm[:end]
+	}
+	return r.pcm
+}

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Voicemail is one message left in a mailbox, and its email delivery.
+type Voicemail struct {
+	ID              string     `json:"id"`
+	CallID          string     `json:"call_id"`
+	Mailbox         string     `json:"mailbox"`
+	Email           string     `json:"email,omitempty"`
+	Caller          string     `json:"caller"`
+	CallerName      string     `json:"caller_name,omitempty"`
+	At              time.Time  `json:"at"`
+	DurationSeconds float64    `json:"duration_seconds"`
+	Path            string     `json:"-"`
+	DeliveredAt     *time.Time `json:"delivered_at,omitempty"`
+	Attempts        int        `json:"delivery_attempts"`
+	LastError       string     `json:"last_error,omitempty"`
+}
+
+const voicemailSchema = `
+CREATE TABLE IF NOT EXISTS voicemails (
+  id TEXT PRIMARY KEY, call_id TEXT NOT NULL, mailbox TEXT NOT NULL, email TEXT NOT NULL DEFAULT '',
+  caller TEXT NOT NULL DEFAULT '', caller_name TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, path TEXT NOT NULL,
+  delivered_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS voicemails_mailbox_at ON voicemails(mailbox, at);
+`
+
+// SaveVoicemail stores a new message (synchronously: the caller is told it is saved).
+func (s *Store) SaveVoicemail(ctx context.Context, v Voicemail) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO voicemails (id, call_id, mailbox, email, caller, caller_name, at, duration_ms, path)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.ID, v.CallID, v.Mailbox, v.Email, v.Caller, v.CallerName, ms(v.At),
+		int64(v.DurationSeconds*1000), v.Path)
+	if err != nil {
+		return fmt.Errorf("store: save voicemail %s: %w", v.ID, err)
+	}
+	return nil
+}
+
+// Delivered records a delivery attempt: success (err nil) or its failure.
+func (s *Store) Delivered(ctx context.Context, id string, at time.Time, deliveryErr error) error {
+	var err error
+	if deliveryErr == nil {
+		_, err = s.db.ExecContext(ctx, `UPDATE voicemails SET delivered_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`, ms(at), id)
+	} else {
+		_, err = s.db.ExecContext(ctx, `UPDATE voicemails SET attempts = attempts + 1, last_error = ? WHERE id = ?`, deliveryErr.Error(), id)
+	}
+	if err != nil {
+		return fmt.Errorf("store: voicemail %s delivery: %w", id, err)
+	}
+	return nil
+}
+
+// Voicemails lists messages, newest first; undelivered only when pending
+// (those with an email address not yet sent).
+func (s *Store) Voicemails(ctx context.Context, pending bool, limit int) ([]Voicemail, error) {
+	q := `SELECT id, call_id, mailbox, email, caller, caller_name, at, duration_ms, path, delivered_at, attempts, last_error FROM voicemails`
+	if pending {
+		q += ` WHERE delivered_at IS NULL AND email != ''`
+	}
+	q += ` ORDER BY at DESC LIMIT ?`
+	rows, err := s.db.QueryContext(ctx, q, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list voicemails: %w", err)
+	}
+	defer rows.Close()
+	var out []Voicemail
+	for rows.Next() {
+		var (
+			v         Voicemail
+			at, durMS int64
+			delivered sql.NullInt64
+		)
+		if err := rows.Scan(&v.ID, &v.CallID, &v.Mailbox, &v.Email, &v.Caller, &v.CallerName, &at, &durMS, &v.Path,
+			&delivered, &v.Attempts, &v.LastError); err != nil {
+			return nil, fmt.Errorf("store: list voicemails: %w", err)
+		}
+		v.At = time.UnixMilli(at)
+		v.DurationSeconds = float64(durMS) / 1000
+		v.DeliveredAt = tp(delivered)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
