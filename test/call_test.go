@@ -208,7 +208,9 @@ func TestOptions(t *testing.T) {
 }
 
 func TestCallerAbandonsWhileWaitingWithMusic(t *testing.T) {
-	s := startServer(t) // no agent registered: the caller waits with music
+	// No agent registered: the caller waits with music (announcements off,
+	// so music is all they hear).
+	s := startServer(t, "    announce: {every: 30s, position: true, estimated_wait: true}\n    options", "    options")
 	_, callerMedia := s.ports.phone(1)
 	heard := startCapture(t, callerMedia)
 	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 1000, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
@@ -246,7 +248,7 @@ func TestCallerAbandonsWhileWaitingWithMusic(t *testing.T) {
 }
 
 func TestNoAnswerRingsNextAgent(t *testing.T) {
-	s := startServer(t, "ring_timeout: 15s\n    music: hold-music\n  - name: support", "ring_timeout: 3s\n    music: hold-music\n  - name: support")
+	s := startServer(t, salesQueue, "  - name: sales\n    strategy: longest_idle\n    ring_timeout: 3s\n")
 	slow := registerAgent(t, s, 0, "1001", "agent_noanswer.xml", 1) // idle longest: offered first
 	time.Sleep(20 * time.Millisecond)
 	quick := registerAgent(t, s, 2, "1002", "agent_answer.xml", 1)

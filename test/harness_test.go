@@ -115,7 +115,14 @@ func (s *server) dataDir() string { return s.data }
 // replacements of demo.yaml), its own ports and data directory.
 func startServer(t *testing.T, edits ...string) *server {
 	t.Helper()
+	return startServerWith(t, func(ports) []string { return edits })
+}
+
+// startServerWith is startServer with edits that depend on the test's ports.
+func startServerWith(t *testing.T, editsFor func(p ports) []string) *server {
+	t.Helper()
 	p := newPorts(t)
+	edits := editsFor(p)
 	demo, err := os.ReadFile("../examples/demo.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +238,23 @@ func (s *server) apiAs(user, pass, method, path string, body any, out any) int {
 			s.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
 		}
 	}
+	return res.StatusCode
+}
+
+// apiRaw calls the REST API as admin and returns the body as is.
+func (s *server) apiRaw(method, path string, body *[]byte) int {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.http+path, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.SetBasicAuth("admin", "demo-admin")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	*body, _ = io.ReadAll(res.Body)
 	return res.StatusCode
 }
 

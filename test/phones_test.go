@@ -72,6 +72,16 @@ type callerSpec struct {
 	InfoDigit string
 	// Hold puts the call on hold and back with two re-INVITEs after WaitMS.
 	Hold bool
+	// Then are further steps after WaitMS: a pause, then a key or audio.
+	Then []step
+}
+
+// step is a pause, then a key pressed (RFC 4733: "0".."9", "pound", "star")
+// or an audio pcap started.
+type step struct {
+	PauseMS int
+	Key     string
+	Pcap    string
 }
 
 const callerTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -188,6 +198,17 @@ const callerTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 {{- end}}
 {{- if .WaitMS}}
   <pause milliseconds="{{.WaitMS}}"/>
+{{- end}}
+{{- range .Then}}
+{{- if .PauseMS}}
+  <pause milliseconds="{{.PauseMS}}"/>
+{{- end}}
+{{- if .Key}}
+  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_{{.Key}}.pcap"/></action></nop>
+{{- end}}
+{{- if .Pcap}}
+  <nop><action><exec play_pcap_audio="{{.Pcap}}"/></action></nop>
+{{- end}}
 {{- end}}
 {{- if .Hold}}
 {{- range $i, $dir := .HoldDirs}}

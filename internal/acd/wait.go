@@ -90,6 +90,9 @@ func (a *ACD) Wait(callID string) (WaitInfo, error) {
 		return WaitInfo{}, fmt.Errorf("%w %q", ErrUnknownCall, callID)
 	}
 	pos := slices.Index(c.q.calls, c) + 1
+	if c.state == callRinging {
+		return WaitInfo{Position: pos, Known: true}, nil // an agent's phone rings for it now
+	}
 	est, known := a.estimate(c.q, pos)
 	return WaitInfo{Position: pos, Estimate: est, Known: known}, nil
 }

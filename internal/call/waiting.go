@@ -162,6 +162,7 @@ func (c *Call) interrupted(ctx context.Context, err error) bool {
 // option acts on a key the waiting caller pressed; true means the call is done.
 func (c *Call) option(ctx context.Context, q config.Queue, d byte) bool {
 	opt, ok := q.Options[string(d)]
+	c.log.Debug("key pressed while waiting", "key", string(d), "option", opt)
 	if !ok {
 		return false
 	}
@@ -283,6 +284,7 @@ func (c *Call) announce(ctx context.Context, q config.Queue) (byte, error) {
 		detail += fmt.Sprintf(" estimated=%.0fs", w.Estimate.Seconds())
 	}
 	c.m.event("announcement", c.ID, "", q.Name, detail)
+	c.log.Debug("announcement", "queue", q.Name, "prompts", prompts)
 	return c.say(ctx, prompts, len(q.Options) > 0)
 }
 

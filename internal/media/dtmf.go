@@ -51,8 +51,10 @@ func DigitOf(event uint8) byte {
 // DTMFDetector turns a stream of telephone-event packets into digits: one
 // digit per event, however many times its packets (or its end packet) repeat.
 type DTMFDetector struct {
-	lastTS   uint32
-	haveLast bool
+	lastTS    uint32
+	lastEvent uint8
+	ended     bool // an end packet of the last event was seen
+	haveLast  bool
 }
 
 // Packet feeds one telephone-event packet with its RTP timestamp; it returns
@@ -67,10 +69,16 @@ func (d *DTMFDetector) Packet(ts uint32, payload []byte) (byte, error) {
 		return 0, fmt.Errorf("%w: event %d is not a digit", ErrDTMF, ev.Event)
 	}
 	// All packets of one event share its RTP timestamp (RFC 4733 §2.5.1.2).
-	if d.haveLast && ts == d.lastTS {
+	// A packet with the same timestamp is still a new event when its code
+	// differs, or when it is not an end packet and the last event had
+	// ended: senders that replay recorded events (SIPp's pcap play) reuse
+	// the timestamp for every press.
+	same := d.haveLast && ts == d.lastTS && ev.Event == d.lastEvent && !(d.ended && !ev.End)
+	if same {
+		d.ended = d.ended || ev.End
 		return 0, nil
 	}
-	d.lastTS, d.haveLast = ts, true
+	d.lastTS, d.lastEvent, d.ended, d.haveLast = ts, ev.Event, ev.End, true
 	return digit, nil
 }
 
