@@ -98,7 +98,7 @@ func TestSupportCallbackKeepsPlace(t *testing.T) {
 	cap2 := startCapture(t, secondMedia)
 	second := call(t, s, 2, "second", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
 		WaitMS: 7000, // position and estimated wait, into the options prompt
-		Then: []step{{Key: "1"}, {PauseMS: 3000, Key: "1"}}, RemoteHangup: true})
+		Then:   []step{{Key: "1"}, {PauseMS: 3000, Key: "1"}}, RemoteHangup: true})
 	second.mustSucceed(t, 40*time.Second) // disconnected by Switchboard after the confirmation
 	cap2.stop()
 	var q queueState
