@@ -24,12 +24,12 @@ type agentPhone struct {
 
 // registerAgent starts an agent's phone (a SIPp UAS playing scenarioFile,
 // answering calls calls times) and registers it with digest auth.
-func registerAgent(t *testing.T, s *server, n int, ext, scenarioFile string, calls int) *agentPhone {
+func registerAgent(t *testing.T, s *server, n int, ext, scenarioFile string, calls int, extra ...string) *agentPhone {
 	t.Helper()
 	sp, mp := s.ports.phone(n)
 	a := &agentPhone{ext: ext, sipPort: sp, mediaPort: mp}
-	a.uas = runSIPp(t, "agent-"+ext, "-sf", scenario(scenarioFile), "-p", strconv.Itoa(sp), "-mp", strconv.Itoa(mp),
-		"-rtp_echo", "-m", strconv.Itoa(calls), "-timeout", "90s", "-s", ext)
+	a.uas = runSIPp(t, "agent-"+ext, append([]string{"-sf", scenario(scenarioFile), "-p", strconv.Itoa(sp), "-mp", strconv.Itoa(mp),
+		"-rtp_echo", "-m", strconv.Itoa(calls), "-timeout", "90s", "-s", ext}, extra...)...)
 	register(t, s, n+20, ext, "demo"+ext, sp, 300)
 	waitFor(t, 5*time.Second, "agent "+ext+" available", func() bool {
 		var v struct{ State string }
@@ -74,6 +74,8 @@ type callerSpec struct {
 	Hold bool
 	// Then are further steps after WaitMS: a pause, then a key or audio.
 	Then []step
+	// CallID, when set, is the call's SIP Call-ID (SIPp makes one otherwise).
+	CallID string
 }
 
 // step is a pause, then a key pressed (RFC 4733: "0".."9", "pound", "star")
@@ -348,10 +350,14 @@ func writeCaller(t *testing.T, name string, c callerSpec) string {
 	if err := tpl.Execute(&b, data); err != nil {
 		t.Fatal(err)
 	}
+	out := b.String()
+	if c.CallID != "" {
+		out = strings.ReplaceAll(out, "[call_id]", c.CallID)
+	}
 	dir := filepath.Join(outDir, strings.ReplaceAll(t.Name(), "/", "_"))
 	_ = os.MkdirAll(dir, 0o755)
 	path := filepath.Join(dir, name+".xml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

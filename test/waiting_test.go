@@ -222,3 +222,89 @@ func TestVoicemailEmailedAndRetried(t *testing.T) {
 		t.Fatalf("audio: %d samples, %v", len(pcm), err)
 	}
 }
+
+// A callback the customer does not answer is tried again after the
+// queue's pause; the keyed-in number is the one dialled; every attempt is
+// in the call record.
+func TestCallbackRetriesAKeyedNumber(t *testing.T) {
+	pstnSIP, pstnMedia := 0, 0
+	s := startServerWith(t, func(p ports) []string {
+		pstnSIP, pstnMedia = p.phone(3)
+		return []string{
+			`outbound: {host: "127.0.0.1:5080"`, fmt.Sprintf(`outbound: {host: "127.0.0.1:%d"`, pstnSIP),
+			"callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}", "callback: {attempts: 2, retry_after: 4s, ring_timeout: 10s}",
+		}
+	})
+	busy := runSIPp(t, "pstn-busy", "-sf", scenario("agent_busy.xml"), "-p", fmt.Sprint(pstnSIP), "-mp", fmt.Sprint(pstnMedia),
+		"-m", "1", "-timeout", "90s")
+	agent := registerAgent(t, s, 0, "1003", "agent_answer.xml", 2) // both attempts
+	if code := s.api("POST", "/api/v1/agents/1003/state", map[string]string{"state": "away", "reason": "training"}, nil); code != 200 {
+		t.Fatalf("set away: %d", code)
+	}
+	keys := []step{{Key: "1"}, {PauseMS: 2500, Key: "5"}}
+	for _, k := range []string{"5", "5", "0", "1", "9", "9", "pound"} {
+		keys = append(keys, step{PauseMS: 400, Key: k})
+	}
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		WaitMS: 2500, Then: keys, RemoteHangup: true})
+	caller.mustSucceed(t, 60*time.Second)
+	var q queueState
+	if s.api("GET", "/api/v1/queues/support", nil, &q); q.CallbacksPending != 1 {
+		t.Fatalf("support: %+v", q)
+	}
+	if code := s.api("POST", "/api/v1/agents/1003/state", map[string]string{"state": "available"}, nil); code != 200 {
+		t.Fatalf("set available: %d", code)
+	}
+	busy.mustSucceed(t, 30*time.Second) // the first attempt was refused: 486
+	pstn := runSIPp(t, "pstn", "-sf", scenario("agent_hangup.xml"), "-p", fmt.Sprint(pstnSIP), "-mp", fmt.Sprint(pstnMedia),
+		"-rtp_echo", "-m", "1", "-timeout", "90s")
+	pstn.mustSucceed(t, 60*time.Second)
+	agent.uas.mustSucceed(t, 30*time.Second)
+	rec := s.lastCall(t)
+	if rec.Outcome != "answered" || rec.Agent != "1003" {
+		t.Fatalf("record %+v events %v", rec, rec.kinds())
+	}
+	var attempts []string
+	for _, e := range rec.Events {
+		if e.Kind == "callback_attempt" {
+			attempts = append(attempts, e.Detail)
+		}
+		if e.Kind == "callback_requested" && !strings.Contains(e.Detail, "number=5550199") {
+			t.Fatalf("requested %q, want the keyed number 5550199", e.Detail)
+		}
+	}
+	if len(attempts) != 2 || !strings.Contains(attempts[0], "486") || !strings.Contains(attempts[1], "result=answered") ||
+		!rec.hasEvent("callback_retry", "") {
+		t.Fatalf("attempts %q, events %v", attempts, rec.kinds())
+	}
+}
+
+// Limits: support takes one waiting caller (the next hears "queue full" and
+// is disconnected); sales with no agent logged in sends callers to voicemail.
+func TestQueueLimits(t *testing.T) {
+	s := startServer(t,
+		"    max_wait: {after: 60s, action: queue, queue: support}\n",
+		"    max_wait: {after: 60s, action: queue, queue: support}\n    no_agents: {action: voicemail}\n    voicemail: support\n",
+		"    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n",
+		"    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n    max_length: {calls: 1, action: hangup, prompt: queue-full}\n")
+	first := call(t, s, 1, "first", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap", WaitMS: 15000})
+	waitFor(t, 10*time.Second, "the first caller waiting in support", func() bool {
+		var q queueState
+		s.api("GET", "/api/v1/queues/support", nil, &q)
+		return q.Waiting == 1
+	})
+	full := call(t, s, 2, "full", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap", RemoteHangup: true})
+	full.mustSucceed(t, 30*time.Second)
+	rec := s.lastCall(t)
+	if rec.Outcome != "overflow" || rec.Reason != "queue full" || rec.HangupBy != "system" || !rec.hasEvent("overflow", "") {
+		t.Fatalf("queue-full record %+v events %v", rec, rec.kinds())
+	}
+	first.mustSucceed(t, 30*time.Second)
+	sales := call(t, s, 3, "sales", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_1.pcap",
+		WaitMS: 8000, TalkPcap: pcapDir + "/g711a.pcap", TalkMS: 4000})
+	sales.mustSucceed(t, 40*time.Second)
+	rec = s.lastCall(t)
+	if rec.Outcome != "voicemail" || rec.Queue != "sales" || !rec.hasEvent("voicemail_left", "") {
+		t.Fatalf("no-agents record %+v events %v", rec, rec.kinds())
+	}
+}

@@ -113,6 +113,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	apiSrv := api.New(cfg, mgr.ACD(), st, log)
 	apiSrv.Calendar = mgr.Calendar()
 	apiSrv.Voicemails = st
+	apiSrv.Calls = mgr
 	apiSrv.Stats = func() any {
 		req, res := sipSrv.Metrics().Snapshot()
 		return map[string]any{

@@ -42,6 +42,8 @@ type Server struct {
 	Calendar *flow.Calendar
 	// Voicemails lists stored messages; nil hides the routes.
 	Voicemails VoicemailStore
+	// Calls acts on live calls (transfers); nil hides the routes.
+	Calls Calls
 }
 
 type principal struct {
@@ -82,6 +84,7 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("GET /api/v1/hours", s.listHours, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("PUT /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })

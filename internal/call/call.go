@@ -36,6 +36,11 @@ type Call struct {
 	estimate acd.WaitInfo
 	// callback is the number to call back, once the caller asked for it.
 	callback string
+	// agentDirect: the connected agent was reserved for a direct call
+	// (released, not wrapped up, when it ends).
+	agentDirect bool
+	// transfers carries a transfer request to the call's goroutine.
+	transfers chan transferReq
 }
 
 // connectedCh is closed when an agent is connected (replaced for each
@@ -74,7 +79,7 @@ const (
 // Incoming runs a new inbound call to its end (sip.Handler).
 func (m *Manager) Incoming(leg *sip.Leg) {
 	now := time.Now()
-	c := &Call{ID: newID(), m: m, caller: leg, connected: make(chan struct{})}
+	c := &Call{ID: newID(), m: m, caller: leg, connected: make(chan struct{}), transfers: make(chan transferReq, 1)}
 	c.log = m.log.With("call", c.ID)
 	c.rec = store.CallRecord{ID: c.ID, Caller: leg.Caller, CallerName: leg.CallerName, Dialed: leg.Dialed, Source: leg.Source,
 		ArrivedAt: now, Outcome: OutcomeInProgress, SIPCall: leg.ID}
@@ -141,11 +146,29 @@ func (c *Call) run() {
 		c.loginToggle()
 		return
 	}
-	flowName := ""
+	flowName, queue, priority := "", "", 0
 	for _, n := range m.cfg.Numbers {
 		if n.Number == leg.Dialed {
-			flowName = n.Flow
+			flowName, queue, priority = n.Flow, n.Queue, n.Priority
 		}
+	}
+	_, isAgent := m.agents[leg.Dialed]
+	if queue != "" || (leg.AuthUser != "" && isAgent) {
+		// A number straight to a queue, or an agent calling another agent.
+		if err := leg.Answer(); err != nil {
+			c.end(OutcomeFailed, "system", "answer failed: "+err.Error())
+			return
+		}
+		now := time.Now()
+		c.update(func(r *store.CallRecord) { r.AnsweredAt = &now })
+		ctx, cancel := context.WithTimeout(m.ctx, m.cfg.Server.MaxCallDuration)
+		defer cancel()
+		if queue != "" {
+			c.queue(ctx, queue, priority)
+		} else {
+			c.direct(ctx, leg.Dialed)
+		}
+		return
 	}
 	f, ok := m.cfg.FlowByName(flowName)
 	if !ok {
@@ -256,6 +279,7 @@ func (c *Call) connect(leg *sip.Leg, agentID string) bool {
 		media.Bridge(c.caller.Media(), leg.Media())
 	}
 	c.mu.Unlock()
+	leg.OnTransfer(c.onAgentTransfer(agentID))
 	leg.OnHold(func(on bool) {
 		if err := c.m.acd.SetHold(agentID, on); err != nil {
 			c.log.Debug("hold", "err", err)
@@ -265,8 +289,8 @@ func (c *Call) connect(leg *sip.Leg, agentID string) bool {
 	now := time.Now()
 	c.update(func(r *store.CallRecord) {
 		r.Agent = agentID
-		if callback {
-			return // connected when the customer answers
+		if callback || r.ConnectedAt != nil {
+			return // a callback connects when the customer answers; a transfer keeps the first answer
 		}
 		r.ConnectedAt = &now
 		if r.QueuedAt != nil {
@@ -299,10 +323,13 @@ func (c *Call) connect(leg *sip.Leg, agentID string) bool {
 // or the customer a callback reached.
 func (c *Call) talk(ctx context.Context, party *sip.Leg) {
 	c.mu.Lock()
-	agentLeg, agentID, queued := c.agentLeg, c.agentID, c.rec.Queue != ""
+	agentLeg, agentID, direct := c.agentLeg, c.agentID, c.agentDirect
 	c.mu.Unlock()
 	by, reason := "", ""
 	select {
+	case t := <-c.transfers:
+		c.handOver(ctx, t)
+		return
 	case <-party.Done():
 		by, reason = "caller", "caller hung up"
 	case <-agentLeg.Done():
@@ -312,10 +339,12 @@ func (c *Call) talk(ctx context.Context, party *sip.Leg) {
 	}
 	agentLeg.Hangup()
 	party.Hangup()
-	if queued {
-		_ = c.m.acd.CallEnded(agentID)
-	} else {
+	switch {
+	case agentID == "": // an external number
+	case direct:
 		_ = c.m.acd.Release(agentID)
+	default:
+		_ = c.m.acd.CallEnded(agentID)
 	}
 	c.m.poke()
 	now := time.Now()
@@ -332,7 +361,7 @@ func (c *Call) direct(ctx context.Context, ext string) {
 	m := c.m
 	if err := m.acd.Reserve(ext, c.ID); err != nil {
 		c.caller.Hangup()
-		c.end(OutcomeFailed, "system", "extension "+ext+": "+err.Error())
+		c.end(c.failed(), "system", "extension "+ext+": "+err.Error())
 		return
 	}
 	ringCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -370,7 +399,7 @@ func (c *Call) direct(ctx context.Context, ext string) {
 			return
 		}
 		c.caller.Hangup()
-		c.end(OutcomeFailed, "system", "extension "+ext+": "+r.err.Error())
+		c.end(c.failed(), "system", "extension "+ext+": "+r.err.Error())
 		return
 	}
 	if !c.connect(r.leg, ext) {
@@ -378,11 +407,30 @@ func (c *Call) direct(ctx context.Context, ext string) {
 		_ = m.acd.Release(ext)
 		return
 	}
+	c.mu.Lock()
+	c.agentDirect = true
+	c.mu.Unlock()
 	c.talk(ctx, c.caller)
 }
 
+// failed is the outcome of a call that could not go on: answered when an
+// agent had taken it before (a transfer that failed), else failed.
+func (c *Call) failed() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rec.ConnectedAt != nil {
+		return OutcomeAnswered
+	}
+	return OutcomeFailed
+}
+
 // Hangup ends a call from the API or on shutdown.
-func (c *Call) Hangup() { c.caller.Hangup() }
+func (c *Call) Hangup() {
+	c.mu.Lock()
+	leg := c.caller
+	c.mu.Unlock()
+	leg.Hangup()
+}
 
 // Config reports the loaded setup.
 func (m *Manager) Config() *config.Config { return m.cfg }

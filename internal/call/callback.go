@@ -224,6 +224,9 @@ func (c *Call) dialBack(ctx context.Context, q config.Queue, attempt int) bool {
 	m.event("callback_attempt", c.ID, agentID, q.Name, fmt.Sprintf("attempt=%d number=%s result=answered", attempt, number))
 	log.Info("callback answered")
 	media.Bridge(agentLeg.Media(), r.leg.Media())
+	c.mu.Lock()
+	c.caller = r.leg // the customer is the call's party from now on (transfers, hold, counters)
+	c.mu.Unlock()
 	now := time.Now()
 	c.update(func(rec *store.CallRecord) {
 		rec.ConnectedAt = &now

@@ -161,10 +161,13 @@ type Hours struct {
 	Holidays []string `yaml:"holidays"`
 }
 
-// Number maps a dialled number (DID) to a flow.
+// Number maps a dialled number (DID) to a flow, or straight to a queue.
 type Number struct {
 	Number string `yaml:"number"`
 	Flow   string `yaml:"flow"`
+	Queue  string `yaml:"queue"`
+	// Priority of calls a number sends straight to a queue.
+	Priority int `yaml:"priority"`
 }
 
 // Flow is an IVR: named steps, starting at Start.

@@ -233,7 +233,14 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 			v.add(what, "number: defined twice", "numbers", i, "number")
 		}
 		numbers[n.Number] = true
-		if !flows[n.Flow] {
+		switch {
+		case n.Queue != "" && n.Flow != "":
+			v.add(what, "a number goes to a flow or a queue, not both", "numbers", i)
+		case n.Queue != "":
+			if !queues[n.Queue] {
+				v.add(what, fmt.Sprintf("queue: unknown queue %q", n.Queue), "numbers", i, "queue")
+			}
+		case !flows[n.Flow]:
 			v.add(what, fmt.Sprintf("flow: unknown flow %q", n.Flow), "numbers", i, "flow")
 		}
 	}

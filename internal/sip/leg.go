@@ -41,6 +41,7 @@ type Leg struct {
 	done        chan struct{}
 	endOnce     sync.Once
 	holdFn      atomic.Pointer[func(bool)]
+	referFn     atomic.Pointer[func(Transfer) error]
 	held        atomic.Bool
 	endReason   atomic.Value // string
 }

@@ -133,6 +133,11 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	srv.OnCancel(s.onCancel)
 	srv.OnOptions(s.onOptions)
 	srv.OnInfo(s.onInfo)
+	srv.OnRefer(s.onRefer)
+	srv.OnNotify(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		s.metrics.request("NOTIFY")
+		s.respond(req, tx, 200, "OK", "")
+	})
 	srv.OnNoRoute(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.metrics.request(req.Method.String())
 		res := gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
@@ -162,7 +167,7 @@ func WaitListening(ctx context.Context, ua *sipgo.UserAgent, addr string) error 
 	}
 }
 
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER, REFER, NOTIFY"
 
 // Metrics returns the SIP counters.
 func (s *Server) Metrics() *Counters { return s.metrics }

@@ -1,0 +1,57 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/switchboard/switchboard/internal/call"
+	"github.com/switchboard/switchboard/internal/config"
+)
+
+// Calls acts on live calls.
+type Calls interface {
+	Transfer(callID, target, by string) error
+	CallAgent(callID string) (agent string, live bool)
+}
+
+// transfer moves a live call's caller: POST /api/v1/calls/{id}/transfer
+// {"to": "1004" | "support" | "5551234"}. An agent may transfer only the
+// call they are on.
+func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
+	if s.Calls == nil {
+		writeError(w, 404, "transfers are not enabled")
+		return
+	}
+	var body struct {
+		To string `json:"to"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.To == "" {
+		writeError(w, 400, `body: want {"to": "<extension, queue or number>"}`)
+		return
+	}
+	id := r.PathValue("id")
+	agent, live := s.Calls.CallAgent(id)
+	if !live {
+		writeError(w, 404, "no live call "+id)
+		return
+	}
+	p := who(r)
+	if p.role == config.RoleAgent && p.name != agent {
+		writeError(w, 403, "agents transfer only their own calls")
+		return
+	}
+	err := s.Calls.Transfer(id, body.To, "api "+p.name)
+	switch {
+	case errors.Is(err, call.ErrUnknownTarget):
+		writeError(w, 400, err.Error())
+	case errors.Is(err, call.ErrNotConnected), errors.Is(err, call.ErrTransferBusy):
+		writeError(w, 409, err.Error())
+	case err != nil:
+		writeError(w, 500, err.Error())
+	default:
+		writeJSON(w, 202, map[string]string{"status": "transferring", "to": body.To})
+	}
+}
