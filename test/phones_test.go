@@ -74,8 +74,6 @@ type callerSpec struct {
 	Hold bool
 	// Then are further steps after WaitMS: a pause, then a key or audio.
 	Then []step
-	// CallID, when set, is the call's SIP Call-ID (SIPp makes one otherwise).
-	CallID string
 }
 
 // step is a pause, then a key pressed (RFC 4733: "0".."9", "pound", "star")
@@ -351,9 +349,6 @@ func writeCaller(t *testing.T, name string, c callerSpec) string {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if c.CallID != "" {
-		out = strings.ReplaceAll(out, "[call_id]", c.CallID)
-	}
 	dir := filepath.Join(outDir, strings.ReplaceAll(t.Name(), "/", "_"))
 	_ = os.MkdirAll(dir, 0o755)
 	path := filepath.Join(dir, name+".xml")

@@ -10,14 +10,14 @@ import (
 )
 
 // referKeys writes a SIPp injection file for agent_refer.xml: the target,
-// the Replaces part of the Refer-To URI, and the talk before the REFER.
-func referKeys(t *testing.T, target, replaces string, talkMS int) string {
+// and the Replaces part of the Refer-To URI.
+func referKeys(t *testing.T, target, replaces string) string {
 	t.Helper()
 	if replaces != "" {
 		replaces = "?Replaces=" + replaces + "%3Bto-tag%3Dx%3Bfrom-tag%3Dy"
 	}
 	path := filepath.Join(t.TempDir(), "refer.csv")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf("SEQUENTIAL\n%s;%s;%d;\n", target, replaces, talkMS)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("SEQUENTIAL\n%s;%s;\n", target, replaces)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -38,7 +38,7 @@ func (c callRecord) details(kind string) []string {
 // and connects the caller there. The call record shows both hops.
 func TestBlindTransferFromPhone(t *testing.T) {
 	s := startServer(t)
-	first := registerAgent(t, s, 0, "1003", "agent_refer.xml", 1, "-inf", referKeys(t, "1004", "", 2000))
+	first := registerAgent(t, s, 0, "1003", "agent_refer.xml", 1, "-inf", referKeys(t, "1004", ""), "-d", "2000")
 	time.Sleep(50 * time.Millisecond)
 	second := registerAgent(t, s, 2, "1004", "agent_answer.xml", 1)
 	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
@@ -104,7 +104,7 @@ func TestTransferThroughAPIToQueue(t *testing.T) {
 func TestAttendedTransferFromPhone(t *testing.T) {
 	s := startServer(t)
 	consultID := fmt.Sprintf("consult-%d@127.0.0.1", time.Now().UnixNano())
-	first := registerAgent(t, s, 0, "1003", "agent_refer.xml", 1, "-inf", referKeys(t, "1004", consultID, 6000))
+	first := registerAgent(t, s, 0, "1003", "agent_refer.xml", 1, "-inf", referKeys(t, "1004", consultID), "-d", "6000")
 	time.Sleep(50 * time.Millisecond)
 	second := registerAgent(t, s, 2, "1004", "agent_answer.xml", 1)
 	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
@@ -115,8 +115,8 @@ func TestAttendedTransferFromPhone(t *testing.T) {
 		return v.State == "on_call"
 	})
 	// The consultation: 1003's phone calls 1004 (authenticated as 1003).
-	consult := call(t, s, 3, "consult", callerSpec{Service: "1004", Auth: true, RemoteHangup: true, CallID: consultID},
-		"-au", "1003", "-ap", "demo1003")
+	consult := call(t, s, 3, "consult", callerSpec{Service: "1004", Auth: true, RemoteHangup: true},
+		"-au", "1003", "-ap", "demo1003", "-cid_str", consultID)
 	consult.mustSucceed(t, 30*time.Second) // hung up by Switchboard once replaced
 	caller.mustSucceed(t, 40*time.Second)
 	first.uas.mustSucceed(t, 10*time.Second)

@@ -98,8 +98,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Listen: cfg.Server.SIPListen, Realm: cfg.Server.Realm, Trusted: trusted,
 		MinExpires: cfg.Server.RegisterMinExpires, MaxExpires: cfg.Server.RegisterMaxExpires,
 		Password: func(u string) (string, bool) { p, ok := passwords[u]; return p, ok },
+		// Feature codes act on the caller's identity, and extensions are
+		// internal: both need an authenticated agent, even from a trunk's address.
 		AuthRequired: func(dialed string) bool {
-			return dialed != "" && dialed == cfg.FeatureCodes.LoginToggle
+			_, ext := passwords[dialed]
+			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext)
 		},
 		Log: log,
 	}, eng, mgr)
