@@ -83,11 +83,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var trusted []netip.Prefix
+	var (
+		trusted []netip.Prefix
+		regs    []sip.TrunkRegistration
+	)
 	for _, t := range cfg.Trunks {
 		for _, src := range t.InboundSources {
 			p, _ := config.ParseSource(src) // validated at load
 			trusted = append(trusted, p)
+		}
+		if o := t.Outbound; o != nil && o.Register {
+			regs = append(regs, sip.TrunkRegistration{Name: t.Name, Host: o.Host, Transport: o.Transport,
+				Username: o.Username, Password: o.Password, Expires: o.Expires})
+			// A registered trunk's calls come from its carrier: identified by
+			// the registration's host.
+			if ap, err := netip.ParseAddrPort(o.Host); err == nil {
+				trusted = append(trusted, netip.PrefixFrom(ap.Addr(), ap.Addr().BitLen()))
+			} else if ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", hostOnly(o.Host)); err == nil {
+				for _, ip := range ips {
+					trusted = append(trusted, netip.PrefixFrom(ip, ip.BitLen()))
+				}
+			} else {
+				log.Warn("trunk host does not resolve; its inbound calls will need authentication", "trunk", t.Name, "host", o.Host, "err", err)
+			}
 		}
 	}
 	passwords := map[string]string{}
@@ -104,7 +122,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			_, ext := passwords[dialed]
 			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext)
 		},
-		Log: log,
+		Trunks: regs,
+		Log:    log,
 	}, eng, mgr)
 	if err != nil {
 		return err
@@ -117,6 +136,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	apiSrv.Calendar = mgr.Calendar()
 	apiSrv.Voicemails = st
 	apiSrv.Calls = mgr
+	apiSrv.Trunks = sipSrv.TrunkStatus
 	apiSrv.Stats = func() any {
 		req, res := sipSrv.Metrics().Snapshot()
 		return map[string]any{
@@ -196,6 +216,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	err = g.Wait()
 	st.Flush()
 	return err
+}
+
+func hostOnly(hostport string) string {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	return h
 }
 
 func numbers(cfg *config.Config) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/flow"
+	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -44,6 +45,8 @@ type Server struct {
 	Voicemails VoicemailStore
 	// Calls acts on live calls (transfers); nil hides the routes.
 	Calls Calls
+	// Trunks reports the outbound trunks' registrations.
+	Trunks func() []sip.TrunkStatus
 }
 
 type principal struct {
@@ -84,6 +87,13 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("GET /api/v1/hours", s.listHours, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("PUT /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("GET /api/v1/trunks", func(w http.ResponseWriter, _ *http.Request) {
+		out := []sip.TrunkStatus{}
+		if s.Trunks != nil {
+			out = append(out, s.Trunks()...)
+		}
+		writeJSON(w, 200, out)
+	}, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)

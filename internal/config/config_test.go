@@ -25,6 +25,22 @@ func TestDemoParses(t *testing.T) {
 	if !cfg.Server.Demo || cfg.Server.MediaIP != "127.0.0.1" {
 		t.Fatalf("server %+v", cfg.Server)
 	}
+	// The demo contract: the outbound trunk, support's announcements and
+	// options, sales' overflow, voicemail to support@demo.example.
+	if tr, ok := cfg.OutboundTrunk(""); !ok || tr.Outbound.Host != "127.0.0.1:5080" || tr.Outbound.Transport != "udp" || tr.Outbound.Register {
+		t.Fatalf("outbound trunk %+v", tr)
+	}
+	sup, _ := cfg.QueueByName("support")
+	if sup.Announce.Every != 30*time.Second || !sup.Announce.Position || !sup.Announce.EstimatedWait ||
+		sup.Options["1"] != OptionCallback || sup.Options["2"] != OptionVoicemail {
+		t.Fatalf("support %+v", sup)
+	}
+	if s, _ := cfg.QueueByName("sales"); s.MaxWait == nil || s.MaxWait.After != time.Minute || s.MaxWait.Action != ActionQueue || s.MaxWait.Queue != "support" {
+		t.Fatalf("sales max_wait %+v", s.MaxWait)
+	}
+	if m, ok := cfg.MailboxByName(sup.Voicemail); !ok || m.Email != "support@demo.example" || cfg.Voicemail.SMTP.Addr != "127.0.0.1:2525" || cfg.Voicemail.SMTP.StartTLS {
+		t.Fatalf("voicemail %+v %+v", m, cfg.Voicemail.SMTP)
+	}
 }
 
 func TestValidationNamesFileLineAndField(t *testing.T) {
@@ -67,6 +83,22 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 				`x.yaml:6: queue "sales": escalation: after: must be > 0`, `escalation: add_queues: "nope" is not another queue`,
 				`x.yaml:7: queue "sales": escalation: a step needs min_proficiency or add_queues`,
 				`x.yaml:11: agent "1001": skills: spanish: proficiency 0 is not 1 to 10`},
+		},
+		{
+			name: "waiting options, limits, voicemail and trunks",
+			yaml: "trunks:\n  - name: t\n    outbound: {host: nohost, transport: sctp, register: true, caller_id: abc}\n" +
+				"queues:\n  - name: q\n    options: {\"1\": callback, \"22\": voicemail, \"3\": dance}\n" +
+				"    max_wait: {after: 0s, action: queue, queue: q}\n    max_length: {calls: 0, action: explode}\n" +
+				"    no_agents: {action: voicemail}\n" +
+				"voicemail:\n  smtp: {addr: nope, from: not-an-address}\n  mailboxes:\n    - {name: m, email: bad}\n    - {name: m}\n",
+			want: []string{`x.yaml:3: trunk "t": outbound: host: "nohost" is not host:port`, `outbound: transport: "sctp" is not udp or tcp`,
+				`outbound: register needs username and password`, `outbound: caller_id: "abc" is not a number`,
+				`options: "22" is not one key`, `options: 3: "dance" is not callback or voicemail`,
+				`max_wait: queue: "q" is not another queue`, `max_wait: after: must be > 0`,
+				`max_length: action: "explode" is not queue, voicemail, callback or hangup`, `max_length: calls: must be > 0`,
+				`voicemail: mailbox "" is not defined under voicemail: mailboxes`,
+				`smtp: addr: "nope" is not host:port`, `smtp: from: "not-an-address" is not an address`,
+				`mailbox "m": email: "bad" is not an address`, `mailbox "m": name: defined twice`},
 		},
 		{
 			name: "number to unknown flow",

@@ -67,7 +67,9 @@ type Config struct {
 	// AuthRequired names numbers that need an authenticated caller even
 	// from a trusted source (feature codes act on the caller's identity).
 	AuthRequired func(dialed string) bool
-	Log          *slog.Logger
+	// Trunks are kept registered with their carriers.
+	Trunks []TrunkRegistration
+	Log    *slog.Logger
 }
 
 // Server is the SIP edge.
@@ -86,7 +88,8 @@ type Server struct {
 	host     string
 	port     int
 
-	legs sync.Map // SIP Call-ID → *Leg
+	legs   sync.Map // SIP Call-ID → *Leg
+	trunks trunkRegs
 }
 
 // New builds the SIP edge; Run starts it.
@@ -191,6 +194,12 @@ func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
 	go func() { errc <- s.srv.ServeUDP(udp) }()
 	go func() { errc <- s.srv.ServeTCP(tcp) }()
 	go s.sweepRegistrations(ctx)
+	var regs sync.WaitGroup
+	for _, t := range s.cfg.Trunks {
+		regs.Add(1)
+		go func() { defer regs.Done(); s.keepRegistered(ctx, t) }()
+	}
+	defer regs.Wait()
 	if err := WaitListening(ctx, s.ua, udp.LocalAddr().String()); err != nil {
 		return err
 	}
