@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,5 +31,52 @@ func TestTrunkRegistersWithDigest(t *testing.T) {
 	})
 	if trunks[0].Name != "local" || trunks[0].ExpiresAt == "" {
 		t.Fatalf("trunks %+v", trunks)
+	}
+}
+
+// A DID straight to a queue (200 → support, priority 5), then a transfer
+// through the API to an external number: Switchboard dials the carrier,
+// answers its digest challenge, presents the trunk's caller ID, and
+// bridges the caller there. A 403 from the carrier (bad credentials)
+// would fail the SIPp scenario's caller-ID check.
+func TestTransferToNumberOverAuthenticatedTrunk(t *testing.T) {
+	var carrier *sipp
+	s := startServerWith(t, func(p ports) []string {
+		sp, mp := p.phone(3)
+		carrier = runSIPp(t, "carrier", "-sf", scenario("pstn_auth.xml"), "-p", fmt.Sprint(sp), "-mp", fmt.Sprint(mp),
+			"-rtp_echo", "-m", "1", "-timeout", "60s")
+		return []string{
+			`outbound: {host: "127.0.0.1:5080", transport: udp}`,
+			fmt.Sprintf(`outbound: {host: "127.0.0.1:%d", transport: udp, username: sbtrunk, password: secret, caller_id: "5550100"}`, sp),
+			`  - {number: "100", flow: main}`, "  - {number: \"100\", flow: main}\n  - {number: \"200\", queue: support, priority: 5}",
+		}
+	})
+	agent := registerAgent(t, s, 0, "1003", "agent_answer.xml", 1)
+	caller := call(t, s, 1, "caller", callerSpec{Service: "200", PreMS: 500, TalkPcap: pcapDir + "/g711a.pcap", RemoteHangup: true})
+	var id string
+	waitFor(t, 15*time.Second, "1003 on the call", func() bool {
+		var v struct {
+			State  string `json:"state"`
+			CallID string `json:"call_id"`
+		}
+		s.api("GET", "/api/v1/agents/1003", nil, &v)
+		id = v.CallID
+		return v.State == "on_call"
+	})
+	if code := s.api("POST", "/api/v1/calls/"+id+"/transfer", map[string]string{"to": "5551234"}, nil); code != 202 {
+		t.Fatalf("transfer: %d", code)
+	}
+	carrier.mustSucceed(t, 30*time.Second)
+	agent.uas.mustSucceed(t, 10*time.Second)
+	caller.mustSucceed(t, 30*time.Second)
+	rec := s.lastCall(t)
+	if rec.Dialed != "200" || rec.Queue != "support" || rec.Outcome != "answered" || rec.HangupBy != "agent" {
+		t.Fatalf("record %+v events %v", rec, rec.kinds())
+	}
+	if q := rec.details("queued"); len(q) != 1 || !strings.Contains(q[0], "priority=5") {
+		t.Fatalf("queued %q", q)
+	}
+	if out := rec.details("transferred_out"); len(out) != 1 || !strings.Contains(out[0], "to=5551234") {
+		t.Fatalf("transferred_out %q, events %v", out, rec.kinds())
 	}
 }

@@ -308,3 +308,20 @@ func TestQueueLimits(t *testing.T) {
 		t.Fatalf("no-agents record %+v events %v", rec, rec.kinds())
 	}
 }
+
+// Queues that overflow into each other when nobody is logged in do not
+// send a caller round for ever: after a few hops the caller is told
+// goodbye and the record says why.
+func TestOverflowLoopEnds(t *testing.T) {
+	s := startServer(t,
+		"    max_wait: {after: 60s, action: queue, queue: support}\n",
+		"    max_wait: {after: 60s, action: queue, queue: support}\n    no_agents: {action: queue, queue: support}\n",
+		"    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n",
+		"    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n    no_agents: {action: queue, queue: sales}\n")
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_1.pcap", RemoteHangup: true})
+	caller.mustSucceed(t, 60*time.Second)
+	rec := s.lastCall(t)
+	if rec.Outcome != "overflow" || !strings.Contains(rec.Reason, "overflow loop") || len(rec.details("overflow")) != 9 {
+		t.Fatalf("record %+v overflow events %q", rec, rec.details("overflow"))
+	}
+}

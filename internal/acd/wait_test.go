@@ -2,6 +2,7 @@ package acd
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -117,5 +118,34 @@ func TestMoveKeepsPriorityAndRestartsWait(t *testing.T) {
 	}
 	if !hasEvent(f.events, EventMoved, "c1", "") {
 		t.Fatalf("no moved event: %+v", f.events)
+	}
+}
+
+// BenchmarkWait is one position-and-estimate lookup in a queue of 200
+// waiting calls with 100 busy agents (what each announcement costs).
+func BenchmarkWait(b *testing.B) {
+	clk := &fakeClock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	a := New(clk, &recorder{}, nil)
+	a.AddQueue(QueueConfig{Name: "q", RingTimeout: 15 * time.Second})
+	for i := range 100 {
+		id := fmt.Sprintf("a%d", i)
+		if err := a.AddAgent(AgentConfig{ID: id, Queues: []string{"q"}}); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Login(id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 300 {
+		if err := a.Enqueue(fmt.Sprintf("c%d", i), "q", 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := a.Wait(fmt.Sprintf("c%d", 100+i%200)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -41,6 +41,8 @@ type Call struct {
 	agentDirect bool
 	// transfers carries a transfer request to the call's goroutine.
 	transfers chan transferReq
+	// hops counts overflows to another queue.
+	hops int
 }
 
 // connectedCh is closed when an agent is connected (replaced for each

@@ -19,6 +19,9 @@ const (
 	OutcomeCallbackFailed = "callback_failed" // every callback attempt went unanswered
 )
 
+// maxOverflowHops bounds how many times one call overflows to another queue.
+const maxOverflowHops = 8
+
 // errConnected interrupts a prompt: an agent took the call meanwhile.
 var errConnected = errors.New("agent connected")
 
@@ -200,6 +203,15 @@ func (c *Call) limit(ctx context.Context, q config.Queue, o config.Overflow, why
 	if o.Prompt != "" && o.Action != config.ActionHangup {
 		if _, err := c.say(ctx, []string{o.Prompt}, false); c.interrupted(ctx, err) {
 			return true
+		}
+	}
+	if o.Action == config.ActionQueue {
+		c.hops++
+		if c.hops > maxOverflowHops {
+			// Queues that overflow into each other: stop going round.
+			c.log.Warn("overflow loop; hanging up", "queue", q.Name, "hops", c.hops)
+			o = config.Overflow{Action: config.ActionHangup, Prompt: o.Prompt}
+			why += " (overflow loop)"
 		}
 	}
 	switch o.Action {
