@@ -340,13 +340,18 @@ func compareCalls(x, y *call) int {
 // Abandon removes a call whose caller hung up (or left the queue some other
 // way), cancelling a ringing offer.
 func (a *ACD) Abandon(callID, reason string) error {
+	return a.leave(callID, EventAbandoned, reason)
+}
+
+// leave takes a call out of its queue with an event of kind.
+func (a *ACD) leave(callID string, kind EventKind, reason string) error {
 	a.mu.Lock()
 	defer a.unlock()
 	c, ok := a.calls[callID]
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownCall, callID)
 	}
-	a.takeOut(c, EventAbandoned, reason)
+	a.takeOut(c, kind, reason)
 	return nil
 }
 

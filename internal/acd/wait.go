@@ -179,12 +179,5 @@ const EventLeft EventKind = "left_queue"
 // Withdraw takes a call out of its queue for reason, cancelling any ringing
 // offer; unlike Abandon the caller did not hang up.
 func (a *ACD) Withdraw(callID, reason string) error {
-	a.mu.Lock()
-	defer a.unlock()
-	c, ok := a.calls[callID]
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownCall, callID)
-	}
-	a.takeOut(c, EventLeft, reason)
-	return nil
+	return a.leave(callID, EventLeft, reason)
 }

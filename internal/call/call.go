@@ -366,46 +366,30 @@ func (c *Call) direct(ctx context.Context, ext string) {
 		c.end(c.failed(), "system", "extension "+ext+": "+err.Error())
 		return
 	}
-	ringCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	if music, ok := m.sounds.Get("hold-music"); ok {
 		c.caller.Media().Loop(music)
 	}
-	type result struct {
-		leg *sip.Leg
-		err error
-	}
-	res := make(chan result, 1)
-	go func() {
-		l, err := m.dialer.Dial(ringCtx, sip.DialRequest{User: ext, CallerID: c.caller.Caller, CallerName: c.caller.CallerName})
-		res <- result{l, err}
-	}()
-	var r result
-	select {
-	case r = <-res:
-	case <-c.caller.Done():
-		cancel()
-		r = <-res
-		if r.leg != nil {
-			r.leg.Hangup()
-		}
+	leg, err := dialWhile(ctx, 30*time.Second, c.caller.Done(), func(ctx context.Context) (*sip.Leg, error) {
+		return m.dialer.Dial(ctx, sip.DialRequest{User: ext, CallerID: c.caller.Caller, CallerName: c.caller.CallerName})
+	})
+	if errors.Is(err, errWaiterGone) {
 		_ = m.acd.Release(ext)
 		c.end(OutcomeAbandoned, "caller", "caller hung up while extension rang")
 		return
 	}
-	if r.err != nil {
+	if err != nil {
 		_ = m.acd.Release(ext)
 		if box := m.agents[ext].Voicemail; box != "" {
-			m.event("no_answer", c.ID, ext, "", r.err.Error())
+			m.event("no_answer", c.ID, ext, "", err.Error())
 			c.voicemail(ctx, box)
 			return
 		}
 		c.caller.Hangup()
-		c.end(c.failed(), "system", "extension "+ext+": "+r.err.Error())
+		c.end(c.failed(), "system", "extension "+ext+": "+err.Error())
 		return
 	}
-	if !c.connect(r.leg, ext) {
-		r.leg.Hangup()
+	if !c.connect(leg, ext) {
+		leg.Hangup()
 		_ = m.acd.Release(ext)
 		return
 	}

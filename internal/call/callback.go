@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -182,32 +183,16 @@ func (c *Call) dialBack(ctx context.Context, q config.Queue, attempt int) bool {
 	if callerID == "" {
 		callerID = dialed
 	}
-	dctx, cancel := context.WithTimeout(ctx, q.Callback.RingTimeout)
-	defer cancel()
-	type result struct {
-		leg *sip.Leg
-		err error
-	}
-	res := make(chan result, 1)
-	go func() {
-		l, err := m.dialer.DialTrunk(dctx, sip.TrunkDial{Host: ob.Host, Transport: ob.Transport, Number: number, CallerID: callerID,
+	leg, err := dialWhile(ctx, q.Callback.RingTimeout, agentLeg.Done(), func(ctx context.Context) (*sip.Leg, error) {
+		return m.dialer.DialTrunk(ctx, sip.TrunkDial{Host: ob.Host, Transport: ob.Transport, Number: number, CallerID: callerID,
 			Username: ob.Username, Password: ob.Password})
-		res <- result{l, err}
-	}()
-	var r result
-	select {
-	case r = <-res:
-	case <-agentLeg.Done():
-		cancel()
-		r = <-res
-		if r.leg != nil {
-			r.leg.Hangup()
-		}
-		r = result{err: fmt.Errorf("agent hung up while the customer rang")}
+	})
+	if errors.Is(err, errWaiterGone) {
+		err = errors.New("agent hung up while the customer rang")
 	}
-	if r.err != nil {
-		m.event("callback_attempt", c.ID, agentID, q.Name, fmt.Sprintf("attempt=%d number=%s result=%v", attempt, number, r.err))
-		log.Info("callback not answered", "err", r.err)
+	if err != nil {
+		m.event("callback_attempt", c.ID, agentID, q.Name, fmt.Sprintf("attempt=%d number=%s result=%v", attempt, number, err))
+		log.Info("callback not answered", "err", err)
 		if snd, ok := m.sounds.Get("callback-no-answer"); ok {
 			done := agentLeg.Media().Play(snd)
 			select {
@@ -223,9 +208,9 @@ func (c *Call) dialBack(ctx context.Context, q config.Queue, attempt int) bool {
 	}
 	m.event("callback_attempt", c.ID, agentID, q.Name, fmt.Sprintf("attempt=%d number=%s result=answered", attempt, number))
 	log.Info("callback answered")
-	media.Bridge(agentLeg.Media(), r.leg.Media())
+	media.Bridge(agentLeg.Media(), leg.Media())
 	c.mu.Lock()
-	c.caller = r.leg // the customer is the call's party from now on (transfers, hold, counters)
+	c.caller = leg // the customer is the call's party from now on (transfers, hold, counters)
 	c.mu.Unlock()
 	now := time.Now()
 	c.update(func(rec *store.CallRecord) {
@@ -234,6 +219,6 @@ func (c *Call) dialBack(ctx context.Context, q config.Queue, attempt int) bool {
 			rec.WaitSeconds = now.Sub(*rec.QueuedAt).Seconds()
 		}
 	})
-	c.talk(ctx, r.leg)
+	c.talk(ctx, leg)
 	return true
 }

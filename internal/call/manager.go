@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -173,6 +174,37 @@ func (m *Manager) poke() {
 	select {
 	case m.wake <- struct{}{}:
 	default:
+	}
+}
+
+// errWaiterGone is dialWhile's answer when the party waiting for the
+// dialled leg hung up first.
+var errWaiterGone = errors.New("the waiting party hung up")
+
+// dialWhile places an outbound leg with dial, for at most timeout, while a
+// party waits; if gone closes first the attempt is cancelled, a leg that
+// answered regardless is hung up, and errWaiterGone is returned.
+func dialWhile(ctx context.Context, timeout time.Duration, gone <-chan struct{}, dial func(context.Context) (*sip.Leg, error)) (*sip.Leg, error) {
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type result struct {
+		leg *sip.Leg
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		l, err := dial(dctx)
+		res <- result{l, err}
+	}()
+	select {
+	case r := <-res:
+		return r.leg, r.err
+	case <-gone:
+		cancel()
+		if r := <-res; r.leg != nil {
+			r.leg.Hangup()
+		}
+		return nil, errWaiterGone
 	}
 }
 

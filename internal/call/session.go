@@ -20,18 +20,24 @@ type legSession struct {
 	log    *slog.Logger
 }
 
+// lookupSounds finds prompts in the library; a missing one is logged and skipped.
+func lookupSounds(lib *media.Library, prompts []string, log *slog.Logger) []*media.Sound {
+	sounds := make([]*media.Sound, 0, len(prompts))
+	for _, p := range prompts {
+		if snd, ok := lib.Get(p); ok {
+			sounds = append(sounds, snd)
+		} else {
+			log.Warn("missing sound", "sound", p)
+		}
+	}
+	return sounds
+}
+
 func (s *legSession) Now() time.Time { return time.Now() }
 
 func (s *legSession) Play(ctx context.Context, prompts []string, interruptible bool) (byte, error) {
 	ep := s.leg.Media()
-	sounds := make([]*media.Sound, 0, len(prompts))
-	for _, p := range prompts {
-		if snd, ok := s.sounds.Get(p); ok {
-			sounds = append(sounds, snd)
-		} else {
-			s.log.Warn("missing sound", "sound", p)
-		}
-	}
+	sounds := lookupSounds(s.sounds, prompts, s.log)
 	if interruptible {
 		// A digit typed ahead interrupts before a word is played.
 		select {

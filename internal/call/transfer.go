@@ -263,36 +263,21 @@ func (c *Call) dialNumber(ctx context.Context, number, queue string) {
 	if callerID == "" {
 		callerID = caller.Caller
 	}
-	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	type result struct {
-		leg *sip.Leg
-		err error
-	}
-	res := make(chan result, 1)
-	go func() {
-		l, err := m.dialer.DialTrunk(dctx, sip.TrunkDial{Host: ob.Host, Transport: ob.Transport, Number: number, CallerID: callerID,
+	leg, err := dialWhile(ctx, 60*time.Second, caller.Done(), func(ctx context.Context) (*sip.Leg, error) {
+		return m.dialer.DialTrunk(ctx, sip.TrunkDial{Host: ob.Host, Transport: ob.Transport, Number: number, CallerID: callerID,
 			CallerName: caller.CallerName, Username: ob.Username, Password: ob.Password})
-		res <- result{l, err}
-	}()
-	var r result
-	select {
-	case r = <-res:
-	case <-caller.Done():
-		cancel()
-		if r = <-res; r.leg != nil {
-			r.leg.Hangup()
-		}
+	})
+	if errors.Is(err, errWaiterGone) {
 		c.end(OutcomeAnswered, "caller", "caller hung up during the transfer to "+number)
 		return
 	}
-	if r.err != nil {
-		m.event("transfer_failed", c.ID, "", queue, fmt.Sprintf("to=%s: %v", number, r.err))
-		c.log.Info("transfer to a number failed", "number", number, "err", r.err)
+	if err != nil {
+		m.event("transfer_failed", c.ID, "", queue, fmt.Sprintf("to=%s: %v", number, err))
+		c.log.Info("transfer to a number failed", "number", number, "err", err)
 		q, ok := m.cfg.QueueByName(queue)
 		if !ok {
 			caller.Hangup()
-			c.end(OutcomeAnswered, "system", "transfer to "+number+" failed: "+r.err.Error())
+			c.end(OutcomeAnswered, "system", "transfer to "+number+" failed: "+err.Error())
 			return
 		}
 		c.music(q)
@@ -305,9 +290,9 @@ func (c *Call) dialNumber(ctx context.Context, number, queue string) {
 		return
 	}
 	m.event("transferred_out", c.ID, "", queue, "to="+number+" via trunk, caller-id "+callerID+", dialed "+dialed)
-	media.Bridge(caller.Media(), r.leg.Media())
+	media.Bridge(caller.Media(), leg.Media())
 	c.mu.Lock()
-	c.agentLeg, c.agentID = r.leg, ""
+	c.agentLeg, c.agentID = leg, ""
 	c.mu.Unlock()
 	c.talk(ctx, caller)
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
-	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -305,14 +304,7 @@ func (c *Call) announce(ctx context.Context, q config.Queue) (byte, error) {
 // agent took the call meanwhile.
 func (c *Call) say(ctx context.Context, prompts []string, interruptible bool) (byte, error) {
 	ep := c.caller.Media()
-	sounds := make([]*media.Sound, 0, len(prompts))
-	for _, p := range prompts {
-		if snd, ok := c.m.sounds.Get(p); ok {
-			sounds = append(sounds, snd)
-		} else {
-			c.log.Warn("missing sound", "sound", p)
-		}
-	}
+	sounds := lookupSounds(c.m.sounds, prompts, c.log)
 	c.mu.Lock()
 	if c.agentLeg != nil {
 		c.mu.Unlock()
