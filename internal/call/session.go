@@ -35,6 +35,8 @@ func lookupSounds(lib *media.Library, prompts []string, log *slog.Logger) []*med
 
 func (s *legSession) Now() time.Time { return time.Now() }
 
+func (s *legSession) Caller() string { return s.leg.Caller }
+
 func (s *legSession) Play(ctx context.Context, prompts []string, interruptible bool) (byte, error) {
 	ep := s.leg.Media()
 	sounds := lookupSounds(s.sounds, prompts, s.log)

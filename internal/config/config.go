@@ -207,6 +207,9 @@ type Step struct {
 	Extension string `yaml:"extension"`
 	// Mailbox takes a message (voicemail step).
 	Mailbox string `yaml:"mailbox"`
+	// Callers maps calling numbers to the next step (caller step): an
+	// exact number, or a prefix ending in "*"; Next when none matches.
+	Callers map[string]string `yaml:"callers"`
 }
 
 // Step types.
@@ -218,6 +221,7 @@ const (
 	StepExtension = "extension"
 	StepHangup    = "hangup"
 	StepVoicemail = "voicemail"
+	StepCaller    = "caller"
 )
 
 // FeatureCodes are numbers an agent's phone dials to act on the agent.

@@ -335,13 +335,21 @@ func (c *Config) validateFlow(v *validator, i int, f Flow, queues, hours, exts m
 			if !exts[s.Extension] {
 				v.add(sw, fmt.Sprintf("extension: unknown agent %q", s.Extension), at("extension")...)
 			}
+		case StepCaller:
+			ref("next", s.Next, true)
+			for pat, target := range s.Callers {
+				if pat == "" || strings.Contains(strings.TrimSuffix(pat, "*"), "*") {
+					v.add(sw, fmt.Sprintf("callers: %q is not a number or a prefix ending in *", pat), at("callers", pat)...)
+				}
+				ref("callers: "+pat, target, true)
+			}
 		case StepVoicemail:
 			if _, ok := c.MailboxByName(s.Mailbox); !ok {
 				v.add(sw, fmt.Sprintf("mailbox: %q is not defined under voicemail: mailboxes", s.Mailbox), at("mailbox")...)
 			}
 		case StepHangup:
 		default:
-			v.add(sw, fmt.Sprintf("type: %q is not play, menu, hours, queue, extension, voicemail or hangup", s.Type), at("type")...)
+			v.add(sw, fmt.Sprintf("type: %q is not play, menu, hours, caller, queue, extension, voicemail or hangup", s.Type), at("type")...)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,8 @@ type Session interface {
 	WaitDigit(ctx context.Context, timeout time.Duration) (digit byte, ok bool, err error)
 	// Now is the current time (business hours).
 	Now() time.Time
+	// Caller is the calling number (caller steps).
+	Caller() string
 }
 
 // Action is how a flow ends.
@@ -95,6 +98,11 @@ func Run(ctx context.Context, f config.Flow, hours Schedules, s Session, log *sl
 			} else {
 				id = step.Closed
 			}
+		case config.StepCaller:
+			id = step.Next
+			if next, ok := MatchCaller(step.Callers, s.Caller()); ok {
+				id = next
+			}
 		case config.StepQueue:
 			r.Action, r.Queue, r.Priority = ActionQueue, step.Queue, step.Priority
 			return r, nil
@@ -154,6 +162,22 @@ func runMenu(ctx context.Context, step config.Step, s Session, r *Result) (strin
 		return step.Invalid, nil
 	}
 	return step.NoInput, nil
+}
+
+// MatchCaller finds the branch for a calling number: an exact pattern
+// wins, then the longest prefix pattern ending in "*".
+func MatchCaller(patterns map[string]string, caller string) (string, bool) {
+	if next, ok := patterns[caller]; ok {
+		return next, true
+	}
+	best, next := -1, ""
+	for p, n := range patterns {
+		prefix, ok := strings.CutSuffix(p, "*")
+		if ok && strings.HasPrefix(caller, prefix) && len(prefix) > best {
+			best, next = len(prefix), n
+		}
+	}
+	return next, best >= 0
 }
 
 var dayKeys = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}

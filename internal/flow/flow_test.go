@@ -17,6 +17,7 @@ type script struct {
 	keys   []byte
 	played [][]string
 	now    time.Time
+	caller string
 }
 
 func (s *script) next() byte {
@@ -42,6 +43,26 @@ func (s *script) WaitDigit(context.Context, time.Duration) (byte, bool, error) {
 }
 
 func (s *script) Now() time.Time { return s.now }
+
+func (s *script) Caller() string { return s.caller }
+
+// A caller step routes by the calling number: VIPs to the queue with a
+// higher priority, a prefix to another branch, everyone else on.
+func TestCallerStepSetsPriority(t *testing.T) {
+	f := config.Flow{Name: "f", Start: "who", Steps: map[string]config.Step{
+		"who":    {Type: config.StepCaller, Callers: map[string]string{"5551234": "vip", "555*": "local", "55*": "x"}, Next: "normal"},
+		"vip":    {Type: config.StepQueue, Queue: "support", Priority: 10},
+		"local":  {Type: config.StepQueue, Queue: "support", Priority: 5},
+		"x":      {Type: config.StepHangup},
+		"normal": {Type: config.StepQueue, Queue: "support"},
+	}}
+	for caller, want := range map[string]int{"5551234": 10, "5559999": 5, "4441234": 0} {
+		r, err := Run(context.Background(), f, Weekly{}, &script{caller: caller}, slog.Default())
+		if err != nil || r.Action != ActionQueue || r.Priority != want {
+			t.Errorf("caller %s: %+v %v, want priority %d", caller, r, err, want)
+		}
+	}
+}
 
 func demoFlow(t *testing.T) (config.Flow, map[string]config.Hours) {
 	t.Helper()
