@@ -325,3 +325,61 @@ func TestOverflowLoopEnds(t *testing.T) {
 		t.Fatalf("record %+v overflow events %q", rec, rec.details("overflow"))
 	}
 }
+
+// Leave when empty: a caller waits in support while its only logged-in
+// agent is away; when that agent logs out, the caller leaves the queue for
+// the no-agents action (voicemail) within a second or so.
+func TestLeaveWhenEmpty(t *testing.T) {
+	s := startServer(t,
+		"    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n",
+		"    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n    no_agents: {action: voicemail}\n    join_empty: true\n    leave_when_empty: true\n")
+	if code := s.api("POST", "/api/v1/agents/1003/login", nil, nil); code != 200 {
+		t.Fatalf("login: %d", code)
+	}
+	if code := s.api("POST", "/api/v1/agents/1003/state", map[string]string{"state": "away", "reason": "meeting"}, nil); code != 200 {
+		t.Fatalf("away: %d", code)
+	}
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		WaitMS: 12000, TalkPcap: pcapDir + "/g711a.pcap", TalkMS: 4000})
+	waitFor(t, 10*time.Second, "the caller waiting in support", func() bool {
+		var q queueState
+		s.api("GET", "/api/v1/queues/support", nil, &q)
+		return q.Waiting == 1
+	})
+	if code := s.api("POST", "/api/v1/agents/1003/logout", nil, nil); code != 200 {
+		t.Fatalf("logout: %d", code)
+	}
+	caller.mustSucceed(t, 40*time.Second)
+	rec := s.lastCall(t)
+	if rec.Outcome != "voicemail" || rec.Queue != "support" || !rec.hasEvent("left_queue", "") {
+		t.Fatalf("record %+v events %v", rec, rec.kinds())
+	}
+	if o := rec.details("overflow"); len(o) != 1 || !strings.Contains(o[0], "reason=no agents") {
+		t.Fatalf("overflow %q", o)
+	}
+}
+
+// An agent's own mailbox: 1003 calls 1004, whose phone is not registered;
+// the caller hears 1004's greeting and leaves a message, which only 1004
+// (and supervisors) can list.
+func TestAgentMailbox(t *testing.T) {
+	s := startServer(t,
+		"    - {name: support, email: support@demo.example}\n",
+		"    - {name: support, email: support@demo.example}\n    - {name: \"1004\", email: dave@demo.example}\n",
+		"password: demo1004, queues: [support], login_on_register: true}", "password: demo1004, queues: [support], login_on_register: true, voicemail: \"1004\"}")
+	caller := call(t, s, 1, "caller", callerSpec{Service: "1004", Auth: true, WaitMS: 8000, TalkPcap: pcapDir + "/g711a.pcap", TalkMS: 4000},
+		"-au", "1003", "-ap", "demo1003")
+	caller.mustSucceed(t, 40*time.Second)
+	rec := s.lastCall(t)
+	if rec.Outcome != "voicemail" || !rec.hasEvent("no_answer", "1004") || !rec.hasEvent("voicemail_left", "") {
+		t.Fatalf("record %+v events %v", rec, rec.kinds())
+	}
+	var mine, theirs []struct {
+		Mailbox string `json:"mailbox"`
+	}
+	s.apiAs("1004", "demo1004", "GET", "/api/v1/voicemails", nil, &mine)
+	s.apiAs("1003", "demo1003", "GET", "/api/v1/voicemails", nil, &theirs)
+	if len(mine) != 1 || mine[0].Mailbox != "1004" || len(theirs) != 0 {
+		t.Fatalf("1004 sees %+v, 1003 sees %+v", mine, theirs)
+	}
+}
