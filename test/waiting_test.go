@@ -383,3 +383,26 @@ func TestAgentMailbox(t *testing.T) {
 		t.Fatalf("1004 sees %+v, 1003 sees %+v", mine, theirs)
 	}
 }
+
+// A callback as a limit's action: support's max_wait offers the callback
+// (after the announcement in progress); the caller confirms and keeps
+// their place as a pending callback.
+func TestMaxWaitOffersCallback(t *testing.T) {
+	s := startServer(t,
+		"    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n",
+		"    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n    max_wait: {after: 2s, action: callback}\n")
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		WaitMS: 10000, Then: []step{{Key: "1"}}, RemoteHangup: true})
+	caller.mustSucceed(t, 40*time.Second)
+	var q queueState
+	if s.api("GET", "/api/v1/queues/support", nil, &q); q.Waiting != 1 || q.CallbacksPending != 1 {
+		t.Fatalf("support: %+v", q)
+	}
+	var list struct{ Calls []callRecord }
+	s.api("GET", "/api/v1/calls?limit=1", nil, &list)
+	var rec callRecord
+	s.api("GET", "/api/v1/calls/"+list.Calls[0].ID, nil, &rec)
+	if o := rec.details("overflow"); len(o) != 1 || !strings.Contains(o[0], "reason=max wait action=callback") || !rec.hasEvent("callback_requested", "") {
+		t.Fatalf("overflow %q events %v", o, rec.kinds())
+	}
+}

@@ -3,7 +3,14 @@
 package mailtest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"math/big"
 	"io"
 	"net"
 	"sync"
@@ -20,6 +27,8 @@ type Message struct {
 	Data []byte
 	// User is the authenticated user ("" without AUTH).
 	User string
+	// Secure: the message came over TLS (STARTTLS).
+	Secure bool
 }
 
 // Server is a running test SMTP server.
@@ -37,14 +46,45 @@ type Server struct {
 // Start listens on addr ("127.0.0.1:0" for any port). With user set, AUTH
 // PLAIN with that user and password is required before MAIL.
 func Start(addr, user, password string) (*Server, error) {
+	return start(addr, user, password, nil)
+}
+
+// StartTLS is Start with STARTTLS offered, on a self-signed certificate
+// for 127.0.0.1 made now; Secure reports whether a message came over TLS.
+func StartTLS(addr, user, password string) (*Server, error) {
+	cert, err := selfSigned()
+	if err != nil {
+		return nil, err
+	}
+	return start(addr, user, password, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+}
+
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mailtest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+func start(addr, user, password string, tlsCfg *tls.Config) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{Addr: ln.Addr().String(), got: make(chan struct{}, 100), user: user, password: password}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, conn: c}, nil }))
 	s.srv.Domain = "localhost"
-	s.srv.AllowInsecureAuth = true
+	s.srv.AllowInsecureAuth = tlsCfg == nil
+	s.srv.TLSConfig = tlsCfg
 	s.srv.ReadTimeout, s.srv.WriteTimeout = 10*time.Second, 10*time.Second
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -77,6 +117,7 @@ func (s *Server) Wait(n int, d time.Duration) []Message {
 
 type session struct {
 	s    *Server
+	conn *smtp.Conn
 	user string
 	msg  Message
 }
@@ -99,7 +140,8 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.s.user != "" && ss.user == "" {
 		return errAuth
 	}
-	ss.msg = Message{From: from, User: ss.user}
+	_, secure := ss.conn.TLSConnectionState()
+	ss.msg = Message{From: from, User: ss.user, Secure: secure}
 	return nil
 }
 

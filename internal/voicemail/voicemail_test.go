@@ -131,6 +131,32 @@ func TestSendAndRetry(t *testing.T) {
 	}
 }
 
+// A relay offering STARTTLS gets the message over TLS, with AUTH PLAIN
+// (which the relay refuses to take in the clear).
+func TestSendOverStartTLS(t *testing.T) {
+	srv, err := mailtest.StartTLS("127.0.0.1:0", "sb", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	path := t.TempDir() + "/m.wav"
+	if err := writeFile(path, EncodeWAV(make([]int16, 160))); err != nil {
+		t.Fatal(err)
+	}
+	v := store.Voicemail{ID: "v1", Email: "a@demo.example", Path: path, At: time.Now()}
+	cfg := config.SMTP{Addr: srv.Addr, From: "sb@demo.example", StartTLS: true, Username: "sb", Password: "secret"}
+	if err := Send(context.Background(), cfg, v); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("self-signed certificate accepted without insecure_skip_verify: %v", err)
+	}
+	cfg.InsecureSkipVerify = true
+	if err := Send(context.Background(), cfg, v); err != nil {
+		t.Fatal(err)
+	}
+	if m := srv.Wait(1, 5*time.Second); len(m) != 1 || !m[0].Secure || m[0].User != "sb" {
+		t.Fatalf("messages %+v", m)
+	}
+}
+
 func TestStartTLSRequired(t *testing.T) {
 	srv, err := mailtest.Start("127.0.0.1:0", "", "")
 	if err != nil {
