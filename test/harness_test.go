@@ -321,6 +321,9 @@ func tail(s string, n int) string {
 }
 
 func scenario(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
 	p, _ := filepath.Abs(filepath.Join("scenarios", name))
 	return p
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/metrics"
+	"github.com/switchboard/switchboard/internal/recording"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/internal/voicemail"
@@ -131,6 +132,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	mgr.SetDialer(sipSrv)
 	vm := voicemail.New(filepath.Join(cfg.Server.DataDir, "voicemail"), cfg.Voicemail.SMTP, st, log)
 	mgr.SetVoicemail(vm)
+	recs := recording.New(filepath.Join(cfg.Server.DataDir, "recordings"), log)
+	mgr.SetRecordings(recs, st)
+	retention := map[string]time.Duration{}
+	for _, q := range cfg.Queues {
+		retention[q.Name] = q.RecordingRetention
+	}
 
 	apiSrv := api.New(cfg, mgr.ACD(), st, log)
 	apiSrv.Calendar = mgr.Calendar()
@@ -192,6 +199,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { eng.Run(gctx); return nil })
 	g.Go(func() error { mgr.Run(gctx); return nil })
 	g.Go(func() error { vm.Run(gctx); return nil })
+	g.Go(func() error { recs.Run(gctx.Done()); return nil })
+	g.Go(func() error {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if _, err := recording.Expire(gctx, st, retention, time.Now(), log); err != nil {
+				log.Warn("recording retention", "err", err)
+			}
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
 	sipReady := make(chan struct{})
 	g.Go(func() error { return sipSrv.Run(gctx, sipReady) })
 	g.Go(func() error {

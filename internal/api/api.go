@@ -27,6 +27,8 @@ type Store interface {
 	ListCalls(ctx context.Context, limit int, since time.Time) ([]store.CallRecord, error)
 	GetCall(ctx context.Context, id string) (store.CallRecord, []store.Event, error)
 	TokenUser(ctx context.Context, token string) (string, error)
+	GetRecording(ctx context.Context, callID string) (store.Recording, error)
+	AppendEvent(e store.Event)
 }
 
 // Server is the HTTP API.
@@ -94,6 +96,8 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 		}
 		writeJSON(w, 200, out)
 	}, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("GET /api/v1/calls/{id}/recording", s.getRecording, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/calls/{id}/recording/{action}", s.recordingAction, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)

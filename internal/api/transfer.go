@@ -13,6 +13,7 @@ import (
 type Calls interface {
 	Transfer(callID, target, by string) error
 	CallAgent(callID string) (agent string, live bool)
+	Recording(callID, action, by string) error
 }
 
 // transfer moves a live call's caller: POST /api/v1/calls/{id}/transfer

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/recording"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -43,6 +44,8 @@ type Call struct {
 	transfers chan transferReq
 	// hops counts overflows to another queue.
 	hops int
+	// recording is the call's recording in progress.
+	recording *recording.Recording
 }
 
 // connectedCh is closed when an agent is connected (replaced for each
@@ -109,6 +112,7 @@ func (c *Call) update(f func(r *store.CallRecord)) {
 // path that did not set one.
 func (c *Call) finish() {
 	c.caller.Hangup()
+	c.closeRecording()
 	ep := c.caller.Media()
 	now := time.Now()
 	c.mu.Lock()
@@ -277,10 +281,14 @@ func (c *Call) connect(leg *sip.Leg, agentID string) bool {
 	}
 	c.agentLeg, c.agentID = leg, agentID
 	callback := c.callback != ""
+	caller := c.caller
 	if !callback {
-		media.Bridge(c.caller.Media(), leg.Media())
+		media.Bridge(caller.Media(), leg.Media())
 	}
 	c.mu.Unlock()
+	if !callback {
+		c.record(caller, leg, c.recordPolicy() == config.RecordAll)
+	}
 	leg.OnTransfer(c.onAgentTransfer(agentID))
 	leg.OnHold(func(on bool) {
 		if err := c.m.acd.SetHold(agentID, on); err != nil {

@@ -212,6 +212,7 @@ func (c *Call) dialBack(ctx context.Context, q config.Queue, attempt int) bool {
 	c.mu.Lock()
 	c.caller = leg // the customer is the call's party from now on (transfers, hold, counters)
 	c.mu.Unlock()
+	c.record(leg, agentLeg, c.recordPolicy() == config.RecordAll)
 	now := time.Now()
 	c.update(func(rec *store.CallRecord) {
 		rec.ConnectedAt = &now

@@ -50,6 +50,8 @@ type Manager struct {
 	rec    Recorder
 	dialer Dialer
 	vm     Mailboxes
+	recs   Recordings
+	recIdx RecordingIndex
 	hours  *flow.Calendar
 	agents map[string]config.Agent
 

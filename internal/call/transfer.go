@@ -294,5 +294,6 @@ func (c *Call) dialNumber(ctx context.Context, number, queue string) {
 	c.mu.Lock()
 	c.agentLeg, c.agentID = leg, ""
 	c.mu.Unlock()
+	c.record(caller, leg, false)
 	c.talk(ctx, caller)
 }

@@ -40,7 +40,7 @@ func (c *Call) voicemail(ctx context.Context, mailbox string) {
 		<-ep.Digits()
 	}
 	cfg := m.cfg.Voicemail
-	rec := &recording{start: time.Now(), max: int(cfg.MaxLength.Seconds() * media.SampleRate)}
+	rec := &message{start: time.Now(), max: int(cfg.MaxLength.Seconds() * media.SampleRate)}
 	rec.lastVoice = rec.start
 	ep.Tap(rec.add)
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -93,8 +93,8 @@ func (c *Call) voicemail(ctx context.Context, mailbox string) {
 	c.end(OutcomeVoicemail, by, "message left, ended by "+why)
 }
 
-// recording gathers a caller's audio from the media reader.
-type recording struct {
+// message gathers a caller's audio from the media reader.
+type message struct {
 	mu        sync.Mutex
 	pcm       []int16
 	max       int
@@ -103,7 +103,7 @@ type recording struct {
 	voiceEnd  int // samples up to the end of the last speech frame
 }
 
-func (r *recording) add(c media.Codec, payload []byte) {
+func (r *message) add(c media.Codec, payload []byte) {
 	frame := make([]int16, len(payload))
 	media.Decode(c, frame, payload)
 	var sum int
@@ -124,14 +124,14 @@ func (r *recording) add(c media.Codec, payload []byte) {
 
 // status reports whether the message is at its maximum length, or has
 // been silent for silence.
-func (r *recording) status(silence time.Duration) (full, quiet bool) {
+func (r *message) status(silence time.Duration) (full, quiet bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.pcm) >= r.max, time.Since(r.lastVoice) >= silence
 }
 
 // take returns the audio; trimmed keeps only half a second after the last speech.
-func (r *recording) take(trimmed bool) []int16 {
+func (r *message) take(trimmed bool) []int16 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if trimmed {

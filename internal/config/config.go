@@ -134,7 +134,21 @@ type Queue struct {
 	NoAgents       *Overflow `yaml:"no_agents"`
 	JoinEmpty      bool      `yaml:"join_empty"`
 	LeaveWhenEmpty bool      `yaml:"leave_when_empty"`
+
+	// Record is the recording policy: none (the default), all, or
+	// on_demand (started through the API).
+	Record string `yaml:"record"`
+	// RecordingRetention deletes the queue's recordings this long after
+	// the call; 0 keeps them.
+	RecordingRetention time.Duration `yaml:"recording_retention"`
 }
+
+// Recording policies.
+const (
+	RecordNone     = "none"
+	RecordAll      = "all"
+	RecordOnDemand = "on_demand"
+)
 
 // Escalation is one step of a queue's escalation.
 type Escalation struct {

@@ -140,6 +140,9 @@ func (c *Config) waitingDefaults() {
 		if q.Callback.RingTimeout == 0 {
 			q.Callback.RingTimeout = 30 * time.Second
 		}
+		if q.Record == "" {
+			q.Record = RecordNone
+		}
 		if q.OptionsPrompt == "" && len(q.Options) > 0 {
 			q.OptionsPrompt = "queue-options"
 		}
@@ -220,6 +223,12 @@ func (c *Config) validateWaiting(v *validator, queues map[string]bool) {
 	for i, q := range c.Queues {
 		what := fmt.Sprintf("queue %q", q.Name)
 		at := func(key ...any) []any { return append([]any{"queues", i}, key...) }
+		if q.Record != RecordNone && q.Record != RecordAll && q.Record != RecordOnDemand {
+			v.add(what, fmt.Sprintf("record: %q is not none, all or on_demand", q.Record), at("record")...)
+		}
+		if q.RecordingRetention < 0 {
+			v.add(what, "recording_retention: must be >= 0", at("recording_retention")...)
+		}
 		if q.Announce.Every < 0 {
 			v.add(what, "announce: every: must be >= 0", at("announce", "every")...)
 		}

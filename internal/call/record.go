@@ -1,0 +1,134 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/recording"
+	"github.com/switchboard/switchboard/internal/sip"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// Recordings starts recording files.
+type Recordings interface {
+	Start(callID string, now time.Time) (*recording.Recording, error)
+}
+
+// RecordingIndex keeps finished recordings findable.
+type RecordingIndex interface {
+	SaveRecording(ctx context.Context, r store.Recording) error
+}
+
+// SetRecordings connects call recording.
+func (m *Manager) SetRecordings(r Recordings, idx RecordingIndex) { m.recs, m.recIdx = r, idx }
+
+// Errors of recording control.
+var (
+	ErrNoRecording  = errors.New("call: not being recorded")
+	ErrNotRecorded  = errors.New("call: its queue does not record on demand")
+	ErrUnknownCall  = errors.New("call: no such live call")
+	ErrBadRecAction = errors.New("call: recording action is start, pause or resume")
+)
+
+// recordPolicy is the recording policy of the call's current queue.
+func (c *Call) recordPolicy() string {
+	c.mu.Lock()
+	queue := c.rec.Queue
+	c.mu.Unlock()
+	if q, ok := c.m.cfg.QueueByName(queue); ok {
+		return q.Record
+	}
+	return config.RecordNone
+}
+
+// record taps the caller's and the agent's legs into the call's recording,
+// starting it first when start is set and none runs yet.
+func (c *Call) record(callerLeg, agentLeg *sip.Leg, start bool) {
+	m := c.m
+	if m.recs == nil {
+		return
+	}
+	c.mu.Lock()
+	r := c.recording
+	c.mu.Unlock()
+	if r == nil {
+		if !start {
+			return
+		}
+		var err error
+		if r, err = m.recs.Start(c.ID, time.Now()); err != nil {
+			c.log.Error("recording not started", "err", err)
+			return
+		}
+		c.mu.Lock()
+		c.recording = r
+		c.mu.Unlock()
+		m.event("recording_started", c.ID, "", "", r.Path)
+	}
+	callerLeg.Media().Tap(r.Left)
+	agentLeg.Media().Tap(r.Right)
+}
+
+// closeRecording finishes the call's recording and indexes it.
+func (c *Call) closeRecording() {
+	c.mu.Lock()
+	r, queue := c.recording, c.rec.Queue
+	c.recording = nil
+	c.mu.Unlock()
+	if r == nil {
+		return
+	}
+	info, err := r.Close(time.Now())
+	if err != nil {
+		c.log.Error("recording", "err", err)
+	}
+	pauses := ""
+	if len(info.Pauses) > 0 {
+		pauses = recording.PauseText(info.Pauses)
+	}
+	if c.m.recIdx != nil {
+		if err := c.m.recIdx.SaveRecording(context.Background(), store.Recording{CallID: c.ID, Path: info.Path, Started: info.Started,
+			Seconds: info.Seconds, Pauses: pauses, Queue: queue}); err != nil {
+			c.log.Error("recording not indexed", "err", err)
+		}
+	}
+	c.m.event("recording_saved", c.ID, "", queue, fmt.Sprintf("seconds=%.1f %s", info.Seconds, pauses))
+}
+
+// Recording acts on a live call's recording: start (queues recording on
+// demand), pause or resume.
+func (m *Manager) Recording(callID, action, by string) error {
+	c := m.call(callID)
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
+	}
+	c.mu.Lock()
+	r, caller, agentLeg := c.recording, c.caller, c.agentLeg
+	c.mu.Unlock()
+	switch action {
+	case "start":
+		if r != nil {
+			return nil
+		}
+		if c.recordPolicy() != config.RecordOnDemand {
+			return ErrNotRecorded
+		}
+		if agentLeg == nil {
+			return ErrNotConnected
+		}
+		c.record(caller, agentLeg, true)
+		return nil
+	case "pause", "resume":
+		if r == nil {
+			return ErrNoRecording
+		}
+		if r.SetPaused(action == "pause", time.Now()) {
+			m.event("recording_"+map[string]string{"pause": "paused", "resume": "resumed"}[action], c.ID, "", "", "by "+by)
+		}
+		return nil
+	}
+	return ErrBadRecAction
+}

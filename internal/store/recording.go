@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Recording is a call's recording file in the index.
+type Recording struct {
+	CallID  string    `json:"call_id"`
+	Path    string    `json:"-"`
+	Started time.Time `json:"started_at"`
+	Seconds float64   `json:"seconds"`
+	// Pauses lists the stretches left silent ("paused 12.3-20.1"), "" for none.
+	Pauses string `json:"pauses,omitempty"`
+	// Queue is where the call was recorded (retention is per queue).
+	Queue string `json:"queue"`
+}
+
+const recordingSchema = `
+CREATE TABLE IF NOT EXISTS recordings (
+  call_id TEXT PRIMARY KEY, path TEXT NOT NULL, started_at INTEGER NOT NULL,
+  seconds REAL NOT NULL DEFAULT 0, pauses TEXT NOT NULL DEFAULT '', queue TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS recordings_queue_started ON recordings(queue, started_at);
+`
+
+// SaveRecording indexes (or updates) a call's recording.
+func (s *Store) SaveRecording(ctx context.Context, r Recording) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO recordings (call_id, path, started_at, seconds, pauses, queue) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT(call_id) DO UPDATE SET path = excluded.path, seconds = excluded.seconds, pauses = excluded.pauses, queue = excluded.queue`,
+		r.CallID, r.Path, ms(r.Started), r.Seconds, r.Pauses, r.Queue)
+	if err != nil {
+		return fmt.Errorf("store: save recording of %s: %w", r.CallID, err)
+	}
+	return nil
+}
+
+// GetRecording returns a call's recording.
+func (s *Store) GetRecording(ctx context.Context, callID string) (Recording, error) {
+	var (
+		r       Recording
+		started int64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT call_id, path, started_at, seconds, pauses, queue FROM recordings WHERE call_id = ?`, callID).
+		Scan(&r.CallID, &r.Path, &started, &r.Seconds, &r.Pauses, &r.Queue)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("store: recording of %s: %w", callID, err)
+	}
+	r.Started = time.UnixMilli(started)
+	return r, nil
+}
+
+// ExpiredRecordings lists a queue's recordings started before cutoff.
+func (s *Store) ExpiredRecordings(ctx context.Context, queue string, cutoff time.Time, limit int) ([]Recording, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT call_id, path, started_at, seconds, pauses, queue FROM recordings
+		WHERE queue = ? AND started_at < ? ORDER BY started_at LIMIT ?`, queue, ms(cutoff), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: expired recordings: %w", err)
+	}
+	defer rows.Close()
+	var out []Recording
+	for rows.Next() {
+		var (
+			r       Recording
+			started int64
+		)
+		if err := rows.Scan(&r.CallID, &r.Path, &started, &r.Seconds, &r.Pauses, &r.Queue); err != nil {
+			return nil, fmt.Errorf("store: expired recordings: %w", err)
+		}
+		r.Started = time.UnixMilli(started)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// DeleteRecording removes a recording from the index.
+func (s *Store) DeleteRecording(ctx context.Context, callID string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM recordings WHERE call_id = ?`, callID); err != nil {
+		return fmt.Errorf("store: delete recording of %s: %w", callID, err)
+	}
+	return nil
+}
