@@ -144,6 +144,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	apiSrv.Voicemails = st
 	apiSrv.Calls = mgr
 	apiSrv.Trunks = sipSrv.TrunkStatus
+	apiSrv.Reports = st
 	apiSrv.Stats = func() any {
 		req, res := sipSrv.Metrics().Snapshot()
 		return map[string]any{

@@ -49,6 +49,13 @@ type Server struct {
 	Calls Calls
 	// Trunks reports the outbound trunks' registrations.
 	Trunks func() []sip.TrunkStatus
+	// Reports sums call records for reports; nil hides the routes.
+	Reports ReportStore
+}
+
+// ReportStore sums call records.
+type ReportStore interface {
+	QueueBuckets(ctx context.Context, from, to time.Time, interval time.Duration, threshold map[string]float64, def, shortAbandon float64) ([]store.QueueBucket, error)
 }
 
 type principal struct {
@@ -89,6 +96,7 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("GET /api/v1/hours", s.listHours, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("PUT /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("GET /api/v1/reports/queues", s.queueReport, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("GET /api/v1/trunks", func(w http.ResponseWriter, _ *http.Request) {
 		out := []sip.TrunkStatus{}
 		if s.Trunks != nil {

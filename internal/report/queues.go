@@ -1,0 +1,115 @@
+package report
+
+import "time"
+
+// Bucket is what one queue's calls did in one interval, summed by the
+// store (the same fields as store.QueueBucket, so one converts to the other).
+type Bucket struct {
+	Queue                                        string
+	Start                                        time.Time
+	Offered, Answered, Abandoned, ShortAbandoned int
+	AnsweredInSL                                 int
+	WaitAnswered, Talk, LongestWait              float64
+}
+
+// Definitions are the formulas behind each figure, served beside them.
+var Definitions = map[string]string{
+	"offered":              "calls that entered the queue in the interval (by the time they entered)",
+	"answered":             "offered calls an agent answered",
+	"abandoned":            "offered calls whose caller hung up in the queue after the short-abandon window",
+	"short_abandoned":      "offered calls whose caller hung up within the short-abandon window",
+	"service_level":        "answered within the queue's threshold / (offered − short_abandoned); null with no such calls",
+	"abandonment_rate":     "abandoned / offered",
+	"asa_seconds":          "total queue wait of answered calls / answered",
+	"aht_seconds":          "(talk + hold + the queue's wrap-up) of answered calls / answered",
+	"longest_wait_seconds": "the longest queue wait of any offered call",
+}
+
+// QueueRow is one queue's figures over one interval (or the whole range).
+type QueueRow struct {
+	Queue              string    `json:"queue"`
+	IntervalStart      time.Time `json:"interval_start"`
+	Offered            int       `json:"offered"`
+	Answered           int       `json:"answered"`
+	Abandoned          int       `json:"abandoned"`
+	ShortAbandoned     int       `json:"short_abandoned"`
+	ServiceLevel       *float64  `json:"service_level"`
+	AbandonmentRate    *float64  `json:"abandonment_rate"`
+	ASASeconds         float64   `json:"asa_seconds"`
+	AHTSeconds         float64   `json:"aht_seconds"`
+	LongestWaitSeconds float64   `json:"longest_wait_seconds"`
+
+	inSL               float64
+	waitAnswered, talk float64
+	wrapUpSeconds      float64
+}
+
+// QueueParams are a queue's settings the report needs.
+type QueueParams struct {
+	// ServiceLevel is the answer-time threshold; WrapUp the after-call work per call.
+	ServiceLevel, WrapUp time.Duration
+}
+
+// QueueReport is the result of a queue report.
+type QueueReport struct {
+	From                time.Time         `json:"from"`
+	To                  time.Time         `json:"to"`
+	Interval            string            `json:"interval"`
+	ShortAbandonSeconds float64           `json:"short_abandon_seconds"`
+	Rows                []QueueRow        `json:"rows"`
+	Totals              []QueueRow        `json:"totals"`
+	Definitions         map[string]string `json:"definitions"`
+}
+
+// BuildQueueReport turns the store's sums into rows: one per queue per
+// interval of [from, to) (intervals without calls included, as zeros), and
+// one total per queue.
+func BuildQueueReport(from, to time.Time, interval time.Duration, queues []string, params map[string]QueueParams, shortAbandon time.Duration, buckets []Bucket) QueueReport {
+	rep := QueueReport{From: from, To: to, Interval: interval.String(), ShortAbandonSeconds: shortAbandon.Seconds(), Definitions: Definitions,
+		Rows: []QueueRow{}, Totals: []QueueRow{}}
+	n := int((to.Sub(from) + interval - 1) / interval)
+	byKey := map[string]map[int64]Bucket{}
+	for _, b := range buckets {
+		if byKey[b.Queue] == nil {
+			byKey[b.Queue] = map[int64]Bucket{}
+		}
+		byKey[b.Queue][int64(b.Start.Sub(from)/interval)] = b
+	}
+	for _, q := range queues {
+		wrap := params[q].WrapUp.Seconds()
+		total := QueueRow{Queue: q, IntervalStart: from}
+		for i := 0; i < n; i++ {
+			b := byKey[q][int64(i)]
+			row := QueueRow{Queue: q, IntervalStart: from.Add(time.Duration(i) * interval), Offered: b.Offered, Answered: b.Answered,
+				Abandoned: b.Abandoned, ShortAbandoned: b.ShortAbandoned, LongestWaitSeconds: b.LongestWait,
+				inSL: float64(b.AnsweredInSL), waitAnswered: b.WaitAnswered, talk: b.Talk, wrapUpSeconds: wrap}
+			row.derive()
+			rep.Rows = append(rep.Rows, row)
+			total.Offered += row.Offered
+			total.Answered += row.Answered
+			total.Abandoned += row.Abandoned
+			total.ShortAbandoned += row.ShortAbandoned
+			total.inSL += row.inSL
+			total.waitAnswered += row.waitAnswered
+			total.talk += row.talk
+			total.LongestWaitSeconds = max(total.LongestWaitSeconds, row.LongestWaitSeconds)
+		}
+		total.wrapUpSeconds = wrap
+		total.derive()
+		rep.Totals = append(rep.Totals, total)
+	}
+	return rep
+}
+
+// derive computes the ratios and averages from the sums.
+func (r *QueueRow) derive() {
+	if eligible := r.Offered - r.ShortAbandoned; eligible > 0 {
+		sl := r.inSL / float64(eligible)
+		ab := float64(r.Abandoned) / float64(r.Offered)
+		r.ServiceLevel, r.AbandonmentRate = &sl, &ab
+	}
+	if r.Answered > 0 {
+		r.ASASeconds = r.waitAnswered / float64(r.Answered)
+		r.AHTSeconds = (r.talk + r.wrapUpSeconds*float64(r.Answered)) / float64(r.Answered)
+	}
+}
