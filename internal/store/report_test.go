@@ -15,7 +15,10 @@ func TestQueueBuckets(t *testing.T) {
 	}
 	defer st.Close()
 	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	at := func(min, sec int) *time.Time { x := base.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second); return &x }
+	at := func(min, sec int) *time.Time {
+		x := base.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second)
+		return &x
+	}
 	calls := []CallRecord{
 		// 09:00–09:30 sales: answered after 10 s (talk 100), answered after 30 s (talk 200), abandoned after 40 s, short-abandoned after 3 s.
 		{ID: "a", Queue: "sales", ArrivedAt: *at(1, 0), QueuedAt: at(1, 0), ConnectedAt: at(1, 10), WaitSeconds: 10, TalkSeconds: 100, Outcome: "answered"},
