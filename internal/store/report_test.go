@@ -59,3 +59,54 @@ func TestQueueBuckets(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQueueReportMonth is a month's per-queue report at 30-minute
+// intervals with 1,000,000 call records in the database (a year of 5
+// queues): the target is well under 1 s.
+func BenchmarkQueueReportMonth(b *testing.B) {
+	st, err := Open(b.TempDir(), slog.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	year := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 1_000_000
+	ctx := context.Background()
+	start := time.Now()
+	tx, err := st.db.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO calls (id, queue, arrived_at, queued_at, connected_at, wait_seconds, talk_seconds, outcome)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	queues := []string{"sales", "support", "billing", "vip", "spanish"}
+	step := 365 * 24 * time.Hour / n
+	for i := 0; i < n; i++ {
+		at := year.Add(time.Duration(i) * step)
+		wait := float64(i % 90)
+		var conn any
+		outcome := "abandoned"
+		if i%10 != 0 {
+			conn, outcome = ms(at.Add(time.Duration(wait)*time.Second)), "answered"
+		}
+		if _, err := ins.ExecContext(ctx, i, queues[i%len(queues)], ms(at), ms(at), conn, wait, float64(60+i%300), outcome); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("inserted %d calls in %s", n, time.Since(start).Round(time.Millisecond))
+	from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	th := map[string]float64{"sales": 20, "support": 30}
+	b.ResetTimer()
+	for b.Loop() {
+		bs, err := st.QueueBuckets(ctx, from, from.AddDate(0, 1, 0), 30*time.Minute, th, 20, 5)
+		if err != nil || len(bs) != 5*30*48 {
+			b.Fatalf("%d buckets, %v", len(bs), err)
+		}
+	}
+}
