@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -9,9 +10,6 @@ import (
 
 // maxReportRows bounds one report's size (queues × intervals).
 const maxReportRows = 50000
-
-// shortAbandon is the short-abandon window of reports (DESIGN.md default).
-const shortAbandon = 5 * time.Second
 
 // queueReport serves GET /api/v1/reports/queues?from=&to=&interval=30m:
 // a row per queue per interval and a total per queue.
@@ -36,27 +34,27 @@ func (s *Server) queueReport(w http.ResponseWriter, r *http.Request) {
 		}
 		interval = d
 	}
-	queues := make([]string, 0, len(s.cfg.Queues))
-	params := map[string]report.QueueParams{}
-	threshold := map[string]float64{}
-	for _, q := range s.cfg.Queues {
-		queues = append(queues, q.Name)
-		params[q.Name] = report.QueueParams{ServiceLevel: q.ServiceLevel, WrapUp: q.WrapUp}
-		threshold[q.Name] = q.ServiceLevel.Seconds()
-	}
-	if n := int64(to.Sub(from)/interval+1) * int64(len(queues)); n > maxReportRows {
+	if n := int64(to.Sub(from)/interval+1) * int64(len(s.cfg.Queues)); n > maxReportRows {
 		writeError(w, 400, "too many rows: widen the interval or narrow the range")
 		return
 	}
-	buckets, err := s.Reports.QueueBuckets(r.Context(), from, to, interval, threshold, 20, shortAbandon.Seconds())
+	rep, err := report.Queues(s.cfg.Queues, from, to, interval, StoreSum(r.Context(), s.Reports))
 	if err != nil {
 		s.log.Error("api: queue report", "err", err)
 		writeError(w, 500, "could not compute the report")
 		return
 	}
-	bs := make([]report.Bucket, len(buckets))
-	for i, b := range buckets {
-		bs[i] = report.Bucket(b)
+	writeJSON(w, 200, rep)
+}
+
+// StoreSum adapts the store's aggregate to the report package.
+func StoreSum(ctx context.Context, rs ReportStore) report.SumFunc {
+	return func(from, to time.Time, interval time.Duration, th map[string]float64, def, short float64) ([]report.Bucket, error) {
+		buckets, err := rs.QueueBuckets(ctx, from, to, interval, th, def, short)
+		bs := make([]report.Bucket, len(buckets))
+		for i, b := range buckets {
+			bs[i] = report.Bucket(b)
+		}
+		return bs, err
 	}
-	writeJSON(w, 200, report.BuildQueueReport(from, to, interval, queues, params, shortAbandon, bs))
 }

@@ -1,6 +1,10 @@
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/switchboard/switchboard/internal/config"
+)
 
 // Bucket is what one queue's calls did in one interval, summed by the
 // store (the same fields as store.QueueBucket, so one converts to the other).
@@ -112,4 +116,29 @@ func (r *QueueRow) derive() {
 		r.ASASeconds = r.waitAnswered / float64(r.Answered)
 		r.AHTSeconds = (r.talk + r.wrapUpSeconds*float64(r.Answered)) / float64(r.Answered)
 	}
+}
+
+// ShortAbandon is the short-abandon window of reports (DESIGN.md's default).
+const ShortAbandon = 5 * time.Second
+
+// SumFunc sums a setup's queued calls over [from, to) per queue and
+// interval (the store's aggregate), given each queue's service-level
+// threshold in seconds, a default, and the short-abandon window.
+type SumFunc func(from, to time.Time, interval time.Duration, threshold map[string]float64, def, shortAbandon float64) ([]Bucket, error)
+
+// Queues builds the queue report of a setup's queues.
+func Queues(queues []config.Queue, from, to time.Time, interval time.Duration, sum SumFunc) (QueueReport, error) {
+	names := make([]string, 0, len(queues))
+	params := map[string]QueueParams{}
+	threshold := map[string]float64{}
+	for _, q := range queues {
+		names = append(names, q.Name)
+		params[q.Name] = QueueParams{ServiceLevel: q.ServiceLevel, WrapUp: q.WrapUp}
+		threshold[q.Name] = q.ServiceLevel.Seconds()
+	}
+	bs, err := sum(from, to, interval, threshold, 20, ShortAbandon.Seconds())
+	if err != nil {
+		return QueueReport{}, err
+	}
+	return BuildQueueReport(from, to, interval, names, params, ShortAbandon, bs), nil
 }
