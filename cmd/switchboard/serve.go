@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/internal/voicemail"
+	"github.com/switchboard/switchboard/internal/webhook"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -80,7 +81,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := call.NewManager(ctx, cfg, sounds, st, log)
+	hooks := webhook.New(cfg.Webhooks, webhook.DefaultSettings, log)
+	mgr, err := call.NewManager(ctx, cfg, sounds, publishingStore{st, hooks}, log)
 	if err != nil {
 		return err
 	}
@@ -145,6 +147,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	apiSrv.Calls = mgr
 	apiSrv.Trunks = sipSrv.TrunkStatus
 	apiSrv.Reports = st
+	apiSrv.Webhooks = hooks.Deliveries
 	apiSrv.Stats = func() any {
 		req, res := sipSrv.Metrics().Snapshot()
 		return map[string]any{
@@ -200,6 +203,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { eng.Run(gctx); return nil })
 	g.Go(func() error { mgr.Run(gctx); return nil })
 	g.Go(func() error { vm.Run(gctx); return nil })
+	g.Go(func() error { hooks.Run(gctx); return nil })
 	g.Go(func() error { recs.Run(gctx.Done()); return nil })
 	g.Go(func() error {
 		t := time.NewTicker(time.Hour)
@@ -239,6 +243,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	err = g.Wait()
 	st.Flush()
 	return err
+}
+
+// publishingStore stores events and offers each to the webhooks.
+type publishingStore struct {
+	*store.Store
+	hooks *webhook.Dispatcher
+}
+
+func (p publishingStore) AppendEvent(e store.Event) {
+	p.Store.AppendEvent(e)
+	p.hooks.Publish(e)
 }
 
 func hostOnly(hostport string) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/internal/webhook"
 )
 
 // Store is what the API reads.
@@ -51,6 +52,8 @@ type Server struct {
 	Trunks func() []sip.TrunkStatus
 	// Reports sums call records for reports; nil hides the routes.
 	Reports ReportStore
+	// Webhooks is the webhook delivery log.
+	Webhooks func() []webhook.Delivery
 }
 
 // ReportStore sums call records.
@@ -97,6 +100,13 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("PUT /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("GET /api/v1/reports/queues", s.queueReport, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("GET /api/v1/webhooks/deliveries", func(w http.ResponseWriter, _ *http.Request) {
+		out := []webhook.Delivery{}
+		if s.Webhooks != nil {
+			out = append(out, s.Webhooks()...)
+		}
+		writeJSON(w, 200, out)
+	}, config.RoleAdmin)
 	s.handle("GET /api/v1/trunks", func(w http.ResponseWriter, _ *http.Request) {
 		out := []sip.TrunkStatus{}
 		if s.Trunks != nil {

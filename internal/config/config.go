@@ -27,6 +27,18 @@ type Config struct {
 	FeatureCodes FeatureCodes `yaml:"feature_codes"`
 	// Voicemail is message storage and email delivery.
 	Voicemail Voicemail `yaml:"voicemail"`
+	// Webhooks receive call and agent events.
+	Webhooks []Webhook `yaml:"webhooks"`
+}
+
+// Webhook is an HTTP endpoint that receives events as signed JSON POSTs.
+type Webhook struct {
+	URL string `yaml:"url"`
+	// Secret signs each body (HMAC-SHA256, header X-Switchboard-Signature).
+	Secret string `yaml:"secret"`
+	// Events lists the event kinds sent (queued, offered, answered, ended,
+	// voicemail_left, transfer, agent_state, ...); empty sends every one.
+	Events []string `yaml:"events"`
 }
 
 // Server holds listening addresses and process-wide settings.

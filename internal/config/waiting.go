@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/url"
 	"slices"
 	"time"
 )
@@ -276,6 +277,12 @@ func (c *Config) validateWaiting(v *validator, queues map[string]bool) {
 			if q.Callback.Attempts < 1 || q.Callback.RetryAfter < 0 || q.Callback.RingTimeout <= 0 {
 				v.add(what, "callback: attempts must be >= 1, ring_timeout > 0", at("callback")...)
 			}
+		}
+	}
+	for i, w := range c.Webhooks {
+		u, err := url.Parse(w.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add(fmt.Sprintf("webhooks[%d]", i), fmt.Sprintf("url: %q is not an http(s) URL", w.URL), "webhooks", i, "url")
 		}
 	}
 	for i, a := range c.Agents {
