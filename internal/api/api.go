@@ -54,6 +54,13 @@ type Server struct {
 	Reports ReportStore
 	// Webhooks is the webhook delivery log.
 	Webhooks func() []webhook.Delivery
+
+	routes []route // every authenticated route, for the OpenAPI document
+}
+
+type route struct {
+	pattern string
+	roles   []string
 }
 
 // ReportStore sums call records.
@@ -119,6 +126,7 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.mux.HandleFunc("GET /api/openapi.json", s.openAPI)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })
 	// Go profiles for operators (admin only): heap, goroutines, 30 s CPU.
 	s.handle("GET /debug/pprof/", pprof.Index, config.RoleAdmin)
@@ -144,6 +152,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type ctxKey struct{}
 
 func (s *Server) handle(pattern string, h http.HandlerFunc, roles ...string) {
+	s.routes = append(s.routes, route{pattern: pattern, roles: roles})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err != nil {

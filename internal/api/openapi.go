@@ -1,0 +1,77 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// summaries describe every route for the OpenAPI document; a test checks
+// that each registered route has one.
+var summaries = map[string]string{
+	"GET /api/v1/calls":                          "Call records, newest first (limit, since); agents see only their own",
+	"GET /api/v1/calls/{id}":                     "One call record with its timeline of events",
+	"GET /api/v1/calls/{id}/recording":           "The call's recording, audio/wav, two channels (caller left, agent right); each download is logged",
+	"POST /api/v1/calls/{id}/recording/{action}": "start (on-demand queues), pause or resume a live call's recording",
+	"POST /api/v1/calls/{id}/transfer":           `Transfer a live call: {"to": extension, queue or number}`,
+	"GET /api/v1/agents":                         "Every agent's live state",
+	"GET /api/v1/agents/{id}":                    "One agent's live state, skills and today's figures",
+	"POST /api/v1/agents/{id}/login":             "Log an agent in (available)",
+	"POST /api/v1/agents/{id}/logout":            "Log an agent out",
+	"POST /api/v1/agents/{id}/state":             `Set an agent's state: {"state": "available"|"away"|"wrap_up", "reason": ..., "extend_seconds": ...}`,
+	"GET /api/v1/queues":                         "Every queue's live state",
+	"GET /api/v1/queues/{name}":                  "One queue: waiting, longest and estimated wait, callbacks pending, agents",
+	"GET /api/v1/me":                             "Who the credentials belong to",
+	"GET /api/v1/stats":                          "Process counters: active calls, RTP, SIP",
+	"GET /api/v1/hours":                          "Business hours: open now, holiday, override",
+	"PUT /api/v1/hours/{name}/override":          `Force a schedule {"state": "open"|"closed"}`,
+	"DELETE /api/v1/hours/{name}/override":       "Return a schedule to its hours",
+	"GET /api/v1/reports/queues":                 "Queue report: a row per queue per interval and totals (from, to, interval)",
+	"GET /api/v1/webhooks/deliveries":            "The webhook delivery log",
+	"GET /api/v1/trunks":                         "Outbound trunk registrations",
+	"GET /api/v1/voicemails":                     "Stored voicemail messages and their email delivery",
+	"GET /api/v1/voicemails/{id}/audio":          "A voicemail message, audio/wav",
+	"GET /debug/pprof/":                          "Go profiles (admin)",
+	"GET /debug/pprof/profile":                   "30 s CPU profile (admin)",
+	"GET /debug/pprof/trace":                     "Execution trace (admin)",
+}
+
+var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// openAPI serves the OpenAPI 3.1 document of the routes (no auth).
+func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
+	paths := map[string]map[string]any{}
+	for _, rt := range s.routes {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		var params []map[string]any
+		for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]string{"type": "string"}})
+		}
+		op := map[string]any{
+			"summary":  summaries[rt.pattern],
+			"security": []map[string][]string{{"basicAuth": {}}, {"bearerAuth": {}}},
+			"x-roles":  rt.roles,
+			"responses": map[string]any{
+				"200": map[string]string{"description": "OK"},
+				"401": map[string]string{"description": "no or bad credentials"},
+				"403": map[string]string{"description": "the role may not do this"},
+			},
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		paths[path][strings.ToLower(method)] = op
+	}
+	writeJSON(w, 200, map[string]any{
+		"openapi": "3.1.0",
+		"info":    map[string]string{"title": "Switchboard API", "version": "1"},
+		"paths":   paths,
+		"components": map[string]any{"securitySchemes": map[string]any{
+			"basicAuth":  map[string]string{"type": "http", "scheme": "basic"},
+			"bearerAuth": map[string]string{"type": "http", "scheme": "bearer", "description": "switchboard token create --user NAME"},
+		}},
+	})
+}
