@@ -80,3 +80,38 @@ func TestTransferToNumberOverAuthenticatedTrunk(t *testing.T) {
 		t.Fatalf("transferred_out %q, events %v", out, rec.kinds())
 	}
 }
+
+// Click-to-call from a CRM: the API rings agent 1003's phone; when it
+// answers, Switchboard dials the customer over the trunk and connects
+// them; the customer hangs up and the record shows the whole call.
+func TestClickToCall(t *testing.T) {
+	var pstn *sipp
+	s := startServerWith(t, func(p ports) []string {
+		sp, mp := p.phone(3)
+		pstn = runSIPp(t, "pstn", "-sf", scenario("agent_hangup.xml"), "-p", fmt.Sprint(sp), "-mp", fmt.Sprint(mp),
+			"-rtp_echo", "-m", "1", "-timeout", "60s")
+		return []string{`outbound: {host: "127.0.0.1:5080"`, fmt.Sprintf(`outbound: {host: "127.0.0.1:%d"`, sp)}
+	})
+	agent := registerAgent(t, s, 0, "1003", "agent_answer.xml", 1)
+	var res struct {
+		CallID string `json:"call_id"`
+	}
+	if code := s.apiAs("1004", "demo1004", "POST", "/api/v1/calls/click-to-call", map[string]string{"agent": "1003", "number": "5551234"}, nil); code != 403 {
+		t.Fatalf("another agent's click-to-call: %d", code)
+	}
+	if code := s.apiAs("1003", "demo1003", "POST", "/api/v1/calls/click-to-call", map[string]string{"agent": "1003", "number": "12"}, nil); code != 400 {
+		t.Fatalf("a bad number: %d", code)
+	}
+	if code := s.apiAs("1003", "demo1003", "POST", "/api/v1/calls/click-to-call", map[string]string{"agent": "1003", "number": "5551234"}, &res); code != 202 || res.CallID == "" {
+		t.Fatalf("click-to-call: %d %+v", code, res)
+	}
+	pstn.mustSucceed(t, 30*time.Second)
+	agent.uas.mustSucceed(t, 10*time.Second)
+	rec := s.lastCall(t)
+	if rec.ID != res.CallID || rec.Outcome != "answered" || rec.Agent != "1003" || rec.Dialed != "5551234" || rec.ConnectedAt == nil || rec.HangupBy != "caller" {
+		t.Fatalf("record %+v events %v", rec, rec.kinds())
+	}
+	if !rec.hasEvent("click_to_call", "1003") || !rec.hasEvent("connected", "1003") {
+		t.Fatalf("events %v", rec.kinds())
+	}
+}

@@ -123,6 +123,7 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	}, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("GET /api/v1/calls/{id}/recording", s.getRecording, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/recording/{action}", s.recordingAction, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/calls/click-to-call", s.clickToCall, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)

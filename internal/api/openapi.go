@@ -13,6 +13,7 @@ var summaries = map[string]string{
 	"GET /api/v1/calls/{id}":                     "One call record with its timeline of events",
 	"GET /api/v1/calls/{id}/recording":           "The call's recording, audio/wav, two channels (caller left, agent right); each download is logged",
 	"POST /api/v1/calls/{id}/recording/{action}": "start (on-demand queues), pause or resume a live call's recording",
+	"POST /api/v1/calls/click-to-call":           `Ring an agent, then dial a number for them: {"agent": "1003", "number": "5551234"}`,
 	"POST /api/v1/calls/{id}/transfer":           `Transfer a live call: {"to": extension, queue or number}`,
 	"GET /api/v1/agents":                         "Every agent's live state",
 	"GET /api/v1/agents/{id}":                    "One agent's live state, skills and today's figures",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 )
@@ -14,6 +15,45 @@ type Calls interface {
 	Transfer(callID, target, by string) error
 	CallAgent(callID string) (agent string, live bool)
 	Recording(callID, action, by string) error
+	ClickToCall(agentID, number, by string) (callID string, err error)
+}
+
+// clickToCall rings an agent, then dials a number for them:
+// POST /api/v1/calls/click-to-call {"agent": "1003", "number": "5551234"}.
+// An agent may only call for themselves.
+func (s *Server) clickToCall(w http.ResponseWriter, r *http.Request) {
+	if s.Calls == nil {
+		writeError(w, 404, "click-to-call is not enabled")
+		return
+	}
+	var body struct {
+		Agent  string `json:"agent"`
+		Number string `json:"number"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.Agent == "" || body.Number == "" {
+		writeError(w, 400, `body: want {"agent": "<extension>", "number": "<number>"}`)
+		return
+	}
+	p := who(r)
+	if p.role == config.RoleAgent && p.name != body.Agent {
+		writeError(w, 403, "agents place calls only for themselves")
+		return
+	}
+	id, err := s.Calls.ClickToCall(body.Agent, body.Number, "api "+p.name)
+	switch {
+	case errors.Is(err, call.ErrUnknownAgent), errors.Is(err, call.ErrBadNumber):
+		writeError(w, 400, err.Error())
+	case errors.Is(err, acd.ErrAgentBusy):
+		writeError(w, 409, err.Error())
+	case errors.Is(err, call.ErrNoTrunk):
+		writeError(w, 409, err.Error())
+	case err != nil:
+		writeError(w, 500, err.Error())
+	default:
+		writeJSON(w, 202, map[string]string{"call_id": id, "status": "ringing the agent"})
+	}
 }
 
 // transfer moves a live call's caller: POST /api/v1/calls/{id}/transfer

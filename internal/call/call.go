@@ -111,13 +111,15 @@ func (c *Call) update(f func(r *store.CallRecord)) {
 // finish closes the record: end time, RTP counters, and an outcome for any
 // path that did not set one.
 func (c *Call) finish() {
-	c.caller.Hangup()
-	c.closeRecording()
-	ep := c.caller.Media()
-	now := time.Now()
 	c.mu.Lock()
+	caller := c.caller // nil for a click-to-call that never reached the customer
 	c.ended = true
 	c.mu.Unlock()
+	if caller != nil {
+		caller.Hangup()
+	}
+	c.closeRecording()
+	now := time.Now()
 	c.update(func(r *store.CallRecord) {
 		if r.EndedAt == nil {
 			r.EndedAt = &now
@@ -125,7 +127,10 @@ func (c *Call) finish() {
 		if r.Outcome == OutcomeInProgress {
 			r.Outcome = OutcomeFailed
 		}
-		r.RTPIn, r.RTPOut, r.RTPLost = ep.Received.Load(), ep.Sent.Load(), ep.Lost.Load()
+		if caller != nil {
+			ep := caller.Media()
+			r.RTPIn, r.RTPOut, r.RTPLost = ep.Received.Load(), ep.Sent.Load(), ep.Lost.Load()
+		}
 	})
 	c.mu.Lock()
 	final := c.rec
