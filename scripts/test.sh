@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Switchboard: vet, staticcheck, unit and fuzz-seed tests,
 # and the end-to-end tests that drive the real binary with SIPp over
-# loopback, all with the race detector. Installs what the tests need first.
+# loopback and its pages in headless Chromium, all with the race detector. Installs what the tests need first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,7 @@ need=()
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v tshark >/dev/null || need+=(tshark)
 command -v dumpcap >/dev/null || need+=(tshark)
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

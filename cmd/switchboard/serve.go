@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/internal/voicemail"
 	"github.com/switchboard/switchboard/internal/webhook"
+	"github.com/switchboard/switchboard/web"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -193,6 +194,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		},
 	})
 	apiSrv.Mount("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mountWeb(apiSrv)
 	httpLn, err := net.Listen("tcp", cfg.Server.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", cfg.Server.HTTPListen, err)
@@ -243,6 +245,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	err = g.Wait()
 	st.Flush()
 	return err
+}
+
+// mountWeb serves the browser pages: the agent desktop at /agent, the
+// wallboard at /wallboard, their assets under /static/.
+func mountWeb(a *api.Server) {
+	a.Mount("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web.FS)))
+	page := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.ServeFileFS(w, r, web.FS, name)
+		}
+	}
+	a.Mount("GET /agent", page("agent.html"))
+	a.Mount("GET /wallboard", page("wallboard.html"))
+	a.Mount("GET /{$}", http.RedirectHandler("/agent", http.StatusFound))
 }
 
 // publishingStore stores events and offers each to the webhooks.

@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -55,7 +54,8 @@ type Server struct {
 	// Webhooks is the webhook delivery log.
 	Webhooks func() []webhook.Delivery
 
-	routes []route // every authenticated route, for the OpenAPI document
+	routes   []route // every authenticated route, for the OpenAPI document
+	sessions *sessions
 }
 
 type route struct {
@@ -71,14 +71,19 @@ type ReportStore interface {
 type principal struct {
 	name     string
 	password string
+	hash     []byte // bcrypt, when the setup gives password_hash
 	role     string
 }
 
 // New builds the API handler.
 func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, acd: a, store: st, log: log, mux: http.NewServeMux(), users: map[string]principal{}}
+	s := &Server{cfg: cfg, acd: a, store: st, log: log, mux: http.NewServeMux(), users: map[string]principal{}, sessions: newSessions()}
 	for _, u := range cfg.Users {
-		s.users[u.Username] = principal{name: u.Username, password: u.Password, role: u.Role}
+		p := principal{name: u.Username, password: u.Password, role: u.Role}
+		if u.PasswordHash != "" {
+			p.password, p.hash = "", []byte(u.PasswordHash)
+		}
+		s.users[u.Username] = p
 	}
 	for _, ag := range cfg.Agents {
 		if _, taken := s.users[ag.Extension]; !taken {
@@ -123,11 +128,16 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	}, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("GET /api/v1/calls/{id}/recording", s.getRecording, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/recording/{action}", s.recordingAction, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/calls/{id}/hangup", s.control("hangup"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/calls/{id}/hold", s.control("hold"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/stream", s.stream, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/click-to-call", s.clickToCall, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.mux.HandleFunc("GET /api/openapi.json", s.openAPI)
+	s.mux.HandleFunc("POST /api/v1/session", s.login)
+	s.mux.HandleFunc("DELETE /api/v1/session", s.logout)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })
 	// Go profiles for operators (admin only): heap, goroutines, 30 s CPU.
 	s.handle("GET /debug/pprof/", pprof.Index, config.RoleAdmin)
@@ -157,7 +167,9 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, roles ...string) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Basic realm="switchboard", charset="UTF-8"`)
+			if r.Header.Get("X-Switchboard-UI") == "" { // the web UI shows its own login form
+				w.Header().Set("WWW-Authenticate", `Basic realm="switchboard", charset="UTF-8"`)
+			}
 			writeError(w, 401, err.Error())
 			return
 		}
@@ -180,9 +192,18 @@ func who(r *http.Request) principal {
 
 func (s *Server) authenticate(r *http.Request) (principal, error) {
 	h := r.Header.Get("Authorization")
+	if c, err := r.Cookie(sessionCookie); err == nil && h == "" {
+		user, ok := s.sessions.user(c.Value)
+		if !ok {
+			return principal{}, errors.New("session expired: log in again")
+		}
+		if p, ok := s.users[user]; ok {
+			return p, nil
+		}
+	}
 	switch {
 	case h == "":
-		return principal{}, errors.New("authentication required (HTTP Basic or Bearer token)")
+		return principal{}, errors.New("authentication required (HTTP Basic, Bearer token or a session)")
 	case strings.HasPrefix(h, "Bearer "):
 		user, err := s.store.TokenUser(r.Context(), strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
 		if err != nil {
@@ -199,8 +220,8 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 			return principal{}, errors.New("unsupported Authorization scheme")
 		}
 		p, known := s.users[user]
-		if !known || subtle.ConstantTimeCompare([]byte(pass), []byte(p.password)) != 1 {
-			return principal{}, errors.New("wrong username or password")
+		if !known || !s.checkPassword(p, user, pass) {
+			return principal{}, errLogin
 		}
 		return p, nil
 	}

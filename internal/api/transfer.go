@@ -16,6 +16,55 @@ type Calls interface {
 	CallAgent(callID string) (agent string, live bool)
 	Recording(callID, action, by string) error
 	ClickToCall(agentID, number, by string) (callID string, err error)
+	HangupCall(callID, by string) error
+	Hold(callID string, on bool, by string) error
+}
+
+// control hangs up or holds a live call: POST /api/v1/calls/{id}/hangup,
+// POST /api/v1/calls/{id}/hold {"on": true|false}; admins, supervisors
+// and the agent on the call.
+func (s *Server) control(action string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Calls == nil {
+			writeError(w, 404, "call control is not enabled")
+			return
+		}
+		id := r.PathValue("id")
+		agent, live := s.Calls.CallAgent(id)
+		if !live {
+			writeError(w, 404, "no live call "+id)
+			return
+		}
+		p := who(r)
+		if p.role == config.RoleAgent && p.name != agent {
+			writeError(w, 403, "agents control only their own calls")
+			return
+		}
+		var err error
+		switch action {
+		case "hangup":
+			err = s.Calls.HangupCall(id, p.name)
+		case "hold":
+			var body struct {
+				On *bool `json:"on"`
+			}
+			if derr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body); derr != nil || body.On == nil {
+				writeError(w, 400, `body: want {"on": true} or {"on": false}`)
+				return
+			}
+			err = s.Calls.Hold(id, *body.On, p.name)
+		}
+		switch {
+		case errors.Is(err, call.ErrNotConnected):
+			writeError(w, 409, err.Error())
+		case errors.Is(err, call.ErrUnknownCall):
+			writeError(w, 404, err.Error())
+		case err != nil:
+			writeError(w, 500, err.Error())
+		default:
+			writeJSON(w, 200, map[string]string{"status": action})
+		}
+	}
 }
 
 // clickToCall rings an agent, then dials a number for them:

@@ -46,6 +46,8 @@ type Call struct {
 	hops int
 	// recording is the call's recording in progress.
 	recording *recording.Recording
+	// held: the caller is on hold from the API.
+	held bool
 }
 
 // connectedCh is closed when an agent is connected (replaced for each
@@ -284,7 +286,7 @@ func (c *Call) connect(leg *sip.Leg, agentID string) bool {
 		c.mu.Unlock()
 		return false
 	}
-	c.agentLeg, c.agentID = leg, agentID
+	c.agentLeg, c.agentID, c.held = leg, agentID, false
 	callback := c.callback != ""
 	caller := c.caller
 	if !callback {

@@ -72,7 +72,10 @@ type Server struct {
 type User struct {
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
-	Role     string `yaml:"role"`
+	// PasswordHash is a bcrypt hash used instead of Password, so the setup
+	// need not hold the password itself.
+	PasswordHash string `yaml:"password_hash"`
+	Role         string `yaml:"role"`
 }
 
 // Roles a user may have.

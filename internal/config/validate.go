@@ -98,8 +98,11 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 			v.add(what, "username: defined twice", "users", i, "username")
 		}
 		users[u.Username] = true
-		if u.Password == "" {
-			v.add(what, "password: required", "users", i)
+		switch {
+		case u.Password == "" && u.PasswordHash == "":
+			v.add(what, "password or password_hash: required", "users", i)
+		case u.PasswordHash != "" && !strings.HasPrefix(u.PasswordHash, "$2"):
+			v.add(what, "password_hash: not a bcrypt hash ($2a$…)", "users", i, "password_hash")
 		}
 		switch u.Role {
 		case RoleAdmin, RoleSupervisor, RoleAgent:

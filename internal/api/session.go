@@ -1,0 +1,135 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// sessionCookie carries a browser's session.
+const sessionCookie = "sb_session"
+
+// sessionTTL is how long a session lasts without use.
+const sessionTTL = 12 * time.Hour
+
+// sessions are the web UI's logins, in memory: a restart logs browsers out.
+type sessions struct {
+	mu   sync.Mutex
+	byID map[string]session
+	// verified caches bcrypt checks (sha256 of user and password → until),
+	// so HTTP Basic with a hashed password costs one bcrypt a minute, not one a request.
+	verified map[[32]byte]time.Time
+}
+
+type session struct {
+	user    string
+	expires time.Time
+}
+
+func newSessions() *sessions {
+	return &sessions{byID: map[string]session{}, verified: map[[32]byte]time.Time{}}
+}
+
+func (ss *sessions) create(user string) string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	now := time.Now()
+	for k, v := range ss.byID { // drop expired sessions
+		if now.After(v.expires) {
+			delete(ss.byID, k)
+		}
+	}
+	ss.byID[id] = session{user: user, expires: now.Add(sessionTTL)}
+	return id
+}
+
+func (ss *sessions) user(id string) (string, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.byID[id]
+	if !ok || time.Now().After(s.expires) {
+		delete(ss.byID, id)
+		return "", false
+	}
+	s.expires = time.Now().Add(sessionTTL)
+	ss.byID[id] = s
+	return s.user, true
+}
+
+func (ss *sessions) drop(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.byID, id)
+}
+
+// checkPassword compares a password with a principal's: bcrypt when the
+// setup gives a password_hash, else constant-time equality.
+func (s *Server) checkPassword(p principal, user, pass string) bool {
+	if p.hash == nil {
+		return subtle.ConstantTimeCompare([]byte(pass), []byte(p.password)) == 1
+	}
+	key := sha256.Sum256([]byte(user + "\x00" + pass))
+	now := time.Now()
+	s.sessions.mu.Lock()
+	until, ok := s.sessions.verified[key]
+	s.sessions.mu.Unlock()
+	if ok && now.Before(until) {
+		return true
+	}
+	if bcrypt.CompareHashAndPassword(p.hash, []byte(pass)) != nil {
+		return false
+	}
+	s.sessions.mu.Lock()
+	if len(s.sessions.verified) > 10000 {
+		clear(s.sessions.verified)
+	}
+	s.sessions.verified[key] = now.Add(time.Minute)
+	s.sessions.mu.Unlock()
+	return true
+}
+
+var errLogin = errors.New("wrong username or password")
+
+// login checks credentials and opens a session: POST /api/v1/session
+// {"username", "password"}; the session is an HttpOnly cookie.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
+		writeError(w, 400, `body: want {"username": ..., "password": ...}`)
+		return
+	}
+	p, ok := s.users[body.Username]
+	if !ok || !s.checkPassword(p, body.Username, body.Password) {
+		s.log.Info("web login refused", "user", body.Username)
+		writeError(w, 401, errLogin.Error())
+		return
+	}
+	id := s.sessions.create(p.name)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		MaxAge: int(sessionTTL.Seconds())})
+	s.log.Info("web login", "user", p.name, "role", p.role)
+	writeJSON(w, 200, map[string]string{"username": p.name, "role": p.role})
+}
+
+// logout ends the browser's session: DELETE /api/v1/session.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.drop(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+	writeJSON(w, 200, map[string]string{"status": "logged out"})
+}

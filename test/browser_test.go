@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts headless Chromium (Debian's) for one test; the test is
+// skipped when Chromium is missing, unless CI is set.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium not installed (the README's test command installs it)")
+		}
+		t.Skip("chromium not installed")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelC := chromedp.NewContext(actx)
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil { // starts the browser: no timeout on this one
+		cancelC()
+		cancelA()
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancelT := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	return ctx
+}
+
+// screenshot writes the page to test/out for a person to look at.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(outDir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", path)
+}
+
+// uiLogin fills the page's login form (fields labelled Username and Password).
+func uiLogin(t *testing.T, ctx context.Context, url, user, pass string) {
+	t.Helper()
+	err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#login`)))
+	if err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	labels, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#login label')].map(l => l.textContent + '→' + document.getElementById(l.htmlFor).name)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#username`), user),
+		chromedp.SendKeys(chromedp.CSS(`#password`), pass),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#app`)),
+	)
+	if err != nil {
+		t.Fatalf("login at %s: %v", url, err)
+	}
+	if strings.Join(labels, ",") != "Username→username,Password→password" {
+		t.Fatalf("login labels %q", labels)
+	}
+}
+
+// waitText waits until the element's text satisfies ok.
+func waitText(t *testing.T, ctx context.Context, sel string, ok func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s reads %q", sel, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func agentState(s *server, ext string) (state, reason string) {
+	var v struct{ State, Reason string }
+	s.api("GET", "/api/v1/agents/"+ext, nil, &v)
+	return v.State, v.Reason
+}
+
+// The agent desktop: login with the demo credentials, the state control
+// (Available, Away with a reason), the buttons the contract names, and,
+// with a call on the agent's SIP phone, the screen pop (caller, queue, IVR
+// path and keys) and Hold, Resume and Hang up acting on the call.
+func TestAgentDesktop(t *testing.T) {
+	s := startServer(t)
+	ctx := browser(t)
+	uiLogin(t, ctx, s.http+"/agent", "1003", "demo1003")
+	waitText(t, ctx, "#state", func(v string) bool { return v == "logged out" })
+	names, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('button')].map(b => b.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Answer", "Hang up", "Hold", "Resume", "Transfer", "Available", "Away"} {
+		if !strings.Contains(strings.Join(names, "|"), want) {
+			t.Fatalf("no %q button among %q", want, names)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-available`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 available", func() bool { st, _ := agentState(s, "1003"); return st == "available" })
+	waitText(t, ctx, "#state", func(v string) bool { return v == "available" })
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`#away-reason`), "lunch"), chromedp.Click(chromedp.CSS(`#btn-away`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 away for lunch", func() bool { st, r := agentState(s, "1003"); return st == "away" && r == "lunch" })
+	waitText(t, ctx, "#state", func(v string) bool { return v == "away" })
+
+	phone := registerAgent(t, s, 0, "1003", "agent_answer.xml", 1) // logs in, available
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-available`))); err != nil {
+		t.Fatal(err)
+	}
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		TalkPcap: pcapDir + "/g711a.pcap", RemoteHangup: true})
+	waitText(t, ctx, "#state", func(v string) bool { return v == "on call" })
+	waitText(t, ctx, "#c-queue", func(v string) bool { return v == "support" })
+	waitText(t, ctx, "#c-digits", func(v string) bool { return v == "2" })
+	waitText(t, ctx, "#c-caller", func(v string) bool { return strings.Contains(v, "5551234") })
+	screenshot(t, ctx, "agent-desktop.png")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-hold`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 on hold", func() bool { st, _ := agentState(s, "1003"); return st == "on_hold" })
+	waitText(t, ctx, "#state", func(v string) bool { return v == "on hold" })
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(chromedp.CSS(`#btn-resume`)), chromedp.Click(chromedp.CSS(`#btn-resume`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 back on the call", func() bool { st, _ := agentState(s, "1003"); return st == "on_call" })
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(chromedp.CSS(`#btn-hangup`)), chromedp.Click(chromedp.CSS(`#btn-hangup`))); err != nil {
+		t.Fatal(err)
+	}
+	caller.mustSucceed(t, 20*time.Second)
+	phone.uas.mustSucceed(t, 10*time.Second)
+	rec := s.lastCall(t)
+	if rec.Outcome != "answered" || rec.HangupBy != "agent" || !rec.hasEvent("hold", "1003") || !rec.hasEvent("unhold", "1003") || !rec.hasEvent("hangup_requested", "") {
+		t.Fatalf("record %+v events %v", rec, rec.kinds())
+	}
+}
+
+// The wallboard: the supervisor logs in; a caller waiting in support and
+// the agents' states show as the API reports them, updated live.
+func TestWallboardMatchesAPI(t *testing.T) {
+	s := startServer(t)
+	if code := s.api("POST", "/api/v1/agents/1003/login", nil, nil); code != 200 {
+		t.Fatalf("login: %d", code)
+	}
+	if code := s.api("POST", "/api/v1/agents/1003/state", map[string]string{"state": "away", "reason": "training"}, nil); code != 200 {
+		t.Fatalf("away: %d", code)
+	}
+	ctx := browser(t)
+	uiLogin(t, ctx, s.http+"/wallboard", "supervisor", "demo-supervisor")
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap", WaitMS: 6000})
+	waitText(t, ctx, `tr[data-queue="support"] td[data-label="waiting"]`, func(v string) bool { return v == "1" })
+	var q queueState
+	s.api("GET", "/api/v1/queues/support", nil, &q)
+	if q.Waiting != 1 {
+		t.Fatalf("API: support %+v", q)
+	}
+	waitText(t, ctx, `tr[data-queue="support"] td[data-label="away"]`, func(v string) bool { return v == "1" })
+	waitText(t, ctx, `tr[data-agent="1003"] td[data-label="state"]`, func(v string) bool { return v == "away" })
+	screenshot(t, ctx, "wallboard.png")
+	caller.mustSucceed(t, 20*time.Second)
+	waitText(t, ctx, `tr[data-queue="support"] td[data-label="waiting"]`, func(v string) bool { return v == "0" })
+}

@@ -1,0 +1,59 @@
+// Shared by the agent desktop and the wallboard: the API with the session
+// cookie, the login form, and the live stream.
+"use strict";
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method, credentials: "same-origin",
+    headers: Object.assign({"X-Switchboard-UI": "1"}, body ? {"Content-Type": "application/json"} : {}),
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  let data = null;
+  try { data = await res.json(); } catch (e) { /* not JSON */ }
+  if (!res.ok) {
+    const err = new Error((data && data.error) || res.statusText);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+// login wires the login form; onIn(me) runs once logged in (also when a
+// session already exists).
+async function login(onIn) {
+  const form = document.getElementById("login");
+  const app = document.getElementById("app");
+  const show = (me) => { form.classList.add("hidden"); app.classList.remove("hidden"); onIn(me); };
+  try { show(await api("GET", "/api/v1/me")); return; } catch (e) { /* not logged in */ }
+  form.classList.remove("hidden");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const err = form.querySelector(".error");
+    err.textContent = "";
+    try {
+      await api("POST", "/api/v1/session", {username: form.username.value, password: form.password.value});
+      show(await api("GET", "/api/v1/me"));
+    } catch (e) { err.textContent = e.message; }
+  });
+  document.getElementById("logout")?.addEventListener("click", async () => {
+    await api("DELETE", "/api/v1/session"); location.reload();
+  });
+}
+
+// live calls onSnap with every snapshot of the server's stream; the
+// browser reconnects by itself after a drop.
+function live(onSnap) {
+  const es = new EventSource("/api/v1/stream");
+  es.addEventListener("snapshot", (ev) => onSnap(JSON.parse(ev.data)));
+  const status = document.getElementById("conn");
+  es.onopen = () => { if (status) status.textContent = "live"; };
+  es.onerror = () => { if (status) status.textContent = "reconnecting…"; };
+  return es;
+}
+
+function secs(since) {
+  const s = Math.max(0, Math.round((Date.now() - new Date(since).getTime()) / 1000));
+  return s < 60 ? s + " s" : Math.floor(s / 60) + " min " + (s % 60) + " s";
+}
+
+function text(id, v) { const el = document.getElementById(id); if (el) el.textContent = v; }
