@@ -163,6 +163,34 @@ func TestAgentDesktop(t *testing.T) {
 	if rec.Outcome != "answered" || rec.HangupBy != "agent" || !rec.hasEvent("hold", "1003") || !rec.hasEvent("unhold", "1003") || !rec.hasEvent("hangup_requested", "") {
 		t.Fatalf("record %+v events %v", rec, rec.kinds())
 	}
+	// After the call: the script was shown, and the disposition is saved
+	// with tags and notes into the call record.
+	waitText(t, ctx, "#script", func(v string) bool { return strings.Contains(v, "Greet Caller 1 (5551234)") })
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`#disposition`), "escalated"),
+		chromedp.SendKeys(chromedp.CSS(`#tags`), "vip, billing"), chromedp.SendKeys(chromedp.CSS(`#notes`), "needs a refund"),
+		chromedp.Click(chromedp.CSS(`#btn-dispose`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#dispose-status", func(v string) bool { return v == "saved: escalated" })
+	screenshot(t, ctx, "agent-desktop-after-call.png")
+	var withDisp struct {
+		Disposition struct {
+			Code  string   `json:"code"`
+			Tags  []string `json:"tags"`
+			Notes string   `json:"notes"`
+		} `json:"disposition"`
+		Events []struct{ Kind string } `json:"events"`
+	}
+	s.api("GET", "/api/v1/calls/"+rec.ID, nil, &withDisp)
+	if d := withDisp.Disposition; d.Code != "escalated" || strings.Join(d.Tags, ",") != "vip,billing" || d.Notes != "needs a refund" {
+		t.Fatalf("disposition %+v", d)
+	}
+	if code := s.apiAs("1004", "demo1004", "POST", "/api/v1/calls/"+rec.ID+"/disposition", map[string]string{"code": "resolved"}, nil); code != 403 {
+		t.Fatalf("another agent's disposition: %d", code)
+	}
+	if code := s.apiAs("1003", "demo1003", "POST", "/api/v1/calls/"+rec.ID+"/disposition", map[string]string{"code": "whatever"}, nil); code != 400 {
+		t.Fatalf("a code support does not have: %d", code)
+	}
 }
 
 // The wallboard: the supervisor logs in; a caller waiting in support and

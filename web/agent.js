@@ -19,7 +19,8 @@ function render(snap) {
   document.getElementById("btn-away").classList.toggle("pressed", a.state === "away");
   document.getElementById("btn-extend").disabled = a.state !== "wrap_up";
   const c = snap.call;
-  current = (a.state === "on_call" || a.state === "on_hold") && c ? c : null;
+  current = snap.call_active && (a.state === "on_call" || a.state === "on_hold") && c ? c : null;
+  renderAfter(snap);
   const onCall = !!current;
   text("c-caller", c ? (c.caller_name ? c.caller_name + " <" + c.caller + ">" : c.caller) : "—");
   text("c-queue", c && c.queue ? c.queue : "—");
@@ -53,3 +54,42 @@ document.getElementById("btn-resume").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/hold", {on: false})));
 document.getElementById("btn-transfer").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/transfer", {to: document.getElementById("transfer-to").value})));
+
+let lastCallId = "";
+
+function renderAfter(snap) {
+  const c = snap.call;
+  document.getElementById("btn-dispose").disabled = !c;
+  if (!c) return;
+  const box = document.getElementById("script-box");
+  box.classList.toggle("hidden", !snap.script);
+  text("script", snap.script || "");
+  if (c.id !== lastCallId) { // a new call: fresh form
+    lastCallId = c.id;
+    const sel = document.getElementById("disposition");
+    const free = document.getElementById("disposition-free");
+    sel.replaceChildren(...(snap.dispositions || []).map((d) => new Option(d, d)));
+    sel.classList.toggle("hidden", !(snap.dispositions || []).length);
+    free.classList.toggle("hidden", !!(snap.dispositions || []).length);
+    free.value = ""; document.getElementById("tags").value = ""; document.getElementById("notes").value = "";
+    text("dispose-status", "");
+  }
+  if (snap.disposition) text("dispose-status", "saved: " + snap.disposition.code);
+  const tb = document.querySelector("#history tbody");
+  tb.replaceChildren();
+  for (const h of snap.history || []) {
+    const tr = document.createElement("tr");
+    for (const v of [new Date(h.arrived_at).toLocaleString(), h.queue || "", h.agent || "", h.outcome, h.disposition || "", h.notes || ""]) {
+      const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+    }
+    tb.appendChild(tr);
+  }
+}
+
+document.getElementById("btn-dispose").addEventListener("click", () => act("dispose-error", async () => {
+  const sel = document.getElementById("disposition");
+  const code = sel.classList.contains("hidden") ? document.getElementById("disposition-free").value : sel.value;
+  const tags = document.getElementById("tags").value.split(",").map((t) => t.trim()).filter(Boolean);
+  const d = await api("POST", "/api/v1/calls/" + lastCallId + "/disposition", {code, tags, notes: document.getElementById("notes").value});
+  text("dispose-status", "saved: " + d.code);
+}));

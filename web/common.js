@@ -44,7 +44,11 @@ async function login(onIn) {
 // browser reconnects by itself after a drop.
 function live(onSnap) {
   const es = new EventSource("/api/v1/stream");
-  es.addEventListener("snapshot", (ev) => onSnap(JSON.parse(ev.data)));
+  let n = 0;
+  es.addEventListener("snapshot", (ev) => {
+    document.body.dataset.snapshots = String(++n); // tests wait on fresh snapshots
+    onSnap(JSON.parse(ev.data));
+  });
   const status = document.getElementById("conn");
   es.onopen = () => { if (status) status.textContent = "live"; };
   es.onerror = () => { if (status) status.textContent = "reconnecting…"; };

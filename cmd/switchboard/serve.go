@@ -83,7 +83,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	hooks := webhook.New(cfg.Webhooks, webhook.DefaultSettings, log)
-	mgr, err := call.NewManager(ctx, cfg, sounds, publishingStore{st, hooks}, log)
+	hub := &api.Hub{}
+	mgr, err := call.NewManager(ctx, cfg, sounds, publishingStore{st, hooks, hub}, log)
 	if err != nil {
 		return err
 	}
@@ -142,7 +143,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		retention[q.Name] = q.RecordingRetention
 	}
 
-	apiSrv := api.New(cfg, mgr.ACD(), st, log)
+	apiSrv := api.New(cfg, mgr.ACD(), publishingStore{st, hooks, hub}, log)
+	apiSrv.SetHub(hub)
 	apiSrv.Calendar = mgr.Calendar()
 	apiSrv.Voicemails = st
 	apiSrv.Calls = mgr
@@ -262,15 +264,18 @@ func mountWeb(a *api.Server) {
 	a.Mount("GET /{$}", http.RedirectHandler("/agent", http.StatusFound))
 }
 
-// publishingStore stores events and offers each to the webhooks.
+// publishingStore stores events, offers each to the webhooks, and wakes
+// the live streams.
 type publishingStore struct {
 	*store.Store
 	hooks *webhook.Dispatcher
+	hub   *api.Hub
 }
 
 func (p publishingStore) AppendEvent(e store.Event) {
 	p.Store.AppendEvent(e)
 	p.hooks.Publish(e)
+	p.hub.Notify()
 }
 
 func hostOnly(hostport string) string {

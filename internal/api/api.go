@@ -29,6 +29,9 @@ type Store interface {
 	TokenUser(ctx context.Context, token string) (string, error)
 	GetRecording(ctx context.Context, callID string) (store.Recording, error)
 	AppendEvent(e store.Event)
+	SaveDisposition(ctx context.Context, d store.Disposition) error
+	GetDisposition(ctx context.Context, callID string) (store.Disposition, error)
+	CallsByCaller(ctx context.Context, caller string, limit int) ([]store.PastCall, error)
 }
 
 // Server is the HTTP API.
@@ -56,7 +59,11 @@ type Server struct {
 
 	routes   []route // every authenticated route, for the OpenAPI document
 	sessions *sessions
+	hub      *Hub
 }
+
+// SetHub makes live streams react to hub's notifications.
+func (s *Server) SetHub(h *Hub) { s.hub = h }
 
 type route struct {
 	pattern string
@@ -77,7 +84,7 @@ type principal struct {
 
 // New builds the API handler.
 func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, acd: a, store: st, log: log, mux: http.NewServeMux(), users: map[string]principal{}, sessions: newSessions()}
+	s := &Server{cfg: cfg, acd: a, store: st, log: log, mux: http.NewServeMux(), users: map[string]principal{}, sessions: newSessions(), hub: &Hub{}}
 	for _, u := range cfg.Users {
 		p := principal{name: u.Username, password: u.Password, role: u.Role}
 		if u.PasswordHash != "" {
@@ -131,6 +138,8 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("POST /api/v1/calls/{id}/hangup", s.control("hangup"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/hold", s.control("hold"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/stream", s.stream, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/calls/{id}/disposition", s.saveDisposition, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/callers/{number}/calls", s.callerHistory, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/click-to-call", s.clickToCall, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
@@ -296,10 +305,15 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 403, "agents see only their own calls")
 		return
 	}
+	var disp *store.Disposition
+	if d, err := s.store.GetDisposition(r.Context(), c.ID); err == nil {
+		disp = &d
+	}
 	writeJSON(w, 200, struct {
 		store.CallRecord
-		Events []store.Event `json:"events"`
-	}{c, evs})
+		Disposition *store.Disposition `json:"disposition,omitempty"`
+		Events      []store.Event      `json:"events"`
+	}{c, disp, evs})
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, _ *http.Request) {

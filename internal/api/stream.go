@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/acd"
@@ -13,12 +15,19 @@ import (
 
 // snapshot is one message of the live stream.
 type snapshot struct {
-	At     time.Time         `json:"at"`
-	Me     map[string]string `json:"me"`
-	Agent  *acd.AgentView    `json:"agent,omitempty"`
-	Call   *store.CallRecord `json:"call,omitempty"`
-	Queues []acd.QueueView   `json:"queues"`
-	Agents []acd.AgentView   `json:"agents,omitempty"`
+	At    time.Time         `json:"at"`
+	Me    map[string]string `json:"me"`
+	Agent *acd.AgentView    `json:"agent,omitempty"`
+	// Call is the agent's current call, or the last one (CallActive false)
+	// until the next, so it can be closed with a disposition after wrap-up.
+	Call         *store.CallRecord  `json:"call,omitempty"`
+	CallActive   bool               `json:"call_active"`
+	History      []store.PastCall   `json:"history,omitempty"`
+	Script       string             `json:"script,omitempty"`
+	Dispositions []string           `json:"dispositions,omitempty"`
+	Disposition  *store.Disposition `json:"disposition,omitempty"`
+	Queues       []acd.QueueView    `json:"queues"`
+	Agents       []acd.AgentView    `json:"agents,omitempty"`
 }
 
 // stream serves server-sent events: a snapshot every second (agents: their
@@ -37,21 +46,41 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(200)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	lastCall := ""
-	var call *store.CallRecord
+	var (
+		lastCall string
+		call     *store.CallRecord
+		history  []store.PastCall
+		polls    int
+	)
 	for {
 		snap := snapshot{At: time.Now(), Me: map[string]string{"username": p.name, "role": p.role}, Queues: s.acd.Queues()}
 		if p.role == config.RoleAgent {
 			if a, ok := s.acd.Agent(p.name); ok {
 				snap.Agent = &a
-				if a.CallID != "" {
-					if a.CallID != lastCall || call == nil {
-						if rec, _, err := s.store.GetCall(r.Context(), a.CallID); err == nil {
+				polls++
+				if a.CallID != "" && (a.CallID != lastCall || call == nil || polls%5 == 0) {
+					if rec, _, err := s.store.GetCall(r.Context(), a.CallID); err == nil {
+						call = &rec
+						if a.CallID != lastCall {
+							history, _ = s.store.CallsByCaller(r.Context(), rec.Caller, 6)
+							history = slices.DeleteFunc(history, func(pc store.PastCall) bool { return pc.ID == rec.ID })
+						}
+					}
+					lastCall = a.CallID
+				}
+				if call != nil {
+					if a.CallID == "" && polls%5 == 0 { // the last call's final record
+						if rec, _, err := s.store.GetCall(r.Context(), call.ID); err == nil {
 							call = &rec
 						}
-						lastCall = a.CallID
 					}
-					snap.Call = call
+					snap.Call, snap.CallActive, snap.History = call, a.CallID != "", history
+					if q, ok := s.cfg.QueueByName(call.Queue); ok {
+						snap.Script, snap.Dispositions = renderScript(q.Script, *call), q.Dispositions
+					}
+					if d, err := s.store.GetDisposition(r.Context(), call.ID); err == nil {
+						snap.Disposition = &d
+					}
 				}
 			}
 		} else {
@@ -66,6 +95,39 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
+		case <-s.hub.changed():
+			// A change: the next snapshot at once, but at most ten a second.
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 	}
+}
+
+// Hub tells live streams that something changed (an event was stored), so
+// they send a snapshot now instead of at the next tick.
+type Hub struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// Notify wakes every stream waiting for a change.
+func (h *Hub) Notify() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ch != nil {
+		close(h.ch)
+		h.ch = nil
+	}
+}
+
+func (h *Hub) changed() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ch == nil {
+		h.ch = make(chan struct{})
+	}
+	return h.ch
 }

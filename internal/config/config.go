@@ -156,6 +156,13 @@ type Queue struct {
 	// RecordingRetention deletes the queue's recordings this long after
 	// the call; 0 keeps them.
 	RecordingRetention time.Duration `yaml:"recording_retention"`
+
+	// Dispositions are the codes an agent closes the queue's calls with
+	// (any code when empty).
+	Dispositions []string `yaml:"dispositions"`
+	// Script is shown to the agent during the call (markdown); {{caller}},
+	// {{caller_name}}, {{queue}} and {{digits}} are filled in.
+	Script string `yaml:"script"`
 }
 
 // Recording policies.

@@ -110,3 +110,36 @@ func BenchmarkQueueReportMonth(b *testing.B) {
 		}
 	}
 }
+
+func TestDispositionsAndCallerHistory(t *testing.T) {
+	st, err := Open(t.TempDir(), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	for i, id := range []string{"old", "new", "other"} {
+		caller := "5551234"
+		if id == "other" {
+			caller = "5559999"
+		}
+		st.SaveCall(CallRecord{ID: id, Caller: caller, ArrivedAt: base.Add(time.Duration(i) * time.Hour), Outcome: "answered"})
+	}
+	st.Flush()
+	if _, err := st.GetDisposition(ctx, "old"); err != ErrNotFound {
+		t.Fatalf("no disposition yet: %v", err)
+	}
+	d := Disposition{CallID: "old", Agent: "1003", Code: "sale", Tags: []string{"vip", "upsell"}, Notes: "wants blue", At: base}
+	if err := st.SaveDisposition(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetDisposition(ctx, "old")
+	if err != nil || got.Code != "sale" || len(got.Tags) != 2 || got.Notes != "wants blue" {
+		t.Fatalf("disposition %+v %v", got, err)
+	}
+	hist, err := st.CallsByCaller(ctx, "5551234", 10)
+	if err != nil || len(hist) != 2 || hist[0].ID != "new" || hist[1].Disposition != "sale" || hist[1].Notes != "wants blue" {
+		t.Fatalf("history %+v %v", hist, err)
+	}
+}

@@ -1,0 +1,79 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// saveDisposition closes a call with a code, tags and notes: POST
+// /api/v1/calls/{id}/disposition. The agent who took the call (during the
+// call or after it), or a supervisor or admin. The code must be one of the
+// queue's dispositions when it has a list.
+func (s *Server) saveDisposition(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var body struct {
+		Code  string   `json:"code"`
+		Tags  []string `json:"tags"`
+		Notes string   `json:"notes"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || strings.TrimSpace(body.Code) == "" {
+		writeError(w, 400, `body: want {"code": "...", "tags": [...], "notes": "..."}`)
+		return
+	}
+	rec, _, err := s.store.GetCall(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, 404, "no call "+id)
+		return
+	}
+	if err != nil {
+		writeError(w, 500, "could not read the call")
+		return
+	}
+	p := who(r)
+	if p.role == config.RoleAgent && rec.Agent != p.name {
+		writeError(w, 403, "only the agent who took the call may close it")
+		return
+	}
+	if q, ok := s.cfg.QueueByName(rec.Queue); ok && len(q.Dispositions) > 0 && !slices.Contains(q.Dispositions, body.Code) {
+		writeError(w, 400, fmt.Sprintf("code: %q is not one of %s's dispositions (%s)", body.Code, q.Name, strings.Join(q.Dispositions, ", ")))
+		return
+	}
+	agent := rec.Agent
+	if agent == "" {
+		agent = p.name
+	}
+	d := store.Disposition{CallID: id, Agent: agent, Code: body.Code, Tags: body.Tags, Notes: body.Notes, At: time.Now()}
+	if err := s.store.SaveDisposition(r.Context(), d); err != nil {
+		s.log.Error("api: disposition", "call", id, "err", err)
+		writeError(w, 500, "could not save the disposition")
+		return
+	}
+	s.store.AppendEvent(store.Event{At: d.At, Kind: "disposition_saved", CallID: id, Agent: agent, Queue: rec.Queue,
+		Detail: fmt.Sprintf("code=%s tags=%s by=%s", d.Code, strings.Join(d.Tags, ","), p.name)})
+	writeJSON(w, 200, d)
+}
+
+// callerHistory lists a caller's earlier calls: GET /api/v1/callers/{number}/calls.
+func (s *Server) callerHistory(w http.ResponseWriter, r *http.Request) {
+	calls, err := s.store.CallsByCaller(r.Context(), r.PathValue("number"), 20)
+	if err != nil {
+		writeError(w, 500, "could not read calls")
+		return
+	}
+	writeJSON(w, 200, calls)
+}
+
+// renderScript fills a queue's call script with the call's data.
+func renderScript(script string, c store.CallRecord) string {
+	return strings.NewReplacer("{{caller}}", c.Caller, "{{caller_name}}", c.CallerName, "{{queue}}", c.Queue, "{{digits}}", c.Digits).Replace(script)
+}
