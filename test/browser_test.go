@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,4 +218,53 @@ func TestWallboardMatchesAPI(t *testing.T) {
 	screenshot(t, ctx, "wallboard.png")
 	caller.mustSucceed(t, 20*time.Second)
 	waitText(t, ctx, `tr[data-queue="support"] td[data-label="waiting"]`, func(v string) bool { return v == "0" })
+}
+
+// A supervisor moves a waiting call from support to sales with a higher
+// priority, and sets an agent away, from the wallboard.
+func TestWallboardSupervisorActions(t *testing.T) {
+	s := startServer(t)
+	if code := s.api("POST", "/api/v1/agents/1003/login", nil, nil); code != 200 {
+		t.Fatalf("login: %d", code)
+	}
+	if code := s.api("POST", "/api/v1/agents/1003/state", map[string]string{"state": "away", "reason": "meeting"}, nil); code != 200 {
+		t.Fatalf("away: %d", code)
+	}
+	ctx := browser(t)
+	uiLogin(t, ctx, s.http+"/wallboard", "supervisor", "demo-supervisor")
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap", WaitMS: 12000})
+	waitText(t, ctx, `#waiting td[data-label="queue"]`, func(v string) bool { return v == "support" })
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#waiting select`), "sales"),
+		chromedp.SetValue(chromedp.CSS(`#waiting input[type=number]`), "7"),
+		chromedp.Click(chromedp.CSS(`#waiting button`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the call waiting in sales with priority 7", func() bool {
+		var q struct {
+			Calls []struct {
+				Priority int `json:"priority"`
+			} `json:"calls"`
+		}
+		s.api("GET", "/api/v1/queues/sales", nil, &q)
+		return len(q.Calls) == 1 && q.Calls[0].Priority == 7
+	})
+	waitText(t, ctx, `#waiting td[data-label="queue"]`, func(v string) bool { return v == "sales" })
+	screenshot(t, ctx, "wallboard-actions.png")
+	// The supervisor logs 1003 out from the wallboard.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-agent="1003"] button:nth-of-type(3)`))); err != nil { // "Log out"
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 logged out", func() bool { st, _ := agentState(s, "1003"); return st == "logged_out" })
+	// 1001 (sales) registers, is logged in, and takes the moved call at once.
+	sp, mp := s.ports.phone(0)
+	uas := runSIPp(t, "agent-1001", "-sf", scenario("agent_answer.xml"), "-p", fmt.Sprint(sp), "-mp", fmt.Sprint(mp),
+		"-rtp_echo", "-m", "1", "-timeout", "60s", "-s", "1001")
+	register(t, s, 20, "1001", "demo1001", sp, 300)
+	uas.mustSucceed(t, 30*time.Second)
+	caller.mustSucceed(t, 30*time.Second)
+	rec := s.lastCall(t)
+	if rec.Agent != "1001" || rec.Queue != "sales" || !rec.hasEvent("priority_changed", "") || !rec.hasEvent("moved", "") {
+		t.Fatalf("record %+v events %v", rec, rec.kinds())
+	}
 }

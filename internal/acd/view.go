@@ -35,13 +35,14 @@ type QueueView struct {
 	// (EstimatedWaitKnown is false, and the figure 0, with no agent
 	// staffed); CallbacksPending counts the waiting calls whose callers
 	// hung up to be called back.
-	EstimatedWaitSeconds float64     `json:"estimated_wait_seconds"`
-	EstimatedWaitKnown   bool        `json:"estimated_wait_known"`
-	CallbacksPending     int         `json:"callbacks_pending"`
-	HandleTimeSeconds    float64     `json:"handle_time_seconds"`
-	AgentsLoggedIn       int         `json:"agents_logged_in"`
-	AgentsStaffed        int         `json:"agents_staffed"`
-	Agents               []AgentView `json:"agents"`
+	EstimatedWaitSeconds float64       `json:"estimated_wait_seconds"`
+	EstimatedWaitKnown   bool          `json:"estimated_wait_known"`
+	CallbacksPending     int           `json:"callbacks_pending"`
+	HandleTimeSeconds    float64       `json:"handle_time_seconds"`
+	AgentsLoggedIn       int           `json:"agents_logged_in"`
+	AgentsStaffed        int           `json:"agents_staffed"`
+	Calls                []WaitingCall `json:"calls"`
+	Agents               []AgentView   `json:"agents"`
 }
 
 func (a *ACD) viewAgent(ag *agent, now time.Time) AgentView {
@@ -135,8 +136,10 @@ func (a *ACD) Queue(name string) (QueueView, bool) {
 
 func (a *ACD) viewQueue(q *queue) QueueView {
 	now := a.clock.Now()
-	v := QueueView{Name: q.cfg.Name, Strategy: q.cfg.Strategy, Agents: []AgentView{}}
-	for _, c := range q.calls {
+	v := QueueView{Name: q.cfg.Name, Strategy: q.cfg.Strategy, Agents: []AgentView{}, Calls: []WaitingCall{}}
+	for i, c := range q.calls {
+		v.Calls = append(v.Calls, WaitingCall{ID: c.id, Position: i + 1, Priority: c.priority, WaitSeconds: now.Sub(c.queuedAt).Seconds(),
+			Ringing: c.state == callRinging, Callback: c.callback})
 		if c.state == callRinging {
 			v.Ringing++
 		}

@@ -181,3 +181,34 @@ const EventLeft EventKind = "left_queue"
 func (a *ACD) Withdraw(callID, reason string) error {
 	return a.leave(callID, EventLeft, reason)
 }
+
+// WaitingCall is a call in a queue, for supervisors.
+type WaitingCall struct {
+	ID          string  `json:"id"`
+	Position    int     `json:"position"`
+	Priority    int     `json:"priority"`
+	WaitSeconds float64 `json:"wait_seconds"`
+	Ringing     bool    `json:"ringing"`
+	Callback    bool    `json:"callback"`
+}
+
+// SetPriority changes a waiting call's priority; it moves in line at once.
+func (a *ACD) SetPriority(callID string, priority int) error {
+	a.mu.Lock()
+	defer a.unlock()
+	c, ok := a.calls[callID]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownCall, callID)
+	}
+	if c.priority == priority {
+		return nil
+	}
+	q := c.q
+	q.calls = slices.DeleteFunc(q.calls, func(x *call) bool { return x == c })
+	c.priority = priority
+	i, _ := slices.BinarySearchFunc(q.calls, c, compareCalls)
+	q.calls = slices.Insert(q.calls, i, c)
+	a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d (changed)", priority, i+1)})
+	a.dispatchQueue(q)
+	return nil
+}

@@ -149,3 +149,26 @@ func BenchmarkWait(b *testing.B) {
 		}
 	}
 }
+
+func TestSetPriorityReorders(t *testing.T) {
+	f := newRouting(t, QueueConfig{}, nil)
+	for _, id := range []string{"c1", "c2", "c3"} {
+		if err := f.acd.Enqueue(id, "q", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.acd.SetPriority("c3", 9); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.acd.SetPriority("nope", 1); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("unknown call: %v", err)
+	}
+	q, _ := f.acd.Queue("q")
+	var order []string
+	for _, c := range q.Calls {
+		order = append(order, c.ID)
+	}
+	if fmt.Sprint(order) != "[c3 c1 c2]" || q.Calls[0].Priority != 9 || q.Calls[0].Position != 1 {
+		t.Fatalf("order %v calls %+v", order, q.Calls)
+	}
+}

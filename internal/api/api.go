@@ -138,6 +138,7 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("POST /api/v1/calls/{id}/hangup", s.control("hangup"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/hold", s.control("hold"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/stream", s.stream, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/calls/{id}/queue", s.requeue, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("POST /api/v1/calls/{id}/disposition", s.saveDisposition, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/callers/{number}/calls", s.callerHistory, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/click-to-call", s.clickToCall, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)

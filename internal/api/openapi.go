@@ -16,6 +16,7 @@ var summaries = map[string]string{
 	"POST /api/v1/calls/{id}/hangup":             "Hang up a live call",
 	"POST /api/v1/calls/{id}/hold":               `Hold or resume a live call's caller: {"on": true|false}`,
 	"GET /api/v1/stream":                         "Server-sent events: a snapshot of the agent (or of every queue and agent for supervisors) each second and on every change",
+	"POST /api/v1/calls/{id}/queue":              `Move a waiting call to another queue and/or change its priority: {"queue": "sales", "priority": 5}`,
 	"POST /api/v1/calls/{id}/disposition":        `Close a call: {"code": "sale", "tags": ["vip"], "notes": "..."}; the agent who took it, or a supervisor`,
 	"GET /api/v1/callers/{number}/calls":         "A caller's earlier calls, newest first, with their dispositions (the screen pop's history)",
 	"POST /api/v1/calls/click-to-call":           `Ring an agent, then dial a number for them: {"agent": "1003", "number": "5551234"}`,

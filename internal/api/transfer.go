@@ -18,6 +18,39 @@ type Calls interface {
 	ClickToCall(agentID, number, by string) (callID string, err error)
 	HangupCall(callID, by string) error
 	Hold(callID string, on bool, by string) error
+	Requeue(callID, queue string, priority *int, by string) error
+}
+
+// requeue moves a waiting call or changes its priority (supervisors):
+// POST /api/v1/calls/{id}/queue {"queue": "sales", "priority": 5}.
+func (s *Server) requeue(w http.ResponseWriter, r *http.Request) {
+	if s.Calls == nil {
+		writeError(w, 404, "call control is not enabled")
+		return
+	}
+	var body struct {
+		Queue    string `json:"queue"`
+		Priority *int   `json:"priority"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || (body.Queue == "" && body.Priority == nil) {
+		writeError(w, 400, `body: want {"queue": "<queue>"}, {"priority": N} or both`)
+		return
+	}
+	err := s.Calls.Requeue(r.PathValue("id"), body.Queue, body.Priority, who(r).name)
+	switch {
+	case errors.Is(err, call.ErrUnknownCall):
+		writeError(w, 404, err.Error())
+	case errors.Is(err, call.ErrUnknownTarget):
+		writeError(w, 400, err.Error())
+	case errors.Is(err, call.ErrNotWaiting):
+		writeError(w, 409, err.Error())
+	case err != nil:
+		writeError(w, 500, err.Error())
+	default:
+		writeJSON(w, 200, map[string]string{"status": "requeued"})
+	}
 }
 
 // control hangs up or holds a live call: POST /api/v1/calls/{id}/hangup,

@@ -48,6 +48,8 @@ type Call struct {
 	recording *recording.Recording
 	// held: the caller is on hold from the API.
 	held bool
+	// moves tells the waiting loop that a supervisor moved the call.
+	moves chan string
 }
 
 // connectedCh is closed when an agent is connected (replaced for each
@@ -86,7 +88,8 @@ const (
 // Incoming runs a new inbound call to its end (sip.Handler).
 func (m *Manager) Incoming(leg *sip.Leg) {
 	now := time.Now()
-	c := &Call{ID: newID(), m: m, caller: leg, connected: make(chan struct{}), transfers: make(chan transferReq, 1)}
+	c := &Call{ID: newID(), m: m, caller: leg, connected: make(chan struct{}), transfers: make(chan transferReq, 1),
+		moves: make(chan string, 1)}
 	c.log = m.log.With("call", c.ID)
 	c.rec = store.CallRecord{ID: c.ID, Caller: leg.Caller, CallerName: leg.CallerName, Dialed: leg.Dialed, Source: leg.Source,
 		ArrivedAt: now, Outcome: OutcomeInProgress, SIPCall: leg.ID}

@@ -1,10 +1,15 @@
 package call
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/store"
 )
+
+// ErrNotWaiting: the call is not waiting in a queue (an agent has it, or it is a callback).
+var ErrNotWaiting = errors.New("call: not waiting in a queue")
 
 // HangupCall ends a live call from the API (the agent's desktop, a supervisor).
 func (m *Manager) HangupCall(callID, by string) error {
@@ -61,5 +66,45 @@ func (m *Manager) Hold(callID string, on bool, by string) error {
 		}
 	}
 	m.event(map[bool]string{true: "hold", false: "unhold"}[on], c.ID, c.agentID, c.rec.Queue, "by "+by)
+	return nil
+}
+
+// Requeue moves a waiting call to another queue and/or changes its
+// priority (a supervisor's action); queue "" keeps the queue, priority nil
+// keeps the priority.
+func (m *Manager) Requeue(callID, queue string, priority *int, by string) error {
+	c := m.call(callID)
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
+	}
+	c.mu.Lock()
+	current, waiting := c.rec.Queue, c.agentLeg == nil && c.moves != nil
+	c.mu.Unlock()
+	if !waiting {
+		return ErrNotWaiting
+	}
+	if priority != nil {
+		if err := m.acd.SetPriority(callID, *priority); err != nil {
+			return fmt.Errorf("%w: %v", ErrNotWaiting, err)
+		}
+		c.mu.Lock()
+		c.priority = *priority
+		c.mu.Unlock()
+		m.event("priority_changed", c.ID, "", current, fmt.Sprintf("priority=%d by %s", *priority, by))
+	}
+	if queue != "" && queue != current {
+		if _, ok := m.cfg.QueueByName(queue); !ok {
+			return fmt.Errorf("%w: %q", ErrUnknownTarget, queue)
+		}
+		if err := m.acd.Move(callID, queue, "moved by "+by); err != nil {
+			return fmt.Errorf("%w: %v", ErrNotWaiting, err)
+		}
+		c.update(func(r *store.CallRecord) { r.Queue = queue })
+		select {
+		case c.moves <- queue:
+		default:
+		}
+	}
+	m.poke()
 	return nil
 }

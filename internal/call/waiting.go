@@ -127,6 +127,13 @@ func (c *Call) wait(ctx context.Context, q config.Queue) {
 			if c.option(ctx, q, d) {
 				return
 			}
+		case name := <-c.moves:
+			// A supervisor moved the call (the ACD has it there already):
+			// go on with the new queue's music, announcements and limits.
+			target, _ := m.cfg.QueueByName(name)
+			c.music(target)
+			c.wait(ctx, target)
+			return
 		case <-maxWait:
 			c.log.Info("maximum wait reached", "queue", q.Name, "waited", time.Since(entered).Round(time.Second))
 			if c.limit(ctx, q, *q.MaxWait, "max wait", true) {
