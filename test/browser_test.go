@@ -15,7 +15,7 @@ import (
 
 // browser starts headless Chromium (Debian's) for one test; the test is
 // skipped when Chromium is missing, unless CI is set.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, flags ...string) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -29,6 +29,14 @@ func browser(t *testing.T) context.Context {
 		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+	}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if ok {
+			opts = append(opts, chromedp.Flag(k, v))
+		} else {
+			opts = append(opts, chromedp.Flag(k, true))
+		}
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelC := chromedp.NewContext(actx)

@@ -5,7 +5,40 @@ login((who) => {
   me = who;
   text("who", who.username);
   live(render);
+  connectSoftphone();
 });
+
+// The softphone: one WebRTC connection for the whole session; Switchboard
+// rings it for each call.
+async function connectSoftphone() {
+  const btn = document.getElementById("btn-connect");
+  btn.classList.add("hidden");
+  text("softphone", "connecting…");
+  try {
+    // Noise suppression off: headsets do their own, and it flattens steady tones (hold music, test tones).
+    const stream = await navigator.mediaDevices.getUserMedia({audio: {echoCancellation: true, noiseSuppression: false, autoGainControl: false}});
+    const pc = new RTCPeerConnection({iceServers: []});
+    stream.getTracks().forEach((t) => pc.addTrack(t, stream));
+    pc.ontrack = (ev) => { document.getElementById("remote").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
+    pc.onconnectionstatechange = () => {
+      text("softphone", pc.connectionState);
+      if (pc.connectionState === "failed" || pc.connectionState === "closed") btn.classList.remove("hidden");
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((done) => {
+      if (pc.iceGatheringState === "complete") return done();
+      pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") done(); });
+      setTimeout(done, 3000);
+    });
+    const ans = await api("POST", "/api/v1/webrtc/offer", {sdp: pc.localDescription.sdp});
+    await pc.setRemoteDescription({type: "answer", sdp: ans.sdp});
+    window.softphone = pc;
+  } catch (e) {
+    text("softphone", "not connected: " + e.message);
+    btn.classList.remove("hidden");
+  }
+}
+document.getElementById("btn-connect").addEventListener("click", connectSoftphone);
 
 function render(snap) {
   const a = snap.agent;
@@ -27,6 +60,10 @@ function render(snap) {
   text("c-wait", c && c.wait_seconds ? Math.round(c.wait_seconds) + " s" : "—");
   text("c-path", c && c.ivr_path ? c.ivr_path : "—");
   text("c-digits", c && c.digits ? c.digits : "—");
+  const ringing = !!(snap.softphone && snap.softphone.ringing) || (a.state === "ringing" && snap.softphone && snap.softphone.connected);
+  document.getElementById("btn-answer").disabled = !ringing;
+  document.getElementById("btn-reject").disabled = !ringing;
+  if (ringing && snap.softphone.caller) text("c-caller", snap.softphone.caller);
   document.getElementById("btn-hangup").disabled = !onCall;
   document.getElementById("btn-hold").disabled = !onCall || a.state === "on_hold";
   document.getElementById("btn-resume").disabled = !onCall || a.state !== "on_hold";
@@ -46,6 +83,10 @@ document.getElementById("btn-away").addEventListener("click", () =>
     {state: "away", reason: document.getElementById("away-reason").value})));
 document.getElementById("btn-extend").addEventListener("click", () =>
   act("state-error", () => api("POST", "/api/v1/agents/" + me.username + "/state", {state: "wrap_up", extend_seconds: 30})));
+document.getElementById("btn-answer").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/webrtc/answer")));
+document.getElementById("btn-reject").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/webrtc/reject")));
 document.getElementById("btn-hangup").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/hangup")));
 document.getElementById("btn-hold").addEventListener("click", () =>

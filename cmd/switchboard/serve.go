@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/internal/voicemail"
 	"github.com/switchboard/switchboard/internal/webhook"
+	"github.com/switchboard/switchboard/internal/webrtc"
 	"github.com/switchboard/switchboard/web"
 )
 
@@ -145,6 +146,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	apiSrv := api.New(cfg, mgr.ACD(), publishingStore{st, hooks, hub}, log)
 	apiSrv.SetHub(hub)
+	phones, err := webrtc.NewPhones(log)
+	if err != nil {
+		return err
+	}
+	mgr.SetSoftphones(phones)
+	apiSrv.Phones = phones
 	apiSrv.Calendar = mgr.Calendar()
 	apiSrv.Voicemails = st
 	apiSrv.Calls = mgr

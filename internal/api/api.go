@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/internal/webhook"
+	"github.com/switchboard/switchboard/internal/webrtc"
 )
 
 // Store is what the API reads.
@@ -56,6 +57,8 @@ type Server struct {
 	Reports ReportStore
 	// Webhooks is the webhook delivery log.
 	Webhooks func() []webhook.Delivery
+	// Phones are the browser softphones; nil hides the routes.
+	Phones *webrtc.Phones
 
 	routes   []route // every authenticated route, for the OpenAPI document
 	sessions *sessions
@@ -138,6 +141,10 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("POST /api/v1/calls/{id}/hangup", s.control("hangup"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/hold", s.control("hold"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/stream", s.stream, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/webrtc/offer", s.softphoneOffer, config.RoleAgent)
+	s.handle("POST /api/v1/webrtc/answer", s.softphoneRespond(true), config.RoleAgent)
+	s.handle("POST /api/v1/webrtc/reject", s.softphoneRespond(false), config.RoleAgent)
+	s.handle("DELETE /api/v1/webrtc", s.softphoneClose, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/queue", s.requeue, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("POST /api/v1/calls/{id}/disposition", s.saveDisposition, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/callers/{number}/calls", s.callerHistory, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/internal/webrtc"
 )
 
 // snapshot is one message of the live stream.
@@ -26,6 +27,7 @@ type snapshot struct {
 	Script       string             `json:"script,omitempty"`
 	Dispositions []string           `json:"dispositions,omitempty"`
 	Disposition  *store.Disposition `json:"disposition,omitempty"`
+	Softphone    *webrtc.Status     `json:"softphone,omitempty"`
 	Queues       []acd.QueueView    `json:"queues"`
 	Agents       []acd.AgentView    `json:"agents,omitempty"`
 }
@@ -55,6 +57,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	for {
 		snap := snapshot{At: time.Now(), Me: map[string]string{"username": p.name, "role": p.role}, Queues: s.acd.Queues()}
 		if p.role == config.RoleAgent {
+			snap.Softphone = s.softphoneStatus(p.name)
 			if a, ok := s.acd.Agent(p.name); ok {
 				snap.Agent = &a
 				polls++

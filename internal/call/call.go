@@ -388,7 +388,7 @@ func (c *Call) direct(ctx context.Context, ext string) {
 		c.caller.Media().Loop(music)
 	}
 	leg, err := dialWhile(ctx, 30*time.Second, c.caller.Done(), func(ctx context.Context) (*sip.Leg, error) {
-		return m.dialer.Dial(ctx, sip.DialRequest{User: ext, CallerID: c.caller.Caller, CallerName: c.caller.CallerName})
+		return m.dialAgent(ctx, ext, c.caller.Caller, c.caller.CallerName)
 	})
 	if errors.Is(err, errWaiterGone) {
 		_ = m.acd.Release(ext)

@@ -60,7 +60,7 @@ func (c *Call) clickToCall(agentID, number, callerID string) {
 	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.Server.MaxCallDuration)
 	defer cancel()
 	agentLeg, err := dialWhile(ctx, 30*time.Second, nil, func(ctx context.Context) (*sip.Leg, error) {
-		return m.dialer.Dial(ctx, sip.DialRequest{User: agentID, CallerID: number, CallerName: "Calling " + number})
+		return m.dialAgent(ctx, agentID, number, "Calling "+number)
 	})
 	if err != nil {
 		_ = m.acd.Release(agentID)

@@ -28,6 +28,48 @@ type Dialer interface {
 	Dial(ctx context.Context, d sip.DialRequest) (*sip.Leg, error)
 	Registered(user string) (sip.Binding, bool)
 	DialTrunk(ctx context.Context, d sip.TrunkDial) (*sip.Leg, error)
+	NewLocalLeg(name string) (*sip.Leg, error)
+}
+
+// Softphones are agents' browser phones: when an agent's desktop has one
+// connected, calls ring there instead of on a SIP phone.
+type Softphones interface {
+	Has(user string) bool
+	Ring(ctx context.Context, user, caller string, ep *media.Endpoint) (<-chan struct{}, error)
+	Hangup(user string)
+}
+
+// SetSoftphones connects the browser phones.
+func (m *Manager) SetSoftphones(p Softphones) { m.phones = p }
+
+// dialAgent rings an agent: on the desktop's softphone when one is
+// connected (the desktop wins), else on the registered SIP phone.
+func (m *Manager) dialAgent(ctx context.Context, user, number, name string) (*sip.Leg, error) {
+	if m.phones == nil || !m.phones.Has(user) {
+		return m.dialer.Dial(ctx, sip.DialRequest{User: user, CallerID: number, CallerName: name})
+	}
+	leg, err := m.dialer.NewLocalLeg("webrtc-" + user)
+	if err != nil {
+		return nil, err
+	}
+	who := number
+	if name != "" {
+		who = name + " <" + number + ">"
+	}
+	done, err := m.phones.Ring(ctx, user, who, leg.Media())
+	if err != nil {
+		leg.Hangup()
+		return nil, fmt.Errorf("softphone %s: %w", user, err)
+	}
+	leg.OnEnd(func() { m.phones.Hangup(user) })
+	go func() { // the desktop hangs up or goes away: the leg ends
+		select {
+		case <-done:
+			leg.Hangup()
+		case <-leg.Done():
+		}
+	}()
+	return leg, nil
 }
 
 // Mailboxes stores voicemail messages (and has them emailed).
@@ -52,6 +94,7 @@ type Manager struct {
 	vm     Mailboxes
 	recs   Recordings
 	recIdx RecordingIndex
+	phones Softphones
 	hours  *flow.Calendar
 	agents map[string]config.Agent
 
@@ -311,7 +354,7 @@ func (m *Manager) ring(ctx context.Context, o acd.Offer) {
 	log := m.log.With("call", c.ID, "agent", o.AgentID, "queue", o.Queue)
 	log.Info("offering call")
 	number, name := c.presentation()
-	leg, err := m.dialer.Dial(ctx, sip.DialRequest{User: o.AgentID, CallerID: number, CallerName: name})
+	leg, err := m.dialAgent(ctx, o.AgentID, number, name)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("offer withdrawn", "reason", err)

@@ -41,6 +41,7 @@ type Leg struct {
 	done        chan struct{}
 	endOnce     sync.Once
 	holdFn      atomic.Pointer[func(bool)]
+	endFn       atomic.Pointer[func()]
 	referFn     atomic.Pointer[func(Transfer) error]
 	held        atomic.Bool
 	endReason   atomic.Value // string
@@ -64,6 +65,22 @@ func (l *Leg) remoteHold(direction string) {
 	if f := l.holdFn.Load(); f != nil {
 		(*f)(on)
 	}
+}
+
+// OnEnd registers f, called once when the leg ends, however it ends.
+func (l *Leg) OnEnd(f func()) { l.endFn.Store(&f) }
+
+// NewLocalLeg makes a leg that is no SIP dialog: a browser softphone's. It
+// has an RTP endpoint like any leg and ends when Hangup is called.
+func (s *Server) NewLocalLeg(name string) (*Leg, error) {
+	ep, err := s.media.NewEndpoint()
+	if err != nil {
+		return nil, fmt.Errorf("sip: local leg %s: %w", name, err)
+	}
+	l := newLeg(s, fmt.Sprintf("local-%s-%016x", name, rand.Uint64()), false, ep)
+	l.answered.Store(true)
+	s.legs.Store(l.ID, l)
+	return l, nil
 }
 
 // Media is the leg's RTP endpoint.
@@ -198,6 +215,9 @@ func (l *Leg) watch(ctx context.Context) {
 
 func (l *Leg) end(reason string) {
 	l.endOnce.Do(func() {
+		if f := l.endFn.Load(); f != nil {
+			defer (*f)()
+		}
 		l.endReason.Store(reason)
 		l.s.legs.Delete(l.ID)
 		l.ep.Close()

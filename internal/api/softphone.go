@@ -1,0 +1,67 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/webrtc"
+)
+
+// softphoneOffer connects the agent's browser softphone: POST
+// /api/v1/webrtc/offer {"sdp": "<offer>"} → {"sdp": "<answer>"}.
+func (s *Server) softphoneOffer(w http.ResponseWriter, r *http.Request) {
+	if s.Phones == nil {
+		writeError(w, 404, "the softphone is not enabled")
+		return
+	}
+	var body struct {
+		SDP string `json:"sdp"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil || body.SDP == "" {
+		writeError(w, 400, `body: want {"sdp": "<offer>"}`)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	answer, err := s.Phones.Connect(ctx, who(r).name, body.SDP)
+	if err != nil {
+		s.log.Info("softphone refused", "agent", who(r).name, "err", err)
+		writeError(w, 400, err.Error())
+		return
+	}
+	writeJSON(w, 200, map[string]string{"sdp": answer})
+}
+
+// softphoneRespond answers or rejects the call ringing on the desktop.
+func (s *Server) softphoneRespond(answer bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Phones == nil {
+			writeError(w, 404, "the softphone is not enabled")
+			return
+		}
+		if err := s.Phones.Respond(who(r).name, answer); err != nil {
+			writeError(w, 409, err.Error())
+			return
+		}
+		writeJSON(w, 200, map[string]bool{"answered": answer})
+	}
+}
+
+// softphoneClose disconnects the desktop's softphone.
+func (s *Server) softphoneClose(w http.ResponseWriter, r *http.Request) {
+	if s.Phones != nil {
+		s.Phones.Disconnect(who(r).name)
+	}
+	writeJSON(w, 200, map[string]string{"status": "disconnected"})
+}
+
+// softphoneStatus is the desktop's softphone for the live stream.
+func (s *Server) softphoneStatus(user string) *webrtc.Status {
+	if s.Phones == nil {
+		return nil
+	}
+	st := s.Phones.Status(user)
+	return &st
+}

@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/internal/media"
+)
+
+// toneWAV writes an 8 kHz 16-bit mono WAV of a sine at freq (Chromium's
+// fake microphone).
+func toneWAV(t *testing.T, freq float64, d time.Duration) string {
+	t.Helper()
+	n := int(d.Seconds() * media.SampleRate)
+	b := media.WAVHeader(1, uint32(2*n))
+	for i := 0; i < n; i++ {
+		b = binary.LittleEndian.AppendUint16(b, uint16(int16(8000*math.Sin(2*math.Pi*freq*float64(i)/media.SampleRate))))
+	}
+	path := filepath.Join(t.TempDir(), "mic.wav")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// The browser softphone: agent 1003 logs in on the desktop (no SIP phone),
+// the softphone connects over WebRTC, a SIPp caller is offered to the
+// desktop, the test clicks Answer, and audio flows both ways: the caller's
+// 440 Hz tone reaches the page's WebRTC receiver, the browser's 1000 Hz
+// microphone reaches the caller's RTP. Hang up on the desktop ends the call.
+func TestBrowserSoftphone(t *testing.T) {
+	s := startServer(t)
+	ctx := browser(t, "use-fake-ui-for-media-stream", "use-fake-device-for-media-stream",
+		"use-file-for-fake-audio-capture="+toneWAV(t, 1000, 10*time.Second), "allow-loopback-in-peer-connection",
+		"autoplay-policy=no-user-gesture-required")
+	uiLogin(t, ctx, s.http+"/agent", "1003", "demo1003")
+	waitText(t, ctx, "#softphone", func(v string) bool { return v == "connected" })
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-available`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 available", func() bool { st, _ := agentState(s, "1003"); return st == "available" })
+	_, callerMedia := s.ports.phone(1)
+	heard := startCapture(t, callerMedia)
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		WaitMS: 1500, TalkPcap: writeTonePCAP(t, 440, 8*time.Second), RemoteHangup: true})
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(chromedp.CSS(`#btn-answer`)), chromedp.Click(chromedp.CSS(`#btn-answer`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 on the call", func() bool { st, _ := agentState(s, "1003"); return st == "on_call" })
+	// The page's receiver: packets and energy from the caller.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`setInterval(async () => {
+		for (const r of (await window.softphone.getStats()).values())
+			if (r.type === "inbound-rtp" && r.kind === "audio") window.__in = {packets: r.packetsReceived, energy: r.totalAudioEnergy};
+	}, 200)`)); err != nil {
+		t.Fatal(err)
+	}
+	var in struct {
+		Packets float64 `json:"packets"`
+		Energy  float64 `json:"energy"`
+	}
+	waitFor(t, 15*time.Second, "the caller's audio in the browser", func() bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.__in || {}`))
+		if err != nil {
+			return false
+		}
+		m, _ := v.(map[string]any)
+		in.Packets, _ = m["packets"].(float64)
+		in.Energy, _ = m["energy"].(float64)
+		return in.Packets > 100 && in.Energy > 0
+	})
+	screenshot(t, ctx, "agent-softphone.png")
+	time.Sleep(2 * time.Second) // a little more of the browser's voice for the caller's capture
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-hangup`))); err != nil {
+		t.Fatal(err)
+	}
+	caller.mustSucceed(t, 20*time.Second)
+	heard.stop()
+	rec := s.lastCall(t)
+	if rec.Outcome != "answered" || rec.Agent != "1003" || rec.HangupBy != "agent" {
+		t.Fatalf("record %+v events %v", rec, rec.kinds())
+	}
+	// The caller heard the browser's 1000 Hz tone (PCMA frames, transcoded from the browser's PCMU).
+	tone := 0
+	for _, p := range rtpPayloads(t, heard.path, callerMedia) {
+		b, err := hex.DecodeString(p)
+		if err != nil || len(b) < 160 {
+			continue
+		}
+		pcm := make([]int16, len(b))
+		media.Decode(media.PCMA, pcm, b)
+		if goertzel(pcm, 1000) > 1e8 && goertzel(pcm, 1000) > 20*goertzel(pcm, 440) {
+			tone++
+		}
+	}
+	if tone < 50 {
+		t.Fatalf("the caller heard %d frames of the browser's tone (browser received %+v)", tone, in)
+	}
+	if !strings.Contains(strings.Join(rec.kinds(), ","), "connected") {
+		t.Fatalf("events %v", rec.kinds())
+	}
+}
