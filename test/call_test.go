@@ -66,6 +66,25 @@ func (s *server) lastCall(t *testing.T) callRecord {
 	return s.findCall(t, func(callRecord) bool { return true })
 }
 
+// lastCallWhere is findCall under another name, for readability.
+func (s *server) lastCallWhere(t *testing.T, pick func(callRecord) bool) callRecord {
+	t.Helper()
+	return s.findCall(t, pick)
+}
+
+// liveCallOf returns the ID of the call an agent is on.
+func (s *server) liveCallOf(t *testing.T, ext string) string {
+	t.Helper()
+	var v struct {
+		CallID string `json:"call_id"`
+	}
+	s.api("GET", "/api/v1/agents/"+ext, nil, &v)
+	if v.CallID == "" {
+		t.Fatalf("agent %s is on no call", ext)
+	}
+	return v.CallID
+}
+
 // findCall waits until the newest call record matching pick has ended.
 func (s *server) findCall(t *testing.T, pick func(callRecord) bool) callRecord {
 	t.Helper()

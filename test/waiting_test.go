@@ -366,7 +366,8 @@ func TestAgentMailbox(t *testing.T) {
 	s := startServer(t,
 		"    - {name: support, email: support@demo.example}\n",
 		"    - {name: support, email: support@demo.example}\n    - {name: \"1004\", email: dave@demo.example}\n",
-		"password: demo1004, queues: [support], login_on_register: true}", "password: demo1004, queues: [support], login_on_register: true, voicemail: \"1004\"}")
+		"password: demo1004, queues: [support], login_on_register: true, supervisor: true}",
+		"password: demo1004, queues: [support], login_on_register: true, supervisor: true, voicemail: \"1004\"}")
 	caller := call(t, s, 1, "caller", callerSpec{Service: "1004", Auth: true, WaitMS: 8000, TalkPcap: pcapDir + "/g711a.pcap", TalkMS: 4000},
 		"-au", "1003", "-ap", "demo1003")
 	caller.mustSucceed(t, 40*time.Second)

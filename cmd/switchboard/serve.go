@@ -126,7 +126,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		// internal: both need an authenticated agent, even from a trunk's address.
 		AuthRequired: func(dialed string) bool {
 			_, ext := passwords[dialed]
-			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext)
+			_, _, monitor := cfg.FeatureCodes.MonitorCode(dialed)
+			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext || monitor)
 		},
 		Trunks: regs,
 		Log:    log,

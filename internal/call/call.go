@@ -162,6 +162,12 @@ func (c *Call) run() {
 		c.loginToggle()
 		return
 	}
+	if mode, ext, ok := m.cfg.FeatureCodes.MonitorCode(leg.Dialed); ok && leg.AuthUser != "" {
+		ctx, cancel := context.WithTimeout(m.ctx, m.cfg.Server.MaxCallDuration)
+		defer cancel()
+		c.monitor(ctx, mode, ext)
+		return
+	}
 	flowName, queue, priority := "", "", 0
 	for _, n := range m.cfg.Numbers {
 		if n.Number == leg.Dialed {

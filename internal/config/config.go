@@ -107,6 +107,9 @@ type Agent struct {
 	LoginOnRegister bool `yaml:"login_on_register"`
 	// Voicemail names the agent's mailbox.
 	Voicemail string `yaml:"voicemail"`
+	// Supervisor lets the agent's phone listen to, whisper to and barge
+	// into other agents' calls (feature codes).
+	Supervisor bool `yaml:"supervisor"`
 }
 
 // Queue holds waiting callers until an agent takes them.
@@ -264,6 +267,23 @@ const (
 type FeatureCodes struct {
 	// LoginToggle logs the agent in when out, out when in.
 	LoginToggle string `yaml:"login_toggle"`
+	// Listen, Whisper and Barge, followed by an agent's extension, join
+	// that agent's call (agents with supervisor: true only); on the call
+	// 4, 5 and 6 switch between the three.
+	Listen  string `yaml:"listen"`
+	Whisper string `yaml:"whisper"`
+	Barge   string `yaml:"barge"`
+}
+
+// MonitorCode splits a dialled number into a monitor mode (listen,
+// whisper, barge) and an extension; ok is false for other numbers.
+func (f FeatureCodes) MonitorCode(dialed string) (mode, ext string, ok bool) {
+	for _, c := range []struct{ prefix, mode string }{{f.Listen, "listen"}, {f.Whisper, "whisper"}, {f.Barge, "barge"}} {
+		if c.prefix != "" && len(dialed) > len(c.prefix) && dialed[:len(c.prefix)] == c.prefix {
+			return c.mode, dialed[len(c.prefix):], true
+		}
+	}
+	return "", "", false
 }
 
 // Defaults returns a config with every default set; a file overrides them.
@@ -280,7 +300,7 @@ func Defaults() Config {
 			RegisterMinExpires: 10 * time.Second,
 			MaxCallDuration:    4 * time.Hour,
 		},
-		FeatureCodes: FeatureCodes{LoginToggle: "*45"},
+		FeatureCodes: FeatureCodes{LoginToggle: "*45", Listen: "*55", Whisper: "*56", Barge: "*57"},
 	}
 }
 

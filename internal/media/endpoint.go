@@ -20,6 +20,7 @@ const (
 	modeIdle outMode = iota
 	modePlay
 	modeRelay
+	modeMix // frames come from a Monitor
 )
 
 // Endpoint is one RTP leg: a local port pair, the negotiated remote side,
@@ -58,6 +59,7 @@ type Endpoint struct {
 	remote atomic.Pointer[Session] // snapshot for the reader
 	peer   atomic.Pointer[Endpoint]
 	tap    atomic.Pointer[func(Codec, []byte)]
+	monTap atomic.Pointer[tapFn]
 	digits chan byte
 	closed chan struct{}
 	once   sync.Once
@@ -389,6 +391,9 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 	case h.PayloadType == sess.PT:
 		if t := ep.tap.Load(); t != nil {
 			(*t)(sess.Codec, payload)
+		}
+		if t := ep.monTap.Load(); t != nil {
+			t.f(sess.Codec, payload)
 		}
 		if peer != nil {
 			peer.relay(h, payload, sess.Codec, out, false)
