@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,7 +121,17 @@ func agentState(s *server, ext string) (state, reason string) {
 // with a call on the agent's SIP phone, the screen pop (caller, queue, IVR
 // path and keys) and Hold, Resume and Hang up acting on the call.
 func TestAgentDesktop(t *testing.T) {
-	s := startServer(t)
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("phone") != "5551234" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"name": "Ann Example", "account": {"tier": "gold", "open_tickets": 2}}`))
+	}))
+	defer crm.Close()
+	s := startServer(t, "feature_codes:", fmt.Sprintf("crm: {url: %q, link: %q}\n\nfeature_codes:",
+		crm.URL+"/lookup?phone={number}", crm.URL+"/contacts/{number}"))
 	ctx := browser(t)
 	uiLogin(t, ctx, s.http+"/agent", "1003", "demo1003")
 	waitText(t, ctx, "#state", func(v string) bool { return v == "logged out" })
@@ -153,6 +165,14 @@ func TestAgentDesktop(t *testing.T) {
 	waitText(t, ctx, "#c-queue", func(v string) bool { return v == "support" })
 	waitText(t, ctx, "#c-digits", func(v string) bool { return v == "2" })
 	waitText(t, ctx, "#c-caller", func(v string) bool { return strings.Contains(v, "5551234") })
+	// The CRM's record of the caller, and the keypad.
+	waitText(t, ctx, "#crm", func(v string) bool { return strings.Contains(v, "Ann Example") && strings.Contains(v, "account.tier") })
+	if href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('crm-link').href`)); err != nil || href != crm.URL+"/contacts/5551234" {
+		t.Fatalf("CRM link %q %v", href, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#keypad button[data-key="5"]`))); err != nil {
+		t.Fatal(err)
+	}
 	screenshot(t, ctx, "agent-desktop.png")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-hold`))); err != nil {
 		t.Fatal(err)
@@ -169,7 +189,8 @@ func TestAgentDesktop(t *testing.T) {
 	caller.mustSucceed(t, 20*time.Second)
 	phone.uas.mustSucceed(t, 10*time.Second)
 	rec := s.lastCall(t)
-	if rec.Outcome != "answered" || rec.HangupBy != "agent" || !rec.hasEvent("hold", "1003") || !rec.hasEvent("unhold", "1003") || !rec.hasEvent("hangup_requested", "") {
+	if rec.Outcome != "answered" || rec.HangupBy != "agent" || !rec.hasEvent("hold", "1003") || !rec.hasEvent("unhold", "1003") ||
+		!rec.hasEvent("hangup_requested", "") || !rec.hasEvent("dtmf_sent", "") {
 		t.Fatalf("record %+v events %v", rec, rec.kinds())
 	}
 	// After the call: the script was shown, and the disposition is saved

@@ -33,6 +33,7 @@ async function connectSoftphone() {
     const ans = await api("POST", "/api/v1/webrtc/offer", {sdp: pc.localDescription.sdp});
     await pc.setRemoteDescription({type: "answer", sdp: ans.sdp});
     window.softphone = pc;
+    document.getElementById("btn-mute").disabled = false;
   } catch (e) {
     text("softphone", "not connected: " + e.message);
     btn.classList.remove("hidden");
@@ -68,6 +69,8 @@ function render(snap) {
   document.getElementById("btn-hold").disabled = !onCall || a.state === "on_hold";
   document.getElementById("btn-resume").disabled = !onCall || a.state !== "on_hold";
   document.getElementById("btn-transfer").disabled = !onCall;
+  for (const b of document.querySelectorAll("#keypad button")) b.disabled = !onCall;
+  if (!window.softphone) document.getElementById("btn-mute").disabled = true;
 }
 
 async function act(errId, f) {
@@ -98,10 +101,31 @@ document.getElementById("btn-transfer").addEventListener("click", () =>
 
 let lastCallId = "";
 
+async function lookupCRM(number) {
+  const box = document.getElementById("crm-box");
+  try {
+    const res = await api("GET", "/api/v1/callers/" + encodeURIComponent(number) + "/crm");
+    const dl = document.getElementById("crm");
+    dl.replaceChildren();
+    for (const f of res.fields) {
+      const dt = document.createElement("dt"); dt.textContent = f.name;
+      const dd = document.createElement("dd"); dd.textContent = f.value;
+      dl.append(dt, dd);
+    }
+    const link = document.getElementById("crm-link");
+    link.href = res.link || "#";
+    link.classList.toggle("hidden", !res.link);
+    box.classList.remove("hidden");
+  } catch (e) {
+    box.classList.add("hidden"); // no CRM configured, or it did not answer
+  }
+}
+
 function renderAfter(snap) {
   const c = snap.call;
   document.getElementById("btn-dispose").disabled = !c;
   if (!c) return;
+  if (c.id !== lastCallId) lookupCRM(c.caller);
   const box = document.getElementById("script-box");
   box.classList.toggle("hidden", !snap.script);
   text("script", snap.script || "");
@@ -134,3 +158,17 @@ document.getElementById("btn-dispose").addEventListener("click", () => act("disp
   const d = await api("POST", "/api/v1/calls/" + lastCallId + "/disposition", {code, tags, notes: document.getElementById("notes").value});
   text("dispose-status", "saved: " + d.code);
 }));
+
+for (const b of document.querySelectorAll("#keypad button[data-key]")) {
+  b.addEventListener("click", () => act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/dtmf", {digits: b.dataset.key})));
+}
+document.getElementById("btn-mute").addEventListener("click", () => {
+  const pc = window.softphone;
+  if (!pc) return;
+  const btn = document.getElementById("btn-mute");
+  const muted = btn.textContent === "Mute";
+  for (const s of pc.getSenders()) if (s.track) s.track.enabled = !muted;
+  btn.textContent = muted ? "Unmute" : "Mute";
+});
+document.getElementById("btn-call").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/calls/click-to-call", {agent: me.username, number: document.getElementById("dial").value})));

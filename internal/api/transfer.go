@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/call"
@@ -19,6 +20,7 @@ type Calls interface {
 	HangupCall(callID, by string) error
 	Hold(callID string, on bool, by string) error
 	Requeue(callID, queue string, priority *int, by string) error
+	SendDigits(callID, digits, by string) error
 }
 
 // requeue moves a waiting call or changes its priority (supervisors):
@@ -75,6 +77,16 @@ func (s *Server) control(action string) http.HandlerFunc {
 		}
 		var err error
 		switch action {
+		case "dtmf":
+			var body struct {
+				Digits string `json:"digits"`
+			}
+			if derr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body); derr != nil || body.Digits == "" ||
+				len(body.Digits) > 32 || strings.Trim(body.Digits, "0123456789*#ABCD") != "" {
+				writeError(w, 400, `body: want {"digits": "0-9, *, #, A-D (up to 32)"}`)
+				return
+			}
+			err = s.Calls.SendDigits(id, body.Digits, p.name)
 		case "hangup":
 			err = s.Calls.HangupCall(id, p.name)
 		case "hold":

@@ -3,6 +3,7 @@ package call
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/store"
@@ -106,5 +107,28 @@ func (m *Manager) Requeue(callID, queue string, priority *int, by string) error 
 		}
 	}
 	m.poke()
+	return nil
+}
+
+// SendDigits plays DTMF digits (RFC 4733) to the party of a connected
+// call, from the agent's desktop keypad (IVRs the agent has dialled, or a
+// conference PIN).
+func (m *Manager) SendDigits(callID, digits, by string) error {
+	c := m.call(callID)
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
+	}
+	c.mu.Lock()
+	caller, connected := c.caller, c.agentLeg != nil && !c.ended
+	c.mu.Unlock()
+	if !connected || caller == nil {
+		return ErrNotConnected
+	}
+	for i := 0; i < len(digits); i++ {
+		if err := caller.Media().SendDTMF(digits[i], 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	m.event("dtmf_sent", c.ID, "", "", fmt.Sprintf("digits=%s by %s", digits, by))
 	return nil
 }

@@ -29,6 +29,17 @@ type Config struct {
 	Voicemail Voicemail `yaml:"voicemail"`
 	// Webhooks receive call and agent events.
 	Webhooks []Webhook `yaml:"webhooks"`
+	// CRM is looked up for the agent's screen pop.
+	CRM CRM `yaml:"crm"`
+}
+
+// CRM is an HTTP lookup of the caller: URL with {number} replaced by the
+// caller's number (escaped) returns a JSON object, shown as fields; Link,
+// with {number} too, is shown as a link to the caller's page in the CRM.
+type CRM struct {
+	URL     string        `yaml:"url"`
+	Link    string        `yaml:"link"`
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Webhook is an HTTP endpoint that receives events as signed JSON POSTs.
