@@ -246,6 +246,15 @@ func TestWallboardMatchesAPI(t *testing.T) {
 	waitText(t, ctx, `tr[data-agent="1003"] td[data-label="state"]`, func(v string) bool { return v == "away" })
 	screenshot(t, ctx, "wallboard.png")
 	caller.mustSucceed(t, 20*time.Second)
+	// The day's charts draw the abandoned call once the report has it.
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#app`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "a bar in the calls chart", func() bool {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`[...document.querySelectorAll('#chart-calls rect')].filter(r => +r.getAttribute('height') > 0).length`))
+		return err == nil && n >= 1
+	})
+	screenshot(t, ctx, "wallboard-charts.png")
 	waitText(t, ctx, `tr[data-queue="support"] td[data-label="waiting"]`, func(v string) bool { return v == "0" })
 }
 

@@ -11,9 +11,10 @@ async function refreshToday() {
   const from = new Date(); from.setHours(0, 0, 0, 0);
   const to = new Date(from.getTime() + 24 * 3600 * 1000);
   try {
-    const rep = await api("GET", "/api/v1/reports/queues?interval=24h&from=" + encodeURIComponent(from.toISOString()) +
+    const rep = await api("GET", "/api/v1/reports/queues?interval=30m&from=" + encodeURIComponent(from.toISOString()) +
       "&to=" + encodeURIComponent(to.toISOString()));
     today = Object.fromEntries(rep.totals.map((t) => [t.queue, t]));
+    drawCharts(rep);
   } catch (e) { /* next time */ }
 }
 
@@ -116,5 +117,50 @@ function renderWaiting(queues) {
     }));
     tr.appendChild(td);
     tb.appendChild(tr);
+  }
+}
+
+// drawCharts draws the day's intervals, all queues summed: bars of offered
+// and answered calls, and the service level as a line (gaps where no call).
+function drawCharts(rep) {
+  const n = 48, W = 480, H = 160, pad = 16, bw = (W - pad) / n;
+  const sum = Array.from({length: n}, () => ({offered: 0, answered: 0, inSL: 0, eligible: 0}));
+  for (const r of rep.rows) {
+    const i = Math.floor((new Date(r.interval_start) - new Date(rep.from)) / 1800000);
+    if (i < 0 || i >= n) continue;
+    sum[i].offered += r.offered; sum[i].answered += r.answered;
+    const eligible = r.offered - r.short_abandoned;
+    if (r.service_level !== null) { sum[i].inSL += r.service_level * eligible; sum[i].eligible += eligible; }
+  }
+  const top = Math.max(1, ...sum.map((s) => s.offered));
+  const ns = "http://www.w3.org/2000/svg";
+  const el = (tag, attrs) => { const e = document.createElementNS(ns, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
+  const calls = document.getElementById("chart-calls");
+  calls.replaceChildren();
+  sum.forEach((s, i) => {
+    const x = pad + i * bw;
+    const ho = (H - pad) * s.offered / top, ha = (H - pad) * s.answered / top;
+    calls.append(el("rect", {x, y: H - pad - ho, width: bw - 1, height: ho, fill: "#34424f"}));
+    calls.append(el("rect", {x, y: H - pad - ha, width: bw - 1, height: ha, fill: "#4aa3ff"}));
+  });
+  for (const h of [0, 6, 12, 18]) {
+    const t = el("text", {x: pad + h * 2 * bw, y: H - 2, fill: "#93a4b5", "font-size": 10}); t.textContent = h + ":00"; calls.append(t);
+  }
+  const sl = document.getElementById("chart-sl");
+  sl.replaceChildren();
+  for (const p of [0, 50, 80, 100]) {
+    const y = H - pad - (H - 2 * pad) * p / 100;
+    sl.append(el("line", {x1: pad, x2: W, y1: y, y2: y, stroke: p === 80 ? "#f0b429" : "#243140"}));
+    const t = el("text", {x: 0, y: y + 3, fill: "#93a4b5", "font-size": 9}); t.textContent = p; sl.append(t);
+  }
+  const segments = [[]];
+  sum.forEach((s, i) => {
+    if (!s.eligible) { if (segments[segments.length - 1].length) segments.push([]); return; }
+    const x = pad + i * bw + bw / 2, y = H - pad - (H - 2 * pad) * s.inSL / s.eligible;
+    segments[segments.length - 1].push(x.toFixed(1) + " " + y.toFixed(1));
+  });
+  for (const seg of segments) {
+    if (seg.length === 1) sl.append(el("circle", {cx: seg[0].split(" ")[0], cy: seg[0].split(" ")[1], r: 3, fill: "#2fbf71"}));
+    else if (seg.length > 1) sl.append(el("path", {d: "M" + seg.join("L"), fill: "none", stroke: "#2fbf71", "stroke-width": 2}));
   }
 }
