@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -108,5 +109,68 @@ func TestBrowserSoftphone(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(rec.kinds(), ","), "connected") {
 		t.Fatalf("events %v", rec.kinds())
+	}
+}
+
+// A supervisor whispers from the wallboard: the wallboard's softphone is
+// rung for the monitor and answers itself; it hears the call (WebRTC
+// receiver stats), the agent hears the supervisor's 2000 Hz microphone,
+// the caller does not; Stop monitoring ends it.
+func TestWallboardWhisperFromBrowser(t *testing.T) {
+	s := startServer(t)
+	agentSIP, agentMedia := s.ports.phone(0)
+	agentUAS := runSIPp(t, "agent-1003", "-sf", toneAgent(t, writeTonePCAP(t, 1000, 15*time.Second)), "-p", fmt.Sprint(agentSIP),
+		"-mp", fmt.Sprint(agentMedia), "-m", "1", "-timeout", "90s", "-s", "1003")
+	register(t, s, 20, "1003", "demo1003", agentSIP, 300)
+	waitFor(t, 5*time.Second, "1003 available", func() bool { st, _ := agentState(s, "1003"); return st == "available" })
+	ctx := browser(t, "use-fake-ui-for-media-stream", "use-fake-device-for-media-stream",
+		"use-file-for-fake-audio-capture="+toneWAV(t, 2000, 10*time.Second), "allow-loopback-in-peer-connection",
+		"autoplay-policy=no-user-gesture-required")
+	uiLogin(t, ctx, s.http+"/wallboard", "supervisor", "demo-supervisor")
+	waitText(t, ctx, "#softphone", func(v string) bool { return v == "connected" })
+	_, callerMedia := s.ports.phone(1)
+	capCaller, capAgent := startCapture(t, callerMedia), startCapture(t, agentMedia)
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		WaitMS: 500, TalkPcap: writeTonePCAP(t, 440, 15*time.Second), RemoteHangup: true})
+	waitFor(t, 15*time.Second, "1003 on the call", func() bool { st, _ := agentState(s, "1003"); return st == "on_call" })
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`tr[data-agent="1003"] td:last-child button:nth-of-type(2)`)),
+		chromedp.Click(chromedp.CSS(`tr[data-agent="1003"] td:last-child button:nth-of-type(2)`))); err != nil { // Whisper
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`setInterval(async () => {
+		for (const r of (await window.softphone.getStats()).values())
+			if (r.type === "inbound-rtp" && r.kind === "audio") window.__in = {packets: r.packetsReceived, energy: r.totalAudioEnergy};
+	}, 200)`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the call's audio in the supervisor's browser", func() bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.__in || {}`))
+		m, _ := v.(map[string]any)
+		p, _ := m["packets"].(float64)
+		e, _ := m["energy"].(float64)
+		return err == nil && p > 100 && e > 0
+	})
+	time.Sleep(2 * time.Second)
+	screenshot(t, ctx, "wallboard-whisper.png")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-stop-monitor`))); err != nil {
+		t.Fatal(err)
+	}
+	id := s.liveCallOf(t, "1003")
+	waitFor(t, 10*time.Second, "monitor_ended", func() bool {
+		var rec callRecord
+		s.api("GET", "/api/v1/calls/"+id, nil, &rec)
+		return rec.hasEvent("monitor_ended", "1003")
+	})
+	if code := s.api("POST", "/api/v1/calls/"+id+"/hangup", nil, nil); code != 200 {
+		t.Fatalf("hangup: %d", code)
+	}
+	caller.mustSucceed(t, 20*time.Second)
+	agentUAS.mustSucceed(t, 10*time.Second)
+	capCaller.stop()
+	capAgent.stop()
+	atAgent, atCaller := tones(t, capAgent, agentMedia, 2000), tones(t, capCaller, callerMedia, 2000)
+	t.Logf("agent heard %v, caller heard %v", atAgent, atCaller)
+	if atAgent[2000] < 50 || atCaller[2000] > 20 { // a few frames of the prompts before the call have some 2000 Hz
+		t.Fatalf("whisper: the agent should hear the supervisor (%v), the caller not (%v)", atAgent, atCaller)
 	}
 }

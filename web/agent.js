@@ -5,40 +5,9 @@ login((who) => {
   me = who;
   text("who", who.username);
   live(render);
-  connectSoftphone();
+  connectSoftphone().then(() => { document.getElementById("btn-mute").disabled = !window.softphone; });
 });
 
-// The softphone: one WebRTC connection for the whole session; Switchboard
-// rings it for each call.
-async function connectSoftphone() {
-  const btn = document.getElementById("btn-connect");
-  btn.classList.add("hidden");
-  text("softphone", "connecting…");
-  try {
-    // Noise suppression off: headsets do their own, and it flattens steady tones (hold music, test tones).
-    const stream = await navigator.mediaDevices.getUserMedia({audio: {echoCancellation: true, noiseSuppression: false, autoGainControl: false}});
-    const pc = new RTCPeerConnection({iceServers: []});
-    stream.getTracks().forEach((t) => pc.addTrack(t, stream));
-    pc.ontrack = (ev) => { document.getElementById("remote").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
-    pc.onconnectionstatechange = () => {
-      text("softphone", pc.connectionState);
-      if (pc.connectionState === "failed" || pc.connectionState === "closed") btn.classList.remove("hidden");
-    };
-    await pc.setLocalDescription(await pc.createOffer());
-    await new Promise((done) => {
-      if (pc.iceGatheringState === "complete") return done();
-      pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") done(); });
-      setTimeout(done, 3000);
-    });
-    const ans = await api("POST", "/api/v1/webrtc/offer", {sdp: pc.localDescription.sdp});
-    await pc.setRemoteDescription({type: "answer", sdp: ans.sdp});
-    window.softphone = pc;
-    document.getElementById("btn-mute").disabled = false;
-  } catch (e) {
-    text("softphone", "not connected: " + e.message);
-    btn.classList.remove("hidden");
-  }
-}
 document.getElementById("btn-connect").addEventListener("click", connectSoftphone);
 
 function render(snap) {

@@ -61,3 +61,34 @@ function secs(since) {
 }
 
 function text(id, v) { const el = document.getElementById(id); if (el) el.textContent = v; }
+
+// The softphone: one WebRTC connection for the whole session; Switchboard
+// rings it for each call.
+async function connectSoftphone() {
+  const btn = document.getElementById("btn-connect");
+  btn.classList.add("hidden");
+  text("softphone", "connecting…");
+  try {
+    // Noise suppression off: headsets do their own, and it flattens steady tones (hold music, test tones).
+    const stream = await navigator.mediaDevices.getUserMedia({audio: {echoCancellation: true, noiseSuppression: false, autoGainControl: false}});
+    const pc = new RTCPeerConnection({iceServers: []});
+    stream.getTracks().forEach((t) => pc.addTrack(t, stream));
+    pc.ontrack = (ev) => { document.getElementById("remote").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
+    pc.onconnectionstatechange = () => {
+      text("softphone", pc.connectionState);
+      if (pc.connectionState === "failed" || pc.connectionState === "closed") btn.classList.remove("hidden");
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((done) => {
+      if (pc.iceGatheringState === "complete") return done();
+      pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") done(); });
+      setTimeout(done, 3000);
+    });
+    const ans = await api("POST", "/api/v1/webrtc/offer", {sdp: pc.localDescription.sdp});
+    await pc.setRemoteDescription({type: "answer", sdp: ans.sdp});
+    window.softphone = pc;
+  } catch (e) {
+    text("softphone", "not connected: " + e.message);
+    btn.classList.remove("hidden");
+  }
+}

@@ -3,6 +3,7 @@ let today = {};
 
 login(() => {
   live(render);
+  connectSoftphone();
   refreshToday();
   setInterval(refreshToday, 10000);
 });
@@ -66,9 +67,24 @@ function render(snap) {
       button("Away", "agents-error", () => api("POST", "/api/v1/agents/" + a.id + "/state", {state: "away", reason: "supervisor"})),
       button("Log out", "agents-error", () => api("POST", "/api/v1/agents/" + a.id + "/logout")));
     tr.appendChild(td);
+    const mon = document.createElement("td");
+    if (a.call_id && (a.state === "on_call" || a.state === "on_hold")) {
+      for (const mode of ["Listen", "Whisper", "Barge"]) {
+        mon.append(button(mode, "agents-error", () => api("POST", "/api/v1/calls/" + a.call_id + "/monitor", {mode: mode.toLowerCase()})));
+      }
+    }
+    tr.appendChild(mon);
     ab.appendChild(tr);
   }
+  // A monitor rings the wallboard's softphone: answer it at once.
+  const sp = snap.softphone;
+  document.getElementById("btn-stop-monitor").disabled = !(sp && (sp.on_call || sp.ringing));
+  if (sp && sp.ringing && !answering) {
+    answering = true;
+    api("POST", "/api/v1/webrtc/answer").catch(() => {}).finally(() => { answering = false; });
+  }
 }
+let answering = false;
 
 function button(label, errId, f) {
   const b = document.createElement("button");
@@ -164,3 +180,7 @@ function drawCharts(rep) {
     else if (seg.length > 1) sl.append(el("path", {d: "M" + seg.join("L"), fill: "none", stroke: "#2fbf71", "stroke-width": 2}));
   }
 }
+
+document.getElementById("btn-connect").addEventListener("click", connectSoftphone);
+document.getElementById("btn-stop-monitor").addEventListener("click", () =>
+  api("DELETE", "/api/v1/monitor").catch((e) => text("agents-error", e.message)));

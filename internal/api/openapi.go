@@ -17,6 +17,8 @@ var summaries = map[string]string{
 	"POST /api/v1/calls/{id}/dtmf":               `Send DTMF to the call's party: {"digits": "123#"} (the desktop's keypad)`,
 	"POST /api/v1/calls/{id}/hold":               `Hold or resume a live call's caller: {"on": true|false}`,
 	"GET /api/v1/stream":                         "Server-sent events: a snapshot of the agent (or of every queue and agent for supervisors) each second and on every change",
+	"POST /api/v1/calls/{id}/monitor":            `Listen to, whisper to or barge into a live call from your softphone: {"mode": "listen"|"whisper"|"barge"}; again to switch modes`,
+	"DELETE /api/v1/monitor":                     "Stop your monitoring",
 	"POST /api/v1/webrtc/offer":                  `Connect the agent's browser softphone: {"sdp": offer} → {"sdp": answer} (PCMU, DTLS-SRTP)`,
 	"POST /api/v1/webrtc/answer":                 "Answer the call ringing on the desktop's softphone",
 	"POST /api/v1/webrtc/reject":                 "Reject the call ringing on the desktop's softphone",

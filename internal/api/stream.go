@@ -56,8 +56,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	)
 	for {
 		snap := snapshot{At: time.Now(), Me: map[string]string{"username": p.name, "role": p.role}, Queues: s.acd.Queues()}
+		snap.Softphone = s.softphoneStatus(p.name)
 		if p.role == config.RoleAgent {
-			snap.Softphone = s.softphoneStatus(p.name)
 			if a, ok := s.acd.Agent(p.name); ok {
 				snap.Agent = &a
 				polls++

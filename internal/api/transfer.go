@@ -21,6 +21,44 @@ type Calls interface {
 	Hold(callID string, on bool, by string) error
 	Requeue(callID, queue string, priority *int, by string) error
 	SendDigits(callID, digits, by string) error
+	MonitorFromDesktop(callID, user, mode string) error
+	StopMonitor(user string)
+}
+
+// monitor starts (or switches the mode of) the caller's monitoring of a
+// live call from their softphone: POST /api/v1/calls/{id}/monitor {"mode"}.
+func (s *Server) monitor(w http.ResponseWriter, r *http.Request) {
+	if s.Calls == nil {
+		writeError(w, 404, "monitoring is not enabled")
+		return
+	}
+	var body struct {
+		Mode string `json:"mode"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body); err != nil {
+		writeError(w, 400, `body: want {"mode": "listen"|"whisper"|"barge"}`)
+		return
+	}
+	err := s.Calls.MonitorFromDesktop(r.PathValue("id"), who(r).name, body.Mode)
+	switch {
+	case errors.Is(err, call.ErrBadMode):
+		writeError(w, 400, err.Error())
+	case errors.Is(err, call.ErrUnknownCall):
+		writeError(w, 404, err.Error())
+	case errors.Is(err, call.ErrNotConnected):
+		writeError(w, 409, err.Error())
+	case err != nil:
+		writeError(w, 500, err.Error())
+	default:
+		writeJSON(w, 202, map[string]string{"status": "monitoring", "mode": body.Mode})
+	}
+}
+
+func (s *Server) stopMonitor(w http.ResponseWriter, r *http.Request) {
+	if s.Calls != nil {
+		s.Calls.StopMonitor(who(r).name)
+	}
+	writeJSON(w, 200, map[string]string{"status": "stopped"})
 }
 
 // requeue moves a waiting call or changes its priority (supervisors):

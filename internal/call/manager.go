@@ -101,9 +101,11 @@ type Manager struct {
 	ctx  context.Context
 	wake chan struct{}
 
-	mu       sync.Mutex
-	calls    map[string]*Call
-	offers   map[uint64]context.CancelFunc
+	mu     sync.Mutex
+	calls  map[string]*Call
+	offers map[uint64]context.CancelFunc
+	// monitors are the supervisors' desktop monitors running, by user.
+	monitors map[string]monitorRun
 	outcomes map[string]uint64
 	// bridged is signalled per call when an agent leg is connected.
 	wg sync.WaitGroup
@@ -119,6 +121,7 @@ func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, 
 		cfg: cfg, log: log, sounds: sounds, rec: rec, ctx: ctx,
 		hours: flow.NewCalendar(cfg.Hours), agents: map[string]config.Agent{},
 		wake: make(chan struct{}, 1), calls: map[string]*Call{}, offers: map[uint64]context.CancelFunc{}, outcomes: map[string]uint64{},
+		monitors: map[string]monitorRun{},
 	}
 	for _, name := range cfg.Sounds() {
 		if _, ok := sounds.Get(name); !ok {
