@@ -306,3 +306,55 @@ func TestWallboardSupervisorActions(t *testing.T) {
 		t.Fatalf("record %+v events %v", rec, rec.kinds())
 	}
 }
+
+// An attended transfer from the desktop: agent 1003 consults 1004 (the
+// caller on hold), talks to them, then completes the transfer; the caller
+// ends up with 1004 and the record shows both agents.
+func TestDesktopAttendedTransfer(t *testing.T) {
+	s := startServer(t)
+	ctx := browser(t)
+	uiLogin(t, ctx, s.http+"/agent", "1003", "demo1003")
+	first := registerAgent(t, s, 0, "1003", "agent_answer.xml", 1)
+	if code := s.api("POST", "/api/v1/agents/1004/login", nil, nil); code != 200 {
+		t.Fatalf("login 1004: %d", code)
+	}
+	if code := s.api("POST", "/api/v1/agents/1004/state", map[string]string{"state": "away", "reason": "expert"}, nil); code != 200 {
+		t.Fatalf("1004 away: %d", code)
+	}
+	second := registerAgent2(t, s, 2, "1004", "agent_answer.xml") // away: takes no queue call, but can be consulted
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		TalkPcap: pcapDir + "/g711a.pcap", RemoteHangup: true})
+	waitText(t, ctx, "#state", func(v string) bool { return v == "on call" })
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#transfer-to`), "1004"), chromedp.Click(chromedp.CSS(`#btn-consult`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#consult", func(v string) bool { return strings.HasPrefix(v, "talking to 1004") })
+	screenshot(t, ctx, "agent-desktop-consult.png")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-complete`))); err != nil {
+		t.Fatal(err)
+	}
+	first.uas.mustSucceed(t, 15*time.Second) // 1003's phone is hung up
+	waitFor(t, 10*time.Second, "1004 on the call", func() bool { st, _ := agentState(s, "1004"); return st == "on_call" })
+	id := s.liveCallOf(t, "1004")
+	if code := s.api("POST", "/api/v1/calls/"+id+"/hangup", nil, nil); code != 200 {
+		t.Fatalf("hangup: %d", code)
+	}
+	caller.mustSucceed(t, 20*time.Second)
+	second.mustSucceed(t, 10*time.Second)
+	rec := s.lastCall(t)
+	tr := rec.details("transfer")
+	if rec.Agent != "1004" || len(tr) != 1 || !strings.Contains(tr[0], "kind=attended to=1004") || !rec.hasEvent("consult_connected", "") {
+		t.Fatalf("record %+v transfer %q events %v", rec, tr, rec.kinds())
+	}
+}
+
+// registerAgent2 starts an agent's phone and registers it without waiting
+// for the agent to be available (it may be away).
+func registerAgent2(t *testing.T, s *server, n int, ext, scenarioFile string) *sipp {
+	t.Helper()
+	sp, mp := s.ports.phone(n)
+	uas := runSIPp(t, "agent-"+ext, "-sf", scenario(scenarioFile), "-p", fmt.Sprint(sp), "-mp", fmt.Sprint(mp),
+		"-rtp_echo", "-m", "1", "-timeout", "90s", "-s", ext)
+	register(t, s, n+20, ext, "demo"+ext, sp, 300)
+	return uas
+}

@@ -37,7 +37,11 @@ function render(snap) {
   document.getElementById("btn-hangup").disabled = !onCall;
   document.getElementById("btn-hold").disabled = !onCall || a.state === "on_hold";
   document.getElementById("btn-resume").disabled = !onCall || a.state !== "on_hold";
-  document.getElementById("btn-transfer").disabled = !onCall;
+  document.getElementById("btn-transfer").disabled = !onCall || !!snap.consult;
+  document.getElementById("btn-consult").disabled = !onCall || !!snap.consult;
+  document.getElementById("btn-complete").classList.toggle("hidden", !(snap.consult && snap.consult.connected));
+  document.getElementById("btn-cancel-consult").classList.toggle("hidden", !snap.consult);
+  text("consult", snap.consult ? (snap.consult.connected ? "talking to " : "ringing ") + snap.consult.target + "; the caller is on hold" : "");
   for (const b of document.querySelectorAll("#keypad button")) b.disabled = !onCall;
   if (!window.softphone) document.getElementById("btn-mute").disabled = true;
 }
@@ -141,3 +145,9 @@ document.getElementById("btn-mute").addEventListener("click", () => {
 });
 document.getElementById("btn-call").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/click-to-call", {agent: me.username, number: document.getElementById("dial").value})));
+document.getElementById("btn-consult").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/consult", {to: document.getElementById("transfer-to").value})));
+document.getElementById("btn-complete").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/consult/complete")));
+document.getElementById("btn-cancel-consult").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/consult/cancel")));

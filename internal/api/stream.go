@@ -28,6 +28,7 @@ type snapshot struct {
 	Dispositions []string           `json:"dispositions,omitempty"`
 	Disposition  *store.Disposition `json:"disposition,omitempty"`
 	Softphone    *webrtc.Status     `json:"softphone,omitempty"`
+	Consult      *consultView       `json:"consult,omitempty"`
 	Queues       []acd.QueueView    `json:"queues"`
 	Agents       []acd.AgentView    `json:"agents,omitempty"`
 }
@@ -78,6 +79,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 						}
 					}
 					snap.Call, snap.CallActive, snap.History = call, a.CallID != "", history
+					if s.Calls != nil && snap.CallActive {
+						if target, connected, ok := s.Calls.Consulting(call.ID); ok {
+							snap.Consult = &consultView{Target: target, Connected: connected}
+						}
+					}
 					if q, ok := s.cfg.QueueByName(call.Queue); ok {
 						snap.Script, snap.Dispositions = renderScript(q.Script, *call), q.Dispositions
 					}
@@ -133,4 +139,10 @@ func (h *Hub) changed() <-chan struct{} {
 		h.ch = make(chan struct{})
 	}
 	return h.ch
+}
+
+// consultView is an attended transfer in progress, for the desktop.
+type consultView struct {
+	Target    string `json:"target"`
+	Connected bool   `json:"connected"`
 }

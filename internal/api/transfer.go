@@ -23,6 +23,10 @@ type Calls interface {
 	SendDigits(callID, digits, by string) error
 	MonitorFromDesktop(callID, user, mode string) error
 	StopMonitor(user string)
+	Consult(callID, target, by string) error
+	CompleteConsult(callID, by string) error
+	CancelConsult(callID, by string) error
+	Consulting(callID string) (target string, connected, ok bool)
 }
 
 // monitor starts (or switches the mode of) the caller's monitoring of a
@@ -115,6 +119,19 @@ func (s *Server) control(action string) http.HandlerFunc {
 		}
 		var err error
 		switch action {
+		case "consult":
+			var body struct {
+				To string `json:"to"`
+			}
+			if derr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body); derr != nil || body.To == "" {
+				writeError(w, 400, `body: want {"to": "<extension or number>"}`)
+				return
+			}
+			err = s.Calls.Consult(id, body.To, p.name)
+		case "consult/complete":
+			err = s.Calls.CompleteConsult(id, p.name)
+		case "consult/cancel":
+			err = s.Calls.CancelConsult(id, p.name)
 		case "dtmf":
 			var body struct {
 				Digits string `json:"digits"`
@@ -138,8 +155,11 @@ func (s *Server) control(action string) http.HandlerFunc {
 			err = s.Calls.Hold(id, *body.On, p.name)
 		}
 		switch {
-		case errors.Is(err, call.ErrNotConnected):
+		case errors.Is(err, call.ErrNotConnected), errors.Is(err, call.ErrConsulting), errors.Is(err, call.ErrNoConsulting),
+			errors.Is(err, acd.ErrAgentBusy):
 			writeError(w, 409, err.Error())
+		case errors.Is(err, call.ErrUnknownTarget):
+			writeError(w, 400, err.Error())
 		case errors.Is(err, call.ErrUnknownCall):
 			writeError(w, 404, err.Error())
 		case err != nil:

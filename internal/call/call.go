@@ -50,6 +50,8 @@ type Call struct {
 	held bool
 	// moves tells the waiting loop that a supervisor moved the call.
 	moves chan string
+	// consult is the desktop's attended transfer in progress.
+	consult *consultation
 }
 
 // connectedCh is closed when an agent is connected (replaced for each
@@ -365,6 +367,15 @@ func (c *Call) talk(ctx context.Context, party *sip.Leg) {
 	}
 	agentLeg.Hangup()
 	party.Hangup()
+	c.mu.Lock()
+	cons := c.consult
+	c.mu.Unlock()
+	if cons != nil { // a consultation left behind: its party goes too
+		c.endConsult(cons)
+		if cons.leg != nil {
+			cons.leg.Hangup()
+		}
+	}
 	switch {
 	case agentID == "": // an external number
 	case direct:

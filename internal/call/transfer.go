@@ -23,6 +23,9 @@ type transferReq struct {
 	// handoff, on a consultation call, asks it to give up its agent leg
 	// to the call being transferred: the answer comes on reply.
 	handoff chan<- handoff
+	// consult completes the desktop's consultation: the caller goes to
+	// the consulted party.
+	consult *handoff
 }
 
 // handoff is what a consultation call gives to the call that replaces it.
@@ -94,7 +97,7 @@ func (m *Manager) CallAgent(callID string) (string, bool) {
 }
 
 func (c *Call) requestTransfer(t transferReq) error {
-	if t.replaces == "" && t.handoff == nil && c.m.targetKind(t.target) == "" {
+	if t.replaces == "" && t.handoff == nil && t.consult == nil && c.m.targetKind(t.target) == "" {
 		return fmt.Errorf("%w: %q", ErrUnknownTarget, t.target)
 	}
 	c.mu.Lock()
@@ -139,7 +142,7 @@ func (c *Call) handOver(ctx context.Context, t transferReq) {
 		return
 	}
 	kind := "blind"
-	if t.replaces != "" {
+	if t.replaces != "" || t.consult != nil {
 		kind = "attended"
 	}
 	log := c.log.With("target", t.target, "kind", kind, "by", t.by)
@@ -150,6 +153,11 @@ func (c *Call) handOver(ctx context.Context, t transferReq) {
 	}
 	notify(100, "Trying")
 	var got handoff
+	if t.consult != nil {
+		got = *t.consult
+		t.target = got.agentID
+		agentLeg.Media().Unbridge()
+	}
 	if t.replaces != "" {
 		var err error
 		if got, err = m.takeConsultation(t.replaces); err != nil {
