@@ -174,3 +174,67 @@ func TestWallboardWhisperFromBrowser(t *testing.T) {
 		t.Fatalf("whisper: the agent should hear the supervisor (%v), the caller not (%v)", atAgent, atCaller)
 	}
 }
+
+// On the softphone: Hold (the caller hears music), Resume, then a blind
+// Transfer from the desktop to a SIP agent (1004), who takes the call; with
+// a wrap-up, the desktop counts it down.
+func TestSoftphoneHoldAndTransfer(t *testing.T) {
+	s := startServer(t, "    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n",
+		"    callback: {attempts: 3, retry_after: 2m, ring_timeout: 30s}\n    wrap_up: 30s\n")
+	ctx := browser(t, "use-fake-ui-for-media-stream", "use-fake-device-for-media-stream",
+		"use-file-for-fake-audio-capture="+toneWAV(t, 1000, 10*time.Second), "allow-loopback-in-peer-connection",
+		"autoplay-policy=no-user-gesture-required")
+	uiLogin(t, ctx, s.http+"/agent", "1003", "demo1003")
+	waitText(t, ctx, "#softphone", func(v string) bool { return v == "connected" })
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-available`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 available", func() bool { st, _ := agentState(s, "1003"); return st == "available" })
+	if code := s.api("POST", "/api/v1/agents/1004/login", nil, nil); code != 200 {
+		t.Fatalf("login 1004: %d", code)
+	}
+	if code := s.api("POST", "/api/v1/agents/1004/state", map[string]string{"state": "away", "reason": "expert"}, nil); code != 200 {
+		t.Fatalf("1004 away: %d", code)
+	}
+	expert := registerAgent2(t, s, 2, "1004", "agent_answer.xml")
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		TalkPcap: pcapDir + "/g711a.pcap", RemoteHangup: true})
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(chromedp.CSS(`#btn-answer`)), chromedp.Click(chromedp.CSS(`#btn-answer`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 on the call", func() bool { st, _ := agentState(s, "1003"); return st == "on_call" })
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(chromedp.CSS(`#btn-hold`)), chromedp.Click(chromedp.CSS(`#btn-hold`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 on hold", func() bool { st, _ := agentState(s, "1003"); return st == "on_hold" })
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(chromedp.CSS(`#btn-resume`)), chromedp.Click(chromedp.CSS(`#btn-resume`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "1003 back on the call", func() bool { st, _ := agentState(s, "1003"); return st == "on_call" })
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#transfer-to`), "1004"), chromedp.Click(chromedp.CSS(`#btn-transfer`))); err != nil {
+		t.Fatal(err)
+	}
+	id := ""
+	waitFor(t, 15*time.Second, "1004 connected to the caller", func() bool {
+		var v struct {
+			CallID string `json:"call_id"`
+		}
+		s.api("GET", "/api/v1/agents/1004", nil, &v)
+		var rec callRecord
+		if v.CallID == "" || s.api("GET", "/api/v1/calls/"+v.CallID, nil, &rec) != 200 {
+			return false
+		}
+		id = v.CallID
+		return rec.hasEvent("connected", "1004")
+	})
+	waitText(t, ctx, "#since", func(v string) bool { return strings.HasPrefix(v, "ends in ") }) // 1003's wrap-up
+	if code := s.api("POST", "/api/v1/calls/"+id+"/hangup", nil, nil); code != 200 {
+		t.Fatalf("hangup: %d", code)
+	}
+	caller.mustSucceed(t, 20*time.Second)
+	expert.mustSucceed(t, 10*time.Second)
+	rec := s.lastCall(t)
+	if rec.Agent != "1004" || !rec.hasEvent("hold", "1003") || !rec.hasEvent("unhold", "1003") || len(rec.details("transfer")) != 1 {
+		t.Fatalf("record %+v events %v", rec, rec.kinds())
+	}
+}

@@ -17,7 +17,8 @@ function render(snap) {
   st.textContent = a.state.replace("_", " ");
   st.className = "state " + a.state;
   text("reason", a.reason ? "(" + a.reason + ")" : "");
-  text("since", "for " + secs(a.since));
+  text("since", a.wrap_up_until ? "ends in " + Math.max(0, Math.round((new Date(a.wrap_up_until) - Date.now()) / 1000)) + " s"
+    : "for " + secs(a.since));
   document.getElementById("btn-available").classList.toggle("pressed", a.state === "available");
   document.getElementById("btn-away").classList.toggle("pressed", a.state === "away");
   document.getElementById("btn-extend").disabled = a.state !== "wrap_up";

@@ -22,6 +22,8 @@ type AgentView struct {
 	TalkSeconds  float64            `json:"talk_seconds_today"`
 	StateSeconds map[string]float64 `json:"state_seconds_today"`
 	Skills       map[string]int     `json:"skills,omitempty"`
+	// WrapUpUntil is when wrap-up ends (in wrap-up only).
+	WrapUpUntil *time.Time `json:"wrap_up_until,omitempty"`
 }
 
 // QueueView is a queue's live state.
@@ -60,6 +62,10 @@ func (a *ACD) viewAgent(ag *agent, now time.Time) AgentView {
 	v.StateSeconds[string(ag.state)] += sinceToday(ag.since, now).Seconds()
 	if ag.offer != nil {
 		v.CallID = ag.offer.CallID
+	}
+	if ag.state == WrapUp {
+		until := ag.wrapUntil
+		v.WrapUpUntil = &until
 	}
 	for _, q := range ag.queues {
 		v.Queues = append(v.Queues, q.cfg.Name)
