@@ -371,10 +371,7 @@ func (c *Call) talk(ctx context.Context, party *sip.Leg) {
 	cons := c.consult
 	c.mu.Unlock()
 	if cons != nil { // a consultation left behind: its party goes too
-		c.endConsult(cons)
-		if cons.leg != nil {
-			cons.leg.Hangup()
-		}
+		c.dropConsult(cons)
 	}
 	switch {
 	case agentID == "": // an external number

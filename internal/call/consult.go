@@ -152,15 +152,23 @@ func (m *Manager) CancelConsult(callID, by string) error {
 
 // resumeFromConsult drops the consulted party and reconnects caller and agent.
 func (c *Call) resumeFromConsult(cons *consultation) {
-	c.endConsult(cons)
-	if cons.leg != nil {
-		cons.leg.Hangup()
-	}
+	c.dropConsult(cons)
 	c.mu.Lock()
 	caller, agentLeg := c.caller, c.agentLeg
 	c.mu.Unlock()
 	if agentLeg != nil {
 		media.Bridge(caller.Media(), agentLeg.Media())
+	}
+}
+
+// dropConsult ends a consultation and hangs up its party.
+func (c *Call) dropConsult(cons *consultation) {
+	c.endConsult(cons)
+	c.mu.Lock()
+	leg := cons.leg
+	c.mu.Unlock()
+	if leg != nil {
+		leg.Hangup()
 	}
 }
 
