@@ -173,6 +173,17 @@ func TestAgentDesktop(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#keypad button[data-key="5"]`))); err != nil {
 		t.Fatal(err)
 	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-rec-pause`))); err != nil { // card numbers are read out
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "recording paused", func() bool {
+		var rec callRecord
+		s.api("GET", "/api/v1/calls/"+s.liveCallOf(t, "1003"), nil, &rec)
+		return rec.hasEvent("recording_paused", "")
+	})
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-rec-resume`))); err != nil {
+		t.Fatal(err)
+	}
 	screenshot(t, ctx, "agent-desktop.png")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-hold`))); err != nil {
 		t.Fatal(err)
@@ -190,7 +201,7 @@ func TestAgentDesktop(t *testing.T) {
 	phone.uas.mustSucceed(t, 10*time.Second)
 	rec := s.lastCall(t)
 	if rec.Outcome != "answered" || rec.HangupBy != "agent" || !rec.hasEvent("hold", "1003") || !rec.hasEvent("unhold", "1003") ||
-		!rec.hasEvent("hangup_requested", "") || !rec.hasEvent("dtmf_sent", "") {
+		!rec.hasEvent("hangup_requested", "") || !rec.hasEvent("dtmf_sent", "") || !rec.hasEvent("recording_resumed", "") {
 		t.Fatalf("record %+v events %v", rec, rec.kinds())
 	}
 	// After the call: the script was shown, and the disposition is saved

@@ -44,6 +44,8 @@ function render(snap) {
   document.getElementById("btn-cancel-consult").classList.toggle("hidden", !snap.consult);
   text("consult", snap.consult ? (snap.consult.connected ? "talking to " : "ringing ") + snap.consult.target + "; the caller is on hold" : "");
   for (const b of document.querySelectorAll("#keypad button")) b.disabled = !onCall;
+  document.getElementById("btn-rec-pause").disabled = !onCall;
+  document.getElementById("btn-rec-resume").disabled = !onCall;
   if (!window.softphone) document.getElementById("btn-mute").disabled = true;
 }
 
@@ -152,3 +154,7 @@ document.getElementById("btn-complete").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/consult/complete")));
 document.getElementById("btn-cancel-consult").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/consult/cancel")));
+document.getElementById("btn-rec-pause").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/recording/pause")));
+document.getElementById("btn-rec-resume").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/recording/resume")));

@@ -1,7 +1,11 @@
 "use strict";
 let today = {};
 
-login(() => {
+login((me) => {
+  if (me.role === "agent") { // the page is for supervisors and admins; the API refuses agents anyway
+    document.querySelector("main").replaceChildren(Object.assign(document.createElement("p"), {className: "error", textContent: "The wallboard is for supervisors. Agents: use /agent."}));
+    return;
+  }
   live(render);
   connectSoftphone();
   refreshToday();
