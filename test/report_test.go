@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,6 +55,28 @@ func TestQueueReportOverRealCalls(t *testing.T) {
 	if sup.Queue != "support" || sup.Offered != 2 || sup.Answered != 1 || sup.Abandoned != 1 || sup.ServiceLevel == nil ||
 		*sup.ServiceLevel != 0.5 || sup.ASASeconds > 2 || sup.AHTSeconds < 1 || sup.LongestWaitSeconds < 5 {
 		t.Fatalf("support total %+v", sup)
+	}
+	// The same as CSV.
+	var csv []byte
+	if code := s.apiRaw("GET", "/api/v1/reports/queues?format=csv&"+q.Encode(), &csv); code != 200 ||
+		!strings.HasPrefix(string(csv), "queue,interval_start,offered,answered,abandoned") || !strings.Contains(string(csv), "support,total,2,1,1,0,0.5000,0.5000,") {
+		t.Fatalf("csv %d:\n%s", code, csv)
+	}
+	// The agent report: 1003 answered one call, spent time on it and available.
+	var agents struct {
+		Rows []struct {
+			Agent        string             `json:"agent"`
+			Answered     int                `json:"answered"`
+			StateSeconds map[string]float64 `json:"state_seconds"`
+			Occupancy    *float64           `json:"occupancy"`
+		} `json:"rows"`
+	}
+	if code := s.api("GET", "/api/v1/reports/agents?"+url.Values{"from": q["from"], "to": {time.Now().UTC().Add(time.Minute).Format(time.RFC3339)}}.Encode(), nil, &agents); code != 200 {
+		t.Fatalf("agent report: %d", code)
+	}
+	var a1003 = agents.Rows[2]
+	if a1003.Agent != "1003" || a1003.Answered != 1 || a1003.StateSeconds["on_call"] < 1 || a1003.StateSeconds["available"] <= 0 || a1003.Occupancy == nil {
+		t.Fatalf("agent report %+v", agents.Rows)
 	}
 	if code := s.apiAs("1003", "demo1003", "GET", "/api/v1/reports/queues?"+q.Encode(), nil, nil); code != 403 {
 		t.Fatalf("an agent reading reports: %d", code)

@@ -76,6 +76,8 @@ type route struct {
 // ReportStore sums call records.
 type ReportStore interface {
 	QueueBuckets(ctx context.Context, from, to time.Time, interval time.Duration, threshold map[string]float64, def, shortAbandon float64) ([]store.QueueBucket, error)
+	AgentStateChanges(ctx context.Context, from, to time.Time, lookback time.Duration) ([]store.StateChange, error)
+	AgentCalls(ctx context.Context, from, to time.Time) (map[string][2]float64, error)
 }
 
 type principal struct {
@@ -122,6 +124,7 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("PUT /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("GET /api/v1/reports/queues", s.queueReport, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("GET /api/v1/reports/agents", s.agentReport, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("GET /api/v1/webhooks/deliveries", func(w http.ResponseWriter, _ *http.Request) {
 		out := []webhook.Delivery{}
 		if s.Webhooks != nil {

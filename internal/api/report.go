@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"encoding/csv"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/report"
@@ -44,6 +46,10 @@ func (s *Server) queueReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 500, "could not compute the report")
 		return
 	}
+	if r.URL.Query().Get("format") == "csv" {
+		queueReportCSV(w, rep)
+		return
+	}
 	writeJSON(w, 200, rep)
 }
 
@@ -57,4 +63,67 @@ func StoreSum(ctx context.Context, rs ReportStore) report.SumFunc {
 		}
 		return bs, err
 	}
+}
+
+// agentReport serves GET /api/v1/reports/agents?from=&to=: per agent the
+// calls answered, talk, AHT, time in each state and occupancy.
+func (s *Server) agentReport(w http.ResponseWriter, r *http.Request) {
+	if s.Reports == nil {
+		writeError(w, 404, "reports are not enabled")
+		return
+	}
+	qv := r.URL.Query()
+	from, err1 := time.Parse(time.RFC3339, qv.Get("from"))
+	to, err2 := time.Parse(time.RFC3339, qv.Get("to"))
+	if err1 != nil || err2 != nil || !to.After(from) || to.Sub(from) > 366*24*time.Hour {
+		writeError(w, 400, "from and to: RFC 3339 times, from before to, at most a year apart")
+		return
+	}
+	changes, err := s.Reports.AgentStateChanges(r.Context(), from, to, 7*24*time.Hour)
+	if err != nil {
+		writeError(w, 500, "could not read agent states")
+		return
+	}
+	calls, err := s.Reports.AgentCalls(r.Context(), from, to)
+	if err != nil {
+		writeError(w, 500, "could not read calls")
+		return
+	}
+	sc := make([]report.StateChange, len(changes))
+	for i, c := range changes {
+		sc[i] = report.StateChange(c)
+	}
+	agents := make([]string, 0, len(s.cfg.Agents))
+	for _, a := range s.cfg.Agents {
+		agents = append(agents, a.Extension)
+	}
+	writeJSON(w, 200, map[string]any{"from": from, "to": to, "rows": report.BuildAgentReport(from, to, agents, sc, calls),
+		"definitions": report.AgentDefinitions})
+}
+
+// queueReportCSV writes a queue report as CSV (format=csv).
+func queueReportCSV(w http.ResponseWriter, rep report.QueueReport) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="queues.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"queue", "interval_start", "offered", "answered", "abandoned", "short_abandoned", "service_level",
+		"abandonment_rate", "asa_seconds", "aht_seconds", "longest_wait_seconds"})
+	opt := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', 4, 64)
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	row := func(r report.QueueRow, when string) {
+		_ = cw.Write([]string{r.Queue, when, strconv.Itoa(r.Offered), strconv.Itoa(r.Answered), strconv.Itoa(r.Abandoned),
+			strconv.Itoa(r.ShortAbandoned), opt(r.ServiceLevel), opt(r.AbandonmentRate), f(r.ASASeconds), f(r.AHTSeconds), f(r.LongestWaitSeconds)})
+	}
+	for _, r := range rep.Rows {
+		row(r, r.IntervalStart.UTC().Format(time.RFC3339))
+	}
+	for _, r := range rep.Totals {
+		row(r, "total")
+	}
+	cw.Flush()
 }

@@ -22,7 +22,9 @@ type QueueBucket struct {
 	WaitAnswered, Talk, LongestWait float64
 }
 
-const reportIndex = `CREATE INDEX IF NOT EXISTS calls_queued ON calls(queued_at) WHERE queued_at IS NOT NULL;`
+const reportIndex = `CREATE INDEX IF NOT EXISTS calls_queued ON calls(queued_at) WHERE queued_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS calls_connected ON calls(connected_at) WHERE connected_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_kind_at ON events(kind, at);`
 
 // QueueBuckets sums queued calls per queue and interval over [from, to).
 // threshold gives each queue's service-level threshold (seconds; def for
@@ -72,6 +74,67 @@ GROUP BY queue, b ORDER BY queue, b`
 		}
 		b.Start = from.Add(time.Duration(n) * interval)
 		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// StateChange is one agent state change (an agent_state event).
+type StateChange struct {
+	Agent string
+	At    time.Time
+	// State is the state entered (the event's detail up to a ":" reason).
+	State string
+}
+
+// AgentStateChanges lists agent state changes in [from−lookback, to), by
+// agent then time: enough to know each agent's state at from.
+func (s *Store) AgentStateChanges(ctx context.Context, from, to time.Time, lookback time.Duration) ([]StateChange, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT agent, at, detail FROM events
+		WHERE kind = 'agent_state' AND at >= ? AND at < ? ORDER BY agent, at, seq`, ms(from.Add(-lookback)), ms(to))
+	if err != nil {
+		return nil, fmt.Errorf("store: agent states: %w", err)
+	}
+	defer rows.Close()
+	var out []StateChange
+	for rows.Next() {
+		var (
+			c      StateChange
+			at     int64
+			detail string
+		)
+		if err := rows.Scan(&c.Agent, &at, &detail); err != nil {
+			return nil, fmt.Errorf("store: agent states: %w", err)
+		}
+		if strings.Contains(detail, ":extended") { // wrap-up extended: no change of state
+			continue
+		}
+		c.State, _, _ = strings.Cut(detail, ":")
+		c.At = time.UnixMilli(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AgentCalls sums, per agent, the calls answered in [from, to) (by the
+// time the agent answered) and their talk time.
+func (s *Store) AgentCalls(ctx context.Context, from, to time.Time) (map[string][2]float64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT agent, COUNT(*), TOTAL(talk_seconds) FROM calls
+		WHERE connected_at >= ? AND connected_at < ? AND agent != '' GROUP BY agent`, ms(from), ms(to))
+	if err != nil {
+		return nil, fmt.Errorf("store: agent calls: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][2]float64{}
+	for rows.Next() {
+		var (
+			agent string
+			n     int
+			talk  float64
+		)
+		if err := rows.Scan(&agent, &n, &talk); err != nil {
+			return nil, fmt.Errorf("store: agent calls: %w", err)
+		}
+		out[agent] = [2]float64{float64(n), talk}
 	}
 	return out, rows.Err()
 }
