@@ -13,20 +13,23 @@ type Bucket struct {
 	Start                                        time.Time
 	Offered, Answered, Abandoned, ShortAbandoned int
 	AnsweredInSL                                 int
+	Resolved, Transfers                          int
 	WaitAnswered, Talk, LongestWait              float64
 }
 
 // Definitions are the formulas behind each figure, served beside them.
 var Definitions = map[string]string{
-	"offered":              "calls that entered the queue in the interval (by the time they entered)",
-	"answered":             "offered calls an agent answered",
-	"abandoned":            "offered calls whose caller hung up in the queue after the short-abandon window",
-	"short_abandoned":      "offered calls whose caller hung up within the short-abandon window",
-	"service_level":        "answered within the queue's threshold / (offered − short_abandoned); null with no such calls",
-	"abandonment_rate":     "abandoned / offered",
-	"asa_seconds":          "total queue wait of answered calls / answered",
-	"aht_seconds":          "(talk + hold + the queue's wrap-up) of answered calls / answered",
-	"longest_wait_seconds": "the longest queue wait of any offered call",
+	"offered":               "calls that entered the queue in the interval (by the time they entered)",
+	"answered":              "offered calls an agent answered",
+	"abandoned":             "offered calls whose caller hung up in the queue after the short-abandon window",
+	"short_abandoned":       "offered calls whose caller hung up within the short-abandon window",
+	"service_level":         "answered within the queue's threshold / (offered − short_abandoned); null with no such calls",
+	"abandonment_rate":      "abandoned / offered",
+	"asa_seconds":           "total queue wait of answered calls / answered",
+	"aht_seconds":           "(talk + hold + the queue's wrap-up) of answered calls / answered",
+	"longest_wait_seconds":  "the longest queue wait of any offered call",
+	"transfers":             "transfer hops of the offered calls",
+	"first_call_resolution": "answered calls whose caller did not call the same queue again within 7 days / answered",
 }
 
 // QueueRow is one queue's figures over one interval (or the whole range).
@@ -42,8 +45,13 @@ type QueueRow struct {
 	ASASeconds         float64   `json:"asa_seconds"`
 	AHTSeconds         float64   `json:"aht_seconds"`
 	LongestWaitSeconds float64   `json:"longest_wait_seconds"`
+	Transfers          int       `json:"transfers"`
+	// FCR is first-call resolution: answered calls whose caller did not
+	// call the queue again within 7 days / answered (null with none).
+	FCR *float64 `json:"first_call_resolution"`
 
 	inSL               float64
+	resolved           int
 	waitAnswered, talk float64
 	wrapUpSeconds      float64
 }
@@ -86,7 +94,8 @@ func BuildQueueReport(from, to time.Time, interval time.Duration, queues []strin
 			b := byKey[q][int64(i)]
 			row := QueueRow{Queue: q, IntervalStart: from.Add(time.Duration(i) * interval), Offered: b.Offered, Answered: b.Answered,
 				Abandoned: b.Abandoned, ShortAbandoned: b.ShortAbandoned, LongestWaitSeconds: b.LongestWait,
-				inSL: float64(b.AnsweredInSL), waitAnswered: b.WaitAnswered, talk: b.Talk, wrapUpSeconds: wrap}
+				inSL: float64(b.AnsweredInSL), waitAnswered: b.WaitAnswered, talk: b.Talk, wrapUpSeconds: wrap,
+				Transfers: b.Transfers, resolved: b.Resolved}
 			row.derive()
 			rep.Rows = append(rep.Rows, row)
 			total.Offered += row.Offered
@@ -94,6 +103,8 @@ func BuildQueueReport(from, to time.Time, interval time.Duration, queues []strin
 			total.Abandoned += row.Abandoned
 			total.ShortAbandoned += row.ShortAbandoned
 			total.inSL += row.inSL
+			total.Transfers += row.Transfers
+			total.resolved += row.resolved
 			total.waitAnswered += row.waitAnswered
 			total.talk += row.talk
 			total.LongestWaitSeconds = max(total.LongestWaitSeconds, row.LongestWaitSeconds)
@@ -113,6 +124,8 @@ func (r *QueueRow) derive() {
 		r.ServiceLevel, r.AbandonmentRate = &sl, &ab
 	}
 	if r.Answered > 0 {
+		fcr := float64(r.resolved) / float64(r.Answered)
+		r.FCR = &fcr
 		r.ASASeconds = r.waitAnswered / float64(r.Answered)
 		r.AHTSeconds = (r.talk + r.wrapUpSeconds*float64(r.Answered)) / float64(r.Answered)
 	}

@@ -17,6 +17,9 @@ type QueueBucket struct {
 	Offered, Answered, Abandoned, ShortAbandoned int
 	// AnsweredInSL were answered within the queue's threshold.
 	AnsweredInSL int
+	// Resolved were answered calls whose caller did not call the same
+	// queue again within the FCR window; Transfers counts transfer hops.
+	Resolved, Transfers int
 	// WaitAnswered sums the queue wait of answered calls; Talk sums their
 	// talk (and hold) time; LongestWait is over every offered call.
 	WaitAnswered, Talk, LongestWait float64
@@ -31,18 +34,23 @@ CREATE INDEX IF NOT EXISTS events_kind_at ON events(kind, at);`
 // queues not listed); shortAbandon is the short-abandon window in seconds.
 // One aggregate query on the queued_at index: the rows never leave SQLite.
 func (s *Store) QueueBuckets(ctx context.Context, from, to time.Time, interval time.Duration, threshold map[string]float64, def, shortAbandon float64) ([]QueueBucket, error) {
+	const fcrWindow = 7 * 24 * time.Hour
 	if interval <= 0 {
 		return nil, fmt.Errorf("store: interval must be > 0")
 	}
 	// The threshold per queue, as a CASE expression with parameters.
 	var tcase strings.Builder
 	args := []any{}
-	tcase.WriteString("CASE queue")
-	for q, t := range threshold {
-		tcase.WriteString(" WHEN ? THEN ?")
-		args = append(args, q, t)
+	if len(threshold) == 0 {
+		tcase.WriteString("?")
+	} else {
+		tcase.WriteString("CASE queue")
+		for q, t := range threshold {
+			tcase.WriteString(" WHEN ? THEN ?")
+			args = append(args, q, t)
+		}
+		tcase.WriteString(" ELSE ? END")
 	}
-	tcase.WriteString(" ELSE ? END")
 	args = append(args, def)
 	q := `SELECT queue, (queued_at - ?) / ? AS b,
   COUNT(*),
@@ -52,10 +60,13 @@ func (s *Store) QueueBuckets(ctx context.Context, from, to time.Time, interval t
   SUM(connected_at IS NOT NULL AND wait_seconds <= ` + tcase.String() + `),
   TOTAL(CASE WHEN connected_at IS NOT NULL THEN wait_seconds END),
   TOTAL(CASE WHEN connected_at IS NOT NULL THEN talk_seconds END),
-  MAX(wait_seconds)
+  MAX(wait_seconds),
+  SUM(connected_at IS NOT NULL AND caller != '' AND NOT EXISTS (SELECT 1 FROM calls c2 WHERE c2.caller = calls.caller AND c2.queue = calls.queue
+      AND c2.arrived_at > calls.arrived_at AND c2.arrived_at <= calls.arrived_at + ?))
 FROM calls WHERE queued_at >= ? AND queued_at < ? AND queue != ''
 GROUP BY queue, b ORDER BY queue, b`
 	all := append([]any{ms(from), interval.Milliseconds(), shortAbandon, shortAbandon}, args...)
+	all = append(all, fcrWindow.Milliseconds())
 	all = append(all, ms(from), ms(to))
 	rows, err := s.db.QueryContext(ctx, q, all...)
 	if err != nil {
@@ -69,13 +80,40 @@ GROUP BY queue, b ORDER BY queue, b`
 			n int64
 		)
 		if err := rows.Scan(&b.Queue, &n, &b.Offered, &b.Answered, &b.Abandoned, &b.ShortAbandoned, &b.AnsweredInSL,
-			&b.WaitAnswered, &b.Talk, &b.LongestWait); err != nil {
+			&b.WaitAnswered, &b.Talk, &b.LongestWait, &b.Resolved); err != nil {
 			return nil, fmt.Errorf("store: queue report: %w", err)
 		}
 		b.Start = from.Add(time.Duration(n) * interval)
 		out = append(out, b)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Transfer hops of the calls, by the same queue and interval.
+	trows, err := s.db.QueryContext(ctx, `SELECT c.queue, (c.queued_at - ?) / ? AS b, COUNT(*) FROM events e JOIN calls c ON c.id = e.call_id
+		WHERE e.kind = 'transfer' AND c.queued_at >= ? AND c.queued_at < ? AND c.queue != '' GROUP BY c.queue, b`,
+		ms(from), interval.Milliseconds(), ms(from), ms(to))
+	if err != nil {
+		return nil, fmt.Errorf("store: queue report transfers: %w", err)
+	}
+	defer trows.Close()
+	for trows.Next() {
+		var (
+			queue string
+			n     int64
+			count int
+		)
+		if err := trows.Scan(&queue, &n, &count); err != nil {
+			return nil, fmt.Errorf("store: queue report transfers: %w", err)
+		}
+		start := from.Add(time.Duration(n) * interval)
+		for i := range out {
+			if out[i].Queue == queue && out[i].Start.Equal(start) {
+				out[i].Transfers = count
+			}
+		}
+	}
+	return out, trows.Err()
 }
 
 // StateChange is one agent state change (an agent_state event).

@@ -143,3 +143,30 @@ func TestDispositionsAndCallerHistory(t *testing.T) {
 		t.Fatalf("history %+v %v", hist, err)
 	}
 }
+
+// First-call resolution and transfers: a caller who calls the same queue
+// again within 7 days was not resolved the first time.
+func TestQueueBucketsFCRAndTransfers(t *testing.T) {
+	st, err := Open(t.TempDir(), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	day := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	call := func(id, caller string, at time.Time) CallRecord {
+		conn := at.Add(5 * time.Second)
+		return CallRecord{ID: id, Caller: caller, Queue: "support", ArrivedAt: at, QueuedAt: &at, ConnectedAt: &conn, WaitSeconds: 5, Outcome: "answered"}
+	}
+	st.SaveCall(call("a1", "5551111", day.Add(9*time.Hour)))  // calls again at 11:00: not resolved
+	st.SaveCall(call("a2", "5551111", day.Add(11*time.Hour))) // resolved
+	st.SaveCall(call("b1", "5552222", day.Add(10*time.Hour))) // resolved
+	st.AppendEvent(Event{At: day.Add(10 * time.Hour), Kind: "transfer", CallID: "b1"})
+	st.Flush()
+	bs, err := st.QueueBuckets(context.Background(), day, day.Add(24*time.Hour), 24*time.Hour, nil, 20, 5)
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("buckets %+v %v", bs, err)
+	}
+	if b := bs[0]; b.Answered != 3 || b.Resolved != 2 || b.Transfers != 1 {
+		t.Fatalf("bucket %+v: want 3 answered, 2 resolved, 1 transfer", b)
+	}
+}
