@@ -232,6 +232,38 @@ func TestAgentDesktop(t *testing.T) {
 	if code := s.apiAs("1003", "demo1003", "POST", "/api/v1/calls/"+rec.ID+"/disposition", map[string]string{"code": "whatever"}, nil); code != 400 {
 		t.Fatalf("a code support does not have: %d", code)
 	}
+	// Quality review: the escalated call is in the week's review queue; a
+	// supervisor scores it; the agent sees their score.
+	var picks []struct {
+		CallID string `json:"call_id"`
+		Reason string `json:"reason"`
+	}
+	s.apiAs("supervisor", "demo-supervisor", "GET", "/api/v1/qa/review", nil, &picks)
+	if len(picks) != 1 || picks[0].CallID != rec.ID || picks[0].Reason != "disposition escalated" {
+		t.Fatalf("review queue %+v", picks)
+	}
+	var scored struct {
+		Score      float64  `json:"score"`
+		AutoFailed bool     `json:"auto_failed"`
+		Missed     []string `json:"missed"`
+	}
+	answers := map[string]bool{"greeting": true, "verification": true, "resolution": false, "closing": true}
+	if code := s.apiAs("supervisor", "demo-supervisor", "POST", "/api/v1/calls/"+rec.ID+"/score",
+		map[string]any{"scorecard": "standard", "answers": answers, "comment": "no resolution"}, &scored); code != 200 ||
+		scored.Score != 50 || scored.AutoFailed || len(scored.Missed) != 1 {
+		t.Fatalf("score %d %+v", code, scored)
+	}
+	var mine, theirs []struct {
+		Score float64 `json:"score"`
+	}
+	s.apiAs("1003", "demo1003", "GET", "/api/v1/qa/scores", nil, &mine)
+	s.apiAs("1004", "demo1004", "GET", "/api/v1/qa/scores", nil, &theirs)
+	if len(mine) != 1 || mine[0].Score != 50 || len(theirs) != 0 {
+		t.Fatalf("1003 sees %+v, 1004 sees %+v", mine, theirs)
+	}
+	if code := s.apiAs("1003", "demo1003", "POST", "/api/v1/calls/"+rec.ID+"/score", map[string]any{"scorecard": "standard", "answers": answers}, nil); code != 403 {
+		t.Fatalf("an agent scoring: %d", code)
+	}
 }
 
 // The wallboard: the supervisor logs in; a caller waiting in support and

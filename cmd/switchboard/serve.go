@@ -159,6 +159,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	apiSrv.Trunks = sipSrv.TrunkStatus
 	apiSrv.Reports = st
 	apiSrv.Webhooks = hooks.Deliveries
+	apiSrv.QA = st
 	apiSrv.Stats = func() any {
 		req, res := sipSrv.Metrics().Snapshot()
 		return map[string]any{

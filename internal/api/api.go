@@ -59,6 +59,8 @@ type Server struct {
 	Webhooks func() []webhook.Delivery
 	// Phones are the browser softphones; nil hides the routes.
 	Phones *webrtc.Phones
+	// QA keeps quality-review scores; nil hides the routes.
+	QA QAStore
 
 	routes   []route // every authenticated route, for the OpenAPI document
 	sessions *sessions
@@ -125,6 +127,10 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("GET /api/v1/reports/queues", s.queueReport, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("GET /api/v1/reports/agents", s.agentReport, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("GET /api/v1/qa/scorecards", s.scorecards, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/qa/scores", s.listScores, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/qa/review", s.reviewQueue, config.RoleAdmin, config.RoleSupervisor)
+	s.handle("POST /api/v1/calls/{id}/score", s.scoreCall, config.RoleAdmin, config.RoleSupervisor)
 	s.handle("GET /api/v1/webhooks/deliveries", func(w http.ResponseWriter, _ *http.Request) {
 		out := []webhook.Delivery{}
 		if s.Webhooks != nil {

@@ -31,6 +31,41 @@ type Config struct {
 	Webhooks []Webhook `yaml:"webhooks"`
 	// CRM is looked up for the agent's screen pop.
 	CRM CRM `yaml:"crm"`
+	// QA is quality review: scorecards and the weekly review sample.
+	QA QA `yaml:"qa"`
+}
+
+// QA configures quality review.
+type QA struct {
+	Scorecards []Scorecard `yaml:"scorecards"`
+	// SamplePerAgent is how many calls per agent per week are drawn at
+	// random for review, besides those the rules pick.
+	SamplePerAgent int `yaml:"sample_per_agent"`
+	// LongCall: answered calls talking longer are always reviewed (0: no rule).
+	LongCall time.Duration `yaml:"long_call"`
+	// ReviewDispositions: calls closed with these codes are always reviewed.
+	ReviewDispositions []string `yaml:"review_dispositions"`
+}
+
+// Scorecard is a form a reviewer fills for a call.
+type Scorecard struct {
+	Name     string      `yaml:"name"`
+	Sections []QASection `yaml:"sections"`
+}
+
+// QASection groups a scorecard's questions.
+type QASection struct {
+	Name      string       `yaml:"name"`
+	Questions []QAQuestion `yaml:"questions"`
+}
+
+// QAQuestion is one item: met or not, worth Weight points; an auto-fail
+// item not met fails the whole call (score 0).
+type QAQuestion struct {
+	ID       string `yaml:"id"`
+	Text     string `yaml:"text"`
+	Weight   int    `yaml:"weight"`
+	AutoFail bool   `yaml:"auto_fail"`
 }
 
 // CRM is an HTTP lookup of the caller: URL with {number} replaced by the

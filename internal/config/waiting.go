@@ -279,6 +279,34 @@ func (c *Config) validateWaiting(v *validator, queues map[string]bool) {
 			}
 		}
 	}
+	cards := map[string]bool{}
+	for i, sc := range c.QA.Scorecards {
+		what := fmt.Sprintf("scorecard %q", sc.Name)
+		if sc.Name == "" || cards[sc.Name] {
+			v.add(what, "name: required and unique", "qa", "scorecards", i)
+		}
+		cards[sc.Name] = true
+		ids := map[string]bool{}
+		total := 0
+		for j, sec := range sc.Sections {
+			for k, q := range sec.Questions {
+				if q.ID == "" || ids[q.ID] {
+					v.add(what, fmt.Sprintf("question %q: id required and unique", q.ID), "qa", "scorecards", i, "sections", j, "questions", k)
+				}
+				ids[q.ID] = true
+				if q.Weight < 0 {
+					v.add(what, fmt.Sprintf("question %q: weight must be >= 0", q.ID), "qa", "scorecards", i, "sections", j, "questions", k)
+				}
+				total += q.Weight
+			}
+		}
+		if total == 0 {
+			v.add(what, "the questions' weights add up to 0", "qa", "scorecards", i)
+		}
+	}
+	if c.QA.SamplePerAgent < 0 || c.QA.LongCall < 0 {
+		v.add("qa", "sample_per_agent and long_call must be >= 0", "qa")
+	}
 	for i, w := range c.Webhooks {
 		u, err := url.Parse(w.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -125,7 +125,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	if _, err := db.Exec(schema + voicemailSchema + recordingSchema + reportIndex + dispositionSchema); err != nil {
+	if _, err := db.Exec(schema + voicemailSchema + recordingSchema + reportIndex + dispositionSchema + qaSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: create schema in %s: %w", path, err)
 	}
