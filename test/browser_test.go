@@ -401,3 +401,47 @@ func registerAgent2(t *testing.T, s *server, n int, ext, scenarioFile string) *s
 	register(t, s, n+20, ext, "demo"+ext, sp, 300)
 	return uas
 }
+
+// The reports page: after a recorded call, the supervisor sees the queue
+// totals the API gives, the charts and heatmap, the agents, and plays the
+// call's recording with its waveform and timeline.
+func TestReportsPage(t *testing.T) {
+	s := startServer(t)
+	agent := registerAgent(t, s, 0, "1003", toneAgent(t, writeTonePCAP(t, 1000, 4*time.Second)), 1)
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		WaitMS: 500, TalkPcap: writeTonePCAP(t, 440, 4*time.Second), TalkMS: 4500})
+	caller.mustSucceed(t, 30*time.Second)
+	agent.uas.mustSucceed(t, 10*time.Second)
+	rec := s.lastCall(t)
+	ctx := browser(t, "autoplay-policy=no-user-gesture-required")
+	uiLogin(t, ctx, s.http+"/reports", "supervisor", "demo-supervisor")
+	waitText(t, ctx, `#totals tr[data-queue="support"]`, func(v string) bool {
+		return strings.HasPrefix(strings.Join(strings.Fields(v), " "), "support 1 1 0 100%") // offered, answered, abandoned, SL: as the API
+	})
+	waitText(t, ctx, `#agents tr[data-agent="1003"] td:nth-child(2)`, func(v string) bool { return v == "1" })
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`[...document.querySelectorAll('#heatmap td')].filter(td => td.textContent !== '').length`))
+	if err != nil || cells != 1 {
+		t.Fatalf("heatmap cells with calls: %v %v", cells, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#calls tr[data-call="`+rec.ID+`"] button`))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		drawn, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('waveform').dataset.drawn || ''`))
+		items, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelectorAll('#timeline li').length`))
+		if drawn != "" && items > 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("recording not shown: waveform %q, %v timeline items", drawn, items)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	screenshot(t, ctx, "reports.png")
+	var again callRecord
+	s.api("GET", "/api/v1/calls/"+rec.ID, nil, &again)
+	if !again.hasEvent("recording_downloaded", "") {
+		t.Fatalf("the playback is not in the audit log: %v", again.kinds())
+	}
+}

@@ -270,6 +270,7 @@ func mountWeb(a *api.Server) {
 	}
 	a.Mount("GET /agent", page("agent.html"))
 	a.Mount("GET /wallboard", page("wallboard.html"))
+	a.Mount("GET /reports", page("reports.html"))
 	a.Mount("GET /{$}", http.RedirectHandler("/agent", http.StatusFound))
 }
 

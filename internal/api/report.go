@@ -79,6 +79,13 @@ func (s *Server) agentReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, "from and to: RFC 3339 times, from before to, at most a year apart")
 		return
 	}
+	if now := time.Now(); to.After(now) {
+		to = now // the future has no state yet
+	}
+	if !to.After(from) {
+		writeError(w, 400, "from: in the future")
+		return
+	}
 	changes, err := s.Reports.AgentStateChanges(r.Context(), from, to, 7*24*time.Hour)
 	if err != nil {
 		writeError(w, 500, "could not read agent states")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
@@ -66,7 +67,7 @@ func (c *Call) record(callerLeg, agentLeg *sip.Leg, start bool) {
 		c.mu.Lock()
 		c.recording = r
 		c.mu.Unlock()
-		m.event("recording_started", c.ID, "", "", r.Path)
+		m.event("recording_started", c.ID, "", "", filepath.Base(r.Path))
 	}
 	callerLeg.Media().Tap(r.Left)
 	agentLeg.Media().Tap(r.Right)

@@ -1,0 +1,184 @@
+"use strict";
+
+login((me) => {
+  if (me.role === "agent") { text("error", "Reports are for supervisors."); return; }
+  const today = new Date();
+  const d = (x) => x.toISOString().slice(0, 10);
+  document.getElementById("from").value = d(new Date(today.getTime() - 6 * 864e5));
+  document.getElementById("to").value = d(today);
+  document.getElementById("run").addEventListener("click", run);
+  run();
+});
+
+function range() {
+  const from = new Date(document.getElementById("from").value + "T00:00:00");
+  const to = new Date(new Date(document.getElementById("to").value + "T00:00:00").getTime() + 864e5);
+  return {from: from.toISOString(), to: to.toISOString(), interval: document.getElementById("interval").value};
+}
+
+const fmtS = (s) => Math.round(s) + " s";
+const pct = (v) => v === null || v === undefined ? "—" : Math.round(v * 100) + "%";
+
+async function run() {
+  text("error", "");
+  const r = range();
+  const q = new URLSearchParams(r).toString();
+  document.getElementById("csv").href = "/api/v1/reports/queues?format=csv&" + q;
+  try {
+    const [rep, hourly, agents, calls] = await Promise.all([
+      api("GET", "/api/v1/reports/queues?" + q),
+      api("GET", "/api/v1/reports/queues?" + new URLSearchParams({from: r.from, to: r.to, interval: "60m"})),
+      api("GET", "/api/v1/reports/agents?" + new URLSearchParams({from: r.from, to: r.to})),
+      api("GET", "/api/v1/calls?limit=50&since=" + encodeURIComponent(r.from)),
+    ]);
+    totals(rep); intervals(rep); heatmap(hourly); agentTable(agents); callTable(calls.calls);
+  } catch (e) { text("error", e.message); }
+}
+
+function row(tb, cells, attrs) {
+  const tr = document.createElement("tr");
+  for (const k in attrs || {}) tr.dataset[k] = attrs[k];
+  for (const c of cells) {
+    const td = document.createElement("td");
+    if (c instanceof Node) td.append(c); else td.textContent = c;
+    tr.appendChild(td);
+  }
+  tb.appendChild(tr);
+  return tr;
+}
+
+function totals(rep) {
+  const tb = document.querySelector("#totals tbody");
+  tb.replaceChildren();
+  for (const t of rep.totals) {
+    row(tb, [t.queue, t.offered, t.answered, t.abandoned, pct(t.service_level), fmtS(t.asa_seconds), fmtS(t.aht_seconds),
+      fmtS(t.longest_wait_seconds), t.transfers, pct(t.first_call_resolution)], {queue: t.queue});
+  }
+  const dl = document.getElementById("definitions");
+  dl.replaceChildren();
+  for (const [k, v] of Object.entries(rep.definitions)) {
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = v;
+    dl.append(dt, dd);
+  }
+}
+
+const ns = "http://www.w3.org/2000/svg";
+function el(tag, attrs) { const e = document.createElementNS(ns, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; }
+
+function intervals(rep) {
+  const byStart = new Map();
+  for (const r of rep.rows) {
+    const s = byStart.get(r.interval_start) || {offered: 0, answered: 0, inSL: 0, eligible: 0};
+    s.offered += r.offered; s.answered += r.answered;
+    if (r.service_level !== null) { const e = r.offered - r.short_abandoned; s.inSL += r.service_level * e; s.eligible += e; }
+    byStart.set(r.interval_start, s);
+  }
+  const sums = [...byStart.values()];
+  const svg = document.getElementById("chart-intervals");
+  svg.replaceChildren();
+  const W = 960, H = 200, pad = 20, bw = (W - pad) / Math.max(1, sums.length);
+  const top = Math.max(1, ...sums.map((s) => s.offered));
+  let path = [];
+  sums.forEach((s, i) => {
+    const x = pad + i * bw;
+    const ho = (H - pad) * s.offered / top, ha = (H - pad) * s.answered / top;
+    svg.append(el("rect", {x, y: H - pad - ho, width: Math.max(bw - 1, 1), height: ho, fill: "#34424f"}));
+    svg.append(el("rect", {x, y: H - pad - ha, width: Math.max(bw - 1, 1), height: ha, fill: "#4aa3ff"}));
+    if (s.eligible) path.push((x + bw / 2).toFixed(1) + " " + (H - pad - (H - 2 * pad) * s.inSL / s.eligible).toFixed(1));
+  });
+  if (path.length > 1) svg.append(el("path", {d: "M" + path.join("L"), fill: "none", stroke: "#2fbf71", "stroke-width": 2}));
+}
+
+function heatmap(rep) {
+  const grid = Array.from({length: 7}, () => new Array(24).fill(0));
+  for (const r of rep.rows) {
+    const t = new Date(r.interval_start);
+    grid[t.getDay()][t.getHours()] += r.offered;
+  }
+  const top = Math.max(1, ...grid.flat());
+  const table = document.getElementById("heatmap");
+  table.replaceChildren();
+  const head = document.createElement("tr");
+  head.append(document.createElement("th"));
+  for (let h = 0; h < 24; h++) { const th = document.createElement("th"); th.textContent = h; head.append(th); }
+  table.append(head);
+  ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].forEach((day, d) => {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th"); th.textContent = day; tr.append(th);
+    for (let h = 0; h < 24; h++) {
+      const td = document.createElement("td");
+      const v = grid[d][h];
+      td.textContent = v || "";
+      td.style.background = v ? `rgba(74,163,255,${0.15 + 0.85 * v / top})` : "transparent";
+      td.dataset.cell = d + "-" + h;
+      tr.append(td);
+    }
+    table.append(tr);
+  });
+}
+
+function agentTable(rep) {
+  const tb = document.querySelector("#agents tbody");
+  tb.replaceChildren();
+  const top = Math.max(1, ...rep.rows.map((r) => r.answered));
+  for (const r of rep.rows) {
+    const bar = document.createElement("div");
+    bar.style.cssText = `height:.8rem;background:#4aa3ff;width:${Math.round(160 * r.answered / top)}px`;
+    const s = r.state_seconds;
+    row(tb, [r.agent, r.answered, fmtS(r.aht_seconds), pct(r.occupancy), fmtS(s.available || 0), fmtS((s.on_call || 0) + (s.on_hold || 0)),
+      fmtS(s.wrap_up || 0), fmtS(s.away || 0), bar], {agent: r.agent});
+  }
+}
+
+function callTable(calls) {
+  const tb = document.querySelector("#calls tbody");
+  tb.replaceChildren();
+  for (const c of calls) {
+    const play = document.createElement("button");
+    play.type = "button"; play.textContent = "Play";
+    play.addEventListener("click", () => playCall(c));
+    row(tb, [new Date(c.arrived_at).toLocaleString(), c.caller, c.queue || "", c.agent || "", c.outcome, fmtS(c.talk_seconds || 0),
+      c.agent ? play : ""], {call: c.id});
+  }
+}
+
+// playCall loads a recording, draws each channel's waveform (caller above,
+// agent below) and the call's events on the timeline.
+async function playCall(c) {
+  text("error", "");
+  const res = await fetch("/api/v1/calls/" + c.id + "/recording", {credentials: "same-origin", headers: {"X-Switchboard-UI": "1"}});
+  if (!res.ok) { text("error", "no recording for this call"); return; }
+  const buf = await res.arrayBuffer();
+  const audio = document.getElementById("audio");
+  audio.src = URL.createObjectURL(new Blob([buf], {type: "audio/wav"}));
+  document.getElementById("player").classList.remove("hidden");
+  text("player-title", "Call " + c.id + " — caller (top) and agent (bottom)");
+  const ctx = new (window.AudioContext || window.webkitAudioContext)();
+  const decoded = await ctx.decodeAudioData(buf.slice(0));
+  const canvas = document.getElementById("waveform");
+  const g = canvas.getContext("2d");
+  g.clearRect(0, 0, canvas.width, canvas.height);
+  for (let ch = 0; ch < Math.min(2, decoded.numberOfChannels); ch++) {
+    const data = decoded.getChannelData(ch);
+    const step = Math.max(1, Math.floor(data.length / canvas.width));
+    const mid = canvas.height / 4 + ch * canvas.height / 2;
+    g.fillStyle = ch === 0 ? "#2fbf71" : "#4aa3ff";
+    for (let x = 0; x < canvas.width; x++) {
+      let peak = 0;
+      for (let i = x * step; i < (x + 1) * step && i < data.length; i++) peak = Math.max(peak, Math.abs(data[i]));
+      const h = peak * canvas.height / 4;
+      g.fillRect(x, mid - h, 1, Math.max(1, 2 * h));
+    }
+  }
+  canvas.dataset.drawn = String(decoded.duration.toFixed(1));
+  const full = await api("GET", "/api/v1/calls/" + c.id);
+  const ol = document.getElementById("timeline");
+  ol.replaceChildren();
+  const start = new Date(full.connected_at || full.arrived_at).getTime();
+  for (const e of full.events) {
+    const li = document.createElement("li");
+    li.textContent = ((new Date(e.at).getTime() - start) / 1000).toFixed(1) + " s — " + e.kind + (e.detail ? ": " + e.detail : "");
+    ol.append(li);
+  }
+}
