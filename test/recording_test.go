@@ -186,3 +186,37 @@ func TestRecordingHasCallerLeftAgentRight(t *testing.T) {
 		t.Fatalf("downloads logged: %q", d)
 	}
 }
+
+// The agent's phone keys *1 mid-call to pause the recording and *1 again to
+// resume it (the demo's record_toggle): both are events of the call, and
+// the file carries the pause.
+func TestAgentPhonePausesRecording(t *testing.T) {
+	s := startServer(t)
+	b, err := os.ReadFile(scenario("agent_answer.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	press := func(key string) string {
+		return `  <nop><action><exec play_pcap_audio="` + pcapDir + `/dtmf_2833_` + key + `.pcap"/></action></nop>` + "\n"
+	}
+	keys := `<recv request="ACK" crlf="true"/>` + "\n  <pause milliseconds=\"1500\"/>\n" + press("star") + "  <pause milliseconds=\"500\"/>\n" + press("1") +
+		"  <pause milliseconds=\"2000\"/>\n" + press("star") + "  <pause milliseconds=\"500\"/>\n" + press("1")
+	path := filepath.Join(t.TempDir(), "agent_keys.xml")
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), `<recv request="ACK" crlf="true"/>`, keys, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	agent := registerAgent(t, s, 0, "1003", path, 1)
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		WaitMS: 500, TalkPcap: pcapDir + "/g711a.pcap", TalkMS: 7000})
+	caller.mustSucceed(t, 30*time.Second)
+	agent.uas.mustSucceed(t, 10*time.Second)
+	rec := s.lastCall(t)
+	if !rec.hasEvent("recording_paused", "") || !rec.hasEvent("recording_resumed", "") {
+		t.Fatalf("events %v", rec.kinds())
+	}
+	var wav []byte
+	waitFor(t, 5*time.Second, "the recording", func() bool { return s.apiRaw("GET", "/api/v1/calls/"+rec.ID+"/recording", &wav) == 200 })
+	if !bytes.Contains(wav, []byte("paused ")) {
+		t.Fatal("no pause marker in the file")
+	}
+}

@@ -48,7 +48,7 @@ var summaries = map[string]string{
 	"GET /api/v1/reports/agents":                 "Agent report: answered, talk, AHT, time in each state, occupancy (from, to)",
 	"GET /api/v1/qa/scorecards":                  "The configured QA scorecards",
 	"GET /api/v1/qa/scores":                      "QA scores given (from, to, agent); agents see their own",
-	"GET /api/v1/qa/review":                      "This week's review queue: calls picked by rules (long, review dispositions, transferred) and at random per agent",
+	"GET /api/v1/qa/review":                      "This week's review queue: calls picked by rules (long, review dispositions, abandoned after a transfer) and at random per agent",
 	"POST /api/v1/calls/{id}/score":              `Score a call: {"scorecard": "standard", "answers": {"greet": true}, "comment": "..."}`,
 	"GET /api/v1/webhooks/deliveries":            "The webhook delivery log",
 	"GET /api/v1/trunks":                         "Outbound trunk registrations",

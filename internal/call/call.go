@@ -354,16 +354,32 @@ func (c *Call) talk(ctx context.Context, party *sip.Leg) {
 	agentLeg, agentID, direct := c.agentLeg, c.agentID, c.agentDirect
 	c.mu.Unlock()
 	by, reason := "", ""
-	select {
-	case t := <-c.transfers:
-		c.handOver(ctx, t)
-		return
-	case <-party.Done():
-		by, reason = "caller", "caller hung up"
-	case <-agentLeg.Done():
-		by, reason = "agent", "agent hung up"
-	case <-ctx.Done():
-		by, reason = "system", "maximum call duration or shutdown"
+	code := c.m.cfg.FeatureCodes.RecordToggle
+	var keys string
+	var keyAt time.Time
+	for reason == "" {
+		select {
+		case t := <-c.transfers:
+			c.handOver(ctx, t)
+			return
+		case d := <-agentLeg.Media().Digits():
+			// The agent's phone keys a feature code mid-call: pause or
+			// resume the recording (the keys also reach the caller).
+			if time.Since(keyAt) > 3*time.Second {
+				keys = ""
+			}
+			keys, keyAt = keys+string(d), time.Now()
+			if code != "" && strings.HasSuffix(keys, code) {
+				keys = ""
+				c.toggleRecordingPause("agent " + agentID + " (" + code + ")")
+			}
+		case <-party.Done():
+			by, reason = "caller", "caller hung up"
+		case <-agentLeg.Done():
+			by, reason = "agent", "agent hung up"
+		case <-ctx.Done():
+			by, reason = "system", "maximum call duration or shutdown"
+		}
 	}
 	agentLeg.Hangup()
 	party.Hangup()

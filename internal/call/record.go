@@ -133,3 +133,21 @@ func (m *Manager) Recording(callID, action, by string) error {
 	}
 	return ErrBadRecAction
 }
+
+// toggleRecordingPause pauses a running recording, or resumes a paused one.
+func (c *Call) toggleRecordingPause(by string) {
+	c.mu.Lock()
+	r := c.recording
+	c.mu.Unlock()
+	if r == nil {
+		return
+	}
+	now := time.Now()
+	if r.SetPaused(true, now) {
+		c.m.event("recording_paused", c.ID, "", "", "by "+by)
+		return
+	}
+	if r.SetPaused(false, now) {
+		c.m.event("recording_resumed", c.ID, "", "", "by "+by)
+	}
+}

@@ -319,6 +319,9 @@ type FeatureCodes struct {
 	Listen  string `yaml:"listen"`
 	Whisper string `yaml:"whisper"`
 	Barge   string `yaml:"barge"`
+	// RecordToggle, keyed on the agent's phone during a call, pauses the
+	// recording, or resumes it (card numbers read out).
+	RecordToggle string `yaml:"record_toggle"`
 }
 
 // MonitorCode splits a dialled number into a monitor mode (listen,
@@ -346,7 +349,7 @@ func Defaults() Config {
 			RegisterMinExpires: 10 * time.Second,
 			MaxCallDuration:    4 * time.Hour,
 		},
-		FeatureCodes: FeatureCodes{LoginToggle: "*45", Listen: "*55", Whisper: "*56", Barge: "*57"},
+		FeatureCodes: FeatureCodes{LoginToggle: "*45", Listen: "*55", Whisper: "*56", Barge: "*57", RecordToggle: "*1"},
 	}
 }
 

@@ -69,6 +69,8 @@ type Candidate struct {
 	Disposition string
 	Transferred bool
 	Scored      bool
+	// Outcome is the call's final outcome (answered, abandoned, ...).
+	Outcome string
 }
 
 // Pick is a call chosen for review and why.
@@ -80,7 +82,7 @@ type Pick struct {
 }
 
 // Sample chooses the week's review queue: every call a rule picks (long,
-// a review disposition, transferred), then perAgent more per agent at
+// a review disposition, abandoned after a transfer), then perAgent more per agent at
 // random, skipping calls already scored. The draw is seeded by seed (the
 // week), so the same week gives the same queue.
 func Sample(cands []Candidate, cfg config.QA, seed string) []Pick {
@@ -106,8 +108,8 @@ func Sample(cands []Candidate, cfg config.QA, seed string) []Pick {
 				out = append(out, Pick{c.CallID, a, c.At, "long call"})
 			case c.Disposition != "" && slices.Contains(cfg.ReviewDispositions, c.Disposition):
 				out = append(out, Pick{c.CallID, a, c.At, "disposition " + c.Disposition})
-			case c.Transferred:
-				out = append(out, Pick{c.CallID, a, c.At, "transferred"})
+			case c.Transferred && c.Outcome == "abandoned":
+				out = append(out, Pick{c.CallID, a, c.At, "abandoned after transfer"})
 			default:
 				rest = append(rest, c)
 			}

@@ -47,7 +47,8 @@ func TestSample(t *testing.T) {
 	}
 	cands[0].TalkSeconds = 900
 	cands[1].Disposition = "not_resolved"
-	cands[2].Transferred = true
+	cands[2].Transferred, cands[2].Outcome = true, "abandoned"
+	cands[4].Transferred, cands[4].Outcome = true, "answered" // transferred and answered: no rule
 	cands[3].Scored = true
 	cands = append(cands, Candidate{CallID: "b1", Agent: "1002", At: at, TalkSeconds: 30})
 	cfg := config.QA{SamplePerAgent: 2, LongCall: 10 * time.Minute, ReviewDispositions: []string{"not_resolved"}}
@@ -56,7 +57,7 @@ func TestSample(t *testing.T) {
 	for _, p := range picks {
 		reasons[p.CallID] = p.Reason
 	}
-	if reasons["a00"] != "long call" || reasons["a01"] != "disposition not_resolved" || reasons["a02"] != "transferred" || reasons["a03"] != "" {
+	if reasons["a00"] != "long call" || reasons["a01"] != "disposition not_resolved" || reasons["a02"] != "abandoned after transfer" || reasons["a03"] != "" {
 		t.Fatalf("rule picks %v", reasons)
 	}
 	random := 0

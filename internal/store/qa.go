@@ -80,15 +80,16 @@ type ReviewCandidate struct {
 	Disposition string
 	Transferred bool
 	Scored      bool
+	Outcome     string
 }
 
-// ReviewCandidates lists the calls answered in [from, to).
+// ReviewCandidates lists the calls an agent answered in [from, to).
 func (s *Store) ReviewCandidates(ctx context.Context, from, to time.Time) ([]ReviewCandidate, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.agent, c.connected_at, c.talk_seconds, COALESCE(d.code, ''),
 		EXISTS (SELECT 1 FROM events e WHERE e.call_id = c.id AND e.kind = 'transfer'),
-		EXISTS (SELECT 1 FROM qa_scores q WHERE q.call_id = c.id)
+		EXISTS (SELECT 1 FROM qa_scores q WHERE q.call_id = c.id), c.outcome
 		FROM calls c LEFT JOIN dispositions d ON d.call_id = c.id
-		WHERE c.connected_at >= ? AND c.connected_at < ? AND c.agent != '' AND c.outcome = 'answered' LIMIT 100000`, ms(from), ms(to))
+		WHERE c.connected_at >= ? AND c.connected_at < ? AND c.agent != '' LIMIT 100000`, ms(from), ms(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: review candidates: %w", err)
 	}
@@ -99,7 +100,7 @@ func (s *Store) ReviewCandidates(ctx context.Context, from, to time.Time) ([]Rev
 			c  ReviewCandidate
 			at int64
 		)
-		if err := rows.Scan(&c.CallID, &c.Agent, &at, &c.TalkSeconds, &c.Disposition, &c.Transferred, &c.Scored); err != nil {
+		if err := rows.Scan(&c.CallID, &c.Agent, &at, &c.TalkSeconds, &c.Disposition, &c.Transferred, &c.Scored, &c.Outcome); err != nil {
 			return nil, fmt.Errorf("store: review candidates: %w", err)
 		}
 		c.At = time.UnixMilli(at)
