@@ -308,20 +308,28 @@ func (a *ACD) Enqueue(callID, queueName string, priority int) error {
 	}
 	a.nextSeq++
 	c := &call{id: callID, q: q, priority: priority, queuedAt: a.clock.Now(), seq: a.nextSeq}
+	i := a.place(c)
+	if !a.quiet {
+		a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d", priority, i+1)})
+	}
+	a.dispatchQueue(q)
+	return nil
+}
+
+// place puts a call in its queue, in service order, with its escalation
+// steps counted from now; it returns the index it took.
+func (a *ACD) place(c *call) int {
+	q := c.q
 	i, _ := slices.BinarySearchFunc(q.calls, c, compareCalls)
 	q.calls = slices.Insert(q.calls, i, c)
-	a.calls[callID] = c
+	a.calls[c.id] = c
 	for c.level < len(q.cfg.Escalations) && q.cfg.Escalations[c.level].After <= 0 {
 		c.level++
 	}
 	if c.level < len(q.cfg.Escalations) {
 		a.escalating[c] = struct{}{}
 	}
-	if !a.quiet {
-		a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d", priority, i+1)})
-	}
-	a.dispatchQueue(q)
-	return nil
+	return i
 }
 
 func compareCalls(x, y *call) int {

@@ -157,15 +157,7 @@ func (a *ACD) Move(callID, queueName, reason string) error {
 	}
 	a.removeCall(c)
 	c.q, c.queuedAt, c.level, c.state = q, a.clock.Now(), 0, callWaiting
-	i, _ := slices.BinarySearchFunc(q.calls, c, compareCalls)
-	q.calls = slices.Insert(q.calls, i, c)
-	a.calls[callID] = c
-	for c.level < len(q.cfg.Escalations) && q.cfg.Escalations[c.level].After <= 0 {
-		c.level++
-	}
-	if c.level < len(q.cfg.Escalations) {
-		a.escalating[c] = struct{}{}
-	}
+	i := a.place(c)
 	a.emit(Event{Kind: EventMoved, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("from=%s position=%d reason=%s", from.cfg.Name, i+1, reason)})
 	a.dispatchQueue(q)
 	return nil

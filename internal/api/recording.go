@@ -60,17 +60,11 @@ func (s *Server) recordingAction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 404, "recording control is not enabled")
 		return
 	}
-	id, action := r.PathValue("id"), r.PathValue("action")
-	agent, live := s.Calls.CallAgent(id)
-	if !live {
-		writeError(w, 404, "no live call "+id)
+	id, p, ok := s.liveCall(w, r)
+	if !ok {
 		return
 	}
-	p := who(r)
-	if p.role == config.RoleAgent && p.name != agent {
-		writeError(w, 403, "agents control only their own calls' recordings")
-		return
-	}
+	action := r.PathValue("action")
 	err := s.Calls.Recording(id, action, p.name)
 	switch {
 	case errors.Is(err, call.ErrBadRecAction):

@@ -97,6 +97,23 @@ func (s *Server) requeue(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// liveCall checks that the request's {id} is a live call the caller may
+// act on (admins and supervisors any, agents only the one they are on);
+// it writes the error and returns ok false otherwise.
+func (s *Server) liveCall(w http.ResponseWriter, r *http.Request) (id string, p principal, ok bool) {
+	id, p = r.PathValue("id"), who(r)
+	agent, live := s.Calls.CallAgent(id)
+	if !live {
+		writeError(w, 404, "no live call "+id)
+		return id, p, false
+	}
+	if p.role == config.RoleAgent && p.name != agent {
+		writeError(w, 403, "agents act only on the call they are on")
+		return id, p, false
+	}
+	return id, p, true
+}
+
 // control hangs up or holds a live call: POST /api/v1/calls/{id}/hangup,
 // POST /api/v1/calls/{id}/hold {"on": true|false}; admins, supervisors
 // and the agent on the call.
@@ -106,15 +123,8 @@ func (s *Server) control(action string) http.HandlerFunc {
 			writeError(w, 404, "call control is not enabled")
 			return
 		}
-		id := r.PathValue("id")
-		agent, live := s.Calls.CallAgent(id)
-		if !live {
-			writeError(w, 404, "no live call "+id)
-			return
-		}
-		p := who(r)
-		if p.role == config.RoleAgent && p.name != agent {
-			writeError(w, 403, "agents control only their own calls")
+		id, p, ok := s.liveCall(w, r)
+		if !ok {
 			return
 		}
 		var err error
@@ -225,15 +235,8 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, `body: want {"to": "<extension, queue or number>"}`)
 		return
 	}
-	id := r.PathValue("id")
-	agent, live := s.Calls.CallAgent(id)
-	if !live {
-		writeError(w, 404, "no live call "+id)
-		return
-	}
-	p := who(r)
-	if p.role == config.RoleAgent && p.name != agent {
-		writeError(w, 403, "agents transfer only their own calls")
+	id, p, ok := s.liveCall(w, r)
+	if !ok {
 		return
 	}
 	err := s.Calls.Transfer(id, body.To, "api "+p.name)
