@@ -93,36 +93,49 @@ func EncodeWAV(pcm []int16) []byte {
 }
 
 // Run delivers pending messages until ctx ends: at start (messages left
-// from before a restart), after each new message, and on each retry.
+// from before a restart), after each new message, and when a retry is due.
+// With nothing to retry it looks again once a minute at most.
 func (s *Service) Run(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	for {
-		s.deliverDue(ctx)
+		wait := time.Minute
+		if next := s.deliverDue(ctx); !next.IsZero() {
+			wait = max(time.Until(next), 10*time.Millisecond)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-s.wake:
-		case <-tick.C:
+			t.Stop()
+		case <-t.C:
 		}
 	}
 }
 
-func (s *Service) deliverDue(ctx context.Context) {
+// deliverDue sends the pending messages whose time has come and returns
+// the earliest next retry (zero when nothing waits for one).
+func (s *Service) deliverDue(ctx context.Context) (next time.Time) {
 	if s.smtp.Addr == "" {
-		return
+		return time.Time{}
 	}
 	pending, err := s.store.Voicemails(ctx, true, 100)
 	if err != nil {
 		s.log.Warn("voicemail: list pending", "err", err)
-		return
+		return time.Now().Add(s.smtp.Retry)
 	}
 	now := time.Now()
+	soonest := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
 	for _, v := range pending {
 		s.mu.Lock()
 		due := s.next[v.ID]
 		s.mu.Unlock()
 		if now.Before(due) {
+			soonest(due)
 			continue
 		}
 		err := Send(ctx, s.smtp, v)
@@ -135,6 +148,7 @@ func (s *Service) deliverDue(ctx context.Context) {
 		} else {
 			wait := min(s.smtp.Retry<<min(v.Attempts, 16), maxRetry)
 			s.next[v.ID] = time.Now().Add(wait)
+			soonest(s.next[v.ID])
 		}
 		s.mu.Unlock()
 		if err != nil {
@@ -143,4 +157,5 @@ func (s *Service) deliverDue(ctx context.Context) {
 		}
 		s.log.Info("voicemail emailed", "voicemail", v.ID, "to", v.Email)
 	}
+	return next
 }
