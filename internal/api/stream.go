@@ -52,9 +52,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	var (
 		lastCall string
 		call     *store.CallRecord
+		disp     *store.Disposition
 		history  []store.PastCall
 		polls    int
+		idleFrom time.Time // when the agent's last call left them
 	)
+	// refresh reads a call's record and disposition again.
+	refresh := func(id string) {
+		if rec, _, err := s.store.GetCall(r.Context(), id); err == nil {
+			call = &rec
+		}
+		disp = nil
+		if d, err := s.store.GetDisposition(r.Context(), id); err == nil {
+			disp = &d
+		}
+	}
 	for {
 		snap := snapshot{At: time.Now(), Me: map[string]string{"username": p.name, "role": p.role}, Queues: s.acd.Queues()}
 		snap.Softphone = s.softphoneStatus(p.name)
@@ -62,23 +74,22 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			if a, ok := s.acd.Agent(p.name); ok {
 				snap.Agent = &a
 				polls++
-				if a.CallID != "" && (a.CallID != lastCall || call == nil || polls%5 == 0) {
-					if rec, _, err := s.store.GetCall(r.Context(), a.CallID); err == nil {
-						call = &rec
-						if a.CallID != lastCall {
-							history, _ = s.store.CallsByCaller(r.Context(), rec.Caller, 6)
-							history = slices.DeleteFunc(history, func(pc store.PastCall) bool { return pc.ID == rec.ID })
-						}
+				switch {
+				case a.CallID != "" && a.CallID != lastCall: // a new call: its record, and the caller's history
+					refresh(a.CallID)
+					lastCall, idleFrom = a.CallID, time.Time{}
+					if call != nil {
+						history, _ = s.store.CallsByCaller(r.Context(), call.Caller, 6)
+						history = slices.DeleteFunc(history, func(pc store.PastCall) bool { return pc.ID == call.ID })
 					}
-					lastCall = a.CallID
+				case a.CallID == "" && call != nil && idleFrom.IsZero():
+					idleFrom = time.Now()
+					refresh(call.ID)
+				case polls%5 == 0 && call != nil && (a.CallID != "" || time.Since(idleFrom) < 2*time.Minute):
+					refresh(call.ID) // waits, outcome, a disposition saved elsewhere
 				}
 				if call != nil {
-					if a.CallID == "" && polls%5 == 0 { // the last call's final record
-						if rec, _, err := s.store.GetCall(r.Context(), call.ID); err == nil {
-							call = &rec
-						}
-					}
-					snap.Call, snap.CallActive, snap.History = call, a.CallID != "", history
+					snap.Call, snap.CallActive, snap.History, snap.Disposition = call, a.CallID != "", history, disp
 					if s.Calls != nil && snap.CallActive {
 						if target, connected, ok := s.Calls.Consulting(call.ID); ok {
 							snap.Consult = &consultView{Target: target, Connected: connected}
@@ -86,9 +97,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 					}
 					if q, ok := s.cfg.QueueByName(call.Queue); ok {
 						snap.Script, snap.Dispositions = renderScript(q.Script, *call), q.Dispositions
-					}
-					if d, err := s.store.GetDisposition(r.Context(), call.ID); err == nil {
-						snap.Disposition = &d
 					}
 				}
 			}
