@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -66,16 +65,5 @@ func (s *Server) recordingAction(w http.ResponseWriter, r *http.Request) {
 	}
 	action := r.PathValue("action")
 	err := s.Calls.Recording(id, action, p.name)
-	switch {
-	case errors.Is(err, call.ErrBadRecAction):
-		writeError(w, 404, "no such recording action: use start, pause or resume")
-	case errors.Is(err, call.ErrNoRecording), errors.Is(err, call.ErrNotRecorded), errors.Is(err, call.ErrNotConnected):
-		writeError(w, 409, err.Error())
-	case errors.Is(err, call.ErrUnknownCall):
-		writeError(w, 404, err.Error())
-	case err != nil:
-		writeError(w, 500, err.Error())
-	default:
-		writeJSON(w, 200, map[string]string{"status": action})
-	}
+	writeCallResult(w, err, 200, map[string]string{"status": action})
 }

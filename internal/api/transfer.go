@@ -44,18 +44,7 @@ func (s *Server) monitor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.Calls.MonitorFromDesktop(r.PathValue("id"), who(r).name, body.Mode)
-	switch {
-	case errors.Is(err, call.ErrBadMode):
-		writeError(w, 400, err.Error())
-	case errors.Is(err, call.ErrUnknownCall):
-		writeError(w, 404, err.Error())
-	case errors.Is(err, call.ErrNotConnected):
-		writeError(w, 409, err.Error())
-	case err != nil:
-		writeError(w, 500, err.Error())
-	default:
-		writeJSON(w, 202, map[string]string{"status": "monitoring", "mode": body.Mode})
-	}
+	writeCallResult(w, err, 202, map[string]string{"status": "monitoring", "mode": body.Mode})
 }
 
 func (s *Server) stopMonitor(w http.ResponseWriter, r *http.Request) {
@@ -83,18 +72,41 @@ func (s *Server) requeue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.Calls.Requeue(r.PathValue("id"), body.Queue, body.Priority, who(r).name)
-	switch {
-	case errors.Is(err, call.ErrUnknownCall):
-		writeError(w, 404, err.Error())
-	case errors.Is(err, call.ErrUnknownTarget):
-		writeError(w, 400, err.Error())
-	case errors.Is(err, call.ErrNotWaiting):
-		writeError(w, 409, err.Error())
-	case err != nil:
-		writeError(w, 500, err.Error())
-	default:
-		writeJSON(w, 200, map[string]string{"status": "requeued"})
+	writeCallResult(w, err, 200, map[string]string{"status": "requeued"})
+}
+
+// callStatus is the HTTP status of a call-control error: 404 for a call
+// or action that does not exist, 400 for a request that cannot be right,
+// 409 for one the call's present state refuses, 500 for the rest.
+func callStatus(err error) int {
+	is := func(targets ...error) bool {
+		for _, t := range targets {
+			if errors.Is(err, t) {
+				return true
+			}
+		}
+		return false
 	}
+	switch {
+	case is(call.ErrUnknownCall, call.ErrBadRecAction):
+		return 404
+	case is(call.ErrUnknownTarget, call.ErrBadMode, call.ErrUnknownAgent, call.ErrBadNumber):
+		return 400
+	case is(call.ErrNotConnected, call.ErrConsulting, call.ErrNoConsulting, call.ErrTransferBusy, call.ErrNotWaiting,
+		call.ErrNoRecording, call.ErrNotRecorded, call.ErrNoTrunk, acd.ErrAgentBusy):
+		return 409
+	}
+	return 500
+}
+
+// writeCallResult answers a call-control request: the error's status and
+// message, or okCode with body.
+func writeCallResult(w http.ResponseWriter, err error, okCode int, body any) {
+	if err != nil {
+		writeError(w, callStatus(err), err.Error())
+		return
+	}
+	writeJSON(w, okCode, body)
 }
 
 // liveCall checks that the request's {id} is a live call the caller may
@@ -164,19 +176,7 @@ func (s *Server) control(action string) http.HandlerFunc {
 			}
 			err = s.Calls.Hold(id, *body.On, p.name)
 		}
-		switch {
-		case errors.Is(err, call.ErrNotConnected), errors.Is(err, call.ErrConsulting), errors.Is(err, call.ErrNoConsulting),
-			errors.Is(err, acd.ErrAgentBusy):
-			writeError(w, 409, err.Error())
-		case errors.Is(err, call.ErrUnknownTarget):
-			writeError(w, 400, err.Error())
-		case errors.Is(err, call.ErrUnknownCall):
-			writeError(w, 404, err.Error())
-		case err != nil:
-			writeError(w, 500, err.Error())
-		default:
-			writeJSON(w, 200, map[string]string{"status": action})
-		}
+		writeCallResult(w, err, 200, map[string]string{"status": action})
 	}
 }
 
@@ -204,18 +204,7 @@ func (s *Server) clickToCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := s.Calls.ClickToCall(body.Agent, body.Number, "api "+p.name)
-	switch {
-	case errors.Is(err, call.ErrUnknownAgent), errors.Is(err, call.ErrBadNumber):
-		writeError(w, 400, err.Error())
-	case errors.Is(err, acd.ErrAgentBusy):
-		writeError(w, 409, err.Error())
-	case errors.Is(err, call.ErrNoTrunk):
-		writeError(w, 409, err.Error())
-	case err != nil:
-		writeError(w, 500, err.Error())
-	default:
-		writeJSON(w, 202, map[string]string{"call_id": id, "status": "ringing the agent"})
-	}
+	writeCallResult(w, err, 202, map[string]string{"call_id": id, "status": "ringing the agent"})
 }
 
 // transfer moves a live call's caller: POST /api/v1/calls/{id}/transfer
@@ -240,14 +229,5 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.Calls.Transfer(id, body.To, "api "+p.name)
-	switch {
-	case errors.Is(err, call.ErrUnknownTarget):
-		writeError(w, 400, err.Error())
-	case errors.Is(err, call.ErrNotConnected), errors.Is(err, call.ErrTransferBusy):
-		writeError(w, 409, err.Error())
-	case err != nil:
-		writeError(w, 500, err.Error())
-	default:
-		writeJSON(w, 202, map[string]string{"status": "transferring", "to": body.To})
-	}
+	writeCallResult(w, err, 202, map[string]string{"status": "transferring", "to": body.To})
 }
