@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/event"
 )
 
 // AgentState is where an agent stands.
@@ -28,21 +30,21 @@ var AgentStates = []AgentState{LoggedOut, Available, Ringing, OnCall, OnHold, Wr
 // ReasonMissed is the away reason after too many ring-no-answers in a row.
 const ReasonMissed = "missed"
 
-// EventKind names a change.
-type EventKind string
+// EventKind names a change (the record's vocabulary, package event).
+type EventKind = event.Kind
 
 // Event kinds the ACD emits.
 const (
-	EventQueued     EventKind = "queued"
-	EventOffered    EventKind = "offered"
-	EventDeclined   EventKind = "offer_declined"
-	EventNoAnswer   EventKind = "offer_timeout"
-	EventCancelled  EventKind = "offer_cancelled"
-	EventAnswered   EventKind = "answered"
-	EventAbandoned  EventKind = "abandoned"
-	EventCallEnded  EventKind = "agent_call_ended"
-	EventAgentState EventKind = "agent_state"
-	EventEscalated  EventKind = "escalated"
+	EventQueued     = event.Queued
+	EventOffered    = event.Offered
+	EventDeclined   = event.OfferDeclined
+	EventNoAnswer   = event.OfferTimeout
+	EventCancelled  = event.OfferCancelled
+	EventAnswered   = event.Answered
+	EventAbandoned  = event.Abandoned
+	EventCallEnded  = event.AgentCallEnded
+	EventAgentState = event.AgentState
+	EventEscalated  = event.Escalated
 )
 
 // Event is one change of a call or an agent.

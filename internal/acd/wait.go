@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/event"
 )
 
 // DefaultHandleTime is the handle time assumed by wait estimates until a
@@ -14,7 +16,7 @@ const DefaultHandleTime = 3 * time.Minute
 const handleSamples = 20
 
 // EventMoved is a waiting call moved to another queue (overflow or a supervisor).
-const EventMoved EventKind = "moved"
+const EventMoved = event.Moved
 
 // noteHandled records one call's handle time (talk, hold and wrap-up) for
 // the queue's wait estimates.
@@ -166,7 +168,7 @@ func (a *ACD) Move(callID, queueName, reason string) error {
 // EventLeft is a call taken out of its queue without an agent and without
 // the caller hanging up: overflow to voicemail or a goodbye, a callback
 // given up.
-const EventLeft EventKind = "left_queue"
+const EventLeft = event.QueueLeft
 
 // Withdraw takes a call out of its queue for reason, cancelling any ringing
 // offer; unlike Abandon the caller did not hang up.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/recording"
@@ -312,7 +313,7 @@ func (c *Call) connect(leg *sip.Leg, agentID string) bool {
 		if err := c.m.acd.SetHold(agentID, on); err != nil {
 			c.log.Debug("hold", "err", err)
 		}
-		c.m.event(map[bool]string{true: "hold", false: "unhold"}[on], c.ID, agentID, "", "agent's phone")
+		c.m.event(map[bool]event.Kind{true: event.Hold, false: event.Unhold}[on], c.ID, agentID, "", "agent's phone")
 	})
 	now := time.Now()
 	c.update(func(r *store.CallRecord) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -66,7 +67,7 @@ func (m *Manager) Hold(callID string, on bool, by string) error {
 			c.log.Debug("hold", "err", err)
 		}
 	}
-	m.event(map[bool]string{true: "hold", false: "unhold"}[on], c.ID, c.agentID, c.rec.Queue, "by "+by)
+	m.event(map[bool]event.Kind{true: event.Hold, false: event.Unhold}[on], c.ID, c.agentID, c.rec.Queue, "by "+by)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/sip"
@@ -262,13 +263,13 @@ func newID() string {
 	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }
 
-func (m *Manager) event(kind, callID, agent, queue, detail string) {
+func (m *Manager) event(kind event.Kind, callID, agent, queue, detail string) {
 	m.rec.AppendEvent(store.Event{At: time.Now(), Kind: kind, CallID: callID, Agent: agent, Queue: queue, Detail: detail})
 }
 
 // acdEvent stores an ACD event and keeps the call record's offer time.
 func (m *Manager) acdEvent(e acd.Event) {
-	m.rec.AppendEvent(store.Event{At: e.At, Kind: string(e.Kind), CallID: e.CallID, Agent: e.AgentID, Queue: e.Queue, Detail: e.Detail})
+	m.rec.AppendEvent(store.Event{At: e.At, Kind: e.Kind, CallID: e.CallID, Agent: e.AgentID, Queue: e.Queue, Detail: e.Detail})
 	if e.Kind == acd.EventOffered {
 		if c := m.call(e.CallID); c != nil {
 			c.update(func(r *store.CallRecord) {

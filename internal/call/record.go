@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/recording"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
@@ -127,7 +128,7 @@ func (m *Manager) Recording(callID, action, by string) error {
 			return ErrNoRecording
 		}
 		if r.SetPaused(action == "pause", time.Now()) {
-			m.event("recording_"+map[string]string{"pause": "paused", "resume": "resumed"}[action], c.ID, "", "", "by "+by)
+			m.event(map[string]event.Kind{"pause": event.RecordingPaused, "resume": event.RecordingResumed}[action], c.ID, "", "", "by "+by)
 		}
 		return nil
 	}

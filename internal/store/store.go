@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/event"
+
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
 
@@ -60,11 +62,11 @@ type CallRecord struct {
 type Event struct {
 	Seq    int64     `json:"seq"`
 	At     time.Time `json:"at"`
-	Kind   string    `json:"kind"`
-	CallID string    `json:"call_id,omitempty"`
-	Agent  string    `json:"agent,omitempty"`
-	Queue  string    `json:"queue,omitempty"`
-	Detail string    `json:"detail,omitempty"`
+	Kind   event.Kind `json:"kind"`
+	CallID string     `json:"call_id,omitempty"`
+	Agent  string     `json:"agent,omitempty"`
+	Queue  string     `json:"queue,omitempty"`
+	Detail string     `json:"detail,omitempty"`
 }
 
 // Store is safe for concurrent use.

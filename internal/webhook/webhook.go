@@ -105,9 +105,9 @@ func (d *Dispatcher) Publish(e store.Event) {
 	if d == nil || len(d.hooks) == 0 {
 		return
 	}
-	ev := Event{ID: newID(), Kind: e.Kind, At: e.At, CallID: e.CallID, Agent: e.Agent, Queue: e.Queue, Detail: e.Detail}
+	ev := Event{ID: newID(), Kind: string(e.Kind), At: e.At, CallID: e.CallID, Agent: e.Agent, Queue: e.Queue, Detail: e.Detail}
 	for _, h := range d.hooks {
-		if len(h.cfg.Events) > 0 && !slices.Contains(h.cfg.Events, e.Kind) {
+		if len(h.cfg.Events) > 0 && !slices.Contains(h.cfg.Events, string(e.Kind)) {
 			continue
 		}
 		select {
