@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard/switchboard/internal/event"
 )
 
 // Problem is one thing wrong in a setup, at a line of its file.
@@ -247,8 +249,26 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 			v.add(what, fmt.Sprintf("flow: unknown flow %q", n.Flow), "numbers", i, "flow")
 		}
 	}
+	c.validateWebhooks(v)
 	sort.SliceStable(v.probs, func(a, b int) bool { return v.probs[a].Line < v.probs[b].Line })
 	return v.probs
+}
+
+// validateWebhooks checks each webhook's events against the event
+// vocabulary: a misspelt kind would otherwise silently never be sent.
+func (c *Config) validateWebhooks(v *validator) {
+	for i, w := range c.Webhooks {
+		seen := map[string]bool{}
+		for j, k := range w.Events {
+			switch {
+			case !event.Known(event.Kind(k)):
+				v.add(fmt.Sprintf("webhooks[%d]", i), fmt.Sprintf("events: unknown event kind %q", k), "webhooks", i, "events", j)
+			case seen[k]:
+				v.add(fmt.Sprintf("webhooks[%d]", i), fmt.Sprintf("events: %q listed twice", k), "webhooks", i, "events", j)
+			}
+			seen[k] = true
+		}
+	}
 }
 
 func (c *Config) validateServer(v *validator) {
