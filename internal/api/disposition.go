@@ -64,13 +64,29 @@ func (s *Server) saveDisposition(w http.ResponseWriter, r *http.Request) {
 }
 
 // callerHistory lists a caller's earlier calls: GET /api/v1/callers/{number}/calls.
+// Every role sees the calls and their disposition codes; an agent sees the
+// notes only of calls they took or closed (notes are the agent's own words
+// about a customer, not for every colleague).
 func (s *Server) callerHistory(w http.ResponseWriter, r *http.Request) {
 	calls, err := s.store.CallsByCaller(r.Context(), r.PathValue("number"), 20)
 	if err != nil {
 		writeError(w, 500, "could not read calls")
 		return
 	}
-	writeJSON(w, 200, calls)
+	writeJSON(w, 200, visibleHistory(calls, who(r)))
+}
+
+// visibleHistory blanks the notes p may not read.
+func visibleHistory(calls []store.PastCall, p principal) []store.PastCall {
+	if p.role != config.RoleAgent {
+		return calls
+	}
+	for i := range calls {
+		if c := &calls[i]; c.Agent != p.name && c.DispositionAgent != p.name {
+			c.Notes = ""
+		}
+	}
+	return calls
 }
 
 // renderScript fills a queue's call script with the call's data.

@@ -65,11 +65,14 @@ type PastCall struct {
 	CallRecord
 	Disposition string `json:"disposition,omitempty"`
 	Notes       string `json:"notes,omitempty"`
+	// DispositionAgent is who closed the call (not served: it decides
+	// whether an agent may read the notes).
+	DispositionAgent string `json:"-"`
 }
 
 // CallsByCaller returns a caller's calls, newest first, with dispositions.
 func (s *Store) CallsByCaller(ctx context.Context, caller string, limit int) ([]PastCall, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+prefixed("c.", callColumns)+`, COALESCE(d.code, ''), COALESCE(d.notes, '')
+	rows, err := s.db.QueryContext(ctx, `SELECT `+prefixed("c.", callColumns)+`, COALESCE(d.code, ''), COALESCE(d.notes, ''), COALESCE(d.agent, '')
 		FROM calls c LEFT JOIN dispositions d ON d.call_id = c.id WHERE c.caller = ? ORDER BY c.arrived_at DESC LIMIT ?`, caller, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: calls of %s: %w", caller, err)
@@ -78,7 +81,7 @@ func (s *Store) CallsByCaller(ctx context.Context, caller string, limit int) ([]
 	out := []PastCall{}
 	for rows.Next() {
 		var p PastCall
-		r, err := scanCall(extra{rows, []any{&p.Disposition, &p.Notes}})
+		r, err := scanCall(extra{rows, []any{&p.Disposition, &p.Notes, &p.DispositionAgent}})
 		if err != nil {
 			return nil, fmt.Errorf("store: calls of %s: %w", caller, err)
 		}
