@@ -102,15 +102,31 @@ func (s *Server) listScores(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, scores)
 }
 
-// reviewQueue: GET /api/v1/qa/review?from=&to= (default: the last 7 days):
-// the calls to review, by rules and at random per agent.
+// reviewQueue: GET /api/v1/qa/review?week=2026-W49 (default: this ISO
+// week, UTC; with only from=, the week holding it): the week's calls to
+// review, by rules and at random per agent, each pick naming its week. The
+// sample is the week's, not a rolling window's, so it stays put from day to
+// day and as calls in it are scored.
 func (s *Server) reviewQueue(w http.ResponseWriter, r *http.Request) {
 	if s.QA == nil {
 		writeError(w, 404, "quality review is not enabled")
 		return
 	}
-	from, to, ok := rangeParams(w, r, 7*24*time.Hour)
-	if !ok {
+	week := r.URL.Query().Get("week")
+	if week == "" {
+		at := time.Now()
+		if v := r.URL.Query().Get("from"); v != "" {
+			var err error
+			if at, err = time.Parse(time.RFC3339, v); err != nil {
+				writeError(w, 400, "from: an RFC 3339 time")
+				return
+			}
+		}
+		week = qa.Week(at)
+	}
+	from, to, err := qa.WeekRange(week)
+	if err != nil {
+		writeError(w, 400, "week: "+err.Error())
 		return
 	}
 	cands, err := s.QA.ReviewCandidates(r.Context(), from, to)
@@ -122,7 +138,7 @@ func (s *Server) reviewQueue(w http.ResponseWriter, r *http.Request) {
 	for i, c := range cands {
 		cs[i] = qa.Candidate(c)
 	}
-	picks := qa.Sample(cs, s.cfg.QA, from.UTC().Format(time.DateOnly))
+	picks := qa.Sample(cs, s.cfg.QA, week)
 	if picks == nil {
 		picks = []qa.Pick{}
 	}

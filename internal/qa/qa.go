@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
@@ -17,6 +17,9 @@ import (
 
 // ErrAnswers reports answers that do not fit the scorecard.
 var ErrAnswers = errors.New("qa: answers do not fit the scorecard")
+
+// ErrWeek reports a week that is not an ISO week ("2026-W49").
+var ErrWeek = errors.New("qa: not an ISO week")
 
 // Result is a scored call.
 type Result struct {
@@ -79,18 +82,25 @@ type Pick struct {
 	Agent  string    `json:"agent"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"` // long call, disposition, transferred, random
+	// Week is the ISO week whose sample this is ("2026-W49").
+	Week string `json:"week"`
+	// Scored: the call has been scored (it stays in the week's sample).
+	Scored bool `json:"scored"`
 }
 
-// Sample chooses the week's review queue: every call a rule picks (long,
-// a review disposition, abandoned after a transfer), then perAgent more per agent at
-// random, skipping calls already scored. The draw is seeded by seed (the
-// week), so the same week gives the same queue.
-func Sample(cands []Candidate, cfg config.QA, seed string) []Pick {
+// Sample chooses an ISO week's review queue from the calls answered in
+// that week: every call a rule picks (long, a review disposition, abandoned
+// after a transfer), then perAgent more per agent at random. Calls already
+// scored stay in it, marked, so scoring a call does not redraw the sample.
+// The random draw ranks each call by a hash of week, agent and call id and
+// takes the lowest: the same week gives the same queue whenever it is
+// asked, and a call answered later in the week enters it only by
+// out-ranking a pick (so a review queue read mid-week changes by at most
+// the calls taken since).
+func Sample(cands []Candidate, cfg config.QA, week string) []Pick {
 	byAgent := map[string][]Candidate{}
 	for _, c := range cands {
-		if !c.Scored {
-			byAgent[c.Agent] = append(byAgent[c.Agent], c)
-		}
+		byAgent[c.Agent] = append(byAgent[c.Agent], c)
 	}
 	agents := make([]string, 0, len(byAgent))
 	for a := range byAgent {
@@ -101,26 +111,59 @@ func Sample(cands []Candidate, cfg config.QA, seed string) []Pick {
 	for _, a := range agents {
 		calls := byAgent[a]
 		sort.Slice(calls, func(i, j int) bool { return calls[i].CallID < calls[j].CallID })
+		pick := func(c Candidate, reason string) {
+			out = append(out, Pick{CallID: c.CallID, Agent: a, At: c.At, Reason: reason, Week: week, Scored: c.Scored})
+		}
 		var rest []Candidate
 		for _, c := range calls {
 			switch {
 			case cfg.LongCall > 0 && c.TalkSeconds > cfg.LongCall.Seconds():
-				out = append(out, Pick{c.CallID, a, c.At, "long call"})
+				pick(c, "long call")
 			case c.Disposition != "" && slices.Contains(cfg.ReviewDispositions, c.Disposition):
-				out = append(out, Pick{c.CallID, a, c.At, "disposition " + c.Disposition})
+				pick(c, "disposition "+c.Disposition)
 			case c.Transferred && c.Outcome == "abandoned":
-				out = append(out, Pick{c.CallID, a, c.At, "abandoned after transfer"})
+				pick(c, "abandoned after transfer")
 			default:
 				rest = append(rest, c)
 			}
 		}
-		h := fnv.New64a()
-		h.Write([]byte(seed + "/" + a))
-		rng := rand.New(rand.NewPCG(h.Sum64(), 7))
-		rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+		rank := make(map[string]uint64, len(rest))
+		for _, c := range rest {
+			h := fnv.New64a()
+			h.Write([]byte(week + "/" + a + "/" + c.CallID))
+			rank[c.CallID] = h.Sum64()
+		}
+		sort.SliceStable(rest, func(i, j int) bool { return rank[rest[i].CallID] < rank[rest[j].CallID] })
 		for _, c := range rest[:min(cfg.SamplePerAgent, len(rest))] {
-			out = append(out, Pick{c.CallID, a, c.At, "random"})
+			pick(c, "random")
 		}
 	}
 	return out
+}
+
+// Week is the ISO week of t in UTC, as "2026-W49".
+func Week(t time.Time) string {
+	y, w := t.UTC().ISOWeek()
+	return fmt.Sprintf("%04d-W%02d", y, w)
+}
+
+// WeekRange parses an ISO week ("2026-W49") into [its Monday 00:00 UTC,
+// the next Monday).
+func WeekRange(week string) (from, to time.Time, err error) {
+	bad := fmt.Errorf("%w: %q (want e.g. 2026-W49)", ErrWeek, week)
+	if len(week) != 8 || week[4:6] != "-W" {
+		return from, to, bad
+	}
+	y, err1 := strconv.ParseUint(week[:4], 10, 16)
+	w, err2 := strconv.ParseUint(week[6:], 10, 8)
+	if err1 != nil || err2 != nil || w < 1 || w > 53 {
+		return from, to, bad
+	}
+	// January 4th is always in week 1; step back to its Monday.
+	jan4 := time.Date(int(y), 1, 4, 0, 0, 0, 0, time.UTC)
+	from = jan4.AddDate(0, 0, -((int(jan4.Weekday())+6)%7)+7*(int(w)-1))
+	if Week(from) != week { // week 53 of a year with 52
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: %q has no such week", ErrWeek, week)
+	}
+	return from, from.AddDate(0, 0, 7), nil
 }

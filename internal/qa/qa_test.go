@@ -3,6 +3,7 @@ package qa
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ func TestSample(t *testing.T) {
 	cands[1].Disposition = "not_resolved"
 	cands[2].Transferred, cands[2].Outcome = true, "abandoned"
 	cands[4].Transferred, cands[4].Outcome = true, "answered" // transferred and answered: no rule
-	cands[3].Scored = true
+	cands[3].Scored = true                                    // scored calls stay in the draw
 	cands = append(cands, Candidate{CallID: "b1", Agent: "1002", At: at, TalkSeconds: 30})
 	cfg := config.QA{SamplePerAgent: 2, LongCall: 10 * time.Minute, ReviewDispositions: []string{"not_resolved"}}
 	picks := Sample(cands, cfg, "2026-W48")
@@ -57,7 +58,7 @@ func TestSample(t *testing.T) {
 	for _, p := range picks {
 		reasons[p.CallID] = p.Reason
 	}
-	if reasons["a00"] != "long call" || reasons["a01"] != "disposition not_resolved" || reasons["a02"] != "abandoned after transfer" || reasons["a03"] != "" {
+	if reasons["a00"] != "long call" || reasons["a01"] != "disposition not_resolved" || reasons["a02"] != "abandoned after transfer" {
 		t.Fatalf("rule picks %v", reasons)
 	}
 	random := 0
@@ -71,5 +72,100 @@ func TestSample(t *testing.T) {
 	}
 	if again := Sample(cands, cfg, "2026-W48"); fmt.Sprint(again) != fmt.Sprint(picks) {
 		t.Fatal("the same week should give the same sample")
+	}
+}
+
+// The random draw of a week does not move when a picked call is scored,
+// nor with the day it is asked, and each week draws anew.
+func TestSampleStableWithinWeek(t *testing.T) {
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var cands []Candidate
+	for i := range 40 {
+		cands = append(cands, Candidate{CallID: fmt.Sprintf("c%02d", i), Agent: "1001", At: at, TalkSeconds: 60})
+	}
+	cfg := config.QA{SamplePerAgent: 3}
+	ids := func(ps []Pick) string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.CallID)
+		}
+		return fmt.Sprint(out)
+	}
+	base := Sample(cands, cfg, "2026-W49")
+	if len(base) != 3 || base[0].Week != "2026-W49" {
+		t.Fatalf("picks %+v", base)
+	}
+	scoredAll := slices.Clone(cands)
+	for i := range scoredAll {
+		for _, p := range base {
+			if scoredAll[i].CallID == p.CallID {
+				scoredAll[i].Scored = true
+			}
+		}
+	}
+	tests := []struct {
+		name  string
+		cands []Candidate
+		week  string
+		same  bool
+	}{
+		{"asked again", cands, "2026-W49", true},
+		{"the picks scored", scoredAll, "2026-W49", true},
+		{"the same calls listed in another order", reversed(cands), "2026-W49", true},
+		{"another week", cands, "2026-W50", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Sample(tc.cands, cfg, tc.week)
+			if (ids(got) == ids(base)) != tc.same {
+				t.Fatalf("picks %s, week's first draw %s; want same=%v", ids(got), ids(base), tc.same)
+			}
+		})
+	}
+	for _, p := range Sample(scoredAll, cfg, "2026-W49") {
+		if !p.Scored {
+			t.Errorf("pick %s: scored call not marked", p.CallID)
+		}
+	}
+}
+
+func reversed(cs []Candidate) []Candidate {
+	out := slices.Clone(cs)
+	slices.Reverse(out)
+	return out
+}
+
+func TestWeekRange(t *testing.T) {
+	tests := []struct {
+		week string
+		from time.Time
+		err  bool
+	}{
+		{week: "2026-W49", from: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)},
+		{week: "2026-W01", from: time.Date(2025, 12, 29, 0, 0, 0, 0, time.UTC)},
+		{week: "2026-W53", from: time.Date(2026, 12, 28, 0, 0, 0, 0, time.UTC)}, // 2026 has 53 ISO weeks
+		{week: "2025-W53", err: true},
+		{week: "2026-W4x", err: true},
+		{week: "2026-49", err: true},
+		{week: "2026-W00", err: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.week, func(t *testing.T) {
+			from, to, err := WeekRange(tc.week)
+			if tc.err {
+				if !errors.Is(err, ErrWeek) {
+					t.Fatalf("err %v, want ErrWeek", err)
+				}
+				return
+			}
+			if err != nil || !from.Equal(tc.from) || !to.Equal(tc.from.AddDate(0, 0, 7)) {
+				t.Fatalf("%s – %s, %v; want from %s", from, to, err, tc.from)
+			}
+			for d := from; d.Before(to); d = d.Add(6 * time.Hour) {
+				if Week(d) != tc.week {
+					t.Fatalf("Week(%s) = %s", d, Week(d))
+				}
+			}
+		})
 	}
 }
