@@ -12,7 +12,6 @@ package acd
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -24,10 +23,18 @@ import (
 // Clock tells the time; tests and the simulator pass a virtual one.
 type Clock interface{ Now() time.Time }
 
-// Offerer carries out the ACD's decisions. Its methods are called after the
-// ACD's lock is released, from the goroutine that called into the ACD; they
-// must not block for long (ring a phone in the background, then report back
-// with Answered or Declined).
+// Offerer carries out the ACD's decisions. Its methods are never called
+// with the ACD's lock held, and never by two goroutines at once: one
+// goroutine at a time delivers the decisions, in the order the ACD made
+// them (often the goroutine that called into the ACD, sometimes another
+// one that was delivering already). They must not block for long (ring a
+// phone in the background, then report back with Answered or Declined);
+// they may call back into the ACD.
+//
+// Order contract: CancelOffer(o) always comes after Offer(o). A CancelOffer
+// for an offer whose phone has not started ringing yet means that phone
+// must never ring for it; an implementation that starts ringing
+// asynchronously must check for the cancel before it dials.
 type Offerer interface {
 	Offer(o Offer)
 	CancelOffer(o Offer)
@@ -41,15 +48,6 @@ type Offer struct {
 	Queue   string
 	Timeout time.Duration
 }
-
-// Errors callers branch on.
-var (
-	ErrUnknownQueue = errors.New("acd: unknown queue")
-	ErrUnknownAgent = errors.New("acd: unknown agent")
-	ErrUnknownCall  = errors.New("acd: unknown call")
-	ErrStaleOffer   = errors.New("acd: offer no longer stands")
-	ErrAgentBusy    = errors.New("acd: agent not available")
-)
 
 // DefaultRetryPause is how long an agent who missed or refused an offer rests
 // before being offered again.
@@ -154,6 +152,11 @@ type agent struct {
 	callQueue *queue // the queue the current call came from (nil: direct)
 	direct    bool   // on a call that did not come through a queue
 	missed    int    // ring-no-answers in a row
+	// pending is the state asked for during a call, applied after it
+	// (with pendingReason); empty: none.
+	pending       AgentState
+	pendingReason string
+	unreachable   bool // the phone cannot be reached (device state)
 	// counters for the day (day is the clock's date)
 	day        int // yyyymmdd
 	answered   int
@@ -187,10 +190,12 @@ type ACD struct {
 	nextOID   uint64
 	nextSeq   uint64
 
-	// work gathered under the lock, carried out after it
-	outOffers  []Offer
-	outCancels []Offer
-	outEvents  []Event
+	// out holds the decisions and events made under the lock, in order,
+	// for the one drainer to deliver (outbox.go); spare is the drained
+	// batch's buffer, reused.
+	out      []outItem
+	spare    []outItem
+	draining bool
 }
 
 // New makes an ACD. sink receives every event; it may be nil.
@@ -270,30 +275,6 @@ func (a *ACD) AddAgent(c AgentConfig) error {
 	return nil
 }
 
-// unlock releases the lock, then hands gathered decisions and events out.
-func (a *ACD) unlock() {
-	offers, cancels, events := a.outOffers, a.outCancels, a.outEvents
-	a.outOffers, a.outCancels, a.outEvents = nil, nil, nil
-	a.mu.Unlock()
-	for _, e := range events {
-		a.sink(e)
-	}
-	for _, o := range cancels {
-		a.offerer.CancelOffer(o)
-	}
-	for _, o := range offers {
-		a.offerer.Offer(o)
-	}
-}
-
-func (a *ACD) emit(e Event) {
-	if a.quiet {
-		return
-	}
-	e.At = a.clock.Now()
-	a.outEvents = append(a.outEvents, e)
-}
-
 // Enqueue puts a call in a queue; higher priority is served first, then
 // order of arrival.
 func (a *ACD) Enqueue(callID, queueName string, priority int) error {
@@ -370,7 +351,7 @@ func (a *ACD) takeOut(c *call, kind EventKind, reason string) {
 	a.emit(Event{Kind: kind, CallID: c.id, Queue: c.q.cfg.Name, Detail: reason})
 	for _, o := range slices.Clone(c.offers) {
 		a.endOffer(o)
-		a.outCancels = append(a.outCancels, o.Offer)
+		a.sendCancel(o.Offer)
 		a.setAgentState(o.agent, Available, "")
 		a.dispatchAgent(o.agent)
 	}
@@ -411,7 +392,7 @@ func (a *ACD) Answered(offerID uint64) error {
 	// Ring-all: the other phones stop ringing, their agents are free again.
 	for _, other := range slices.Clone(o.call.offers) {
 		a.endOffer(other)
-		a.outCancels = append(a.outCancels, other.Offer)
+		a.sendCancel(other.Offer)
 		a.emit(Event{Kind: EventCancelled, CallID: other.CallID, AgentID: other.agent.id, Queue: other.Queue, Detail: "answered elsewhere"})
 		a.setAgentState(other.agent, Available, "")
 	}
@@ -498,7 +479,7 @@ func (a *ACD) CallEnded(agentID string) error {
 		a.setAgentState(ag, WrapUp, "")
 		return nil
 	}
-	a.becomeFree(ag)
+	a.afterWork(ag)
 	return nil
 }
 
@@ -528,7 +509,8 @@ func (a *ACD) Reserve(agentID, callID string) error {
 	return nil
 }
 
-// Release ends a reservation made by Reserve.
+// Release ends a reservation made by Reserve; a state asked for during the
+// call (RequestAway, RequestLogout) applies now.
 func (a *ACD) Release(agentID string) error {
 	a.mu.Lock()
 	defer a.unlock()
@@ -537,9 +519,9 @@ func (a *ACD) Release(agentID string) error {
 		return fmt.Errorf("%w %q", ErrUnknownAgent, agentID)
 	}
 	ag.direct = false
-	if ag.state == OnCall && ag.reason == "direct" {
+	if (ag.state == OnCall || ag.state == OnHold) && ag.reason == "direct" {
 		ag.callID = ""
-		a.becomeFree(ag)
+		a.afterWork(ag)
 	}
 	return nil
 }

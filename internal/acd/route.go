@@ -37,7 +37,7 @@ func ParseStrategy(s string) (Strategy, error) {
 
 // free reports whether an agent can be offered a call now.
 func (a *ACD) free(ag *agent, now time.Time) bool {
-	return ag.state == Available && ag.offer == nil && !ag.direct && !now.Before(ag.restUntil)
+	return ag.state == Available && ag.offer == nil && !ag.direct && !ag.unreachable && !now.Before(ag.restUntil)
 }
 
 // member reports whether ag may take calls of q at escalation level lvl:
@@ -306,5 +306,5 @@ func (a *ACD) offer(c *call, ag *agent) {
 	ag.offer = o
 	a.setAgentState(ag, Ringing, "")
 	a.emit(Event{Kind: EventOffered, CallID: c.id, AgentID: ag.id, Queue: c.q.cfg.Name})
-	a.outOffers = append(a.outOffers, o.Offer)
+	a.sendOffer(o.Offer)
 }

@@ -45,6 +45,10 @@ const (
 	EventCallEnded  = event.AgentCallEnded
 	EventAgentState = event.AgentState
 	EventEscalated  = event.Escalated
+	// EventPending: a state asked for during a call, applied after it.
+	EventPending        = event.AgentPending
+	EventWrapUpExtended = event.WrapUpExtended
+	EventDevice         = event.DeviceReachable
 )
 
 // Event is one change of a call or an agent.
@@ -54,7 +58,12 @@ type Event struct {
 	CallID  string
 	AgentID string
 	Queue   string
-	Detail  string
+	// State and Reason are the agent's new state (agent_state events) or
+	// the state asked for (agent_state_pending); empty on other kinds.
+	State  AgentState
+	Reason string
+	// Detail is a human text (for agent_state, "state:reason").
+	Detail string
 }
 
 func (a *ACD) setAgentState(ag *agent, s AgentState, reason string) {
@@ -65,16 +74,27 @@ func (a *ACD) setAgentState(ag *agent, s AgentState, reason string) {
 	a.rollDay(ag)
 	ag.inState[ag.state] += sinceToday(ag.since, now)
 	ag.state, ag.reason, ag.since = s, reason, now
-	d := string(s)
-	if reason != "" {
-		d += ":" + reason
-	}
-	a.emit(Event{Kind: EventAgentState, AgentID: ag.id, Detail: d})
+	a.emit(Event{Kind: EventAgentState, AgentID: ag.id, State: s, Reason: reason, Detail: stateText(s, reason)})
 }
 
-// Login makes an agent available.
+func stateText(s AgentState, reason string) string {
+	if reason == "" {
+		return string(s)
+	}
+	return string(s) + ":" + reason
+}
+
+// working reports whether the agent has a call, or its wrap-up, to finish:
+// a state change asked for now waits for it (pending).
+func working(ag *agent) bool {
+	return ag.state == OnCall || ag.state == OnHold || ag.state == WrapUp
+}
+
+// Login makes an agent available. During a call it withdraws a pending
+// away or logout: the agent stays on the call and is available after it.
 func (a *ACD) Login(agentID string) error {
 	return a.withAgent(agentID, func(ag *agent) {
+		a.clearPending(ag)
 		if ag.state == LoggedOut || ag.state == Away {
 			a.becomeFree(ag)
 		}
@@ -82,33 +102,89 @@ func (a *ACD) Login(agentID string) error {
 }
 
 // Logout takes an agent out of every queue. An offer ringing is withdrawn;
-// a call in progress goes on.
+// during a call (or its wrap-up) the logout is pending (see RequestLogout).
 func (a *ACD) Logout(agentID string) error {
-	return a.withAgent(agentID, func(ag *agent) {
-		a.withdrawOffer(ag)
-		if ag.state != OnCall {
-			a.setAgentState(ag, LoggedOut, "")
-		}
-	})
+	_, err := a.RequestLogout(agentID)
+	return err
 }
 
-// SetAway pauses a logged-in agent with a reason (lunch, training...).
+// RequestLogout logs an agent out, like Logout, and reports whether the
+// logout was deferred: pending is true when the agent is on a call, on
+// hold or in wrap-up; the agent keeps the call, AgentView.PendingState
+// shows logged_out, and the logout applies when the call and its wrap-up
+// end (instead of becoming available). Login or SetAvailable meanwhile
+// withdraws it.
+func (a *ACD) RequestLogout(agentID string) (pending bool, err error) {
+	err = a.withAgent(agentID, func(ag *agent) {
+		pending = a.request(ag, LoggedOut, "")
+	})
+	return pending, err
+}
+
+// SetAway pauses a logged-in agent with a reason (lunch, training...);
+// during a call it is pending (see RequestAway).
 func (a *ACD) SetAway(agentID, reason string) error {
-	var err error
+	_, err := a.RequestAway(agentID, reason)
+	return err
+}
+
+// RequestAway sets a logged-in agent away, like SetAway, and reports
+// whether the change was deferred: pending is true when the agent is on a
+// call, on hold or in wrap-up; the agent keeps the call, AgentView shows
+// PendingState away and PendingReason, and the agent goes away with the
+// reason when the call and its wrap-up end. Login or SetAvailable
+// meanwhile withdraws it. A logged-out agent gets ErrLoggedOut.
+func (a *ACD) RequestAway(agentID, reason string) (pending bool, err error) {
 	e := a.withAgent(agentID, func(ag *agent) {
 		if ag.state == LoggedOut {
-			err = fmt.Errorf("acd: agent %q is logged out", agentID)
+			err = fmt.Errorf("agent %q: %w", agentID, ErrLoggedOut)
 			return
 		}
-		a.withdrawOffer(ag)
-		if ag.state != OnCall {
-			a.setAgentState(ag, Away, reason)
-		}
+		pending = a.request(ag, Away, reason)
 	})
 	if e != nil {
-		return e
+		return false, e
 	}
-	return err
+	return pending, err
+}
+
+// request applies state s now, or, while the agent works a call, records
+// it as pending; it reports whether it is pending.
+func (a *ACD) request(ag *agent, s AgentState, reason string) bool {
+	a.withdrawOffer(ag, "agent left")
+	if working(ag) {
+		if ag.pending != s || ag.pendingReason != reason {
+			ag.pending, ag.pendingReason = s, reason
+			a.emit(Event{Kind: EventPending, AgentID: ag.id, State: s, Reason: reason, Detail: "after the call: " + stateText(s, reason)})
+		}
+		return true
+	}
+	ag.pending, ag.pendingReason = "", ""
+	a.setAgentState(ag, s, reason)
+	return false
+}
+
+// clearPending withdraws a pending request: after the call the agent is
+// available (the event says so: a pending available).
+func (a *ACD) clearPending(ag *agent) {
+	if ag.pending == "" {
+		return
+	}
+	ag.pending, ag.pendingReason = "", ""
+	a.emit(Event{Kind: EventPending, AgentID: ag.id, State: Available, Detail: "after the call: available (request withdrawn)"})
+}
+
+// afterWork is the end of a call and its wrap-up: the pending state if one
+// was asked for, else available.
+func (a *ACD) afterWork(ag *agent) {
+	s, reason := ag.pending, ag.pendingReason
+	if s == "" {
+		a.becomeFree(ag)
+		return
+	}
+	ag.pending, ag.pendingReason = "", ""
+	ag.idleSince = a.clock.Now()
+	a.setAgentState(ag, s, reason)
 }
 
 // SetHold puts an agent's call on hold (on) or takes it off hold.
@@ -123,7 +199,8 @@ func (a *ACD) SetHold(agentID string, on bool) error {
 	})
 }
 
-// ExtendWrapUp gives an agent in wrap-up more time.
+// ExtendWrapUp gives an agent in wrap-up more time (a wrap_up_extended
+// event; the state does not change).
 func (a *ACD) ExtendWrapUp(agentID string, d time.Duration) error {
 	var err error
 	e := a.withAgent(agentID, func(ag *agent) {
@@ -132,7 +209,7 @@ func (a *ACD) ExtendWrapUp(agentID string, d time.Duration) error {
 			return
 		}
 		ag.wrapUntil = ag.wrapUntil.Add(d)
-		a.emit(Event{Kind: EventAgentState, AgentID: ag.id, Detail: "wrap_up:extended " + d.String()})
+		a.emit(Event{Kind: EventWrapUpExtended, AgentID: ag.id, Detail: "+" + d.String()})
 	})
 	if e != nil {
 		return e
@@ -164,9 +241,11 @@ func startOfDay(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
 }
 
-// SetAvailable ends away or wrap-up early (and logs in a logged-out agent).
+// SetAvailable ends away or wrap-up early (and logs in a logged-out
+// agent). During a call it withdraws a pending away or logout.
 func (a *ACD) SetAvailable(agentID string) error {
 	return a.withAgent(agentID, func(ag *agent) {
+		a.clearPending(ag)
 		switch ag.state {
 		case LoggedOut, Away, WrapUp:
 			a.becomeFree(ag)
@@ -174,17 +253,19 @@ func (a *ACD) SetAvailable(agentID string) error {
 	})
 }
 
-// Toggle logs an agent in when logged out, and out otherwise; it returns the new state.
+// Toggle logs an agent in when logged out, and out otherwise; it returns
+// the state the agent is in now. During a call the logout is pending (the
+// state returned is the call's), and a second Toggle withdraws it.
 func (a *ACD) Toggle(agentID string) (AgentState, error) {
 	var st AgentState
 	err := a.withAgent(agentID, func(ag *agent) {
-		if ag.state == LoggedOut {
+		switch {
+		case ag.state == LoggedOut:
 			a.becomeFree(ag)
-		} else {
-			a.withdrawOffer(ag)
-			if ag.state != OnCall {
-				a.setAgentState(ag, LoggedOut, "")
-			}
+		case ag.pending == LoggedOut:
+			a.clearPending(ag)
+		default:
+			a.request(ag, LoggedOut, "")
 		}
 		st = ag.state
 	})
@@ -203,14 +284,14 @@ func (a *ACD) withAgent(agentID string, f func(*agent)) error {
 }
 
 // withdrawOffer cancels an offer ringing the agent and puts its call back in line.
-func (a *ACD) withdrawOffer(ag *agent) {
+func (a *ACD) withdrawOffer(ag *agent, why string) {
 	o := ag.offer
 	if o == nil {
 		return
 	}
 	a.endOffer(o)
-	a.outCancels = append(a.outCancels, o.Offer)
-	a.emit(Event{Kind: EventCancelled, CallID: o.CallID, AgentID: ag.id, Queue: o.Queue, Detail: "agent left"})
+	a.sendCancel(o.Offer)
+	a.emit(Event{Kind: EventCancelled, CallID: o.CallID, AgentID: ag.id, Queue: o.Queue, Detail: why})
 	if o.call.state == callWaiting {
 		a.dispatchQueue(o.call.q)
 	}
@@ -260,7 +341,7 @@ func (a *ACD) Tick() {
 	}
 	sortOffers(due)
 	for _, o := range due {
-		a.outCancels = append(a.outCancels, o.Offer)
+		a.sendCancel(o.Offer)
 		a.failOffer(o, EventNoAnswer, "ring timeout")
 	}
 	var due2 []*agent
@@ -294,7 +375,7 @@ func (a *ACD) Tick() {
 		delete(a.timed, ag)
 		switch {
 		case ag.state == WrapUp:
-			a.becomeFree(ag)
+			a.afterWork(ag)
 		case ag.state == Available && ag.offer == nil && !ag.restUntil.IsZero():
 			ag.restUntil = time.Time{}
 			a.dispatchAgent(ag)

@@ -24,6 +24,15 @@ type AgentView struct {
 	Skills       map[string]int     `json:"skills,omitempty"`
 	// WrapUpUntil is when wrap-up ends (in wrap-up only).
 	WrapUpUntil *time.Time `json:"wrap_up_until,omitempty"`
+	// PendingState is the state asked for during a call (away, logged_out),
+	// applied when the call and its wrap-up end; PendingReason the away reason.
+	PendingState  AgentState `json:"pending_state,omitempty"`
+	PendingReason string     `json:"pending_reason,omitempty"`
+	// Reachable is the phone's device state. Unreachable is set when the
+	// agent is logged in but their phone cannot be reached: whatever State
+	// says, they are not offered calls.
+	Reachable   bool `json:"reachable"`
+	Unreachable bool `json:"unreachable,omitempty"`
 }
 
 // QueueView is a queue's live state.
@@ -50,7 +59,9 @@ type QueueView struct {
 func (a *ACD) viewAgent(ag *agent, now time.Time) AgentView {
 	a.rollDay(ag)
 	v := AgentView{ID: ag.id, State: ag.state, Reason: ag.reason, Since: ag.since, CallID: ag.callID,
-		Answered: ag.answered, InState: now.Sub(ag.since), Skills: ag.skills, StateSeconds: map[string]float64{}}
+		Answered: ag.answered, InState: now.Sub(ag.since), Skills: ag.skills, StateSeconds: map[string]float64{},
+		PendingState: ag.pending, PendingReason: ag.pendingReason,
+		Reachable: !ag.unreachable, Unreachable: ag.unreachable && ag.state != LoggedOut}
 	talk := ag.talk
 	if !ag.answeredAt.IsZero() {
 		talk += now.Sub(ag.answeredAt)

@@ -40,7 +40,7 @@ func (q *queue) handleTime() time.Duration {
 }
 
 // staffing counts a queue's agents who are logged in, and of those the ones
-// working (not away).
+// working (not away, and with a phone that can be reached).
 func (a *ACD) staffing(q *queue) (loggedIn, staffed, free int) {
 	now := a.clock.Now()
 	for _, ag := range q.agents {
@@ -48,7 +48,7 @@ func (a *ACD) staffing(q *queue) (loggedIn, staffed, free int) {
 			continue
 		}
 		loggedIn++
-		if ag.state == Away {
+		if ag.state == Away || ag.unreachable {
 			continue
 		}
 		staffed++
@@ -152,7 +152,7 @@ func (a *ACD) Move(callID, queueName, reason string) error {
 	from := c.q
 	for _, o := range slices.Clone(c.offers) {
 		a.endOffer(o)
-		a.outCancels = append(a.outCancels, o.Offer)
+		a.sendCancel(o.Offer)
 		a.emit(Event{Kind: EventCancelled, CallID: c.id, AgentID: o.agent.id, Queue: from.cfg.Name, Detail: "moved to " + q.cfg.Name})
 		a.setAgentState(o.agent, Available, "")
 		defer a.dispatchAgent(o.agent)
