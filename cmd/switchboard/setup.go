@@ -8,7 +8,6 @@ import (
 
 	"github.com/switchboard/switchboard/examples"
 	"github.com/switchboard/switchboard/internal/config"
-	"github.com/switchboard/switchboard/internal/media"
 )
 
 // setupFlags are the flags every command that reads a setup shares.
@@ -50,12 +49,4 @@ func (f *setupFlags) load() (*config.Config, error) {
 		cfg.Server.DataDir = f.data
 	}
 	return cfg, nil
-}
-
-// loadSounds reads the setup's sounds directory, or the built-in demo sounds.
-func loadSounds(cfg *config.Config) (*media.Library, error) {
-	if cfg.Server.SoundsDir == "" {
-		return media.LoadLibrary(examples.FS, "sounds")
-	}
-	return media.LoadLibrary(os.DirFS(cfg.Server.SoundsDir), ".")
 }

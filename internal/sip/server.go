@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -88,35 +89,112 @@ type Server struct {
 	host     string
 	port     int
 
+	// udp and tcp are bound by New and served by Run, on the same port.
+	udp  net.PacketConn
+	tcp  net.Listener
+	addr netip.AddrPort
+
+	// draining is the shutdown gate: once set, new INVITEs are refused
+	// with 503 before anything else looks at them.
+	draining atomic.Bool
+
 	legs   sync.Map // SIP Call-ID → *Leg
 	trunks trunkRegs
 }
 
-// New builds the SIP edge; Run starts it.
+// listen binds UDP at addr and TCP on the same port. With port 0 the
+// kernel picks the UDP port; if TCP cannot have the same one, another is
+// tried.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	for attempt := 0; ; attempt++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sip: listen udp %s: %w", addr, err)
+		}
+		if uc, ok := udp.(*net.UDPConn); ok {
+			_ = uc.SetReadBuffer(4 << 20)
+			_ = uc.SetWriteBuffer(4 << 20)
+		}
+		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		_, port, _ := net.SplitHostPort(addr)
+		if port != "0" || attempt >= 10 {
+			return nil, nil, fmt.Errorf("sip: listen tcp %s: %w", addr, err)
+		}
+	}
+}
+
+// Addr is the address the SIP edge is bound to, for UDP and TCP alike.
+func (s *Server) Addr() netip.AddrPort { return s.addr }
+
+// Drain closes the shutdown gate: from now on every new INVITE is answered
+// 503 Service Unavailable with a Retry-After, and the handler never sees it;
+// OPTIONS is answered 503 too, so a dispatcher (Kamailio) probing this node
+// moves new calls elsewhere. Dialogs in progress go on (BYE, re-INVITE,
+// REFER). Drain is safe to call more than once.
+func (s *Server) Drain() {
+	if !s.draining.Swap(true) {
+		s.log.Info("sip: draining: new calls are refused with 503")
+	}
+}
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// retryAfter is what a refused caller is told to wait before trying again:
+// about as long as a node takes to restart.
+const retryAfter = "30"
+
+// Close releases the sockets New bound, for a server whose Run was never
+// called; after Run it does nothing harmful.
+func (s *Server) Close() error {
+	s.udp.Close()
+	s.tcp.Close()
+	s.ua.Close()
+	return nil
+}
+
+// New builds the SIP edge and binds its UDP and TCP sockets on the same
+// port, so a listen port of 0 works: Addr reports the port the kernel chose,
+// and Contact headers and SDP use it. Run serves on those sockets; Close
+// releases them when Run is never called.
 func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
-	host, portStr, err := net.SplitHostPort(cfg.Listen)
+	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("sip: listen address %q: %w", cfg.Listen, err)
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return nil, fmt.Errorf("sip: listen port %q: %w", portStr, err)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	udp, tcp, err := listen(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	bound := udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	port := int(bound.Port())
+	listenAddr := net.JoinHostPort(host, strconv.Itoa(port))
+	fail := func(err error) (*Server, error) {
+		udp.Close()
+		tcp.Close()
+		return nil, err
+	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(host))
 	if err != nil {
-		return nil, fmt.Errorf("sip: user agent: %w", err)
+		return fail(fmt.Errorf("sip: user agent: %w", err))
 	}
 	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Log.With("component", "sipgo")))
 	if err != nil {
-		return nil, fmt.Errorf("sip: server: %w", err)
+		ua.Close()
+		return fail(fmt.Errorf("sip: server: %w", err))
 	}
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(port),
-		sipgo.WithClientConnectionAddr(cfg.Listen), sipgo.WithClientLogger(cfg.Log.With("component", "sipgo")))
+		sipgo.WithClientConnectionAddr(listenAddr), sipgo.WithClientLogger(cfg.Log.With("component", "sipgo")))
 	if err != nil {
-		return nil, fmt.Errorf("sip: client: %w", err)
+		ua.Close()
+		return fail(fmt.Errorf("sip: client: %w", err))
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Log, media: eng, handler: h,
@@ -124,6 +202,7 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 		reg:     newRegistrar(cfg.MinExpires, cfg.MaxExpires),
 		metrics: newCounters(),
 		ua:      ua, srv: srv, host: host, port: port,
+		udp: udp, tcp: tcp, addr: bound,
 		dialogUA: &sipgo.DialogUA{
 			Client:     client,
 			ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port}},
@@ -175,21 +254,10 @@ const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER, REFER, NOTIF
 // Metrics returns the SIP counters.
 func (s *Server) Metrics() *Counters { return s.metrics }
 
-// Run listens on UDP and TCP until ctx ends. ready is closed once both listen.
+// Run serves the sockets New bound until ctx ends, then hangs up the legs
+// still up and closes them. ready is closed once both serve.
 func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
-	udp, err := net.ListenPacket("udp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("sip: listen udp %s: %w", s.cfg.Listen, err)
-	}
-	if uc, ok := udp.(*net.UDPConn); ok {
-		_ = uc.SetReadBuffer(4 << 20)
-		_ = uc.SetWriteBuffer(4 << 20)
-	}
-	tcp, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		udp.Close()
-		return fmt.Errorf("sip: listen tcp %s: %w", s.cfg.Listen, err)
-	}
+	udp, tcp := s.udp, s.tcp
 	errc := make(chan error, 2)
 	go func() { errc <- s.srv.ServeUDP(udp) }()
 	go func() { errc <- s.srv.ServeTCP(tcp) }()
@@ -201,12 +269,14 @@ func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
 	}
 	defer regs.Wait()
 	if err := WaitListening(ctx, s.ua, udp.LocalAddr().String()); err != nil {
+		s.Close()
 		return err
 	}
-	s.log.Info("sip listening", "addr", s.cfg.Listen, "transports", "udp,tcp")
+	s.log.Info("sip listening", "addr", s.addr.String(), "transports", "udp,tcp")
 	if ready != nil {
 		close(ready)
 	}
+	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -285,6 +355,12 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("INVITE")
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		s.onReInvite(req, tx)
+		return
+	}
+	if s.draining.Load() {
+		res := gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
+		res.AppendHeader(gosip.NewHeader("Retry-After", retryAfter))
+		s.send(tx, res)
 		return
 	}
 	if req.Contact() == nil || req.CallID() == nil || req.From() == nil || req.To() == nil {
@@ -410,6 +486,12 @@ func (s *Server) onCancel(req *gosip.Request, tx gosip.ServerTransaction) {
 
 func (s *Server) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("OPTIONS")
+	if s.draining.Load() {
+		res := gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
+		res.AppendHeader(gosip.NewHeader("Retry-After", retryAfter))
+		s.send(tx, res)
+		return
+	}
 	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(gosip.NewHeader("Allow", allowed))
 	res.AppendHeader(gosip.NewHeader("Accept", "application/sdp"))
