@@ -378,6 +378,10 @@ func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, s.agentViews([]acd.AgentView{v})[0])
 }
 
+// agentAction changes an agent's state. It answers 200 with the agent when
+// the change is made, and 202 with the agent when it is deferred: away or
+// logged_out asked for during a call, hold or wrap-up applies when the call
+// and its wrap-up end (the agent shows pending_state until then).
 func (s *Server) agentAction(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
@@ -386,11 +390,12 @@ func (s *Server) agentAction(action string) http.HandlerFunc {
 			return
 		}
 		var err error
+		pending := false
 		switch action {
 		case "login":
 			err = s.acd.Login(id)
 		case "logout":
-			err = s.acd.Logout(id)
+			pending, err = s.acd.RequestLogout(id)
 		case "state":
 			var body struct {
 				State  string `json:"state"`
@@ -401,25 +406,27 @@ func (s *Server) agentAction(action string) http.HandlerFunc {
 			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 			dec.DisallowUnknownFields()
 			if derr := dec.Decode(&body); derr != nil {
-				writeError(w, 400, "body: want {\"state\": \"available\"|\"away\"|\"wrap_up\", \"reason\": \"...\", \"extend_seconds\": N}: "+derr.Error())
+				writeError(w, 400, "body: want {\"state\": \"available\"|\"away\"|\"logged_out\"|\"wrap_up\", \"reason\": \"...\", \"extend_seconds\": N}: "+derr.Error())
 				return
 			}
-			switch body.State {
-			case "available":
+			switch acd.AgentState(body.State) {
+			case acd.Available:
 				err = s.acd.SetAvailable(id)
-			case "away":
+			case acd.Away:
 				if body.Reason == "" {
 					body.Reason = "away"
 				}
-				err = s.acd.SetAway(id, body.Reason)
-			case "wrap_up":
+				pending, err = s.acd.RequestAway(id, body.Reason)
+			case acd.LoggedOut:
+				pending, err = s.acd.RequestLogout(id)
+			case acd.WrapUp:
 				if body.ExtendSeconds < 1 || body.ExtendSeconds > 3600 {
 					writeError(w, 400, "extend_seconds: must be 1 to 3600 with state wrap_up")
 					return
 				}
 				err = s.acd.ExtendWrapUp(id, time.Duration(body.ExtendSeconds)*time.Second)
 			default:
-				writeError(w, 400, "state: must be \"available\", \"away\" or \"wrap_up\" (with extend_seconds)")
+				writeError(w, 400, "state: must be \"available\", \"away\", \"logged_out\" or \"wrap_up\" (with extend_seconds)")
 				return
 			}
 		}
@@ -431,8 +438,12 @@ func (s *Server) agentAction(action string) http.HandlerFunc {
 			writeError(w, 409, err.Error())
 			return
 		}
+		status := 200
+		if pending {
+			status = 202
+		}
 		v, _ := s.acd.Agent(id)
-		writeJSON(w, 200, s.agentViews([]acd.AgentView{v})[0])
+		writeJSON(w, status, s.agentViews([]acd.AgentView{v})[0])
 	}
 }
 
