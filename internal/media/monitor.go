@@ -152,17 +152,35 @@ func (ep *Endpoint) setMixed(on bool) {
 // sendPCM sends one 20 ms frame in the leg's stream, if it is in mixed mode.
 func (ep *Endpoint) sendPCM(pcm []int16) {
 	var buf [12 + FrameSamples]byte
+	ep.encodeSend(&buf, pcm, false)
+}
+
+// encodeSend encodes one frame in the leg's codec into buf[12:] and sends
+// buf if the leg is in mixed mode. With always it encodes even a frame it
+// cannot send (in PCMU before a codec is negotiated), for a tap of what the
+// leg hears. It returns the codec buf[12:] holds, CodecNone if nothing.
+func (ep *Endpoint) encodeSend(buf *[12 + FrameSamples]byte, pcm []int16, always bool) Codec {
 	ep.mu.Lock()
-	if ep.mode != modeMix || !ep.sess.Remote.IsValid() || ep.sess.Codec == CodecNone {
+	codec := ep.sess.Codec
+	send := ep.mode == modeMix && ep.sess.Remote.IsValid() && codec != CodecNone
+	if !send && !always {
 		ep.mu.Unlock()
-		return
+		return CodecNone
 	}
-	ep.seq++
-	ep.advanceLocked(time.Now())
-	writeHeader(buf[:], ep.sess.PT, ep.marker, ep.seq, ep.ts, ep.ssrc)
-	ep.marker = false
-	Encode(ep.sess.Codec, buf[12:], pcm)
+	if codec == CodecNone {
+		codec = PCMU
+	}
+	if send {
+		ep.seq++
+		ep.advanceLocked(time.Now())
+		writeHeader(buf[:], ep.sess.PT, ep.marker, ep.seq, ep.ts, ep.ssrc)
+		ep.marker = false
+	}
+	Encode(codec, buf[12:], pcm)
 	remote := ep.sess.Remote
 	ep.mu.Unlock()
-	ep.send(buf[:], remote)
+	if send {
+		ep.send(buf[:], remote)
+	}
+	return codec
 }
