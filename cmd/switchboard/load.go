@@ -28,6 +28,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	agents := fs.Int("agents", 50, "agents to register and play; 0: no agents, the callee answers and callers hang up after the handle time (e.g. SIPp as the server)")
 	firstExt := fs.Int("first-ext", 1001, "extension of the first agent")
 	pwPrefix := fs.String("password-prefix", "demo", "agent password = prefix + extension")
+	regExpiry := fs.Duration("register-expiry", loadgen.DefaultRegisterExpiry, "registration lifetime the agents ask for; they re-register at half of what the server grants")
 	number := fs.String("number", "100", "number the callers dial")
 	digits := fs.String("digits", "1", "IVR digits the callers press (RFC 4733)")
 	rate := fs.Float64("rate", 5, "new calls per second (Poisson)")
@@ -53,6 +54,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !strings.HasPrefix(*local, "127.") && *local != "::1" {
 		return errors.New("--local: load runs stay on loopback (127.0.0.0/8 or ::1)")
 	}
+	if *regExpiry < time.Second {
+		return errors.New("--register-expiry: must be at least 1s")
+	}
 	if *calls < 1 || *rate <= 0 || *agents < 0 {
 		return errors.New("--calls and --rate must be positive, --agents not negative")
 	}
@@ -66,6 +70,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Agents: *agents, FirstExt: *firstExt, PasswordPrefix: *pwPrefix, Number: *number, Digits: *digits,
 		CallsPerSecond: *rate, Calls: *calls, RingDelay: *ring, GreetingWait: *greeting, Threshold: *threshold,
 		Handle: sim.Dist{Kind: *handleDist, Mean: *aht, Sigma: 0.6}, Sound: voice, Seed: uint64(time.Now().UnixNano()),
+		RegisterExpiry: *regExpiry,
 	}
 	if *patience > 0 {
 		cfg.Patience = sim.Dist{Kind: "exponential", Mean: *patience}

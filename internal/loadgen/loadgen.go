@@ -51,6 +51,10 @@ type Config struct {
 	Sound        *media.Sound
 	Log          *slog.Logger
 	Seed         uint64
+	// RegisterExpiry is the registration lifetime the agents ask for
+	// (DefaultRegisterExpiry when zero); they re-register at about half of
+	// what the server grants, like a real phone, for as long as the run lasts.
+	RegisterExpiry time.Duration
 }
 
 // Report is what a run measured.
@@ -209,7 +213,20 @@ func (g *Generator) Run(ctx context.Context) (Report, error) {
 	}
 	go g.eng.Run(ctx)
 
-	registered, err := g.registerAll(ctx, 600)
+	expiry := g.cfg.RegisterExpiry
+	if expiry <= 0 {
+		expiry = DefaultRegisterExpiry
+	}
+	regCtx, stopRefresh := context.WithCancel(ctx)
+	var refreshers sync.WaitGroup
+	defer func() { stopRefresh(); refreshers.Wait() }()
+	registered, err := g.registerAll(ctx, int(expiry/time.Second), func(ext string, granted time.Duration) {
+		refreshers.Add(1)
+		go func() {
+			defer refreshers.Done()
+			g.keepRegistered(regCtx, ext, int(expiry/time.Second), granted)
+		}()
+	})
 	g.rep.Registered = registered
 	if err != nil {
 		return g.rep, err
@@ -236,72 +253,10 @@ func (g *Generator) Run(ctx context.Context) (Report, error) {
 	}
 	wg.Wait()
 	g.rep.Duration = time.Since(start)
-	_, _ = g.registerAll(context.Background(), 0)
+	stopRefresh()
+	refreshers.Wait()
+	_, _ = g.registerAll(context.Background(), 0, nil)
 	return g.finish(), nil
-}
-
-// registerAll registers (or with expires 0, unregisters) every agent, 50 at a time.
-func (g *Generator) registerAll(ctx context.Context, expires int) (int, error) {
-	var ok atomic.Int64
-	sem := make(chan struct{}, 50)
-	var wg sync.WaitGroup
-	for i := 0; i < g.cfg.Agents; i++ {
-		ext := strconv.Itoa(g.cfg.FirstExt + i)
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := g.register(ctx, ext, expires); err != nil {
-				if expires > 0 {
-					g.fail("register %s: %v", ext, err)
-				}
-				return
-			}
-			ok.Add(1)
-		}()
-	}
-	wg.Wait()
-	if expires > 0 && int(ok.Load()) < g.cfg.Agents {
-		g.mu.Lock()
-		first := ""
-		if len(g.rep.Errors) > 0 {
-			first = ": " + g.rep.Errors[0]
-		}
-		g.mu.Unlock()
-		return int(ok.Load()), fmt.Errorf("load: only %d of %d agents registered%s", ok.Load(), g.cfg.Agents, first)
-	}
-	return int(ok.Load()), nil
-}
-
-func (g *Generator) register(ctx context.Context, ext string, expires int) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var target gosip.Uri
-	if err := gosip.ParseUri("sip:"+g.cfg.Target, &target); err != nil {
-		return err
-	}
-	req := gosip.NewRequest(gosip.REGISTER, target)
-	aor := gosip.Uri{Scheme: "sip", User: ext, Host: target.Host}
-	from := &gosip.FromHeader{Address: aor, Params: gosip.NewParams()}
-	from.Params.Add("tag", gosip.GenerateTagN(12))
-	req.AppendHeader(from)
-	req.AppendHeader(&gosip.ToHeader{Address: aor, Params: gosip.NewParams()})
-	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: ext, Host: g.cfg.Local, Port: g.cfg.SIPPort}})
-	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
-	res, err := g.client.Do(ctx, req)
-	if err != nil {
-		return err
-	}
-	if res.StatusCode == 401 {
-		res, err = g.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ext, Password: g.cfg.PasswordPrefix + ext})
-		if err != nil {
-			return err
-		}
-	}
-	if res.StatusCode != 200 {
-		return fmt.Errorf("%d %s", res.StatusCode, res.Reason)
-	}
-	return nil
 }
 
 var errNoCodec = errors.New("no usable SDP")
