@@ -209,3 +209,45 @@ func TestDecisionsArriveInOrder(t *testing.T) {
 		t.Fatal("no offers made")
 	}
 }
+
+// lockCheck is an Offerer and sink that fail when called with the ACD's lock held.
+type lockCheck struct {
+	t   *testing.T
+	acd *ACD
+	n   int
+}
+
+func (l *lockCheck) check(what string) {
+	l.n++
+	if !l.acd.mu.TryLock() {
+		l.t.Errorf("%s delivered with the ACD's lock held", what)
+		return
+	}
+	l.acd.mu.Unlock()
+}
+
+func (l *lockCheck) Offer(o Offer) {
+	l.check("offer")
+	_ = l.acd.Declined(o.ID, "480 not registered") // a phone that fails at once, from inside Offer
+}
+func (l *lockCheck) CancelOffer(Offer) { l.check("cancel") }
+
+func TestDeliveredWithoutTheLock(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	l := &lockCheck{t: t}
+	a := New(clk, l, func(Event) { l.check("event") })
+	l.acd = a
+	a.AddQueue(QueueConfig{Name: "q", RingTimeout: 15 * time.Second})
+	for _, id := range []string{"A", "B"} {
+		_ = a.AddAgent(AgentConfig{ID: id, Queues: []string{"q"}})
+		_ = a.Login(id)
+	}
+	_ = a.Enqueue("c1", "q", 0) // offered to A, declined inside Offer, offered to B, declined
+	if v, _ := a.Queue("q"); v.Waiting != 1 || v.Ringing != 0 {
+		t.Fatalf("queue %+v, want c1 waiting after both phones failed", v)
+	}
+	_ = a.Abandon("c1", "caller hung up")
+	if l.n < 6 {
+		t.Fatalf("%d deliveries, want offers and events", l.n)
+	}
+}
