@@ -53,7 +53,7 @@ func (s *Server) queueReport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, rep)
 }
 
-// StoreSum adapts the store's aggregate to the report package.
+// StoreSum adapts the store's aggregate (of queue segments) to the report package.
 func StoreSum(ctx context.Context, rs ReportStore) report.SumFunc {
 	return func(from, to time.Time, interval time.Duration, th map[string]float64, def, short float64) ([]report.Bucket, error) {
 		buckets, err := rs.QueueBuckets(ctx, from, to, interval, th, def, short)
@@ -113,7 +113,7 @@ func queueReportCSV(w http.ResponseWriter, rep report.QueueReport) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="queues.csv"`)
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"queue", "interval_start", "offered", "answered", "abandoned", "short_abandoned", "service_level",
+	_ = cw.Write([]string{"queue", "interval_start", "offered", "answered", "abandoned", "short_abandoned", "overflowed_out", "service_level",
 		"abandonment_rate", "asa_seconds", "aht_seconds", "longest_wait_seconds"})
 	opt := func(v *float64) string {
 		if v == nil {
@@ -124,7 +124,7 @@ func queueReportCSV(w http.ResponseWriter, rep report.QueueReport) {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	row := func(r report.QueueRow, when string) {
 		_ = cw.Write([]string{r.Queue, when, strconv.Itoa(r.Offered), strconv.Itoa(r.Answered), strconv.Itoa(r.Abandoned),
-			strconv.Itoa(r.ShortAbandoned), opt(r.ServiceLevel), opt(r.AbandonmentRate), f(r.ASASeconds), f(r.AHTSeconds), f(r.LongestWaitSeconds)})
+			strconv.Itoa(r.ShortAbandoned), strconv.Itoa(r.OverflowedOut), opt(r.ServiceLevel), opt(r.AbandonmentRate), f(r.ASASeconds), f(r.AHTSeconds), f(r.LongestWaitSeconds)})
 	}
 	for _, r := range rep.Rows {
 		row(r, r.IntervalStart.UTC().Format(time.RFC3339))

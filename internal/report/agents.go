@@ -5,11 +5,12 @@ import (
 	"time"
 )
 
-// StateChange is an agent entering a state at a time.
+// StateChange is an agent entering a state at a time, and why (an away
+// reason). The same fields as store.StateChange, so one converts to the other.
 type StateChange struct {
-	Agent string
-	At    time.Time
-	State string
+	Agent         string
+	At            time.Time
+	State, Reason string
 }
 
 // AgentRow is one agent's figures over a range.
@@ -19,6 +20,8 @@ type AgentRow struct {
 	TalkSeconds  float64            `json:"talk_seconds"`
 	AHTSeconds   float64            `json:"aht_seconds"`
 	StateSeconds map[string]float64 `json:"state_seconds"`
+	// AwaySeconds splits the away time by reason ("" for none given).
+	AwaySeconds map[string]float64 `json:"away_seconds"`
 	// Occupancy = handle time (on call, on hold, wrap-up) / (handle time +
 	// available idle time); null with neither.
 	Occupancy *float64 `json:"occupancy"`
@@ -30,6 +33,7 @@ var AgentDefinitions = map[string]string{
 	"talk_seconds":  "talk and hold time of those calls",
 	"aht_seconds":   "(talk + hold + the agent's wrap-up time in the range) / answered",
 	"state_seconds": "time in each state within the range (logged_out, available, ringing, on_call, on_hold, wrap_up, away)",
+	"away_seconds":  "the away time split by the reason the agent gave (lunch, training, missed, ...)",
 	"occupancy":     "(on_call + on_hold + wrap_up) / (on_call + on_hold + wrap_up + available)",
 }
 
@@ -43,20 +47,27 @@ func BuildAgentReport(from, to time.Time, agents []string, changes []StateChange
 	}
 	rows := make([]AgentRow, 0, len(agents))
 	for _, a := range agents {
-		row := AgentRow{Agent: a, StateSeconds: map[string]float64{}}
-		state, since := "logged_out", from
+		row := AgentRow{Agent: a, StateSeconds: map[string]float64{}, AwaySeconds: map[string]float64{}}
+		cur, since := StateChange{State: "logged_out"}, from
+		spend := func(until time.Time) {
+			d := until.Sub(since).Seconds()
+			row.StateSeconds[cur.State] += d
+			if cur.State == "away" {
+				row.AwaySeconds[cur.Reason] += d
+			}
+		}
 		for _, c := range byAgent[a] {
 			if !c.At.After(from) {
-				state = c.State // the state at from
+				cur = c // the state at from
 				continue
 			}
 			if c.At.After(to) {
 				break
 			}
-			row.StateSeconds[state] += c.At.Sub(since).Seconds()
-			state, since = c.State, c.At
+			spend(c.At)
+			cur, since = c, c.At
 		}
-		row.StateSeconds[state] += to.Sub(since).Seconds()
+		spend(to)
 		n, talk := calls[a][0], calls[a][1]
 		row.Answered, row.TalkSeconds = int(n), talk
 		if n > 0 {

@@ -14,7 +14,7 @@ func TestBuildAgentReport(t *testing.T) {
 		{Agent: "1001", At: at(11), State: "on_call"},
 		{Agent: "1001", At: at(21), State: "wrap_up"},
 		{Agent: "1001", At: at(23), State: "available"},
-		{Agent: "1001", At: at(50), State: "away"},
+		{Agent: "1001", At: at(50), State: "away", Reason: "training:extended"},
 		{Agent: "1001", At: at(90), State: "logged_out"}, // after the range
 	}
 	rows := BuildAgentReport(from, at(60), []string{"1002", "1001"}, changes, map[string][2]float64{"1001": {1, 600}})
@@ -27,6 +27,9 @@ func TestBuildAgentReport(t *testing.T) {
 		if r.StateSeconds[k] != v {
 			t.Errorf("%s: %v s, want %v (all %v)", k, r.StateSeconds[k], v, r.StateSeconds)
 		}
+	}
+	if r.AwaySeconds["training:extended"] != 600 {
+		t.Errorf("away by reason %v", r.AwaySeconds)
 	}
 	if r.Answered != 1 || r.AHTSeconds != 720 || r.Occupancy == nil || *r.Occupancy != 720.0/(720+37*60) {
 		t.Fatalf("row %+v occupancy %v", r, *r.Occupancy)

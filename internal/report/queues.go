@@ -12,23 +12,28 @@ type Bucket struct {
 	Queue                                        string
 	Start                                        time.Time
 	Offered, Answered, Abandoned, ShortAbandoned int
+	OverflowedOut                                int
 	AnsweredInSL                                 int
 	Resolved, Transfers                          int
 	WaitAnswered, Talk, LongestWait              float64
 }
 
-// Definitions are the formulas behind each figure, served beside them.
+// Definitions are the formulas behind each figure, served beside them. A
+// call's stay in one queue is a segment: a call that overflowed, was moved
+// or was transferred to another queue is offered to each queue it visited,
+// and each queue's figures use the wait in that queue only.
 var Definitions = map[string]string{
-	"offered":               "calls that entered the queue in the interval (by the time they entered)",
-	"answered":              "offered calls an agent answered",
-	"abandoned":             "offered calls whose caller hung up in the queue after the short-abandon window",
-	"short_abandoned":       "offered calls whose caller hung up within the short-abandon window",
-	"service_level":         "answered within the queue's threshold / (offered − short_abandoned); null with no such calls",
+	"offered":               "calls that entered the queue in the interval (by the time they entered); a call that visited several queues is offered to each",
+	"answered":              "offered calls an agent answered from this queue",
+	"abandoned":             "offered calls whose caller hung up in this queue after the short-abandon window",
+	"short_abandoned":       "offered calls whose caller hung up in this queue within the short-abandon window",
+	"overflowed_out":        "offered calls that left this queue for another: overflowed, moved by a supervisor or transferred to a queue",
+	"service_level":         "answered within the queue's threshold (of the wait in this queue) / (offered − short_abandoned); null with no such calls",
 	"abandonment_rate":      "abandoned / offered",
-	"asa_seconds":           "total queue wait of answered calls / answered",
-	"aht_seconds":           "(talk + hold + the queue's wrap-up) of answered calls / answered",
-	"longest_wait_seconds":  "the longest queue wait of any offered call",
-	"transfers":             "transfer hops of the offered calls",
+	"asa_seconds":           "total wait in this queue of answered calls / answered",
+	"aht_seconds":           "(talk + hold + the queue's wrap-up) of answered calls / answered; a call answered in several queues charges its talk to the last",
+	"longest_wait_seconds":  "the longest wait in this queue of any offered call",
+	"transfers":             "transfer hops of the offered calls while in this queue (until they entered another)",
 	"first_call_resolution": "answered calls whose caller did not call the same queue again within 7 days / answered",
 }
 
@@ -40,6 +45,7 @@ type QueueRow struct {
 	Answered           int       `json:"answered"`
 	Abandoned          int       `json:"abandoned"`
 	ShortAbandoned     int       `json:"short_abandoned"`
+	OverflowedOut      int       `json:"overflowed_out"`
 	ServiceLevel       *float64  `json:"service_level"`
 	AbandonmentRate    *float64  `json:"abandonment_rate"`
 	ASASeconds         float64   `json:"asa_seconds"`
@@ -93,7 +99,7 @@ func BuildQueueReport(from, to time.Time, interval time.Duration, queues []strin
 		for i := 0; i < n; i++ {
 			b := byKey[q][int64(i)]
 			row := QueueRow{Queue: q, IntervalStart: from.Add(time.Duration(i) * interval), Offered: b.Offered, Answered: b.Answered,
-				Abandoned: b.Abandoned, ShortAbandoned: b.ShortAbandoned, LongestWaitSeconds: b.LongestWait,
+				Abandoned: b.Abandoned, ShortAbandoned: b.ShortAbandoned, OverflowedOut: b.OverflowedOut, LongestWaitSeconds: b.LongestWait,
 				inSL: float64(b.AnsweredInSL), waitAnswered: b.WaitAnswered, talk: b.Talk, wrapUpSeconds: wrap,
 				Transfers: b.Transfers, resolved: b.Resolved}
 			row.derive()
@@ -102,6 +108,7 @@ func BuildQueueReport(from, to time.Time, interval time.Duration, queues []strin
 			total.Answered += row.Answered
 			total.Abandoned += row.Abandoned
 			total.ShortAbandoned += row.ShortAbandoned
+			total.OverflowedOut += row.OverflowedOut
 			total.inSL += row.inSL
 			total.Transfers += row.Transfers
 			total.resolved += row.resolved
@@ -134,7 +141,7 @@ func (r *QueueRow) derive() {
 // ShortAbandon is the short-abandon window of reports (DESIGN.md's default).
 const ShortAbandon = 5 * time.Second
 
-// SumFunc sums a setup's queued calls over [from, to) per queue and
+// SumFunc sums a setup's queue segments over [from, to) per queue and
 // interval (the store's aggregate), given each queue's service-level
 // threshold in seconds, a default, and the short-abandon window.
 type SumFunc func(from, to time.Time, interval time.Duration, threshold map[string]float64, def, shortAbandon float64) ([]Bucket, error)

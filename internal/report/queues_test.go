@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -9,7 +10,7 @@ func TestBuildQueueReport(t *testing.T) {
 	from := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	buckets := []Bucket{
 		{Queue: "sales", Start: from, Offered: 4, Answered: 2, Abandoned: 1, ShortAbandoned: 1, AnsweredInSL: 1, WaitAnswered: 40, Talk: 300, LongestWait: 40},
-		{Queue: "sales", Start: from.Add(60 * time.Minute), Offered: 1, LongestWait: 50},
+		{Queue: "sales", Start: from.Add(60 * time.Minute), Offered: 1, OverflowedOut: 1, LongestWait: 50},
 	}
 	params := map[string]QueueParams{"sales": {ServiceLevel: 20 * time.Second, WrapUp: 10 * time.Second}}
 	rep := BuildQueueReport(from, from.Add(90*time.Minute), 30*time.Minute, []string{"sales", "support"}, params, 5*time.Second, buckets)
@@ -25,10 +26,35 @@ func TestBuildQueueReport(t *testing.T) {
 		t.Fatalf("empty interval %+v", empty)
 	}
 	tot := rep.Totals[0]
-	if tot.Offered != 5 || tot.Answered != 2 || *tot.ServiceLevel != 0.25 || tot.ASASeconds != 20 || tot.AHTSeconds != 160 || tot.LongestWaitSeconds != 50 {
+	if tot.Offered != 5 || tot.OverflowedOut != 1 || tot.Answered != 2 || *tot.ServiceLevel != 0.25 || tot.ASASeconds != 20 || tot.AHTSeconds != 160 || tot.LongestWaitSeconds != 50 {
 		t.Fatalf("total %+v", tot)
 	}
 	if sup := rep.Totals[1]; sup.Queue != "support" || sup.Offered != 0 || sup.ServiceLevel != nil {
 		t.Fatalf("support total %+v", sup)
+	}
+}
+
+// Every figure of a row is defined, overflowed_out included.
+func TestDefinitionsCoverRow(t *testing.T) {
+	b, err := json.Marshal(QueueRow{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"overflowed_out", "offered", "asa_seconds"} {
+		if _, ok := fields[f]; !ok {
+			t.Errorf("row has no field %q", f)
+		}
+	}
+	for f := range fields {
+		if f == "queue" || f == "interval_start" {
+			continue
+		}
+		if Definitions[f] == "" {
+			t.Errorf("%s: no definition", f)
+		}
 	}
 }

@@ -5,23 +5,30 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/event"
 )
 
-// QueueBucket is what one queue's calls did in one interval, summed. Calls
-// belong to the interval in which they entered the queue.
+// QueueBucket is what one queue's segments did in one interval, summed. A
+// segment (a call's stay in a queue) belongs to the interval in which it
+// entered the queue; a call that visited two queues counts in both.
 type QueueBucket struct {
 	Queue string
 	Start time.Time
 	// Offered entered the queue; ShortAbandoned hung up within the
 	// short-abandon window (excluded from service level and abandonment).
 	Offered, Answered, Abandoned, ShortAbandoned int
+	// OverflowedOut left the queue for another (overflowed, moved,
+	// transferred).
+	OverflowedOut int
 	// AnsweredInSL were answered within the queue's threshold.
 	AnsweredInSL int
 	// Resolved were answered calls whose caller did not call the same
 	// queue again within the FCR window; Transfers counts transfer hops.
 	Resolved, Transfers int
-	// WaitAnswered sums the queue wait of answered calls; Talk sums their
-	// talk (and hold) time; LongestWait is over every offered call.
+	// WaitAnswered sums the queue wait of answered segments; Talk sums
+	// their calls' talk (and hold) time, charged to the call's last answered
+	// segment; LongestWait is over every offered segment.
 	WaitAnswered, Talk, LongestWait float64
 }
 
@@ -29,10 +36,11 @@ const reportIndex = `CREATE INDEX IF NOT EXISTS calls_queued ON calls(queued_at)
 CREATE INDEX IF NOT EXISTS calls_connected ON calls(connected_at) WHERE connected_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_kind_at ON events(kind, at);`
 
-// QueueBuckets sums queued calls per queue and interval over [from, to).
+// QueueBuckets sums queue segments per queue and interval over [from, to).
 // threshold gives each queue's service-level threshold (seconds; def for
 // queues not listed); shortAbandon is the short-abandon window in seconds.
-// One aggregate query on the queued_at index: the rows never leave SQLite.
+// One aggregate query on the segments' entered_at index: the rows never
+// leave SQLite.
 func (s *Store) QueueBuckets(ctx context.Context, from, to time.Time, interval time.Duration, threshold map[string]float64, def, shortAbandon float64) ([]QueueBucket, error) {
 	const fcrWindow = 7 * 24 * time.Hour
 	if interval <= 0 {
@@ -44,7 +52,7 @@ func (s *Store) QueueBuckets(ctx context.Context, from, to time.Time, interval t
 	if len(threshold) == 0 {
 		tcase.WriteString("?")
 	} else {
-		tcase.WriteString("CASE queue")
+		tcase.WriteString("CASE s.queue")
 		for q, t := range threshold {
 			tcase.WriteString(" WHEN ? THEN ?")
 			args = append(args, q, t)
@@ -52,19 +60,22 @@ func (s *Store) QueueBuckets(ctx context.Context, from, to time.Time, interval t
 		tcase.WriteString(" ELSE ? END")
 	}
 	args = append(args, def)
-	q := `SELECT queue, (queued_at - ?) / ? AS b,
+	q := `SELECT s.queue, (s.entered_at - ?) / ? AS b,
   COUNT(*),
-  SUM(connected_at IS NOT NULL),
-  SUM(connected_at IS NULL AND outcome = 'abandoned' AND wait_seconds >= ?),
-  SUM(connected_at IS NULL AND outcome = 'abandoned' AND wait_seconds < ?),
-  SUM(connected_at IS NOT NULL AND wait_seconds <= ` + tcase.String() + `),
-  TOTAL(CASE WHEN connected_at IS NOT NULL THEN wait_seconds END),
-  TOTAL(CASE WHEN connected_at IS NOT NULL THEN talk_seconds END),
-  MAX(wait_seconds),
-  SUM(connected_at IS NOT NULL AND caller != '' AND NOT EXISTS (SELECT 1 FROM calls c2 WHERE c2.caller = calls.caller AND c2.queue = calls.queue
-      AND c2.arrived_at > calls.arrived_at AND c2.arrived_at <= calls.arrived_at + ?))
-FROM calls WHERE queued_at >= ? AND queued_at < ? AND queue != ''
-GROUP BY queue, b ORDER BY queue, b`
+  SUM(s.how = 'answered'),
+  SUM(s.how = 'abandoned' AND s.wait_seconds >= ?),
+  SUM(s.how = 'abandoned' AND s.wait_seconds < ?),
+  SUM(s.how IN ('overflowed', 'moved', 'transferred')),
+  SUM(s.how = 'answered' AND s.wait_seconds <= ` + tcase.String() + `),
+  TOTAL(CASE WHEN s.how = 'answered' THEN s.wait_seconds END),
+  TOTAL(CASE WHEN s.how = 'answered' AND NOT EXISTS (SELECT 1 FROM queue_segments l WHERE l.call_id = s.call_id
+      AND l.seq > s.seq AND l.how = 'answered') THEN c.talk_seconds END),
+  MAX(s.wait_seconds),
+  SUM(s.how = 'answered' AND c.caller != '' AND NOT EXISTS (SELECT 1 FROM calls c2 JOIN queue_segments s2 ON s2.call_id = c2.id
+      WHERE c2.caller = c.caller AND s2.queue = s.queue AND c2.arrived_at > c.arrived_at AND c2.arrived_at <= c.arrived_at + ?))
+FROM queue_segments s LEFT JOIN calls c ON c.id = s.call_id
+WHERE s.entered_at >= ? AND s.entered_at < ? AND s.queue != ''
+GROUP BY s.queue, b ORDER BY s.queue, b`
 	all := append([]any{ms(from), interval.Milliseconds(), shortAbandon, shortAbandon}, args...)
 	all = append(all, fcrWindow.Milliseconds())
 	all = append(all, ms(from), ms(to))
@@ -74,25 +85,34 @@ GROUP BY queue, b ORDER BY queue, b`
 	}
 	defer rows.Close()
 	var out []QueueBucket
+	index := map[string]map[int64]int{} // queue → bucket number → index in out
 	for rows.Next() {
 		var (
 			b QueueBucket
 			n int64
 		)
-		if err := rows.Scan(&b.Queue, &n, &b.Offered, &b.Answered, &b.Abandoned, &b.ShortAbandoned, &b.AnsweredInSL,
+		if err := rows.Scan(&b.Queue, &n, &b.Offered, &b.Answered, &b.Abandoned, &b.ShortAbandoned, &b.OverflowedOut, &b.AnsweredInSL,
 			&b.WaitAnswered, &b.Talk, &b.LongestWait, &b.Resolved); err != nil {
 			return nil, fmt.Errorf("store: queue report: %w", err)
 		}
 		b.Start = from.Add(time.Duration(n) * interval)
+		if index[b.Queue] == nil {
+			index[b.Queue] = map[int64]int{}
+		}
+		index[b.Queue][n] = len(out)
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	// Transfer hops of the calls, by the same queue and interval.
-	trows, err := s.db.QueryContext(ctx, `SELECT c.queue, (c.queued_at - ?) / ? AS b, COUNT(*) FROM events e JOIN calls c ON c.id = e.call_id
-		WHERE e.kind = 'transfer' AND c.queued_at >= ? AND c.queued_at < ? AND c.queue != '' GROUP BY c.queue, b`,
-		ms(from), interval.Milliseconds(), ms(from), ms(to))
+	// Transfer hops, each charged to the segment the call was in when it
+	// happened (from its entry to the next segment's).
+	trows, err := s.db.QueryContext(ctx, `SELECT s.queue, (s.entered_at - ?) / ? AS b, COUNT(*) FROM queue_segments s
+		JOIN events e ON e.call_id = s.call_id AND e.kind = ? AND e.at >= s.entered_at
+		LEFT JOIN queue_segments nx ON nx.call_id = s.call_id AND nx.seq = s.seq + 1
+		WHERE s.entered_at >= ? AND s.entered_at < ? AND s.queue != '' AND (nx.entered_at IS NULL OR e.at < nx.entered_at)
+		GROUP BY s.queue, b`,
+		ms(from), interval.Milliseconds(), event.Transfer, ms(from), ms(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: queue report transfers: %w", err)
 	}
@@ -106,11 +126,8 @@ GROUP BY queue, b ORDER BY queue, b`
 		if err := trows.Scan(&queue, &n, &count); err != nil {
 			return nil, fmt.Errorf("store: queue report transfers: %w", err)
 		}
-		start := from.Add(time.Duration(n) * interval)
-		for i := range out {
-			if out[i].Queue == queue && out[i].Start.Equal(start) {
-				out[i].Transfers = count
-			}
+		if i, ok := index[queue][n]; ok {
+			out[i].Transfers = count
 		}
 	}
 	return out, trows.Err()
@@ -120,15 +137,15 @@ GROUP BY queue, b ORDER BY queue, b`
 type StateChange struct {
 	Agent string
 	At    time.Time
-	// State is the state entered (the event's detail up to a ":" reason).
-	State string
+	// State is the state entered; Reason why (an away reason), if any.
+	State, Reason string
 }
 
 // AgentStateChanges lists agent state changes in [from−lookback, to), by
 // agent then time: enough to know each agent's state at from.
 func (s *Store) AgentStateChanges(ctx context.Context, from, to time.Time, lookback time.Duration) ([]StateChange, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT agent, at, detail FROM events
-		WHERE kind = 'agent_state' AND at >= ? AND at < ? ORDER BY agent, at, seq`, ms(from.Add(-lookback)), ms(to))
+	rows, err := s.db.QueryContext(ctx, `SELECT agent, at, kind, state, reason, detail FROM events
+		WHERE kind = ? AND at >= ? AND at < ? ORDER BY agent, at, seq`, event.AgentState, ms(from.Add(-lookback)), ms(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: agent states: %w", err)
 	}
@@ -136,19 +153,17 @@ func (s *Store) AgentStateChanges(ctx context.Context, from, to time.Time, lookb
 	var out []StateChange
 	for rows.Next() {
 		var (
-			c      StateChange
-			at     int64
-			detail string
+			e  Event
+			at int64
 		)
-		if err := rows.Scan(&c.Agent, &at, &detail); err != nil {
+		if err := rows.Scan(&e.Agent, &at, &e.Kind, &e.State, &e.Reason, &e.Detail); err != nil {
 			return nil, fmt.Errorf("store: agent states: %w", err)
 		}
-		if strings.Contains(detail, ":extended") { // wrap-up extended: no change of state
+		state, reason, ok := e.AgentState()
+		if !ok {
 			continue
 		}
-		c.State, _, _ = strings.Cut(detail, ":")
-		c.At = time.UnixMilli(at)
-		out = append(out, c)
+		out = append(out, StateChange{Agent: e.Agent, At: time.UnixMilli(at), State: state, Reason: reason})
 	}
 	return out, rows.Err()
 }

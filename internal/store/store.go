@@ -60,30 +60,29 @@ type CallRecord struct {
 
 // Event is one timestamped change of a call or an agent.
 type Event struct {
-	Seq    int64     `json:"seq"`
-	At     time.Time `json:"at"`
+	Seq    int64      `json:"seq"`
+	At     time.Time  `json:"at"`
 	Kind   event.Kind `json:"kind"`
 	CallID string     `json:"call_id,omitempty"`
 	Agent  string     `json:"agent,omitempty"`
 	Queue  string     `json:"queue,omitempty"`
 	Detail string     `json:"detail,omitempty"`
+	// State is the state an agent_state event enters (logged_out,
+	// available, away, ...); Reason is why (an away reason: lunch, missed).
+	// Rows written before these columns have them empty and say both in
+	// Detail ("away:lunch"); AgentStateOf reads either.
+	State  string `json:"state,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Store is safe for concurrent use.
 type Store struct {
 	db  *sql.DB
 	log *slog.Logger
-	ops chan op
-	wg  sync.WaitGroup
+	w   writer
 
-	mu     sync.Mutex
+	mu     sync.RWMutex // guards closed; held shared by a send only to register it
 	closed bool
-}
-
-type op struct {
-	call  *CallRecord
-	event *Event
-	flush chan struct{}
 }
 
 const schema = `
@@ -115,7 +114,8 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 `
 
-// Open opens (creating if needed) the database in dir.
+// Open opens (creating if needed) the database in dir and brings its
+// schema up to date (see migrations).
 func Open(dir string, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
@@ -131,79 +131,15 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: create schema in %s: %w", path, err)
 	}
-	s := &Store{db: db, log: log, ops: make(chan op, 8192)}
-	s.wg.Add(1)
+	if err := migrate(context.Background(), db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+	}
+	s := &Store{db: db, log: log}
+	s.w.init()
+	s.w.wg.Add(1)
 	go s.writer()
 	return s, nil
-}
-
-// Close writes what is pending and closes the database.
-func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	close(s.ops)
-	s.mu.Unlock()
-	s.wg.Wait()
-	return s.db.Close()
-}
-
-func (s *Store) send(o op) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	s.ops <- o
-}
-
-// SaveCall writes (inserts or replaces) a call record.
-func (s *Store) SaveCall(r CallRecord) { s.send(op{call: &r}) }
-
-// AppendEvent writes an event.
-func (s *Store) AppendEvent(e Event) { s.send(op{event: &e}) }
-
-// Flush waits until everything sent before it is written.
-func (s *Store) Flush() {
-	ch := make(chan struct{})
-	s.send(op{flush: ch})
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if !closed {
-		<-ch
-	}
-}
-
-func (s *Store) writer() {
-	defer s.wg.Done()
-	batch := make([]op, 0, 512)
-	for o := range s.ops {
-		batch = append(batch[:0], o)
-	more:
-		for len(batch) < cap(batch) {
-			select {
-			case o2, ok := <-s.ops:
-				if !ok {
-					break more
-				}
-				batch = append(batch, o2)
-			default:
-				break more
-			}
-		}
-		if err := s.writeBatch(batch); err != nil {
-			s.log.Error("store: write batch", "ops", len(batch), "err", err)
-		}
-		for _, b := range batch {
-			if b.flush != nil {
-				close(b.flush)
-			}
-		}
-	}
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -213,36 +149,6 @@ func msp(t *time.Time) any {
 		return nil
 	}
 	return t.UnixMilli()
-}
-
-func (s *Store) writeBatch(batch []op) error {
-	ctx := context.Background()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	for _, o := range batch {
-		switch {
-		case o.call != nil:
-			r := o.call
-			_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO calls
- (id, caller, caller_name, dialed, source, flow, digits, path, queue, agent, arrived_at, answered_at, queued_at, offered_at,
-  connected_at, ended_at, wait_seconds, talk_seconds, outcome, hangup_by, reason, sip_call_id, rtp_in, rtp_out, rtp_lost)
- VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-				r.ID, r.Caller, r.CallerName, r.Dialed, r.Source, r.Flow, r.Digits, r.Path, r.Queue, r.Agent,
-				ms(r.ArrivedAt), msp(r.AnsweredAt), msp(r.QueuedAt), msp(r.OfferedAt), msp(r.ConnectedAt), msp(r.EndedAt),
-				r.WaitSeconds, r.TalkSeconds, r.Outcome, r.HangupBy, r.Reason, r.SIPCall, int64(r.RTPIn), int64(r.RTPOut), int64(r.RTPLost))
-		case o.event != nil:
-			e := o.event
-			_, err = tx.ExecContext(ctx, `INSERT INTO events (at, kind, call_id, agent, queue, detail) VALUES (?,?,?,?,?,?)`,
-				e.At.UnixMilli(), e.Kind, e.CallID, e.Agent, e.Queue, e.Detail)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
 }
 
 const callColumns = `id, caller, caller_name, dialed, source, flow, digits, path, queue, agent, arrived_at, answered_at, queued_at,
@@ -307,7 +213,7 @@ func (s *Store) GetCall(ctx context.Context, id string) (CallRecord, []Event, er
 	if err != nil {
 		return r, nil, fmt.Errorf("store: get call %s: %w", id, err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, kind, call_id, agent, queue, detail FROM events WHERE call_id = ? ORDER BY seq`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, kind, call_id, agent, queue, detail, state, reason FROM events WHERE call_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return r, nil, fmt.Errorf("store: events of %s: %w", id, err)
 	}
@@ -316,7 +222,7 @@ func (s *Store) GetCall(ctx context.Context, id string) (CallRecord, []Event, er
 	for rows.Next() {
 		var e Event
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.Kind, &e.CallID, &e.Agent, &e.Queue, &e.Detail); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &e.Kind, &e.CallID, &e.Agent, &e.Queue, &e.Detail, &e.State, &e.Reason); err != nil {
 			return r, nil, err
 		}
 		e.At = time.UnixMilli(at).UTC()

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations bring an older database up to date, in order, each once: the
+// database's PRAGMA user_version counts those applied. The tables of the
+// first schema are created with IF NOT EXISTS (schema and its siblings);
+// every change after it is a new entry here, never an edit of an old one.
+var migrations = []struct {
+	name string
+	sql  string
+}{
+	{"events: typed agent state and reason", `
+ALTER TABLE events ADD COLUMN state TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN reason TEXT NOT NULL DEFAULT '';`},
+	{"meta: last time the server was seen alive", `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`},
+	{"queue segments, one per queued call so far", `
+CREATE TABLE queue_segments (
+  call_id TEXT NOT NULL, seq INTEGER NOT NULL, queue TEXT NOT NULL,
+  entered_at INTEGER NOT NULL, left_at INTEGER, how TEXT NOT NULL DEFAULT '', agent TEXT NOT NULL DEFAULT '',
+  wait_seconds REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (call_id, seq)
+);
+CREATE INDEX queue_segments_entered ON queue_segments(entered_at);
+INSERT INTO queue_segments (call_id, seq, queue, entered_at, left_at, how, agent, wait_seconds)
+SELECT id, 1, queue, queued_at,
+  CASE WHEN connected_at IS NOT NULL THEN connected_at
+       WHEN outcome = 'in_progress' THEN NULL
+       ELSE queued_at + CAST(wait_seconds * 1000 AS INTEGER) END,
+  CASE WHEN connected_at IS NOT NULL THEN 'answered'
+       WHEN outcome = 'abandoned' THEN 'abandoned'
+       WHEN outcome = 'in_progress' THEN ''
+       ELSE 'withdrawn' END,
+  CASE WHEN connected_at IS NOT NULL THEN agent ELSE '' END,
+  wait_seconds
+FROM calls WHERE queued_at IS NOT NULL AND queue != '';`},
+}
+
+// migrate applies the migrations db has not had, each in a transaction.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	for i := version; i < len(migrations); i++ {
+		m := migrations[i]
+		if err := func() error {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			// PRAGMA takes no parameters; i+1 is a small integer of ours.
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}(); err != nil {
+			return fmt.Errorf("migration %d (%s): %w", i+1, m.name, err)
+		}
+	}
+	return nil
+}
