@@ -47,6 +47,7 @@ type Option func(*options)
 type options struct {
 	sounds          *media.Library
 	shutdownTimeout time.Duration
+	drainGrace      time.Duration
 }
 
 // WithSounds gives the node its sound library instead of loading the
@@ -56,6 +57,13 @@ func WithSounds(l *media.Library) Option { return func(o *options) { o.sounds = 
 // WithShutdownTimeout replaces DefaultShutdownTimeout.
 func WithShutdownTimeout(d time.Duration) Option {
 	return func(o *options) { o.shutdownTimeout = d }
+}
+
+// WithDrainGrace lets calls in progress go on for up to d once the gate
+// has closed, so a node taken out of a cluster loses none that end by then;
+// the calls still up after d are hung up. The default is 0: hang up at once.
+func WithDrainGrace(d time.Duration) Option {
+	return func(o *options) { o.drainGrace = d }
 }
 
 // Node is one running Switchboard.

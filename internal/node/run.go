@@ -19,7 +19,9 @@ import (
 //
 //  1. the gate closes: new INVITEs get 503 (sip.Server.Drain);
 //  2. the call manager is told to stop taking work (Shutdown, once it has one);
-//  3. live calls are hung up and the manager's goroutines end;
+//  3. calls in progress may end on their own for the drain grace
+//     (WithDrainGrace); those still up are hung up and the manager's
+//     goroutines end;
 //  4. the SIP edge stops (legs left over are hung up, sockets closed);
 //  5. the HTTP server stops;
 //  6. the media engine, voicemail, webhooks, recordings and retention stop;
@@ -99,6 +101,8 @@ func (n *Node) Run(ctx context.Context) error {
 	if s, ok := any(n.mgr).(interface{ Shutdown() }); ok {
 		s.Shutdown()
 	}
+	n.log.Info("switchboard stopping", "active_calls", n.mgr.Active())
+	n.drain()
 	deadline := time.Now().Add(n.opts.shutdownTimeout)
 	wait := func(names ...string) {
 		for _, name := range names {
@@ -108,7 +112,6 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 		}
 	}
-	n.log.Info("switchboard stopping", "active_calls", n.mgr.Active())
 	n.cancelCalls()
 	wait("calls")
 	stopSIP()
@@ -142,6 +145,22 @@ func (n *Node) Run(ctx context.Context) error {
 		n.log.Info("switchboard stopped")
 	}
 	return err
+}
+
+// drain waits, for at most the drain grace, until no call is in progress.
+func (n *Node) drain() {
+	if n.opts.drainGrace <= 0 || n.mgr.Active() == 0 {
+		return
+	}
+	deadline := time.Now().Add(n.opts.drainGrace)
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for n.mgr.Active() > 0 && time.Now().Before(deadline) {
+		<-t.C
+	}
+	if a := n.mgr.Active(); a > 0 {
+		n.log.Info("drain grace over; hanging up the calls still up", "active_calls", a)
+	}
 }
 
 // expireRecordings deletes recordings past their queue's retention, at

@@ -1,0 +1,119 @@
+package node_test
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/node"
+	"github.com/switchboard/switchboard/internal/node/nodetest"
+)
+
+func TestStartsOnPortZeroAndAnswersOptions(t *testing.T) {
+	n := nodetest.Start(t, "")
+	if n.SIPAddr().Port() == 0 || n.HTTPAddr().Port() == 0 {
+		t.Fatalf("bound SIP %s, HTTP %s: want real ports", n.SIPAddr(), n.HTTPAddr())
+	}
+	if code := n.Options(t); code != 200 {
+		t.Fatalf("OPTIONS: %d, want 200", code)
+	}
+	res, err := http.Get(n.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /healthz: %d", res.StatusCode)
+	}
+}
+
+func TestUnknownNumberIsNotFoundAndRecorded(t *testing.T) {
+	n := nodetest.Start(t, "")
+	c := n.Dial(t, "999")
+	if c.Code != 404 {
+		t.Fatalf("INVITE to 999: %d, want 404", c.Code)
+	}
+	rec := n.EndedCall(t, 5*time.Second, func(r nodetest.CallRecord) bool { return r.Dialed == "999" })
+	if rec.Caller != "5551234" || rec.Outcome == "answered" {
+		t.Fatalf("call record %+v", rec)
+	}
+}
+
+func TestMalformedSDPIsRefusedAndNodeGoesOn(t *testing.T) {
+	n := nodetest.Start(t, "")
+	c := n.Dial(t, "100", nodetest.WithSDP([]byte("v=0\r\nthis is not SDP\r\nm=audio banana\r\n")))
+	if c.Code != 488 && c.Code != 400 {
+		t.Fatalf("INVITE with a malformed SDP: %d, want 488 or 400", c.Code)
+	}
+	if code := n.Options(t); code != 200 {
+		t.Fatalf("OPTIONS after the malformed INVITE: %d", code)
+	}
+	ok := n.Dial(t, "100")
+	if ok.Code != 200 {
+		t.Fatalf("a good INVITE after the malformed one: %d, want 200", ok.Code)
+	}
+}
+
+func TestShutdownRefusesNewCallsWith503(t *testing.T) {
+	// A call in progress and a drain grace keep the node serving after the
+	// gate closes, as a node being taken out of a cluster does.
+	n := nodetest.Start(t, "", node.WithDrainGrace(5*time.Second))
+	live := n.Dial(t, "100")
+	if live.Code != 200 {
+		t.Fatalf("first call: %d", live.Code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the IVR to play to the first caller", func() bool { return live.RTP.Received() > 5 })
+	n.Shutdown()
+	late := n.Dial(t, "100")
+	if late.Code != 503 {
+		t.Fatalf("INVITE after shutdown began: %d, want 503", late.Code)
+	}
+	if late.Response.GetHeader("Retry-After") == nil {
+		t.Errorf("503 without Retry-After: %s", late.Response.StartLine())
+	}
+	select {
+	case <-live.Ended():
+		t.Fatal("the call in progress was hung up during the drain grace")
+	default:
+	}
+	live.Hangup()
+	if err := n.Stop(10 * time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+func TestQueuedCallerReachesAgentWithAudioBothWays(t *testing.T) {
+	n := nodetest.Start(t, "")
+	alice := n.Phone(t, "1001")
+	alice.SetTone(440)
+	nodetest.WaitFor(t, 5*time.Second, "agent 1001 available", func() bool { return n.AgentState("1001") == "available" })
+
+	c := n.Dial(t, "100", nodetest.Tone(1000))
+	if c.Code != 200 {
+		t.Fatalf("INVITE to 100: %d", c.Code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c.RTP.Received() > 10 })
+	c.SendDTMF("1") // sales
+
+	call := alice.NextCall(t, 10*time.Second)
+	select {
+	case <-call.Answered():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the phone did not answer")
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the agent's tone at the caller", func() bool { return c.RTP.ToneLevel(440) > 0.5 })
+	nodetest.WaitFor(t, 5*time.Second, "the caller's tone at the agent", func() bool { return call.RTP.ToneLevel(1000) > 0.5 })
+
+	c.Hangup()
+	call.WaitEnded(t, 5*time.Second)
+	rec := n.EndedCall(t, 5*time.Second, func(r nodetest.CallRecord) bool { return r.Dialed == "100" })
+	if rec.Outcome != "answered" || rec.Agent != "1001" || rec.Queue != "sales" || rec.Digits != "1" || rec.HangupBy != "caller" {
+		t.Fatalf("call record %+v", rec)
+	}
+	for _, k := range []string{"queued", "offered", "answered", "ended"} {
+		if !slices.Contains(rec.Kinds(), k) {
+			t.Errorf("event %q missing from %v", k, rec.Kinds())
+		}
+	}
+}
