@@ -36,6 +36,9 @@ type Event struct {
 	Agent  string    `json:"agent,omitempty"`
 	Queue  string    `json:"queue,omitempty"`
 	Detail string    `json:"detail,omitempty"`
+	// State and Reason are an agent_state event's state and why.
+	State  string `json:"state,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Delivery is one event's delivery to one webhook, for the log.
@@ -105,7 +108,8 @@ func (d *Dispatcher) Publish(e store.Event) {
 	if d == nil || len(d.hooks) == 0 {
 		return
 	}
-	ev := Event{ID: newID(), Kind: string(e.Kind), At: e.At, CallID: e.CallID, Agent: e.Agent, Queue: e.Queue, Detail: e.Detail}
+	ev := Event{ID: newID(), Kind: string(e.Kind), At: e.At, CallID: e.CallID, Agent: e.Agent, Queue: e.Queue, Detail: e.Detail,
+		State: e.State, Reason: e.Reason}
 	for _, h := range d.hooks {
 		if len(h.cfg.Events) > 0 && !slices.Contains(h.cfg.Events, string(e.Kind)) {
 			continue
