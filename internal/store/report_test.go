@@ -66,20 +66,9 @@ func TestQueueBuckets(t *testing.T) {
 // saveQueued saves a call that visited one queue, and its segment.
 func saveQueued(st *Store, c CallRecord) {
 	st.SaveCall(c)
-	if c.QueuedAt == nil || c.Queue == "" {
-		return
+	if g, ok := SingleSegment(c); ok {
+		st.SaveSegment(g)
 	}
-	g := QueueSegment{CallID: c.ID, Seq: 1, Queue: c.Queue, EnteredAt: *c.QueuedAt, WaitSeconds: c.WaitSeconds}
-	left := c.QueuedAt.Add(time.Duration(c.WaitSeconds * float64(time.Second)))
-	switch {
-	case c.ConnectedAt != nil:
-		g.How, g.Agent, g.LeftAt = event.SegmentAnswered, c.Agent, c.ConnectedAt
-	case c.Outcome == string(event.OutcomeAbandoned):
-		g.How, g.LeftAt = event.SegmentAbandoned, &left
-	default:
-		g.How, g.LeftAt = event.SegmentWithdrawn, &left
-	}
-	st.SaveSegment(g)
 }
 
 // BenchmarkQueueReportMonth is a month's per-queue report at 30-minute

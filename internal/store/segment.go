@@ -64,3 +64,25 @@ func (s *Store) Segments(ctx context.Context, callID string) ([]QueueSegment, er
 	}
 	return out, rows.Err()
 }
+
+// SingleSegment is the one queue segment a call record implies when the
+// call visited only its queue (the rule the migration backfilled old calls
+// with); ok is false for a call that never queued. Fixtures and tools that
+// write call records without segments use it.
+func SingleSegment(c CallRecord) (seg QueueSegment, ok bool) {
+	if c.QueuedAt == nil || c.Queue == "" {
+		return QueueSegment{}, false
+	}
+	seg = QueueSegment{CallID: c.ID, Seq: 1, Queue: c.Queue, EnteredAt: *c.QueuedAt, WaitSeconds: c.WaitSeconds}
+	left := c.QueuedAt.Add(time.Duration(c.WaitSeconds * float64(time.Second)))
+	switch {
+	case c.ConnectedAt != nil:
+		seg.How, seg.Agent, seg.LeftAt = event.SegmentAnswered, c.Agent, c.ConnectedAt
+	case c.Outcome == string(event.OutcomeInProgress):
+	case c.Outcome == string(event.OutcomeAbandoned):
+		seg.How, seg.LeftAt = event.SegmentAbandoned, &left
+	default:
+		seg.How, seg.LeftAt = event.SegmentWithdrawn, &left
+	}
+	return seg, true
+}
