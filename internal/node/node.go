@@ -103,8 +103,8 @@ type Node struct {
 // New builds every part of a node, in order, and binds its SIP and HTTP
 // sockets; nothing serves until Run. If a part fails, what was built before
 // it is closed again.
-func New(cfg *config.Config, log *slog.Logger, opts ...Option) (n *Node, err error) {
-	n = &Node{cfg: cfg, log: log, opts: options{shutdownTimeout: DefaultShutdownTimeout},
+func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*Node, error) {
+	n := &Node{cfg: cfg, log: log, opts: options{shutdownTimeout: DefaultShutdownTimeout},
 		ready: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(&n.opts)
@@ -112,13 +112,8 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (n *Node, err err
 	if n.log == nil {
 		n.log = slog.Default()
 	}
-	defer func() {
-		if err != nil {
-			n.release()
-			n = nil
-		}
-	}()
 	if err := n.build(); err != nil {
+		n.release()
 		return nil, err
 	}
 	return n, nil

@@ -1,11 +1,16 @@
 package node_test
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/node"
 	"github.com/switchboard/switchboard/internal/node/nodetest"
 )
@@ -116,4 +121,89 @@ func TestQueuedCallerReachesAgentWithAudioBothWays(t *testing.T) {
 			t.Errorf("event %q missing from %v", k, rec.Kinds())
 		}
 	}
+}
+
+func TestAgentHoldsResumesAndTransfers(t *testing.T) {
+	n := nodetest.Start(t, "")
+	alice := n.Phone(t, "1001")
+	alice.SetTone(440)
+	bob := n.Phone(t, "1002")
+	bob.SetAutoAnswer(false)
+	nodetest.WaitFor(t, 5*time.Second, "agents available", func() bool {
+		return n.AgentState("1001") == "available" && n.AgentState("1002") == "available"
+	})
+	// Bob is in sales too: make him busy so the call goes to Alice.
+	if code := n.API("POST", "/api/v1/agents/1002/state", map[string]string{"state": "away"}, nil); code >= 300 {
+		t.Fatalf("set 1002 away: %d", code)
+	}
+	c := n.Dial(t, "100")
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c.RTP.Received() > 10 })
+	c.SendDTMF("1")
+	call := alice.NextCall(t, 10*time.Second)
+	nodetest.WaitFor(t, 5*time.Second, "the agent's tone at the caller", func() bool { return c.RTP.ToneLevel(440) > 0.5 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := call.Hold(ctx); err != nil {
+		t.Fatalf("hold: %v", err)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the agent's tone gone while held", func() bool { return c.RTP.ToneLevel(440) < 0.2 })
+	if err := call.Resume(ctx); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the agent's tone back", func() bool { return c.RTP.ToneLevel(440) > 0.5 })
+
+	if code, err := call.Refer(ctx, "1002"); err != nil || code != 202 {
+		t.Fatalf("REFER to 1002: %d %v", code, err)
+	}
+	transferred := bob.NextCall(t, 10*time.Second)
+	if err := transferred.Answer(); err != nil {
+		t.Fatalf("1002 answers: %v", err)
+	}
+	// The transferor's phone hangs up once the transfer is through, as a
+	// desk phone does on the NOTIFY.
+	_ = call.Hangup()
+	nodetest.WaitFor(t, 5*time.Second, "RTP from the caller at 1002", func() bool { return transferred.RTP.Received() > 10 })
+	c.Hangup()
+	transferred.WaitEnded(t, 5*time.Second)
+	rec := n.EndedCall(t, 5*time.Second, func(r nodetest.CallRecord) bool { return r.Dialed == "100" })
+	for _, k := range []string{"hold", "unhold", "transfer"} {
+		if !slices.Contains(rec.Kinds(), k) {
+			t.Errorf("event %q missing from %v", k, rec.Kinds())
+		}
+	}
+	if rec.Agent != "1002" && rec.Agent != "1001" {
+		t.Errorf("call record agent %q", rec.Agent)
+	}
+}
+
+func TestFailedBuildReleasesWhatWasBuilt(t *testing.T) {
+	// HTTP cannot listen (the port is taken): New fails after the SIP
+	// edge bound its port, and must have released it.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sipAddr := probe.LocalAddr().String()
+	probe.Close()
+	cfg, err := config.Parse("demo.yaml", []byte(nodetest.Demo(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.SIPListen, cfg.Server.HTTPListen, cfg.Server.DataDir = sipAddr, taken.Addr().String(), t.TempDir()
+	cfg.Server.RTPPortMin, cfg.Server.RTPPortMax = 39000, 39099
+	if n, err := node.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		n.Close()
+		t.Fatal("New succeeded with the HTTP port taken")
+	}
+	again, err := net.ListenPacket("udp", sipAddr)
+	if err != nil {
+		t.Fatalf("the SIP port %s was not released: %v", sipAddr, err)
+	}
+	again.Close()
 }

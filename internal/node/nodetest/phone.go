@@ -269,11 +269,25 @@ func (c *PhoneCall) WaitEnded(t testing.TB, d time.Duration) {
 	}
 }
 
-// Hold puts the call on hold with a re-INVITE offering sendonly.
-func (c *PhoneCall) Hold(ctx context.Context) error { return c.reinvite(ctx, media.SendOnly) }
+// Hold puts the call on hold with a re-INVITE offering sendonly; as a
+// desk phone does, it then sends silence instead of its tone.
+func (c *PhoneCall) Hold(ctx context.Context) error {
+	if err := c.reinvite(ctx, media.SendOnly); err != nil {
+		return err
+	}
+	c.RTP.SetTone(0)
+	return nil
+}
 
-// Resume takes the call off hold with a re-INVITE offering sendrecv.
-func (c *PhoneCall) Resume(ctx context.Context) error { return c.reinvite(ctx, media.SendRecv) }
+// Resume takes the call off hold with a re-INVITE offering sendrecv and
+// sends the phone's tone again.
+func (c *PhoneCall) Resume(ctx context.Context) error {
+	if err := c.reinvite(ctx, media.SendRecv); err != nil {
+		return err
+	}
+	c.RTP.SetTone(float64(c.ph.toneHz.Load()) / 1000)
+	return nil
+}
 
 func (c *PhoneCall) reinvite(ctx context.Context, dir string) error {
 	req := gosip.NewRequest(gosip.INVITE, c.dlg.InviteRequest.Contact().Address)
