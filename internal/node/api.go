@@ -104,13 +104,9 @@ func (n *Node) registry() *prometheus.Registry {
 			return s.PacketsIn.Load(), s.PacketsOut.Load(), s.Lost.Load(), s.Late.Load(), s.WrongSource.Load(), s.Malformed.Load()
 		},
 	})
-	// TODO(node): call n.st.Collectors() directly once it is in; the
-	// interface check keeps this building meanwhile.
-	if cs, ok := any(n.st).(interface{ Collectors() []prometheus.Collector }); ok {
-		for _, c := range cs.Collectors() {
-			if err := reg.Register(c); err != nil {
-				n.log.Warn("metrics: store collector not registered", "err", err)
-			}
+	for _, c := range n.st.Collectors() {
+		if err := reg.Register(c); err != nil {
+			n.log.Warn("metrics: store collector not registered", "err", err)
 		}
 	}
 	return reg

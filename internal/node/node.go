@@ -186,8 +186,7 @@ func (n *Node) build() error {
 	n.mgr.SetVoicemail(n.vm)
 	n.recs = recording.New(filepath.Join(cfg.Server.DataDir, "recordings"), log)
 	n.mgr.SetRecordings(n.recs, n.st)
-	// TODO(node): once recording.IndexOrphans exists, index the recording
-	// files a crash left without a row here, before the API serves them.
+	n.indexOrphans()
 
 	if err := n.buildAPI(); err != nil {
 		return err
@@ -207,29 +206,39 @@ func (n *Node) recover() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	now := time.Now()
-	c, err := n.st.MarkUnfinished(ctx, now)
+	calls, err := n.st.MarkUnfinished(ctx, now)
 	if err != nil {
 		return err
 	}
-	if c > 0 {
-		n.log.Warn("closed calls left unfinished by a previous run", "calls", c)
+	if calls > 0 {
+		n.log.Warn("closed calls left unfinished by a previous run", "calls", calls)
 	}
 	// Agents a stopped run left logged in are logged out at the time it was
-	// last alive, before the ACD writes any event. The interface check keeps
-	// this building while the store's function is being added.
-	// TODO(node): call n.st.ReconcileAgentStates directly once it is in.
-	if r, ok := any(n.st).(interface {
-		ReconcileAgentStates(context.Context, time.Time) (int, error)
-	}); ok {
-		c, err := r.ReconcileAgentStates(ctx, now)
-		if err != nil {
-			return err
-		}
-		if c > 0 {
-			n.log.Warn("logged out agents left logged in by a previous run", "agents", c)
-		}
+	// last alive, before the ACD writes any event.
+	agents, err := n.st.ReconcileAgentStates(ctx, now)
+	if err != nil {
+		return err
+	}
+	if agents > 0 {
+		n.log.Warn("logged out agents left logged in by a previous run", "agents", agents)
 	}
 	return nil
+}
+
+// indexOrphans indexes the recordings a killed run left without an index
+// entry, before recordings begin, the API serves them and retention
+// expires them. A failure is logged, not fatal: calls matter more than
+// the index of old files.
+func (n *Node) indexOrphans() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := recording.IndexOrphans(ctx, filepath.Join(n.cfg.Server.DataDir, "recordings"), n.st, n.log)
+	if err != nil {
+		n.log.Error("indexing recordings left by a previous run", "err", err)
+	}
+	if c > 0 {
+		n.log.Warn("indexed recordings left unindexed by a previous run", "recordings", c)
+	}
 }
 
 // sipConfig derives the SIP edge's settings: trusted trunk sources, trunk

@@ -65,12 +65,8 @@ func (n *Node) Run(ctx context.Context) error {
 	start("webhooks", func() error { n.hooks.Run(bg); return nil })
 	start("recordings", func() error { n.recs.Run(bg.Done()); return nil })
 	start("retention", func() error { n.expireRecordings(bg); return nil })
-	// TODO(node): call n.st.KeepAlive directly once it is in.
-	if k, ok := any(n.st).(interface {
-		KeepAlive(context.Context, time.Duration)
-	}); ok {
-		start("heartbeat", func() error { k.KeepAlive(bg, 5*time.Second); return nil })
-	}
+	// The heartbeat tells the next start when this run was last alive.
+	start("heartbeat", func() error { n.st.KeepAlive(bg, heartbeatEvery); return nil })
 	start("calls", func() error { n.mgr.Run(n.calls); return nil })
 	sipReady := make(chan struct{})
 	start("sip", func() error { return n.sip.Run(sipCtx, sipReady) })
@@ -146,6 +142,10 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// heartbeatEvery is how often the store notes the node is alive: at most
+// this much of a crash is charged to the agents' states.
+const heartbeatEvery = 5 * time.Second
 
 // drain waits, for at most the drain grace, until no call is in progress.
 func (n *Node) drain() {
