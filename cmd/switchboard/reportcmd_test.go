@@ -20,8 +20,16 @@ func TestReportCommand(t *testing.T) {
 	}
 	at := time.Date(2026, 11, 24, 9, 10, 0, 0, time.UTC)
 	conn := at.Add(8 * time.Second)
-	st.SaveCall(store.CallRecord{ID: "a", Queue: "support", ArrivedAt: at, QueuedAt: &at, ConnectedAt: &conn, WaitSeconds: 8, TalkSeconds: 120, Outcome: "answered"})
-	st.SaveCall(store.CallRecord{ID: "b", Queue: "support", ArrivedAt: at, QueuedAt: &at, WaitSeconds: 30, Outcome: "abandoned"})
+	for _, c := range []store.CallRecord{
+		{ID: "a", Queue: "support", ArrivedAt: at, QueuedAt: &at, ConnectedAt: &conn, WaitSeconds: 8, TalkSeconds: 120, Outcome: "answered"},
+		{ID: "b", Queue: "support", ArrivedAt: at, QueuedAt: &at, WaitSeconds: 30, Outcome: "abandoned"},
+	} {
+		st.SaveCall(c)
+		// Reports count queue segments; a record written directly has none.
+		if seg, ok := store.SingleSegment(c); ok {
+			st.SaveSegment(seg)
+		}
+	}
 	st.Flush()
 	st.Close()
 	args := []string{"--data", dir, "--from", "2026-11-24T09:00:00Z", "--to", "2026-11-24T10:00:00Z", "--interval", "30m"}
