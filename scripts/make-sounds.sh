@@ -40,6 +40,7 @@ say voicemail-greeting "Please leave a message after the tone. When you are fini
 say voicemail-saved "Thank you. Your message has been saved. Goodbye."
 say queue-full "All our agents are busy and too many callers are waiting. Please call again later. Goodbye."
 say no-agents "Sorry, nobody is available to take your call right now. Please call again later. Goodbye."
+say still-holding "Thank you for holding. Your agent will be right with you."
 sox -n -r 8000 -c 1 -b 16 "$out/beep.wav" synth 0.4 sine 1000 gain -6
 # Ringback an agent hears while a callback rings the customer: 440+480 Hz, 2 s on, 4 s off.
 sox -n -r 8000 -c 1 -b 16 "$tmp/rb.wav" synth 2 sine 440 sine 480 remix - gain -12

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/acd"
+	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/sip"
@@ -165,6 +166,9 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 	s.handle("GET /api/v1/callers/{number}/calls", s.callerHistory, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/callers/{number}/crm", s.crmLookup, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/click-to-call", s.clickToCall, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/calls/{id}/conference", s.conference, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("POST /api/v1/calls/{id}/conference/leave", s.leaveConference, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("DELETE /api/v1/calls/{id}/conference/{party}", s.removeParty, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
 	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
@@ -333,11 +337,20 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 	if d, err := s.store.GetDisposition(r.Context(), c.ID); err == nil {
 		disp = &d
 	}
-	writeJSON(w, 200, struct {
+	out := struct {
 		store.CallRecord
 		Disposition *store.Disposition `json:"disposition,omitempty"`
 		Events      []store.Event      `json:"events"`
-	}{c, disp, evs})
+		State       string             `json:"state,omitempty"`
+		Parties     []call.Party       `json:"parties,omitempty"`
+	}{CallRecord: c, Disposition: disp, Events: evs}
+	if s.Calls != nil {
+		if st, live := s.Calls.CallState(c.ID); live {
+			out.State = string(st)
+			out.Parties, _ = s.Calls.Parties(c.ID)
+		}
+	}
+	writeJSON(w, 200, out)
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, _ *http.Request) {

@@ -22,7 +22,9 @@ func (h *historyStore) ListCalls(context.Context, int, time.Time) ([]store.CallR
 func (h *historyStore) GetCall(context.Context, string) (store.CallRecord, []store.Event, error) {
 	return store.CallRecord{}, nil, store.ErrNotFound
 }
-func (h *historyStore) TokenUser(context.Context, string) (string, error) { return "", store.ErrNotFound }
+func (h *historyStore) TokenUser(context.Context, string) (string, error) {
+	return "", store.ErrNotFound
+}
 func (h *historyStore) GetRecording(context.Context, string) (store.Recording, error) {
 	return store.Recording{}, store.ErrNotFound
 }

@@ -27,6 +27,11 @@ type Calls interface {
 	CompleteConsult(callID, by string) error
 	CancelConsult(callID, by string) error
 	Consulting(callID string) (target string, connected, ok bool)
+	AddToConference(callID, target, by string) error
+	LeaveConference(callID, by string) error
+	RemoveParty(callID, party, by string) error
+	Parties(callID string) ([]call.Party, bool)
+	CallState(callID string) (call.State, bool)
 }
 
 // monitor starts (or switches the mode of) the caller's monitoring of a
@@ -88,12 +93,14 @@ func callStatus(err error) int {
 		return false
 	}
 	switch {
-	case is(call.ErrUnknownCall, call.ErrBadRecAction):
+	case is(call.ErrShuttingDown, call.ErrBusy):
+		return 503
+	case is(call.ErrUnknownCall, call.ErrBadRecAction, call.ErrUnknownParty):
 		return 404
 	case is(call.ErrUnknownTarget, call.ErrBadMode, call.ErrUnknownAgent, call.ErrBadNumber):
 		return 400
 	case is(call.ErrNotConnected, call.ErrConsulting, call.ErrNoConsulting, call.ErrTransferBusy, call.ErrNotWaiting,
-		call.ErrNoRecording, call.ErrNotRecorded, call.ErrNoTrunk, acd.ErrAgentBusy):
+		call.ErrNoRecording, call.ErrNotRecorded, call.ErrNoTrunk, acd.ErrAgentBusy, call.ErrState, call.ErrConferenceFull):
 		return 409
 	}
 	return 500

@@ -2,27 +2,25 @@ package call
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/sip"
 )
 
-// Errors of consultations.
-var (
-	ErrConsulting   = errors.New("call: a consultation is already under way")
-	ErrNoConsulting = errors.New("call: no consultation under way")
-)
-
 // consultation is the desktop's attended transfer in progress: the caller
-// on hold, the agent talking to the consulted party.
+// on hold, the agent talking to the consulted party. The call's goroutine
+// owns it.
 type consultation struct {
 	target string
+	kind   string   // targetAgent or targetNumber
+	agent  string   // the consulted agent, reserved ("" for a number)
 	leg    *sip.Leg // nil while it rings
-	agent  string   // the consulted agent ("" for a number)
 	cancel context.CancelFunc
+	// released: the reserved agent was freed, or passed to the call.
+	released bool
 }
 
 // Consult starts an attended transfer from the desktop: the caller is put
@@ -30,159 +28,180 @@ type consultation struct {
 // rung for the agent, who hears ringback, then talks to them. Complete or
 // cancel with CompleteConsult and CancelConsult.
 func (m *Manager) Consult(callID, target, by string) error {
-	c := m.call(callID)
-	if c == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
-	}
 	kind := m.targetKind(target)
-	if kind != "agent" && kind != "number" {
+	if kind != targetAgent && kind != targetNumber {
 		return fmt.Errorf("%w: %q (consult an agent or a number)", ErrUnknownTarget, target)
 	}
-	c.mu.Lock()
-	if c.agentLeg == nil || c.ended {
-		c.mu.Unlock()
-		return ErrNotConnected
-	}
+	return m.command(callID, "consult", func(c *Call) error { return c.startConsult(target, kind, by) })
+}
+
+func (c *Call) startConsult(target, kind, by string) error {
+	m := c.m
 	if c.consult != nil {
-		c.mu.Unlock()
 		return ErrConsulting
 	}
-	ctx, cancel := context.WithTimeout(m.ctx, 60*time.Second)
-	cons := &consultation{target: target, cancel: cancel}
-	c.consult = cons
-	caller, agentLeg, agentID, queue := c.caller, c.agentLeg, c.agentID, c.rec.Queue
-	c.mu.Unlock()
-	if kind == "agent" {
+	if c.st != StateConnected && c.st != StateHeld || c.agentLeg == nil {
+		return c.refuse("consult")
+	}
+	if kind == targetAgent {
 		if err := m.acd.Reserve(target, c.ID); err != nil {
-			c.endConsult(cons)
 			return fmt.Errorf("agent %s: %w", target, err)
 		}
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, 60*time.Second)
+	cons := &consultation{target: target, kind: kind, cancel: cancel}
+	if kind == targetAgent {
 		cons.agent = target
 	}
+	c.consult = cons
+	caller, agentLeg, agentID := c.caller, c.agentLeg, c.agentID
 	caller.Media().Unbridge()
-	if snd, ok := m.sounds.Get("hold-music"); ok {
+	if snd := c.holdMusic(); snd != nil {
 		caller.Media().Loop(snd)
 	}
 	if rb, ok := m.sounds.Get("ringback"); ok {
 		agentLeg.Media().Loop(rb)
 	}
-	m.event("consult_started", c.ID, agentID, queue, fmt.Sprintf("to=%s by=%s", target, by))
-	go func() {
+	m.event(event.ConsultStarted, c.ID, agentID, c.queue, fmt.Sprintf("to=%s by=%s", target, by))
+	c.setView(func(v *callView) { v.Consult = &ConsultView{Target: target} })
+	c.setState(StateConsulting)
+	started := m.goTracked(func() {
 		defer cancel()
 		var leg *sip.Leg
 		var err error
-		if kind == "agent" {
+		if kind == targetAgent {
 			leg, err = dialWhile(ctx, 30*time.Second, agentLeg.Done(), func(ctx context.Context) (*sip.Leg, error) {
 				return m.dialAgent(ctx, target, caller.Caller, "Consult from "+agentID)
 			})
 		} else {
-			trunk, _ := m.cfg.OutboundTrunk("")
-			ob := trunk.Outbound
 			leg, err = dialWhile(ctx, 60*time.Second, agentLeg.Done(), func(ctx context.Context) (*sip.Leg, error) {
-				return m.dialer.DialTrunk(ctx, sip.TrunkDial{Host: ob.Host, Transport: ob.Transport, Number: target,
-					CallerID: ob.CallerID, Username: ob.Username, Password: ob.Password})
+				return m.dialTrunk(ctx, "", target, "", "")
 			})
 		}
-		c.mu.Lock()
-		current := c.consult == cons
-		if err == nil && current {
-			cons.leg = leg
+		if derr := c.do("consult answered", func(c *Call) error { return c.consultDialed(cons, leg, err) }); derr != nil && leg != nil {
+			leg.Hangup()
 		}
-		c.mu.Unlock()
-		if err != nil || !current {
-			if leg != nil {
-				leg.Hangup()
-			}
-			m.event("consult_failed", c.ID, agentID, queue, fmt.Sprintf("to=%s: %v", target, err))
-			if current {
-				c.resumeFromConsult(cons)
-			}
-			return
-		}
-		media.Bridge(agentLeg.Media(), leg.Media())
-		m.event("consult_connected", c.ID, agentID, queue, "to="+target)
-		select { // the consulted party hangs up first: back to the caller
-		case <-leg.Done():
-			c.mu.Lock()
-			still := c.consult == cons
-			c.mu.Unlock()
-			if still {
-				m.event("consult_ended", c.ID, agentID, queue, "the consulted party hung up")
-				c.resumeFromConsult(cons)
-			}
-		case <-m.ctx.Done():
-		}
-	}()
+	})
+	if !started {
+		c.resumeFromConsult()
+		return ErrShuttingDown
+	}
 	return nil
+}
+
+// consultDialed follows the consulted party answering, or not.
+func (c *Call) consultDialed(cons *consultation, leg *sip.Leg, err error) error {
+	if c.consult != cons { // cancelled meanwhile
+		if leg != nil {
+			leg.Hangup()
+		}
+		return nil
+	}
+	if err != nil {
+		c.m.event(event.ConsultFailed, c.ID, c.agentID, c.queue, fmt.Sprintf("to=%s: %v", cons.target, err))
+		c.resumeFromConsult()
+		return nil
+	}
+	cons.leg = leg
+	media.Bridge(c.agentLeg.Media(), leg.Media())
+	c.m.event(event.ConsultConnected, c.ID, c.agentID, c.queue, "to="+cons.target)
+	c.setView(func(v *callView) { v.Consult = &ConsultView{Target: cons.target, Connected: true} })
+	return nil
+}
+
+// consulting is the step while the agent consults: the caller on hold,
+// the agent with the consulted party, until the agent completes or
+// cancels, or someone hangs up.
+func (c *Call) consulting(ctx context.Context) {
+	for !c.moved(StateConsulting) {
+		var consGone <-chan struct{}
+		if c.consult != nil && c.consult.leg != nil {
+			consGone = c.consult.leg.Done()
+		}
+		select {
+		case k := <-c.cmds:
+			c.exec(k)
+		case <-consGone:
+			c.m.event(event.ConsultEnded, c.ID, c.agentID, c.queue, "the consulted party hung up")
+			c.resumeFromConsult()
+		case <-c.caller.Done():
+			c.hangUpTalk(event.ByCaller, "caller hung up")
+		case <-c.agentLeg.Done():
+			c.hangUpTalk(event.ByAgent, "agent hung up")
+		case <-ctx.Done():
+			c.hangUpTalk(event.BySystem, "maximum call duration or shutdown")
+		}
+	}
 }
 
 // CompleteConsult hands the caller to the consulted party; the agent leaves.
 func (m *Manager) CompleteConsult(callID, by string) error {
-	c := m.call(callID)
-	if c == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
-	}
-	c.mu.Lock()
-	cons := c.consult
-	if cons == nil || cons.leg == nil {
-		c.mu.Unlock()
-		return ErrNoConsulting
-	}
-	c.consult = nil
-	c.mu.Unlock()
-	return c.requestTransfer(transferReq{target: cons.target, by: by, consult: &handoff{leg: cons.leg, agentID: cons.agent, direct: cons.agent != ""}})
+	return m.command(callID, "complete transfer", func(c *Call) error {
+		cons := c.consult
+		if c.st != StateConsulting || cons == nil {
+			return c.refuse("complete transfer")
+		}
+		if cons.leg == nil {
+			return ErrNoConsulting
+		}
+		agentLeg, agentID := c.agentLeg, c.agentID
+		c.m.event(event.Transfer, c.ID, agentID, c.queue, fmt.Sprintf("kind=attended to=%s by=%s", cons.target, by))
+		c.consult = nil
+		cons.cancel()
+		cons.released = true // the reserved agent is the call's now (direct)
+		c.setView(func(v *callView) { v.Consult = nil })
+		agentLeg.Media().Unbridge()
+		agentLeg.Hangup()
+		c.releaseAgent()
+		c.connect(cons.leg, cons.agent, cons.agent != "")
+		return nil
+	})
 }
 
 // CancelConsult ends the consultation and gives the agent the caller back.
 func (m *Manager) CancelConsult(callID, by string) error {
-	c := m.call(callID)
-	if c == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
-	}
-	c.mu.Lock()
-	cons := c.consult
-	c.mu.Unlock()
-	if cons == nil {
-		return ErrNoConsulting
-	}
-	m.event("consult_cancelled", c.ID, "", "", "by "+by)
-	c.resumeFromConsult(cons)
-	return nil
+	return m.command(callID, "cancel consultation", func(c *Call) error {
+		if c.st != StateConsulting || c.consult == nil {
+			return c.refuse("cancel consultation")
+		}
+		c.m.event(event.ConsultCancelled, c.ID, "", "", "by "+by)
+		c.resumeFromConsult()
+		return nil
+	})
 }
 
 // resumeFromConsult drops the consulted party and reconnects caller and agent.
-func (c *Call) resumeFromConsult(cons *consultation) {
-	c.dropConsult(cons)
-	c.mu.Lock()
-	caller, agentLeg := c.caller, c.agentLeg
-	c.mu.Unlock()
-	if agentLeg != nil {
-		media.Bridge(caller.Media(), agentLeg.Media())
+func (c *Call) resumeFromConsult() {
+	c.dropConsult()
+	if c.agentLeg != nil {
+		media.Bridge(c.caller.Media(), c.agentLeg.Media())
 	}
+	c.hold = holdState{}
+	c.setView(func(v *callView) { v.HeldSince = time.Time{} })
+	if c.agentID != "" {
+		_ = c.m.acd.SetHold(c.agentID, false)
+	}
+	c.setState(StateConnected)
 }
 
-// dropConsult ends a consultation and hangs up its party.
-func (c *Call) dropConsult(cons *consultation) {
-	c.endConsult(cons)
-	c.mu.Lock()
-	leg := cons.leg
-	c.mu.Unlock()
-	if leg != nil {
-		leg.Hangup()
+// dropConsult ends a consultation: its party hangs up, the consulted
+// agent is freed.
+func (c *Call) dropConsult() {
+	cons := c.consult
+	if cons == nil {
+		return
 	}
-}
-
-// endConsult forgets a consultation and frees the consulted agent.
-func (c *Call) endConsult(cons *consultation) {
-	c.mu.Lock()
-	if c.consult == cons {
-		c.consult = nil
-	}
-	c.mu.Unlock()
+	c.consult = nil
 	cons.cancel()
-	if cons.agent != "" {
-		_ = c.m.acd.Release(cons.agent)
+	if cons.leg != nil {
+		cons.leg.Hangup()
 	}
+	if cons.agent != "" && !cons.released {
+		cons.released = true
+		_ = c.m.acd.Release(cons.agent)
+		c.m.poke()
+	}
+	c.setView(func(v *callView) { v.Consult = nil })
 }
 
 // Consulting reports the target of a call's consultation in progress.
@@ -193,8 +212,8 @@ func (m *Manager) Consulting(callID string) (target string, connected bool, ok b
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.consult == nil {
+	if c.view.Consult == nil {
 		return "", false, false
 	}
-	return c.consult.target, c.consult.leg != nil, true
+	return c.view.Consult.Target, c.view.Consult.Connected, true
 }

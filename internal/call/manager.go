@@ -45,9 +45,14 @@ func (m *Manager) SetSoftphones(p Softphones) { m.phones = p }
 
 // dialAgent rings an agent: on the desktop's softphone when one is
 // connected (the desktop wins), else on the registered SIP phone.
-func (m *Manager) dialAgent(ctx context.Context, user, number, name string) (*sip.Leg, error) {
+// ringing, if set, is called when a SIP phone starts ringing.
+func (m *Manager) dialAgent(ctx context.Context, user, number, name string, ringing ...func()) (*sip.Leg, error) {
 	if m.phones == nil || !m.phones.Has(user) {
-		return m.dialer.Dial(ctx, sip.DialRequest{User: user, CallerID: number, CallerName: name})
+		d := sip.DialRequest{User: user, CallerID: number, CallerName: name}
+		if len(ringing) > 0 {
+			d.Ringing = ringing[0]
+		}
+		return m.dialer.Dial(ctx, d)
 	}
 	leg, err := m.dialer.NewLocalLeg("webrtc-" + user)
 	if err != nil {
@@ -78,9 +83,10 @@ type Mailboxes interface {
 	Save(ctx context.Context, m voicemail.Message) (store.Voicemail, error)
 }
 
-// Recorder persists call records and events.
+// Recorder persists call records, queue segments and events.
 type Recorder interface {
 	SaveCall(r store.CallRecord)
+	SaveSegment(s store.QueueSegment)
 	AppendEvent(e store.Event)
 }
 
@@ -102,13 +108,15 @@ type Manager struct {
 	ctx  context.Context
 	wake chan struct{}
 
-	mu     sync.Mutex
-	calls  map[string]*Call
-	offers map[uint64]context.CancelFunc
+	mu      sync.Mutex
+	closing bool // once set, no new call starts (admit)
+	calls   map[string]*Call
+	offers  map[uint64]context.CancelFunc
 	// monitors are the supervisors' desktop monitors running, by user.
 	monitors map[string]monitorRun
 	outcomes map[string]uint64
-	// bridged is signalled per call when an agent leg is connected.
+	// wg counts the goroutines of calls, offers and monitors; Add only
+	// under mu while not closing.
 	wg sync.WaitGroup
 }
 
@@ -209,13 +217,60 @@ func (m *Manager) Run(ctx context.Context) {
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
+			m.Shutdown()
 			m.wg.Wait()
+			// Agents are logged out with the server, so reports do not
+			// charge the time it is down to their state before the stop.
+			m.acd.LogoutAll("server stopped")
 			return
 		case <-m.wake:
 		case <-timer.C:
 			m.acd.Tick()
 		}
 	}
+}
+
+// Shutdown closes the gate: no new call, offer or monitor starts from now
+// on. Calls in progress end with the context they run under.
+func (m *Manager) Shutdown() {
+	m.mu.Lock()
+	m.closing = true
+	m.mu.Unlock()
+}
+
+// admit registers a new call unless shutdown has begun; on true the
+// caller must call m.wg.Done when the call is over.
+func (m *Manager) admit(c *Call) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return false
+	}
+	m.calls[c.ID] = c
+	m.wg.Add(1)
+	return true
+}
+
+// goTracked starts f as a goroutine of the manager, unless shutdown has begun.
+func (m *Manager) goTracked(f func()) bool {
+	m.mu.Lock()
+	if m.closing {
+		m.mu.Unlock()
+		return false
+	}
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
+	return true
+}
+
+func (m *Manager) forget(c *Call) {
+	m.mu.Lock()
+	delete(m.calls, c.ID)
+	m.mu.Unlock()
 }
 
 // poke makes Run look at the ACD's deadlines again.
@@ -226,14 +281,33 @@ func (m *Manager) poke() {
 	}
 }
 
-// errWaiterGone is dialWhile's answer when the party waiting for the
-// dialled leg hung up first.
-var errWaiterGone = errors.New("the waiting party hung up")
+// command runs f on a live call's goroutine.
+func (m *Manager) command(callID, op string, f func(c *Call) error) error {
+	c := m.call(callID)
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
+	}
+	err := c.do(op, f)
+	if err == ErrUnknownCall {
+		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
+	}
+	return err
+}
 
 // dialWhile places an outbound leg with dial, for at most timeout, while a
 // party waits; if gone closes first the attempt is cancelled, a leg that
 // answered regardless is hung up, and errWaiterGone is returned.
 func dialWhile(ctx context.Context, timeout time.Duration, gone <-chan struct{}, dial func(context.Context) (*sip.Leg, error)) (*sip.Leg, error) {
+	return dialTaking(ctx, timeout, gone, nil, dial)
+}
+
+// dial is dialWhile on the call's goroutine: commands keep being taken
+// (and answered) while the leg rings.
+func (c *Call) dial(ctx context.Context, timeout time.Duration, gone <-chan struct{}, dial func(context.Context) (*sip.Leg, error)) (*sip.Leg, error) {
+	return dialTaking(ctx, timeout, gone, c, dial)
+}
+
+func dialTaking(ctx context.Context, timeout time.Duration, gone <-chan struct{}, c *Call, dial func(context.Context) (*sip.Leg, error)) (*sip.Leg, error) {
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type result struct {
@@ -245,16 +319,39 @@ func dialWhile(ctx context.Context, timeout time.Duration, gone <-chan struct{},
 		l, err := dial(dctx)
 		res <- result{l, err}
 	}()
-	select {
-	case r := <-res:
-		return r.leg, r.err
-	case <-gone:
-		cancel()
-		if r := <-res; r.leg != nil {
-			r.leg.Hangup()
-		}
-		return nil, errWaiterGone
+	var cmds chan *command
+	if c != nil {
+		cmds = c.cmds
 	}
+	for {
+		select {
+		case r := <-res:
+			return r.leg, r.err
+		case k := <-cmds:
+			c.exec(k)
+		case <-gone:
+			cancel()
+			if r := <-res; r.leg != nil {
+				r.leg.Hangup()
+			}
+			return nil, errWaiterGone
+		}
+	}
+}
+
+// dialTrunk calls a number over the named outbound trunk ("" for the
+// first), presenting callerID (the trunk's own caller ID wins when set).
+func (m *Manager) dialTrunk(ctx context.Context, trunk, number, callerID, callerName string) (*sip.Leg, error) {
+	t, ok := m.cfg.OutboundTrunk(trunk)
+	if !ok {
+		return nil, ErrNoTrunk
+	}
+	ob := t.Outbound
+	if ob.CallerID != "" {
+		callerID = ob.CallerID
+	}
+	return m.dialer.DialTrunk(ctx, sip.TrunkDial{Host: ob.Host, Transport: ob.Transport, Number: number, CallerID: callerID,
+		CallerName: callerName, Username: ob.Username, Password: ob.Password})
 }
 
 func newID() string {
@@ -269,7 +366,8 @@ func (m *Manager) event(kind event.Kind, callID, agent, queue, detail string) {
 
 // acdEvent stores an ACD event and keeps the call record's offer time.
 func (m *Manager) acdEvent(e acd.Event) {
-	m.rec.AppendEvent(store.Event{At: e.At, Kind: e.Kind, CallID: e.CallID, Agent: e.AgentID, Queue: e.Queue, Detail: e.Detail})
+	m.rec.AppendEvent(store.Event{At: e.At, Kind: e.Kind, CallID: e.CallID, Agent: e.AgentID, Queue: e.Queue, Detail: e.Detail,
+		State: string(e.State), Reason: e.Reason})
 	if e.Kind == acd.EventOffered {
 		if c := m.call(e.CallID); c != nil {
 			c.update(func(r *store.CallRecord) {
@@ -289,21 +387,29 @@ func (m *Manager) call(id string) *Call {
 	return m.calls[id]
 }
 
-// Registration logs an agent in when their phone registers, out when it goes
-// away (for agents configured so).
+// Registration follows an agent's phone registering or going away: the
+// phone is reachable or not (device state: an unreachable agent is not
+// offered calls), and agents configured so are logged in or out (a
+// logout during a call waits for its end).
 func (m *Manager) Registration(user string, registered bool) {
 	a, ok := m.agents[user]
-	if !ok || !a.LoginOnRegister {
+	if !ok {
 		return
 	}
-	var err error
-	if registered {
-		err = m.acd.Login(user)
-	} else {
-		err = m.acd.Logout(user)
+	reachable := registered || (m.phones != nil && m.phones.Has(user))
+	if err := m.acd.SetReachable(user, reachable); err != nil {
+		m.log.Warn("agent device state", "agent", user, "err", err)
 	}
-	if err != nil {
-		m.log.Warn("agent login on registration", "agent", user, "err", err)
+	if a.LoginOnRegister {
+		var err error
+		if registered {
+			err = m.acd.Login(user)
+		} else {
+			err = m.acd.Logout(user)
+		}
+		if err != nil {
+			m.log.Warn("agent login on registration", "agent", user, "err", err)
+		}
 	}
 	m.poke()
 }
@@ -313,22 +419,22 @@ func (m *Manager) Rejected(r sip.Rejection) {
 	now := time.Now()
 	id := newID()
 	m.rec.SaveCall(store.CallRecord{ID: id, Caller: r.Caller, Dialed: r.Dialed, Source: r.Source, ArrivedAt: now, EndedAt: &now,
-		Outcome: "rejected", HangupBy: "system", Reason: fmt.Sprintf("%d %s", r.Code, r.Reason), SIPCall: r.SIPCallID})
-	m.event("rejected", id, "", "", fmt.Sprintf("%d %s", r.Code, r.Reason))
-	m.event("ended", id, "", "", "rejected")
-	m.countOutcome("rejected")
+		Outcome: string(event.OutcomeRejected), HangupBy: string(event.BySystem), Reason: fmt.Sprintf("%d %s", r.Code, r.Reason), SIPCall: r.SIPCallID})
+	m.event(event.Rejected, id, "", "", fmt.Sprintf("%d %s", r.Code, r.Reason))
+	m.event(event.Ended, id, "", "", string(event.OutcomeRejected))
+	m.countOutcome(string(event.OutcomeRejected))
 	m.log.Info("call rejected", "call", id, "caller", r.Caller, "dialed", r.Dialed, "code", r.Code, "reason", r.Reason)
 }
 
-// Offer rings an agent for a queued call (acd.Offerer).
+// Offer rings an agent for a queued call (acd.Offerer). The ACD delivers
+// an offer's CancelOffer after its Offer, so a cancelled offer's context
+// is cancelled before its phone is dialled and it never rings.
 func (m *Manager) Offer(o acd.Offer) {
 	ctx, cancel := context.WithTimeout(m.ctx, o.Timeout+5*time.Second)
 	m.mu.Lock()
 	m.offers[o.ID] = cancel
 	m.mu.Unlock()
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
+	started := m.goTracked(func() {
 		defer func() {
 			m.mu.Lock()
 			delete(m.offers, o.ID)
@@ -336,7 +442,14 @@ func (m *Manager) Offer(o acd.Offer) {
 			cancel()
 		}()
 		m.ring(ctx, o)
-	}()
+	})
+	if !started {
+		cancel()
+		m.mu.Lock()
+		delete(m.offers, o.ID)
+		m.mu.Unlock()
+		_ = m.acd.Declined(o.ID, "shutting down")
+	}
 }
 
 // CancelOffer stops ringing an agent (acd.Offerer).
@@ -356,8 +469,14 @@ func (m *Manager) ring(ctx context.Context, o acd.Offer) {
 		return
 	}
 	log := m.log.With("call", c.ID, "agent", o.AgentID, "queue", o.Queue)
+	if ctx.Err() != nil {
+		log.Info("offer withdrawn before ringing")
+		return // the ACD cancelled it already and knows
+	}
 	log.Info("offering call")
-	number, name := c.presentation()
+	c.mu.Lock()
+	number, name := c.view.Presenting, c.view.Name
+	c.mu.Unlock()
 	leg, err := m.dialAgent(ctx, o.AgentID, number, name)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -365,6 +484,13 @@ func (m *Manager) ring(ctx context.Context, o acd.Offer) {
 			return // the ACD cancelled it (timeout, caller left); it knows already
 		}
 		log.Info("offer failed", "err", err)
+		if errors.Is(err, sip.ErrNotRegistered) {
+			// The phone cannot be reached: the agent is not offered calls
+			// until it registers again.
+			if rerr := m.acd.SetReachable(o.AgentID, false); rerr != nil {
+				log.Debug("device state", "err", rerr)
+			}
+		}
 		if derr := m.acd.Declined(o.ID, err.Error()); derr != nil {
 			log.Debug("decline", "err", derr)
 		}
@@ -377,8 +503,9 @@ func (m *Manager) ring(ctx context.Context, o acd.Offer) {
 		return
 	}
 	m.poke()
-	if !c.connect(leg, o.AgentID) {
+	if err := c.do("answer", func(c *Call) error { return c.agentAnswered(leg, o.AgentID) }); err != nil {
 		// The caller left between the ACD's decision and now.
+		log.Info("call gone when the agent answered", "err", err)
 		leg.Hangup()
 		_ = m.acd.CallEnded(o.AgentID)
 		m.poke()

@@ -2,10 +2,10 @@ package call
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
@@ -13,16 +13,13 @@ import (
 
 var monitorModes = map[string]media.MonitorMode{"listen": media.Listen, "whisper": media.Whisper, "barge": media.Barge}
 
-// ErrBadMode names a monitor mode that does not exist.
-var ErrBadMode = errors.New("call: mode is listen, whisper or barge")
-
 // callOfAgent finds the call an agent is talking on.
 func (m *Manager) callOfAgent(ext string) *Call {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range m.calls {
 		c.mu.Lock()
-		ok := c.agentID == ext && c.agentLeg != nil && !c.ended
+		ok := c.view.Agent == ext && c.view.State.talking()
 		c.mu.Unlock()
 		if ok {
 			return c
@@ -39,38 +36,50 @@ func (c *Call) monitor(ctx context.Context, modeName, ext string) {
 	c.update(func(r *store.CallRecord) { r.Flow, r.Agent = "monitor", sup })
 	if a, ok := m.agents[sup]; !ok || !a.Supervisor {
 		leg.Reject(403, "Forbidden")
-		c.end(OutcomeRejected, "system", "agent "+sup+" is not a supervisor")
+		c.end(event.OutcomeRejected, event.BySystem, "agent "+sup+" is not a supervisor")
 		return
 	}
 	target := m.callOfAgent(ext)
 	if target == nil {
 		leg.Reject(404, "Not Found")
-		c.end(OutcomeRejected, "system", "agent "+ext+" is on no call")
+		c.end(event.OutcomeRejected, event.BySystem, "agent "+ext+" is on no call")
 		return
 	}
-	if err := leg.Answer(); err != nil {
-		c.end(OutcomeFailed, "system", "answer failed: "+err.Error())
+	if !c.answer() {
 		return
 	}
-	by, why, mode := m.runMonitor(ctx, target, leg, monitorModes[modeName], sup, nil)
+	by, why, mode := m.runMonitor(ctx, target, leg, monitorModes[modeName], sup, c.cmds)
 	leg.Hangup()
-	c.end(OutcomeCompleted, by, fmt.Sprintf("monitor (%s) of %s: %s", mode, ext, why))
+	c.end(event.OutcomeCompleted, by, fmt.Sprintf("monitor (%s) of %s: %s", mode, ext, why))
 }
 
 // runMonitor mixes target's call for supLeg until one of them ends; the
 // supervisor's keys 4, 5, 6 (and modes sent on the channel) switch modes.
-func (m *Manager) runMonitor(ctx context.Context, target *Call, supLeg *sip.Leg, mode media.MonitorMode, sup string, modes <-chan media.MonitorMode) (by, why string, last media.MonitorMode) {
-	target.mu.Lock()
-	callerLeg, agentLeg, queue, ext := target.caller, target.agentLeg, target.rec.Queue, target.agentID
-	target.mu.Unlock()
+//
+// The monitored call's goroutine hands over its legs (a command); the
+// monitor only taps their audio and sends to the supervisor's leg. cmds,
+// when set, are the supervisor's own call's commands, refused meanwhile.
+func (m *Manager) runMonitor(ctx context.Context, target *Call, supLeg *sip.Leg, mode media.MonitorMode, sup string, cmds <-chan *command) (by event.HangupBy, why string, last media.MonitorMode) {
+	var callerLeg, agentLeg *sip.Leg
+	var queue, ext string
+	if err := target.do("monitor", func(c *Call) error {
+		if c.st != StateConnected && c.st != StateHeld {
+			return c.refuse("monitor")
+		}
+		callerLeg, agentLeg, queue, ext = c.caller, c.agentLeg, c.queue, c.agentID
+		return nil
+	}); err != nil {
+		return event.BySystem, "the call cannot be monitored: " + err.Error(), mode
+	}
+	modes := m.monitorModes(sup)
 	mon := media.NewMonitor(callerLeg.Media(), agentLeg.Media(), supLeg.Media(), mode)
 	defer mon.Stop()
-	m.event("monitor_started", target.ID, ext, queue, fmt.Sprintf("mode=%s supervisor=%s", mode, sup))
+	m.event(event.MonitorStarted, target.ID, ext, queue, fmt.Sprintf("mode=%s supervisor=%s", mode, sup))
 	m.log.Info("monitoring", "agent", ext, "call", target.ID, "mode", mode, "supervisor", sup)
 	setMode := func(next media.MonitorMode) {
 		if next != mon.Mode() {
 			mon.SetMode(next)
-			m.event("monitor_mode", target.ID, ext, queue, fmt.Sprintf("mode=%s supervisor=%s", next, sup))
+			m.event(event.MonitorMode, target.ID, ext, queue, fmt.Sprintf("mode=%s supervisor=%s", next, sup))
 		}
 	}
 	for why == "" {
@@ -81,17 +90,19 @@ func (m *Manager) runMonitor(ctx context.Context, target *Call, supLeg *sip.Leg,
 			}
 		case next := <-modes:
 			setMode(next)
+		case k := <-cmds:
+			k.reply <- &StateError{Op: k.op, State: StateConnected}
 		case <-supLeg.Done():
-			by, why = "caller", "supervisor hung up"
+			by, why = event.ByCaller, "supervisor hung up"
 		case <-callerLeg.Done():
-			by, why = "system", "the monitored call ended"
+			by, why = event.BySystem, "the monitored call ended"
 		case <-agentLeg.Done():
-			by, why = "system", "the monitored call ended"
+			by, why = event.BySystem, "the monitored call ended"
 		case <-ctx.Done():
-			by, why = "system", "maximum call duration or shutdown"
+			by, why = event.BySystem, "maximum call duration or shutdown"
 		}
 	}
-	m.event("monitor_ended", target.ID, ext, queue, "supervisor="+sup+": "+why)
+	m.event(event.MonitorEnded, target.ID, ext, queue, "supervisor="+sup+": "+why)
 	return by, why, mon.Mode()
 }
 
@@ -107,10 +118,13 @@ func (m *Manager) MonitorFromDesktop(callID, user, modeName string) error {
 		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
 	}
 	target.mu.Lock()
-	connected := target.agentLeg != nil && !target.ended
+	st := target.view.State
 	target.mu.Unlock()
-	if !connected {
-		return ErrNotConnected
+	if st != StateConnected && st != StateHeld {
+		return &StateError{Op: "monitor", State: st}
+	}
+	if m.phones == nil || !m.phones.Has(user) {
+		return fmt.Errorf("%w: connect the softphone first", ErrNotConnected)
 	}
 	m.mu.Lock()
 	if run, running := m.monitors[user]; running {
@@ -122,19 +136,9 @@ func (m *Manager) MonitorFromDesktop(callID, user, modeName string) error {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.Server.MaxCallDuration)
-	modes := make(chan media.MonitorMode, 1)
-	m.monitors[user] = monitorRun{modes: modes, cancel: cancel}
+	m.monitors[user] = monitorRun{modes: make(chan media.MonitorMode, 1), cancel: cancel}
 	m.mu.Unlock()
-	if m.phones == nil || !m.phones.Has(user) {
-		cancel()
-		m.mu.Lock()
-		delete(m.monitors, user)
-		m.mu.Unlock()
-		return fmt.Errorf("%w: connect the softphone first", ErrNotConnected)
-	}
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
+	started := m.goTracked(func() {
 		defer func() {
 			m.mu.Lock()
 			delete(m.monitors, user)
@@ -149,9 +153,23 @@ func (m *Manager) MonitorFromDesktop(callID, user, modeName string) error {
 			return
 		}
 		defer leg.Hangup()
-		m.runMonitor(ctx, target, leg, mode, user, modes)
-	}()
+		m.runMonitor(ctx, target, leg, mode, user, nil)
+	})
+	if !started {
+		cancel()
+		m.mu.Lock()
+		delete(m.monitors, user)
+		m.mu.Unlock()
+		return ErrShuttingDown
+	}
 	return nil
+}
+
+// monitorModes is the mode channel of user's desktop monitor (nil for a phone's).
+func (m *Manager) monitorModes(user string) <-chan media.MonitorMode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.monitors[user].modes
 }
 
 // monitorRun is a desktop monitor in progress.

@@ -2,7 +2,6 @@ package call
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -27,20 +26,9 @@ type RecordingIndex interface {
 // SetRecordings connects call recording.
 func (m *Manager) SetRecordings(r Recordings, idx RecordingIndex) { m.recs, m.recIdx = r, idx }
 
-// Errors of recording control.
-var (
-	ErrNoRecording  = errors.New("call: not being recorded")
-	ErrNotRecorded  = errors.New("call: its queue does not record on demand")
-	ErrUnknownCall  = errors.New("call: no such live call")
-	ErrBadRecAction = errors.New("call: recording action is start, pause or resume")
-)
-
 // recordPolicy is the recording policy of the call's current queue.
 func (c *Call) recordPolicy() string {
-	c.mu.Lock()
-	queue := c.rec.Queue
-	c.mu.Unlock()
-	if q, ok := c.m.cfg.QueueByName(queue); ok {
+	if q, ok := c.m.cfg.QueueByName(c.queue); ok {
 		return q.Record
 	}
 	return config.RecordNone
@@ -53,9 +41,7 @@ func (c *Call) record(callerLeg, agentLeg *sip.Leg, start bool) {
 	if m.recs == nil {
 		return
 	}
-	c.mu.Lock()
 	r := c.recording
-	c.mu.Unlock()
 	if r == nil {
 		if !start {
 			return
@@ -65,10 +51,8 @@ func (c *Call) record(callerLeg, agentLeg *sip.Leg, start bool) {
 			c.log.Error("recording not started", "err", err)
 			return
 		}
-		c.mu.Lock()
 		c.recording = r
-		c.mu.Unlock()
-		m.event("recording_started", c.ID, "", "", filepath.Base(r.Path))
+		m.event(event.RecordingStarted, c.ID, "", "", filepath.Base(r.Path))
 	}
 	callerLeg.Media().Tap(r.Left)
 	agentLeg.Media().Tap(r.Right)
@@ -76,10 +60,8 @@ func (c *Call) record(callerLeg, agentLeg *sip.Leg, start bool) {
 
 // closeRecording finishes the call's recording and indexes it.
 func (c *Call) closeRecording() {
-	c.mu.Lock()
-	r, queue := c.recording, c.rec.Queue
+	r, queue := c.recording, c.queue
 	c.recording = nil
-	c.mu.Unlock()
 	if r == nil {
 		return
 	}
@@ -97,58 +79,54 @@ func (c *Call) closeRecording() {
 			c.log.Error("recording not indexed", "err", err)
 		}
 	}
-	c.m.event("recording_saved", c.ID, "", queue, fmt.Sprintf("seconds=%.1f %s", info.Seconds, pauses))
+	c.m.event(event.RecordingSaved, c.ID, "", queue, fmt.Sprintf("seconds=%.1f %s", info.Seconds, pauses))
 }
 
 // Recording acts on a live call's recording: start (queues recording on
 // demand), pause or resume.
 func (m *Manager) Recording(callID, action, by string) error {
-	c := m.call(callID)
-	if c == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownCall, callID)
+	if action != "start" && action != "pause" && action != "resume" {
+		return ErrBadRecAction
 	}
-	c.mu.Lock()
-	r, caller, agentLeg := c.recording, c.caller, c.agentLeg
-	c.mu.Unlock()
-	switch action {
-	case "start":
-		if r != nil {
+	return m.command(callID, "recording "+action, func(c *Call) error {
+		r := c.recording
+		switch action {
+		case "start":
+			if r != nil {
+				return nil
+			}
+			if c.recordPolicy() != config.RecordOnDemand {
+				return ErrNotRecorded
+			}
+			if c.st != StateConnected && c.st != StateHeld || c.agentLeg == nil {
+				return c.refuse("recording start")
+			}
+			c.record(c.caller, c.agentLeg, true)
+			return nil
+		default:
+			if r == nil {
+				return ErrNoRecording
+			}
+			if r.SetPaused(action == "pause", time.Now()) {
+				m.event(map[string]event.Kind{"pause": event.RecordingPaused, "resume": event.RecordingResumed}[action], c.ID, "", "", "by "+by)
+			}
 			return nil
 		}
-		if c.recordPolicy() != config.RecordOnDemand {
-			return ErrNotRecorded
-		}
-		if agentLeg == nil {
-			return ErrNotConnected
-		}
-		c.record(caller, agentLeg, true)
-		return nil
-	case "pause", "resume":
-		if r == nil {
-			return ErrNoRecording
-		}
-		if r.SetPaused(action == "pause", time.Now()) {
-			m.event(map[string]event.Kind{"pause": event.RecordingPaused, "resume": event.RecordingResumed}[action], c.ID, "", "", "by "+by)
-		}
-		return nil
-	}
-	return ErrBadRecAction
+	})
 }
 
 // toggleRecordingPause pauses a running recording, or resumes a paused one.
 func (c *Call) toggleRecordingPause(by string) {
-	c.mu.Lock()
 	r := c.recording
-	c.mu.Unlock()
 	if r == nil {
 		return
 	}
 	now := time.Now()
 	if r.SetPaused(true, now) {
-		c.m.event("recording_paused", c.ID, "", "", "by "+by)
+		c.m.event(event.RecordingPaused, c.ID, "", "", "by "+by)
 		return
 	}
 	if r.SetPaused(false, now) {
-		c.m.event("recording_resumed", c.ID, "", "", "by "+by)
+		c.m.event(event.RecordingResumed, c.ID, "", "", "by "+by)
 	}
 }

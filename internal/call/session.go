@@ -2,23 +2,11 @@ package call
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/media"
-	"github.com/switchboard/switchboard/internal/sip"
 )
-
-// errHungUp ends a flow whose caller hung up.
-var errHungUp = errors.New("caller hung up")
-
-// legSession lets a flow drive a caller's leg (flow.Session).
-type legSession struct {
-	leg    *sip.Leg
-	sounds *media.Library
-	log    *slog.Logger
-}
 
 // lookupSounds finds prompts in the library; a missing one is logged and skipped.
 func lookupSounds(lib *media.Library, prompts []string, log *slog.Logger) []*media.Sound {
@@ -33,51 +21,83 @@ func lookupSounds(lib *media.Library, prompts []string, log *slog.Logger) []*med
 	return sounds
 }
 
-func (s *legSession) Now() time.Time { return time.Now() }
-
-func (s *legSession) Caller() string { return s.leg.Caller }
-
-func (s *legSession) Play(ctx context.Context, prompts []string, interruptible bool) (byte, error) {
-	ep := s.leg.Media()
-	sounds := lookupSounds(s.sounds, prompts, s.log)
+// play is the one prompt player of a call, for the IVR and the queue alike:
+// it plays prompts to the caller (over the music on hold, which resumes
+// after them) while the call goes on taking commands. A key ends an
+// interruptible prompt and is returned; errMoved means a command changed
+// the call's state meanwhile (an agent took it), errHungUp that the caller
+// hung up.
+func (c *Call) play(ctx context.Context, prompts []string, interruptible bool) (byte, error) {
+	ep := c.caller.Media()
+	st := c.st
+	var digits <-chan byte
 	if interruptible {
-		// A digit typed ahead interrupts before a word is played.
-		select {
-		case d := <-ep.Digits():
+		digits = ep.Digits()
+		select { // a key typed ahead interrupts before a word is played
+		case d := <-digits:
 			return d, nil
 		default:
 		}
 	}
-	done := ep.Play(sounds...)
-	var digits <-chan byte
-	if interruptible {
-		digits = ep.Digits()
-	}
-	select {
-	case <-done:
-		return 0, nil
-	case d := <-digits:
-		ep.Stop()
-		return d, nil
-	case <-s.leg.Done():
-		return 0, errHungUp
-	case <-ctx.Done():
-		ep.Stop()
-		return 0, ctx.Err()
+	done := ep.Play(lookupSounds(c.m.sounds, prompts, c.log)...)
+	for {
+		select {
+		case <-done:
+			return 0, nil
+		case d := <-digits:
+			ep.Play() // cut the prompt; music on hold, if set, resumes
+			return d, nil
+		case <-c.caller.Done():
+			return 0, errHungUp
+		case <-ctx.Done():
+			ep.Stop()
+			return 0, ctx.Err()
+		case k := <-c.cmds:
+			c.exec(k)
+			if c.moved(st) {
+				return 0, errMoved
+			}
+		}
 	}
 }
 
-func (s *legSession) WaitDigit(ctx context.Context, timeout time.Duration) (byte, bool, error) {
+// collect waits up to timeout for one key (0, nil on timeout), taking
+// commands meanwhile like play.
+func (c *Call) collect(ctx context.Context, timeout time.Duration) (byte, error) {
+	st := c.st
 	t := time.NewTimer(timeout)
 	defer t.Stop()
-	select {
-	case d := <-s.leg.Media().Digits():
-		return d, true, nil
-	case <-t.C:
-		return 0, false, nil
-	case <-s.leg.Done():
-		return 0, false, errHungUp
-	case <-ctx.Done():
-		return 0, false, ctx.Err()
+	for {
+		select {
+		case d := <-c.caller.Media().Digits():
+			return d, nil
+		case <-t.C:
+			return 0, nil
+		case <-c.caller.Done():
+			return 0, errHungUp
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case k := <-c.cmds:
+			c.exec(k)
+			if c.moved(st) {
+				return 0, errMoved
+			}
+		}
 	}
+}
+
+// legSession lets a flow drive the caller through the call (flow.Session).
+type legSession struct{ c *Call }
+
+func (s *legSession) Now() time.Time { return time.Now() }
+
+func (s *legSession) Caller() string { return s.c.caller.Caller }
+
+func (s *legSession) Play(ctx context.Context, prompts []string, interruptible bool) (byte, error) {
+	return s.c.play(ctx, prompts, interruptible)
+}
+
+func (s *legSession) WaitDigit(ctx context.Context, timeout time.Duration) (byte, bool, error) {
+	d, err := s.c.collect(ctx, timeout)
+	return d, d != 0, err
 }

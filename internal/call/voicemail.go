@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/voicemail"
 )
@@ -19,20 +20,20 @@ const minMessage = 500 * time.Millisecond
 
 // voicemail takes a message for a mailbox: greeting, beep, then recording
 // until #, silence, the maximum length or the caller hanging up.
-func (c *Call) voicemail(ctx context.Context, mailbox string) {
-	m := c.m
+func (c *Call) voicemail(ctx context.Context) {
+	m, mailbox := c.m, c.mailbox
 	box, ok := m.cfg.MailboxByName(mailbox)
 	if !ok || m.vm == nil {
 		c.log.Error("voicemail: no mailbox", "mailbox", mailbox)
 		c.caller.Hangup()
-		c.end(OutcomeFailed, "system", "no mailbox "+mailbox)
+		c.end(event.OutcomeFailed, event.BySystem, "no mailbox "+mailbox)
 		return
 	}
 	ep := c.caller.Media()
 	ep.Stop() // music on hold, if any
-	m.event("voicemail_greeting", c.ID, "", "", "mailbox="+mailbox)
-	if _, err := c.say(ctx, []string{box.Greeting, "beep"}, true); err != nil {
-		c.end(OutcomeAbandoned, "caller", "hung up before the beep")
+	m.event(event.VoicemailGreeting, c.ID, "", "", "mailbox="+mailbox)
+	if _, err := c.play(ctx, []string{box.Greeting, "beep"}, true); err != nil {
+		c.end(event.OutcomeAbandoned, event.ByCaller, "hung up before the beep")
 		return
 	}
 	ep.Stop()
@@ -45,33 +46,36 @@ func (c *Call) voicemail(ctx context.Context, mailbox string) {
 	ep.Tap(rec.add)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	var by, why string
+	var by event.HangupBy
+	var why string
 	for why == "" {
 		select {
+		case k := <-c.cmds:
+			c.exec(k)
 		case d := <-ep.Digits():
 			if d == '#' {
-				by, why = "caller", "pound key"
+				by, why = event.ByCaller, "pound key"
 			}
 		case <-c.caller.Done():
-			by, why = "caller", "caller hung up"
+			by, why = event.ByCaller, "caller hung up"
 		case <-ctx.Done():
-			by, why = "system", "maximum call duration or shutdown"
+			by, why = event.BySystem, "maximum call duration or shutdown"
 		case <-tick.C:
 			full, quiet := rec.status(cfg.Silence)
 			switch {
 			case full:
-				by, why = "system", "maximum length"
+				by, why = event.BySystem, "maximum length"
 			case quiet:
-				by, why = "system", "silence"
+				by, why = event.BySystem, "silence"
 			}
 		}
 	}
 	ep.Tap(nil)
 	pcm := rec.take(why == "silence")
 	if time.Duration(len(pcm))*time.Second/media.SampleRate < minMessage {
-		m.event("voicemail_empty", c.ID, "", "", "mailbox="+mailbox+" ended by "+why)
+		m.event(event.VoicemailEmpty, c.ID, "", "", "mailbox="+mailbox+" ended by "+why)
 		c.caller.Hangup()
-		c.end(OutcomeAbandoned, by, "no message left ("+why+")")
+		c.end(event.OutcomeAbandoned, by, "no message left ("+why+")")
 		return
 	}
 	c.mu.Lock()
@@ -82,15 +86,15 @@ func (c *Call) voicemail(ctx context.Context, mailbox string) {
 	if err != nil {
 		c.log.Error("voicemail not saved", "err", err)
 		c.caller.Hangup()
-		c.end(OutcomeFailed, "system", "voicemail: "+err.Error())
+		c.end(event.OutcomeFailed, event.BySystem, "voicemail: "+err.Error())
 		return
 	}
-	m.event("voicemail_left", c.ID, "", "", fmt.Sprintf("mailbox=%s voicemail=%s seconds=%.1f ended_by=%s", mailbox, v.ID, v.DurationSeconds, why))
+	m.event(event.VoicemailLeft, c.ID, "", "", fmt.Sprintf("mailbox=%s voicemail=%s seconds=%.1f ended_by=%s", mailbox, v.ID, v.DurationSeconds, why))
 	if why != "caller hung up" {
-		_, _ = c.say(ctx, []string{"voicemail-saved"}, false)
+		_, _ = c.play(ctx, []string{"voicemail-saved"}, false)
 	}
 	c.caller.Hangup()
-	c.end(OutcomeVoicemail, by, "message left, ended by "+why)
+	c.end(event.OutcomeVoicemail, by, "message left, ended by "+why)
 }
 
 // message gathers a caller's audio from the media reader.

@@ -8,32 +8,49 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/store"
-)
-
-// Outcomes of calls that leave a queue without an agent.
-const (
-	OutcomeVoicemail      = "voicemail"       // the caller left a message
-	OutcomeOverflow       = "overflow"        // told goodbye by a limit (queue full, no agents)
-	OutcomeCallbackFailed = "callback_failed" // every callback attempt went unanswered
 )
 
 // maxOverflowHops bounds how many times one call overflows to another queue.
 const maxOverflowHops = 8
 
-// errConnected interrupts a prompt: an agent took the call meanwhile.
-var errConnected = errors.New("agent connected")
+// openSegment notes that the call entered a queue (a queue segment).
+func (c *Call) openSegment(queue string) {
+	c.segments++
+	seg := store.QueueSegment{CallID: c.ID, Seq: c.segments, Queue: queue, EnteredAt: time.Now()}
+	c.segment = &seg
+	c.m.rec.SaveSegment(seg)
+}
 
-// queue waits in an ACD queue with music until an agent is connected, the
-// caller hangs up, or the call runs out of time. On the way it announces
-// position and estimated wait, offers the queue's options, and applies its
-// limits.
-func (c *Call) queue(ctx context.Context, name string, priority int) {
+// closeSegment notes how the call left the queue it was in, if any.
+func (c *Call) closeSegment(how event.SegmentEnd, agent string) {
+	seg := c.segment
+	if seg == nil {
+		return
+	}
+	c.segment = nil
+	now := time.Now()
+	seg.LeftAt, seg.How, seg.Agent = &now, how, agent
+	seg.WaitSeconds = now.Sub(seg.EnteredAt).Seconds()
+	c.m.rec.SaveSegment(*seg)
+}
+
+// enqueue puts the call in a queue, applying the queue's limits at entry
+// (no agents, full), and moves it to queued.
+func (c *Call) enqueue(ctx context.Context, name string, priority int) {
 	m := c.m
 	q, _ := m.cfg.QueueByName(name)
-	c.priority = priority
+	c.queue, c.priority = name, priority
 	now := time.Now()
-	c.update(func(r *store.CallRecord) { r.Queue, r.QueuedAt = name, &now })
+	c.update(func(r *store.CallRecord) {
+		r.Queue = name
+		if r.QueuedAt == nil {
+			r.QueuedAt = &now
+		}
+	})
+	c.setView(func(v *callView) { v.Queue = name })
+	c.openSegment(name)
 	if loggedIn, _, _, err := m.acd.Staffing(name); err == nil && loggedIn == 0 && q.NoAgents != nil && !q.JoinEmpty {
 		c.log.Info("no agents logged in; queue not joined", "queue", name)
 		c.limit(ctx, q, *q.NoAgents, "no agents", false)
@@ -47,7 +64,7 @@ func (c *Call) queue(ctx context.Context, name string, priority int) {
 	c.music(q)
 	if err := m.acd.Enqueue(c.ID, name, priority); err != nil {
 		c.log.Error("enqueue", "queue", name, "err", err)
-		c.end(OutcomeFailed, "system", "enqueue: "+err.Error())
+		c.end(c.failed(), event.BySystem, "enqueue: "+err.Error())
 		return
 	}
 	m.poke()
@@ -57,28 +74,35 @@ func (c *Call) queue(ctx context.Context, name string, priority int) {
 		if w.Known {
 			detail = fmt.Sprintf("position=%d estimated=%.0fs", w.Position, w.Estimate.Seconds())
 		}
-		m.event("wait_estimate", c.ID, "", name, detail)
+		m.event(event.WaitEstimate, c.ID, "", name, detail)
 		c.log.Info("call queued", "queue", name, "priority", priority, "position", w.Position, "estimated_wait", w.Estimate, "estimate_known", w.Known)
 	}
-	c.wait(ctx, q)
+	c.toQueued()
 }
 
-// music starts the queue's music on hold, unless an agent is already connected.
-func (c *Call) music(q config.Queue) {
-	snd, ok := c.m.sounds.Get(q.Music)
-	if !ok {
-		return
+// toQueued moves the call to queued, starting the queued step afresh when
+// it was already there (another queue's music, announcements and limits).
+func (c *Call) toQueued() {
+	if c.st == StateQueued {
+		c.reenter = true
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.agentLeg == nil {
+	c.setState(StateQueued)
+}
+
+// music starts the queue's music on hold.
+func (c *Call) music(q config.Queue) {
+	if snd, ok := c.m.sounds.Get(q.Music); ok {
 		c.caller.Media().Loop(snd)
 	}
 }
 
-// wait is the queue's waiting loop.
-func (c *Call) wait(ctx context.Context, q config.Queue) {
+// queued is the waiting step: music until an agent is connected (a
+// command from the offer that rang them), the caller hangs up, or the call
+// runs out of time; on the way it announces position and estimated wait,
+// offers the queue's options and applies its limits.
+func (c *Call) queued(ctx context.Context) {
 	m, leg := c.m, c.caller
+	q, _ := m.cfg.QueueByName(c.queue)
 	entered := time.Now()
 	var (
 		announce, maxWait, empty <-chan time.Time
@@ -103,112 +127,108 @@ func (c *Call) wait(ctx context.Context, q config.Queue) {
 	if len(q.Options) > 0 {
 		digits = leg.Media().Digits()
 	}
-	for {
+	for !c.moved(StateQueued) {
 		select {
-		case <-c.connectedCh():
-			c.talk(ctx, c.caller)
-			return
+		case k := <-c.cmds:
+			c.exec(k)
 		case <-leg.Done():
-			c.leaveQueue(OutcomeAbandoned, "caller", "caller hung up in queue")
-			return
+			c.leaveQueue(event.OutcomeAbandoned, event.ByCaller, "caller hung up in queue")
 		case <-ctx.Done():
-			c.leaveQueue(OutcomeFailed, "system", "maximum call duration or shutdown")
-			return
+			c.leaveQueue(event.OutcomeFailed, event.BySystem, "maximum call duration or shutdown")
 		case <-announce:
 			d, err := c.announce(ctx, q)
-			if c.interrupted(ctx, err) {
+			if c.interrupted(err) {
 				return
 			}
 			announceT.Reset(q.Announce.Every)
-			if d != 0 && c.option(ctx, q, d) {
-				return
+			if d != 0 {
+				c.option(ctx, q, d)
 			}
 		case d := <-digits:
-			if c.option(ctx, q, d) {
-				return
-			}
-		case name := <-c.moves:
-			// A supervisor moved the call (the ACD has it there already):
-			// go on with the new queue's music, announcements and limits.
-			target, _ := m.cfg.QueueByName(name)
-			c.music(target)
-			c.wait(ctx, target)
-			return
+			c.option(ctx, q, d)
 		case <-maxWait:
 			c.log.Info("maximum wait reached", "queue", q.Name, "waited", time.Since(entered).Round(time.Second))
-			if c.limit(ctx, q, *q.MaxWait, "max wait", true) {
-				return
-			}
+			c.limit(ctx, q, *q.MaxWait, "max wait", true)
 			maxWait = nil
 		case <-empty:
 			if loggedIn, _, _, err := m.acd.Staffing(q.Name); err == nil && loggedIn == 0 {
 				c.log.Info("last agent logged out; leaving the queue", "queue", q.Name)
-				if c.limit(ctx, q, *q.NoAgents, "no agents", true) {
-					return
-				}
+				c.limit(ctx, q, *q.NoAgents, "no agents", true)
 				empty = nil
 			}
 		}
 	}
 }
 
-// interrupted finishes the call when a prompt was cut short by the agent
-// answering, the caller hanging up, or the end of time; true means done.
-func (c *Call) interrupted(ctx context.Context, err error) bool {
+// leaveQueue takes a waiting call out of the ACD and ends it. If an agent
+// answered at the same moment, their offer finds the call gone and hangs up.
+func (c *Call) leaveQueue(outcome event.Outcome, by event.HangupBy, reason string) {
+	_ = c.m.acd.Abandon(c.ID, reason)
+	c.m.poke()
+	now := time.Now()
+	c.update(func(r *store.CallRecord) {
+		if r.QueuedAt != nil {
+			r.WaitSeconds = now.Sub(*r.QueuedAt).Seconds()
+		}
+	})
+	how := event.SegmentAbandoned
+	if outcome != event.OutcomeAbandoned {
+		how = event.SegmentWithdrawn
+	}
+	c.closeSegment(how, "")
+	c.end(outcome, by, reason)
+}
+
+// interrupted handles a prompt cut short while waiting: by a change of
+// state (an agent took the call), the caller hanging up, or the end of
+// time. True means the waiting is over.
+func (c *Call) interrupted(err error) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, errConnected):
-		c.talk(ctx, c.caller)
+	case errors.Is(err, errMoved):
 	case errors.Is(err, errHungUp):
-		c.leaveQueue(OutcomeAbandoned, "caller", "caller hung up in queue")
+		c.leaveQueue(event.OutcomeAbandoned, event.ByCaller, "caller hung up in queue")
 	default:
-		c.leaveQueue(OutcomeFailed, "system", "maximum call duration or shutdown")
+		c.leaveQueue(event.OutcomeFailed, event.BySystem, "maximum call duration or shutdown")
 	}
 	return true
 }
 
-// option acts on a key the waiting caller pressed; true means the call is done.
-func (c *Call) option(ctx context.Context, q config.Queue, d byte) bool {
+// option acts on a key the waiting caller pressed.
+func (c *Call) option(ctx context.Context, q config.Queue, d byte) {
 	opt, ok := q.Options[string(d)]
 	c.log.Debug("key pressed while waiting", "key", string(d), "option", opt)
 	if !ok {
-		return false
+		return
 	}
-	c.m.event("queue_option", c.ID, "", q.Name, fmt.Sprintf("key=%c option=%s", d, opt))
+	c.m.event(event.QueueOption, c.ID, "", q.Name, fmt.Sprintf("key=%c option=%s", d, opt))
 	c.update(func(r *store.CallRecord) { r.Digits += string(d) })
 	switch opt {
 	case config.OptionCallback:
-		return c.offerCallback(ctx, q)
+		c.offerCallback(ctx, q)
 	case config.OptionVoicemail:
 		if err := c.m.acd.Withdraw(c.ID, "caller chose voicemail"); err != nil {
-			return c.lostToAgent(ctx, err)
+			c.log.Debug("leave queue", "err", err) // an agent's answer is on its way
+			return
 		}
 		c.m.poke()
-		c.voicemail(ctx, q.Voicemail)
-		return true
+		c.closeSegment(event.SegmentWithdrawn, "")
+		c.toVoicemail(q.Voicemail)
 	}
-	return false
-}
-
-// lostToAgent handles a call that could not leave its queue because it
-// was no longer there: an agent took it meanwhile.
-func (c *Call) lostToAgent(ctx context.Context, err error) bool {
-	c.log.Debug("leave queue", "err", err)
-	c.talk(ctx, c.caller)
-	return true
 }
 
 // limit applies a queue limit's action. waiting says whether the call is
 // in the ACD (max wait, leave-when-empty) or was never queued (full, no
-// agents at entry). It returns true when the call is done, false when the
-// caller goes on waiting where they are (a declined callback offer).
-func (c *Call) limit(ctx context.Context, q config.Queue, o config.Overflow, why string, waiting bool) bool {
+// agents at entry). The call's state says what follows: still queued (a
+// declined callback offer), queued elsewhere, voicemail, or ended.
+func (c *Call) limit(ctx context.Context, q config.Queue, o config.Overflow, why string, waiting bool) {
 	m := c.m
-	m.event("overflow", c.ID, "", q.Name, fmt.Sprintf("reason=%s action=%s %s", why, o.Action, o.Queue))
+	m.event(event.Overflow, c.ID, "", q.Name, fmt.Sprintf("reason=%s action=%s %s", why, o.Action, o.Queue))
 	if o.Prompt != "" && o.Action != config.ActionHangup {
-		if _, err := c.say(ctx, []string{o.Prompt}, false); c.interrupted(ctx, err) {
-			return true
+		if _, err := c.play(ctx, []string{o.Prompt}, false); err != nil {
+			c.interruptedAtLimit(err, waiting)
+			return
 		}
 	}
 	if o.Action == config.ActionQueue {
@@ -220,60 +240,89 @@ func (c *Call) limit(ctx context.Context, q config.Queue, o config.Overflow, why
 			why += " (overflow loop)"
 		}
 	}
-	switch o.Action {
-	case config.ActionQueue:
-		target, _ := m.cfg.QueueByName(o.Queue)
-		if waiting {
-			if err := m.acd.Move(c.ID, o.Queue, why); err != nil {
-				return c.lostToAgent(ctx, err)
-			}
-			m.poke()
-			c.update(func(r *store.CallRecord) { r.Queue = o.Queue })
-			c.log.Info("call moved", "from", q.Name, "to", o.Queue, "reason", why)
-			c.music(target)
-			c.wait(ctx, target)
+	withdraw := func() bool {
+		if !waiting {
 			return true
 		}
-		c.queue(ctx, o.Queue, c.priority)
+		if err := m.acd.Withdraw(c.ID, why); err != nil {
+			c.log.Debug("leave queue", "err", err) // an agent's answer is on its way
+			return false
+		}
+		m.poke()
 		return true
+	}
+	switch o.Action {
+	case config.ActionQueue:
+		if !waiting {
+			c.closeSegment(event.SegmentOverflowed, "")
+			c.enqueue(ctx, o.Queue, c.priority)
+			return
+		}
+		if err := m.acd.Move(c.ID, o.Queue, why); err != nil {
+			c.log.Debug("overflow", "err", err)
+			return
+		}
+		m.poke()
+		c.moveTo(o.Queue, event.SegmentOverflowed)
+		c.log.Info("call moved", "from", q.Name, "to", o.Queue, "reason", why)
 	case config.ActionCallback:
 		if !waiting {
 			// The caller is not in line: queue them, then offer the callback.
 			if err := m.acd.Enqueue(c.ID, q.Name, c.priority); err != nil {
-				c.end(OutcomeFailed, "system", "enqueue: "+err.Error())
-				return true
+				c.end(event.OutcomeFailed, event.BySystem, "enqueue: "+err.Error())
+				return
 			}
 			m.poke()
 			c.music(q)
-			if !c.offerCallback(ctx, q) {
-				c.wait(ctx, q)
-			}
-			return true
+			c.toQueued()
 		}
-		return c.offerCallback(ctx, q)
+		c.offerCallback(ctx, q)
 	case config.ActionVoicemail:
-		if waiting {
-			if err := m.acd.Withdraw(c.ID, why); err != nil {
-				return c.lostToAgent(ctx, err)
-			}
-			m.poke()
+		if withdraw() {
+			c.closeSegment(event.SegmentWithdrawn, "")
+			c.toVoicemail(q.Voicemail)
 		}
-		c.voicemail(ctx, q.Voicemail)
-		return true
 	default: // hang up
-		if waiting {
-			if err := m.acd.Withdraw(c.ID, why); err != nil {
-				return c.lostToAgent(ctx, err)
-			}
-			m.poke()
+		if !withdraw() {
+			return
 		}
+		c.closeSegment(event.SegmentWithdrawn, "")
 		if o.Prompt != "" {
-			_, _ = c.say(ctx, []string{o.Prompt}, false)
+			_, _ = c.play(ctx, []string{o.Prompt}, false)
 		}
 		c.caller.Hangup()
-		c.end(OutcomeOverflow, "system", why)
-		return true
+		c.end(event.OutcomeOverflow, event.BySystem, why)
 	}
+}
+
+// interruptedAtLimit ends a call whose limit prompt was cut short.
+func (c *Call) interruptedAtLimit(err error, waiting bool) {
+	if waiting {
+		c.interrupted(err)
+		return
+	}
+	if errors.Is(err, errHungUp) {
+		c.closeSegment(event.SegmentAbandoned, "")
+		c.end(event.OutcomeAbandoned, event.ByCaller, "caller hung up in queue")
+		return
+	}
+	c.closeSegment(event.SegmentWithdrawn, "")
+	c.end(event.OutcomeFailed, event.BySystem, "maximum call duration or shutdown")
+}
+
+// moveTo follows a move the ACD has made already (overflow, supervisor):
+// the record and segments say so, and the queued step starts over with the
+// new queue's music, announcements and limits.
+func (c *Call) moveTo(queue string, how event.SegmentEnd) {
+	c.closeSegment(how, "")
+	c.queue = queue
+	c.update(func(r *store.CallRecord) { r.Queue = queue })
+	c.setView(func(v *callView) { v.Queue = queue })
+	c.openSegment(queue)
+	if q, ok := c.m.cfg.QueueByName(queue); ok {
+		c.music(q)
+	}
+	c.toQueued()
 }
 
 // announce tells the caller their position and estimated wait, then the
@@ -281,7 +330,7 @@ func (c *Call) limit(ctx context.Context, q config.Queue, o config.Overflow, why
 func (c *Call) announce(ctx context.Context, q config.Queue) (byte, error) {
 	w, err := c.m.acd.Wait(c.ID)
 	if err != nil {
-		return 0, nil // no longer queued: the select sees why
+		return 0, nil // no longer queued: an agent's answer is on its way
 	}
 	var prompts []string
 	if q.Announce.Position {
@@ -301,68 +350,47 @@ func (c *Call) announce(ctx context.Context, q config.Queue) (byte, error) {
 	if w.Known {
 		detail += fmt.Sprintf(" estimated=%.0fs", w.Estimate.Seconds())
 	}
-	c.m.event("announcement", c.ID, "", q.Name, detail)
+	c.m.event(event.Announcement, c.ID, "", q.Name, detail)
 	c.log.Debug("announcement", "queue", q.Name, "prompts", prompts)
-	return c.say(ctx, prompts, len(q.Options) > 0)
+	return c.play(ctx, prompts, len(q.Options) > 0)
 }
 
-// say plays prompts over the music on hold (which resumes after them). A
-// key ends an interruptible prompt and is returned; errConnected means an
-// agent took the call meanwhile.
-func (c *Call) say(ctx context.Context, prompts []string, interruptible bool) (byte, error) {
-	ep := c.caller.Media()
-	sounds := lookupSounds(c.m.sounds, prompts, c.log)
-	c.mu.Lock()
-	if c.agentLeg != nil {
-		c.mu.Unlock()
-		return 0, errConnected
+// Requeue moves a waiting call to another queue and/or changes its
+// priority (a supervisor's action); queue "" keeps the queue, priority nil
+// keeps the priority.
+func (m *Manager) Requeue(callID, queue string, priority *int, by string) error {
+	if queue != "" {
+		if _, ok := m.cfg.QueueByName(queue); !ok {
+			return fmt.Errorf("%w: %q", ErrUnknownTarget, queue)
+		}
 	}
-	done := ep.Play(sounds...)
-	c.mu.Unlock()
-	var digits <-chan byte
-	if interruptible {
-		digits = ep.Digits()
-	}
-	select {
-	case <-done:
-		return 0, nil
-	case d := <-digits:
-		c.stopPrompt()
-		return d, nil
-	case <-c.connectedCh():
-		return 0, errConnected
-	case <-c.caller.Done():
-		return 0, errHungUp
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-}
-
-// stopPrompt ends a prompt early; music on hold, if set, resumes.
-func (c *Call) stopPrompt() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.agentLeg == nil {
-		c.caller.Media().Play()
-	}
-}
-
-// collect waits for one key for up to timeout (0, nil on timeout).
-func (c *Call) collect(ctx context.Context, timeout time.Duration) (byte, error) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case d := <-c.caller.Media().Digits():
-		return d, nil
-	case <-t.C:
-		return 0, nil
-	case <-c.connectedCh():
-		return 0, errConnected
-	case <-c.caller.Done():
-		return 0, errHungUp
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	return m.command(callID, "move", func(c *Call) error {
+		if c.st != StateQueued && c.st != StateCallbackPending {
+			return c.refuse("move")
+		}
+		if priority != nil {
+			if err := m.acd.SetPriority(callID, *priority); err != nil {
+				return fmt.Errorf("%w: %v", ErrNotWaiting, err)
+			}
+			c.priority = *priority
+			m.event(event.PriorityChanged, c.ID, "", c.queue, fmt.Sprintf("priority=%d by %s", *priority, by))
+		}
+		if queue != "" && queue != c.queue {
+			if err := m.acd.Move(callID, queue, "moved by "+by); err != nil {
+				return fmt.Errorf("%w: %v", ErrNotWaiting, err)
+			}
+			if c.st == StateQueued {
+				c.moveTo(queue, event.SegmentMoved)
+			} else { // a callback keeps its state; only its queue changes
+				st := c.st
+				c.moveTo(queue, event.SegmentMoved)
+				c.setState(st)
+				c.reenter = false
+			}
+		}
+		m.poke()
+		return nil
+	})
 }
 
 // NumberPrompts speaks n with the num-N prompts: 0–20 as one word, 21–99

@@ -202,6 +202,8 @@ type Queue struct {
 	// Record is the recording policy: none (the default), all, or
 	// on_demand (started through the API).
 	Record string `yaml:"record"`
+	// Hold checks on a caller put on hold: reminders and a maximum.
+	Hold Hold `yaml:"hold"`
 	// RecordingRetention deletes the queue's recordings this long after
 	// the call; 0 keeps them.
 	RecordingRetention time.Duration `yaml:"recording_retention"`
@@ -212,6 +214,16 @@ type Queue struct {
 	// Script is shown to the agent during the call (markdown); {{caller}},
 	// {{caller_name}}, {{queue}} and {{digits}} are filled in.
 	Script string `yaml:"script"`
+}
+
+// Hold says how long a caller may be left on hold. Every RemindEvery
+// the agent is reminded (a beep on a SIP phone, an alert on the desktop)
+// and the caller hears CallerPrompt between the music; after Max the call
+// rings back to the agent, then goes back to the queue.
+type Hold struct {
+	RemindEvery  time.Duration `yaml:"remind_every"`
+	CallerPrompt string        `yaml:"caller_prompt"`
+	Max          time.Duration `yaml:"max"`
 }
 
 // Recording policies.
@@ -322,6 +334,10 @@ type FeatureCodes struct {
 	// RecordToggle, keyed on the agent's phone during a call, pauses the
 	// recording, or resumes it (card numbers read out).
 	RecordToggle string `yaml:"record_toggle"`
+	// Conference, dialled from the agent's phone followed by an extension
+	// or a number while the agent is on a call, adds that party to the
+	// call: caller, agent and the party all hear each other.
+	Conference string `yaml:"conference"`
 }
 
 // MonitorCode splits a dialled number into a monitor mode (listen,
@@ -349,7 +365,7 @@ func Defaults() Config {
 			RegisterMinExpires: 10 * time.Second,
 			MaxCallDuration:    4 * time.Hour,
 		},
-		FeatureCodes: FeatureCodes{LoginToggle: "*45", Listen: "*55", Whisper: "*56", Barge: "*57", RecordToggle: "*1"},
+		FeatureCodes: FeatureCodes{LoginToggle: "*45", Listen: "*55", Whisper: "*56", Barge: "*57", RecordToggle: "*1", Conference: "*3"},
 	}
 }
 
@@ -452,6 +468,7 @@ func (c *Config) Sounds() []string {
 	for _, q := range c.Queues {
 		add(q.Music)
 		add(q.OptionsPrompt)
+		add(q.Hold.CallerPrompt)
 		for _, o := range []*Overflow{q.MaxWait, q.MaxLength, q.NoAgents} {
 			if o != nil {
 				add(o.Prompt)

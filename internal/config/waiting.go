@@ -230,6 +230,12 @@ func (c *Config) validateWaiting(v *validator, queues map[string]bool) {
 		if q.RecordingRetention < 0 {
 			v.add(what, "recording_retention: must be >= 0", at("recording_retention")...)
 		}
+		if q.Hold.RemindEvery < 0 || (q.Hold.RemindEvery > 0 && q.Hold.RemindEvery < 5*time.Second) {
+			v.add(what, "hold: remind_every: must be 0 (never) or at least 5s", at("hold", "remind_every")...)
+		}
+		if q.Hold.Max < 0 {
+			v.add(what, "hold: max: must be >= 0", at("hold", "max")...)
+		}
 		if q.Announce.Every < 0 {
 			v.add(what, "announce: every: must be >= 0", at("announce", "every")...)
 		}

@@ -29,7 +29,9 @@ type Leg struct {
 
 	ep  *media.Endpoint
 	srv *sipgo.DialogServerSession
-	cli *sipgo.DialogClientSession
+	// cli is set once an outbound INVITE went out, while the leg is already
+	// findable by its Call-ID: read it with client().
+	cli atomic.Pointer[sipgo.DialogClientSession]
 
 	sdpID      uint64
 	sdpVersion atomic.Uint64
@@ -43,6 +45,9 @@ type Leg struct {
 	holdFn      atomic.Pointer[func(bool)]
 	endFn       atomic.Pointer[func()]
 	referFn     atomic.Pointer[func(Transfer) error]
+	referMu     sync.Mutex // held while a REFER is answered and while a NOTIFY goes out
+	notesOnce   sync.Once
+	notes       chan referNote
 	held        atomic.Bool
 	endReason   atomic.Value // string
 }
@@ -85,6 +90,12 @@ func (s *Server) NewLocalLeg(name string) (*Leg, error) {
 
 // Media is the leg's RTP endpoint.
 func (l *Leg) Media() *media.Endpoint { return l.ep }
+
+// Answered reports whether the leg is established (an inbound leg answered).
+func (l *Leg) Answered() bool { return l.answered.Load() }
+
+// client is the dialog of an outbound leg (nil for an inbound one).
+func (l *Leg) client() *sipgo.DialogClientSession { return l.cli.Load() }
 
 // Done is closed when the leg has ended, whoever ended it.
 func (l *Leg) Done() <-chan struct{} { return l.done }
@@ -185,8 +196,8 @@ func (l *Leg) Hangup() {
 	switch {
 	case l.srv != nil:
 		err = l.srv.Bye(ctx)
-	case l.cli != nil:
-		err = l.cli.Bye(ctx)
+	case l.client() != nil:
+		err = l.client().Bye(ctx)
 	}
 	if err != nil {
 		l.s.log.Debug("sip: BYE", "sip_call_id", l.ID, "err", err)
@@ -225,8 +236,8 @@ func (l *Leg) end(reason string) {
 		if l.srv != nil {
 			_ = l.srv.Close()
 		}
-		if l.cli != nil {
-			_ = l.cli.Close()
+		if cli := l.client(); cli != nil {
+			_ = cli.Close()
 		}
 	})
 }
@@ -328,7 +339,7 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 		l.end("invite failed")
 		return nil, fmt.Errorf("sip: dial %s: %w", d.toUser, err)
 	}
-	l.cli = dlg
+	l.cli.Store(dlg)
 	rang := false
 	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{Username: d.username, Password: d.password, OnResponse: func(r *gosip.Response) error {
 		s.metrics.response(r.StatusCode)

@@ -78,6 +78,10 @@ func (s *Server) onRefer(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.respond(req, tx, 603, "Decline", "transfer not possible on this call")
 		return
 	}
+	// NOTIFYs about this transfer wait for the 202 (referMu), so the phone
+	// sees the acceptance first.
+	l.referMu.Lock()
+	defer l.referMu.Unlock()
 	if err := (*f)(t); err != nil {
 		s.log.Info("sip: transfer refused", "sip_call_id", l.ID, "target", t.Target, "err", err)
 		s.respond(req, tx, 603, "Decline", err.Error())
@@ -87,13 +91,46 @@ func (s *Server) onRefer(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.send(tx, gosip.NewResponseFromRequest(req, 202, "Accepted", nil))
 }
 
+// referNote is one NOTIFY to send about a transfer.
+type referNote struct {
+	code   int
+	reason string
+}
+
 // NotifyTransfer tells the phone that sent REFER how the transfer goes
-// (RFC 3515): a sipfrag with the status; 200 and above end the subscription.
+// (RFC 3515). It does not wait: the NOTIFYs go out in order from one
+// goroutine of the leg, after the REFER's 202, for as long as the leg lives.
 func (l *Leg) NotifyTransfer(code int, reason string) {
+	l.notesOnce.Do(func() {
+		l.notes = make(chan referNote, 8)
+		go l.notifier(l.notes)
+	})
+	select {
+	case l.notes <- referNote{code, reason}:
+	default: // a phone that does not answer NOTIFYs: drop, never block the call
+	}
+}
+
+func (l *Leg) notifier(notes <-chan referNote) {
+	for {
+		select {
+		case n := <-notes:
+			l.referMu.Lock()
+			l.notify(n.code, n.reason)
+			l.referMu.Unlock()
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// notify sends one NOTIFY: a sipfrag with the status; 200 and above end
+// the subscription.
+func (l *Leg) notify(code int, reason string) {
 	var target gosip.Uri
 	switch {
-	case l.cli != nil && l.cli.InviteResponse != nil && l.cli.InviteResponse.Contact() != nil:
-		target = l.cli.InviteResponse.Contact().Address
+	case l.client() != nil && l.client().InviteResponse != nil && l.client().InviteResponse.Contact() != nil:
+		target = l.client().InviteResponse.Contact().Address
 	case l.srv != nil && l.srv.InviteRequest.Contact() != nil:
 		target = l.srv.InviteRequest.Contact().Address
 	default:
@@ -112,8 +149,8 @@ func (l *Leg) NotifyTransfer(code int, reason string) {
 	defer cancel()
 	var err error
 	switch {
-	case l.cli != nil:
-		_, err = l.cli.Do(ctx, req)
+	case l.client() != nil:
+		_, err = l.client().Do(ctx, req)
 	case l.srv != nil:
 		_, err = l.srv.Do(ctx, req)
 	}

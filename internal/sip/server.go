@@ -466,8 +466,8 @@ func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
 	var err error
 	if l.srv != nil {
 		err = l.srv.ReadBye(req, tx)
-	} else if l.cli != nil {
-		err = l.cli.ReadBye(req, tx)
+	} else if cli := l.client(); cli != nil {
+		err = cli.ReadBye(req, tx)
 	}
 	if err != nil {
 		s.log.Debug("sip: BYE", "sip_call_id", l.ID, "err", err)
