@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/acd"
+	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/internal/webrtc"
@@ -29,6 +30,8 @@ type snapshot struct {
 	Disposition  *store.Disposition `json:"disposition,omitempty"`
 	Softphone    *webrtc.Status     `json:"softphone,omitempty"`
 	Consult      *consultView       `json:"consult,omitempty"`
+	// Live is the current call's state, parties and hold timer.
+	Live *call.Live `json:"live,omitempty"`
 	Queues       []acd.QueueView    `json:"queues"`
 	Agents       []acd.AgentView    `json:"agents,omitempty"`
 }
@@ -91,8 +94,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				if call != nil {
 					snap.Call, snap.CallActive, snap.History, snap.Disposition = call, a.CallID != "", history, disp
 					if s.Calls != nil && snap.CallActive {
-						if target, connected, ok := s.Calls.Consulting(call.ID); ok {
-							snap.Consult = &consultView{Target: target, Connected: connected}
+						if live, ok := s.Calls.LiveView(call.ID); ok {
+							snap.Live = &live
+							if live.Consult != nil {
+								snap.Consult = &consultView{Target: live.Consult.Target, Connected: live.Consult.Connected}
+							}
 						}
 					}
 					if q, ok := s.cfg.QueueByName(call.Queue); ok {

@@ -32,6 +32,7 @@ type Calls interface {
 	RemoveParty(callID, party, by string) error
 	Parties(callID string) ([]call.Party, bool)
 	CallState(callID string) (call.State, bool)
+	LiveView(callID string) (call.Live, bool)
 }
 
 // monitor starts (or switches the mode of) the caller's monitoring of a

@@ -551,3 +551,31 @@ func (c *Call) conferenceFromPhone(ctx context.Context, target string) {
 	leg.Hangup()
 	c.end(event.OutcomeCompleted, event.BySystem, "conference: ringing "+target+" into "+live.ID)
 }
+
+// Live is what the desktop shows of a live call.
+type Live struct {
+	State     State        `json:"state"`
+	Parties   []Party      `json:"parties"`
+	HeldSince *time.Time   `json:"held_since,omitempty"`
+	Consult   *ConsultView `json:"consult,omitempty"`
+}
+
+// LiveView reports a live call's state, parties, hold and consultation.
+func (m *Manager) LiveView(callID string) (Live, bool) {
+	c := m.call(callID)
+	if c == nil {
+		return Live{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := Live{State: c.view.State, Parties: append([]Party(nil), c.view.Parties...)}
+	if !c.view.HeldSince.IsZero() {
+		t := c.view.HeldSince
+		v.HeldSince = &t
+	}
+	if c.view.Consult != nil {
+		cv := *c.view.Consult
+		v.Consult = &cv
+	}
+	return v, true
+}
