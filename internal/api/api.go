@@ -416,10 +416,8 @@ func (s *Server) agentAction(action string) http.HandlerFunc {
 				// ExtendSeconds with state wrap_up: more after-call time.
 				ExtendSeconds int `json:"extend_seconds"`
 			}
-			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-			dec.DisallowUnknownFields()
-			if derr := dec.Decode(&body); derr != nil {
-				writeError(w, 400, "body: want {\"state\": \"available\"|\"away\"|\"logged_out\"|\"wrap_up\", \"reason\": \"...\", \"extend_seconds\": N}: "+derr.Error())
+			if derr := decodeBody(w, r, &body, 4096); derr != nil {
+				badBody(w, `body: want {"state": "available"|"away"|"logged_out"|"wrap_up", "reason": "...", "extend_seconds": N}`, derr)
 				return
 			}
 			switch acd.AgentState(body.State) {
@@ -493,10 +491,8 @@ func (s *Server) setOverride(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			State string `json:"state"`
 		}
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil || (body.State != "open" && body.State != "closed") {
-			writeError(w, 400, `body: want {"state": "open"|"closed"}`)
+		if err := decodeBody(w, r, &body, 4096); err != nil || (body.State != "open" && body.State != "closed") {
+			badBody(w, `body: want {"state": "open"|"closed"}`, err)
 			return
 		}
 		o := body.State == "open"

@@ -1,9 +1,6 @@
 package api
 
-import (
-	"encoding/json"
-	"net/http"
-)
+import "net/http"
 
 // conference adds a party to a live call: POST /api/v1/calls/{id}/conference
 // {"to": "<extension, queue or number>"} rings them and joins them when they
@@ -18,10 +15,8 @@ func (s *Server) conference(w http.ResponseWriter, r *http.Request) {
 		To string `json:"to"`
 	}
 	if r.ContentLength != 0 {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
-			writeError(w, 400, `body: want {"to": "<extension, queue or number>"} ({"to": ""} merges a consultation)`)
+		if err := decodeBody(w, r, &body, 4096); err != nil {
+			badBody(w, `body: want {"to": "<extension, queue or number>"} ({"to": ""} merges a consultation)`, err)
 			return
 		}
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,10 +23,8 @@ func (s *Server) saveDisposition(w http.ResponseWriter, r *http.Request) {
 		Tags  []string `json:"tags"`
 		Notes string   `json:"notes"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || strings.TrimSpace(body.Code) == "" {
-		writeError(w, 400, `body: want {"code": "...", "tags": [...], "notes": "..."}`)
+	if err := decodeBody(w, r, &body, 64<<10); err != nil || strings.TrimSpace(body.Code) == "" {
+		badBody(w, `body: want {"code": "...", "tags": [...], "notes": "..."}`, err)
 		return
 	}
 	rec, _, err := s.store.GetCall(r.Context(), id)

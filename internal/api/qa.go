@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -35,10 +34,8 @@ func (s *Server) scoreCall(w http.ResponseWriter, r *http.Request) {
 		Answers   map[string]bool `json:"answers"`
 		Comment   string          `json:"comment"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		writeError(w, 400, `body: want {"scorecard": "...", "answers": {"<question id>": true|false}, "comment": "..."}`)
+	if err := decodeBody(w, r, &body, 64<<10); err != nil {
+		badBody(w, `body: want {"scorecard": "...", "answers": {"<question id>": true|false}, "comment": "..."}`, err)
 		return
 	}
 	var card *config.Scorecard

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"sync"
@@ -108,8 +107,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
-		writeError(w, 400, `body: want {"username": ..., "password": ...}`)
+	if err := decodeBody(w, r, &body, 4096); err != nil {
+		badBody(w, `body: want {"username": ..., "password": ...}`, err)
 		return
 	}
 	p, ok := s.users[body.Username]

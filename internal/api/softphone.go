@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -19,8 +18,8 @@ func (s *Server) softphoneOffer(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		SDP string `json:"sdp"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil || body.SDP == "" {
-		writeError(w, 400, `body: want {"sdp": "<offer>"}`)
+	if err := decodeBody(w, r, &body, 64<<10); err != nil || body.SDP == "" {
+		badBody(w, `body: want {"sdp": "<offer>"}`, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)

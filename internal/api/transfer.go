@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -45,8 +44,8 @@ func (s *Server) monitor(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Mode string `json:"mode"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body); err != nil {
-		writeError(w, 400, `body: want {"mode": "listen"|"whisper"|"barge"}`)
+	if err := decodeBody(w, r, &body, 1024); err != nil {
+		badBody(w, `body: want {"mode": "listen"|"whisper"|"barge"}`, err)
 		return
 	}
 	err := s.Calls.MonitorFromDesktop(r.PathValue("id"), who(r).name, body.Mode)
@@ -71,10 +70,8 @@ func (s *Server) requeue(w http.ResponseWriter, r *http.Request) {
 		Queue    string `json:"queue"`
 		Priority *int   `json:"priority"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || (body.Queue == "" && body.Priority == nil) {
-		writeError(w, 400, `body: want {"queue": "<queue>"}, {"priority": N} or both`)
+	if err := decodeBody(w, r, &body, 4096); err != nil || (body.Queue == "" && body.Priority == nil) {
+		badBody(w, `body: want {"queue": "<queue>"}, {"priority": N} or both`, err)
 		return
 	}
 	err := s.Calls.Requeue(r.PathValue("id"), body.Queue, body.Priority, who(r).name)
@@ -153,8 +150,8 @@ func (s *Server) control(action string) http.HandlerFunc {
 			var body struct {
 				To string `json:"to"`
 			}
-			if derr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body); derr != nil || body.To == "" {
-				writeError(w, 400, `body: want {"to": "<extension or number>"}`)
+			if derr := decodeBody(w, r, &body, 1024); derr != nil || body.To == "" {
+				badBody(w, `body: want {"to": "<extension or number>"}`, derr)
 				return
 			}
 			err = s.Calls.Consult(id, body.To, p.name)
@@ -166,9 +163,9 @@ func (s *Server) control(action string) http.HandlerFunc {
 			var body struct {
 				Digits string `json:"digits"`
 			}
-			if derr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body); derr != nil || body.Digits == "" ||
+			if derr := decodeBody(w, r, &body, 1024); derr != nil || body.Digits == "" ||
 				len(body.Digits) > 32 || strings.Trim(body.Digits, "0123456789*#ABCD") != "" {
-				writeError(w, 400, `body: want {"digits": "0-9, *, #, A-D (up to 32)"}`)
+				badBody(w, `body: want {"digits": "0-9, *, #, A-D (up to 32)"}`, derr)
 				return
 			}
 			err = s.Calls.SendDigits(id, body.Digits, p.name)
@@ -178,8 +175,8 @@ func (s *Server) control(action string) http.HandlerFunc {
 			var body struct {
 				On *bool `json:"on"`
 			}
-			if derr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body); derr != nil || body.On == nil {
-				writeError(w, 400, `body: want {"on": true} or {"on": false}`)
+			if derr := decodeBody(w, r, &body, 1024); derr != nil || body.On == nil {
+				badBody(w, `body: want {"on": true} or {"on": false}`, derr)
 				return
 			}
 			err = s.Calls.Hold(id, *body.On, p.name)
@@ -200,10 +197,8 @@ func (s *Server) clickToCall(w http.ResponseWriter, r *http.Request) {
 		Agent  string `json:"agent"`
 		Number string `json:"number"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.Agent == "" || body.Number == "" {
-		writeError(w, 400, `body: want {"agent": "<extension>", "number": "<number>"}`)
+	if err := decodeBody(w, r, &body, 4096); err != nil || body.Agent == "" || body.Number == "" {
+		badBody(w, `body: want {"agent": "<extension>", "number": "<number>"}`, err)
 		return
 	}
 	p := who(r)
@@ -226,10 +221,8 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		To string `json:"to"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.To == "" {
-		writeError(w, 400, `body: want {"to": "<extension, queue or number>"}`)
+	if err := decodeBody(w, r, &body, 4096); err != nil || body.To == "" {
+		badBody(w, `body: want {"to": "<extension, queue or number>"}`, err)
 		return
 	}
 	id, p, ok := s.liveCall(w, r)
