@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,80 +107,80 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 		}
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
-	s.handle("GET /api/v1/calls", s.listCalls, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/calls/{id}", s.getCall, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/agents", s.listAgents, config.RoleAdmin, config.RoleSupervisor)
-	s.handle("GET /api/v1/agents/{id}", s.getAgent, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/agents/{id}/login", s.agentAction("login"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/agents/{id}/logout", s.agentAction("logout"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/agents/{id}/state", s.agentAction("state"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/queues", s.listQueues, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/queues/{name}", s.getQueue, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/me", s.me, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	s.handle("GET /api/v1/calls", s.listCalls, anyone())
+	s.handle("GET /api/v1/calls/{id}", s.getCall, anyone())
+	s.handle("GET /api/v1/agents", s.listAgents, staff())
+	s.handle("GET /api/v1/agents/{id}", s.getAgent, anyone())
+	s.handle("POST /api/v1/agents/{id}/login", s.agentAction("login"), anyone())
+	s.handle("POST /api/v1/agents/{id}/logout", s.agentAction("logout"), anyone())
+	s.handle("POST /api/v1/agents/{id}/state", s.agentAction("state"), anyone())
+	s.handle("GET /api/v1/queues", s.listQueues, anyone())
+	s.handle("GET /api/v1/queues/{name}", s.getQueue, anyone())
+	s.handle("GET /api/v1/me", s.me, anyone())
 	s.handle("GET /api/v1/stats", func(w http.ResponseWriter, _ *http.Request) {
 		if s.Stats == nil {
 			writeError(w, 404, "no stats")
 			return
 		}
 		writeJSON(w, 200, s.Stats())
-	}, config.RoleAdmin, config.RoleSupervisor)
-	s.handle("GET /api/v1/hours", s.listHours, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("PUT /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
-	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, config.RoleAdmin, config.RoleSupervisor)
-	s.handle("GET /api/v1/reports/queues", s.queueReport, config.RoleAdmin, config.RoleSupervisor)
-	s.handle("GET /api/v1/reports/agents", s.agentReport, config.RoleAdmin, config.RoleSupervisor)
-	s.handle("GET /api/v1/qa/scorecards", s.scorecards, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/qa/scores", s.listScores, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/qa/review", s.reviewQueue, config.RoleAdmin, config.RoleSupervisor)
-	s.handle("POST /api/v1/calls/{id}/score", s.scoreCall, config.RoleAdmin, config.RoleSupervisor)
+	}, staff())
+	s.handle("GET /api/v1/hours", s.listHours, anyone())
+	s.handle("PUT /api/v1/hours/{name}/override", s.setOverride, staff())
+	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, staff())
+	s.handle("GET /api/v1/reports/queues", s.queueReport, staff())
+	s.handle("GET /api/v1/reports/agents", s.agentReport, staff())
+	s.handle("GET /api/v1/qa/scorecards", s.scorecards, anyone())
+	s.handle("GET /api/v1/qa/scores", s.listScores, anyone())
+	s.handle("GET /api/v1/qa/review", s.reviewQueue, staff())
+	s.handle("POST /api/v1/calls/{id}/score", s.scoreCall, staff())
 	s.handle("GET /api/v1/webhooks/deliveries", func(w http.ResponseWriter, _ *http.Request) {
 		out := []webhook.Delivery{}
 		if s.Webhooks != nil {
 			out = append(out, s.Webhooks()...)
 		}
 		writeJSON(w, 200, out)
-	}, config.RoleAdmin)
+	}, adminsOnly())
 	s.handle("GET /api/v1/trunks", func(w http.ResponseWriter, _ *http.Request) {
 		out := []sip.TrunkStatus{}
 		if s.Trunks != nil {
 			out = append(out, s.Trunks()...)
 		}
 		writeJSON(w, 200, out)
-	}, config.RoleAdmin, config.RoleSupervisor)
-	s.handle("GET /api/v1/calls/{id}/recording", s.getRecording, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/recording/{action}", s.recordingAction, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/hangup", s.control("hangup"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/hold", s.control("hold"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/dtmf", s.control("dtmf"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/consult", s.control("consult"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/consult/complete", s.control("consult/complete"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/consult/cancel", s.control("consult/cancel"), config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/stream", s.stream, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/webrtc/offer", s.softphoneOffer, config.RoleAgent, config.RoleSupervisor, config.RoleAdmin)
-	s.handle("POST /api/v1/webrtc/answer", s.softphoneRespond(true), config.RoleAgent, config.RoleSupervisor, config.RoleAdmin)
-	s.handle("POST /api/v1/webrtc/reject", s.softphoneRespond(false), config.RoleAgent, config.RoleSupervisor, config.RoleAdmin)
-	s.handle("DELETE /api/v1/webrtc", s.softphoneClose, config.RoleAgent, config.RoleSupervisor, config.RoleAdmin)
-	s.handle("POST /api/v1/calls/{id}/monitor", s.monitor, config.RoleSupervisor, config.RoleAdmin)
-	s.handle("DELETE /api/v1/monitor", s.stopMonitor, config.RoleSupervisor, config.RoleAdmin)
-	s.handle("POST /api/v1/calls/{id}/queue", s.requeue, config.RoleAdmin, config.RoleSupervisor)
-	s.handle("POST /api/v1/calls/{id}/disposition", s.saveDisposition, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/callers/{number}/calls", s.callerHistory, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/callers/{number}/crm", s.crmLookup, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/click-to-call", s.clickToCall, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/conference", s.conference, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/conference/leave", s.leaveConference, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("DELETE /api/v1/calls/{id}/conference/{party}", s.removeParty, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/voicemails", s.listVoicemails, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
-	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, config.RoleAdmin, config.RoleSupervisor, config.RoleAgent)
+	}, staff())
+	s.handle("GET /api/v1/calls/{id}/recording", s.getRecording, anyone())
+	s.handle("POST /api/v1/calls/{id}/recording/{action}", s.recordingAction, anyone())
+	s.handle("POST /api/v1/calls/{id}/hangup", s.control("hangup"), anyone())
+	s.handle("POST /api/v1/calls/{id}/hold", s.control("hold"), anyone())
+	s.handle("POST /api/v1/calls/{id}/dtmf", s.control("dtmf"), anyone())
+	s.handle("POST /api/v1/calls/{id}/consult", s.control("consult"), anyone())
+	s.handle("POST /api/v1/calls/{id}/consult/complete", s.control("consult/complete"), anyone())
+	s.handle("POST /api/v1/calls/{id}/consult/cancel", s.control("consult/cancel"), anyone())
+	s.handle("GET /api/v1/stream", s.stream, anyone())
+	s.handle("POST /api/v1/webrtc/offer", s.softphoneOffer, anyone())
+	s.handle("POST /api/v1/webrtc/answer", s.softphoneRespond(true), anyone())
+	s.handle("POST /api/v1/webrtc/reject", s.softphoneRespond(false), anyone())
+	s.handle("DELETE /api/v1/webrtc", s.softphoneClose, anyone())
+	s.handle("POST /api/v1/calls/{id}/monitor", s.monitor, staff())
+	s.handle("DELETE /api/v1/monitor", s.stopMonitor, staff())
+	s.handle("POST /api/v1/calls/{id}/queue", s.requeue, staff())
+	s.handle("POST /api/v1/calls/{id}/disposition", s.saveDisposition, anyone())
+	s.handle("GET /api/v1/callers/{number}/calls", s.callerHistory, anyone())
+	s.handle("GET /api/v1/callers/{number}/crm", s.crmLookup, anyone())
+	s.handle("POST /api/v1/calls/click-to-call", s.clickToCall, anyone())
+	s.handle("POST /api/v1/calls/{id}/conference", s.conference, anyone())
+	s.handle("POST /api/v1/calls/{id}/conference/leave", s.leaveConference, anyone())
+	s.handle("DELETE /api/v1/calls/{id}/conference/{party}", s.removeParty, anyone())
+	s.handle("POST /api/v1/calls/{id}/transfer", s.transfer, anyone())
+	s.handle("GET /api/v1/voicemails", s.listVoicemails, anyone())
+	s.handle("GET /api/v1/voicemails/{id}/audio", s.voicemailAudio, anyone())
 	s.mux.HandleFunc("GET /api/openapi.json", s.openAPI)
 	s.mux.HandleFunc("POST /api/v1/session", s.login)
 	s.mux.HandleFunc("DELETE /api/v1/session", s.logout)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })
 	// Go profiles for operators (admin only): heap, goroutines, 30 s CPU.
-	s.handle("GET /debug/pprof/", pprof.Index, config.RoleAdmin)
-	s.handle("GET /debug/pprof/profile", pprof.Profile, config.RoleAdmin)
-	s.handle("GET /debug/pprof/trace", pprof.Trace, config.RoleAdmin)
+	s.handle("GET /debug/pprof/", pprof.Index, adminsOnly())
+	s.handle("GET /debug/pprof/profile", pprof.Profile, adminsOnly())
+	s.handle("GET /debug/pprof/trace", pprof.Trace, adminsOnly())
 	return s
 }
 
@@ -199,7 +200,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type ctxKey struct{}
 
-func (s *Server) handle(pattern string, h http.HandlerFunc, roles ...string) {
+// Who may use a route. Each is a fresh slice, so no route's roles can
+// change another's.
+func anyone() []string     { return []string{config.RoleAdmin, config.RoleSupervisor, config.RoleAgent} }
+func staff() []string      { return []string{config.RoleAdmin, config.RoleSupervisor} }
+func adminsOnly() []string { return []string{config.RoleAdmin} }
+
+// handle adds an authenticated route that the given roles may use.
+func (s *Server) handle(pattern string, h http.HandlerFunc, roles []string) {
 	s.routes = append(s.routes, route{pattern: pattern, roles: roles})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
@@ -210,11 +218,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, roles ...string) {
 			writeError(w, 401, err.Error())
 			return
 		}
-		allowed := false
-		for _, role := range roles {
-			allowed = allowed || p.role == role
-		}
-		if !allowed {
+		if !slices.Contains(roles, p.role) {
 			writeError(w, 403, "role "+p.role+" may not do this")
 			return
 		}
