@@ -362,7 +362,7 @@ func callStackDepth(t *testing.T) int {
 // the agent's phone a beep, and past the maximum the call rings the agent
 // again; answered, they talk.
 func TestHoldRemindersAndMaximum(t *testing.T) {
-	n := nodetest.Start(t, nodetest.Demo(t, "    record: all\n    dispositions: [sale", "    record: all\n    hold: {remind_every: 5s, caller_prompt: still-holding, max: 7s}\n    dispositions: [sale"))
+	n := nodetest.Start(t, nodetest.Demo(t, "    hold: {remind_every: 60s, caller_prompt: still-holding, max: 5m}", "    hold: {remind_every: 5s, caller_prompt: still-holding, max: 7s}"))
 	id, c, agent, alice, _ := connectedCall(t, n)
 	if code := n.API("POST", "/api/v1/calls/"+id+"/hold", map[string]bool{"on": true}, nil); code != 200 {
 		t.Fatalf("hold: %d", code)

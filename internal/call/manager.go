@@ -414,6 +414,22 @@ func (m *Manager) Registration(user string, registered bool) {
 	m.poke()
 }
 
+// DeviceChanged recomputes whether an agent can be reached: a registered
+// SIP phone or a connected browser softphone. Call it when either changes.
+func (m *Manager) DeviceChanged(user string) {
+	if _, ok := m.agents[user]; !ok {
+		return
+	}
+	reachable := m.phones != nil && m.phones.Has(user)
+	if !reachable && m.dialer != nil {
+		_, reachable = m.dialer.Registered(user)
+	}
+	if err := m.acd.SetReachable(user, reachable); err != nil {
+		m.log.Warn("agent device state", "agent", user, "err", err)
+	}
+	m.poke()
+}
+
 // Rejected records a call the SIP edge refused.
 func (m *Manager) Rejected(r sip.Rejection) {
 	now := time.Now()
