@@ -17,6 +17,10 @@ function render(snap) {
   st.textContent = a.state.replace("_", " ");
   st.className = "state " + a.state;
   text("reason", a.reason ? "(" + a.reason + ")" : "");
+  const pending = pendingText(a);
+  text("pending", pending);
+  document.getElementById("pending").classList.toggle("hidden", !pending);
+  document.getElementById("unreachable").classList.toggle("hidden", !a.unreachable);
   text("since", a.wrap_up_until ? "ends in " + Math.max(0, Math.round((new Date(a.wrap_up_until) - Date.now()) / 1000)) + " s"
     : "for " + secs(a.since));
   document.getElementById("btn-available").classList.toggle("pressed", a.state === "available");
@@ -36,17 +40,63 @@ function render(snap) {
   document.getElementById("btn-reject").disabled = !ringing;
   if (ringing && snap.softphone.caller) text("c-caller", snap.softphone.caller);
   document.getElementById("btn-hangup").disabled = !onCall;
-  document.getElementById("btn-hold").disabled = !onCall || a.state === "on_hold";
-  document.getElementById("btn-resume").disabled = !onCall || a.state !== "on_hold";
-  document.getElementById("btn-transfer").disabled = !onCall || !!snap.consult;
-  document.getElementById("btn-consult").disabled = !onCall || !!snap.consult;
-  document.getElementById("btn-complete").classList.toggle("hidden", !(snap.consult && snap.consult.connected));
-  document.getElementById("btn-cancel-consult").classList.toggle("hidden", !snap.consult);
-  text("consult", snap.consult ? (snap.consult.connected ? "talking to " : "ringing ") + snap.consult.target + "; the caller is on hold" : "");
+  const lv = onCall ? snap.live : null;
+  const consult = lv ? lv.consult : snap.consult;
+  const consulting = !!consult || (lv && lv.state === "consulting");
+  const inConference = !!lv && lv.state === "conference";
+  const mine = inConference ? (lv.parties || []).find((p) => p.kind === "agent" && p.agent === me.username) : null;
+  // Held: the caller on hold, or (in a conference) the agent out of its audio.
+  const held = lv ? lv.state === "held" || !!(mine && mine.held) : a.state === "on_hold";
+  document.getElementById("btn-hold").disabled = !onCall || consulting || held;
+  document.getElementById("btn-resume").disabled = !onCall || consulting || !held;
+  document.getElementById("btn-transfer").disabled = !onCall || consulting || inConference;
+  document.getElementById("btn-consult").disabled = !onCall || consulting || inConference;
+  document.getElementById("btn-conference").disabled = !onCall || consulting;
+  document.getElementById("btn-merge").classList.toggle("hidden", !(consult && consult.connected));
+  document.getElementById("btn-leave").classList.toggle("hidden", !(inConference && mine));
+  document.getElementById("btn-complete").classList.toggle("hidden", !(consult && consult.connected));
+  document.getElementById("btn-cancel-consult").classList.toggle("hidden", !consult);
+  text("consult", consult ? (consult.connected ? "talking to " : "ringing ") + consult.target + "; the caller is on hold" : "");
+  text("live-state", lv ? "Call " + lv.state.replace("_", " ") : "");
+  renderParties(inConference ? lv.parties || [] : []);
+  holdTimer.update(onCall ? c.id : "", c ? c.queue : "", lv && lv.state === "held" && lv.held_since ? new Date(lv.held_since) : null);
   for (const b of document.querySelectorAll("#keypad button")) b.disabled = !onCall;
   document.getElementById("btn-rec-pause").disabled = !onCall;
   document.getElementById("btn-rec-resume").disabled = !onCall;
   if (!window.softphone) document.getElementById("btn-mute").disabled = true;
+}
+
+// The parties table is rebuilt only when the parties change, so a Remove
+// button is not replaced under the pointer every second.
+let partiesKey = "";
+function renderParties(parties) {
+  document.getElementById("parties-box").classList.toggle("hidden", !parties.length);
+  const key = parties.map((p) => p.id + ":" + (p.held ? "h" : "")).join("|");
+  if (key === partiesKey) return;
+  partiesKey = key;
+  const tb = document.querySelector("#parties tbody");
+  tb.replaceChildren();
+  for (const p of parties) {
+    const tr = document.createElement("tr");
+    tr.dataset.party = p.id;
+    tr.dataset.kind = p.kind;
+    const self = p.kind === "agent" && p.agent === me.username;
+    const who = p.kind === "agent" ? "Agent " + p.agent + (self ? " (you)" : "") : p.number || p.kind;
+    for (const v of [who + (p.held ? " (on hold)" : ""), p.kind, new Date(p.joined_at).toLocaleTimeString()]) {
+      const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+    }
+    const td = document.createElement("td");
+    if (p.kind !== "caller" && !self) {
+      const b = document.createElement("button");
+      b.type = "button"; b.textContent = "Remove"; b.className = "btn-remove";
+      b.setAttribute("aria-label", "Remove " + who);
+      b.addEventListener("click", () => act("call-error", () =>
+        api("DELETE", "/api/v1/calls/" + current.id + "/conference/" + encodeURIComponent(p.id))));
+      td.appendChild(b);
+    }
+    tr.appendChild(td);
+    tb.appendChild(tr);
+  }
 }
 
 async function act(errId, f) {
@@ -154,7 +204,107 @@ document.getElementById("btn-complete").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/consult/complete")));
 document.getElementById("btn-cancel-consult").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/consult/cancel")));
+document.getElementById("btn-conference").addEventListener("click", () => act("call-error", () => {
+  const to = document.getElementById("transfer-to").value.trim();
+  if (!to) throw new Error("Add to call: enter an extension, queue or number first");
+  return api("POST", "/api/v1/calls/" + current.id + "/conference", {to});
+}));
+document.getElementById("btn-merge").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/conference", {to: ""})));
+document.getElementById("btn-leave").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/conference/leave")));
 document.getElementById("btn-rec-pause").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/recording/pause")));
 document.getElementById("btn-rec-resume").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/recording/resume")));
+
+// holdTimer shows how long the caller has been on hold and reminds the
+// agent, with a banner and a short beep. The page is not given the queue's
+// hold settings, so it reminds every 60 s of hold until the server's own
+// reminders (hold_reminder events on the call, read while the call is
+// held) show the queue's interval, which it then uses for that queue.
+const holdTimer = {
+  callID: "", queue: "", since: 0, // ms of the hold's start, 0 when not held
+  lastAlert: 0, // ms since the hold started, of the last reminder shown
+  seen: new Set(), polled: 0,
+  interval(queue) { return Number(sessionStorage.getItem("switchboard.remind_every." + queue)) || 60; },
+
+  update(callID, queue, since) {
+    const ms = since ? since.getTime() : 0;
+    if (callID !== this.callID || ms !== this.since) {
+      this.seen.clear(); this.lastAlert = 0; this.polled = 0;
+      hideHoldAlert();
+    }
+    this.callID = callID; this.queue = queue; this.since = ms;
+    this.tick();
+  },
+
+  tick() {
+    const el = document.getElementById("hold-timer");
+    el.classList.toggle("hidden", !this.since);
+    if (!this.since) return;
+    const held = Math.max(0, Date.now() - this.since);
+    el.textContent = "On hold " + mmss(held / 1000);
+    const every = this.interval(this.queue) * 1000;
+    if (Math.floor(held / every) > Math.floor(this.lastAlert / every)) this.alert(held);
+    if (Date.now() - this.polled > 3000) { this.polled = Date.now(); this.poll(); }
+  },
+
+  alert(held) {
+    this.lastAlert = held;
+    text("hold-alert-text", "The caller has been on hold for " + mmss(held / 1000) + ": pick them up again or tell them how long.");
+    document.getElementById("hold-alert").classList.remove("hidden");
+    beep();
+  },
+
+  // poll reads the call's hold reminders: each new one shows the alert
+  // (unless the timer just did) and teaches the queue's interval.
+  async poll() {
+    const id = this.callID, since = this.since;
+    let rec;
+    try { rec = await api("GET", "/api/v1/calls/" + id); } catch (e) { return; }
+    if (id !== this.callID || since !== this.since) return; // the hold ended meanwhile
+    for (const ev of rec.events || []) {
+      if (ev.kind !== "hold_reminder" || new Date(ev.at).getTime() < since - 1000 || this.seen.has(ev.seq)) continue;
+      this.seen.add(ev.seq);
+      const m = /reminder=(\d+) held=(\S+)/.exec(ev.detail || "");
+      const every = m ? goSeconds(m[2]) / Number(m[1]) : 0;
+      if (every >= 1 && this.queue) sessionStorage.setItem("switchboard.remind_every." + this.queue, String(Math.round(every)));
+      const held = Date.now() - since;
+      if (held - this.lastAlert > Math.min(10000, this.interval(this.queue) * 500)) this.alert(held);
+    }
+  },
+};
+setInterval(() => holdTimer.tick(), 1000);
+
+function hideHoldAlert() { document.getElementById("hold-alert").classList.add("hidden"); }
+document.getElementById("btn-hold-alert-ok").addEventListener("click", hideHoldAlert);
+
+function mmss(s) {
+  s = Math.floor(s);
+  return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+}
+
+// goSeconds reads a Go duration as the server writes it ("1m30s", "45s").
+function goSeconds(d) {
+  let s = 0;
+  for (const [, n, u] of d.matchAll(/([\d.]+)(h|ms|m|s)/g)) s += Number(n) * {h: 3600, m: 60, s: 1, ms: 0.001}[u];
+  return s;
+}
+
+// beep plays a short tone. Browsers start audio only after a click on the
+// page, so the context is made (or resumed) on the first click.
+let audioCtx = null;
+document.addEventListener("click", () => {
+  if (!audioCtx && window.AudioContext) audioCtx = new AudioContext();
+  if (audioCtx && audioCtx.state === "suspended") audioCtx.resume();
+}, true);
+function beep() {
+  if (!audioCtx) return;
+  const osc = audioCtx.createOscillator(), gain = audioCtx.createGain();
+  osc.frequency.value = 880;
+  gain.gain.setValueAtTime(0.2, audioCtx.currentTime);
+  gain.gain.exponentialRampToValueAtTime(0.001, audioCtx.currentTime + 0.25);
+  osc.connect(gain).connect(audioCtx.destination);
+  osc.start(); osc.stop(audioCtx.currentTime + 0.25);
+}

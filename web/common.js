@@ -60,6 +60,14 @@ function secs(since) {
   return s < 60 ? s + " s" : Math.floor(s / 60) + " min " + (s % 60) + " s";
 }
 
+// pendingText says the state an agent asked for during a call, which
+// applies when the call and its wrap-up end ("" when none).
+function pendingText(a) {
+  if (a.pending_state === "away") return "Away after this call" + (a.pending_reason ? " (" + a.pending_reason + ")" : "");
+  if (a.pending_state === "logged_out") return "Log out after this call";
+  return a.pending_state ? a.pending_state.replace("_", " ") + " after this call" : "";
+}
+
 function text(id, v) { const el = document.getElementById(id); if (el) el.textContent = v; }
 
 // The softphone: one WebRTC connection for the whole session; Switchboard

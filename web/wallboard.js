@@ -62,6 +62,7 @@ function render(snap) {
     cell(tr, a.id);
     cell(tr, a.state.replace("_", " "), "state");
     cell(tr, a.reason || "");
+    cell(tr, pendingText(a), "pending");
     cell(tr, secs(a.since));
     cell(tr, a.call_id || "");
     cell(tr, a.answered_today);
