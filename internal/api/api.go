@@ -19,10 +19,8 @@ import (
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/flow"
-	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/internal/webhook"
-	"github.com/switchboard/switchboard/internal/webrtc"
 )
 
 // Store is what the API reads.
@@ -54,13 +52,13 @@ type Server struct {
 	// Calls acts on live calls (transfers); nil hides the routes.
 	Calls Calls
 	// Trunks reports the outbound trunks' registrations.
-	Trunks func() []sip.TrunkStatus
+	Trunks func() []TrunkStatus
 	// Reports sums call records for reports; nil hides the routes.
 	Reports ReportStore
 	// Webhooks is the webhook delivery log.
 	Webhooks func() []webhook.Delivery
 	// Phones are the browser softphones; nil hides the routes.
-	Phones *webrtc.Phones
+	Phones Softphones
 	// QA keeps quality-review scores; nil hides the routes.
 	QA QAStore
 
@@ -140,13 +138,7 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 		}
 		writeJSON(w, 200, out)
 	}, adminsOnly())
-	s.handle("GET /api/v1/trunks", func(w http.ResponseWriter, _ *http.Request) {
-		out := []sip.TrunkStatus{}
-		if s.Trunks != nil {
-			out = append(out, s.Trunks()...)
-		}
-		writeJSON(w, 200, out)
-	}, staff())
+	s.handle("GET /api/v1/trunks", s.listTrunks, staff())
 	s.handle("GET /api/v1/calls/{id}/recording", s.getRecording, anyone())
 	s.handle("POST /api/v1/calls/{id}/recording/{action}", s.recordingAction, anyone())
 	s.handle("POST /api/v1/calls/{id}/hangup", s.control("hangup"), anyone())

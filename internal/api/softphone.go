@@ -4,9 +4,27 @@ import (
 	"context"
 	"net/http"
 	"time"
-
-	"github.com/switchboard/switchboard/internal/webrtc"
 )
+
+// Softphones are the agents' browser phones, as the API drives them.
+type Softphones interface {
+	// Connect answers a desktop's SDP offer for user.
+	Connect(ctx context.Context, user, offer string) (answer string, err error)
+	// Respond answers (true) or rejects (false) the call ringing on user's desktop.
+	Respond(user string, answer bool) error
+	// Disconnect closes user's softphone.
+	Disconnect(user string)
+	// Status reports user's softphone.
+	Status(user string) SoftphoneStatus
+}
+
+// SoftphoneStatus is a desktop's softphone, as its live stream shows it.
+type SoftphoneStatus struct {
+	Connected bool   `json:"connected"`
+	Ringing   bool   `json:"ringing"`
+	OnCall    bool   `json:"on_call"`
+	Caller    string `json:"caller,omitempty"`
+}
 
 // softphoneOffer connects the agent's browser softphone: POST
 // /api/v1/webrtc/offer {"sdp": "<offer>"} → {"sdp": "<answer>"}.
@@ -57,7 +75,7 @@ func (s *Server) softphoneClose(w http.ResponseWriter, r *http.Request) {
 }
 
 // softphoneStatus is the desktop's softphone for the live stream.
-func (s *Server) softphoneStatus(user string) *webrtc.Status {
+func (s *Server) softphoneStatus(user string) *SoftphoneStatus {
 	if s.Phones == nil {
 		return nil
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/store"
-	"github.com/switchboard/switchboard/internal/webrtc"
 )
 
 // snapshot is one message of the live stream.
@@ -28,12 +27,12 @@ type snapshot struct {
 	Script       string             `json:"script,omitempty"`
 	Dispositions []string           `json:"dispositions,omitempty"`
 	Disposition  *store.Disposition `json:"disposition,omitempty"`
-	Softphone    *webrtc.Status     `json:"softphone,omitempty"`
+	Softphone    *SoftphoneStatus   `json:"softphone,omitempty"`
 	Consult      *consultView       `json:"consult,omitempty"`
 	// Live is the current call's state, parties and hold timer.
-	Live *call.Live `json:"live,omitempty"`
-	Queues       []acd.QueueView    `json:"queues"`
-	Agents       []acd.AgentView    `json:"agents,omitempty"`
+	Live   *call.Live      `json:"live,omitempty"`
+	Queues []acd.QueueView `json:"queues"`
+	Agents []acd.AgentView `json:"agents,omitempty"`
 }
 
 // stream serves server-sent events: a snapshot every second (agents: their

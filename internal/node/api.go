@@ -42,11 +42,17 @@ func (n *Node) buildAPI() error {
 	n.phones = phones
 	mgr.SetSoftphones(phones)
 	a := n.api
-	a.Phones = phones
+	a.Phones = softphones{phones}
 	a.Calendar = mgr.Calendar()
 	a.Voicemails = st
 	a.Calls = mgr
-	a.Trunks = sipSrv.TrunkStatus
+	a.Trunks = func() []api.TrunkStatus {
+		var out []api.TrunkStatus
+		for _, t := range sipSrv.TrunkStatus() {
+			out = append(out, api.TrunkStatus(t))
+		}
+		return out
+	}
 	a.Reports = st
 	a.Webhooks = n.hooks.Deliveries
 	a.QA = st
@@ -70,6 +76,13 @@ func (n *Node) buildAPI() error {
 	a.Mount("GET /metrics", promhttp.HandlerFor(n.registry(), promhttp.HandlerOpts{}))
 	mountWeb(a)
 	return nil
+}
+
+// softphones are the browser phones as the API drives them.
+type softphones struct{ *webrtc.Phones }
+
+func (p softphones) Status(user string) api.SoftphoneStatus {
+	return api.SoftphoneStatus(p.Phones.Status(user))
 }
 
 // registry is the Prometheus registry of this node: the call, SIP, queue,
