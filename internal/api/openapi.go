@@ -38,8 +38,8 @@ var summaries = map[string]string{
 	"GET /api/v1/agents":                           "Every agent's live state",
 	"GET /api/v1/agents/{id}":                      "One agent's live state, skills and today's figures",
 	"POST /api/v1/agents/{id}/login":               "Log an agent in (available)",
-	"POST /api/v1/agents/{id}/logout":              "Log an agent out",
-	"POST /api/v1/agents/{id}/state":               `Set an agent's state: {"state": "available"|"away"|"wrap_up", "reason": ..., "extend_seconds": ...}`,
+	"POST /api/v1/agents/{id}/logout":              "Log an agent out; during a call, 202: the logout waits for the call and its wrap-up to end (the agent shows pending_state)",
+	"POST /api/v1/agents/{id}/state":               `Set an agent's state: {"state": "available"|"away"|"logged_out"|"wrap_up", "reason": ..., "extend_seconds": ...} (extend_seconds, 1 to 3600, with wrap_up: more after-call time); 200 with the agent when the change is made, 202 when away or logged_out is asked for during a call: it is deferred until the call and its wrap-up end, and the agent shows it as pending_state`,
 	"GET /api/v1/queues":                           "Every queue's live state",
 	"GET /api/v1/queues/{name}":                    "One queue: waiting, longest and estimated wait, callbacks pending, agents",
 	"GET /api/v1/me":                               "Who the credentials belong to",
@@ -62,6 +62,16 @@ var summaries = map[string]string{
 	"GET /debug/pprof/trace":                       "Execution trace (admin)",
 }
 
+// deferrable reports whether a route answers 202 when the change waits for
+// the agent's call and wrap-up to end.
+func deferrable(pattern string) bool {
+	switch pattern {
+	case "POST /api/v1/agents/{id}/logout", "POST /api/v1/agents/{id}/state":
+		return true
+	}
+	return false
+}
+
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 // openAPI serves the OpenAPI 3.1 document of the routes (no auth).
@@ -76,15 +86,19 @@ func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
 		for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]string{"type": "string"}})
 		}
+		responses := map[string]any{
+			"200": map[string]string{"description": "OK"},
+			"401": map[string]string{"description": "no or bad credentials"},
+			"403": map[string]string{"description": "the role may not do this"},
+		}
+		if deferrable(rt.pattern) {
+			responses["202"] = map[string]string{"description": "deferred until the agent's call and wrap-up end (pending_state)"}
+		}
 		op := map[string]any{
-			"summary":  summaries[rt.pattern],
-			"security": []map[string][]string{{"basicAuth": {}}, {"bearerAuth": {}}},
-			"x-roles":  rt.roles,
-			"responses": map[string]any{
-				"200": map[string]string{"description": "OK"},
-				"401": map[string]string{"description": "no or bad credentials"},
-				"403": map[string]string{"description": "the role may not do this"},
-			},
+			"summary":   summaries[rt.pattern],
+			"security":  []map[string][]string{{"basicAuth": {}}, {"bearerAuth": {}}},
+			"x-roles":   rt.roles,
+			"responses": responses,
 		}
 		if params != nil {
 			op["parameters"] = params

@@ -25,7 +25,6 @@ type Calls interface {
 	Consult(callID, target, by string) error
 	CompleteConsult(callID, by string) error
 	CancelConsult(callID, by string) error
-	Consulting(callID string) (target string, connected, ok bool)
 	AddToConference(callID, target, by string) error
 	LeaveConference(callID, by string) error
 	RemoveParty(callID, party, by string) error
