@@ -57,7 +57,7 @@ function render(snap) {
   document.getElementById("btn-complete").classList.toggle("hidden", !(consult && consult.connected));
   document.getElementById("btn-cancel-consult").classList.toggle("hidden", !consult);
   text("consult", consult ? (consult.connected ? "talking to " : "ringing ") + consult.target + "; the caller is on hold" : "");
-  text("live-state", lv ? "Call " + lv.state.replace("_", " ") : "");
+  text("live-state", lv ? "Call state: " + lv.state.replace("_", " ") : "");
   renderParties(inConference ? lv.parties || [] : []);
   holdTimer.update(onCall ? c.id : "", c ? c.queue : "", lv && lv.state === "held" && lv.held_since ? new Date(lv.held_since) : null);
   for (const b of document.querySelectorAll("#keypad button")) b.disabled = !onCall;
