@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"time"
@@ -42,7 +43,7 @@ func (n *Node) buildAPI() error {
 	n.phones = phones
 	mgr.SetSoftphones(phones)
 	a := n.api
-	a.Phones = softphones{phones}
+	a.Phones = softphones{Phones: phones, changed: mgr.DeviceChanged}
 	a.Calendar = mgr.Calendar()
 	a.Voicemails = st
 	a.Calls = mgr
@@ -78,8 +79,23 @@ func (n *Node) buildAPI() error {
 	return nil
 }
 
-// softphones are the browser phones as the API drives them.
-type softphones struct{ *webrtc.Phones }
+// softphones are the browser phones as the API drives them; connecting
+// or closing one changes whether its agent can be reached.
+type softphones struct {
+	*webrtc.Phones
+	changed func(user string)
+}
+
+func (p softphones) Connect(ctx context.Context, user, offer string) (string, error) {
+	answer, err := p.Phones.Connect(ctx, user, offer)
+	p.changed(user)
+	return answer, err
+}
+
+func (p softphones) Disconnect(user string) {
+	p.Phones.Disconnect(user)
+	p.changed(user)
+}
 
 func (p softphones) Status(user string) api.SoftphoneStatus {
 	return api.SoftphoneStatus(p.Phones.Status(user))
