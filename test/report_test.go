@@ -59,7 +59,7 @@ func TestQueueReportOverRealCalls(t *testing.T) {
 	// The same as CSV.
 	var csv []byte
 	if code := s.apiRaw("GET", "/api/v1/reports/queues?format=csv&"+q.Encode(), &csv); code != 200 ||
-		!strings.HasPrefix(string(csv), "queue,interval_start,offered,answered,abandoned") || !strings.Contains(string(csv), "support,total,2,1,1,0,0.5000,0.5000,") {
+		!strings.HasPrefix(string(csv), "queue,interval_start,offered,answered,abandoned") || !strings.Contains(string(csv), "support,total,2,1,1,0,0,0.5000,0.5000,") {
 		t.Fatalf("csv %d:\n%s", code, csv)
 	}
 	// The agent report: 1003 answered one call, spent time on it and available.

@@ -178,6 +178,11 @@ func (l *Leg) Reject(code int, reason string) {
 	}
 }
 
+// byeWait bounds how long a hang-up waits for the far end's answer to its
+// BYE: the leg is over either way, and a shutdown must not wait on a peer
+// that has gone.
+const byeWait = 3 * time.Second
+
 // Hangup ends the leg from this side: BYE when established, a final error
 // response when an inbound leg was never answered.
 func (l *Leg) Hangup() {
@@ -190,7 +195,7 @@ func (l *Leg) Hangup() {
 		l.Reject(480, "Temporarily Unavailable")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), byeWait)
 	defer cancel()
 	var err error
 	switch {
