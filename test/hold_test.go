@@ -77,6 +77,7 @@ func TestHoldRemindsAndRingsAgentBack(t *testing.T) {
 	heardByCaller.stop()
 
 	got := heard(t, heardByCaller, callerMedia, "hold-music", "still-holding")
+	t.Logf("on hold the caller heard %v frames", got)
 	if got["hold-music"] < 150 || got["still-holding"] < 50 {
 		t.Errorf("on hold the caller heard %v frames; want music and the still-holding prompt", got)
 	}
