@@ -51,6 +51,11 @@ type Call struct {
 	segments    int
 	segment     *store.QueueSegment
 	transfer    *transferReq // a transfer to carry out from the talk step
+	// dialCancel stops the dial the call's goroutine waits on, if any.
+	dialCancel context.CancelFunc
+	// hungUp: the API hung the call up while it was dialling or waiting
+	// for a callback: it ends instead of going on.
+	hungUp bool
 	// pendingParties counts parties rung to join before a conference exists.
 	pendingParties int
 	recordKeys     string
@@ -142,6 +147,19 @@ func (c *Call) finish() {
 	caller := c.caller // nil for a click-to-call that never reached the customer
 	if caller != nil {
 		caller.Hangup()
+	}
+	// Whatever a path left behind goes now: the ACD forgets the call, a
+	// consultation or conference ends, the agent is let go.
+	_ = c.m.acd.Abandon(c.ID, "call ended")
+	if c.consult != nil {
+		c.dropConsult()
+	}
+	if c.conf != nil {
+		c.endConference()
+	}
+	if c.agentLeg != nil {
+		c.agentLeg.Hangup()
+		c.releaseAgent()
 	}
 	c.closeSegment(event.SegmentAbandoned, "")
 	c.closeRecording()

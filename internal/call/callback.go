@@ -137,6 +137,10 @@ func (c *Call) callbackPending(ctx context.Context) {
 		if c.dialBack(ctx, q, attempt) {
 			return
 		}
+		if c.hungUp {
+			c.end(event.OutcomeCallbackFailed, event.BySystem, "callback hung up from the desktop")
+			return
+		}
 		if attempt >= q.Callback.Attempts {
 			c.end(event.OutcomeCallbackFailed, event.BySystem, fmt.Sprintf("customer did not answer %d callback attempts", attempt))
 			return

@@ -65,6 +65,12 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 		c.end(event.OutcomeFailed, event.BySystem, "agent's phone: "+err.Error())
 		return
 	}
+	if c.hungUp {
+		agentLeg.Hangup()
+		_ = m.acd.Release(agentID)
+		c.end(event.OutcomeFailed, event.ByAgent, "hung up before the customer was dialled")
+		return
+	}
 	m.event(event.AgentAnswered, c.ID, agentID, "", "dialling "+number)
 	if rb, ok := m.sounds.Get("ringback"); ok {
 		agentLeg.Media().Loop(rb)
@@ -85,7 +91,7 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 		c.end(event.OutcomeFailed, by, "customer not reached: "+err.Error())
 		return
 	}
-	if c.st != StateRinging { // hung up from the desktop meanwhile
+	if c.st != StateRinging || c.hungUp { // hung up from the desktop meanwhile
 		leg.Hangup()
 		agentLeg.Hangup()
 		_ = m.acd.Release(agentID)

@@ -157,7 +157,9 @@ func (c *Call) addParty(target, by string) error {
 				return m.dialTrunk(ctx, "", target, "", "")
 			})
 		}
-		if derr := c.do("conference answered", func(c *Call) error { return c.partyDialed(target, agent, leg, err) }); derr != nil {
+		if derr := c.deliver("conference answered", func(c *Call) error { return c.partyDialed(target, agent, leg, err) }); derr == ErrUnknownCall {
+			// The call ended first: partyDialed did not run, so its
+			// party and reservation are released here.
 			if leg != nil {
 				leg.Hangup()
 			}
@@ -270,6 +272,22 @@ func (c *Call) toConference() error {
 		return nil
 	}
 	cf := &conference{mix: media.NewConference(), gone: make(chan *member, media.MaxConferenceSize), dialing: c.pendingParties}
+	// Both legs must be mixable (a supervisor's monitor holds their taps):
+	// otherwise the call goes on as it was.
+	for _, l := range []*sip.Leg{c.caller, c.agentLeg} {
+		if l == nil {
+			continue
+		}
+		if err := cf.mix.Add(l.Media()); err != nil {
+			cf.mix.Stop()
+			if c.st != StateConsulting && c.st != StateHeld && c.agentLeg != nil {
+				media.Bridge(c.caller.Media(), c.agentLeg.Media())
+			} else if snd := c.holdMusic(); snd != nil {
+				c.caller.Media().Loop(snd)
+			}
+			return fmt.Errorf("%w: %v", ErrConferenceBusy, err)
+		}
+	}
 	c.pendingParties = 0
 	c.conf = cf
 	if c.hold != (holdState{}) {
@@ -345,13 +363,13 @@ func contextOf(ch <-chan struct{}) context.Context {
 // off hold and joins the agent and the consulted party.
 func (c *Call) mergeConsult(by string) error {
 	cons := c.consult
+	if err := c.toConference(); err != nil {
+		return err // the consultation goes on
+	}
 	c.consult = nil
 	cons.cancel()
 	c.setView(func(v *callView) { v.Consult = nil })
 	c.m.event(event.ConsultEnded, c.ID, c.agentID, c.queue, "merged into a conference by "+by)
-	if err := c.toConference(); err != nil {
-		return err
-	}
 	p := Party{Kind: PartyExternal, Number: cons.target}
 	if cons.agent != "" {
 		p = Party{Kind: PartyAgent, Agent: cons.agent}

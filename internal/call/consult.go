@@ -78,7 +78,7 @@ func (c *Call) startConsult(target, kind, by string) error {
 				return m.dialTrunk(ctx, "", target, "", "")
 			})
 		}
-		if derr := c.do("consult answered", func(c *Call) error { return c.consultDialed(cons, leg, err) }); derr != nil && leg != nil {
+		if derr := c.deliver("consult answered", func(c *Call) error { return c.consultDialed(cons, leg, err) }); derr != nil && leg != nil {
 			leg.Hangup()
 		}
 	})
@@ -149,7 +149,8 @@ func (m *Manager) CompleteConsult(callID, by string) error {
 		c.consult = nil
 		cons.cancel()
 		cons.released = true // the reserved agent is the call's now (direct)
-		c.setView(func(v *callView) { v.Consult = nil })
+		c.hold = holdState{}
+		c.setView(func(v *callView) { v.Consult, v.HeldSince = nil, time.Time{} })
 		agentLeg.Media().Unbridge()
 		agentLeg.Hangup()
 		c.releaseAgent()

@@ -43,6 +43,8 @@ var (
 	ErrNoTrunk = errors.New("call: no outbound trunk")
 	// ErrConferenceFull: a conference has its maximum of parties.
 	ErrConferenceFull = errors.New("call: the conference is full")
+	// ErrConferenceBusy: the call's audio cannot be mixed now (a supervisor monitors it).
+	ErrConferenceBusy = errors.New("call: cannot start a conference now")
 	// ErrUnknownParty: no party of the conference by that ID.
 	ErrUnknownParty = errors.New("call: no such party in the conference")
 	// ErrBusy: the call did not take the command in time.

@@ -322,6 +322,8 @@ func dialTaking(ctx context.Context, timeout time.Duration, gone <-chan struct{}
 	var cmds chan *command
 	if c != nil {
 		cmds = c.cmds
+		c.dialCancel = cancel // a hang-up from the API stops the dial
+		defer func() { c.dialCancel = nil }()
 	}
 	for {
 		select {
@@ -519,7 +521,7 @@ func (m *Manager) ring(ctx context.Context, o acd.Offer) {
 		return
 	}
 	m.poke()
-	if err := c.do("answer", func(c *Call) error { return c.agentAnswered(leg, o.AgentID) }); err != nil {
+	if err := c.deliver("answer", func(c *Call) error { return c.agentAnswered(leg, o.AgentID) }); err != nil {
 		// The caller left between the ACD's decision and now.
 		log.Info("call gone when the agent answered", "err", err)
 		leg.Hangup()

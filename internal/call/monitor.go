@@ -63,7 +63,7 @@ func (m *Manager) runMonitor(ctx context.Context, target *Call, supLeg *sip.Leg,
 	var callerLeg, agentLeg *sip.Leg
 	var queue, ext string
 	if err := target.do("monitor", func(c *Call) error {
-		if c.st != StateConnected && c.st != StateHeld {
+		if c.st != StateConnected && c.st != StateHeld || c.agentLeg == nil {
 			return c.refuse("monitor")
 		}
 		callerLeg, agentLeg, queue, ext = c.caller, c.agentLeg, c.queue, c.agentID

@@ -68,15 +68,27 @@ const commandWait = 5 * time.Second
 
 // do runs f on the call's goroutine and returns its error: ErrUnknownCall
 // once the call has ended, ErrBusy if the call did not take it in time.
+// It is for outside actions (API, phones), which must not hang.
 func (c *Call) do(op string, f func(c *Call) error) error {
-	k := &command{op: op, apply: f, reply: make(chan error, 1)}
 	t := time.NewTimer(commandWait)
 	defer t.Stop()
+	return c.send(op, f, t.C)
+}
+
+// deliver is do for the call's own helpers (an offer answered, a party
+// dialled): it waits for as long as the call lives, so what they hand over
+// is never lost to a busy moment. ErrUnknownCall means f did not run.
+func (c *Call) deliver(op string, f func(c *Call) error) error {
+	return c.send(op, f, nil)
+}
+
+func (c *Call) send(op string, f func(c *Call) error, timeout <-chan time.Time) error {
+	k := &command{op: op, apply: f, reply: make(chan error, 1)}
 	select {
 	case c.cmds <- k:
 	case <-c.done:
 		return ErrUnknownCall
-	case <-t.C:
+	case <-timeout:
 		return ErrBusy
 	}
 	select {

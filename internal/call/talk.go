@@ -186,6 +186,7 @@ func (c *Call) releaseAgent() {
 	}
 	c.m.poke()
 	c.agentLeg, c.agentID, c.agentDirect = nil, "", false
+	c.transfer = nil // a transfer asked of this agent goes with them
 	c.setView(func(v *callView) { v.Agent = "" })
 }
 
@@ -219,7 +220,7 @@ func (c *Call) setHold(on bool, by string) error {
 		return c.holdConference(on, by)
 	case on && c.st == StateHeld, !on && c.st == StateConnected:
 		return nil
-	case c.st != StateConnected && c.st != StateHeld:
+	case c.st != StateConnected && c.st != StateHeld, c.agentLeg == nil:
 		return c.refuse(map[bool]string{true: "hold", false: "resume"}[on])
 	}
 	if on {
@@ -272,6 +273,7 @@ func (c *Call) holdRecall(ctx context.Context) {
 	c.log.Info("maximum hold reached; ringing the agent again", "agent", agentID)
 	old := c.agentLeg
 	c.agentLeg = nil
+	c.setState(StateRinging) // hold, transfer and monitor are refused while the agent's phone rings again
 	old.Hangup()
 	if agentID != "" {
 		timeout := 30 * time.Second
@@ -324,7 +326,16 @@ func (m *Manager) Hold(callID string, on bool, by string) error {
 func (m *Manager) HangupCall(callID, by string) error {
 	return m.command(callID, "hangup", func(c *Call) error {
 		m.event(event.HangupRequested, c.ID, "", "", "by "+by)
+		c.hungUp = true
+		if c.dialCancel != nil {
+			c.dialCancel()
+		}
 		switch {
+		case c.st == StateCallbackPending && c.agentLeg == nil:
+			_ = m.acd.Withdraw(c.ID, "callback cancelled by "+by)
+			m.poke()
+			c.closeSegment(event.SegmentWithdrawn, "")
+			c.end(event.OutcomeCallbackFailed, event.BySystem, "callback cancelled by "+by)
 		case c.conf != nil:
 			c.hangUpTalk(event.ByAgent, "hung up from the desktop")
 		case c.agentLeg != nil:

@@ -73,7 +73,7 @@ func (m *Manager) Transfer(callID, target, by string) error {
 
 // startTransfer checks a transfer and leaves it for the talk step.
 func (c *Call) startTransfer(t transferReq) error {
-	if c.st != StateConnected && c.st != StateHeld {
+	if c.st != StateConnected && c.st != StateHeld || c.agentLeg == nil {
 		return c.refuse("transfer")
 	}
 	if t.replaces == "" && c.m.targetKind(t.target) == "" {
@@ -104,7 +104,7 @@ func (c *Call) handOver(ctx context.Context, t transferReq) {
 	var got handoff
 	if t.replaces != "" {
 		var err error
-		if got, err = m.takeConsultation(t.replaces); err != nil {
+		if got, err = m.takeConsultation(c, t.replaces); err != nil {
 			log.Info("attended transfer failed", "err", err)
 			notify(481, "Call/Transaction Does Not Exist")
 			m.event(event.TransferFailed, c.ID, agentID, c.queue, err.Error())
@@ -157,12 +157,12 @@ func (c *Call) leaveAgent(leg *sip.Leg, refer bool, notify func(int, string)) {
 
 // takeConsultation finds the call whose caller leg is the SIP dialog
 // callID (the transferring agent's second call) and takes its agent leg.
-func (m *Manager) takeConsultation(callID string) (handoff, error) {
+func (m *Manager) takeConsultation(self *Call, callID string) (handoff, error) {
 	var cons *Call
 	m.mu.Lock()
 	for _, c := range m.calls {
 		c.mu.Lock()
-		if c.view.CallerLeg == callID {
+		if c.view.CallerLeg == callID && c != self {
 			cons = c
 		}
 		c.mu.Unlock()

@@ -81,7 +81,9 @@ func (c *Call) voicemail(ctx context.Context) {
 	c.mu.Lock()
 	caller, name := c.rec.Caller, c.rec.CallerName
 	c.mu.Unlock()
-	v, err := m.vm.Save(ctx, voicemail.Message{CallID: c.ID, Mailbox: mailbox, Email: box.Email, Caller: caller, CallerName: name,
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second) // a message left as the call ends is kept
+	defer cancel()
+	v, err := m.vm.Save(sctx, voicemail.Message{CallID: c.ID, Mailbox: mailbox, Email: box.Email, Caller: caller, CallerName: name,
 		At: rec.start, PCM: pcm})
 	if err != nil {
 		c.log.Error("voicemail not saved", "err", err)

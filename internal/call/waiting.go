@@ -64,6 +64,7 @@ func (c *Call) enqueue(ctx context.Context, name string, priority int) {
 	c.music(q)
 	if err := m.acd.Enqueue(c.ID, name, priority); err != nil {
 		c.log.Error("enqueue", "queue", name, "err", err)
+		c.closeSegment(event.SegmentWithdrawn, "")
 		c.end(c.failed(), event.BySystem, "enqueue: "+err.Error())
 		return
 	}
@@ -269,6 +270,7 @@ func (c *Call) limit(ctx context.Context, q config.Queue, o config.Overflow, why
 		if !waiting {
 			// The caller is not in line: queue them, then offer the callback.
 			if err := m.acd.Enqueue(c.ID, q.Name, c.priority); err != nil {
+				c.closeSegment(event.SegmentWithdrawn, "")
 				c.end(event.OutcomeFailed, event.BySystem, "enqueue: "+err.Error())
 				return
 			}

@@ -42,6 +42,7 @@ type Leg struct {
 	remoteEnded atomic.Bool
 	done        chan struct{}
 	endOnce     sync.Once
+	byeOnce     sync.Once
 	holdFn      atomic.Pointer[func(bool)]
 	endFn       atomic.Pointer[func()]
 	referFn     atomic.Pointer[func(Transfer) error]
@@ -195,19 +196,25 @@ func (l *Leg) Hangup() {
 		l.Reject(480, "Temporarily Unavailable")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), byeWait)
-	defer cancel()
-	var err error
-	switch {
-	case l.srv != nil:
-		err = l.srv.Bye(ctx)
-	case l.client() != nil:
-		err = l.client().Bye(ctx)
-	}
-	if err != nil {
-		l.s.log.Debug("sip: BYE", "sip_call_id", l.ID, "err", err)
-	}
-	l.end("local hangup")
+	// The BYE goes out in the background (bounded by byeWait), so the
+	// call hanging up never waits on the far end; the leg ends after it.
+	l.byeOnce.Do(func() {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), byeWait)
+			defer cancel()
+			var err error
+			switch {
+			case l.srv != nil:
+				err = l.srv.Bye(ctx)
+			case l.client() != nil:
+				err = l.client().Bye(ctx)
+			}
+			if err != nil {
+				l.s.log.Debug("sip: BYE", "sip_call_id", l.ID, "err", err)
+			}
+			l.end("local hangup")
+		}()
+	})
 }
 
 // watch ends the leg when its dialog ends (BYE either way, CANCEL, or a
