@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -55,7 +56,7 @@ func (s *Server) saveDisposition(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 500, "could not save the disposition")
 		return
 	}
-	s.store.AppendEvent(store.Event{At: d.At, Kind: "disposition_saved", CallID: id, Agent: agent, Queue: rec.Queue,
+	s.store.AppendEvent(store.Event{At: d.At, Kind: event.DispositionSaved, CallID: id, Agent: agent, Queue: rec.Queue,
 		Detail: fmt.Sprintf("code=%s tags=%s by=%s", d.Code, strings.Join(d.Tags, ","), p.name)})
 	writeJSON(w, 200, d)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/qa"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -69,7 +70,7 @@ func (s *Server) scoreCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 500, "could not save the score")
 		return
 	}
-	s.store.AppendEvent(store.Event{At: q.At, Kind: "qa_scored", CallID: id, Agent: rec.Agent, Queue: rec.Queue,
+	s.store.AppendEvent(store.Event{At: q.At, Kind: event.QAScored, CallID: id, Agent: rec.Agent, Queue: rec.Queue,
 		Detail: "scorecard=" + card.Name + " by=" + q.Reviewer})
 	writeJSON(w, 200, struct {
 		store.QAScore

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -45,7 +46,7 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	s.store.AppendEvent(store.Event{At: time.Now(), Kind: "recording_downloaded", CallID: id, Agent: rec.Agent, Queue: rec.Queue, Detail: "by " + p.name})
+	s.store.AppendEvent(store.Event{At: time.Now(), Kind: event.RecordingFetched, CallID: id, Agent: rec.Agent, Queue: rec.Queue, Detail: "by " + p.name})
 	s.log.Info("recording downloaded", "call", id, "user", p.name)
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+id+`.wav"`)

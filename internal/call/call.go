@@ -336,16 +336,3 @@ func (c *Call) loginToggle(ctx context.Context) {
 	leg.Hangup()
 	c.end(event.OutcomeCompleted, event.BySystem, "login toggle: "+string(st))
 }
-
-// Hangup ends a call on shutdown (the caller's leg).
-func (c *Call) Hangup() {
-	_ = c.do("hangup", func(c *Call) error {
-		if c.caller != nil {
-			c.caller.Hangup()
-		}
-		if c.agentLeg != nil {
-			c.agentLeg.Hangup()
-		}
-		return nil
-	})
-}

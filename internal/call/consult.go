@@ -204,17 +204,3 @@ func (c *Call) dropConsult() {
 	}
 	c.setView(func(v *callView) { v.Consult = nil })
 }
-
-// Consulting reports the target of a call's consultation in progress.
-func (m *Manager) Consulting(callID string) (target string, connected bool, ok bool) {
-	c := m.call(callID)
-	if c == nil {
-		return "", false, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.view.Consult == nil {
-		return "", false, false
-	}
-	return c.view.Consult.Target, c.view.Consult.Connected, true
-}

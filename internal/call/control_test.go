@@ -428,3 +428,39 @@ func TestConferenceUnknownTarget(t *testing.T) {
 	}
 	c.Hangup()
 }
+
+// TestConsultThenComplete hands the caller to the consulted agent: the
+// first agent's phone is hung up, the caller hears the second, and the
+// record names them.
+func TestConsultThenComplete(t *testing.T) {
+	n := nodetest.Start(t, "")
+	id, c, agent, _, bob := connectedCall(t, n)
+	if code := n.API("POST", "/api/v1/agents/1002/state", map[string]string{"state": "available"}, nil); code >= 300 {
+		t.Fatalf("1002 available: %d", code)
+	}
+	if code, msg := rawAPI(t, n, "POST", "/api/v1/calls/"+id+"/consult/complete", nil); code != 409 {
+		t.Errorf("complete without a consultation: %d %q, want 409", code, msg)
+	}
+	if code, _ := rawAPI(t, n, "POST", "/api/v1/calls/"+id+"/consult", map[string]string{"to": "1002"}); code != 200 {
+		t.Fatalf("consult: %d", code)
+	}
+	consulted := bob.NextCall(t, wait)
+	nodetest.WaitFor(t, wait, "the consultation connected", func() bool { return hasEvent(getCall(t, n, id), "consult_connected") })
+	if code, msg := rawAPI(t, n, "POST", "/api/v1/calls/"+id+"/consult/complete", nil); code != 200 {
+		t.Fatalf("complete: %d %q", code, msg)
+	}
+	agent.WaitEnded(t, wait)
+	waitState(t, n, id, "connected")
+	nodetest.WaitFor(t, wait, "the caller hears the consulted agent", func() bool { return c.RTP.ToneLevel(1800) > 0.5 })
+	nodetest.WaitFor(t, wait, "the consulted agent hears the caller", func() bool { return consulted.RTP.ToneLevel(440) > 0.5 })
+	if v := getCall(t, n, id); v.Agent != "1002" {
+		t.Errorf("agent %q after the transfer, want 1002", v.Agent)
+	}
+	c.Hangup()
+	consulted.WaitEnded(t, wait)
+	rec := n.EndedCall(t, wait, func(r nodetest.CallRecord) bool { return r.ID == id })
+	if rec.Outcome != "answered" || rec.Agent != "1002" {
+		t.Errorf("record %s by %s, want answered by 1002", rec.Outcome, rec.Agent)
+	}
+	nodetest.WaitFor(t, wait, "1002 free after the call", func() bool { return n.AgentState("1002") == "available" })
+}
