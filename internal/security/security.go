@@ -1,0 +1,255 @@
+// Package security keeps password guessers out of the SIP edge: it counts
+// failed authentications per source address, bans a source that fails too
+// often within a window, and keeps per-kind counts and a bounded sample of
+// recent security events. It is pure — no sockets, no logging, no SIP: time
+// comes from an injected Clock and every event goes to an injected callback,
+// which the node turns into a log line.
+package security
+
+import (
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Clock tells the time; tests give a fake one.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the real time.
+type SystemClock struct{}
+
+// Now implements Clock.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Settings configure a Guard.
+type Settings struct {
+	// BanAfter failures within BanWindow ban a source for BanFor; 0 never bans.
+	BanAfter  int
+	BanWindow time.Duration
+	BanFor    time.Duration
+	// Exempt sources (trusted trunks) are never banned; their failures are
+	// still events.
+	Exempt []netip.Prefix
+	// Recent is how many events the sample keeps (DefaultRecent when 0).
+	Recent int
+	// MaxSources bounds how many sources' failures are tracked at once
+	// (DefaultMaxSources when 0), so a flood from many addresses cannot
+	// grow memory without end.
+	MaxSources int
+}
+
+// Defaults of Settings.
+const (
+	DefaultRecent     = 256
+	DefaultMaxSources = 100_000
+)
+
+// Ban is a banned source.
+type Ban struct {
+	Source netip.Addr `json:"source"`
+	Since  time.Time  `json:"since"`
+	Until  time.Time  `json:"until"`
+	// Failures is how many failures within the window caused it.
+	Failures int `json:"failures"`
+}
+
+// Report is the counts of events since start and the recent ones.
+type Report struct {
+	Counts map[EventKind]uint64 `json:"counts"`
+	// Dropped counts requests from banned sources left unanswered.
+	Dropped uint64  `json:"dropped"`
+	Recent  []Event `json:"recent"`
+}
+
+// Guard decides which sources are banned. It is safe for concurrent use;
+// its lock is held only for map and slice work.
+type Guard struct {
+	set    Settings
+	clock  Clock
+	notify func(Event)
+
+	mu      sync.Mutex
+	fails   map[netip.Addr][]time.Time // failures within the window, oldest first
+	bans    map[netip.Addr]Ban
+	counts  map[EventKind]uint64
+	dropped uint64
+	ring    []Event
+	next    int // where the next event goes in ring once it is full
+}
+
+// New builds a Guard; notify, when not nil, is called (outside the Guard's
+// lock) with every event recorded.
+func New(set Settings, clock Clock, notify func(Event)) *Guard {
+	if set.Recent <= 0 {
+		set.Recent = DefaultRecent
+	}
+	if set.MaxSources <= 0 {
+		set.MaxSources = DefaultMaxSources
+	}
+	if notify == nil {
+		notify = func(Event) {}
+	}
+	return &Guard{set: set, clock: clock, notify: notify,
+		fails: map[netip.Addr][]time.Time{}, bans: map[netip.Addr]Ban{}, counts: map[EventKind]uint64{}}
+}
+
+// Exempt reports whether a source may never be banned.
+func (g *Guard) Exempt(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range g.set.Exempt {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Banned reports whether a is banned now; each true answer counts as a
+// dropped request.
+func (g *Guard) Banned(a netip.Addr) bool {
+	a = a.Unmap()
+	now := g.clock.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b, ok := g.bans[a]
+	if !ok {
+		return false
+	}
+	if !now.Before(b.Until) {
+		delete(g.bans, a)
+		return false
+	}
+	g.dropped++
+	return true
+}
+
+// Fail records a failure event (its At is set from the clock). A kind that
+// counts toward a ban (see EventKind.Counts) from a source not exempt bans
+// it on the BanAfter-th failure within BanWindow; Fail then reports true
+// and records a ban event too.
+func (g *Guard) Fail(ev Event) (banned bool) {
+	ev.Source = ev.Source.Unmap()
+	ev.At = g.clock.Now()
+	out := []Event{ev}
+	g.mu.Lock()
+	g.record(ev)
+	if ev.Kind.Counts() && g.set.BanAfter > 0 && ev.Source.IsValid() && !g.Exempt(ev.Source) {
+		if n := g.count(ev.Source, ev.At); n >= g.set.BanAfter {
+			delete(g.fails, ev.Source)
+			g.pruneBans(ev.At)
+			b := Ban{Source: ev.Source, Since: ev.At, Until: ev.At.Add(g.set.BanFor), Failures: n}
+			g.bans[ev.Source] = b
+			ban := Event{At: ev.At, Kind: KindBan, Source: ev.Source, Until: b.Until, Detail: ev.Kind.String()}
+			g.record(ban)
+			out = append(out, ban)
+			banned = true
+		}
+	}
+	g.mu.Unlock()
+	for _, e := range out {
+		g.notify(e)
+	}
+	return banned
+}
+
+// count adds a failure of a at now and returns how many fall within the window.
+func (g *Guard) count(a netip.Addr, now time.Time) int {
+	ts, tracked := g.fails[a]
+	if !tracked && len(g.fails) >= g.set.MaxSources {
+		g.pruneFails(now)
+	}
+	from := now.Add(-g.set.BanWindow)
+	keep := slices.IndexFunc(ts, func(t time.Time) bool { return t.After(from) })
+	if keep < 0 {
+		ts = ts[:0]
+	} else {
+		ts = ts[keep:]
+	}
+	ts = append(ts, now)
+	g.fails[a] = ts
+	return len(ts)
+}
+
+// pruneFails forgets sources whose last failure left the window and, if
+// the table is still full, one more source, so a new one has room.
+func (g *Guard) pruneFails(now time.Time) {
+	from := now.Add(-g.set.BanWindow)
+	for a, ts := range g.fails {
+		if len(ts) == 0 || !ts[len(ts)-1].After(from) {
+			delete(g.fails, a)
+		}
+	}
+	for a := range g.fails {
+		if len(g.fails) < g.set.MaxSources {
+			break
+		}
+		delete(g.fails, a)
+	}
+}
+
+func (g *Guard) pruneBans(now time.Time) {
+	for a, b := range g.bans {
+		if !now.Before(b.Until) {
+			delete(g.bans, a)
+		}
+	}
+}
+
+// record counts ev and keeps it in the ring of recent events.
+func (g *Guard) record(ev Event) {
+	g.counts[ev.Kind]++
+	if len(g.ring) < g.set.Recent {
+		g.ring = append(g.ring, ev)
+		return
+	}
+	g.ring[g.next] = ev
+	g.next = (g.next + 1) % len(g.ring)
+}
+
+// Bans lists the bans in force, soonest to end first.
+func (g *Guard) Bans() []Ban {
+	now := g.clock.Now()
+	g.mu.Lock()
+	g.pruneBans(now)
+	out := make([]Ban, 0, len(g.bans))
+	for _, b := range g.bans {
+		out = append(out, b)
+	}
+	g.mu.Unlock()
+	slices.SortFunc(out, func(x, y Ban) int { return x.Until.Compare(y.Until) })
+	return out
+}
+
+// Lift ends a's ban and forgets its failures; it reports whether a was banned.
+func (g *Guard) Lift(a netip.Addr) bool {
+	a = a.Unmap()
+	now := g.clock.Now()
+	g.mu.Lock()
+	b, ok := g.bans[a]
+	ok = ok && now.Before(b.Until)
+	delete(g.bans, a)
+	delete(g.fails, a)
+	ev := Event{At: now, Kind: KindLift, Source: a}
+	if ok {
+		g.record(ev)
+	}
+	g.mu.Unlock()
+	if ok {
+		g.notify(ev)
+	}
+	return ok
+}
+
+// Events returns the counts and the recent events, oldest first.
+func (g *Guard) Events() Report {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r := Report{Counts: make(map[EventKind]uint64, len(g.counts)), Dropped: g.dropped, Recent: make([]Event, 0, len(g.ring))}
+	for k, v := range g.counts {
+		r.Counts[k] = v
+	}
+	r.Recent = append(r.Recent, g.ring[g.next:]...)
+	r.Recent = append(r.Recent, g.ring[:g.next]...)
+	return r
+}
