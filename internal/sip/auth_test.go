@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	gosip "github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 )
 
@@ -80,4 +81,121 @@ func FuzzDigestVerify(f *testing.F) {
 			t.Fatalf("fuzzed header authenticated as %q", u)
 		}
 	})
+}
+
+// answerN computes a phone's Authorization for a challenge with nonce count
+// nc and credential uri.
+func answerN(t *testing.T, chalHeader, user, pass, uri string, nc int) string {
+	t.Helper()
+	chal, err := digest.ParseChallenge(chalHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: uri, Username: user, Password: pass, Count: nc, Cnonce: "abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred.String()
+}
+
+func TestDigestNonceReplay(t *testing.T) {
+	tests := []struct {
+		name string
+		// counts are the nonce counts sent in turn on one nonce; the last
+		// is expected to be refused as a replay when replay is set.
+		counts []int
+		replay bool
+	}{
+		{"increasing counts", []int{1, 2, 3}, false},
+		{"the same Authorization twice", []int{1, 1}, true},
+		{"a count going back", []int{1, 3, 2}, true},
+		{"a count skipping ahead", []int{1, 5, 6}, false},
+		{"a nonce used past its limit", func() []int {
+			c := make([]int, maxNonceUses+1)
+			for i := range c {
+				c[i] = i + 1
+			}
+			return c
+		}(), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newTestAuth()
+			chal := a.challenge(false)
+			for i, nc := range tc.counts {
+				_, err := a.verify("REGISTER", answerN(t, chal, "1001", "demo1001", "sip:127.0.0.1", nc))
+				last := i == len(tc.counts)-1
+				if last && tc.replay {
+					if !errors.Is(err, ErrNonceReplay) || !errors.Is(err, ErrStaleNonce) {
+						t.Fatalf("nc %d: err %v, want a replay (and stale)", nc, err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("nc %d: %v", nc, err)
+				}
+			}
+		})
+	}
+}
+
+func TestDigestNoncesAreDistinct(t *testing.T) {
+	a := newTestAuth()
+	now := time.Now()
+	a.now = func() time.Time { return now } // the same second for both phones
+	for range 2 {
+		if _, err := a.verify("REGISTER", answerN(t, a.challenge(false), "1001", "demo1001", "sip:127.0.0.1", 1)); err != nil {
+			t.Fatalf("a second phone's first use of its nonce: %v", err)
+		}
+	}
+}
+
+func TestDigestFailedGuessDoesNotSpendNonce(t *testing.T) {
+	a := newTestAuth()
+	chal := a.challenge(false)
+	if _, err := a.verify("REGISTER", answerN(t, chal, "1001", "nope", "sip:127.0.0.1", 1)); !errors.Is(err, ErrBadCredential) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if _, err := a.verify("REGISTER", answerN(t, chal, "1001", "demo1001", "sip:127.0.0.1", 1)); err != nil {
+		t.Fatalf("the right password on the same nonce: %v", err)
+	}
+}
+
+func TestDigestURIMustMatchRequest(t *testing.T) {
+	tests := []struct {
+		name, target, credURI string
+		wantErr               error
+	}{
+		{"same", "sip:127.0.0.1", "sip:127.0.0.1", nil},
+		{"default port written out", "sip:127.0.0.1", "sip:127.0.0.1:5060", nil},
+		{"parameters aside", "sip:127.0.0.1:5070;transport=udp", "sip:127.0.0.1:5070", nil},
+		{"another host", "sip:127.0.0.1", "sip:10.0.0.1", ErrURIMismatch},
+		{"another port", "sip:127.0.0.1:5070", "sip:127.0.0.1:5080", ErrURIMismatch},
+		{"another user", "sip:100@127.0.0.1", "sip:200@127.0.0.1", ErrURIMismatch},
+		{"not a URI", "sip:127.0.0.1", "x", ErrURIMismatch},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newTestAuth()
+			var target gosip.Uri
+			if err := gosip.ParseUri(tc.target, &target); err != nil {
+				t.Fatal(err)
+			}
+			req := gosip.NewRequest(gosip.REGISTER, target)
+			req.AppendHeader(gosip.NewHeader("Authorization", answerN(t, a.challenge(false), "1001", "demo1001", tc.credURI, 1)))
+			_, err := a.verifyRequest(req)
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestDigestUnknownUserLooksLikeWrongPassword(t *testing.T) {
+	a := newTestAuth()
+	_, wrong := a.verify("REGISTER", answer(t, a.challenge(false), "1001", "nope"))
+	_, unknown := a.verify("REGISTER", answer(t, a.challenge(false), "9999", "nope"))
+	if wrong == nil || unknown == nil || wrong.Error() != unknown.Error() {
+		t.Fatalf("wrong password: %v; unknown user: %v", wrong, unknown)
+	}
 }

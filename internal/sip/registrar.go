@@ -105,7 +105,10 @@ func (s *Server) sweepRegistrations(ctx context.Context) {
 
 func (s *Server) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("REGISTER")
-	user, err := s.auth.verify("REGISTER", headerValue(req, "Authorization"))
+	if s.dropBanned(req) {
+		return
+	}
+	user, err := s.auth.verifyRequest(req)
 	if err != nil {
 		s.challengeOrForbid(req, tx, err, user)
 		return
@@ -195,19 +198,25 @@ func requestedExpiry(req *gosip.Request) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// challengeOrForbid answers a request whose authentication failed: a fresh
-// challenge when there were no credentials or the nonce went stale, 403 for
-// wrong ones.
+// challengeOrForbid answers a request whose authentication failed, and
+// tells the guard of a failure. No credentials, a stale or replayed nonce:
+// a fresh challenge. Wrong credentials — a wrong password and an unknown
+// user alike, so extensions cannot be enumerated — a fresh challenge too
+// for REGISTER, which is how phones and guessers alike probe; 403 for an
+// INVITE, whose refusal the call record shows.
 func (s *Server) challengeOrForbid(req *gosip.Request, tx gosip.ServerTransaction, err error, user string) {
-	switch {
-	case errors.Is(err, ErrNoCredentials), errors.Is(err, ErrStaleNonce):
-		res := gosip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
-		res.AppendHeader(gosip.NewHeader("WWW-Authenticate", s.auth.challenge(errors.Is(err, ErrStaleNonce))))
-		s.send(tx, res)
-	default:
+	s.failed(req, err, user)
+	stale := errors.Is(err, ErrStaleNonce)
+	if !errors.Is(err, ErrNoCredentials) && !stale {
 		s.log.Warn("authentication failed", "method", req.Method.String(), "user", user, "source", req.Source(), "err", err)
-		s.respond(req, tx, 403, "Forbidden", "")
 	}
+	if errors.Is(err, ErrNoCredentials) || stale || req.Method == gosip.REGISTER {
+		res := gosip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+		res.AppendHeader(gosip.NewHeader("WWW-Authenticate", s.auth.challenge(stale)))
+		s.send(tx, res)
+		return
+	}
+	s.respond(req, tx, 403, "Forbidden", "")
 }
 
 func headerValue(req *gosip.Request, name string) string {

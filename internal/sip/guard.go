@@ -1,0 +1,79 @@
+package sip
+
+import (
+	"errors"
+	"net/netip"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/security"
+)
+
+// Guard is what the SIP edge needs of its defence against password
+// guessing (security.Guard is one): whether a source is banned, and the
+// failed authentications that may ban it.
+type Guard interface {
+	Banned(addr netip.Addr) bool
+	Fail(ev security.Event) (banned bool)
+}
+
+// Protect hands the edge its Guard; call it before Run. Without one nobody
+// is banned.
+func (s *Server) Protect(g Guard) { s.auth.guard = g }
+
+// sourceAddr is the IP address a request came from.
+func sourceAddr(req *gosip.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// dropBanned reports whether req comes from a banned source: such a
+// request gets no answer at all, so a guesser learns nothing and spends
+// its retransmissions.
+func (s *Server) dropBanned(req *gosip.Request) bool {
+	g := s.auth.guard
+	if g == nil || !g.Banned(sourceAddr(req)) {
+		return false
+	}
+	s.log.Debug("sip: dropped a request from a banned source", "method", req.Method.String(), "source", req.Source())
+	return true
+}
+
+// screenInvite is what onInvite asks first. It reports whether it dealt
+// with the INVITE: dropped it, from a banned source, or refused it (403),
+// because its credentials were computed for another request URI.
+func (s *Server) screenInvite(req *gosip.Request, tx gosip.ServerTransaction) bool {
+	if s.dropBanned(req) {
+		return true
+	}
+	hdr := headerValue(req, "Authorization")
+	if hdr == "" {
+		return false
+	}
+	user, err := s.auth.checkURI(hdr, &req.Recipient)
+	if err == nil {
+		return false
+	}
+	s.challengeOrForbid(req, tx, err, user)
+	s.handler.Rejected(rejection(req, 403, "authentication failed: "+err.Error()))
+	return true
+}
+
+// failed tells the guard about a failed authentication of req.
+func (s *Server) failed(req *gosip.Request, err error, user string) {
+	kind := security.KindAuthFailure
+	switch {
+	case errors.Is(err, ErrNonceReplay):
+		kind = security.KindNonceReplay
+	case errors.Is(err, ErrURIMismatch):
+		kind = security.KindURIMismatch
+	case errors.Is(err, ErrNoCredentials), errors.Is(err, ErrStaleNonce):
+		return // asked for a challenge: not a failure
+	}
+	if g := s.auth.guard; g != nil {
+		g.Fail(security.Event{Kind: kind, Source: sourceAddr(req), User: user, Method: req.Method.String(), Detail: err.Error()})
+	}
+}
