@@ -56,13 +56,15 @@ type Endpoint struct {
 	seqOff    uint16
 	tsOff     uint32
 
-	remote atomic.Pointer[Session] // snapshot for the reader
-	peer   atomic.Pointer[Endpoint]
-	tap    atomic.Pointer[func(Codec, []byte)]
-	monTap atomic.Pointer[tapFn]
-	digits chan byte
-	closed chan struct{}
-	once   sync.Once
+	negotiated Session                // as the SDP gave it; sess.Remote is where we send
+	signal     netip.Addr             // where the leg's SIP comes from, if the SIP layer said
+	remote     atomic.Pointer[source] // snapshot for the reader
+	peer       atomic.Pointer[Endpoint]
+	tap        atomic.Pointer[func(Codec, []byte)]
+	monTap     atomic.Pointer[tapFn]
+	digits     chan byte
+	closed     chan struct{}
+	once       sync.Once
 
 	// per-leg receive counters
 	Received atomic.Uint64
@@ -109,19 +111,68 @@ func (e *Engine) NewEndpoint() (*Endpoint, error) {
 func (ep *Endpoint) Local() netip.AddrPort { return ep.local }
 
 // SetSession sets (or, on re-INVITE, changes) the negotiated remote side.
+// A new remote address starts learning the peer's RTP source afresh (see
+// source); the same address again (a session refresh, hold) keeps what was
+// learned.
 func (ep *Endpoint) SetSession(s Session) {
 	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	old := ep.remote.Load()
+	ep.negotiated = s
 	ep.sess = s
-	ep.mu.Unlock()
-	cp := s
-	ep.remote.Store(&cp)
+	if old != nil && old.sess.Remote == s.Remote {
+		ep.publishLocked(old)
+		return
+	}
+	ep.publishLocked(nil)
 }
 
-// Session returns the negotiated remote side.
+// SetSignalSource tells the leg the address its SIP messages come from. RTP
+// from that address may be learned as the peer's source as readily as RTP
+// from the SDP's, and when the two agree NAT is ruled out: nothing else is
+// ever learned. Called after RTP was learned it only applies to the next
+// SetSession with a new address.
+func (ep *Endpoint) SetSignalSource(a netip.Addr) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	ep.signal = a.Unmap()
+	if old := ep.remote.Load(); old != nil && !old.locked.Load() {
+		ep.publishLocked(old)
+	}
+}
+
+// publishLocked hands the reader a new snapshot of the negotiated session,
+// carrying over what keep had learned (nil: learn anew).
+func (ep *Endpoint) publishLocked(keep *source) {
+	src := &source{sess: ep.negotiated, signal: ep.signal}
+	sdpIP := src.sess.Remote.Addr()
+	src.anyIP = !ep.signal.IsValid() || ep.signal != sdpIP
+	if keep != nil {
+		src.sendStart.Store(keep.sendStart.Load())
+		if keep.locked.Load() {
+			src.learned = keep.learned
+			src.locked.Store(true)
+			ep.sess.Remote = keep.learned
+		}
+	}
+	ep.remote.Store(src)
+}
+
+// Session returns the negotiated remote side, as its SDP gave it.
 func (ep *Endpoint) Session() Session {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	return ep.sess
+	return ep.negotiated
+}
+
+// RTPSource is the address the peer's RTP was learned from, and false while
+// nothing has been learned since the last change of address.
+func (ep *Endpoint) RTPSource() (netip.AddrPort, bool) {
+	src := ep.remote.Load()
+	if src == nil || !src.locked.Load() {
+		return netip.AddrPort{}, false
+	}
+	return src.learned, true
 }
 
 // Digits delivers DTMF digits received on this leg (RFC 4733 or injected from SIP INFO).
@@ -310,6 +361,9 @@ func (ep *Endpoint) playTick(now time.Time, buf []byte) bool {
 }
 
 func (ep *Endpoint) send(pkt []byte, to netip.AddrPort) {
+	if src := ep.remote.Load(); src != nil && src.sendStart.Load() == 0 {
+		src.sendStart.CompareAndSwap(0, time.Now().UnixNano())
+	}
 	if _, err := ep.conn.WriteToUDPAddrPort(pkt, to); err == nil {
 		ep.Sent.Add(1)
 		ep.e.Stats.PacketsOut.Add(1)
@@ -355,8 +409,9 @@ func (ep *Endpoint) read() {
 
 // handle processes one received datagram. It allocates nothing.
 func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.Header, dtmf *DTMFDetector) {
-	sess := ep.remote.Load()
-	if sess == nil || from.Addr().Unmap() != sess.Remote.Addr() {
+	src := ep.remote.Load()
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if src == nil || (src.locked.Load() && from != src.learned) {
 		ep.e.Stats.WrongSource.Add(1)
 		return
 	}
@@ -365,6 +420,11 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 		ep.e.Stats.Malformed.Add(1)
 		return
 	}
+	if !src.locked.Load() && !ep.learn(src, from) {
+		ep.e.Stats.WrongSource.Add(1)
+		return
+	}
+	sess := &src.sess
 	payload := pkt[hl:]
 	if h.Padding && len(payload) > 0 {
 		pad := int(payload[len(payload)-1])
@@ -399,6 +459,71 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 			peer.relay(h, payload, sess.Codec, out, false)
 		}
 	}
+}
+
+// learnWindow is how long after the leg starts sending RTP (the far end
+// starts about when it has our SDP) a source that is neither the SDP's nor
+// the signalling's address may still be learned.
+const learnWindow = 10 * time.Second
+
+// source is what the reader checks an arriving packet against: the
+// negotiated session and the peer's RTP source, learned from its first
+// packets (symmetric RTP, as Asterisk's comedia with strictrtp and
+// rtpengine do). Until something is learned the leg sends to the SDP's
+// address, so a phone that never sends still hears; once learned it sends
+// there and accepts that exact address and port only, until SetSession
+// names another address.
+//
+// The first source is chosen to make a hijack by a packet that races the
+// phone's hard: the first valid RTP packet from the SDP's IP or the
+// signalling's IP (any port: a NAT may map the port) is learned at once.
+// A packet from any other address is learned only when NAT is possible —
+// the signalling address is unknown or differs from the SDP's — and only
+// within learnWindow of the leg's first packet out; after that only the two
+// known IPs can be learned. When SIP and SDP agree, nothing else ever is.
+type source struct {
+	sess   Session    // as negotiated
+	signal netip.Addr // invalid if unknown
+	anyIP  bool       // NAT possible: any address may be learned in the window
+
+	sendStart atomic.Int64 // Unix ns of the first packet sent, 0 before
+	locked    atomic.Bool  // learned is set; it never changes after
+	learned   netip.AddrPort
+}
+
+// eligible reports whether a packet from a may be learned as the source.
+func (s *source) eligible(a netip.Addr, now time.Time) bool {
+	switch {
+	case a == s.sess.Remote.Addr(), s.signal.IsValid() && a == s.signal:
+		return true
+	case !s.anyIP:
+		return false
+	}
+	start := s.sendStart.Load()
+	return start == 0 || now.UnixNano()-start < int64(learnWindow)
+}
+
+// learn makes from the peer's RTP source if it may be; false drops the
+// packet. It runs only until the first source is learned.
+func (ep *Endpoint) learn(src *source, from netip.AddrPort) bool {
+	if !src.eligible(from.Addr(), time.Now()) {
+		return false
+	}
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.remote.Load() != src { // new signalling meanwhile: judge the next packet by it
+		return false
+	}
+	if src.locked.Load() {
+		return from == src.learned
+	}
+	src.learned = from
+	src.locked.Store(true)
+	ep.sess.Remote = from
+	if from != src.sess.Remote {
+		ep.e.log.Debug("media: RTP source differs from SDP", "local", ep.local, "sdp", src.sess.Remote, "source", from)
+	}
+	return true
 }
 
 // trackJitter updates J += (|D| − J)/16, D the difference between the
