@@ -33,6 +33,8 @@ type Config struct {
 	CRM CRM `yaml:"crm"`
 	// QA is quality review: scorecards and the weekly review sample.
 	QA QA `yaml:"qa"`
+	// Security bans sources that keep failing SIP authentication.
+	Security Security `yaml:"security"`
 }
 
 // QA configures quality review.
@@ -366,6 +368,7 @@ func Defaults() Config {
 			MaxCallDuration:    4 * time.Hour,
 		},
 		FeatureCodes: FeatureCodes{LoginToggle: "*45", Listen: "*55", Whisper: "*56", Barge: "*57", RecordToggle: "*1", Conference: "*3"},
+		Security:     securityDefaults(),
 	}
 }
 

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSecurityConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		want    Security
+		wantErr string
+	}{
+		{"defaults", "", Security{BanAfter: 10, BanWindow: time.Minute, BanFor: 10 * time.Minute, RecentEvents: 256}, ""},
+		{"set", "security: {ban_after: 3, ban_window: 30s, ban_for: 1h, exempt: [10.0.0.0/8, 192.0.2.1]}\n",
+			Security{BanAfter: 3, BanWindow: 30 * time.Second, BanFor: time.Hour, RecentEvents: 256,
+				Exempt: Sources{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")}}, ""},
+		{"never ban", "security: {ban_after: 0}\n", Security{BanWindow: time.Minute, BanFor: 10 * time.Minute, RecentEvents: 256}, ""},
+		{"typo", "security:\n  ban_afterr: 3\n", Security{}, "line 2: security: field ban_afterr not found"},
+		{"bad exempt", "security:\n  exempt:\n    - 10.0.0.0/8\n    - nowhere\n", Security{}, `line 4: "nowhere" is neither`},
+		{"negative", "security:\n  ban_after: -1\n  ban_for: 0s\n", Security{}, "line 2: security: ban_after: must be >= 0"},
+		{"no ban time", "security:\n  ban_for: 0s\n", Security{}, "line 2: security: ban_for: must be > 0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse("s.yaml", []byte(tc.yaml))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.Security
+			if got.BanAfter != tc.want.BanAfter || got.BanWindow != tc.want.BanWindow || got.BanFor != tc.want.BanFor ||
+				got.RecentEvents != tc.want.RecentEvents || len(got.Exempt) != len(tc.want.Exempt) {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+			for i := range got.Exempt {
+				if got.Exempt[i] != tc.want.Exempt[i] {
+					t.Fatalf("exempt %v, want %v", got.Exempt, tc.want.Exempt)
+				}
+			}
+		})
+	}
+}
