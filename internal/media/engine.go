@@ -6,6 +6,10 @@
 // every endpoint that is playing a sound; relayed audio is forwarded by the
 // receiving endpoint's reader as it arrives, rewritten in place, without
 // decoding (PCMU↔PCMA by table when the legs differ).
+//
+// Addresses: RTP is symmetric. Each leg learns where the peer's RTP really
+// comes from (behind NAT, not the SDP's address), sends there, and accepts
+// nothing else until new signalling; see source in endpoint.go.
 package media
 
 import (
@@ -25,7 +29,7 @@ type Stats struct {
 	PacketsIn   atomic.Uint64
 	PacketsOut  atomic.Uint64
 	Lost        atomic.Uint64 // gaps in received sequence numbers
-	WrongSource atomic.Uint64 // dropped: not from the negotiated address
+	WrongSource atomic.Uint64 // dropped: not from the peer's learned RTP source, or not one that may be learned
 	Malformed   atomic.Uint64 // dropped: not RTP
 	Late        atomic.Uint64 // pacer ticks that ran behind
 }
