@@ -61,6 +61,8 @@ type Server struct {
 	Phones Softphones
 	// QA keeps quality-review scores; nil hides the routes.
 	QA QAStore
+	// Security is the SIP edge's bans and security events; nil hides the routes.
+	Security SecurityGuard
 
 	routes   []route // every authenticated route, for the OpenAPI document
 	sessions *sessions
@@ -139,6 +141,9 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 		writeJSON(w, 200, out)
 	}, adminsOnly())
 	s.handle("GET /api/v1/trunks", s.listTrunks, staff())
+	s.handle("GET /api/v1/security/bans", s.securityBans, adminsOnly())
+	s.handle("DELETE /api/v1/security/bans/{source}", s.liftBan, adminsOnly())
+	s.handle("GET /api/v1/security/events", s.securityEvents, adminsOnly())
 	s.handle("GET /api/v1/calls/{id}/recording", s.getRecording, anyone())
 	s.handle("POST /api/v1/calls/{id}/recording/{action}", s.recordingAction, anyone())
 	s.handle("POST /api/v1/calls/{id}/hangup", s.control("hangup"), anyone())
