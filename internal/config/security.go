@@ -12,8 +12,9 @@ import (
 
 // Security is the defence against password guessing on SIP:
 // BanAfter failed authentications from one address within BanWindow ban
-// it for BanFor (its requests get no answer). Exempt sources, and every
-// trunk's inbound sources, are never banned.
+// it for BanFor (its requests get no answer). Only Exempt sources are
+// never banned: a trunk's inbound sources are not exempt by themselves (the
+// demo trusts all of loopback), so list a trunk's ranges here to be sure.
 type Security struct {
 	// BanAfter is the number of failures that bans; 0 never bans.
 	BanAfter  int           `yaml:"ban_after"`

@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/recording"
+	"github.com/switchboard/switchboard/internal/security"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/internal/voicemail"
@@ -78,6 +79,7 @@ type Node struct {
 	hub     *api.Hub
 	mgr     *call.Manager
 	sip     *sip.Server
+	guard   *security.Guard
 	vm      *voicemail.Service
 	recs    *recording.Service
 	api     *api.Server
@@ -180,6 +182,15 @@ func (n *Node) build() error {
 		return err
 	}
 	n.onClose(func() { n.sip.Close() })
+	// Only security.exempt is exempt, not every trunk's inbound sources:
+	// the demo trusts all of loopback, and must still ban a guesser there.
+	// Every security event is a log line a fail2ban filter can read (see
+	// security.LogMessage).
+	sec := cfg.Security
+	n.guard = security.New(security.Settings{BanAfter: sec.BanAfter, BanWindow: sec.BanWindow, BanFor: sec.BanFor,
+		Exempt: sec.Exempt, Recent: sec.RecentEvents},
+		security.SystemClock{}, func(ev security.Event) { log.Warn(security.LogMessage, ev.LogAttrs()...) })
+	n.sip.Protect(n.guard)
 	n.mgr.SetDialer(n.sip)
 
 	n.vm = voicemail.New(filepath.Join(cfg.Server.DataDir, "voicemail"), cfg.Voicemail.SMTP, n.st, log)
@@ -191,6 +202,7 @@ func (n *Node) build() error {
 	if err := n.buildAPI(); err != nil {
 		return err
 	}
+	n.api.Security = n.guard
 
 	n.httpLn, err = net.Listen("tcp", cfg.Server.HTTPListen)
 	if err != nil {
@@ -283,7 +295,8 @@ func (n *Node) sipConfig() sip.Config {
 		AuthRequired: func(dialed string) bool {
 			_, ext := passwords[dialed]
 			_, _, monitor := cfg.FeatureCodes.MonitorCode(dialed)
-			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext || monitor)
+			_, conference := cfg.FeatureCodes.ConferenceCode(dialed)
+			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext || monitor || conference)
 		},
 		Trunks: regs,
 		Log:    log,
