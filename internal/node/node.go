@@ -295,8 +295,7 @@ func (n *Node) sipConfig() sip.Config {
 		AuthRequired: func(dialed string) bool {
 			_, ext := passwords[dialed]
 			_, _, monitor := cfg.FeatureCodes.MonitorCode(dialed)
-			_, conference := cfg.FeatureCodes.ConferenceCode(dialed)
-			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext || monitor || conference)
+			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext || monitor)
 		},
 		Trunks: regs,
 		Log:    log,
