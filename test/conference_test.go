@@ -300,8 +300,6 @@ func TestConferenceFromPhoneCode(t *testing.T) {
 // feature codes and extensions are challenged there all the same, so *3
 // from such a phone must be too.
 func TestConferenceCodeFromTrunkAddress(t *testing.T) {
-	t.Skip("known: node.go AuthRequired challenges extensions, *45 and the monitor codes but not the conference code; " +
-		"*3<target> from a trusted address is not challenged and ends \"404 unknown number *31004\"")
 	t.Parallel()
 	s := startServer(t)
 	agent := registerAgent(t, s, 0, "1003", "agent_answer.xml", 1)

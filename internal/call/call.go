@@ -218,7 +218,7 @@ func (c *Call) route(ctx context.Context) {
 		c.monitor(ctx, mode, ext)
 		return
 	}
-	if target, ok := conferenceCode(m.cfg.FeatureCodes, leg.Dialed); ok && leg.AuthUser != "" {
+	if target, ok := m.cfg.FeatureCodes.ConferenceCode(leg.Dialed); ok && leg.AuthUser != "" {
 		c.conferenceFromPhone(ctx, target)
 		return
 	}

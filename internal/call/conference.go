@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/sip"
@@ -530,16 +529,6 @@ func (m *Manager) RemoveParty(callID, party, by string) error {
 		}
 		return fmt.Errorf("%w: %q", ErrUnknownParty, party)
 	})
-}
-
-// conferenceCode splits a number dialled from an agent's phone into the
-// conference feature code's target; ok is false for other numbers.
-func conferenceCode(f config.FeatureCodes, dialed string) (string, bool) {
-	p := f.Conference
-	if p == "" || len(dialed) <= len(p) || dialed[:len(p)] != p {
-		return "", false
-	}
-	return dialed[len(p):], true
 }
 
 // conferenceFromPhone: the agent's phone dialled the conference code and a

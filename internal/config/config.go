@@ -342,6 +342,16 @@ type FeatureCodes struct {
 	Conference string `yaml:"conference"`
 }
 
+// ConferenceCode splits a number dialled from an agent's phone into the
+// conference code's target; ok is false for other numbers.
+func (f FeatureCodes) ConferenceCode(dialed string) (target string, ok bool) {
+	p := f.Conference
+	if p == "" || len(dialed) <= len(p) || dialed[:len(p)] != p {
+		return "", false
+	}
+	return dialed[len(p):], true
+}
+
 // MonitorCode splits a dialled number into a monitor mode (listen,
 // whisper, barge) and an extension; ok is false for other numbers.
 func (f FeatureCodes) MonitorCode(dialed string) (mode, ext string, ok bool) {

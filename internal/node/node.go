@@ -295,7 +295,8 @@ func (n *Node) sipConfig() sip.Config {
 		AuthRequired: func(dialed string) bool {
 			_, ext := passwords[dialed]
 			_, _, monitor := cfg.FeatureCodes.MonitorCode(dialed)
-			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext || monitor)
+			_, conference := cfg.FeatureCodes.ConferenceCode(dialed)
+			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext || monitor || conference)
 		},
 		Trunks: regs,
 		Log:    log,
