@@ -141,7 +141,7 @@ func (c *Call) addParty(target, by string) error {
 	c.ensureConferenceDialing(1)
 	callerNumber := c.caller.Caller
 	fromAgent := c.agentID
-	m.event(event.ConferenceJoined, c.ID, c.agentID, c.queue, fmt.Sprintf("ringing=%s by=%s", target, by))
+	m.event(event.ConferenceRinging, c.ID, c.agentID, c.queue, fmt.Sprintf("to=%s by=%s", target, by))
 	started := m.goTracked(func() {
 		ctx, cancel := context.WithTimeout(m.ctx, 60*time.Second)
 		defer cancel()

@@ -37,6 +37,7 @@ func (c *Call) agentAnswered(leg *sip.Leg, agentID string) error {
 // moves the call to connected.
 func (c *Call) connect(leg *sip.Leg, agentID string, direct bool) {
 	c.agentLeg, c.agentID, c.agentDirect = leg, agentID, direct
+	c.setView(func(v *callView) { v.Agent = agentID }) // the agent may act on the call at once
 	media.Bridge(c.caller.Media(), leg.Media())
 	c.record(c.caller, leg, c.recordPolicy() == config.RecordAll)
 	c.watchAgentLeg(leg, agentID)

@@ -40,6 +40,7 @@ const (
 	ConsultFailed     Kind = "consult_failed"
 	ConsultEnded      Kind = "consult_ended"
 	ConsultCancelled  Kind = "consult_cancelled"
+	ConferenceRinging Kind = "conference_ringing"
 	ConferenceJoined  Kind = "conference_joined"
 	ConferenceLeft    Kind = "conference_left"
 	ConferenceFailed  Kind = "conference_failed"
@@ -91,7 +92,7 @@ var kinds = []Kind{
 	Arrived, Rejected, Ended, IVRAnswered, IVRDigits, FeatureLogin, WaitEstimate, Announcement, QueueOption, Overflow,
 	PriorityChanged, Moved, Connected, NoAnswer, HangupRequested, Hold, Unhold, HoldReminder, HoldMaxReached, DTMFSent,
 	Transfer, TransferFailed, TransferredOut, ConsultStarted, ConsultConnected, ConsultFailed, ConsultEnded,
-	ConsultCancelled, ConferenceJoined, ConferenceLeft, ConferenceFailed, ConferenceHold, ConferenceUnhold,
+	ConsultCancelled, ConferenceRinging, ConferenceJoined, ConferenceLeft, ConferenceFailed, ConferenceHold, ConferenceUnhold,
 	CallbackRequested, CallbackDeclined, CallbackAttempt, CallbackRetry, ClickToCall, AgentAnswered,
 	VoicemailGreeting, VoicemailLeft, VoicemailEmpty, RecordingStarted, RecordingPaused, RecordingResumed,
 	RecordingSaved, RecordingFetched, MonitorStarted, MonitorMode, MonitorEnded, DispositionSaved, QAScored,
