@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,9 @@ type Leg struct {
 	// cli is set once an outbound INVITE went out, while the leg is already
 	// findable by its Call-ID: read it with client().
 	cli atomic.Pointer[sipgo.DialogClientSession]
+	// dialog is what an in-dialog request must carry to reach the leg; nil
+	// until the dialog exists (an outbound leg before its answer).
+	dialog atomic.Pointer[dialogID]
 
 	sdpID      uint64
 	sdpVersion atomic.Uint64
@@ -254,6 +259,89 @@ func (l *Leg) end(reason string) {
 	})
 }
 
+// dialogID identifies a leg's dialog for the requests its peer sends in
+// it (BYE, re-INVITE, UPDATE, INFO, REFER, NOTIFY, ACK): the Call-ID, both
+// tags seen from our side, and the addresses the peer signals from.
+type dialogID struct {
+	callID string
+	// local is our tag: the To tag of every request the peer sends.
+	// remote is the peer's: their From tag.
+	local, remote string
+	// peers are the IP addresses the peer's requests may come from: where
+	// the dialog's first request or answer came from (for a trunk or a
+	// proxy, the address it came through), its Contact, and for a phone
+	// the address it registered from. Only the IP is compared: a phone may
+	// send from another port than the one it registered or answered from.
+	peers []netip.Addr
+}
+
+var (
+	errForeignDialog = errors.New("sip: Call-ID or tags name no dialog of this leg")
+	errForeignSource = errors.New("sip: request from an address that is not the dialog's peer")
+)
+
+// match checks an in-dialog request against the dialog: Call-ID, From
+// tag (the peer's) and To tag (ours) must all be the dialog's, and the
+// request must come from one of the peer's addresses.
+func (d *dialogID) match(req *gosip.Request) error {
+	cid, from, to := req.CallID(), req.From(), req.To()
+	if cid == nil || from == nil || to == nil {
+		return errForeignDialog
+	}
+	fromTag, toTag := tag(from.Params), tag(to.Params)
+	if cid.Value() != d.callID || fromTag != d.remote || toTag != d.local || d.local == "" {
+		return fmt.Errorf("%w: Call-ID %q From tag %q To tag %q", errForeignDialog, cid.Value(), fromTag, toTag)
+	}
+	src, ok := sourceIP(req.Source())
+	if !ok {
+		return fmt.Errorf("%w: %q", errForeignSource, req.Source())
+	}
+	if !slices.Contains(d.peers, src) {
+		return fmt.Errorf("%w: %s", errForeignSource, src)
+	}
+	return nil
+}
+
+// peerAddrs collects the IP addresses among hostports and bare hosts
+// (a host:port, an IP, or a host name, which is left out: it is not
+// resolved), without duplicates.
+func peerAddrs(hosts ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, h := range hosts {
+		a, ok := sourceIP(h)
+		if !ok {
+			a, ok = hostIP(h)
+		}
+		if ok && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// sourceIP is the IP of a host:port (a message's source).
+func sourceIP(hostport string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(hostport)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+// hostIP is the IP of a URI's host part, bracketed for IPv6 or not.
+func hostIP(host string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+func tag(p gosip.HeaderParams) string {
+	t, _ := p.Get("tag")
+	return t
+}
+
 // ErrNotRegistered means the user has no registered phone.
 var ErrNotRegistered = errors.New("sip: not registered")
 
@@ -281,8 +369,8 @@ func (s *Server) Dial(ctx context.Context, d DialRequest) (*Leg, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotRegistered, d.User)
 	}
-	return s.invite(ctx, outbound{target: *b.Contact.Clone(), transport: b.Transport, toUser: d.User,
-		callerID: d.CallerID, callerName: d.CallerName, ringing: d.Ringing})
+	return s.invite(ctx, outbound{target: *b.Contact.Clone(), transport: b.Transport, registeredFrom: b.Source,
+		toUser: d.User, callerID: d.CallerID, callerName: d.CallerName, ringing: d.Ringing})
 }
 
 // TrunkDial says where an outbound trunk is and whom to call over it.
@@ -315,6 +403,9 @@ type outbound struct {
 	callerID, callerName string
 	username, password   string
 	ringing              func()
+	// registeredFrom is where the phone registered from: a peer address of
+	// the dialog as much as the answer's source.
+	registeredFrom string
 }
 
 func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
@@ -338,7 +429,8 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 	}
 	from := &gosip.FromHeader{DisplayName: d.callerName, Address: gosip.Uri{Scheme: "sip", User: caller, Host: s.host, Port: s.port},
 		Params: gosip.NewParams()}
-	from.Params.Add("tag", gosip.GenerateTagN(16))
+	localTag := gosip.GenerateTagN(16)
+	from.Params.Add("tag", localTag)
 	req.AppendHeader(from)
 	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: d.toUser, Host: d.target.Host, Port: d.target.Port}, Params: gosip.NewParams()})
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
@@ -373,7 +465,18 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 		}
 		return nil, fmt.Errorf("sip: dial %s: %w", d.toUser, err)
 	}
-	sess, perr := media.ParseSDP(dlg.InviteResponse.Body())
+	// From now on the phone (or trunk) may send requests in the dialog.
+	res := dlg.InviteResponse
+	peers := []string{res.Source(), d.target.Host, d.registeredFrom}
+	if c := res.Contact(); c != nil {
+		peers = append(peers, c.Address.Host)
+	}
+	remoteTag := ""
+	if to := res.To(); to != nil {
+		remoteTag = tag(to.Params)
+	}
+	l.dialog.Store(&dialogID{callID: l.ID, local: localTag, remote: remoteTag, peers: peerAddrs(peers...)})
+	sess, perr := media.ParseSDP(res.Body())
 	if err := dlg.Ack(context.Background()); err != nil {
 		s.log.Debug("sip: ACK", "sip_call_id", l.ID, "err", err)
 	}

@@ -62,9 +62,9 @@ func (l *Leg) OnTransfer(f func(t Transfer) error) { l.referFn.Store(&f) }
 
 func (s *Server) onRefer(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("REFER")
-	l := s.leg(req)
+	l := s.inDialog(req)
 	if l == nil {
-		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
+		s.noDialog(req, tx)
 		return
 	}
 	t, err := ParseReferTo(headerValue(req, "Refer-To"))

@@ -218,7 +218,23 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	srv.OnRefer(s.onRefer)
 	srv.OnNotify(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.metrics.request("NOTIFY")
+		if s.inDialog(req) == nil {
+			s.noDialog(req, tx)
+			return
+		}
 		s.respond(req, tx, 200, "OK", "")
+	})
+	srv.OnUpdate(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		// UPDATE is not supported, but one outside a dialog is told so
+		// rather than that the method exists there.
+		s.metrics.request("UPDATE")
+		if s.inDialog(req) == nil {
+			s.noDialog(req, tx)
+			return
+		}
+		res := gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
+		res.AppendHeader(gosip.NewHeader("Allow", allowed))
+		s.send(tx, res)
 	})
 	srv.OnNoRoute(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.metrics.request(req.Method.String())
@@ -326,7 +342,12 @@ func (s *Server) respond(req *gosip.Request, tx gosip.ServerTransaction, code in
 	s.send(tx, res)
 }
 
-func (s *Server) leg(req *gosip.Request) *Leg {
+// inDialog finds the leg an in-dialog request belongs to: its Call-ID, its
+// From tag (the peer's) and To tag (ours) must be the leg's dialog's, and it
+// must come from the dialog's peer. Anything else is nil, to be answered
+// 481 with nothing changed: a request that only knows a Call-ID (seen in a
+// log, a SIP trace, a Replaces header) cannot end a call or move its media.
+func (s *Server) inDialog(req *gosip.Request) *Leg {
 	cid := req.CallID()
 	if cid == nil {
 		return nil
@@ -335,7 +356,24 @@ func (s *Server) leg(req *gosip.Request) *Leg {
 	if !ok {
 		return nil
 	}
-	return v.(*Leg)
+	l := v.(*Leg)
+	d := l.dialog.Load()
+	if d == nil {
+		s.log.Info("sip: in-dialog request before the dialog exists", "sip_call_id", l.ID, "method", req.Method.String(),
+			"source", req.Source())
+		return nil
+	}
+	if err := d.match(req); err != nil {
+		s.log.Warn("sip: in-dialog request refused", "sip_call_id", l.ID, "method", req.Method.String(),
+			"source", req.Source(), "err", err)
+		return nil
+	}
+	return l
+}
+
+// noDialog answers a request that matched no dialog.
+func (s *Server) noDialog(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
 }
 
 func (s *Server) trusted(source string) bool {
@@ -413,6 +451,8 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	l.Caller = req.From().Address.User
 	l.CallerName = req.From().DisplayName
 	l.Source = req.Source()
+	l.dialog.Store(&dialogID{callID: l.ID, local: tag(dlg.InviteRequest.To().Params), remote: tag(req.From().Params),
+		peers: peerAddrs(req.Source(), req.Contact().Address.Host)})
 	s.legs.Store(l.ID, l)
 	l.watch(dlg.Context())
 	s.send(tx, gosip.NewResponseFromRequest(req, 100, "Trying", nil))
@@ -425,9 +465,9 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 }
 
 func (s *Server) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
-	l := s.leg(req)
+	l := s.inDialog(req)
 	if l == nil {
-		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
+		s.noDialog(req, tx)
 		return
 	}
 	if len(req.Body()) > 0 {
@@ -450,16 +490,17 @@ func (s *Server) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 
 func (s *Server) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("ACK")
-	if l := s.leg(req); l != nil && l.srv != nil {
+	// An ACK from outside the dialog is dropped: ACKs are never answered.
+	if l := s.inDialog(req); l != nil && l.srv != nil {
 		_ = l.srv.ReadAck(req, tx)
 	}
 }
 
 func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("BYE")
-	l := s.leg(req)
+	l := s.inDialog(req)
 	if l == nil {
-		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
+		s.noDialog(req, tx)
 		return
 	}
 	l.remoteEnded.Store(true)
@@ -500,9 +541,9 @@ func (s *Server) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
 
 func (s *Server) onInfo(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("INFO")
-	l := s.leg(req)
+	l := s.inDialog(req)
 	if l == nil {
-		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
+		s.noDialog(req, tx)
 		return
 	}
 	ct := headerValue(req, "Content-Type")
