@@ -486,6 +486,9 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 		return nil, fmt.Errorf("sip: dial %s: answer: %w", d.toUser, perr)
 	}
 	ep.SetSession(sess)
+	if src, err := netip.ParseAddrPort(dlg.InviteResponse.Source()); err == nil {
+		ep.SetSignalSource(src.Addr())
+	}
 	l.answered.Store(true)
 	l.watch(dlg.Context())
 	return l, nil

@@ -438,6 +438,9 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	ep.SetSession(sess)
+	if src, err := netip.ParseAddrPort(req.Source()); err == nil {
+		ep.SetSignalSource(src.Addr()) // RTP from where the signalling came is learned at once (symmetric RTP)
+	}
 	dlg, err := s.dialogUA.ReadInvite(req, tx)
 	if err != nil {
 		ep.Close()
