@@ -232,7 +232,9 @@ func (a *authenticator) checkURI(header string, target *gosip.Uri) (string, erro
 }
 
 // sameURI reports whether a credential's uri names target: same scheme,
-// user, host and port (the default port when absent); parameters aside.
+// host and port (the default port when absent), and user when the uri has
+// one; parameters aside. Some phones (and SIPp) leave the user out of the
+// uri they sign.
 func sameURI(credURI string, target *gosip.Uri) bool {
 	var u gosip.Uri
 	if err := gosip.ParseUri(credURI, &u); err != nil {
@@ -253,6 +255,6 @@ func sameURI(credURI string, target *gosip.Uri) bool {
 		}
 		return strings.ToLower(x.Scheme)
 	}
-	return scheme(&u) == scheme(target) && u.User == target.User &&
+	return scheme(&u) == scheme(target) && (u.User == "" || u.User == target.User) &&
 		strings.EqualFold(u.Host, target.Host) && port(&u) == port(target)
 }

@@ -172,6 +172,7 @@ func TestDigestURIMustMatchRequest(t *testing.T) {
 		{"another host", "sip:127.0.0.1", "sip:10.0.0.1", ErrURIMismatch},
 		{"another port", "sip:127.0.0.1:5070", "sip:127.0.0.1:5080", ErrURIMismatch},
 		{"another user", "sip:100@127.0.0.1", "sip:200@127.0.0.1", ErrURIMismatch},
+		{"no user in the credential's uri", "sip:*45@127.0.0.1:5070", "sip:127.0.0.1:5070", nil},
 		{"not a URI", "sip:127.0.0.1", "x", ErrURIMismatch},
 	}
 	for _, tc := range tests {
