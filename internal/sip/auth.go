@@ -55,9 +55,10 @@ type authenticator struct {
 	// guard bans sources that fail too often; nil bans nobody.
 	guard Guard
 
-	mu    sync.Mutex
-	used  map[string]nonceUse // nonce → its uses so far
-	floor int64               // nonces issued at or before this second are stale
+	mu      sync.Mutex
+	used    map[string]nonceUse // nonce → its uses so far
+	maxUsed int                 // bound of used (maxNonces; tests lower it)
+	floor   int64               // nonces issued at or before this second are stale
 }
 
 // nonceUse is what is remembered of a nonce that authenticated requests.
@@ -68,7 +69,7 @@ type nonceUse struct {
 }
 
 func newAuthenticator(realm string, password func(string) (string, bool)) *authenticator {
-	a := &authenticator{realm: realm, now: time.Now, password: password, used: map[string]nonceUse{}}
+	a := &authenticator{realm: realm, now: time.Now, password: password, used: map[string]nonceUse{}, maxUsed: maxNonces}
 	_, _ = rand.Read(a.key[:])
 	return a
 }
@@ -127,7 +128,7 @@ func (a *authenticator) use(n string, nc uint64) error {
 	case u.uses >= maxNonceUses:
 		return fmt.Errorf("%w: %w: used %d times", ErrStaleNonce, ErrNonceReplay, u.uses)
 	}
-	if !seen && len(a.used) >= maxNonces {
+	if !seen && len(a.used) >= a.maxUsed {
 		a.forgetOldNonces()
 	}
 	a.used[n] = nonceUse{issued: issued, nc: nc, uses: u.uses + 1}
@@ -143,7 +144,7 @@ func (a *authenticator) forgetOldNonces() {
 			delete(a.used, n)
 		}
 	}
-	if len(a.used) < maxNonces {
+	if len(a.used) < a.maxUsed {
 		return
 	}
 	times := make([]int64, 0, len(a.used))

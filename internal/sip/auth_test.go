@@ -200,3 +200,29 @@ func TestDigestUnknownUserLooksLikeWrongPassword(t *testing.T) {
 		t.Fatalf("wrong password: %v; unknown user: %v", wrong, unknown)
 	}
 }
+
+// The table of used nonces stays bounded; the nonces it had to forget
+// count as stale (the phone is challenged again), never as fresh.
+func TestDigestUsedNoncesBounded(t *testing.T) {
+	a := newTestAuth()
+	a.maxUsed = 8
+	now := time.Now()
+	a.now = func() time.Time { return now }
+	var first string
+	for i := range 20 {
+		now = now.Add(time.Second)
+		h := answerN(t, a.challenge(false), "1001", "demo1001", "sip:127.0.0.1", 1)
+		if i == 0 {
+			first = h
+		}
+		if _, err := a.verify("REGISTER", h); err != nil {
+			t.Fatalf("nonce %d: %v", i, err)
+		}
+		if len(a.used) > 8 {
+			t.Fatalf("%d used nonces kept, bound 8", len(a.used))
+		}
+	}
+	if _, err := a.verify("REGISTER", first); !errors.Is(err, ErrStaleNonce) {
+		t.Fatalf("a forgotten nonce replayed: %v, want stale", err)
+	}
+}

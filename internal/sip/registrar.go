@@ -208,7 +208,8 @@ func (s *Server) challengeOrForbid(req *gosip.Request, tx gosip.ServerTransactio
 	s.failed(req, err, user)
 	stale := errors.Is(err, ErrStaleNonce)
 	if !errors.Is(err, ErrNoCredentials) && !stale {
-		s.log.Warn("authentication failed", "method", req.Method.String(), "user", user, "source", req.Source(), "err", err)
+		// The guard logs each failure as a security event; this is detail.
+		s.log.Debug("authentication failed", "method", req.Method.String(), "user", user, "source", req.Source(), "err", err)
 	}
 	if errors.Is(err, ErrNoCredentials) || stale || req.Method == gosip.REGISTER {
 		res := gosip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
