@@ -395,6 +395,9 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.onReInvite(req, tx)
 		return
 	}
+	if s.screenInvite(req, tx) { // a banned source, or credentials signed for another request
+		return
+	}
 	if s.draining.Load() {
 		res := gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
 		res.AppendHeader(gosip.NewHeader("Retry-After", retryAfter))
@@ -530,6 +533,9 @@ func (s *Server) onCancel(req *gosip.Request, tx gosip.ServerTransaction) {
 
 func (s *Server) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("OPTIONS")
+	if s.dropBanned(req) {
+		return
+	}
 	if s.draining.Load() {
 		res := gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
 		res.AppendHeader(gosip.NewHeader("Retry-After", retryAfter))
