@@ -96,16 +96,25 @@ func (m *Manager) newCall(leg *sip.Leg) *Call {
 	return c
 }
 
+// retryAfterSeconds is what a caller refused for capacity is told to wait.
+const retryAfterSeconds = 5
+
 // Incoming runs a new inbound call to its end (sip.Handler).
 func (m *Manager) Incoming(leg *sip.Leg) {
 	now := time.Now()
 	c := m.newCall(leg)
 	c.rec = store.CallRecord{ID: c.ID, Caller: leg.Caller, CallerName: leg.CallerName, Dialed: leg.Dialed, Source: leg.Source,
 		ArrivedAt: now, Outcome: string(event.OutcomeInProgress), SIPCall: leg.ID}
-	if !m.admit(c) {
-		leg.Reject(503, "Service Unavailable")
-		c.rec.EndedAt, c.rec.Outcome, c.rec.HangupBy, c.rec.Reason = &now, string(event.OutcomeRejected), string(event.BySystem), "503 shutting down"
+	if ok, why := m.admit(c); !ok {
+		// Shed: the calls already up are untouched; the caller is told
+		// when to try again.
+		leg.RejectRetry(503, "Service Unavailable", retryAfterSeconds)
+		c.rec.EndedAt, c.rec.Outcome, c.rec.HangupBy, c.rec.Reason = &now, string(event.OutcomeRejected), string(event.BySystem), "503 "+why
 		m.rec.SaveCall(c.rec)
+		m.event(event.Rejected, c.ID, "", "", "503 "+why)
+		m.event(event.Ended, c.ID, "", "", string(event.OutcomeRejected))
+		m.countOutcome(string(event.OutcomeRejected))
+		m.log.Warn("call refused", "call", c.ID, "caller", leg.Caller, "reason", why)
 		return
 	}
 	defer m.wg.Done()

@@ -34,9 +34,12 @@ func (m *Manager) ClickToCall(agentID, number, by string) (string, error) {
 	now := time.Now()
 	c.rec = store.CallRecord{ID: c.ID, Caller: agentID, Dialed: number, Source: "click-to-call", Flow: "click-to-call", Agent: agentID,
 		ArrivedAt: now, Outcome: string(event.OutcomeInProgress)}
-	if !m.admit(c) {
+	if ok, why := m.admit(c); !ok {
 		_ = m.acd.Release(agentID)
-		return "", ErrShuttingDown
+		if m.isClosing() {
+			return "", ErrShuttingDown
+		}
+		return "", fmt.Errorf("%w: %s", ErrBusy, why)
 	}
 	m.rec.SaveCall(c.rec)
 	m.event(event.ClickToCall, c.ID, agentID, "", fmt.Sprintf("to=%s by=%s", number, by))

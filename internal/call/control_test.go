@@ -464,3 +464,23 @@ func TestConsultThenComplete(t *testing.T) {
 	}
 	nodetest.WaitFor(t, wait, "1002 free after the call", func() bool { return n.AgentState("1002") == "available" })
 }
+
+// TestCapacitySheds: above limits.max_calls a new call gets 503 with
+// Retry-After and a record, while the call already up goes on.
+func TestCapacitySheds(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Demo(t)+"\nlimits: {max_calls: 1}\n")
+	first := n.Dial(t, "100", nodetest.Tone(440))
+	nodetest.WaitFor(t, wait, "the first caller in the IVR", func() bool { return first.RTP.Received() > 10 })
+	second := n.Dial(t, "100")
+	second.WaitEnded(t, wait)
+	if second.Code != 503 || second.Response == nil || second.Response.GetHeader("Retry-After") == nil {
+		t.Fatalf("second call: %d %v, want 503 with Retry-After", second.Code, second.Response)
+	}
+	rec := n.EndedCall(t, wait, func(r nodetest.CallRecord) bool { return strings.HasPrefix(r.Reason, "503 at capacity") })
+	if rec.Outcome != "rejected" {
+		t.Errorf("refused call's record: %+v", rec)
+	}
+	before := first.RTP.Received()
+	nodetest.WaitFor(t, wait, "the first call still has audio", func() bool { return first.RTP.Received() > before+20 })
+	first.Hangup()
+}

@@ -110,6 +110,9 @@ type Manager struct {
 
 	mu      sync.Mutex
 	closing bool // once set, no new call starts (admit)
+	// tokens and refilled are the new-call rate's bucket (limits.max_calls_per_second).
+	tokens   float64
+	refilled time.Time
 	calls   map[string]*Call
 	offers  map[uint64]context.CancelFunc
 	// monitors are the supervisors' desktop monitors running, by user.
@@ -129,7 +132,7 @@ func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, 
 	m := &Manager{
 		cfg: cfg, log: log, sounds: sounds, rec: rec, ctx: ctx,
 		hours: flow.NewCalendar(cfg.Hours), agents: map[string]config.Agent{},
-		wake: make(chan struct{}, 1), calls: map[string]*Call{}, offers: map[uint64]context.CancelFunc{}, outcomes: map[string]uint64{},
+		wake: make(chan struct{}, 1), calls: map[string]*Call{}, tokens: max(cfg.Limits.MaxCallsPerSecond, 1), refilled: time.Now(), offers: map[uint64]context.CancelFunc{}, outcomes: map[string]uint64{},
 		monitors: map[string]monitorRun{},
 	}
 	for _, name := range cfg.Sounds() {
@@ -238,17 +241,37 @@ func (m *Manager) Shutdown() {
 	m.mu.Unlock()
 }
 
-// admit registers a new call unless shutdown has begun; on true the
-// caller must call m.wg.Done when the call is over.
-func (m *Manager) admit(c *Call) bool {
+// admit registers a new call unless shutdown has begun or the node is at
+// its capacity (why says which); on true the caller must call m.wg.Done
+// when the call is over.
+func (m *Manager) admit(c *Call) (ok bool, why string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closing {
-		return false
+		return false, "shutting down"
+	}
+	lim := m.cfg.Limits
+	if lim.MaxCalls > 0 && len(m.calls) >= lim.MaxCalls {
+		return false, fmt.Sprintf("at capacity (%d calls)", lim.MaxCalls)
+	}
+	if r := lim.MaxCallsPerSecond; r > 0 {
+		now := time.Now()
+		m.tokens = min(m.tokens+now.Sub(m.refilled).Seconds()*r, max(r, 1))
+		m.refilled = now
+		if m.tokens < 1 {
+			return false, fmt.Sprintf("over %.0f new calls a second", r)
+		}
+		m.tokens--
 	}
 	m.calls[c.ID] = c
 	m.wg.Add(1)
-	return true
+	return true, ""
+}
+
+func (m *Manager) isClosing() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closing
 }
 
 // goTracked starts f as a goroutine of the manager, unless shutdown has begun.

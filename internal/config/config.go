@@ -35,6 +35,8 @@ type Config struct {
 	QA QA `yaml:"qa"`
 	// Security bans sources that keep failing SIP authentication.
 	Security Security `yaml:"security"`
+	// Limits is the node's capacity for new calls.
+	Limits Limits `yaml:"limits"`
 }
 
 // QA configures quality review.

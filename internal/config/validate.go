@@ -89,6 +89,7 @@ var validDays = map[string]bool{"mon": true, "tue": true, "wed": true, "thu": tr
 func (c *Config) validate(root *yaml.Node) []Problem {
 	v := &validator{root: root}
 	c.validateServer(v)
+	c.validateLimits(v)
 
 	users := map[string]bool{}
 	for i, u := range c.Users {

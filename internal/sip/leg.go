@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,7 +165,15 @@ func (l *Leg) Ringing() {
 // once; the response and its ACK finish in the background (the transaction
 // layer retransmits until the ACK or its timer), so a caller that never ACKs
 // delays nothing.
-func (l *Leg) Reject(code int, reason string) {
+func (l *Leg) Reject(code int, reason string) { l.reject(code, reason) }
+
+// RejectRetry refuses an inbound leg that was not answered, telling the
+// caller when to try again (503 with Retry-After, seconds).
+func (l *Leg) RejectRetry(code int, reason string, retryAfter int) {
+	l.reject(code, reason, gosip.NewHeader("Retry-After", strconv.Itoa(retryAfter)))
+}
+
+func (l *Leg) reject(code int, reason string, headers ...gosip.Header) {
 	if l.srv == nil || l.answered.Load() {
 		return
 	}
@@ -174,7 +183,7 @@ func (l *Leg) Reject(code int, reason string) {
 		l.s.metrics.response(code)
 		go func() {
 			defer close(l.final)
-			if err := l.srv.Respond(code, reason, nil); err != nil {
+			if err := l.srv.Respond(code, reason, nil, headers...); err != nil {
 				l.s.log.Debug("sip: reject", "sip_call_id", l.ID, "err", err)
 			}
 		}()
