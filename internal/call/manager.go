@@ -113,8 +113,8 @@ type Manager struct {
 	// tokens and refilled are the new-call rate's bucket (limits.max_calls_per_second).
 	tokens   float64
 	refilled time.Time
-	calls   map[string]*Call
-	offers  map[uint64]context.CancelFunc
+	calls    map[string]*Call
+	offers   map[uint64]context.CancelFunc
 	// monitors are the supervisors' desktop monitors running, by user.
 	monitors map[string]monitorRun
 	outcomes map[string]uint64
