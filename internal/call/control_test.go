@@ -2,6 +2,7 @@ package call_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -141,6 +142,13 @@ func TestCommandsInEveryState(t *testing.T) {
 		// Nobody staffs support: the caller waits there.
 		c := n.Dial(t, "100")
 		nodetest.WaitFor(t, wait, "the welcome prompt", func() bool { return c.RTP.Received() > 10 })
+		// In the IVR first.
+		ivr := liveCall(t, n, "the call in the IVR", func(r nodetest.CallRecord) bool { return r.Queue == "" && r.Dialed == "100" })
+		waitState(t, n, ivr, "ivr")
+		expect(t, ivr, map[string]struct {
+			c    cmd
+			code int
+		}{"hold": {hold, 409}, "transfer": {transfer, 409}, "consult": {consult, 409}, "conference": {conference, 409}, "move": {move, 409}})
 		c.SendDTMF("2")
 		id := liveCall(t, n, "the waiting call", func(r nodetest.CallRecord) bool { return r.Queue == "support" })
 		waitState(t, n, id, "queued")
@@ -483,4 +491,42 @@ func TestCapacitySheds(t *testing.T) {
 	before := first.RTP.Received()
 	nodetest.WaitFor(t, wait, "the first call still has audio", func() bool { return first.RTP.Received() > before+20 })
 	first.Hangup()
+}
+
+// TestExpiredPhoneIsNotOffered is the defect "callers wait forever beside
+// available agents": a phone whose registration expires during a call
+// leaves its agent logging out after the call (pending), and the next
+// caller is offered to an agent whose phone is there.
+func TestExpiredPhoneIsNotOffered(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Demo(t, "\nserver:\n", "\nserver:\n  register_min_expires: 1s\n"))
+	id, c, agent, alice, bob := connectedCall(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := alice.Register(ctx, 2*time.Second); err != nil { // and never refreshed, like a phone that lost its network
+		t.Fatal(err)
+	}
+	var a struct {
+		State        string `json:"state"`
+		PendingState string `json:"pending_state"`
+		Reachable    bool   `json:"reachable"`
+	}
+	nodetest.WaitFor(t, wait, "1001 unreachable, logging out after the call", func() bool {
+		n.API("GET", "/api/v1/agents/1001", nil, &a)
+		return !a.Reachable && a.PendingState == "logged_out" && a.State == "on_call"
+	})
+	c.Hangup()
+	agent.WaitEnded(t, wait)
+	n.EndedCall(t, wait, func(r nodetest.CallRecord) bool { return r.ID == id })
+	nodetest.WaitFor(t, wait, "1001 logged out", func() bool { return n.AgentState("1001") == "logged_out" })
+	if code := n.API("POST", "/api/v1/agents/1002/state", map[string]string{"state": "available"}, nil); code >= 300 {
+		t.Fatalf("1002 available: %d", code)
+	}
+	next := n.Dial(t, "100")
+	nodetest.WaitFor(t, wait, "the welcome prompt", func() bool { return next.RTP.Received() > 10 })
+	next.SendDTMF("1")
+	answered := bob.NextCall(t, wait)
+	nid := liveCall(t, n, "the next call connected to 1002", func(r nodetest.CallRecord) bool { return r.Agent == "1002" })
+	waitState(t, n, nid, "connected")
+	next.Hangup()
+	answered.WaitEnded(t, wait)
 }
