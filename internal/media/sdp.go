@@ -32,25 +32,156 @@ type Session struct {
 	TelephoneEvent uint8
 	// Direction is the remote's direction attribute (sendrecv when absent).
 	Direction string
+	// Declined is the rest of the offer's m= lines, which an answer refuses.
+	Declined Declined
 }
 
-// ParseSDP reads an SDP offer or answer and picks the first audio format it
-// lists that Switchboard speaks (the offerer's preference order).
-func ParseSDP(body []byte) (Session, error) {
-	var sd sdp.SessionDescription
-	if err := sd.Unmarshal(body); err != nil {
-		return Session{}, fmt.Errorf("parse sdp: %w", err)
+// Declined holds the m= lines of an offer other than the audio stream
+// Switchboard takes, already written with port 0, and where they stand
+// around it: an answer has one m= line per offered line, in the offer's
+// order (RFC 3264 §6), so video, T.38, BFCP or a second audio line beside
+// the call's audio are declined rather than the whole call. The zero value
+// is an offer of one audio stream; Declined is comparable, like Session.
+type Declined struct {
+	before, after string // CRLF-terminated m= lines with port 0
+}
+
+// Lines reports how many m= lines are declined.
+func (d Declined) Lines() int {
+	return strings.Count(d.before, "\n") + strings.Count(d.after, "\n")
+}
+
+// mediaLine is one m= line of an offer and the lines of its section.
+type mediaLine struct {
+	media, proto string
+	port         int
+	formats      []string
+	section      string // the m= line and the lines up to the next one, CRLF-terminated
+}
+
+// declined writes the m= line that refuses l in an answer: port 0 and the
+// offered formats (an answer must list at least one, RFC 3264 §6).
+func (l mediaLine) declined() string {
+	f := l.formats
+	if len(f) == 0 {
+		f = []string{"0"}
 	}
-	var audio *sdp.MediaDescription
-	for _, m := range sd.MediaDescriptions {
-		if m.MediaName.Media == "audio" && m.MediaName.Port.Value != 0 {
-			audio = m
-			break
+	return "m=" + l.media + " 0 " + l.proto + " " + strings.Join(f, " ") + "\r\n"
+}
+
+// splitSDP cuts an SDP into its session-level lines and its media
+// sections. pion/sdp refuses media types and transports it does not know
+// (m=image for T.38, udptl), so the m= lines are read here and only the
+// audio stream Switchboard takes is handed to it.
+func splitSDP(body []byte) (session string, media []mediaLine, err error) {
+	var sb strings.Builder
+	for line := range strings.Lines(string(body)) {
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			continue
+		}
+		if !strings.HasPrefix(line, "m=") {
+			if len(media) == 0 {
+				sb.WriteString(line + "\r\n")
+			} else {
+				media[len(media)-1].section += line + "\r\n"
+			}
+			continue
+		}
+		f := strings.Fields(line[2:])
+		if len(f) < 3 || !token(f[0]) || !token(f[2]) {
+			return "", nil, fmt.Errorf("malformed media line %q", line)
+		}
+		portField, _, _ := strings.Cut(f[1], "/")
+		port, perr := strconv.Atoi(portField)
+		if perr != nil || port < 0 || port > 65535 {
+			return "", nil, fmt.Errorf("media line %q: bad port", line)
+		}
+		for _, x := range f[3:] {
+			if !token(x) {
+				return "", nil, fmt.Errorf("media line %q: bad format %q", line, x)
+			}
+		}
+		media = append(media, mediaLine{media: f[0], port: port, proto: f[2], formats: f[3:], section: line + "\r\n"})
+	}
+	return sb.String(), media, nil
+}
+
+// token reports whether s is an SDP token (RFC 4566 §9), so a declined
+// line echoes nothing but what a token may hold.
+func token(s string) bool {
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f {
+			return false
 		}
 	}
-	if audio == nil {
-		return Session{}, fmt.Errorf("parse sdp: %w: no active audio stream", ErrNoCommonCodec)
+	return s != ""
+}
+
+// ParseSDP reads an SDP offer or answer and takes its first audio stream
+// over plain RTP (RTP/AVP) with a format Switchboard speaks, picking the
+// first such format the stream lists (the offerer's preference order).
+// Every other m= line is declined; SRTP (RTP/SAVP) is not implemented, so
+// an offer of only SRTP audio is ErrNoCommonCodec.
+func ParseSDP(body []byte) (Session, error) {
+	session, lines, err := splitSDP(body)
+	if err != nil {
+		return Session{}, fmt.Errorf("parse sdp: %w", err)
 	}
+	var sd sdp.SessionDescription
+	if err := sd.Unmarshal([]byte(session)); err != nil {
+		return Session{}, fmt.Errorf("parse sdp: %w", err)
+	}
+	var firstErr error
+	srtp := ""
+	for i, l := range lines {
+		if l.media != "audio" || l.port == 0 {
+			continue
+		}
+		if !strings.EqualFold(l.proto, "RTP/AVP") {
+			if strings.Contains(strings.ToUpper(l.proto), "SAVP") {
+				srtp = l.proto
+			}
+			continue
+		}
+		s, err := parseAudio(session + l.section)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		var b strings.Builder
+		for _, o := range lines[:i] {
+			b.WriteString(o.declined())
+		}
+		s.Declined.before = b.String()
+		b.Reset()
+		for _, o := range lines[i+1:] {
+			b.WriteString(o.declined())
+		}
+		s.Declined.after = b.String()
+		return s, nil
+	}
+	switch {
+	case firstErr != nil:
+		return Session{}, firstErr
+	case srtp != "":
+		return Session{}, fmt.Errorf("parse sdp: %w: audio is offered only over %s, and SRTP is not supported", ErrNoCommonCodec, srtp)
+	}
+	return Session{}, fmt.Errorf("parse sdp: %w: no active RTP/AVP audio stream", ErrNoCommonCodec)
+}
+
+// parseAudio reads the session-level lines and one audio section.
+func parseAudio(body string) (Session, error) {
+	var sd sdp.SessionDescription
+	if err := sd.Unmarshal([]byte(body)); err != nil {
+		return Session{}, fmt.Errorf("parse sdp: %w", err)
+	}
+	if len(sd.MediaDescriptions) != 1 {
+		return Session{}, errors.New("parse sdp: audio section unreadable")
+	}
+	audio := sd.MediaDescriptions[0]
 	conn := audio.ConnectionInformation
 	if conn == nil {
 		conn = sd.ConnectionInformation
@@ -119,6 +250,9 @@ type Offer struct {
 	Codecs         []Codec
 	TelephoneEvent uint8
 	Direction      string
+	// Declined are the offer's other m= lines, refused with port 0 in an
+	// answer (Session.Declined of the offer); zero in an offer.
+	Declined Declined
 }
 
 // BuildSDP writes an SDP offer or answer.
@@ -131,6 +265,7 @@ func BuildSDP(o Offer) []byte {
 	}
 	fmt.Fprintf(&b, "v=0\r\no=switchboard %d %d IN %s %s\r\ns=switchboard\r\nc=IN %s %s\r\nt=0 0\r\n",
 		o.SessionID, o.Version, family, ip, family, ip)
+	b.WriteString(o.Declined.before)
 	fmt.Fprintf(&b, "m=audio %d RTP/AVP", o.Local.Port())
 	for _, c := range o.Codecs {
 		fmt.Fprintf(&b, " %d", c.PayloadType())
@@ -150,6 +285,7 @@ func BuildSDP(o Offer) []byte {
 		dir = SendRecv
 	}
 	b.WriteString("a=ptime:20\r\na=" + dir + "\r\n")
+	b.WriteString(o.Declined.after)
 	return []byte(b.String())
 }
 
