@@ -70,10 +70,7 @@ type Config struct {
 	AuthRequired func(dialed string) bool
 	// Trunks are kept registered with their carriers.
 	Trunks []TrunkRegistration
-	// TLS is SIP over TLS: the listener, and how servers Switchboard
-	// connects to over TLS (trunks) are verified.
-	TLS TLSConfig
-	Log *slog.Logger
+	Log    *slog.Logger
 }
 
 // Server is the SIP edge.
@@ -96,11 +93,6 @@ type Server struct {
 	udp  net.PacketConn
 	tcp  net.Listener
 	addr netip.AddrPort
-	// tls, when TLS is on, is bound by New and served by Run; its legs use
-	// tlsDialogUA (Contact with transport=tls at tlsAddr).
-	tls         net.Listener
-	tlsAddr     netip.AddrPort
-	tlsDialogUA *sipgo.DialogUA
 
 	// draining is the shutdown gate: once set, new INVITEs are refused
 	// with 503 before anything else looks at them.
@@ -161,18 +153,14 @@ const retryAfter = "30"
 func (s *Server) Close() error {
 	s.udp.Close()
 	s.tcp.Close()
-	if s.tls != nil {
-		s.tls.Close()
-	}
 	s.ua.Close()
 	return nil
 }
 
 // New builds the SIP edge and binds its UDP and TCP sockets on the same
 // port, so a listen port of 0 works: Addr reports the port the kernel chose,
-// and Contact headers and SDP use it. With cfg.TLS.Listen set it binds the
-// TLS listener too (TLSAddr). Run serves on those sockets; Close releases
-// them when Run is never called.
+// and Contact headers and SDP use it. Run serves on those sockets; Close
+// releases them when Run is never called.
 func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
@@ -188,27 +176,12 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	bound := udp.LocalAddr().(*net.UDPAddr).AddrPort()
 	port := int(bound.Port())
 	listenAddr := net.JoinHostPort(host, strconv.Itoa(port))
-	var (
-		tlsLn   net.Listener
-		tlsAddr netip.AddrPort
-	)
-	if cfg.TLS.Listen != "" {
-		if tlsLn, tlsAddr, err = listenTLS(cfg.TLS.Listen, serverTLS(cfg.TLS.Certificate)); err != nil {
-			udp.Close()
-			tcp.Close()
-			return nil, err
-		}
-	}
 	fail := func(err error) (*Server, error) {
 		udp.Close()
 		tcp.Close()
-		if tlsLn != nil {
-			tlsLn.Close()
-		}
 		return nil, err
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(host),
-		sipgo.WithUserAgenTLSConfig(clientTLS(cfg.TLS.PinnedCAs)))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(host))
 	if err != nil {
 		return fail(fmt.Errorf("sip: user agent: %w", err))
 	}
@@ -229,16 +202,11 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 		reg:     newRegistrar(cfg.MinExpires, cfg.MaxExpires),
 		metrics: newCounters(),
 		ua:      ua, srv: srv, host: host, port: port,
-		udp: udp, tcp: tcp, addr: bound, tls: tlsLn, tlsAddr: tlsAddr,
+		udp: udp, tcp: tcp, addr: bound,
 		dialogUA: &sipgo.DialogUA{
 			Client:     client,
 			ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port}},
 		},
-	}
-	// Trunks over TLS need it with no TLS listener too (Contact port 0: none).
-	if s.tlsDialogUA, err = newTLSDialogUA(ua, host, int(tlsAddr.Port()), cfg.Log); err != nil {
-		ua.Close()
-		return fail(err)
 	}
 	srv.OnRegister(s.onRegister)
 	srv.OnInvite(s.onInvite)
@@ -306,14 +274,9 @@ func (s *Server) Metrics() *Counters { return s.metrics }
 // still up and closes them. ready is closed once both serve.
 func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
 	udp, tcp := s.udp, s.tcp
-	errc := make(chan error, 3)
+	errc := make(chan error, 2)
 	go func() { errc <- s.srv.ServeUDP(udp) }()
 	go func() { errc <- s.srv.ServeTCP(tcp) }()
-	transports := "udp,tcp"
-	if s.tls != nil {
-		go func() { errc <- s.srv.ServeTLS(s.tls) }()
-		transports = "udp,tcp,tls"
-	}
 	go s.sweepRegistrations(ctx)
 	var regs sync.WaitGroup
 	for _, t := range s.cfg.Trunks {
@@ -325,11 +288,7 @@ func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
 		s.Close()
 		return err
 	}
-	if s.tls != nil {
-		s.log.Info("sip listening", "addr", s.addr.String(), "transports", transports, "tls_addr", s.tlsAddr.String())
-	} else {
-		s.log.Info("sip listening", "addr", s.addr.String(), "transports", transports)
-	}
+	s.log.Info("sip listening", "addr", s.addr.String(), "transports", "udp,tcp")
 	if ready != nil {
 		close(ready)
 	}
@@ -341,9 +300,6 @@ func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
 	s.hangupAll()
 	udp.Close()
 	tcp.Close()
-	if s.tls != nil {
-		s.tls.Close()
-	}
 	s.ua.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("sip: serve: %w", err)
@@ -470,7 +426,19 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 		authUser = u
 	}
-	sess, err := media.ParseSDP(req.Body())
+	offer, refused := checkInvite(req, s.replacedDialog)
+	if refused != nil {
+		s.log.Info("sip: refusing INVITE", "sip_call_id", req.CallID().Value(), "source", req.Source(),
+			"code", refused.code, "why", refused.detail)
+		s.send(tx, refused.response(req))
+		s.handler.Rejected(rejection(req, refused.code, refused.detail))
+		return
+	}
+	if req.GetHeader("Replaces") != nil {
+		s.log.Info("sip: INVITE with Replaces taken as a new call (replacing a dialog is not implemented)",
+			"sip_call_id", req.CallID().Value(), "source", req.Source())
+	}
+	sess, err := media.ParseSDP(offer)
 	if err != nil {
 		s.log.Info("sip: rejecting INVITE with unusable SDP", "sip_call_id", req.CallID().Value(), "source", req.Source(), "err", err)
 		s.respond(req, tx, 488, "Not Acceptable Here", err.Error())
@@ -521,7 +489,12 @@ func (s *Server) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	if len(req.Body()) > 0 {
-		sess, err := media.ParseSDP(req.Body())
+		offer, refused := offerBody(req)
+		if refused != nil {
+			s.send(tx, refused.response(req))
+			return
+		}
+		sess, err := media.ParseSDP(offer)
 		if err != nil {
 			s.respond(req, tx, 488, "Not Acceptable Here", err.Error())
 			return
