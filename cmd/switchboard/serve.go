@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/node"
@@ -17,6 +18,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var sf setupFlags
 	sf.register(fs)
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	sipTLS := fs.String("sip-tls", "", "SIP over TLS listen address host:port, overrides the setup "+
+		"(with --sip alone, TLS moves to that host on a free port)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -30,8 +33,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := applySIPTLS(cfg, sf.sip, *sipTLS); err != nil {
+		return err
+	}
 	if cfg.Server.Demo {
-		for _, a := range []string{cfg.Server.SIPListen, cfg.Server.HTTPListen} {
+		for _, a := range []string{cfg.Server.SIPListen, cfg.Server.HTTPListen, cfg.Server.SIPTLSListen} {
+			if a == "" {
+				continue
+			}
 			if !config.IsLoopback(a) {
 				return fmt.Errorf("refusing to listen on %s: this setup uses the published demo passwords (server.demo: true); "+
 					"listen on a loopback address, or run your own setup with --config", a)
@@ -43,4 +52,25 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return n.Run(ctx)
+}
+
+// applySIPTLS applies --sip-tls. Without it, a --sip that moves SIP also
+// moves the setup's TLS listener to that host, on a port the kernel picks
+// (logged at start): two nodes started with their own --sip (tests, a
+// second demo) must not both claim the setup's fixed TLS port.
+func applySIPTLS(cfg *config.Config, sipFlag, tlsFlag string) error {
+	switch {
+	case tlsFlag != "":
+		if _, _, err := net.SplitHostPort(tlsFlag); err != nil {
+			return fmt.Errorf("--sip-tls: %w", err)
+		}
+		cfg.Server.SIPTLSListen = tlsFlag
+	case sipFlag != "" && cfg.Server.SIPTLSListen != "":
+		host, _, err := net.SplitHostPort(sipFlag)
+		if err != nil {
+			return fmt.Errorf("--sip: %w", err)
+		}
+		cfg.Server.SIPTLSListen = net.JoinHostPort(host, "0")
+	}
+	return nil
 }

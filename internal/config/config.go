@@ -95,6 +95,13 @@ type Webhook struct {
 type Server struct {
 	// SIPListen is the host:port SIP listens on, UDP and TCP.
 	SIPListen string `yaml:"sip_listen"`
+	// SIPTLSListen is the host:port SIP over TLS listens on; empty: no TLS.
+	SIPTLSListen string `yaml:"sip_tls_listen"`
+	// TLSCert and TLSKey are the TLS listener's PEM certificate and key.
+	// When both are empty, a self-signed certificate is created in DataDir
+	// at first start and reused afterwards (see TLSFiles).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 	// HTTPListen is the host:port of the REST API and web UI.
 	HTTPListen string `yaml:"http_listen"`
 	// DataDir holds the database and recordings.

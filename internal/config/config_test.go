@@ -91,7 +91,7 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 				"    max_wait: {after: 0s, action: queue, queue: q}\n    max_length: {calls: 0, action: explode}\n" +
 				"    no_agents: {action: voicemail}\n" +
 				"voicemail:\n  smtp: {addr: nope, from: not-an-address}\n  mailboxes:\n    - {name: m, email: bad}\n    - {name: m}\n",
-			want: []string{`x.yaml:3: trunk "t": outbound: host: "nohost" is not host:port`, `outbound: transport: "sctp" is not udp or tcp`,
+			want: []string{`x.yaml:3: trunk "t": outbound: host: "nohost" is not host:port`, `outbound: transport: "sctp" is not udp, tcp or tls`,
 				`outbound: register needs username and password`, `outbound: caller_id: "abc" is not a number`,
 				`options: "22" is not one key`, `options: 3: "dance" is not callback or voicemail`,
 				`max_wait: queue: "q" is not another queue`, `max_wait: after: must be > 0`,

@@ -96,8 +96,11 @@ type Mailbox struct {
 // OutboundTrunk is where calls to external numbers go.
 type OutboundTrunk struct {
 	// Host is the carrier's host:port; a call to N is sent to sip:N@Host.
-	Host      string `yaml:"host"`
+	Host string `yaml:"host"`
+	// Transport is udp, tcp or tls; over tls the carrier's certificate is
+	// verified against the system roots, or only against TLSCA when set.
 	Transport string `yaml:"transport"`
+	TLSCA     string `yaml:"tls_ca"`
 	// Username and Password answer the carrier's digest challenges; with
 	// Register the trunk also registers as Username.
 	Username string        `yaml:"username"`
@@ -211,8 +214,8 @@ func (c *Config) validateWaiting(v *validator, queues map[string]bool) {
 		if _, _, err := net.SplitHostPort(o.Host); err != nil {
 			v.add(what, fmt.Sprintf("outbound: host: %q is not host:port", o.Host), "trunks", i, "outbound", "host")
 		}
-		if o.Transport != "udp" && o.Transport != "tcp" {
-			v.add(what, fmt.Sprintf("outbound: transport: %q is not udp or tcp", o.Transport), "trunks", i, "outbound", "transport")
+		if o.Transport != "udp" && o.Transport != "tcp" && o.Transport != "tls" {
+			v.add(what, fmt.Sprintf("outbound: transport: %q is not udp, tcp or tls", o.Transport), "trunks", i, "outbound", "transport")
 		}
 		if o.Register && (o.Username == "" || o.Password == "") {
 			v.add(what, "outbound: register needs username and password", "trunks", i, "outbound", "register")

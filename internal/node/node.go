@@ -9,6 +9,7 @@ package node
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -178,7 +179,11 @@ func (n *Node) build() error {
 		return err
 	}
 
-	if n.sip, err = sip.New(n.sipConfig(), n.eng, n.mgr); err != nil {
+	sipCfg := n.sipConfig()
+	if sipCfg.TLS, err = n.sipTLS(); err != nil {
+		return err
+	}
+	if n.sip, err = sip.New(sipCfg, n.eng, n.mgr); err != nil {
 		return err
 	}
 	n.onClose(func() { n.sip.Close() })
@@ -303,6 +308,39 @@ func (n *Node) sipConfig() sip.Config {
 	}
 }
 
+// sipTLS loads SIP over TLS: the listener's certificate (the self-signed
+// one in the data directory, created at first start, when the setup names
+// none) and the CAs trunks with tls_ca are pinned to.
+func (n *Node) sipTLS() (sip.TLSConfig, error) {
+	s := n.cfg.Server
+	tc := sip.TLSConfig{Listen: s.SIPTLSListen, PinnedCAs: map[string][]*x509.Certificate{}}
+	for _, t := range n.cfg.Trunks {
+		if o := t.Outbound; o != nil && o.TLSCA != "" {
+			cas, err := sip.LoadCAs(o.TLSCA)
+			if err != nil {
+				return tc, fmt.Errorf("trunk %q: %w", t.Name, err)
+			}
+			host, _, _ := net.SplitHostPort(o.Host) // validated at load
+			host = strings.ToLower(host)
+			tc.PinnedCAs[host] = append(tc.PinnedCAs[host], cas...)
+		}
+	}
+	if tc.Listen == "" {
+		return tc, nil
+	}
+	certFile, keyFile, selfSigned := s.TLSFiles()
+	host, _, _ := net.SplitHostPort(tc.Listen)
+	cert, created, err := sip.LoadCertificate(certFile, keyFile, selfSigned, host)
+	if err != nil {
+		return tc, err
+	}
+	if created {
+		n.log.Info("created a self-signed certificate for SIP over TLS", "cert", certFile, "key", keyFile)
+	}
+	tc.Certificate = cert
+	return tc, nil
+}
+
 // lookup resolves a trunk's host, bounded so a dead resolver cannot hold
 // the start up.
 func lookup(hostport string) ([]netip.Addr, error) {
@@ -317,6 +355,10 @@ func lookup(hostport string) ([]netip.Addr, error) {
 
 // SIPAddr is the address the SIP edge is bound to (UDP and TCP).
 func (n *Node) SIPAddr() netip.AddrPort { return n.sip.Addr() }
+
+// SIPTLSAddr is the address SIP over TLS is bound to; invalid when the
+// setup has no sip_tls_listen.
+func (n *Node) SIPTLSAddr() netip.AddrPort { return n.sip.TLSAddr() }
 
 // HTTPAddr is the address the HTTP API is bound to.
 func (n *Node) HTTPAddr() netip.AddrPort {

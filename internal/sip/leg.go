@@ -447,7 +447,10 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 
 	s.legs.Store(l.ID, l)
 	s.metrics.request("INVITE-out")
-	dlg, err := s.dialogUA.WriteInvite(ctx, req)
+	if strings.EqualFold(d.transport, "tls") && d.registeredFrom != "" {
+		req.SetDestination(d.registeredFrom) // the connection the phone registered over
+	}
+	dlg, err := s.dialogUAFor(d.transport).WriteInvite(ctx, req)
 	if err != nil {
 		l.end("invite failed")
 		return nil, fmt.Errorf("sip: dial %s: %w", d.toUser, err)

@@ -16,6 +16,8 @@ import (
 
 // TrunkRegistration is an outbound trunk Switchboard keeps registered with
 // its carrier, so the carrier knows where to send the trunk's calls.
+// Transport is udp, tcp or tls; over tls the carrier's certificate is
+// verified (TLSConfig.PinnedCAs, or the system roots).
 type TrunkRegistration struct {
 	Name, Host, Transport string
 	Username, Password    string
@@ -132,9 +134,14 @@ func (r *trunkRegistrar) register(ctx context.Context, expires time.Duration) (t
 	req.AppendHeader(&cid)
 	r.cseq++
 	req.AppendHeader(&gosip.CSeqHeader{SeqNo: r.cseq, MethodName: gosip.REGISTER})
-	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: r.t.Username, Host: r.s.host, Port: r.s.port}})
+	// Over TLS the Contact says transport=tls at the TLS listener, and the
+	// client is the one that reuses the carrier's connection.
+	dua := r.s.dialogUAFor(r.t.Transport)
+	contact := dua.ContactHDR.Address.Clone()
+	contact.User = r.t.Username
+	req.AppendHeader(&gosip.ContactHeader{Address: *contact})
 	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(int(expires.Seconds()))))
-	client := r.s.dialogUA.Client
+	client := dua.Client
 	r.s.metrics.request("REGISTER-out")
 	res, err := client.Do(ctx, req)
 	if err != nil {

@@ -82,7 +82,8 @@ func Start(t testing.TB, setup string, opts ...node.Option) *Node {
 // by the process id so parallel test binaries rarely meet.
 var rtpBlock atomic.Int32
 
-// StartConfig starts a node on cfg with SIP and HTTP on 127.0.0.1 port 0,
+// StartConfig starts a node on cfg with SIP (and SIP over TLS, when the
+// setup has it) and HTTP on 127.0.0.1 port 0,
 // a data directory under t.TempDir and an RTP range of its own, and waits
 // until it serves. Cleanup shuts it down and fails the test if it does not
 // stop within 15 s or returned an error.
@@ -90,6 +91,9 @@ func StartConfig(t testing.TB, cfg *config.Config, opts ...node.Option) *Node {
 	t.Helper()
 	dir := t.TempDir()
 	cfg.Server.SIPListen = "127.0.0.1:0"
+	if cfg.Server.SIPTLSListen != "" {
+		cfg.Server.SIPTLSListen = "127.0.0.1:0"
+	}
 	cfg.Server.HTTPListen = "127.0.0.1:0"
 	cfg.Server.MediaIP = "127.0.0.1"
 	cfg.Server.DataDir = filepath.Join(dir, "data")

@@ -1,0 +1,275 @@
+package sip
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// TLSConfig sets up SIP over TLS.
+type TLSConfig struct {
+	// Listen is the host:port of the SIP over TLS listener; empty: none.
+	Listen      string
+	Certificate tls.Certificate
+	// PinnedCAs maps a server name (a trunk's host) to the only CAs its
+	// certificate may chain to; other servers are verified against the
+	// system roots.
+	PinnedCAs map[string][]*x509.Certificate
+}
+
+// LoadCertificate reads the SIP over TLS listener's PEM certificate and key.
+// With create set and neither file present, it first makes a self-signed
+// certificate for hosts (IP addresses or names; "localhost" is always
+// added) valid for ten years, and writes it there — so a node's
+// certificate is created at first start and the same one is served
+// afterwards. created reports that it did.
+func LoadCertificate(certFile, keyFile string, create bool, hosts ...string) (cert tls.Certificate, created bool, err error) {
+	if create {
+		_, cerr := os.Stat(certFile)
+		_, kerr := os.Stat(keyFile)
+		switch {
+		case errors.Is(cerr, fs.ErrNotExist) && errors.Is(kerr, fs.ErrNotExist):
+			if err := writeSelfSigned(certFile, keyFile, hosts); err != nil {
+				return tls.Certificate{}, false, err
+			}
+			created = true
+		case errors.Is(cerr, fs.ErrNotExist) || errors.Is(kerr, fs.ErrNotExist):
+			return tls.Certificate{}, false, fmt.Errorf("sip: tls: only one of %s and %s exists; remove it to have a new pair made", certFile, keyFile)
+		}
+	}
+	cert, err = tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, false, fmt.Errorf("sip: tls: load %s: %w", certFile, err)
+	}
+	return cert, created, nil
+}
+
+// writeSelfSigned makes an ECDSA P-256 self-signed certificate for hosts
+// and writes it and its key (mode 0600) as PEM. The key is written first
+// and the certificate last, each by rename, so a crash leaves no
+// certificate without its key.
+func writeSelfSigned(certFile, keyFile string, hosts []string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("sip: tls: key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return fmt.Errorf("sip: tls: serial: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "Switchboard SIP", Organization: []string{"Switchboard (self-signed)"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true, // so a phone or SIPp can pin it as its own CA
+	}
+	for _, h := range append([]string{"localhost"}, hosts...) {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if h != "" && !containsFold(tmpl.DNSNames, h) {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return fmt.Errorf("sip: tls: certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("sip: tls: key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(certFile), 0o700); err != nil {
+		return fmt.Errorf("sip: tls: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(keyFile), 0o700); err != nil {
+		return fmt.Errorf("sip: tls: %w", err)
+	}
+	if err := writeFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
+	}
+	return writeFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return fmt.Errorf("sip: tls: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("sip: tls: write %s: %w", path, err)
+	}
+	return nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadCAs reads PEM certificates to trust instead of the system roots.
+func LoadCAs(file string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("sip: tls: ca: %w", err)
+	}
+	var certs []*x509.Certificate
+	for {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("sip: tls: ca: %s: %w", file, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("sip: tls: ca: %s holds no PEM certificate", file)
+	}
+	return certs, nil
+}
+
+// clientTLS is the configuration of every TLS connection Switchboard opens
+// (to trunks, or to a phone whose connection is gone). The chain and the
+// server's name are always verified, by crypto/tls, against the system
+// roots and every pinned CA; sipgo has one configuration for the whole user
+// agent, so pinning is enforced afterwards, per server: one whose name is
+// pinned (a trunk with tls_ca) must chain to its CAs, any other to the
+// system roots.
+func clientTLS(pinned map[string][]*x509.Certificate) *tls.Config {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	pools := make(map[string]*x509.CertPool, len(pinned))
+	for name, cas := range pinned {
+		pool := x509.NewCertPool()
+		for _, c := range cas {
+			pool.AddCert(c)
+			roots.AddCert(c)
+		}
+		pools[strings.ToLower(name)] = pool
+	}
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		RootCAs:    roots,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			return checkPinned(cs, pools)
+		},
+	}
+}
+
+// checkPinned enforces the per-server roots on a connection crypto/tls
+// has verified. A server reached by name (sent as SNI) is looked up by it.
+// One reached by IP address sends no name; the pins of every IP address
+// its certificate is valid for apply (crypto/tls has checked it is valid
+// for the one dialled).
+func checkPinned(cs tls.ConnectionState, pools map[string]*x509.CertPool) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("sip: tls: server sent no certificate")
+	}
+	leaf := cs.PeerCertificates[0]
+	verify := func(roots *x509.CertPool, what string) error {
+		opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool()}
+		for _, c := range cs.PeerCertificates[1:] {
+			opts.Intermediates.AddCert(c)
+		}
+		if _, err := leaf.Verify(opts); err != nil {
+			return fmt.Errorf("sip: tls: %s: %w", what, err)
+		}
+		return nil
+	}
+	if cs.ServerName != "" {
+		if pool, ok := pools[strings.ToLower(cs.ServerName)]; ok {
+			return verify(pool, cs.ServerName+" (pinned CA)")
+		}
+		return verify(nil, cs.ServerName)
+	}
+	pinned := false
+	for host, pool := range pools {
+		if net.ParseIP(host) == nil || leaf.VerifyHostname(host) != nil {
+			continue
+		}
+		pinned = true
+		if err := verify(pool, host+" (pinned CA)"); err != nil {
+			return err
+		}
+	}
+	if !pinned {
+		return verify(nil, "server")
+	}
+	return nil
+}
+
+// serverTLS is the listener's configuration.
+func serverTLS(cert tls.Certificate) *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+}
+
+// listenTLS binds the SIP over TLS listener.
+func listenTLS(addr string, conf *tls.Config) (net.Listener, netip.AddrPort, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, netip.AddrPort{}, fmt.Errorf("sip: listen tls %s: %w", addr, err)
+	}
+	return tls.NewListener(ln, conf), ln.Addr().(*net.TCPAddr).AddrPort(), nil
+}
+
+// newTLSDialogUA builds the dialog user agent of TLS legs: its Contact says
+// transport=tls at the TLS port (none without a listener), and its client picks no local address, so
+// sipgo reuses the connection a phone registered over when the request goes
+// to it, and dials a new one otherwise.
+func newTLSDialogUA(ua *sipgo.UserAgent, host string, port int, log *slog.Logger) (*sipgo.DialogUA, error) {
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(port),
+		sipgo.WithClientLogger(log.With("component", "sipgo")))
+	if err != nil {
+		return nil, fmt.Errorf("sip: tls client: %w", err)
+	}
+	contact := gosip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port, UriParams: gosip.NewParams()}
+	contact.UriParams.Add("transport", "tls")
+	return &sipgo.DialogUA{Client: client, ContactHDR: gosip.ContactHeader{Address: contact}}, nil
+}
+
+// dialogUAFor is the dialog user agent for a leg over transport.
+func (s *Server) dialogUAFor(transport string) *sipgo.DialogUA {
+	if strings.EqualFold(transport, "tls") {
+		return s.tlsDialogUA
+	}
+	return s.dialogUA
+}
+
+// TLSAddr is the address the SIP over TLS listener is bound to; invalid
+// when TLS is off.
+func (s *Server) TLSAddr() netip.AddrPort { return s.tlsAddr }
