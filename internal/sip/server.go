@@ -70,7 +70,10 @@ type Config struct {
 	AuthRequired func(dialed string) bool
 	// Trunks are kept registered with their carriers.
 	Trunks []TrunkRegistration
-	Log    *slog.Logger
+	// TLS is SIP over TLS: the listener, and how servers Switchboard
+	// connects to over TLS (trunks) are verified.
+	TLS TLSConfig
+	Log *slog.Logger
 }
 
 // Server is the SIP edge.
@@ -93,6 +96,11 @@ type Server struct {
 	udp  net.PacketConn
 	tcp  net.Listener
 	addr netip.AddrPort
+	// tls, when TLS is on, is bound by New and served by Run; its legs use
+	// tlsDialogUA (Contact with transport=tls at tlsAddr).
+	tls         net.Listener
+	tlsAddr     netip.AddrPort
+	tlsDialogUA *sipgo.DialogUA
 
 	// draining is the shutdown gate: once set, new INVITEs are refused
 	// with 503 before anything else looks at them.
@@ -153,14 +161,18 @@ const retryAfter = "30"
 func (s *Server) Close() error {
 	s.udp.Close()
 	s.tcp.Close()
+	if s.tls != nil {
+		s.tls.Close()
+	}
 	s.ua.Close()
 	return nil
 }
 
 // New builds the SIP edge and binds its UDP and TCP sockets on the same
 // port, so a listen port of 0 works: Addr reports the port the kernel chose,
-// and Contact headers and SDP use it. Run serves on those sockets; Close
-// releases them when Run is never called.
+// and Contact headers and SDP use it. With cfg.TLS.Listen set it binds the
+// TLS listener too (TLSAddr). Run serves on those sockets; Close releases
+// them when Run is never called.
 func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
@@ -176,12 +188,27 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	bound := udp.LocalAddr().(*net.UDPAddr).AddrPort()
 	port := int(bound.Port())
 	listenAddr := net.JoinHostPort(host, strconv.Itoa(port))
+	var (
+		tlsLn   net.Listener
+		tlsAddr netip.AddrPort
+	)
+	if cfg.TLS.Listen != "" {
+		if tlsLn, tlsAddr, err = listenTLS(cfg.TLS.Listen, serverTLS(cfg.TLS.Certificate)); err != nil {
+			udp.Close()
+			tcp.Close()
+			return nil, err
+		}
+	}
 	fail := func(err error) (*Server, error) {
 		udp.Close()
 		tcp.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
 		return nil, err
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(host))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgenTLSConfig(clientTLS(cfg.TLS.PinnedCAs)))
 	if err != nil {
 		return fail(fmt.Errorf("sip: user agent: %w", err))
 	}
@@ -202,11 +229,16 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 		reg:     newRegistrar(cfg.MinExpires, cfg.MaxExpires),
 		metrics: newCounters(),
 		ua:      ua, srv: srv, host: host, port: port,
-		udp: udp, tcp: tcp, addr: bound,
+		udp: udp, tcp: tcp, addr: bound, tls: tlsLn, tlsAddr: tlsAddr,
 		dialogUA: &sipgo.DialogUA{
 			Client:     client,
 			ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port}},
 		},
+	}
+	// Trunks over TLS need it with no TLS listener too (Contact port 0: none).
+	if s.tlsDialogUA, err = newTLSDialogUA(ua, host, int(tlsAddr.Port()), cfg.Log); err != nil {
+		ua.Close()
+		return fail(err)
 	}
 	srv.OnRegister(s.onRegister)
 	srv.OnInvite(s.onInvite)
@@ -274,9 +306,14 @@ func (s *Server) Metrics() *Counters { return s.metrics }
 // still up and closes them. ready is closed once both serve.
 func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
 	udp, tcp := s.udp, s.tcp
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- s.srv.ServeUDP(udp) }()
 	go func() { errc <- s.srv.ServeTCP(tcp) }()
+	transports := "udp,tcp"
+	if s.tls != nil {
+		go func() { errc <- s.srv.ServeTLS(s.tls) }()
+		transports = "udp,tcp,tls"
+	}
 	go s.sweepRegistrations(ctx)
 	var regs sync.WaitGroup
 	for _, t := range s.cfg.Trunks {
@@ -288,7 +325,11 @@ func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
 		s.Close()
 		return err
 	}
-	s.log.Info("sip listening", "addr", s.addr.String(), "transports", "udp,tcp")
+	if s.tls != nil {
+		s.log.Info("sip listening", "addr", s.addr.String(), "transports", transports, "tls_addr", s.tlsAddr.String())
+	} else {
+		s.log.Info("sip listening", "addr", s.addr.String(), "transports", transports)
+	}
 	if ready != nil {
 		close(ready)
 	}
@@ -300,6 +341,9 @@ func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
 	s.hangupAll()
 	udp.Close()
 	tcp.Close()
+	if s.tls != nil {
+		s.tls.Close()
+	}
 	s.ua.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("sip: serve: %w", err)
