@@ -37,7 +37,7 @@ var singleHeaders = []string{"Call-ID", "From", "To", "CSeq", "Max-Forwards", "C
 type refusal struct {
 	code    int
 	reason  string
-	detail  string        // why, for the log, the Reason header and the call record
+	detail  string         // why, for the log, the Reason header and the call record
 	headers []gosip.Header // e.g. Unsupported for 420, Accept for 415
 }
 
