@@ -97,9 +97,12 @@ func StartConfig(t testing.TB, cfg *config.Config, opts ...node.Option) *Node {
 	cfg.Server.HTTPListen = "127.0.0.1:0"
 	cfg.Server.MediaIP = "127.0.0.1"
 	cfg.Server.DataDir = filepath.Join(dir, "data")
+	// 20000–29999: below the end-to-end suite's port blocks (30000 and up)
+	// and the kernel's ephemeral ports, so in-process nodes running beside
+	// it never take a port a SIPp peer of the suite was given.
 	block := (int(rtpBlock.Add(1)) + os.Getpid()*7) % 100
-	cfg.Server.RTPPortMin = 40000 + block*200
-	cfg.Server.RTPPortMax = cfg.Server.RTPPortMin + 199
+	cfg.Server.RTPPortMin = 20000 + block*100
+	cfg.Server.RTPPortMax = cfg.Server.RTPPortMin + 99
 
 	logPath := filepath.Join(dir, "node.log")
 	logf, err := os.Create(logPath)
