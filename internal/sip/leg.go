@@ -125,7 +125,7 @@ func (l *Leg) localSDP(bump bool) []byte {
 	}
 	sess := l.ep.Session()
 	o := media.Offer{Local: l.ep.Local(), SessionID: l.sdpID, Version: v, Codecs: []media.Codec{sess.Codec},
-		TelephoneEvent: sess.TelephoneEvent, Direction: media.AnswerDirection(sess.Direction)}
+		TelephoneEvent: sess.TelephoneEvent, Direction: media.AnswerDirection(sess.Direction), Declined: sess.Declined}
 	if sess.Codec == media.CodecNone {
 		o.Codecs = []media.Codec{media.PCMU, media.PCMA}
 		o.TelephoneEvent = media.DefaultTelephoneEvent
