@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -60,6 +61,67 @@ func TestTLSFlagAndCertificateReuse(t *testing.T) {
 			t.Fatal("the restarted server made a new certificate")
 		}
 		stop()
+	}
+}
+
+// TestTLSCallIntoIVR: a caller over TLS (from a trunk's address, so
+// without credentials) dials the IVR; the INVITE is answered 200 with SDP
+// over the same connection, the IVR's prompt arrives over RTP, and the
+// caller's BYE ends the call.
+func TestTLSCallIntoIVR(t *testing.T) {
+	requireOpenSSL(t)
+	s := startServer(t)
+	addr := loggedTLSAddr(t, s.logPath)
+	p := openTLS(t, addr, filepath.Join(s.dataDir(), "tls", "sip-cert.pem"))
+	_, media := s.ports.phone(1)
+	rtp, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", media))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rtp.Close() })
+	body := fmt.Sprintf("v=0\no=tls 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"+
+		"m=audio %d RTP/AVP 0 101\na=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-16\na=sendrecv\n", media)
+	crlfLen := len(body) + strings.Count(body, "\n") // s_client -crlf sends each LF as CRLF
+	callID := fmt.Sprintf("tls-call-%d@127.0.0.1", time.Now().UnixNano())
+	dialog := func(method string, cseq int, to string) string {
+		return fmt.Sprintf("%[1]s sip:100@%[2]s;transport=tls SIP/2.0\n"+
+			"Via: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-%[1]s-%[3]d\n"+
+			"From: \"TLS caller\" <sip:5551234@127.0.0.1>;tag=tlscaller\n"+
+			"To: %[4]s\n"+
+			"Call-ID: %[5]s\n"+
+			"CSeq: %[3]d %[1]s\n"+
+			"Contact: <sip:5551234@127.0.0.1:5999;transport=tls>\n"+
+			"Max-Forwards: 70\n", method, addr, cseq, to, callID)
+	}
+	p.send(dialog("INVITE", 1, "<sip:100@"+addr+">") + "Content-Type: application/sdp\n" +
+		fmt.Sprintf("Content-Length: %d\n\n", crlfLen) + body)
+	m := p.await("200 OK to the INVITE over TLS", regexp.MustCompile(`(?s)SIP/2\.0 200 OK\r?\n(.*?)\r?\n\r?\n`))
+	answer := m[1]
+	if !strings.Contains(answer, "CSeq: 1 INVITE") || !strings.Contains(answer, "application/sdp") {
+		t.Fatalf("200 is not the INVITE's answer with SDP:\n%s", answer)
+	}
+	toTag := regexp.MustCompile(`(?m)^To: (.*)$`).FindStringSubmatch(answer)
+	if toTag == nil || !strings.Contains(toTag[1], "tag=") {
+		t.Fatalf("200 has no To tag:\n%s", answer)
+	}
+	if c := regexp.MustCompile(`(?m)^Contact: (.*)$`).FindStringSubmatch(answer); c != nil {
+		t.Logf("answer Contact: %s", strings.TrimSpace(c[1]))
+	}
+	to := strings.TrimSpace(toTag[1])
+	p.send(dialog("ACK", 1, to) + "Content-Length: 0\n\n")
+	// The IVR's prompt arrives: the call is up.
+	buf := make([]byte, 1500)
+	for got := 0; got < 10; got++ {
+		_ = rtp.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := rtp.ReadFrom(buf); err != nil {
+			t.Fatalf("RTP from the IVR: %d packets, then %v", got, err)
+		}
+	}
+	p.send(dialog("BYE", 2, to) + "Content-Length: 0\n\n")
+	p.await("200 OK to the BYE over TLS", regexp.MustCompile(`SIP/2\.0 200 OK(?:\r?\n[^\r\n]+)*?\r?\nCSeq: 2 BYE`))
+	rec := s.findCall(t, func(c callRecord) bool { return c.Dialed == "100" && c.Caller == "5551234" })
+	if rec.HangupBy != "caller" {
+		t.Errorf("call record %+v: want hung up by the caller", rec)
 	}
 }
 
@@ -156,46 +218,76 @@ func optionsRequest(addr string) string {
 }
 
 // sipOverTLS connects with openssl s_client, verifying the server against
-// caFile (and its IP address), sends req (LF line ends, sent as CRLF) and
-// returns everything s_client printed once a final response arrived.
+// caFile (and its IP address), sends req and returns everything s_client
+// printed once a final response arrived.
 func sipOverTLS(t *testing.T, addr, caFile, req string) string {
+	t.Helper()
+	p := openTLS(t, addr, caFile)
+	p.send(req)
+	p.await("a final SIP response over TLS", regexp.MustCompile(`(?s)SIP/2\.0 [2-6]\d\d .*?Content-Length: *\d+`))
+	return p.text()
+}
+
+// tlsPeer is an openssl s_client connection carrying SIP typed on its
+// stdin (LF line ends, sent as CRLF).
+type tlsPeer struct {
+	t     *testing.T
+	stdin io.WriteCloser
+	mu    sync.Mutex
+	out   bytes.Buffer
+	done  chan struct{}
+}
+
+// openTLS connects, verifying the server against caFile and its IP
+// address, and waits for the handshake; Cleanup ends s_client.
+func openTLS(t *testing.T, addr, caFile string) *tlsPeer {
 	t.Helper()
 	host := addr[:strings.LastIndex(addr, ":")]
 	cmd := exec.Command("openssl", "s_client", "-connect", addr, "-CAfile", caFile, "-verify_return_error",
 		"-verify_ip", host, "-crlf", "-ign_eof")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
+	p := &tlsPeer{t: t, done: make(chan struct{})}
+	var err error
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var out bytes.Buffer
-	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	w := writerFunc(func(b []byte) (int, error) { p.mu.Lock(); defer p.mu.Unlock(); return p.out.Write(b) })
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	defer func() {
-		stdin.Close()
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stdin.Close()
 		_ = cmd.Process.Kill()
-		<-done
-	}()
-	text := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
-	waitFor(t, 10*time.Second, "the TLS handshake", func() bool {
+		<-p.done
+	})
+	p.await("the TLS handshake", regexp.MustCompile(`Verify return code`))
+	return p
+}
+
+func (p *tlsPeer) text() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
+
+func (p *tlsPeer) send(msg string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.stdin, msg); err != nil {
+		p.t.Fatalf("write to s_client: %v\n%s", err, p.text())
+	}
+}
+
+// await waits until re matches what s_client printed and returns the match.
+func (p *tlsPeer) await(what string, re *regexp.Regexp) []string {
+	p.t.Helper()
+	var m []string
+	waitFor(p.t, 10*time.Second, what, func() bool {
 		select {
-		case <-done:
-			t.Fatalf("s_client exited:\n%s", text())
+		case <-p.done:
+			p.t.Fatalf("s_client exited:\n%s", p.text())
 		default:
 		}
-		return strings.Contains(text(), "Verify return code")
+		m = re.FindStringSubmatch(p.text())
+		return m != nil
 	})
-	if _, err := io.WriteString(stdin, req); err != nil {
-		t.Fatalf("write to s_client: %v\n%s", err, text())
-	}
-	final := regexp.MustCompile(`(?s)SIP/2\.0 [2-6]\d\d .*?Content-Length: *\d+`)
-	waitFor(t, 10*time.Second, "a final SIP response over TLS", func() bool { return final.MatchString(text()) })
-	return text()
+	return m
 }
 
 type writerFunc func([]byte) (int, error)
