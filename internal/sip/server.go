@@ -500,7 +500,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if src, err := netip.ParseAddrPort(req.Source()); err == nil {
 		ep.SetSignalSource(src.Addr()) // RTP from where the signalling came is learned at once (symmetric RTP)
 	}
-	dlg, err := s.dialogUA.ReadInvite(req, tx)
+	dlg, err := s.dialogUAFor(req.Transport()).ReadInvite(req, tx)
 	if err != nil {
 		ep.Close()
 		s.respond(req, tx, 400, "Bad Request", err.Error())
