@@ -112,6 +112,9 @@ func TestWriterBackPressure(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
 	st.w.fail = func() error { <-release; return nil } // the writer is stuck until released
+	// Released on any way out, before the store's own cleanup closes it:
+	// a failed check must not leave Close waiting on a stuck writer.
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
 	const senders, each = 4, queueSize / 2
 	var wg sync.WaitGroup
 	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
@@ -125,7 +128,7 @@ func TestWriterBackPressure(t *testing.T) {
 		}()
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for len(st.w.ops) < queueSize && time.Now().Before(deadline) {
+	for (len(st.w.ops) < queueSize || value(t, st.w.depth) != queueSize) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond) // polling a condition with a deadline
 	}
 	if d := value(t, st.w.depth); d != queueSize {

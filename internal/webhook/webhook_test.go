@@ -63,9 +63,15 @@ func TestDeliverySignedRetriedLogged(t *testing.T) {
 	if got[0].Kind != "answered" || got[0].Agent != "1001" || got[1].Kind != "ended" {
 		t.Fatalf("events %+v", got)
 	}
-	log := d.Deliveries()
-	if len(log) != 2 || log[1].Kind != "answered" || log[1].Attempts != 2 || log[1].DeliveredAt == nil || log[0].Attempts != 1 {
-		t.Fatalf("log %+v", log)
+	// The log is updated once each delivery's answer is read: poll for it.
+	logged := func(log []Delivery) bool {
+		return len(log) == 2 && log[1].Kind == "answered" && log[1].Attempts == 2 && log[1].DeliveredAt != nil && log[0].Attempts == 1
+	}
+	for log := d.Deliveries(); !logged(log); log = d.Deliveries() {
+		if time.Now().After(deadline) {
+			t.Fatalf("log %+v", log)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
