@@ -329,6 +329,20 @@ func writeCaller(t *testing.T, name string, c callerSpec) string {
 	if c.SDP != "" {
 		data.Body = c.SDP
 	}
+	// SIPp cancels a pcap still playing when the next one starts, so a key
+	// (140 ms of RFC 4733 packets) is given time to finish before the
+	// audio or the next key; on a loaded machine it was cut before its end
+	// packet and the IVR never heard it.
+	const keyMS = 300
+	if c.DigitPcap != "" && data.WaitMS < keyMS {
+		data.WaitMS = keyMS
+	}
+	data.Then = append([]step(nil), c.Then...)
+	for i := 1; i < len(data.Then); i++ {
+		if data.Then[i-1].Key != "" && data.Then[i].PauseMS < keyMS {
+			data.Then[i].PauseMS = keyMS
+		}
+	}
 	if c.Auth {
 		data.CSeq = 2
 	}
