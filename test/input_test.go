@@ -121,15 +121,17 @@ func TestRejectedCallsLeaveRecords(t *testing.T) {
 		spec    callerSpec
 		outcome string
 		reason  string
+		args    []string
 	}{
-		{"unknown number", callerSpec{Service: "999", ExpectCode: 404}, "rejected", "404"},
+		// From a trunk's address 999 is challenged like an extension; an agent gets 404.
+		{"unknown number", callerSpec{Service: "999", Auth: true, ExpectCode: 404}, "rejected", "404", []string{"-au", "1002", "-ap", "demo1002"}},
 		{"no common codec", callerSpec{Service: "100", ExpectCode: 488, SDP: "      v=0\n      o=- 1 1 IN IP4 [local_ip]\n      s=-\n" +
-			"      c=IN IP4 [media_ip]\n      t=0 0\n      m=audio [media_port] RTP/AVP 111\n      a=rtpmap:111 opus/48000/2\n"}, "rejected", "488"},
-		{"sdp that is not sdp", callerSpec{Service: "100", ExpectCode: 488, SDP: "      hello\n"}, "rejected", "488"},
+			"      c=IN IP4 [media_ip]\n      t=0 0\n      m=audio [media_port] RTP/AVP 111\n      a=rtpmap:111 opus/48000/2\n"}, "rejected", "488", nil},
+		{"sdp that is not sdp", callerSpec{Service: "100", ExpectCode: 488, SDP: "      hello\n"}, "rejected", "488", nil},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := call(t, s, 1+i, "caller", tc.spec)
+			c := call(t, s, 1+i, "caller", tc.spec, tc.args...)
 			c.mustSucceed(t, 20*time.Second)
 			rec := s.lastCall(t)
 			if rec.Outcome != tc.outcome || !strings.Contains(rec.Reason, tc.reason) {

@@ -291,19 +291,25 @@ func (n *Node) sipConfig() sip.Config {
 	for _, a := range cfg.Agents {
 		passwords[a.Extension] = a.Password
 	}
+	numbers := map[string]bool{}
+	for _, nb := range cfg.Numbers {
+		numbers[nb.Number] = true
+	}
 	return sip.Config{
 		Listen: cfg.Server.SIPListen, Realm: cfg.Server.Realm, Trusted: trusted,
 		MinExpires: cfg.Server.RegisterMinExpires, MaxExpires: cfg.Server.RegisterMaxExpires,
 		Password: func(u string) (string, bool) { p, ok := passwords[u]; return p, ok },
-		// Feature codes act on the caller's identity, and extensions are
-		// internal: both need an authenticated agent, even from a trunk's address.
+		// A trusted source (a trunk's address) reaches the setup's numbers
+		// without credentials; everything else — extensions, feature codes,
+		// and numbers that lead nowhere — is challenged alike, so whether
+		// an extension exists cannot be learned from the answer.
 		AuthRequired: func(dialed string) bool {
-			_, ext := passwords[dialed]
-			_, _, monitor := cfg.FeatureCodes.MonitorCode(dialed)
-			_, conference := cfg.FeatureCodes.ConferenceCode(dialed)
-			return dialed != "" && (dialed == cfg.FeatureCodes.LoginToggle || ext || monitor || conference)
+			_, number := numbers[dialed]
+			return !number
 		},
 		Trunks: regs,
+		SRTP:   n.srtpConfig(),
+		Edge:   n.edgeConfig(),
 		Log:    log,
 	}
 }

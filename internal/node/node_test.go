@@ -33,11 +33,19 @@ func TestStartsOnPortZeroAndAnswersOptions(t *testing.T) {
 	}
 }
 
+// From a trusted source, an unknown number and an agent's extension get
+// the same challenge (nobody lists extensions by their answers); an agent
+// that authenticates and dials an unknown number gets 404 and a record.
 func TestUnknownNumberIsNotFoundAndRecorded(t *testing.T) {
 	n := nodetest.Start(t, "")
-	c := n.Dial(t, "999")
+	for _, number := range []string{"999", "1001", "1099"} {
+		if c := n.Dial(t, number); c.Code != 401 {
+			t.Fatalf("INVITE to %s from a trusted source: %d, want 401 like any number not in the setup", number, c.Code)
+		}
+	}
+	c := n.Dial(t, "999", nodetest.Auth("1002", "demo1002"))
 	if c.Code != 404 {
-		t.Fatalf("INVITE to 999: %d, want 404", c.Code)
+		t.Fatalf("INVITE to 999 from agent 1002: %d, want 404", c.Code)
 	}
 	rec := n.EndedCall(t, 5*time.Second, func(r nodetest.CallRecord) bool { return r.Dialed == "999" })
 	if rec.Caller != "5551234" || rec.Outcome == "answered" {

@@ -73,7 +73,11 @@ type Config struct {
 	// TLS is SIP over TLS: the listener, and how servers Switchboard
 	// connects to over TLS (trunks) are verified.
 	TLS TLSConfig
-	Log *slog.Logger
+	// SRTP is which legs encrypt their media (srtp.go).
+	SRTP SRTPConfig
+	// Edge limits what one source may cost the edge (edge.go).
+	Edge EdgeConfig
+	Log  *slog.Logger
 }
 
 // Server is the SIP edge.

@@ -40,6 +40,7 @@ type callOptions struct {
 	sdp        []byte
 	toneHz     float64
 	timeout    time.Duration
+	user, pass string
 }
 
 // From sets the caller's number (default 5551234) and display name.
@@ -49,6 +50,11 @@ func From(user, name string) CallOption {
 
 // WithSDP sends body as the offer instead of a valid one (malformed offers).
 func WithSDP(body []byte) CallOption { return func(o *callOptions) { o.sdp = body } }
+
+// Auth answers a digest challenge as an agent's phone would.
+func Auth(user, password string) CallOption {
+	return func(o *callOptions) { o.user, o.pass = user, password }
+}
 
 // Tone makes the caller send a sine at hz once answered (default silence).
 func Tone(hz float64) CallOption { return func(o *callOptions) { o.toneHz = hz } }
@@ -98,7 +104,7 @@ func Dial(t testing.TB, server netip.AddrPort, number string, opts ...CallOption
 	}
 	c.dlg = dlg
 	up.Store(dlg)
-	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{})
+	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{Username: o.user, Password: o.pass})
 	var refused *sipgo.ErrDialogResponse
 	switch {
 	case errors.As(err, &refused):

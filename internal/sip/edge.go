@@ -1,0 +1,4 @@
+package sip
+
+// EdgeConfig limits what one source may cost the SIP edge.
+type EdgeConfig struct{}
