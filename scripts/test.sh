@@ -11,6 +11,8 @@ command -v tshark >/dev/null || need+=(tshark)
 command -v dumpcap >/dev/null || need+=(tshark)
 command -v chromium >/dev/null || need+=(chromium)
 command -v openssl >/dev/null || need+=(openssl)
+command -v baresip >/dev/null || need+=(baresip)
+command -v svwar >/dev/null || need+=(sipvicious)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
