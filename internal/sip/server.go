@@ -493,6 +493,9 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.handler.Rejected(rejection(req, 488, err.Error()))
 		return
 	}
+	if s.refuseSRTP(req, tx, sess, authUser) { // the offer's media security against the peer's srtp policy (srtp.go)
+		return
+	}
 	ep, err := s.media.NewEndpoint()
 	if err != nil {
 		s.log.Error("sip: no media for INVITE", "sip_call_id", req.CallID().Value(), "err", err)
