@@ -66,7 +66,12 @@ type Server struct {
 
 	routes   []route // every authenticated route, for the OpenAPI document
 	sessions *sessions
-	hub      *Hub
+	throttle *throttle // failed logins, per user and per address
+	// origins refuses state-changing requests a browser sends from
+	// another site (CSRF): a session cookie or cached Basic credentials
+	// must not act for a page the user did not open from Switchboard.
+	origins *http.CrossOriginProtection
+	hub     *Hub
 }
 
 // SetHub makes live streams react to hub's notifications.
@@ -93,7 +98,8 @@ type principal struct {
 
 // New builds the API handler.
 func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, acd: a, store: st, log: log, mux: http.NewServeMux(), users: map[string]principal{}, sessions: newSessions(), hub: &Hub{}}
+	s := &Server{cfg: cfg, acd: a, store: st, log: log, mux: http.NewServeMux(), users: map[string]principal{}, sessions: newSessions(), throttle: newThrottle(nil),
+		origins: http.NewCrossOriginProtection(), hub: &Hub{}}
 	for _, u := range cfg.Users {
 		p := principal{name: u.Username, password: u.Password, role: u.Role}
 		if u.PasswordHash != "" {
@@ -192,6 +198,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, 500, "internal error")
 		}
 	}()
+	if err := s.origins.Check(r); err != nil {
+		s.log.Info("api: refused a cross-origin request", "method", r.Method, "path", r.URL.Path,
+			"origin", r.Header.Get("Origin"), "source", r.RemoteAddr)
+		writeError(w, 403, "cross-origin request refused: "+r.Method+" from another site")
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -209,9 +221,12 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, roles []string) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err != nil {
-			if r.Header.Get("X-Switchboard-UI") == "" { // the web UI shows its own login form
-				w.Header().Set("WWW-Authenticate", `Basic realm="switchboard", charset="UTF-8"`)
+			var throttled *throttledError
+			if errors.As(err, &throttled) {
+				writeThrottled(w, throttled)
+				return
 			}
+			w.Header().Set("WWW-Authenticate", challenge(r))
 			writeError(w, 401, err.Error())
 			return
 		}
@@ -221,6 +236,18 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, roles []string) {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
 	})
+}
+
+// challenge is the WWW-Authenticate of a 401. A browser (it sends
+// Sec-Fetch-Mode, or the UI's own header) is never challenged for Basic,
+// which would pop up the browser's password dialog over the pages' login
+// form and cache credentials a cross-site form could reuse; other clients
+// are told they may use Basic.
+func challenge(r *http.Request) string {
+	if r.Header.Get("X-Switchboard-UI") != "" || r.Header.Get("Sec-Fetch-Mode") != "" {
+		return `Bearer realm="switchboard"`
+	}
+	return `Basic realm="switchboard", charset="UTF-8"`
 }
 
 func who(r *http.Request) principal {
@@ -243,8 +270,13 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	case h == "":
 		return principal{}, errors.New("authentication required (HTTP Basic, Bearer token or a session)")
 	case strings.HasPrefix(h, "Bearer "):
+		if d := s.throttle.wait(addrKey(r)); d > 0 {
+			return principal{}, &throttledError{Retry: d}
+		}
 		user, err := s.store.TokenUser(r.Context(), strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
 		if err != nil {
+			s.throttle.fail(addrKey(r))
+			s.log.Info("api: authentication refused", "scheme", "bearer", "source", r.RemoteAddr)
 			return principal{}, errors.New("invalid token")
 		}
 		p, ok := s.users[user]
@@ -257,10 +289,17 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 		if !ok {
 			return principal{}, errors.New("unsupported Authorization scheme")
 		}
+		keys := []string{userKey(user), addrKey(r)}
+		if d := s.throttle.wait(keys...); d > 0 {
+			return principal{}, &throttledError{Retry: d}
+		}
 		p, known := s.users[user]
 		if !known || !s.checkPassword(p, user, pass) {
+			s.throttle.fail(keys...)
+			s.log.Info("api: authentication refused", "scheme", "basic", "user", user, "source", r.RemoteAddr)
 			return principal{}, errLogin
 		}
+		s.throttle.ok(keys...)
 		return p, nil
 	}
 }

@@ -111,12 +111,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		badBody(w, `body: want {"username": ..., "password": ...}`, err)
 		return
 	}
+	keys := []string{userKey(body.Username), addrKey(r)}
+	if d := s.throttle.wait(keys...); d > 0 {
+		s.log.Info("web login throttled", "user", body.Username, "source", r.RemoteAddr, "retry_after_s", retrySeconds(d))
+		writeThrottled(w, &throttledError{Retry: d})
+		return
+	}
 	p, ok := s.users[body.Username]
 	if !ok || !s.checkPassword(p, body.Username, body.Password) {
-		s.log.Info("web login refused", "user", body.Username)
+		s.throttle.fail(keys...)
+		s.log.Info("web login refused", "user", body.Username, "source", r.RemoteAddr)
 		writeError(w, 401, errLogin.Error())
 		return
 	}
+	s.throttle.ok(keys...)
 	id := s.sessions.create(p.name)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		MaxAge: int(sessionTTL.Seconds())})
