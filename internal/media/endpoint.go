@@ -56,6 +56,16 @@ type Endpoint struct {
 	seqOff    uint16
 	tsOff     uint32
 
+	// SRTP (srtp.go), under mu: our key, made on first use; the peer's
+	// key's context, handed to the reader in source; our sealer, handed
+	// to the senders through seal (nil: plain RTP).
+	localKey  Crypto
+	haveKey   bool
+	plainOnly bool
+	open      *opener
+	sealer    *sealer
+	seal      atomic.Pointer[sealer]
+
 	negotiated Session                // as the SDP gave it; sess.Remote is where we send
 	signal     netip.Addr             // where the leg's SIP comes from, if the SIP layer said
 	remote     atomic.Pointer[source] // snapshot for the reader
@@ -113,11 +123,13 @@ func (ep *Endpoint) Local() netip.AddrPort { return ep.local }
 // SetSession sets (or, on re-INVITE, changes) the negotiated remote side.
 // A new remote address starts learning the peer's RTP source afresh (see
 // source); the same address again (a session refresh, hold) keeps what was
-// learned.
+// learned. An SRTP session switches the leg to SRTP both ways: what
+// arrives is opened with s.Crypto, what leaves is sealed with LocalCrypto.
 func (ep *Endpoint) SetSession(s Session) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
 	old := ep.remote.Load()
+	s = ep.setSRTPLocked(s)
 	ep.negotiated = s
 	ep.sess = s
 	if old != nil && old.sess.Remote == s.Remote {
@@ -144,7 +156,7 @@ func (ep *Endpoint) SetSignalSource(a netip.Addr) {
 // publishLocked hands the reader a new snapshot of the negotiated session,
 // carrying over what keep had learned (nil: learn anew).
 func (ep *Endpoint) publishLocked(keep *source) {
-	src := &source{sess: ep.negotiated, signal: ep.signal}
+	src := &source{sess: ep.negotiated, signal: ep.signal, open: ep.open}
 	sdpIP := src.sess.Remote.Addr()
 	src.anyIP = !ep.signal.IsValid() || ep.signal != sdpIP
 	if keep != nil {
@@ -360,9 +372,19 @@ func (ep *Endpoint) playTick(now time.Time, buf []byte) bool {
 	return true
 }
 
+// send writes one RTP packet to the peer, sealed with SRTP when the leg
+// encrypts: in place, so pkt needs srtpTagLen bytes of capacity beyond its
+// length, and holds the SRTP packet afterwards. It must not be called with
+// ep.mu held (lock order: mu, then a sealer's mu).
 func (ep *Endpoint) send(pkt []byte, to netip.AddrPort) {
 	if src := ep.remote.Load(); src != nil && src.sendStart.Load() == 0 {
 		src.sendStart.CompareAndSwap(0, time.Now().UnixNano())
+	}
+	if s := ep.seal.Load(); s != nil {
+		var err error
+		if pkt, err = s.seal(pkt); err != nil {
+			return
+		}
 	}
 	if _, err := ep.conn.WriteToUDPAddrPort(pkt, to); err == nil {
 		ep.Sent.Add(1)
@@ -419,6 +441,13 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 	if err != nil || h.Version != 2 {
 		ep.e.Stats.Malformed.Add(1)
 		return
+	}
+	if src.open != nil {
+		var ok bool
+		if pkt, ok = openSRTP(src.open, pkt, h); !ok {
+			ep.e.Stats.SRTPFailed.Add(1)
+			return
+		}
 	}
 	if !src.locked.Load() && !ep.learn(src, from) {
 		ep.e.Stats.WrongSource.Add(1)
@@ -485,6 +514,7 @@ type source struct {
 	sess   Session    // as negotiated
 	signal netip.Addr // invalid if unknown
 	anyIP  bool       // NAT possible: any address may be learned in the window
+	open   *opener    // the peer's SRTP key; nil for plain RTP
 
 	sendStart atomic.Int64 // Unix ns of the first packet sent, 0 before
 	locked    atomic.Bool  // learned is set; it never changes after
@@ -560,7 +590,7 @@ func (ep *Endpoint) trackSeq(seq uint16) {
 // relay sends a packet received on the peer out of this leg, rewritten into
 // this leg's stream. from is the payload's codec (CodecNone for events).
 func (ep *Endpoint) relay(h *rtp.Header, payload []byte, from Codec, out []byte, event bool) {
-	if 12+len(payload) > len(out) {
+	if 12+len(payload)+srtpTagLen > len(out) {
 		return
 	}
 	ep.mu.Lock()
@@ -637,7 +667,7 @@ func (ep *Endpoint) SendDTMF(digit byte, dur time.Duration) error {
 	if pt == 0 || !remote.IsValid() {
 		return fmt.Errorf("%w: the far end did not negotiate telephone-event", ErrDTMF)
 	}
-	pkt := make([]byte, 16)
+	pkt := make([]byte, 16, 16+srtpTagLen)
 	send := func(elapsed uint16, end, marker bool) {
 		ep.mu.Lock()
 		ep.seq++

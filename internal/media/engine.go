@@ -31,6 +31,7 @@ type Stats struct {
 	Lost        atomic.Uint64 // gaps in received sequence numbers
 	WrongSource atomic.Uint64 // dropped: not from the peer's learned RTP source, or not one that may be learned
 	Malformed   atomic.Uint64 // dropped: not RTP
+	SRTPFailed  atomic.Uint64 // dropped: on an SRTP leg, failed authentication (tampered, replayed, wrong key or plain RTP)
 	Late        atomic.Uint64 // pacer ticks that ran behind
 }
 
@@ -80,7 +81,7 @@ func (e *Engine) Active() int64 { return e.active.Load() }
 func (e *Engine) Run(ctx context.Context) {
 	const tick = 20 * time.Millisecond
 	var (
-		scratch = make([]byte, 12+FrameSamples)
+		scratch = make([]byte, 12+FrameSamples, 12+FrameSamples+srtpTagLen)
 		list    []*Endpoint
 		ticker  *time.Ticker
 		next    time.Time

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// wireBufs hold mixed frames while they are sealed and sent.
+var wireBufs = sync.Pool{New: func() any { return new([12 + FrameSamples + srtpTagLen]byte) }}
+
 // MonitorMode is how a supervisor joins a call.
 type MonitorMode int
 
@@ -179,7 +182,15 @@ func (ep *Endpoint) encodeSend(buf *[12 + FrameSamples]byte, pcm []int16, always
 	Encode(codec, buf[12:], pcm)
 	remote := ep.sess.Remote
 	ep.mu.Unlock()
-	if send {
+	switch {
+	case send && ep.seal.Load() != nil:
+		// Sealing works in place and buf[12:] must stay what the leg
+		// hears (a conference's tap reads it), so the packet is copied.
+		wire := wireBufs.Get().(*[12 + FrameSamples + srtpTagLen]byte)
+		n := copy(wire[:], buf[:])
+		ep.send(wire[:n], remote)
+		wireBufs.Put(wire)
+	case send:
 		ep.send(buf[:], remote)
 	}
 	return codec

@@ -34,6 +34,14 @@ type Session struct {
 	Direction string
 	// Declined is the rest of the offer's m= lines, which an answer refuses.
 	Declined Declined
+	// Secure is the stream's profile: RTP/SAVP (true) or RTP/AVP. An
+	// answer mirrors it.
+	Secure bool
+	// SRTP says the stream is SRTP: Crypto is the far end's key, the first
+	// usable AES_CM_128_HMAC_SHA1_80 line of the stream. An RTP/AVP stream
+	// with such a line (best-effort SRTP, as some phones offer) is SRTP too.
+	SRTP   bool
+	Crypto Crypto
 }
 
 // Declined holds the m= lines of an offer other than the audio stream
@@ -119,11 +127,19 @@ func token(s string) bool {
 }
 
 // ParseSDP reads an SDP offer or answer and takes its first audio stream
-// over plain RTP (RTP/AVP) with a format Switchboard speaks, picking the
-// first such format the stream lists (the offerer's preference order).
-// Every other m= line is declined; SRTP (RTP/SAVP) is not implemented, so
-// an offer of only SRTP audio is ErrNoCommonCodec.
-func ParseSDP(body []byte) (Session, error) {
+// with a format Switchboard speaks, picking the first such format the
+// stream lists (the offerer's preference order). A stream with a usable
+// SDES key (RTP/SAVP, or RTP/AVP with a=crypto) is preferred to one of
+// plain RTP, so an offer of both is answered with SRTP; an RTP/SAVP stream
+// without a usable key is not taken (ErrNoCrypto when nothing else is).
+// Every other m= line is declined.
+func ParseSDP(body []byte) (Session, error) { return parseSDP(body, true) }
+
+// ParsePlainSDP is ParseSDP for a leg that must not use SRTP: it takes
+// only RTP/AVP streams and ignores their a=crypto lines.
+func ParsePlainSDP(body []byte) (Session, error) { return parseSDP(body, false) }
+
+func parseSDP(body []byte, allowSRTP bool) (Session, error) {
 	session, lines, err := splitSDP(body)
 	if err != nil {
 		return Session{}, fmt.Errorf("parse sdp: %w", err)
@@ -132,25 +148,13 @@ func ParseSDP(body []byte) (Session, error) {
 	if err := sd.Unmarshal([]byte(session)); err != nil {
 		return Session{}, fmt.Errorf("parse sdp: %w", err)
 	}
-	var firstErr error
-	srtp := ""
-	for i, l := range lines {
-		if l.media != "audio" || l.port == 0 {
-			continue
-		}
-		if !strings.EqualFold(l.proto, "RTP/AVP") {
-			if strings.Contains(strings.ToUpper(l.proto), "SAVP") {
-				srtp = l.proto
-			}
-			continue
-		}
-		s, err := parseAudio(session + l.section)
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
+	var (
+		firstErr, cryptoErr error
+		plain               = -1
+		plainSess           Session
+		srtp                = ""
+	)
+	take := func(i int, s Session) Session {
 		var b strings.Builder
 		for _, o := range lines[:i] {
 			b.WriteString(o.declined())
@@ -161,25 +165,63 @@ func ParseSDP(body []byte) (Session, error) {
 			b.WriteString(o.declined())
 		}
 		s.Declined.after = b.String()
-		return s, nil
+		return s
+	}
+	for i, l := range lines {
+		if l.media != "audio" || l.port == 0 {
+			continue
+		}
+		secure := strings.EqualFold(l.proto, "RTP/SAVP")
+		if !strings.EqualFold(l.proto, "RTP/AVP") && !(secure && allowSRTP) {
+			if strings.Contains(strings.ToUpper(l.proto), "SAVP") {
+				srtp = l.proto
+			}
+			continue
+		}
+		s, cerr, err := parseAudio(session+l.section, allowSRTP)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		s.Secure = secure
+		switch {
+		case s.SRTP:
+			return take(i, s), nil
+		case secure:
+			if cryptoErr == nil {
+				cryptoErr = fmt.Errorf("parse sdp: %w: RTP/SAVP audio offers no %s key (%v)", ErrNoCrypto, SuiteAES128SHA1_80, cerr)
+			}
+		case plain < 0:
+			plain, plainSess = i, s
+		}
 	}
 	switch {
+	case plain >= 0:
+		return take(plain, plainSess), nil
+	case cryptoErr != nil:
+		return Session{}, cryptoErr
 	case firstErr != nil:
 		return Session{}, firstErr
+	case srtp != "" && !allowSRTP:
+		return Session{}, fmt.Errorf("parse sdp: %w: audio is offered only over %s, and SRTP is off", ErrNoCommonCodec, srtp)
 	case srtp != "":
-		return Session{}, fmt.Errorf("parse sdp: %w: audio is offered only over %s, and SRTP is not supported", ErrNoCommonCodec, srtp)
+		return Session{}, fmt.Errorf("parse sdp: %w: audio is offered only over %s (SDES over RTP/SAVP is supported)", ErrNoCommonCodec, srtp)
 	}
 	return Session{}, fmt.Errorf("parse sdp: %w: no active RTP/AVP audio stream", ErrNoCommonCodec)
 }
 
-// parseAudio reads the session-level lines and one audio section.
-func parseAudio(body string) (Session, error) {
+// parseAudio reads the session-level lines and one audio section. With
+// allowSRTP it takes the section's first usable a=crypto line (SRTP set);
+// cryptoErr says why none was, if the section had any.
+func parseAudio(body string, allowSRTP bool) (s Session, cryptoErr error, err error) {
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal([]byte(body)); err != nil {
-		return Session{}, fmt.Errorf("parse sdp: %w", err)
+		return Session{}, nil, fmt.Errorf("parse sdp: %w", err)
 	}
 	if len(sd.MediaDescriptions) != 1 {
-		return Session{}, errors.New("parse sdp: audio section unreadable")
+		return Session{}, nil, errors.New("parse sdp: audio section unreadable")
 	}
 	audio := sd.MediaDescriptions[0]
 	conn := audio.ConnectionInformation
@@ -187,18 +229,18 @@ func parseAudio(body string) (Session, error) {
 		conn = sd.ConnectionInformation
 	}
 	if conn == nil || conn.Address == nil {
-		return Session{}, errors.New("parse sdp: no connection address")
+		return Session{}, nil, errors.New("parse sdp: no connection address")
 	}
 	host, _, _ := strings.Cut(conn.Address.Address, "/")
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
-		return Session{}, fmt.Errorf("parse sdp: connection address %q: %w", conn.Address.Address, err)
+		return Session{}, nil, fmt.Errorf("parse sdp: connection address %q: %w", conn.Address.Address, err)
 	}
 	port := audio.MediaName.Port.Value
 	if port <= 0 || port > 65535 {
-		return Session{}, fmt.Errorf("parse sdp: audio port %d out of range", port)
+		return Session{}, nil, fmt.Errorf("parse sdp: audio port %d out of range", port)
 	}
-	s := Session{Remote: netip.AddrPortFrom(ip.Unmap(), uint16(port)), Direction: SendRecv}
+	s = Session{Remote: netip.AddrPortFrom(ip.Unmap(), uint16(port)), Direction: SendRecv}
 
 	names := map[uint8]string{}
 	for _, a := range audio.Attributes {
@@ -211,6 +253,18 @@ func parseAudio(body string) (Session, error) {
 			}
 		case SendRecv, SendOnly, RecvOnly, Inactive:
 			s.Direction = a.Key
+		case "crypto":
+			if !allowSRTP || s.SRTP {
+				continue
+			}
+			c, err := parseCrypto(a.Value)
+			if err != nil {
+				if cryptoErr == nil {
+					cryptoErr = err
+				}
+				continue
+			}
+			s.SRTP, s.Crypto = true, c
 		}
 	}
 	for _, f := range audio.MediaName.Formats {
@@ -236,9 +290,14 @@ func parseAudio(body string) (Session, error) {
 		}
 	}
 	if s.Codec == CodecNone {
-		return Session{}, fmt.Errorf("parse sdp: %w: offered %v", ErrNoCommonCodec, audio.MediaName.Formats)
+		return Session{}, nil, fmt.Errorf("parse sdp: %w: offered %v", ErrNoCommonCodec, audio.MediaName.Formats)
 	}
-	return s, nil
+	if s.SRTP {
+		cryptoErr = nil
+	} else if cryptoErr == nil {
+		cryptoErr = errors.New("no a=crypto line")
+	}
+	return s, cryptoErr, nil
 }
 
 // Offer is what Switchboard puts in its own SDP.
@@ -253,6 +312,12 @@ type Offer struct {
 	// Declined are the offer's other m= lines, refused with port 0 in an
 	// answer (Session.Declined of the offer); zero in an offer.
 	Declined Declined
+	// Secure writes RTP/SAVP rather than RTP/AVP.
+	Secure bool
+	// SRTP adds an a=crypto line with our key, Crypto (its tag: 1 in an
+	// offer, the accepted line's in an answer).
+	SRTP   bool
+	Crypto Crypto
 }
 
 // BuildSDP writes an SDP offer or answer.
@@ -266,7 +331,11 @@ func BuildSDP(o Offer) []byte {
 	fmt.Fprintf(&b, "v=0\r\no=switchboard %d %d IN %s %s\r\ns=switchboard\r\nc=IN %s %s\r\nt=0 0\r\n",
 		o.SessionID, o.Version, family, ip, family, ip)
 	b.WriteString(o.Declined.before)
-	fmt.Fprintf(&b, "m=audio %d RTP/AVP", o.Local.Port())
+	profile := "RTP/AVP"
+	if o.Secure {
+		profile = "RTP/SAVP"
+	}
+	fmt.Fprintf(&b, "m=audio %d %s", o.Local.Port(), profile)
 	for _, c := range o.Codecs {
 		fmt.Fprintf(&b, " %d", c.PayloadType())
 	}
@@ -285,6 +354,9 @@ func BuildSDP(o Offer) []byte {
 		dir = SendRecv
 	}
 	b.WriteString("a=ptime:20\r\na=" + dir + "\r\n")
+	if o.SRTP {
+		b.WriteString("a=crypto:" + o.Crypto.attribute() + "\r\n")
+	}
 	b.WriteString(o.Declined.after)
 	return []byte(b.String())
 }
