@@ -58,7 +58,6 @@ func (s *Server) screenInvite(req *gosip.Request, tx gosip.ServerTransaction) bo
 		return false
 	}
 	s.challengeOrForbid(req, tx, err, user)
-	s.handler.Rejected(rejection(req, 403, "authentication failed: "+err.Error()))
 	return true
 }
 

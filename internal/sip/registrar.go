@@ -203,7 +203,7 @@ func requestedExpiry(req *gosip.Request) (time.Duration, error) {
 // a fresh challenge. Wrong credentials — a wrong password and an unknown
 // user alike, so extensions cannot be enumerated — a fresh challenge too
 // for REGISTER, which is how phones and guessers alike probe; 403 for an
-// INVITE, whose refusal the call record shows.
+// INVITE. Either way the failure is a security event, and no call record.
 func (s *Server) challengeOrForbid(req *gosip.Request, tx gosip.ServerTransaction, err error, user string) {
 	s.failed(req, err, user)
 	stale := errors.Is(err, ErrStaleNonce)

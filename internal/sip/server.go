@@ -31,8 +31,10 @@ type Handler interface {
 	Incoming(l *Leg)
 	// Registration reports that a user's phone registered or went away.
 	Registration(user string, registered bool)
-	// Rejected reports a call refused before it reached Incoming (bad
-	// credentials, unusable SDP, no media ports), so it still leaves a record.
+	// Rejected reports a call refused before it reached Incoming (unusable
+	// SDP, no media ports, a malformed or unsupported INVITE), so it still
+	// leaves a record. An INVITE that failed authentication is not
+	// reported: a guess is a security event, not a call.
 	Rejected(r Rejection)
 }
 
@@ -466,10 +468,9 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if hdr != "" || !s.trusted(req.Source()) || (s.cfg.AuthRequired != nil && s.cfg.AuthRequired(req.Recipient.User)) {
 		u, err := s.auth.verify("INVITE", hdr)
 		if err != nil {
+			// A failed authentication is a guess, not a call: it becomes a
+			// security event (challengeOrForbid tells the guard), not a record.
 			s.challengeOrForbid(req, tx, err, u)
-			if !errors.Is(err, ErrNoCredentials) && !errors.Is(err, ErrStaleNonce) {
-				s.handler.Rejected(rejection(req, 403, "authentication failed: "+err.Error()))
-			}
 			return
 		}
 		authUser = u
