@@ -71,6 +71,8 @@ type Server struct {
 	// another site (CSRF): a session cookie or cached Basic credentials
 	// must not act for a page the user did not open from Switchboard.
 	origins *http.CrossOriginProtection
+	// audit keeps who did what (audit.go); nil when the store keeps none.
+	audit Auditor
 	hub     *Hub
 }
 
@@ -111,6 +113,10 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 		if _, taken := s.users[ag.Extension]; !taken {
 			s.users[ag.Extension] = principal{name: ag.Extension, password: ag.Password, role: config.RoleAgent}
 		}
+	}
+	if a, ok := st.(Auditor); ok {
+		s.audit = a
+		s.handle("GET /api/v1/audit", s.auditLog, adminsOnly())
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.handle("GET /api/v1/calls", s.listCalls, anyone())
@@ -234,7 +240,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, roles []string) {
 			writeError(w, 403, "role "+p.role+" may not do this")
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
+		s.serveAudited(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)), p, h)
 	})
 }
 
@@ -297,6 +303,7 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 		if !known || !s.checkPassword(p, user, pass) {
 			s.throttle.fail(keys...)
 			s.log.Info("api: authentication refused", "scheme", "basic", "user", user, "source", r.RemoteAddr)
+			s.record(store.AuditEntry{Actor: user, Source: sourceIP(r), Action: "login_failed", Result: 401, Detail: "HTTP Basic"})
 			return principal{}, errLogin
 		}
 		s.throttle.ok(keys...)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // sessionCookie carries a browser's session.
@@ -114,6 +116,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	keys := []string{userKey(body.Username), addrKey(r)}
 	if d := s.throttle.wait(keys...); d > 0 {
 		s.log.Info("web login throttled", "user", body.Username, "source", r.RemoteAddr, "retry_after_s", retrySeconds(d))
+		s.record(store.AuditEntry{Actor: body.Username, Source: sourceIP(r), Action: "login_throttled", Result: 429})
 		writeThrottled(w, &throttledError{Retry: d})
 		return
 	}
@@ -121,6 +124,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.checkPassword(p, body.Username, body.Password) {
 		s.throttle.fail(keys...)
 		s.log.Info("web login refused", "user", body.Username, "source", r.RemoteAddr)
+		s.record(store.AuditEntry{Actor: body.Username, Source: sourceIP(r), Action: "login_failed", Result: 401, Detail: "web login"})
 		writeError(w, 401, errLogin.Error())
 		return
 	}
@@ -129,6 +133,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		MaxAge: int(sessionTTL.Seconds())})
 	s.log.Info("web login", "user", p.name, "role", p.role)
+	s.record(store.AuditEntry{Actor: p.name, Role: p.role, Source: sourceIP(r), Action: "login", Result: 200, Detail: "web login"})
 	writeJSON(w, 200, map[string]string{"username": p.name, "role": p.role})
 }
 

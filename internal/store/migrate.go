@@ -39,6 +39,16 @@ SELECT id, 1, queue, queued_at,
   CASE WHEN connected_at IS NOT NULL THEN agent ELSE '' END,
   wait_seconds
 FROM calls WHERE queued_at IS NOT NULL AND queue != '';`},
+	{"audit log, append-only", `
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', result INTEGER NOT NULL DEFAULT 0,
+  detail TEXT NOT NULL DEFAULT '', before TEXT NOT NULL DEFAULT '', after TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_at ON audit(at);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;`},
 }
 
 // migrate applies the migrations db has not had, each in a transaction.
