@@ -73,7 +73,7 @@ type Server struct {
 	origins *http.CrossOriginProtection
 	// audit keeps who did what (audit.go); nil when the store keeps none.
 	audit Auditor
-	hub     *Hub
+	hub   *Hub
 }
 
 // SetHub makes live streams react to hub's notifications.
