@@ -26,12 +26,13 @@ type Auditor interface {
 const auditBody = 1024
 
 // audited reports whether a request by p is an audit item: every change
-// an admin or supervisor makes, any change made for another agent, and
-// every download of a recording or a voicemail.
+// an admin or supervisor makes, any change made for another agent, every
+// download of a recording or a voicemail, and every pause or resume of a
+// recording, by anyone.
 func audited(r *http.Request, p principal) bool {
 	switch {
-	case strings.HasSuffix(r.Pattern, "/recording"), strings.HasSuffix(r.Pattern, "/audio"):
-		return r.Method == http.MethodGet
+	case strings.Contains(r.Pattern, "/recording"), strings.HasSuffix(r.Pattern, "/audio"):
+		return r.Method != http.MethodHead
 	case r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions:
 		return false
 	case p.role == config.RoleAdmin || p.role == config.RoleSupervisor:
@@ -110,10 +111,12 @@ func (s *Server) record(e store.AuditEntry) {
 // auditTarget is what the request acts on: the path's id, source, party,
 // name or number.
 func auditTarget(r *http.Request) string {
-	for _, k := range []string{"id", "source", "party", "name", "number"} {
+	for _, k := range []string{"id", "source", "name", "number"} {
 		if v := r.PathValue(k); v != "" {
-			if k == "party" {
-				return r.PathValue("id") + "/" + v
+			for _, sub := range []string{"party", "action"} {
+				if x := r.PathValue(sub); x != "" {
+					return v + "/" + x
+				}
 			}
 			return v
 		}

@@ -45,6 +45,7 @@ func TestAuditLog(t *testing.T) {
 	do("GET", "/api/v1/me", "admin", "nope", "")
 	do("POST", "/api/v1/calls/c-1/queue", "sup", "s", `{"queue": "support", "priority": 5, "token": "t0ps3cret"}`)
 	do("GET", "/api/v1/calls/c-1/recording", "1001", "x", "")
+	do("POST", "/api/v1/calls/c-1/recording/pause", "1001", "x", "")
 	do("GET", "/api/v1/me", "1001", "x", "") // reading is not audited
 	if code := do("GET", "/api/v1/audit", "sup", "s", ""); code != 403 {
 		t.Fatalf("a supervisor read the audit log: %d", code)
@@ -73,11 +74,15 @@ func TestAuditLog(t *testing.T) {
 	want := []string{
 		"sup login", "sup login_failed", "admin login_failed",
 		"sup POST /api/v1/calls/{id}/queue", "1001 GET /api/v1/calls/{id}/recording",
+		"1001 POST /api/v1/calls/{id}/recording/{action}",
 	}
 	if strings.Join(actions, "|") != strings.Join(want, "|") {
 		t.Fatalf("audit log\n%s\nwant\n%s", strings.Join(actions, "\n"), strings.Join(want, "\n"))
 	}
-	move := all[1]
+	if pause := all[0]; pause.Target != "c-1/pause" {
+		t.Fatalf("the pause's entry %+v", pause)
+	}
+	move := all[2]
 	if move.Target != "c-1" || move.Source != "192.0.2.5" || move.Role != "supervisor" || move.Result == 0 ||
 		!strings.Contains(move.Detail, `"queue":"support"`) || strings.Contains(move.Detail, "t0ps3cret") {
 		t.Fatalf("the move's entry %+v", move)
@@ -85,7 +90,7 @@ func TestAuditLog(t *testing.T) {
 	if got := get("?actor=sup&action=login"); len(got) != 2 {
 		t.Fatalf("filtered: %+v", got)
 	}
-	if got := get("?limit=1"); len(got) != 1 || got[0].Actor != "1001" {
+	if got := get("?limit=1"); len(got) != 1 || got[0].Action != "POST /api/v1/calls/{id}/recording/{action}" {
 		t.Fatalf("limit 1: %+v", got)
 	}
 }
