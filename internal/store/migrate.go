@@ -49,6 +49,9 @@ CREATE TABLE audit (
 CREATE INDEX audit_at ON audit(at);
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;`},
+	{"tokens: expiry and revocation", `
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;`},
 }
 
 // migrate applies the migrations db has not had, each in a transaction.

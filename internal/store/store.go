@@ -6,7 +6,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -240,31 +239,6 @@ func (s *Store) MarkUnfinished(ctx context.Context, now time.Time) (int64, error
 		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
 	}
 	return res.RowsAffected()
-}
-
-// CreateToken makes a new API token for a user; only its hash is stored.
-func (s *Store) CreateToken(ctx context.Context, username string) (string, error) {
-	var raw [24]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
-	}
-	tok := "sb_" + hex.EncodeToString(raw[:])
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, username, created_at) VALUES (?,?,?)`,
-		hashToken(tok), username, time.Now().UnixMilli())
-	if err != nil {
-		return "", fmt.Errorf("store: create token: %w", err)
-	}
-	return tok, nil
-}
-
-// TokenUser returns the user a token belongs to.
-func (s *Store) TokenUser(ctx context.Context, token string) (string, error) {
-	var u string
-	err := s.db.QueryRowContext(ctx, `SELECT username FROM tokens WHERE hash = ?`, hashToken(token)).Scan(&u)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
-	}
-	return u, err
 }
 
 func hashToken(t string) string {
