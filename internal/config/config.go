@@ -150,6 +150,9 @@ type Trunk struct {
 	// Outbound, when set, carries calls to external numbers (callbacks,
 	// transfers to a number).
 	Outbound *OutboundTrunk `yaml:"outbound"`
+	// SRTP is whether the trunk's media is encrypted (srtp.go); unset is
+	// optional for its calls in, off for calls out.
+	SRTP SRTPPolicy `yaml:"srtp"`
 }
 
 // Agent is a person who takes calls, identified by an extension.
@@ -167,6 +170,9 @@ type Agent struct {
 	// Supervisor lets the agent's phone listen to, whisper to and barge
 	// into other agents' calls (feature codes).
 	Supervisor bool `yaml:"supervisor"`
+	// SRTP is whether the media of the agent's phone is encrypted
+	// (srtp.go); unset is optional for its calls in, off for calls to it.
+	SRTP SRTPPolicy `yaml:"srtp"`
 }
 
 // Queue holds waiting callers until an agent takes them.

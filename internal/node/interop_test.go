@@ -134,6 +134,23 @@ func (w *wireCaller) hearsAudio(t *testing.T) {
 	}
 }
 
+// hearsPlainAudio waits for RTP from the node that is plain: ten packets
+// of 12 header bytes and 160 of PCMU, with no SRTP tag after them.
+func (w *wireCaller) hearsPlainAudio(t *testing.T) {
+	t.Helper()
+	buf := make([]byte, 2048)
+	_ = w.rtp.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for got := 0; got < 10; got++ {
+		n, err := w.rtp.Read(buf)
+		if err != nil {
+			t.Fatalf("%d RTP packets from the node, want 10: %v", got, err)
+		}
+		if n != 12+160 {
+			t.Fatalf("a packet of %d bytes from the node, want 172 (plain PCMU)", n)
+		}
+	}
+}
+
 // declinesAfterAudio checks that an answer has line, a declined stream,
 // after its audio: one m= line per offered line, in order (RFC 3264 §6).
 func declinesAfterAudio(t *testing.T, res *gosip.Response, line string) {
@@ -198,12 +215,27 @@ func TestWhatPhonesAndCarriersSend(t *testing.T) {
 		w.hearsAudio(t)
 	})
 
+	t.Run("SRTP only is answered with SRTP", func(t *testing.T) {
+		res := w.invite(t, sdpCT, w.offer("m=audio %d RTP/SAVP 0\r\na=crypto:4 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"))
+		if res.StatusCode != 200 {
+			t.Fatalf("INVITE: %d %s", res.StatusCode, res.Reason)
+		}
+		w.ack(t, res, nil)
+		defer w.bye(t, res)
+		sess, err := media.ParseSDP(res.Body())
+		if err != nil || !sess.Secure || !sess.SRTP || sess.Crypto.Tag != 4 {
+			t.Fatalf("answer %v, %v: want RTP/SAVP with our key under tag 4", sess, err)
+		}
+		w.hearsAudio(t)
+	})
+
 	refusals := []struct {
 		name, extra, body string
 		code              int
 		header            string // "Name: value" the response must carry
 	}{
-		{name: "SRTP only", extra: sdpCT, body: w.offer("m=audio %d RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"), code: 488},
+		{name: "SRTP only, with no key we can use", extra: sdpCT, body: w.offer("m=audio %d RTP/SAVP 0\r\na=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"), code: 488},
+		{name: "SRTP only, without a=crypto", extra: sdpCT, body: w.offer("m=audio %d RTP/SAVP 0\r\n"), code: 488},
 		{name: "Require of an unknown option", extra: "Require: foo\r\n" + sdpCT, body: w.offer("m=audio %d RTP/AVP 0\r\n"), code: 420, header: "Unsupported: foo"},
 		{name: "Require 100rel", extra: "Require: 100rel\r\nSupported: timer\r\n" + sdpCT, body: w.offer("m=audio %d RTP/AVP 0\r\n"), code: 420, header: "Unsupported: 100rel"},
 		{name: "Replaces naming no dialog", extra: "Replaces: nosuch@127.0.0.1;to-tag=a;from-tag=b\r\n" + sdpCT, body: w.offer("m=audio %d RTP/AVP 0\r\n"), code: 481},

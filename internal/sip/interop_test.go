@@ -2,6 +2,7 @@ package sip
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -132,5 +133,48 @@ func TestWhatNeverReachesTheServer(t *testing.T) {
 				t.Fatal("sipgo parses it now: it reaches onInvite, give it a test case in TestCheckInvite")
 			}
 		})
+	}
+}
+
+// TestSRTPPolicyOfAPeer: an INVITE takes the authenticated agent's
+// policy, else its trunk's by source, else optional; calls out default
+// to off.
+func TestSRTPPolicyOfAPeer(t *testing.T) {
+	c := SRTPConfig{
+		Agents: map[string]SRTPPolicy{"1003": SRTPRequired, "1001": SRTPUnset},
+		Trunks: []SRTPTrunk{
+			{Name: "carrier", Sources: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, Host: "sip.example.net:5061", Policy: SRTPRequired},
+			{Name: "old", Sources: []netip.Prefix{netip.MustParsePrefix("198.51.100.7/32")}, Policy: SRTPOff},
+			{Name: "plain", Sources: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}, Host: "203.0.113.1:5060"},
+		},
+	}
+	in := []struct {
+		user, source string
+		want         SRTPPolicy
+	}{
+		{"1003", "192.0.2.9:5060", SRTPRequired},
+		{"1001", "198.51.100.7:5060", SRTPOptional}, // the agent's (unset), not the trunk's
+		{"", "192.0.2.9:5060", SRTPRequired},
+		{"", "198.51.100.7:5060", SRTPOff},
+		{"", "203.0.113.5:5060", SRTPOptional},
+		{"", "[::ffff:198.51.100.7]:5060", SRTPOff},
+		{"", "127.0.0.1:5060", SRTPOptional},
+	}
+	for _, tc := range in {
+		if got, who := c.inbound(tc.user, tc.source); got != tc.want {
+			t.Errorf("INVITE from %q at %s: %v (%s), want %v", tc.user, tc.source, got, who, tc.want)
+		}
+	}
+	if got := c.agentOut("1003"); got != SRTPRequired {
+		t.Errorf("call to 1003: %v", got)
+	}
+	if got := c.agentOut("1001"); got != SRTPOff {
+		t.Errorf("call to 1001: %v, want off (unset)", got)
+	}
+	if got := c.trunkOut("SIP.example.net:5061"); got != SRTPRequired {
+		t.Errorf("call over carrier: %v", got)
+	}
+	if got := c.trunkOut("203.0.113.1:5060"); got != SRTPOff {
+		t.Errorf("call over plain: %v", got)
 	}
 }

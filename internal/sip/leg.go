@@ -118,14 +118,23 @@ func (l *Leg) EndReason() string {
 	return ""
 }
 
+// localSDP is the leg's answer to the session its endpoint has: the
+// offer's profile mirrored and, on an SRTP leg, our key under the tag of
+// the offer's accepted a=crypto line. bump makes it a new version (a
+// re-INVITE's answer).
 func (l *Leg) localSDP(bump bool) []byte {
 	v := l.sdpVersion.Load()
 	if bump {
 		v = l.sdpVersion.Add(1)
 	}
+	l.applySRTPPolicy(!bump)
 	sess := l.ep.Session()
 	o := media.Offer{Local: l.ep.Local(), SessionID: l.sdpID, Version: v, Codecs: []media.Codec{sess.Codec},
-		TelephoneEvent: sess.TelephoneEvent, Direction: media.AnswerDirection(sess.Direction), Declined: sess.Declined}
+		TelephoneEvent: sess.TelephoneEvent, Direction: media.AnswerDirection(sess.Direction), Declined: sess.Declined,
+		Secure: sess.Secure, SRTP: sess.SRTP}
+	if sess.SRTP {
+		o.Crypto = l.ep.LocalCrypto(sess.Crypto.Tag)
+	}
 	if sess.Codec == media.CodecNone {
 		o.Codecs = []media.Codec{media.PCMU, media.PCMA}
 		o.TelephoneEvent = media.DefaultTelephoneEvent
@@ -379,7 +388,7 @@ func (s *Server) Dial(ctx context.Context, d DialRequest) (*Leg, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotRegistered, d.User)
 	}
 	return s.invite(ctx, outbound{target: *b.Contact.Clone(), transport: b.Transport, registeredFrom: b.Source,
-		toUser: d.User, callerID: d.CallerID, callerName: d.CallerName, ringing: d.Ringing})
+		toUser: d.User, callerID: d.CallerID, callerName: d.CallerName, ringing: d.Ringing, srtp: s.cfg.SRTP.agentOut(d.User)})
 }
 
 // TrunkDial says where an outbound trunk is and whom to call over it.
@@ -401,7 +410,7 @@ func (s *Server) DialTrunk(ctx context.Context, d TrunkDial) (*Leg, error) {
 		return nil, fmt.Errorf("sip: trunk dial %s: %w", d.Number, err)
 	}
 	return s.invite(ctx, outbound{target: target, transport: d.Transport, toUser: d.Number, callerID: d.CallerID,
-		callerName: d.CallerName, username: d.Username, password: d.Password, ringing: d.Ringing})
+		callerName: d.CallerName, username: d.Username, password: d.Password, ringing: d.Ringing, srtp: s.cfg.SRTP.trunkOut(d.Host)})
 }
 
 // outbound is one INVITE Switchboard sends.
@@ -415,6 +424,9 @@ type outbound struct {
 	// registeredFrom is where the phone registered from: a peer address of
 	// the dialog as much as the answer's source.
 	registeredFrom string
+	// srtp is the peer's policy: required offers RTP/SAVP with our key
+	// and needs SRTP in the answer; anything else offers plain RTP.
+	srtp SRTPPolicy
 }
 
 func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
@@ -424,8 +436,13 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 	}
 	callID := gosip.CallIDHeader(fmt.Sprintf("sb-%016x@%s", rand.Uint64(), s.host))
 	l := newLeg(s, string(callID), false, ep)
-	offer := media.BuildSDP(media.Offer{Local: ep.Local(), SessionID: l.sdpID, Codecs: []media.Codec{media.PCMU, media.PCMA},
-		TelephoneEvent: media.DefaultTelephoneEvent})
+	o := media.Offer{Local: ep.Local(), SessionID: l.sdpID, Codecs: []media.Codec{media.PCMU, media.PCMA},
+		TelephoneEvent: media.DefaultTelephoneEvent}
+	secure := d.srtp == SRTPRequired
+	if secure {
+		o.Secure, o.SRTP, o.Crypto = true, true, ep.LocalCrypto(1)
+	}
+	offer := media.BuildSDP(o)
 
 	req := gosip.NewRequest(gosip.INVITE, d.target)
 	if d.transport != "" {
@@ -488,7 +505,15 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 		remoteTag = tag(to.Params)
 	}
 	l.dialog.Store(&dialogID{callID: l.ID, local: localTag, remote: remoteTag, peers: peerAddrs(peers...)})
-	sess, perr := media.ParseSDP(res.Body())
+	// An answer takes what was offered: SRTP only when we offered our key.
+	parse := media.ParsePlainSDP
+	if secure {
+		parse = media.ParseSDP
+	}
+	sess, perr := parse(res.Body())
+	if perr == nil && secure && !sess.SRTP {
+		perr = fmt.Errorf("%w: SRTP is required and the answer has none", media.ErrNoCrypto)
+	}
 	if err := dlg.Ack(context.Background()); err != nil {
 		s.log.Debug("sip: ACK", "sip_call_id", l.ID, "err", err)
 	}
@@ -496,6 +521,9 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 		s.log.Warn("sip: far end answered with unusable SDP", "sip_call_id", l.ID, "to", d.toUser, "err", perr)
 		l.Hangup()
 		return nil, fmt.Errorf("sip: dial %s: answer: %w", d.toUser, perr)
+	}
+	if !secure {
+		ep.PlainOnly() // a later best-effort offer of SRTP (re-INVITE) stays plain too
 	}
 	ep.SetSession(sess)
 	if src, err := netip.ParseAddrPort(dlg.InviteResponse.Source()); err == nil {
