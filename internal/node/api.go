@@ -34,6 +34,12 @@ func LoadSounds(cfg *config.Config) (*media.Library, error) {
 // softphones, the metrics endpoint and the web pages.
 func (n *Node) buildAPI() error {
 	mgr, sipSrv, eng, st := n.mgr, n.sip, n.eng, n.st
+	n.hooks.SetOutbox(st) // deliveries a killed server had not made go out after its restart
+	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if _, err := st.PruneOutbox(pctx, time.Now()); err != nil {
+		n.log.Warn("webhook outbox not pruned", "err", err)
+	}
+	cancel()
 	n.api = api.New(n.cfg, mgr.ACD(), n.events(), n.log)
 	n.api.SetHub(n.hub)
 	phones, err := webrtc.NewPhones(n.log)
@@ -168,9 +174,12 @@ type publishingStore struct {
 	hub   *api.Hub
 }
 
+// AppendEvent writes the event and its webhook deliveries in one
+// transaction (the outbox), then offers the deliveries to the webhooks.
 func (p publishingStore) AppendEvent(e store.Event) {
-	p.Store.AppendEvent(e)
-	p.hooks.Publish(e)
+	out := p.hooks.Prepare(e)
+	p.Store.AppendEventWithOutbox(e, out)
+	p.hooks.Offer(out)
 	p.hub.Notify()
 }
 

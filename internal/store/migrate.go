@@ -52,6 +52,14 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 
 	{"tokens: expiry and revocation", `
 ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
 ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;`},
+	{"webhook outbox", `
+CREATE TABLE webhook_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  receiver TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, created_at INTEGER NOT NULL,
+  done_at INTEGER, gave_up INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (receiver, id)
+);
+CREATE INDEX webhook_outbox_pending ON webhook_outbox(done_at, seq);`},
 }
 
 // migrate applies the migrations db has not had, each in a transaction.

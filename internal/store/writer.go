@@ -49,6 +49,8 @@ type writer struct {
 type op struct {
 	call    *CallRecord
 	event   *Event
+	outbox  []OutboxEntry // with event: its webhook deliveries, in the same transaction
+	done    *outboxDone
 	segment *QueueSegment
 	alive   *time.Time
 	flush   chan struct{}
@@ -223,6 +225,8 @@ func (s *Store) unwrittenOp(o op, why string) {
 		what, v = "event", o.event
 	case o.segment != nil:
 		what, v = "queue segment", o.segment
+	case o.done != nil:
+		return // a delivery mark: at worst the event is delivered again, with the same id
 	case o.alive != nil:
 		return // a heartbeat: the next process reads the events instead
 	default:
@@ -252,6 +256,11 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 				r.WaitSeconds, r.TalkSeconds, r.Outcome, r.HangupBy, r.Reason, r.SIPCall, int64(r.RTPIn), int64(r.RTPOut), int64(r.RTPLost))
 		case o.event != nil:
 			err = insertEvent(ctx, tx, *o.event)
+			for i := 0; err == nil && i < len(o.outbox); i++ {
+				err = insertOutbox(ctx, tx, o.outbox[i])
+			}
+		case o.done != nil:
+			err = markOutbox(ctx, tx, *o.done)
 		case o.segment != nil:
 			err = upsertSegment(ctx, tx, *o.segment)
 		case o.alive != nil:

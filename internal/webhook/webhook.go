@@ -76,12 +76,22 @@ type Settings struct {
 // DefaultSettings: 6 attempts over about 31 s, 10 s per request.
 var DefaultSettings = Settings{Attempts: 6, FirstWait: time.Second, Timeout: 10 * time.Second, Queue: 10000, LogSize: 1000}
 
+// Outbox keeps deliveries across restarts (the store is one): the node
+// writes each with its event (store.AppendEventWithOutbox); the
+// dispatcher marks them done and, when it starts, delivers those a
+// stopped or killed server had not.
+type Outbox interface {
+	OutboxDone(receiver, id string, gaveUp bool)
+	PendingOutbox(ctx context.Context) ([]store.OutboxEntry, error)
+}
+
 // Dispatcher delivers events to the configured webhooks.
 type Dispatcher struct {
 	hooks   []*hook
 	log     *slog.Logger
 	set     Settings
 	client  *http.Client
+	outbox  Outbox // nil: deliveries live in memory only
 	Dropped atomic.Uint64
 
 	mu     sync.Mutex
@@ -89,33 +99,74 @@ type Dispatcher struct {
 }
 
 type hook struct {
-	cfg   config.Webhook
-	queue chan Event
+	cfg config.Webhook
+	// receiver names the webhook in the outbox: its URL, with "#n" for
+	// the n-th repeat of a URL.
+	receiver string
+	queue    chan item
+}
+
+// item is one event on its way to one webhook, with its JSON body.
+type item struct {
+	ev   Event
+	body []byte
 }
 
 // New makes a dispatcher for the configured webhooks; Run delivers.
 func New(hooks []config.Webhook, set Settings, log *slog.Logger) *Dispatcher {
 	d := &Dispatcher{log: log, set: set, client: &http.Client{Timeout: set.Timeout}}
+	seen := map[string]int{}
 	for _, h := range hooks {
-		d.hooks = append(d.hooks, &hook{cfg: h, queue: make(chan Event, set.Queue)})
+		receiver := h.URL
+		if n := seen[h.URL]; n > 0 {
+			receiver = h.URL + "#" + strconv.Itoa(n)
+		}
+		seen[h.URL]++
+		d.hooks = append(d.hooks, &hook{cfg: h, receiver: receiver, queue: make(chan item, set.Queue)})
 	}
 	return d
 }
 
-// Publish offers a store event to every webhook that wants its kind. It
-// never blocks.
-func (d *Dispatcher) Publish(e store.Event) {
+// SetOutbox makes deliveries survive restarts; call it before Run.
+func (d *Dispatcher) SetOutbox(o Outbox) { d.outbox = o }
+
+// Prepare makes the deliveries of a store event, one for each webhook
+// that wants its kind (nil when none does); Offer queues them.
+func (d *Dispatcher) Prepare(e store.Event) []store.OutboxEntry {
 	if d == nil || len(d.hooks) == 0 {
-		return
+		return nil
 	}
-	ev := Event{ID: newID(), Kind: string(e.Kind), At: e.At, CallID: e.CallID, Agent: e.Agent, Queue: e.Queue, Detail: e.Detail,
-		State: e.State, Reason: e.Reason}
+	var out []store.OutboxEntry
 	for _, h := range d.hooks {
 		if len(h.cfg.Events) > 0 && !slices.Contains(h.cfg.Events, string(e.Kind)) {
 			continue
 		}
+		ev := Event{ID: newID(), Kind: string(e.Kind), At: e.At, CallID: e.CallID, Agent: e.Agent, Queue: e.Queue, Detail: e.Detail,
+			State: e.State, Reason: e.Reason}
+		body, _ := json.Marshal(ev)
+		out = append(out, store.OutboxEntry{Receiver: h.receiver, ID: ev.ID, Body: body, CreatedAt: time.Now()})
+	}
+	return out
+}
+
+// Offer queues prepared deliveries. It never blocks: beyond a webhook's
+// queue they are dropped here and counted (with an outbox they stay
+// pending there and go out at the next start).
+func (d *Dispatcher) Offer(out []store.OutboxEntry) {
+	if d == nil {
+		return
+	}
+	for _, e := range out {
+		h := d.hook(e.Receiver)
+		if h == nil {
+			continue
+		}
+		var ev Event
+		if err := json.Unmarshal(e.Body, &ev); err != nil {
+			continue
+		}
 		select {
-		case h.queue <- ev:
+		case h.queue <- item{ev: ev, body: e.Body}:
 		default:
 			if d.Dropped.Add(1)%1000 == 1 {
 				d.log.Warn("webhook: queue full; events dropped", "url", h.cfg.URL, "dropped_total", d.Dropped.Load())
@@ -124,19 +175,63 @@ func (d *Dispatcher) Publish(e store.Event) {
 	}
 }
 
-// Run delivers until ctx ends: one worker per webhook, in order.
+// Publish offers a store event to every webhook that wants its kind,
+// without an outbox entry. It never blocks.
+func (d *Dispatcher) Publish(e store.Event) { d.Offer(d.Prepare(e)) }
+
+func (d *Dispatcher) hook(receiver string) *hook {
+	for _, h := range d.hooks {
+		if h.receiver == receiver {
+			return h
+		}
+	}
+	return nil
+}
+
+// Run delivers until ctx ends: one worker per webhook, in order, first
+// what the outbox holds from before this start.
 func (d *Dispatcher) Run(ctx context.Context) {
+	backlog := map[string][]item{}
+	if d.outbox != nil && len(d.hooks) > 0 {
+		pending, err := d.outbox.PendingOutbox(ctx)
+		if err != nil {
+			d.log.Error("webhook: reading the outbox", "err", err)
+		}
+		for _, e := range pending {
+			var ev Event
+			if d.hook(e.Receiver) == nil || json.Unmarshal(e.Body, &ev) != nil {
+				d.outbox.OutboxDone(e.Receiver, e.ID, true) // a webhook no longer configured
+				continue
+			}
+			backlog[e.Receiver] = append(backlog[e.Receiver], item{ev: ev, body: e.Body})
+		}
+		if len(pending) > 0 {
+			d.log.Info("webhook: delivering what the last run had not", "deliveries", len(pending))
+		}
+	}
 	var wg sync.WaitGroup
 	for _, h := range d.hooks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			sent := map[string]bool{} // the backlog's ids: also queued live if they were offered before Run
+			for _, it := range backlog[h.receiver] {
+				if ctx.Err() != nil {
+					return
+				}
+				d.deliver(ctx, h, it)
+				sent[it.ev.ID] = true
+			}
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case ev := <-h.queue:
-					d.deliver(ctx, h, ev)
+				case it := <-h.queue:
+					if sent[it.ev.ID] {
+						delete(sent, it.ev.ID)
+						continue
+					}
+					d.deliver(ctx, h, it)
 				}
 			}
 		}()
@@ -161,8 +256,8 @@ func (d *Dispatcher) note(del *Delivery, f func(*Delivery)) {
 	f(del)
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, h *hook, ev Event) {
-	body, _ := json.Marshal(ev)
+func (d *Dispatcher) deliver(ctx context.Context, h *hook, it item) {
+	ev, body := it.ev, it.body
 	del := &Delivery{ID: ev.ID, URL: h.cfg.URL, Kind: ev.Kind, CallID: ev.CallID}
 	d.mu.Lock()
 	d.recent = append(d.recent, del)
@@ -183,6 +278,9 @@ func (d *Dispatcher) deliver(ctx context.Context, h *hook, ev Event) {
 			x.LastError, x.DeliveredAt = "", &now
 		})
 		if err == nil {
+			if d.outbox != nil {
+				d.outbox.OutboxDone(h.receiver, ev.ID, false)
+			}
 			return
 		}
 		d.log.Info("webhook: delivery failed", "url", h.cfg.URL, "kind", ev.Kind, "attempt", attempt, "err", err)
@@ -196,7 +294,13 @@ func (d *Dispatcher) deliver(ctx context.Context, h *hook, ev Event) {
 		}
 		wait *= 2
 	}
+	if ctx.Err() != nil {
+		return // stopping: the outbox keeps it for the next start
+	}
 	d.note(del, func(x *Delivery) { x.GaveUp = true })
+	if d.outbox != nil {
+		d.outbox.OutboxDone(h.receiver, ev.ID, true)
+	}
 	d.log.Warn("webhook: gave up", "url", h.cfg.URL, "kind", ev.Kind, "delivery", ev.ID, "attempts", d.set.Attempts)
 }
 
