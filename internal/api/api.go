@@ -114,6 +114,9 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 			s.users[ag.Extension] = principal{name: ag.Extension, password: ag.Password, role: config.RoleAgent}
 		}
 	}
+	if k, ok := st.(SessionKeeper); ok {
+		s.sessions.restore(k, log)
+	}
 	if a, ok := st.(Auditor); ok {
 		s.audit = a
 		s.handle("GET /api/v1/audit", s.auditLog, adminsOnly())

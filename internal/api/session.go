@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -21,57 +23,127 @@ const sessionCookie = "sb_session"
 // sessionTTL is how long a session lasts without use.
 const sessionTTL = 12 * time.Hour
 
-// sessions are the web UI's logins, in memory: a restart logs browsers out.
+// sessions are the web UI's logins: in memory, and, with a keeper (the
+// store), written through so a restart — even kill -9 — keeps browsers
+// logged in. Only a hash of each cookie is kept, in memory and on disk.
 type sessions struct {
-	mu   sync.Mutex
-	byID map[string]session
+	mu     sync.Mutex
+	byHash map[string]session
 	// verified caches bcrypt checks (sha256 of user and password → until),
 	// so HTTP Basic with a hashed password costs one bcrypt a minute, not one a request.
 	verified map[[32]byte]time.Time
+	keep     SessionKeeper
+	log      *slog.Logger
+}
+
+// SessionKeeper keeps web sessions across restarts (the store is one).
+type SessionKeeper interface {
+	SaveSession(ctx context.Context, ws store.WebSession) error
+	DeleteSession(ctx context.Context, hash string) error
+	Sessions(ctx context.Context, now time.Time) ([]store.WebSession, error)
 }
 
 type session struct {
 	user    string
 	expires time.Time
+	saved   time.Time // the expiry the keeper has
 }
 
+// sessionResave is how far a session's expiry may slide before the
+// keeper is told.
+const sessionResave = time.Hour
+
 func newSessions() *sessions {
-	return &sessions{byID: map[string]session{}, verified: map[[32]byte]time.Time{}}
+	return &sessions{byHash: map[string]session{}, verified: map[[32]byte]time.Time{}, log: slog.Default()}
+}
+
+func sessionHash(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(h[:])
+}
+
+// restore loads the keeper's sessions.
+func (ss *sessions) restore(keep SessionKeeper, log *slog.Logger) {
+	ss.keep, ss.log = keep, log
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kept, err := keep.Sessions(ctx, time.Now())
+	if err != nil {
+		log.Error("api: web sessions not restored", "err", err)
+		return
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for _, ws := range kept {
+		ss.byHash[ws.Hash] = session{user: ws.User, expires: ws.Expires, saved: ws.Expires}
+	}
+}
+
+func (ss *sessions) save(h string, s session) {
+	if ss.keep == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ss.keep.SaveSession(ctx, store.WebSession{Hash: h, User: s.user, Expires: s.expires}); err != nil {
+		ss.log.Error("api: web session not kept", "user", s.user, "err", err)
+	}
 }
 
 func (ss *sessions) create(user string) string {
 	var b [24]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
+	h := sessionHash(id)
 	now := time.Now()
-	for k, v := range ss.byID { // drop expired sessions
+	s := session{user: user, expires: now.Add(sessionTTL)}
+	s.saved = s.expires
+	ss.mu.Lock()
+	for k, v := range ss.byHash { // drop expired sessions
 		if now.After(v.expires) {
-			delete(ss.byID, k)
+			delete(ss.byHash, k)
 		}
 	}
-	ss.byID[id] = session{user: user, expires: now.Add(sessionTTL)}
+	ss.byHash[h] = s
+	ss.mu.Unlock()
+	ss.save(h, s)
 	return id
 }
 
 func (ss *sessions) user(id string) (string, bool) {
+	h := sessionHash(id)
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s, ok := ss.byID[id]
+	s, ok := ss.byHash[h]
 	if !ok || time.Now().After(s.expires) {
-		delete(ss.byID, id)
+		delete(ss.byHash, h)
+		ss.mu.Unlock()
 		return "", false
 	}
 	s.expires = time.Now().Add(sessionTTL)
-	ss.byID[id] = s
+	resave := s.expires.Sub(s.saved) > sessionResave
+	if resave {
+		s.saved = s.expires
+	}
+	ss.byHash[h] = s
+	ss.mu.Unlock()
+	if resave {
+		ss.save(h, s)
+	}
 	return s.user, true
 }
 
 func (ss *sessions) drop(id string) {
+	h := sessionHash(id)
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.byID, id)
+	delete(ss.byHash, h)
+	ss.mu.Unlock()
+	if ss.keep != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := ss.keep.DeleteSession(ctx, h); err != nil {
+			ss.log.Error("api: web session not deleted", "err", err)
+		}
+	}
 }
 
 // checkPassword compares a password with a principal's: bcrypt when the

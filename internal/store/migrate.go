@@ -60,6 +60,8 @@ CREATE TABLE webhook_outbox (
   UNIQUE (receiver, id)
 );
 CREATE INDEX webhook_outbox_pending ON webhook_outbox(done_at, seq);`},
+	{"web sessions kept across restarts", `
+CREATE TABLE web_sessions (hash TEXT PRIMARY KEY, username TEXT NOT NULL, expires_at INTEGER NOT NULL);`},
 }
 
 // migrate applies the migrations db has not had, each in a transaction.

@@ -1,0 +1,61 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// A browser's session outlives the server: a new server on the same store
+// takes the cookie; after logout no server does.
+func TestWebSessionSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config.Config{Users: []config.User{{Username: "sup", Password: "s", Role: config.RoleSupervisor}}}
+	open := func() (*store.Store, *Server) {
+		st, err := store.Open(dir, slog.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, New(cfg, nil, st, slog.Default())
+	}
+	me := func(srv *Server, c *http.Cookie) int {
+		req := httptest.NewRequest("GET", "/api/v1/me", nil)
+		req.AddCookie(c)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	st, srv := open()
+	req := httptest.NewRequest("POST", "/api/v1/session", strings.NewReader(`{"username": "sup", "password": "s"}`))
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	cookies := rec.Result().Cookies()
+	if rec.Code != 200 || len(cookies) != 1 {
+		t.Fatalf("login: %d %v", rec.Code, cookies)
+	}
+	c := cookies[0]
+	st.Close() // the server is gone
+
+	st, srv = open()
+	if code := me(srv, c); code != 200 {
+		t.Fatalf("the session after a restart: %d", code)
+	}
+	out := httptest.NewRequest("DELETE", "/api/v1/session", nil)
+	out.AddCookie(c)
+	srv.ServeHTTP(httptest.NewRecorder(), out)
+	st.Close()
+
+	st, srv = open()
+	defer st.Close()
+	if code := me(srv, c); code != 401 {
+		t.Fatalf("the session after logout and a restart: %d", code)
+	}
+	if code := me(srv, &http.Cookie{Name: sessionCookie, Value: "made-up"}); code != 401 {
+		t.Fatalf("a made-up session: %d", code)
+	}
+}
