@@ -197,12 +197,19 @@ func wavSamples(data []byte) ([]int16, bool) {
 	return nil, false
 }
 
-// toneFrames counts the 20 ms frames of pcm where freq is loud and other is not.
+// toneFrames counts the 20 ms frames of pcm where freq is loud, other is
+// not, and freq holds most of the frame's energy (a pure sine of energy E
+// over N samples has a Goertzel power of E·N/2; noise, such as SRTP's
+// ciphertext read as G.711, spreads its energy and stays far below).
 func toneFrames(pcm []int16, freq, other float64) int {
 	n := 0
 	for i := 0; i+media.FrameSamples <= len(pcm); i += media.FrameSamples {
 		f := pcm[i : i+media.FrameSamples]
-		if p := goertzel(f, freq); p > 1e8 && p > 20*goertzel(f, other) {
+		var energy float64
+		for _, v := range f {
+			energy += float64(v) * float64(v)
+		}
+		if p := goertzel(f, freq); p > 1e8 && p > 20*goertzel(f, other) && p > 0.3*energy*float64(len(f))/2 {
 			n++
 		}
 	}
@@ -241,24 +248,61 @@ func heardRTP(t *testing.T, path string, port int) []int16 {
 	return pcm
 }
 
-// udpFlow is one direction of UDP packets in a capture.
-type udpFlow struct{ src, dst string }
+// phoneRTP sorts the UDP packets of a capture of the phone's RTP ports by
+// where they went.
+type phoneRTP struct {
+	fromPhone     int // from the phone's ports, sent from 127.0.0.1
+	fromElsewhere int // from the phone's ports, another source address
+	toLearned     int // to the phone's ports at 127.0.0.1, its RTP's source
+	toSDP         int // to the phone's ports at the address its SDP named
+	// sizes counts the phone's packets by UDP payload length (172 for
+	// PCMU in 20 ms plain, 182 with SRTP's 10-byte tag).
+	sizes map[int]int
+	// phoneTone counts the phone's packets whose payload, read as plain
+	// PCMU, is its 1000 Hz tone: all of them in plain RTP, none in SRTP.
+	phoneTone int
+}
 
-// udpFlows counts the packets of a capture by source and destination.
-func udpFlows(t *testing.T, path string) map[udpFlow]int {
+func (b *baresipPhone) ownPort(addr string) bool {
+	i := strings.LastIndex(addr, ":")
+	p, _ := strconv.Atoi(addr[i+1:])
+	return p >= b.rtpMin && p <= b.rtpMax
+}
+
+// sortRTP reads a capture of the phone's RTP ports.
+func (b *baresipPhone) sortRTP(t *testing.T, path string) phoneRTP {
 	t.Helper()
 	out, err := exec.Command("tshark", "-r", path, "-T", "fields", "-e", "ip.src", "-e", "udp.srcport",
-		"-e", "ip.dst", "-e", "udp.dstport").Output()
+		"-e", "ip.dst", "-e", "udp.dstport", "-e", "udp.payload").Output()
 	if err != nil {
 		t.Fatalf("tshark %s: %v", path, err)
 	}
-	flows := map[udpFlow]int{}
+	r := phoneRTP{sizes: map[int]int{}}
 	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) == 4 {
-			flows[udpFlow{f[0] + ":" + f[1], f[2] + ":" + f[3]}]++
+		f := strings.Fields(line)
+		if len(f) != 5 {
+			continue
+		}
+		src, dst := f[0]+":"+f[1], f[2]+":"+f[3]
+		payload, _ := hex.DecodeString(strings.ReplaceAll(f[4], ":", ""))
+		switch {
+		case b.ownPort(src) && f[0] == "127.0.0.1":
+			r.fromPhone++
+			r.sizes[len(payload)]++
+			if len(payload) >= 12+media.FrameSamples && payload[1]&0x7f == 0 {
+				pcm := make([]int16, media.FrameSamples)
+				media.Decode(media.PCMU, pcm, payload[12:12+media.FrameSamples])
+				r.phoneTone += toneFrames(pcm, 1000, 440)
+			}
+		case b.ownPort(src):
+			r.fromElsewhere++
+		case b.ownPort(dst) && f[2] == "127.0.0.1":
+			r.toLearned++
+		case b.ownPort(dst) && f[2] == baresipNATAddr:
+			r.toSDP++
 		}
 	}
-	return flows
+	return r
 }
 
 // startPortRangeCapture captures UDP to and from the ports lo..hi.
@@ -281,30 +325,49 @@ func startPortRangeCapture(t *testing.T, name string, lo, hi int) *capture {
 	return c
 }
 
-// TestBaresipAgentOverTLS: baresip registers as agent 1003 over TLS, which
-// logs the agent in; a SIPp caller over UDP dials 100 and presses 2
-// (support), baresip answers by itself, and the audio goes both ways: the
-// caller's 440 Hz tone is in what baresip heard, baresip's 1000 Hz
-// microphone in the RTP the caller received. baresip is behind NAT as the
-// server sees it: its SDP names 127.0.0.2, its RTP comes from 127.0.0.1,
-// and the server sends to where the RTP comes from. The call record is
-// complete: answered by 1003, hung up by the caller.
-func TestBaresipAgentOverTLS(t *testing.T) {
-	s := startServer(t)
-	phone := startBaresip(t, s, "1003", "", toneWAV(t, 1000, 30*time.Second))
-	phone.waitRegistered(t, s, "1003")
+// baresipCall is what a call from a SIPp caller to baresip showed.
+type baresipCall struct {
+	rec         callRecord
+	agentHeard  int // 20 ms frames of the caller's 440 Hz in what baresip heard
+	callerHeard int // 20 ms frames of baresip's 1000 Hz in what the caller heard
+	rtp         phoneRTP
+}
 
+// callBaresip has a SIPp caller over UDP dial 100 and press 2 (support),
+// send 8 s of 440 Hz once connected and hang up; baresip, the one agent
+// logged in, answers by itself and plays its 1000 Hz microphone.
+func callBaresip(t *testing.T, s *server, phone *baresipPhone) baresipCall {
+	t.Helper()
 	_, callerMedia := s.ports.phone(1)
 	heard := startCapture(t, callerMedia)
-	nat := startPortRangeCapture(t, "baresip-rtp", phone.rtpMin, phone.rtpMax)
+	wire := startPortRangeCapture(t, "baresip-rtp", phone.rtpMin, phone.rtpMax)
 	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
 		WaitMS: 1500, TalkPcap: writeTonePCAP(t, 440, 8*time.Second), TalkMS: 8500})
 	waitFor(t, 20*time.Second, "1003 on the call", func() bool { st, _ := agentState(s, "1003"); return st == "on_call" })
 	caller.mustSucceed(t, 45*time.Second)
 	heard.stop()
-	nat.stop()
+	wire.stop()
+	var c baresipCall
+	c.rec = s.findCall(t, func(c callRecord) bool { return c.Dialed == "100" })
+	c.agentHeard = toneFrames(phone.heardWAV(t), 440, 1000)
+	callerPCM := heardRTP(t, heard.path, callerMedia)
+	c.callerHeard = toneFrames(callerPCM, 1000, 440)
+	c.rtp = phone.sortRTP(t, wire.path)
+	t.Logf("baresip heard %d frames of the caller's 440 Hz; the caller heard %d frames of baresip's 1000 Hz (of %d)",
+		c.agentHeard, c.callerHeard, len(callerPCM)/media.FrameSamples)
+	t.Logf("baresip's RTP: %d packets from 127.0.0.1 (%d from elsewhere), payload sizes %v, %d with its tone in the clear; "+
+		"the server's to it: %d to 127.0.0.1, %d to %s (the SDP's)",
+		c.rtp.fromPhone, c.rtp.fromElsewhere, c.rtp.sizes, c.rtp.phoneTone, c.rtp.toLearned, c.rtp.toSDP, baresipNATAddr)
+	return c
+}
 
-	rec := s.findCall(t, func(c callRecord) bool { return c.Dialed == "100" })
+// check asserts what every baresip call shows: a complete record of the
+// call answered by 1003, the tones both ways (8 s sent, 400 frames; a
+// quarter is asked for), and the NAT handling: baresip's SDP names
+// 127.0.0.2, its RTP comes from 127.0.0.1, and the server sends there.
+func (c baresipCall) check(t *testing.T, phone *baresipPhone) {
+	t.Helper()
+	rec := c.rec
 	if rec.Outcome != "answered" || rec.Agent != "1003" || rec.Queue != "support" || rec.HangupBy != "caller" ||
 		rec.ConnectedAt == nil || rec.TalkSeconds <= 0 {
 		t.Errorf("call record %+v, events %v", rec, rec.kinds())
@@ -312,50 +375,110 @@ func TestBaresipAgentOverTLS(t *testing.T) {
 	if !strings.Contains(phone.output(), "Call established") {
 		t.Errorf("baresip did not establish the call:\n%s", tail(phone.output(), 3000))
 	}
-
-	// Both ways, by tone: 8 s of 440 Hz sent, 400 frames; ask for a quarter.
-	agentHeard := toneFrames(phone.heardWAV(t), 440, 1000)
-	callerPCM := heardRTP(t, heard.path, callerMedia)
-	callerHeard := toneFrames(callerPCM, 1000, 440)
-	t.Logf("baresip heard %d frames of the caller's 440 Hz; the caller heard %d frames of baresip's 1000 Hz (of %d)",
-		agentHeard, callerHeard, len(callerPCM)/media.FrameSamples)
-	if agentHeard < 100 {
-		t.Errorf("baresip heard %d frames of the caller's 440 Hz tone", agentHeard)
+	if c.agentHeard < 100 {
+		t.Errorf("baresip heard %d frames of the caller's 440 Hz tone", c.agentHeard)
 	}
-	if callerHeard < 100 {
-		t.Errorf("the caller heard %d frames of baresip's 1000 Hz tone", callerHeard)
+	if c.callerHeard < 100 {
+		t.Errorf("the caller heard %d frames of baresip's 1000 Hz tone", c.callerHeard)
 	}
-
-	// NAT: the SDP baresip sent names 127.0.0.2; its RTP came from
-	// 127.0.0.1, and the server's RTP to baresip went there too.
 	if !strings.Contains(phone.output(), "c=IN IP4 "+baresipNATAddr) {
 		t.Errorf("baresip's SDP does not name %s:\n%s", baresipNATAddr, tail(phone.output(), 3000))
 	}
-	inRange := func(addr string) bool {
-		i := strings.LastIndex(addr, ":")
-		p, _ := strconv.Atoi(addr[i+1:])
-		return p >= phone.rtpMin && p <= phone.rtpMax
+	if c.rtp.fromPhone < 100 || c.rtp.fromElsewhere != 0 {
+		t.Errorf("baresip's RTP: %d packets from 127.0.0.1, %d from another address", c.rtp.fromPhone, c.rtp.fromElsewhere)
 	}
-	var fromPhone, toPhoneLearned, toPhoneSDP, fromPhoneElsewhere int
-	for f, n := range udpFlows(t, nat.path) {
-		switch {
-		case inRange(f.src) && strings.HasPrefix(f.src, "127.0.0.1:"):
-			fromPhone += n
-		case inRange(f.src):
-			fromPhoneElsewhere += n
-		case inRange(f.dst) && strings.HasPrefix(f.dst, "127.0.0.1:"):
-			toPhoneLearned += n
-		case inRange(f.dst) && strings.HasPrefix(f.dst, baresipNATAddr+":"):
-			toPhoneSDP += n
+	if c.rtp.toLearned < 100 || c.rtp.toSDP > c.rtp.toLearned/10 {
+		t.Errorf("the server sent %d packets to baresip's source 127.0.0.1 and %d to its SDP address %s",
+			c.rtp.toLearned, c.rtp.toSDP, baresipNATAddr)
+	}
+}
+
+// TestBaresipAgentOverTLS: baresip registers as agent 1003 over TLS, which
+// logs the agent in; a SIPp caller over UDP dials 100 and presses 2
+// (support), baresip answers by itself, and the audio goes both ways: the
+// caller's 440 Hz tone is in what baresip heard, baresip's 1000 Hz
+// microphone in the RTP the caller received. baresip is behind NAT as the
+// server sees it: its SDP names 127.0.0.2, its RTP comes from 127.0.0.1,
+// and the server sends to where the RTP comes from. The call record is
+// complete: answered by 1003, hung up by the caller. The media is plain
+// RTP: baresip's tone can be read off the wire.
+func TestBaresipAgentOverTLS(t *testing.T) {
+	s := startServer(t)
+	phone := startBaresip(t, s, "1003", "", toneWAV(t, 1000, 30*time.Second))
+	phone.waitRegistered(t, s, "1003")
+	c := callBaresip(t, s, phone)
+	c.check(t, phone)
+	if c.rtp.phoneTone < 100 {
+		t.Errorf("baresip's plain RTP: %d packets carry its tone", c.rtp.phoneTone)
+	}
+}
+
+// srtpAgent1003 is the demo's edit that makes agent 1003's media SRTP only.
+var srtpAgent1003 = []string{
+	`{extension: "1003", name: Carol, password: demo1003, queues: [support], login_on_register: true}`,
+	`{extension: "1003", name: Carol, password: demo1003, queues: [support], login_on_register: true, srtp: required}`,
+}
+
+// TestBaresipAgentSRTPRequired: agent 1003 is configured srtp: required and
+// baresip's account mediaenc=srtp-mand. The call of TestBaresipAgentOverTLS
+// works the same, its media now SRTP (SDES keys over TLS): the offer to
+// baresip and its answer are RTP/SAVP with a=crypto, each of baresip's
+// packets carries the 10-byte tag and none shows its tone in the clear,
+// while the caller over plain RTP hears it: the server decrypts and
+// re-encrypts between the legs.
+func TestBaresipAgentSRTPRequired(t *testing.T) {
+	s := startServer(t, srtpAgent1003...)
+	phone := startBaresip(t, s, "1003", ";mediaenc=srtp-mand", toneWAV(t, 1000, 30*time.Second))
+	phone.waitRegistered(t, s, "1003")
+	c := callBaresip(t, s, phone)
+	c.check(t, phone)
+	out := phone.output()
+	if n := strings.Count(out, "RTP/SAVP"); n < 2 {
+		t.Errorf("%d SDP lines with RTP/SAVP in baresip's SIP trace (the offer and the answer)", n)
+	}
+	if n := strings.Count(out, "a=crypto:"); n < 2 {
+		t.Errorf("%d a=crypto lines in baresip's SIP trace (the offer and the answer)", n)
+	}
+	if c.rtp.phoneTone > 0 || c.rtp.sizes[12+media.FrameSamples+10] < c.rtp.fromPhone*9/10 {
+		t.Errorf("baresip's RTP is not SRTP: payload sizes %v, %d packets with the tone in the clear", c.rtp.sizes, c.rtp.phoneTone)
+	}
+}
+
+// TestBaresipSRTPRequiredRefusesPlainPhone: with agent 1003 srtp: required,
+// a SIPp phone doing only plain RTP registers as 1003. The server offers it
+// SRTP, which it refuses (488); the call goes on to agent 1004, who answers.
+// The same phone calling out with a plain RTP offer gets 488.
+func TestBaresipSRTPRequiredRefusesPlainPhone(t *testing.T) {
+	s := startServer(t, srtpAgent1003...)
+	refuses, err := filepath.Abs(filepath.Join("testdata", "agent_plain_rtp.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := registerAgent(t, s, 0, "1003", refuses, 1)
+	time.Sleep(20 * time.Millisecond) // 1003 idle longest: offered first
+	other := registerAgent(t, s, 2, "1004", "agent_answer.xml", 1)
+	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
+		WaitMS: 3000, TalkMS: 1000})
+	caller.mustSucceed(t, 40*time.Second)
+	plain.uas.mustSucceed(t, 10*time.Second) // offered RTP/SAVP with a=crypto, answered 488
+	other.uas.mustSucceed(t, 10*time.Second)
+	rec := s.findCall(t, func(c callRecord) bool { return c.Dialed == "100" })
+	if rec.Outcome != "answered" || rec.Agent != "1004" || !rec.hasEvent("offered", "1003") {
+		t.Fatalf("record %+v events %+v", rec, rec.Events)
+	}
+	for _, e := range rec.Events {
+		if e.Agent == "1003" {
+			t.Logf("1003: %s %q", e.Kind, e.Detail)
+			if e.Kind != "offered" && !strings.Contains(e.Detail, "488") {
+				t.Errorf("1003's %s event does not name the 488: %q", e.Kind, e.Detail)
+			}
 		}
 	}
-	t.Logf("baresip's RTP: %d packets from 127.0.0.1 (%d from elsewhere); the server's to it: %d to 127.0.0.1, %d to %s (the SDP's)",
-		fromPhone, fromPhoneElsewhere, toPhoneLearned, toPhoneSDP, baresipNATAddr)
-	if fromPhone < 100 || fromPhoneElsewhere != 0 {
-		t.Errorf("baresip's RTP: %d packets from 127.0.0.1, %d from another address", fromPhone, fromPhoneElsewhere)
-	}
-	if toPhoneLearned < 100 || toPhoneSDP > toPhoneLearned/10 {
-		t.Errorf("the server sent %d packets to baresip's source 127.0.0.1 and %d to its SDP address %s",
-			toPhoneLearned, toPhoneSDP, baresipNATAddr)
+	// 1003's phone calls 1004 offering plain RTP: refused, and recorded so.
+	out := call(t, s, 3, "plain-offer", callerSpec{Service: "1004", Auth: true, ExpectCode: 488}, "-au", "1003", "-ap", "demo1003")
+	out.mustSucceed(t, 20*time.Second)
+	refused := s.findCall(t, func(c callRecord) bool { return c.Dialed == "1004" })
+	if refused.Outcome != "rejected" || !strings.Contains(refused.Reason, "488") {
+		t.Errorf("record of 1003's plain RTP call %+v", refused)
 	}
 }
