@@ -23,6 +23,14 @@ func TestSecurityConfig(t *testing.T) {
 		{"bad exempt", "security:\n  exempt:\n    - 10.0.0.0/8\n    - nowhere\n", Security{}, `line 4: "nowhere" is neither`},
 		{"negative", "security:\n  ban_after: -1\n  ban_for: 0s\n", Security{}, "line 2: security: ban_after: must be >= 0"},
 		{"no ban time", "security:\n  ban_for: 0s\n", Security{}, "line 2: security: ban_for: must be > 0"},
+		{"nested typo", "security:\n  rate:\n    invite: {per_second: 5, brust: 9}\n", Security{},
+			"line 3: security: rate: invite: field brust not found"},
+		{"unknown method", "security:\n  rate:\n    bye: {per_second: 5}\n", Security{}, "line 3: security: rate: field bye not found"},
+		{"negative rate", "security:\n  rate:\n    options:\n      per_second: -1\n", Security{},
+			"line 4: security: rate.options.per_second: must be >= 0"},
+		{"negative connections", "security:\n  connections: {per_source: -1}\n", Security{},
+			"line 2: security: connections.per_source: must be >= 0"},
+		{"no report interval", "security:\n  report_every: 0s\n", Security{}, "line 2: security: report_every: must be > 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,6 +53,41 @@ func TestSecurityConfig(t *testing.T) {
 				if got.Exempt[i] != tc.want.Exempt[i] {
 					t.Fatalf("exempt %v, want %v", got.Exempt, tc.want.Exempt)
 				}
+			}
+		})
+	}
+}
+
+func TestSecurityRateAndConnections(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		rate  RateLimits
+		conns ConnectionLimits
+	}{
+		{"defaults", "", RateLimits{Invite: Rate{20, 40}, Register: Rate{20, 100}, Options: Rate{20, 40}},
+			ConnectionLimits{PerSource: 32, Total: 2048, Idle: 3 * time.Minute}},
+		{"one method set, the others default", "security:\n  rate:\n    invite: {per_second: 5, burst: 10}\n",
+			RateLimits{Invite: Rate{5, 10}, Register: Rate{20, 100}, Options: Rate{20, 40}},
+			ConnectionLimits{PerSource: 32, Total: 2048, Idle: 3 * time.Minute}},
+		{"a burst left out is one second's worth", "security:\n  rate:\n    register: {per_second: 2.5}\n",
+			RateLimits{Invite: Rate{20, 40}, Register: Rate{2.5, 3}, Options: Rate{20, 40}},
+			ConnectionLimits{PerSource: 32, Total: 2048, Idle: 3 * time.Minute}},
+		{"unlimited", "security:\n  rate:\n    options: {per_second: 0}\n  connections: {per_source: 0, total: 0, idle: 0s}\n",
+			RateLimits{Invite: Rate{20, 40}, Register: Rate{20, 100}, Options: Rate{0, 1}}, ConnectionLimits{}},
+		{"connections", "security:\n  connections: {per_source: 4, idle: 45s}\n",
+			RateLimits{Invite: Rate{20, 40}, Register: Rate{20, 100}, Options: Rate{20, 40}},
+			ConnectionLimits{PerSource: 4, Total: 2048, Idle: 45 * time.Second}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse("s.yaml", []byte(tc.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Security; got.Rate != tc.rate || got.Connections != tc.conns || got.ReportEvery != time.Minute {
+				t.Fatalf("rate %+v connections %+v report_every %s, want %+v %+v 1m", got.Rate, got.Connections, got.ReportEvery,
+					tc.rate, tc.conns)
 			}
 		})
 	}

@@ -22,6 +22,14 @@ const (
 	KindBan EventKind = "ban"
 	// KindLift is a ban lifted by an operator.
 	KindLift EventKind = "unban"
+	// KindRateLimited is a source sending a method faster than its rate
+	// allows; the requests over it are dropped unanswered.
+	KindRateLimited EventKind = "rate_limited"
+	// KindMalformed is a source sending what does not parse as SIP.
+	KindMalformed EventKind = "malformed"
+	// KindConnectionLimit is a TCP or TLS connection refused because its
+	// source, or the edge as a whole, holds as many as it may.
+	KindConnectionLimit EventKind = "connection_limit"
 )
 
 func (k EventKind) String() string { return string(k) }
@@ -47,6 +55,10 @@ type Event struct {
 	Detail string `json:"detail,omitempty"`
 	// Until is when a ban ends.
 	Until time.Time `json:"until,omitzero"`
+	// Count is how many occurrences an event of a shed kind (see
+	// Guard.Shed) stands for: this one and those from its source since the
+	// previous such event, which were counted but not reported one by one.
+	Count uint64 `json:"count,omitempty"`
 }
 
 // LogMessage is the message of every security event's log line. With the
@@ -62,7 +74,11 @@ const LogMessage = "security event"
 // LogAttrs are the event's fields for slog, kind and source first so the
 // line keeps the order a fail2ban filter expects.
 func (e Event) LogAttrs() []any {
-	a := []any{"kind", string(e.Kind), "source", e.Source.String()}
+	src := "unknown" // a TCP message that did not parse: sipgo does not say from where
+	if e.Source.IsValid() {
+		src = e.Source.String()
+	}
+	a := []any{"kind", string(e.Kind), "source", src}
 	if e.User != "" {
 		a = append(a, "user", e.User)
 	}
@@ -74,6 +90,9 @@ func (e Event) LogAttrs() []any {
 	}
 	if !e.Until.IsZero() {
 		a = append(a, "until", e.Until.UTC().Format(time.RFC3339))
+	}
+	if e.Count > 0 {
+		a = append(a, "count", e.Count)
 	}
 	return a
 }

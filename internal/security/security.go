@@ -1,9 +1,12 @@
-// Package security keeps password guessers out of the SIP edge: it counts
-// failed authentications per source address, bans a source that fails too
-// often within a window, and keeps per-kind counts and a bounded sample of
-// recent security events. It is pure — no sockets, no logging, no SIP: time
-// comes from an injected Clock and every event goes to an injected callback,
-// which the node turns into a log line.
+// Package security keeps password guessers and floods out of the SIP edge:
+// it counts failed authentications per source address and bans a source
+// that fails too often within a window; it limits how fast each source may
+// send (RateLimiter); it turns what the edge sheds — requests over a rate,
+// unparseable messages, connections over a cap — into sampled events, one
+// per source per interval however hard it floods; and it keeps per-kind
+// counts and a bounded sample of recent security events. It is pure — no
+// sockets, no logging, no SIP: time comes from an injected Clock and every
+// event goes to an injected callback, which the node turns into a log line.
 package security
 
 import (
@@ -33,16 +36,20 @@ type Settings struct {
 	Exempt []netip.Prefix
 	// Recent is how many events the sample keeps (DefaultRecent when 0).
 	Recent int
-	// MaxSources bounds how many sources' failures are tracked at once
-	// (DefaultMaxSources when 0), so a flood from many addresses cannot
-	// grow memory without end.
+	// MaxSources bounds how many sources' failures, and how many sources'
+	// shed reports, are tracked at once (DefaultMaxSources when 0), so a
+	// flood from many addresses cannot grow memory without end.
 	MaxSources int
+	// ReportEvery is how often at most a source's shed occurrences of one
+	// kind are reported as an event (DefaultReportEvery when 0).
+	ReportEvery time.Duration
 }
 
 // Defaults of Settings.
 const (
-	DefaultRecent     = 256
-	DefaultMaxSources = 100_000
+	DefaultRecent      = 256
+	DefaultMaxSources  = 100_000
+	DefaultReportEvery = time.Minute
 )
 
 // Ban is a banned source.
@@ -58,8 +65,12 @@ type Ban struct {
 type Report struct {
 	Counts map[EventKind]uint64 `json:"counts"`
 	// Dropped counts requests from banned sources left unanswered.
-	Dropped uint64  `json:"dropped"`
-	Recent  []Event `json:"recent"`
+	Dropped uint64 `json:"dropped"`
+	// Shed counts every request, datagram or connection shed, by the kind
+	// of the (sampled) events that report them: rate_limited, malformed,
+	// connection_limit.
+	Shed   map[EventKind]uint64 `json:"shed"`
+	Recent []Event              `json:"recent"`
 }
 
 // Guard decides which sources are banned. It is safe for concurrent use;
@@ -74,8 +85,22 @@ type Guard struct {
 	bans    map[netip.Addr]Ban
 	counts  map[EventKind]uint64
 	dropped uint64
+	shed    map[EventKind]uint64
+	// reports are the shed occurrences not yet reported, by source and kind.
+	reports map[shedKey]shedReport
 	ring    []Event
 	next    int // where the next event goes in ring once it is full
+}
+
+type shedKey struct {
+	source netip.Addr
+	kind   EventKind
+}
+
+// shedReport is a source's last event of one shed kind and what it shed since.
+type shedReport struct {
+	at      time.Time
+	pending uint64
 }
 
 // New builds a Guard; notify, when not nil, is called (outside the Guard's
@@ -87,11 +112,15 @@ func New(set Settings, clock Clock, notify func(Event)) *Guard {
 	if set.MaxSources <= 0 {
 		set.MaxSources = DefaultMaxSources
 	}
+	if set.ReportEvery <= 0 {
+		set.ReportEvery = DefaultReportEvery
+	}
 	if notify == nil {
 		notify = func(Event) {}
 	}
 	return &Guard{set: set, clock: clock, notify: notify,
-		fails: map[netip.Addr][]time.Time{}, bans: map[netip.Addr]Ban{}, counts: map[EventKind]uint64{}}
+		fails: map[netip.Addr][]time.Time{}, bans: map[netip.Addr]Ban{}, counts: map[EventKind]uint64{},
+		shed: map[EventKind]uint64{}, reports: map[shedKey]shedReport{}}
 }
 
 // Exempt reports whether a source may never be banned.
@@ -207,6 +236,55 @@ func (g *Guard) record(ev Event) {
 	g.next = (g.next + 1) % len(g.ring)
 }
 
+// Shed records that something from ev.Source was shed (ev.Kind is
+// rate_limited, malformed or connection_limit) and counts it in
+// Report.Shed. The first occurrence from a source is recorded as an event
+// at once; the following ones only once ReportEvery has passed since that
+// source's last event of the kind, as one event whose Count covers them
+// all. So a flood costs one event (and one log line) per source and kind
+// per interval. Shed reports whether it recorded an event.
+func (g *Guard) Shed(ev Event) (reported bool) {
+	ev.Source = ev.Source.Unmap()
+	now := g.clock.Now()
+	key := shedKey{ev.Source, ev.Kind}
+	g.mu.Lock()
+	g.shed[ev.Kind]++
+	r, seen := g.reports[key]
+	if seen && now.Sub(r.at) < g.set.ReportEvery {
+		r.pending++
+		g.reports[key] = r
+		g.mu.Unlock()
+		return false
+	}
+	if !seen && len(g.reports) >= g.set.MaxSources {
+		g.pruneReports(now)
+	}
+	ev.At, ev.Count = now, r.pending+1
+	g.reports[key] = shedReport{at: now}
+	g.record(ev)
+	g.mu.Unlock()
+	g.notify(ev)
+	return true
+}
+
+// pruneReports forgets sources whose last report is older than the
+// interval (their next occurrence is reported at once anyway, only the
+// count of the unreported ones is lost) and, if the table is still full,
+// one more, so a new source has room.
+func (g *Guard) pruneReports(now time.Time) {
+	for k, r := range g.reports {
+		if now.Sub(r.at) >= g.set.ReportEvery {
+			delete(g.reports, k)
+		}
+	}
+	for k := range g.reports {
+		if len(g.reports) < g.set.MaxSources {
+			break
+		}
+		delete(g.reports, k)
+	}
+}
+
 // Bans lists the bans in force, soonest to end first.
 func (g *Guard) Bans() []Ban {
 	now := g.clock.Now()
@@ -245,9 +323,13 @@ func (g *Guard) Lift(a netip.Addr) bool {
 func (g *Guard) Events() Report {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	r := Report{Counts: make(map[EventKind]uint64, len(g.counts)), Dropped: g.dropped, Recent: make([]Event, 0, len(g.ring))}
+	r := Report{Counts: make(map[EventKind]uint64, len(g.counts)), Dropped: g.dropped,
+		Shed: make(map[EventKind]uint64, len(g.shed)), Recent: make([]Event, 0, len(g.ring))}
 	for k, v := range g.counts {
 		r.Counts[k] = v
+	}
+	for k, v := range g.shed {
+		r.Shed[k] = v
 	}
 	r.Recent = append(r.Recent, g.ring[g.next:]...)
 	r.Recent = append(r.Recent, g.ring[:g.next]...)
