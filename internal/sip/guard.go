@@ -10,16 +10,26 @@ import (
 )
 
 // Guard is what the SIP edge needs of its defence against password
-// guessing (security.Guard is one): whether a source is banned, and the
-// failed authentications that may ban it.
+// guessing and floods (security.Guard is one): whether a source is banned,
+// the failed authentications that may ban it, and what the edge shed
+// (requests over a rate, junk, connections over a cap), which it reports
+// sampled.
 type Guard interface {
 	Banned(addr netip.Addr) bool
 	Fail(ev security.Event) (banned bool)
+	Shed(ev security.Event) (reported bool)
 }
 
 // Protect hands the edge its Guard; call it before Run. Without one nobody
 // is banned.
 func (s *Server) Protect(g Guard) { s.auth.guard = g }
+
+// shed tells the guard that something was shed.
+func (s *Server) shed(ev security.Event) {
+	if g := s.auth.guard; g != nil {
+		g.Shed(ev)
+	}
+}
 
 // sourceAddr is the IP address a request came from.
 func sourceAddr(req *gosip.Request) netip.Addr {
@@ -42,11 +52,12 @@ func (s *Server) dropBanned(req *gosip.Request) bool {
 	return true
 }
 
-// screenInvite is what onInvite asks first. It reports whether it dealt
-// with the INVITE: dropped it, from a banned source, or refused it (403),
-// because its credentials were computed for another request URI.
+// screenInvite is what onInvite asks of a new INVITE first. It reports
+// whether it dealt with the INVITE: dropped it, from a banned source or
+// one over its rate, or refused it (403), because its credentials were
+// computed for another request URI.
 func (s *Server) screenInvite(req *gosip.Request, tx gosip.ServerTransaction) bool {
-	if s.dropBanned(req) {
+	if s.dropBanned(req) || s.overRate(req, rateInvite) {
 		return true
 	}
 	hdr := headerValue(req, "Authorization")

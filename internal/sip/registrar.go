@@ -105,7 +105,7 @@ func (s *Server) sweepRegistrations(ctx context.Context) {
 
 func (s *Server) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("REGISTER")
-	if s.dropBanned(req) {
+	if s.dropBanned(req) || s.overRate(req, rateRegister) {
 		return
 	}
 	user, err := s.auth.verifyRequest(req)

@@ -108,6 +108,14 @@ type Server struct {
 	tlsAddr     netip.AddrPort
 	tlsDialogUA *sipgo.DialogUA
 
+	// rate, conns and junk limit what one source costs (edge.go): its
+	// requests per second, its TCP and TLS connections, its junk; edge
+	// counts what they shed.
+	rate  *rateLimits
+	conns *connLimits
+	junk  *junkFilter
+	edge  edgeCounters
+
 	// draining is the shutdown gate: once set, new INVITEs are refused
 	// with 503 before anything else looks at them.
 	draining atomic.Bool
@@ -194,12 +202,21 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	bound := udp.LocalAddr().(*net.UDPAddr).AddrPort()
 	port := int(bound.Port())
 	listenAddr := net.JoinHostPort(host, strconv.Itoa(port))
-	var (
-		tlsLn   net.Listener
-		tlsAddr netip.AddrPort
-	)
+	s := &Server{
+		cfg: cfg, log: cfg.Log, media: eng, handler: h,
+		auth:    newAuthenticator(cfg.Realm, cfg.Password),
+		reg:     newRegistrar(cfg.MinExpires, cfg.MaxExpires),
+		metrics: newCounters(),
+		rate:    newRateLimits(cfg.Edge, cfg.Trusted),
+		conns:   newConnLimits(cfg.Edge),
+		host:    host, port: port,
+		udp: udp, addr: bound,
+	}
+	s.conns.shed = s.shed
+	s.tcp = s.conns.listener(tcp)
+	s.junk = &junkFilter{s: s, listener: bound}
 	if cfg.TLS.Listen != "" {
-		if tlsLn, tlsAddr, err = listenTLS(cfg.TLS.Listen, serverTLS(cfg.TLS.Certificate)); err != nil {
+		if s.tls, s.tlsAddr, err = listenTLS(cfg.TLS.Listen, serverTLS(cfg.TLS.Certificate), s.conns.listener); err != nil {
 			udp.Close()
 			tcp.Close()
 			return nil, err
@@ -208,41 +225,43 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	fail := func(err error) (*Server, error) {
 		udp.Close()
 		tcp.Close()
-		if tlsLn != nil {
-			tlsLn.Close()
+		if s.tls != nil {
+			s.tls.Close()
 		}
 		return nil, err
 	}
+	// sipgo's own logging goes through sipgoLog (junk.go), so a flood of
+	// what sipgo refuses writes a bounded log.
+	sipgoLog := slog.New(newSIPgoLog(cfg.Log.Handler(), s)).With("component", "sipgo")
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Switchboard"), sipgo.WithUserAgentHostname(host),
-		sipgo.WithUserAgenTLSConfig(clientTLS(cfg.TLS.PinnedCAs)))
+		sipgo.WithUserAgenTLSConfig(clientTLS(cfg.TLS.PinnedCAs)),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(sipgoLog),
+			gosip.WithTransportLayerReadFilter(s.junk.filter)),
+		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(sipgoLog),
+			gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
+				sipgoLog.Debug("sip: response matching no transaction", "code", r.StatusCode, "source", r.Source())
+			})))
 	if err != nil {
 		return fail(fmt.Errorf("sip: user agent: %w", err))
 	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Log.With("component", "sipgo")))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipgoLog))
 	if err != nil {
 		ua.Close()
 		return fail(fmt.Errorf("sip: server: %w", err))
 	}
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(port),
-		sipgo.WithClientConnectionAddr(listenAddr), sipgo.WithClientLogger(cfg.Log.With("component", "sipgo")))
+		sipgo.WithClientConnectionAddr(listenAddr), sipgo.WithClientLogger(sipgoLog))
 	if err != nil {
 		ua.Close()
 		return fail(fmt.Errorf("sip: client: %w", err))
 	}
-	s := &Server{
-		cfg: cfg, log: cfg.Log, media: eng, handler: h,
-		auth:    newAuthenticator(cfg.Realm, cfg.Password),
-		reg:     newRegistrar(cfg.MinExpires, cfg.MaxExpires),
-		metrics: newCounters(),
-		ua:      ua, srv: srv, host: host, port: port,
-		udp: udp, tcp: tcp, addr: bound, tls: tlsLn, tlsAddr: tlsAddr,
-		dialogUA: &sipgo.DialogUA{
-			Client:     client,
-			ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port}},
-		},
+	s.ua, s.srv = ua, srv
+	s.dialogUA = &sipgo.DialogUA{
+		Client:     client,
+		ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port}},
 	}
 	// Trunks over TLS need it with no TLS listener too (Contact port 0: none).
-	if s.tlsDialogUA, err = newTLSDialogUA(ua, host, int(tlsAddr.Port()), cfg.Log); err != nil {
+	if s.tlsDialogUA, err = newTLSDialogUA(ua, host, int(s.tlsAddr.Port()), sipgoLog); err != nil {
 		ua.Close()
 		return fail(err)
 	}
@@ -445,7 +464,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.onReInvite(req, tx)
 		return
 	}
-	if s.screenInvite(req, tx) { // a banned source, or credentials signed for another request
+	if s.screenInvite(req, tx) { // a banned source, one over its rate, or credentials signed for another request
 		return
 	}
 	if s.draining.Load() {
@@ -602,7 +621,7 @@ func (s *Server) onCancel(req *gosip.Request, tx gosip.ServerTransaction) {
 
 func (s *Server) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.request("OPTIONS")
-	if s.dropBanned(req) {
+	if s.dropBanned(req) || s.overRate(req, rateOptions) {
 		return
 	}
 	if s.draining.Load() {

@@ -238,22 +238,25 @@ func serverTLS(cert tls.Certificate) *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 }
 
-// listenTLS binds the SIP over TLS listener.
-func listenTLS(addr string, conf *tls.Config) (net.Listener, netip.AddrPort, error) {
+// listenTLS binds the SIP over TLS listener; wrap wraps its TCP listener
+// (the connection caps), so a connection over a cap is closed before its
+// handshake costs anything.
+func listenTLS(addr string, conf *tls.Config, wrap func(net.Listener) net.Listener) (net.Listener, netip.AddrPort, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, netip.AddrPort{}, fmt.Errorf("sip: listen tls %s: %w", addr, err)
 	}
-	return tls.NewListener(ln, conf), ln.Addr().(*net.TCPAddr).AddrPort(), nil
+	return tls.NewListener(wrap(ln), conf), ln.Addr().(*net.TCPAddr).AddrPort(), nil
 }
 
-// newTLSDialogUA builds the dialog user agent of TLS legs: its Contact says
-// transport=tls at the TLS port (none without a listener), and its client picks no local address, so
-// sipgo reuses the connection a phone registered over when the request goes
-// to it, and dials a new one otherwise.
+// newTLSDialogUA builds the dialog user agent of TLS legs (log is sipgo's
+// logger): its Contact says transport=tls at the TLS port (none without a
+// listener), and its client picks no local address, so sipgo reuses the
+// connection a phone registered over when the request goes to it, and
+// dials a new one otherwise.
 func newTLSDialogUA(ua *sipgo.UserAgent, host string, port int, log *slog.Logger) (*sipgo.DialogUA, error) {
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(port),
-		sipgo.WithClientLogger(log.With("component", "sipgo")))
+		sipgo.WithClientLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("sip: tls client: %w", err)
 	}

@@ -1,0 +1,196 @@
+package node_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard/switchboard/internal/node/nodetest"
+)
+
+// options is an OPTIONS request from me over transport (UDP or TCP).
+func options(me netip.AddrPort, server netip.AddrPort, transport string, i int) []byte {
+	return []byte(fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bKedge%d-%d;rport\r\n"+
+		"From: <sip:probe@%s>;tag=t%d\r\nTo: <sip:%s>\r\nCall-ID: edge-%d-%d@%s\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		server, transport, me, me.Port(), i, me.Addr(), i, server, me.Port(), i, me.Addr()))
+}
+
+// sendOptions sends n OPTIONS over UDP from ip, as fast as it can, and
+// counts the 200s that come back until none has for 500 ms.
+func sendOptions(t *testing.T, server netip.AddrPort, ip string, n int) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	me := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	for i := range n {
+		if _, err := c.WriteToUDPAddrPort(options(me, server, "UDP", i), server); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok := 0
+	buf := make([]byte, 4096)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		m, _, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			break
+		}
+		if msg, err := gosip.ParseMessage(buf[:m]); err == nil {
+			if res, isRes := msg.(*gosip.Response); isRes && res.StatusCode == 200 {
+				ok++
+			}
+		}
+	}
+	return ok
+}
+
+// edgeMetrics gathers the node's edge collector: each sample's value by
+// metric name and label value.
+func edgeMetrics(t *testing.T, n *nodetest.Node) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n.EdgeCollector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += "/" + l.GetValue()
+			}
+			if m.Counter != nil {
+				out[key] = m.Counter.GetValue()
+			} else {
+				out[key] = m.Gauge.GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// TestOptionsFloodIsRateLimited: 300 OPTIONS at once from an address that
+// is no trunk's get about the burst (40) answered and the rest nothing;
+// the flood is one security event and one log line, not one per request;
+// another address, and a trunk's address, are answered as usual.
+func TestOptionsFloodIsRateLimited(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Demo(t, `inbound_sources: [127.0.0.0/8, "::1"]`, `inbound_sources: [127.0.0.1]`))
+	got := sendOptions(t, n.SIPAddr(), "127.0.0.20", 300)
+	if got < 40 || got > 60 {
+		t.Fatalf("%d of 300 OPTIONS from one address answered, want the burst of 40 and what refilled meanwhile", got)
+	}
+	if got := sendOptions(t, n.SIPAddr(), "127.0.0.21", 20); got != 20 {
+		t.Fatalf("another address: %d of 20 answered", got)
+	}
+	if got := sendOptions(t, n.SIPAddr(), "127.0.0.1", 300); got != 300 {
+		t.Fatalf("the trunk's address: %d of 300 answered, want all: trunks are not rate limited", got)
+	}
+	var events struct {
+		Counts map[string]int `json:"counts"`
+		Shed   map[string]int `json:"shed"`
+	}
+	if code := n.API("GET", "/api/v1/security/events", nil, &events); code != 200 {
+		t.Fatalf("GET events: %d", code)
+	}
+	if events.Counts["rate_limited"] != 1 || events.Shed["rate_limited"] != 300-got {
+		t.Fatalf("events %+v, want 1 rate_limited event standing for %d requests", events, 300-got)
+	}
+	m := edgeMetrics(t, n)
+	if m["switchboard_sip_shed_total/rate_options"] != float64(300-got) || m["switchboard_security_events_total/rate_limited"] != 1 {
+		t.Fatalf("metrics %v", m)
+	}
+	log, err := os.ReadFile(n.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := regexp.MustCompile(`msg="security event" kind=rate_limited source=127\.0\.0\.20 `).FindAll(log, -1); len(lines) != 1 {
+		t.Fatalf("%d log lines of the flood, want 1", len(lines))
+	}
+}
+
+// TestTCPConnectionsAreCapped: 40 TCP connections from one address keep
+// 32 (the default cap), the others are closed at once; the silent ones
+// are closed after the idle time (1 s here); and meanwhile another
+// address's OPTIONS over TCP is answered.
+func TestTCPConnectionsAreCapped(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Demo(t)+"\nsecurity:\n  connections: {idle: 1s}\n")
+	server := n.SIPAddr()
+	var conns []net.Conn
+	for range 40 {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.5")}, Timeout: 2 * time.Second}
+		c, err := d.Dial("tcp", server.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns = append(conns, c)
+	}
+	// A connection the node closed reads EOF at once; one it keeps, the
+	// deadline (well within the idle second). All read at once.
+	keptc := make(chan bool, len(conns))
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for _, c := range conns {
+		go func() {
+			_ = c.SetReadDeadline(deadline)
+			var ne net.Error
+			_, err := c.Read(make([]byte, 1))
+			keptc <- errors.As(err, &ne) && ne.Timeout()
+		}()
+	}
+	kept := 0
+	for range conns {
+		if <-keptc {
+			kept++
+		}
+	}
+	if kept != 32 {
+		t.Fatalf("%d of 40 connections from one address kept, want 32", kept)
+	}
+
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.6")}, Timeout: 2 * time.Second}
+	c, err := d.Dial("tcp", server.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	me := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	if _, err := c.Write(options(me, server, "TCP", 1)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	status, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(status, "SIP/2.0 200") {
+		t.Fatalf("OPTIONS over TCP from another address: %q %v", status, err)
+	}
+
+	nodetest.WaitFor(t, 5*time.Second, "the idle connections closed", func() bool {
+		return edgeMetrics(t, n)["switchboard_sip_connections"] == 0
+	})
+	m := edgeMetrics(t, n)
+	if m["switchboard_sip_shed_total/connection_per_source"] != 8 || m["switchboard_sip_shed_total/connection_idle"] != 33 ||
+		m["switchboard_security_events_total/connection_limit"] != 1 {
+		t.Fatalf("metrics %v", m)
+	}
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		var ne net.Error
+		if _, err := c.Read(make([]byte, 1)); errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("a connection silent for 1 s is still open")
+		}
+	}
+}
