@@ -118,6 +118,10 @@ type Manager struct {
 	// monitors are the supervisors' desktop monitors running, by user.
 	monitors map[string]monitorRun
 	outcomes map[string]uint64
+	// overload is the lag monitor (SetOverload); refused counts admission's
+	// refusals by reason.
+	overload Overload
+	refused  map[Refusal]uint64
 	// wg counts the goroutines of calls, offers and monitors; Add only
 	// under mu while not closing.
 	wg sync.WaitGroup
@@ -241,25 +245,29 @@ func (m *Manager) Shutdown() {
 	m.mu.Unlock()
 }
 
-// admit registers a new call unless shutdown has begun or the node is at
-// its capacity (why says which); on true the caller must call m.wg.Done
-// when the call is over.
+// admit registers a new call unless shutdown has begun, the node is at
+// its capacity or it lags (why says which, and Refused counts it); on true
+// the caller must call m.wg.Done when the call is over.
 func (m *Manager) admit(c *Call) (ok bool, why string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closing {
-		return false, "shutting down"
+		return m.refuse(RefusedShutdown, "shutting down")
 	}
 	lim := m.cfg.Limits
 	if lim.MaxCalls > 0 && len(m.calls) >= lim.MaxCalls {
-		return false, fmt.Sprintf("at capacity (%d calls)", lim.MaxCalls)
+		return m.refuse(RefusedMaxCalls, fmt.Sprintf("at capacity (%d calls)", lim.MaxCalls))
+	}
+	// Before the rate's bucket, so a call refused for lag takes no token.
+	if why, over := m.lagging(); over {
+		return m.refuse(RefusedLag, why)
 	}
 	if r := lim.MaxCallsPerSecond; r > 0 {
 		now := time.Now()
 		m.tokens = min(m.tokens+now.Sub(m.refilled).Seconds()*r, max(r, 1))
 		m.refilled = now
 		if m.tokens < 1 {
-			return false, fmt.Sprintf("over %.0f new calls a second", r)
+			return m.refuse(RefusedRate, fmt.Sprintf("over %.0f new calls a second", r))
 		}
 		m.tokens--
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/overload"
 	"github.com/switchboard/switchboard/internal/recording"
 	"github.com/switchboard/switchboard/internal/security"
 	"github.com/switchboard/switchboard/internal/sip"
@@ -50,6 +51,7 @@ type options struct {
 	sounds          *media.Library
 	shutdownTimeout time.Duration
 	drainGrace      time.Duration
+	lagClock        overload.Clock
 }
 
 // WithSounds gives the node its sound library instead of loading the
@@ -67,6 +69,11 @@ func WithShutdownTimeout(d time.Duration) Option {
 func WithDrainGrace(d time.Duration) Option {
 	return func(o *options) { o.drainGrace = d }
 }
+
+// WithLagClock gives the lag monitor (limits.max_lag) the clock it sleeps
+// on; a test passes one whose wake-ups come late, standing in for a
+// starved node.
+func WithLagClock(c overload.Clock) Option { return func(o *options) { o.lagClock = c } }
 
 // Node is one running Switchboard.
 type Node struct {
@@ -178,6 +185,7 @@ func (n *Node) build() error {
 	if err != nil {
 		return err
 	}
+	n.watchLag()
 
 	sipCfg := n.sipConfig()
 	if sipCfg.TLS, err = n.sipTLS(); err != nil {
@@ -216,6 +224,25 @@ func (n *Node) build() error {
 	n.onClose(func() { n.httpLn.Close() })
 	n.httpSrv = &http.Server{Handler: n.api, ReadHeaderTimeout: 10 * time.Second}
 	return nil
+}
+
+// watchLag runs the lag monitor from now until the node is released, when
+// limits.max_lag is set; the call manager refuses new calls while it says
+// the node is overloaded.
+func (n *Node) watchLag() {
+	maxLag := n.cfg.Limits.MaxLag
+	if maxLag <= 0 {
+		return
+	}
+	mon := overload.New(overload.Config{MaxLag: maxLag, Clock: n.opts.lagClock, Log: n.log})
+	n.mgr.SetOverload(mon)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mon.Run(ctx)
+	}()
+	n.onClose(func() { stop(); <-done })
 }
 
 // recover closes what a previous run of this node left open in the store.
