@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
@@ -86,6 +88,7 @@ type Node struct {
 	hooks   *webhook.Dispatcher
 	hub     *api.Hub
 	mgr     *call.Manager
+	lag     *overload.Monitor // nil unless limits.max_lag is set
 	sip     *sip.Server
 	guard   *security.Guard
 	vm      *voicemail.Service
@@ -235,6 +238,7 @@ func (n *Node) watchLag() {
 		return
 	}
 	mon := overload.New(overload.Config{MaxLag: maxLag, Clock: n.opts.lagClock, Log: n.log})
+	n.lag = mon
 	n.mgr.SetOverload(mon)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -243,6 +247,33 @@ func (n *Node) watchLag() {
 		mon.Run(ctx)
 	}()
 	n.onClose(func() { stop(); <-done })
+}
+
+// AdmissionCollector exports to Prometheus the new calls admission refused,
+// by reason, and the lag monitor's lag when limits.max_lag is set.
+func (n *Node) AdmissionCollector() prometheus.Collector {
+	return &admissionCollector{n: n,
+		refused: prometheus.NewDesc("switchboard_calls_refused_total",
+			"New calls refused with 503 by admission, by reason (max_calls, max_calls_per_second, max_lag, shutdown).", []string{"reason"}, nil),
+		lag: prometheus.NewDesc("switchboard_lag_seconds", "The node's own lag: how late a goroutine sleeping 20 ms wakes, averaged (limits.max_lag).", nil, nil),
+	}
+}
+
+type admissionCollector struct {
+	n            *Node
+	refused, lag *prometheus.Desc
+}
+
+func (c *admissionCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.refused; ch <- c.lag }
+
+func (c *admissionCollector) Collect(ch chan<- prometheus.Metric) {
+	r := c.n.mgr.Refused()
+	for _, why := range []call.Refusal{call.RefusedMaxCalls, call.RefusedRate, call.RefusedLag, call.RefusedShutdown} {
+		ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(r[why]), string(why)) // zero included: no gaps in dashboards
+	}
+	if c.n.lag != nil {
+		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, c.n.lag.Lag().Seconds())
+	}
 }
 
 // recover closes what a previous run of this node left open in the store.

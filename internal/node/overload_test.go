@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchboard/switchboard/internal/node"
 	"github.com/switchboard/switchboard/internal/node/nodetest"
 	"github.com/switchboard/switchboard/internal/overload"
@@ -154,4 +156,31 @@ func TestLagShedsNewCallsAndKeepsCallsUp(t *testing.T) {
 	if lagged != 2 {
 		t.Errorf("%d calls refused for lag, want 2", lagged)
 	}
+	m := refusedMetrics(t, n)
+	if m["max_lag"] != 2 || m["max_calls"] != 0 || m["max_calls_per_second"] != 0 || m["shutdown"] != 0 {
+		t.Errorf("switchboard_calls_refused_total by reason: %v, want max_lag 2 and the others 0", m)
+	}
+}
+
+// refusedMetrics gathers switchboard_calls_refused_total by reason.
+func refusedMetrics(t *testing.T, n *nodetest.Node) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n.AdmissionCollector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "switchboard_calls_refused_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				out[l.GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
 }
