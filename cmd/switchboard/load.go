@@ -42,6 +42,10 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	pid := fs.Int("server-pid", 0, "PID of the server, to report its CPU and memory")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 15*time.Minute, "hard bound on the whole run")
+	hold := fs.Int("hold", 0, "overload run: place this many calls first (at --hold-rate), kept up for --hold-for; once they are connected the --calls come at --rate as a surge, then --recover calls once the surge's calls have ended; 503 answers are counted, with and without Retry-After, per phase")
+	holdRate := fs.Float64("hold-rate", 10, "with --hold: new calls per second of the held and the recovery calls (evenly spaced)")
+	holdFor := fs.Duration("hold-for", 60*time.Second, "with --hold: talk time of the held calls; must outlast the surge and the recovery")
+	recoverCalls := fs.Int("recover", 10, "with --hold: calls placed after the surge, to show new calls are taken again")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,6 +64,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *calls < 1 || *rate <= 0 || *agents < 0 {
 		return errors.New("--calls and --rate must be positive, --agents not negative")
 	}
+	if *hold < 0 || *recoverCalls < 0 || (*hold > 0 && (*holdRate <= 0 || *holdFor < time.Second)) {
+		return errors.New("--hold and --recover must not be negative; with --hold, --hold-rate must be positive and --hold-for at least 1s")
+	}
 	lib, err := media.LoadLibrary(examples.FS, "sounds")
 	if err != nil {
 		return err
@@ -71,6 +78,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		CallsPerSecond: *rate, Calls: *calls, RingDelay: *ring, GreetingWait: *greeting, Threshold: *threshold,
 		Handle: sim.Dist{Kind: *handleDist, Mean: *aht, Sigma: 0.6}, Sound: voice, Seed: uint64(time.Now().UnixNano()),
 		RegisterExpiry: *regExpiry,
+	}
+	if *hold > 0 {
+		cfg.Hold, cfg.HoldRate, cfg.HoldFor, cfg.Recover = *hold, *holdRate, *holdFor, *recoverCalls
 	}
 	if *patience > 0 {
 		cfg.Patience = sim.Dist{Kind: "exponential", Mean: *patience}
@@ -106,8 +116,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			proc.sample()
 			self.sample()
 			p := g.Snapshot()
-			line := fmt.Sprintf("%5.0fs placed %d/%d  active %d  talking %d  answered %d  abandoned %d  failed %d",
-				time.Since(start).Seconds(), p.Placed, *calls, p.Active, p.Connected, p.Answered, p.Abandoned, p.Failed)
+			line := fmt.Sprintf("%5.0fs placed %d/%d  active %d  talking %d  answered %d  abandoned %d  failed %d  refused %d",
+				time.Since(start).Seconds(), p.Placed, *calls+cfg.Hold+cfg.Recover, p.Active, p.Connected, p.Answered, p.Abandoned, p.Failed, p.Refused)
 			if tty {
 				fmt.Fprintf(stderr, "\r%-100s", line)
 			} else if i%5 == 4 {

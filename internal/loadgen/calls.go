@@ -22,7 +22,7 @@ func (g *Generator) offer(ep *media.Endpoint) []byte {
 
 // call is one caller: dial, listen to the greeting, press the digits, wait
 // for an agent (or give up), talk until the agent hangs up.
-func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
+func (g *Generator) call(ctx context.Context, n int, patience time.Duration, ph phase) {
 	g.placed.Add(1)
 	if a := g.active.Add(1); a > g.peak.Load() {
 		g.peak.Store(a)
@@ -30,24 +30,27 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 	defer g.active.Add(-1)
 	ep, err := g.eng.NewEndpoint()
 	if err != nil {
-		g.fail("call %d: media: %v", n, err)
+		g.failCall(ph, "call %d: media: %v", n, err)
 		return
 	}
-	defer g.collect(ep)
+	up := false // answered: its RTP counts in the phase's fewest received
+	defer func() { g.collect(ep, ph, up) }()
 	user := "7" + strconv.Itoa(100000+n)
 	connected := make(chan struct{})
 	g.mu.Lock()
 	g.waiting[user] = connected
+	g.callPhase[user] = ph
 	g.mu.Unlock()
 	defer func() {
 		g.mu.Lock()
 		delete(g.waiting, user)
+		delete(g.callPhase, user)
 		g.mu.Unlock()
 	}()
 
 	var target gosip.Uri
 	if err := gosip.ParseUri("sip:"+g.cfg.Number+"@"+g.cfg.Target, &target); err != nil {
-		g.fail("call %d: target: %v", n, err)
+		g.failCall(ph, "call %d: target: %v", n, err)
 		return
 	}
 	from := &gosip.FromHeader{DisplayName: "Load " + user, Address: gosip.Uri{Scheme: "sip", User: user, Host: g.cfg.Local, Port: g.cfg.SIPPort},
@@ -58,7 +61,7 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 	t0 := time.Now()
 	dlg, err := g.dialog.Invite(setupCtx, target, g.offer(ep), from, gosip.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
-		g.fail("call %d: invite: %v", n, err)
+		g.failCall(ph, "call %d: invite: %v", n, err)
 		return
 	}
 	cid := dlg.InviteRequest.CallID().Value()
@@ -72,17 +75,22 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 		dlg.Close()
 	}()
 	if err := dlg.WaitAnswer(setupCtx, sipgo.AnswerOptions{}); err != nil {
-		g.fail("call %d: answer: %v", n, err)
+		if refused, retryAfter := isRefusal(err); refused {
+			g.refused(ph, retryAfter)
+			return
+		}
+		g.failCall(ph, "call %d: answer: %v", n, err)
 		return
 	}
 	setup := time.Since(t0)
+	up = true
 	sess, err := media.ParseSDP(dlg.InviteResponse.Body())
 	if err := dlg.Ack(ctx); err != nil {
-		g.fail("call %d: ack: %v", n, err)
+		g.failCall(ph, "call %d: ack: %v", n, err)
 		return
 	}
 	if err != nil {
-		g.fail("call %d: %v", n, errNoCodec)
+		g.failCall(ph, "call %d: %v", n, errNoCodec)
 		_ = dlg.Bye(context.Background())
 		return
 	}
@@ -102,7 +110,7 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 	select {
 	case <-time.After(g.cfg.GreetingWait):
 	case <-ended:
-		g.fail("call %d: server hung up during the greeting", n)
+		g.failCall(ph, "call %d: server hung up during the greeting", n)
 		return
 	case <-ctx.Done():
 		hangup()
@@ -112,7 +120,7 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 		_ = ep.SendDTMF(d, 100*time.Millisecond)
 	}
 	if g.cfg.Agents == 0 {
-		g.talkAndHangUp(ctx, n, ended, hangup)
+		g.talkAndHangUp(ctx, n, ph, ended, hangup)
 		return
 	}
 	queued := time.Now()
@@ -127,6 +135,7 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 		wait := time.Since(queued)
 		g.answered.Add(1)
 		g.mu.Lock()
+		g.phase[ph].Answered++
 		g.waits = append(g.waits, float64(wait.Microseconds())/1000)
 		if wait <= g.cfg.Threshold {
 			g.within++
@@ -137,19 +146,19 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 		hangup()
 		return
 	case <-ended:
-		g.fail("call %d: server hung up while waiting", n)
+		g.failCall(ph, "call %d: server hung up while waiting", n)
 		return
 	case <-ctx.Done():
 		hangup()
 		return
 	}
 	// Talk until the agent hangs up (the server then ends our leg).
-	limit := time.NewTimer(g.cfg.Handle.Mean*20 + time.Minute)
+	limit := time.NewTimer(max(g.cfg.Handle.Mean*20, 2*g.cfg.HoldFor) + time.Minute)
 	defer limit.Stop()
 	select {
 	case <-ended:
 	case <-limit.C:
-		g.fail("call %d: not ended by the agent", n)
+		g.failCall(ph, "call %d: not ended by the agent", n)
 		hangup()
 	case <-ctx.Done():
 		hangup()
@@ -158,14 +167,18 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration) {
 
 // talkAndHangUp is a caller without agents (the callee itself answered,
 // e.g. SIPp as a server): it talks for a sampled handle time and hangs up.
-func (g *Generator) talkAndHangUp(ctx context.Context, n int, ended <-chan struct{}, hangup func()) {
+func (g *Generator) talkAndHangUp(ctx context.Context, n int, ph phase, ended <-chan struct{}, hangup func()) {
 	g.answered.Add(1)
 	g.conn.Add(1)
 	defer g.conn.Add(-1)
 	g.mu.Lock()
+	g.phase[ph].Answered++
 	g.waits = append(g.waits, 0)
 	g.within++
 	handle := g.cfg.Handle.Sample(g.rng)
+	if ph == phaseHold {
+		handle = g.cfg.HoldFor
+	}
 	g.mu.Unlock()
 	t := time.NewTimer(handle)
 	defer t.Stop()
@@ -173,20 +186,32 @@ func (g *Generator) talkAndHangUp(ctx context.Context, n int, ended <-chan struc
 	case <-t.C:
 		hangup()
 	case <-ended:
-		g.fail("call %d: the callee hung up before the handle time", n)
+		g.failCall(ph, "call %d: the callee hung up before the handle time", n)
 	case <-ctx.Done():
 		hangup()
 	}
 }
 
-// collect adds a leg's RTP figures to the report and closes it.
-func (g *Generator) collect(ep *media.Endpoint) {
+// collect adds a leg's RTP figures to the report (and its phase's) and
+// closes it; up says the leg was answered.
+func (g *Generator) collect(ep *media.Endpoint, ph phase, up bool) {
 	ep.Close()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.rep.RTPSent += ep.Sent.Load()
-	g.rep.RTPReceived += ep.Received.Load()
-	g.rep.RTPLost += ep.Lost.Load()
+	sent, received, lost := ep.Sent.Load(), ep.Received.Load(), ep.Lost.Load()
+	g.rep.RTPSent += sent
+	g.rep.RTPReceived += received
+	g.rep.RTPLost += lost
+	p := &g.phase[ph]
+	p.RTPSent += sent
+	p.RTPReceived += received
+	p.RTPLost += lost
+	if up && (p.legs == 0 || received < p.MinReceived) {
+		p.MinReceived = received
+	}
+	if up {
+		p.legs++
+	}
 	if ep.Received.Load() > 10 {
 		g.jitters = append(g.jitters, float64(ep.Jitter().Microseconds())/1000)
 	}
@@ -213,17 +238,23 @@ func (g *Generator) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	cid := req.CallID().Value()
+	caller := req.From().Address.User
+	ph := g.phaseOf(caller)
 	g.mu.Lock()
 	g.legs[cid] = &agentLeg{dlg: dlg, ep: ep}
 	handle := g.cfg.Handle.Sample(g.rng)
+	if ph == phaseHold {
+		handle = g.cfg.HoldFor
+	}
+	start := g.start
 	g.mu.Unlock()
-	caller := req.From().Address.User
 	go func() {
+		answered := false
 		defer func() {
 			g.mu.Lock()
 			delete(g.legs, cid)
 			g.mu.Unlock()
-			g.collect(ep)
+			g.collect(ep, ph, answered)
 			dlg.Close()
 		}()
 		_ = dlg.Respond(180, "Ringing", nil)
@@ -237,6 +268,7 @@ func (g *Generator) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		if err := dlg.RespondSDP(answer); err != nil {
 			return
 		}
+		answered = true
 		g.conn.Add(1)
 		defer g.conn.Add(-1)
 		g.mu.Lock()
@@ -250,10 +282,12 @@ func (g *Generator) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 		select {
 		case <-time.After(handle):
+			g.noteEnd(ph, false, start)
 			bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = dlg.Bye(bctx)
 		case <-dlg.Context().Done():
+			g.noteEnd(ph, true, start)
 		}
 	}()
 	// Keep the INVITE transaction until the final response is out.
@@ -295,6 +329,14 @@ func (g *Generator) finish() Report {
 	defer g.mu.Unlock()
 	r := g.rep
 	r.Placed, r.Answered, r.Abandoned, r.Failed = int(g.placed.Load()), int(g.answered.Load()), int(g.abandons.Load()), int(g.failed.Load())
+	for i := range g.phase {
+		g.phase[i].finish()
+		r.Refused503 += g.phase[i].Refused503
+		r.RetryAfter += g.phase[i].RetryAfter
+	}
+	if g.cfg.Hold > 0 {
+		r.Overload = &OverloadReport{Hold: g.phase[phaseHold], Surge: g.phase[phaseMain], Recovery: g.phase[phaseRecover]}
+	}
 	r.Setup, r.Wait = percentiles(g.setups), percentiles(g.waits)
 	if r.Placed > 0 {
 		r.ServiceLvl = float64(g.within) / float64(r.Placed)
@@ -319,13 +361,19 @@ func (g *Generator) finish() Report {
 func (r Report) String() string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	w("calls placed %d, answered by an agent %d, abandoned %d, failed %d (peak %d concurrent)\n", r.Placed, r.Answered, r.Abandoned, r.Failed, r.PeakActive)
+	w("calls placed %d, answered by an agent %d, abandoned %d, failed %d, refused 503 %d (with Retry-After %d) (peak %d concurrent)\n",
+		r.Placed, r.Answered, r.Abandoned, r.Failed, r.Refused503, r.RetryAfter, r.PeakActive)
 	w("agents registered %d\n", r.Registered)
 	w("setup latency ms   p50 %.1f  p95 %.1f  p99 %.1f  max %.1f\n", r.Setup.P50, r.Setup.P95, r.Setup.P99, r.Setup.Max)
 	w("wait for agent ms  p50 %.0f  p95 %.0f  p99 %.0f  max %.0f\n", r.Wait.P50, r.Wait.P95, r.Wait.P99, r.Wait.Max)
 	w("service level      %.1f%% of placed calls answered within the threshold\n", r.ServiceLvl*100)
 	w("RTP                sent %d, received %d, lost %d (%.3f%%), jitter mean %.2f ms, max %.2f ms\n", r.RTPSent, r.RTPReceived, r.RTPLost, r.RTPLossPct, r.JitterMs, r.JitterMaxMs)
 	w("duration           %.1f s\n", r.Seconds)
+	if o := r.Overload; o != nil {
+		b.WriteString(o.Hold.String("held"))
+		b.WriteString(o.Surge.String("surge"))
+		b.WriteString(o.Recovery.String("recovery"))
+	}
 	for _, e := range r.Errors {
 		w("error: %s\n", e)
 	}

@@ -55,14 +55,26 @@ type Config struct {
 	// (DefaultRegisterExpiry when zero); they re-register at about half of
 	// what the server grants, like a real phone, for as long as the run lasts.
 	RegisterExpiry time.Duration
+	// Hold, when set, makes the run an overload run: Hold calls are placed
+	// first, HoldRate a second, and their agents talk for HoldFor; once
+	// they are connected the Calls come at CallsPerSecond as a surge; once
+	// the surge's calls have ended, Recover calls are placed at HoldRate.
+	Hold     int
+	HoldRate float64
+	HoldFor  time.Duration
+	Recover  int
 }
 
 // Report is what a run measured.
 type Report struct {
-	Placed      int           `json:"placed"`
-	Answered    int           `json:"answered"` // connected to an agent
-	Abandoned   int           `json:"abandoned"`
-	Failed      int           `json:"failed"`
+	Placed    int `json:"placed"`
+	Answered  int `json:"answered"` // connected to an agent
+	Abandoned int `json:"abandoned"`
+	Failed    int `json:"failed"`
+	// Refused503 got 503 to their INVITE (not counted in Failed);
+	// RetryAfter of them with a Retry-After header.
+	Refused503  int           `json:"refused_503"`
+	RetryAfter  int           `json:"refused_503_with_retry_after"`
 	Setup       Percentiles   `json:"setup_latency_ms"`
 	Wait        Percentiles   `json:"wait_ms"`
 	ServiceLvl  float64       `json:"service_level"`
@@ -77,6 +89,8 @@ type Report struct {
 	Duration    time.Duration `json:"-"`
 	Seconds     float64       `json:"duration_seconds"`
 	Errors      []string      `json:"errors,omitempty"`
+	// Overload is the phases of a run with Config.Hold.
+	Overload *OverloadReport `json:"overload,omitempty"`
 }
 
 // Percentiles of a distribution, in milliseconds.
@@ -89,7 +103,7 @@ type Percentiles struct {
 
 // Progress is a live snapshot.
 type Progress struct {
-	Placed, Active, Connected, Answered, Abandoned, Failed int
+	Placed, Active, Connected, Answered, Abandoned, Failed, Refused int
 }
 
 // Generator runs a load.
@@ -118,6 +132,12 @@ type Generator struct {
 	answered atomic.Int64
 	abandons atomic.Int64
 	failed   atomic.Int64
+	refusals atomic.Int64
+	// phase and callPhase are under mu: each phase's figures, and the
+	// phase of each call in progress by the caller's number.
+	phase     [phases]PhaseReport
+	callPhase map[string]phase
+	start     time.Time // when the first call was placed; set before any
 }
 
 type agentLeg struct {
@@ -154,7 +174,7 @@ func New(cfg Config) (*Generator, error) {
 	}
 	g := &Generator{cfg: cfg, eng: eng, ua: ua, srv: srv, client: client,
 		dialog: &sipgo.DialogUA{Client: client, ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "load", Host: cfg.Local, Port: cfg.SIPPort}}},
-		legs:   map[string]*agentLeg{}, waiting: map[string]chan struct{}{}, callers: map[string]*sipgo.DialogClientSession{},
+		legs:   map[string]*agentLeg{}, callPhase: map[string]phase{}, waiting: map[string]chan struct{}{}, callers: map[string]*sipgo.DialogClientSession{},
 		rng: rand.New(rand.NewPCG(cfg.Seed, 99))}
 	srv.OnInvite(g.onInvite)
 	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
@@ -172,7 +192,7 @@ func New(cfg Config) (*Generator, error) {
 // Snapshot returns live counters.
 func (g *Generator) Snapshot() Progress {
 	return Progress{Placed: int(g.placed.Load()), Active: int(g.active.Load()), Connected: int(g.conn.Load()),
-		Answered: int(g.answered.Load()), Abandoned: int(g.abandons.Load()), Failed: int(g.failed.Load())}
+		Answered: int(g.answered.Load()), Abandoned: int(g.abandons.Load()), Failed: int(g.failed.Load()), Refused: int(g.refusals.Load())}
 }
 
 func (g *Generator) leg(req *gosip.Request) *agentLeg {
@@ -232,26 +252,18 @@ func (g *Generator) Run(ctx context.Context) (Report, error) {
 		return g.rep, err
 	}
 	start := time.Now()
+	g.mu.Lock()
+	g.start = start
+	g.mu.Unlock()
 	rng := rand.New(rand.NewPCG(g.cfg.Seed, 77))
-	var wg sync.WaitGroup
-	next := time.Now()
-	for i := 0; i < g.cfg.Calls && ctx.Err() == nil; i++ {
-		next = next.Add(time.Duration(rng.ExpFloat64() / g.cfg.CallsPerSecond * float64(time.Second)))
-		select {
-		case <-time.After(time.Until(next)):
-		case <-ctx.Done():
-		}
-		var patience time.Duration
-		if g.cfg.Patience.Mean > 0 {
-			patience = g.cfg.Patience.Sample(rng)
-		}
-		wg.Add(1)
-		go func(n int) {
-			defer wg.Done()
-			g.call(ctx, n, patience)
-		}(i)
+	if g.cfg.Hold > 0 {
+		g.runOverload(ctx, rng, start)
+	} else {
+		var wg sync.WaitGroup
+		next := 0
+		g.place(ctx, &wg, rng, phaseMain, g.cfg.Calls, g.cfg.CallsPerSecond, true, start, &next)
+		wg.Wait()
 	}
-	wg.Wait()
 	g.rep.Duration = time.Since(start)
 	stopRefresh()
 	refreshers.Wait()
