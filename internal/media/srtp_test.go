@@ -279,6 +279,35 @@ func TestSRTPLegPlaysAndDetectsDigits(t *testing.T) {
 	}
 }
 
+// TestSRTPRelayAllocatesNothing: opening, relaying and sealing a packet
+// allocates nothing either, SRTP to SRTP.
+func TestSRTPRelayAllocatesNothing(t *testing.T) {
+	e := srtpEngine(t, 43000)
+	x, y, _ := testPair(t, e)
+	p, q := newSRTPPhone(t), newSRTPPhone(t)
+	p.connect(t, x, true)
+	q.connect(t, y, true)
+	const runs = 200
+	pkts := make([][]byte, runs+1) // AllocsPerRun runs once more to warm up
+	for i := range pkts {
+		pkts[i] = p.packet(t, bytes.Repeat([]byte{0xD5}, FrameSamples))
+	}
+	out := make([]byte, 1500)
+	var h rtp.Header
+	var d DTMFDetector
+	k := 0
+	allocs := testing.AllocsPerRun(runs, func() {
+		x.handle(pkts[k], p.addr(), out, &h, &d)
+		k++
+	})
+	if allocs != 0 {
+		t.Fatalf("SRTP relay: %v allocations per packet, want 0", allocs)
+	}
+	if e.Stats.SRTPFailed.Load() != 0 || y.Sent.Load() == 0 {
+		t.Fatalf("%d failed to open, %d relayed", e.Stats.SRTPFailed.Load(), y.Sent.Load())
+	}
+}
+
 // srtpBench feeds ep's handle packets sealed by phone p, sealing them in
 // batches outside the timed part (replay protection refuses a packet
 // seen before, so each must be new).

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -48,7 +49,25 @@ func TestSRTPCallerHearsTheIVR(t *testing.T) {
 	if c.Failed() != 0 || c.RTP.Received() < 25 {
 		t.Fatalf("%d of the node's packets did not open; %d reached the caller", c.Failed(), c.RTP.Received())
 	}
-	c.SendDTMF("2")
+	// A session refresh keeps the keys; a new key of ours replaces the
+	// old one at the node. The node's own key stays.
+	key := c.Answer.Crypto
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, rekey := range []bool{false, true} {
+		if err := c.Reinvite(ctx, rekey); err != nil {
+			t.Fatalf("re-INVITE (new key %v): %v", rekey, err)
+		}
+		if c.Answer.Crypto != key {
+			t.Fatalf("re-INVITE (new key %v) changed the node's key", rekey)
+		}
+		opened := c.Opened()
+		nodetest.WaitFor(t, 5*time.Second, "the prompt after the re-INVITE", func() bool { return c.Opened() > opened+10 })
+	}
+	if c.Failed() != 0 {
+		t.Fatalf("%d of the node's packets did not open", c.Failed())
+	}
+	c.SendDTMF("2") // under the new key
 	nodetest.WaitFor(t, 5*time.Second, "the caller queued for support", func() bool {
 		for _, r := range n.Calls() {
 			if r.Caller == "5551234" && r.Queue == "support" {
@@ -144,6 +163,27 @@ func TestSRTPBridgedToRTP(t *testing.T) {
 			t.Fatalf("record %+v", rec)
 		}
 	})
+}
+
+// A call to an agent whose srtp is required offers RTP/SAVP; a phone that
+// answers it with plain RTP is hung up on, and the caller stays queued.
+func TestSRTPRequiredAgentAnsweringRTPIsDropped(t *testing.T) {
+	n := nodetest.Start(t, carolRequiresSRTP(t))
+	carol := n.Phone(t, "1003") // plain RTP only
+	nodetest.WaitFor(t, 5*time.Second, "agent 1003 available", func() bool { return n.AgentState("1003") == "available" })
+	c := n.Dial(t, "100")
+	if c.Code != 200 {
+		t.Fatalf("INVITE: %d", c.Code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c.RTP.Received() > 10 })
+	c.SendDTMF("2")
+	call := carol.NextCall(t, 10*time.Second)
+	call.WaitEnded(t, 5*time.Second)
+	select {
+	case <-c.Ended():
+		t.Fatal("the caller was hung up with the agent's call")
+	default:
+	}
 }
 
 // With srtp: off for the trunk the calls come from, an offer of only SRTP

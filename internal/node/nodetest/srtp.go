@@ -354,3 +354,37 @@ func (ph *Phone) onSRTPInvite(req *gosip.Request, tx gosip.ServerTransaction, li
 		c.end()
 	}
 }
+
+// Reinvite sends a re-INVITE offering SRTP again, with a fresh key when
+// rekey is set (the same key otherwise), and on its 200 goes on with the
+// key of the node's answer.
+func (c *SRTPCaller) Reinvite(ctx context.Context, rekey bool) error {
+	l := c.link
+	l.mu.Lock()
+	if rekey {
+		l.key, l.enc = media.NewCrypto(1), nil
+	}
+	l.mu.Unlock()
+	req := gosip.NewRequest(gosip.INVITE, c.dlg.InviteResponse.Contact().Address)
+	req.SetBody(l.offer("", SRTPTag))
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	res, err := c.dlg.Do(ctx, req)
+	if err != nil {
+		return errorf("re-INVITE: %w", err)
+	}
+	if res.IsSuccess() {
+		ack := gosip.NewRequest(gosip.ACK, c.dlg.InviteResponse.Contact().Address)
+		if err := c.dlg.WriteRequest(ack); err != nil {
+			return errorf("ACK of the re-INVITE: %w", err)
+		}
+	}
+	if res.StatusCode != 200 {
+		return errorf("re-INVITE: %d %s", res.StatusCode, res.Reason)
+	}
+	sess, err := media.ParseSDP(res.Body())
+	if err != nil || !sess.SRTP {
+		return errorf("re-INVITE answer without SRTP: %v", err)
+	}
+	c.Answer = sess
+	return l.connect(sess.Remote, sess.Crypto)
+}
