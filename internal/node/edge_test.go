@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -192,5 +193,42 @@ func TestTCPConnectionsAreCapped(t *testing.T) {
 		if _, err := c.Read(make([]byte, 1)); errors.As(err, &ne) && ne.Timeout() {
 			t.Fatal("a connection silent for 1 s is still open")
 		}
+	}
+	log, err := os.ReadFile(n.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(log, []byte("level=ERROR")) {
+		t.Fatalf("refused or idle connections logged an error:\n%s", log)
+	}
+}
+
+// TestIdleTLSConnectionIsClosed: a connection to the TLS port that never
+// starts its handshake is closed after the idle time, quietly (no error
+// in the log), and counted.
+func TestIdleTLSConnectionIsClosed(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Demo(t)+"\nsecurity:\n  connections: {idle: 500ms}\n")
+	c, err := net.DialTimeout("tcp", n.SIPTLSAddr().String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_ = c.SetReadDeadline(start.Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read data from a connection that sent no handshake")
+	}
+	if waited := time.Since(start); waited < 400*time.Millisecond || waited > 3*time.Second {
+		t.Fatalf("closed after %s, want about the idle 500 ms", waited)
+	}
+	nodetest.WaitFor(t, 2*time.Second, "the close counted", func() bool {
+		return edgeMetrics(t, n)["switchboard_sip_shed_total/connection_idle"] == 1
+	})
+	log, err := os.ReadFile(n.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(log, []byte("level=ERROR")) {
+		t.Fatalf("an idle connection's close logged an error:\n%s", log)
 	}
 }

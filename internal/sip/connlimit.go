@@ -23,7 +23,7 @@ type connLimits struct {
 	idle             time.Duration
 	// shed, when set, is told of each connection refused.
 	shed func(security.Event)
-	// closed counts connections closed for being idle.
+	// idleClosed counts connections closed for being silent too long.
 	idleClosed atomic.Uint64
 
 	mu               sync.Mutex
