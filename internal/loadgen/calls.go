@@ -370,9 +370,9 @@ func (r Report) String() string {
 	w("RTP                sent %d, received %d, lost %d (%.3f%%), jitter mean %.2f ms, max %.2f ms\n", r.RTPSent, r.RTPReceived, r.RTPLost, r.RTPLossPct, r.JitterMs, r.JitterMaxMs)
 	w("duration           %.1f s\n", r.Seconds)
 	if o := r.Overload; o != nil {
-		b.WriteString(o.Hold.String("held"))
-		b.WriteString(o.Surge.String("surge"))
-		b.WriteString(o.Recovery.String("recovery"))
+		b.WriteString(o.Hold.summary("held"))
+		b.WriteString(o.Surge.summary("surge"))
+		b.WriteString(o.Recovery.summary("recovery"))
 	}
 	for _, e := range r.Errors {
 		w("error: %s\n", e)

@@ -137,7 +137,7 @@ type Generator struct {
 	// phase of each call in progress by the caller's number.
 	phase     [phases]PhaseReport
 	callPhase map[string]phase
-	start     time.Time // when the first call was placed; set before any
+	start     time.Time // when placing began, set before the first call
 }
 
 type agentLeg struct {

@@ -201,7 +201,8 @@ func (p *PhaseReport) finish() {
 	}
 }
 
-func (p PhaseReport) String(name string) string {
+// summary is the phase as two lines of the text report.
+func (p PhaseReport) summary(name string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-9s placed %d (%.1f–%.1f s), answered %d, refused 503 %d (with Retry-After %d), failed %d, dropped by the server %d\n",
 		name, p.Placed, p.FirstAt, p.LastAt, p.Answered, p.Refused503, p.RetryAfter, p.Failed, p.Dropped)
