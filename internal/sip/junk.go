@@ -138,7 +138,7 @@ func (s *Server) malformed(src netip.Addr, transport string, data []byte, why st
 // records — one per message that does not parse, with all of it — become
 // malformed reports. Every other record at Info or above is written at
 // most once per sipgoLogEvery for its message, the next one written
-// carrying how many were suppressed; Debug records pass as they are.
+// carrying how many were suppressed; Debug records pass at sipgoTrace.
 type sipgoLog struct {
 	next      slog.Handler
 	s         *Server
@@ -161,8 +161,16 @@ func newSIPgoLog(next slog.Handler, s *Server) *sipgoLog {
 	return &sipgoLog{next: next, s: s, state: &logLimit{lines: map[string]logLine{}}}
 }
 
+// sipgoTrace is the level sipgo's Debug records are written at: below
+// Debug, so a node logging at Debug keeps its own per-message lines
+// without sipgo's several per transaction.
+const sipgoTrace = slog.LevelDebug - 4
+
 func (h *sipgoLog) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelError || h.next.Enabled(ctx, l)
+	if l < slog.LevelInfo {
+		return h.next.Enabled(ctx, sipgoTrace)
+	}
+	return l >= slog.LevelError || h.next.Enabled(ctx, l) // a parse failure is an Error, and always seen
 }
 
 func (h *sipgoLog) Handle(ctx context.Context, r slog.Record) error {
@@ -189,10 +197,14 @@ func (h *sipgoLog) Handle(ctx context.Context, r slog.Record) error {
 		return nil
 	}
 	if r.Level < slog.LevelInfo {
-		if !h.next.Enabled(ctx, r.Level) {
+		if !h.next.Enabled(ctx, sipgoTrace) {
 			return nil
 		}
+		r.Level = sipgoTrace
 		return h.next.Handle(ctx, r)
+	}
+	if !h.next.Enabled(ctx, r.Level) {
+		return nil
 	}
 	suppressed, ok := h.state.allow(r.Message, r.Time)
 	if !ok {
