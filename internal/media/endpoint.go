@@ -59,12 +59,13 @@ type Endpoint struct {
 	// SRTP (srtp.go), under mu: our key, made on first use; the peer's
 	// key's context, handed to the reader in source; our sealer, handed
 	// to the senders through seal (nil: plain RTP).
-	localKey  Crypto
-	haveKey   bool
-	plainOnly bool
-	open      *opener
-	sealer    *sealer
-	seal      atomic.Pointer[sealer]
+	localKey    Crypto
+	haveKey     bool
+	plainOnly   bool
+	requireSRTP bool
+	open        *opener
+	sealer      *sealer
+	seal        atomic.Pointer[sealer]
 
 	negotiated Session                // as the SDP gave it; sess.Remote is where we send
 	signal     netip.Addr             // where the leg's SIP comes from, if the SIP layer said

@@ -83,6 +83,15 @@ func (ep *Endpoint) PlainOnly() {
 	}
 }
 
+// RequireSRTP makes the leg keep SRTP once it has it: a later session
+// without a key (a re-INVITE offering plain RTP) keeps the current keys,
+// so nothing the leg sends or takes is ever plain.
+func (ep *Endpoint) RequireSRTP() {
+	ep.mu.Lock()
+	ep.requireSRTP = true
+	ep.mu.Unlock()
+}
+
 // SRTP reports whether the leg's media is SRTP.
 func (ep *Endpoint) SRTP() bool {
 	ep.mu.Lock()
@@ -97,6 +106,9 @@ func (ep *Endpoint) SRTP() bool {
 func (ep *Endpoint) setSRTPLocked(s Session) Session {
 	if s.SRTP && ep.plainOnly && !s.Secure {
 		s.SRTP, s.Crypto = false, Crypto{}
+	}
+	if !s.SRTP && ep.requireSRTP && ep.negotiated.SRTP {
+		s.Secure, s.SRTP, s.Crypto = ep.negotiated.Secure, true, ep.negotiated.Crypto
 	}
 	if !s.SRTP {
 		s.Crypto = Crypto{}

@@ -233,6 +233,31 @@ func TestSRTPRekey(t *testing.T) {
 	}
 }
 
+// TestSRTPRequiredLegStaysSRTP: a leg that must keep SRTP takes a
+// session without a key with the keys it has; a plain-only leg takes a
+// best-effort key as plain RTP.
+func TestSRTPRequiredLegStaysSRTP(t *testing.T) {
+	e := srtpEngine(t, 43100)
+	a, b, _ := testPair(t, e)
+	pa := newSRTPPhone(t)
+	pa.connect(t, a, true)
+	a.RequireSRTP()
+	pa.connect(t, a, false)
+	if !a.SRTP() || a.Session().Crypto != pa.key {
+		t.Fatal("a required leg went plain on a session without a key")
+	}
+	b.PlainOnly()
+	pb := newSRTPPhone(t)
+	b.SetSession(Session{Remote: pb.addr(), Codec: PCMU, SRTP: true, Crypto: pb.key})
+	if b.SRTP() {
+		t.Fatal("a plain-only leg took best-effort SRTP")
+	}
+	b.SetSession(Session{Remote: pb.addr(), Codec: PCMU, Secure: true, SRTP: true, Crypto: pb.key})
+	if !b.SRTP() {
+		t.Fatal("an RTP/SAVP session was not SRTP")
+	}
+}
+
 // TestSRTPLegPlaysAndDetectsDigits: a prompt played on an SRTP leg
 // arrives sealed with the leg's key, and RFC 4733 digits sent in SRTP
 // are detected.

@@ -522,7 +522,9 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 		l.Hangup()
 		return nil, fmt.Errorf("sip: dial %s: answer: %w", d.toUser, perr)
 	}
-	if !secure {
+	if secure {
+		ep.RequireSRTP() // a re-INVITE without a key does not make the leg plain
+	} else {
 		ep.PlainOnly() // a later best-effort offer of SRTP (re-INVITE) stays plain too
 	}
 	ep.SetSession(sess)

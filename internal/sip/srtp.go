@@ -120,7 +120,8 @@ func (s *Server) refuseSRTP(req *gosip.Request, tx gosip.ServerTransaction, sess
 }
 
 // applySRTPPolicy makes an inbound leg's media meet its peer's policy
-// before it answers: with SRTP off, best-effort SRTP (RTP/AVP with
+// before it answers: with SRTP required the leg never drops to plain RTP
+// (a re-INVITE without a key keeps the keys); with SRTP off, best-effort SRTP (RTP/AVP with
 // a=crypto) is taken as plain RTP, and where the offer had SRTP and plain
 // streams (refuseSRTP let it through) the plain one is taken. It runs
 // before every answer; only the first looks at the INVITE's offer.
@@ -128,7 +129,11 @@ func (l *Leg) applySRTPPolicy(first bool) {
 	if !l.Inbound || l.srv == nil {
 		return
 	}
-	if pol, _ := l.s.cfg.SRTP.inbound(l.AuthUser, l.Source); pol != SRTPOff {
+	pol, _ := l.s.cfg.SRTP.inbound(l.AuthUser, l.Source)
+	if pol == SRTPRequired {
+		l.ep.RequireSRTP()
+	}
+	if pol != SRTPOff {
 		return
 	}
 	l.ep.PlainOnly()
