@@ -14,7 +14,8 @@ const usage = `switchboard — self-hosted call handling
 
 Usage:
   switchboard serve [--config FILE] [--sip HOST:PORT] [--http HOST:PORT] [--data DIR]
-  switchboard token create --user NAME [--config FILE] [--data DIR]
+  switchboard token create --user NAME [--expires 720h] [--config FILE] [--data DIR]
+  switchboard token list|revoke ID [--config FILE] [--data DIR]
   switchboard config check -f FILE
   switchboard simulate --arrivals-per-hour N --aht 180s --agents N [--patience 120s] [--hours 8] [--profile 1,2,1] [--json]
   switchboard load [--target 127.0.0.1:5060] [--agents 50] [--calls 100] [--rate 5] [--aht 30s] [--patience 60s] [--server-pid PID] [--json]
