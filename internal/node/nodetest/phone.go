@@ -236,11 +236,13 @@ func (c *PhoneCall) Answer() error {
 	}
 	c.RTP.SetTone(float64(c.ph.toneHz.Load()) / 1000)
 	c.RTP.SetRemote(c.sess.Remote)
-	close(c.answered)
+	// Answered is closed only once the 200 is out: a test that then holds
+	// or transfers the call uses the dialog RespondSDP has finished with.
 	if err := c.dlg.RespondSDP(offer(c.RTP, "")); err != nil {
 		c.end()
 		return errorf("answer: %w", err)
 	}
+	close(c.answered)
 	return nil
 }
 

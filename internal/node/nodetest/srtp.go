@@ -349,10 +349,11 @@ func (ph *Phone) onSRTPInvite(req *gosip.Request, tx gosip.ServerTransaction, li
 		c.end()
 		return
 	}
-	close(c.answered)
 	if err := dlg.RespondSDP(link.offer("", sess.Crypto.Tag)); err != nil {
 		c.end()
+		return
 	}
+	close(c.answered) // once the 200 is out, as PhoneCall.Answer
 }
 
 // Reinvite sends a re-INVITE offering SRTP again, with a fresh key when
