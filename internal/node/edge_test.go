@@ -33,15 +33,15 @@ func request(method string, me netip.AddrPort, server netip.AddrPort, transport 
 }
 
 // sendOptions sends n OPTIONS over UDP from ip, as fast as it can, and
-// counts the 200s that come back until none has for 500 ms.
+// counts the 200s that come back until none has for a second.
 func sendOptions(t *testing.T, server netip.AddrPort, ip string, n int) int {
 	t.Helper()
 	return send(t, server, ip, "OPTIONS", 200, n)
 }
 
 // send sends n requests of method over UDP from ip, as fast as it can,
-// and counts the answers with code that come back until none has for
-// 500 ms.
+// and counts the answers with code that come back until none has for a
+// second.
 func send(t *testing.T, server netip.AddrPort, ip, method string, code, n int) int {
 	t.Helper()
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
@@ -49,6 +49,10 @@ func send(t *testing.T, server netip.AddrPort, ip, method string, code, n int) i
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// The answers queue up while the requests go out: room for them all.
+	if err := c.SetReadBuffer(4 << 20); err != nil {
+		t.Fatal(err)
+	}
 	me := c.LocalAddr().(*net.UDPAddr).AddrPort()
 	for i := range n {
 		if _, err := c.WriteToUDPAddrPort(request(method, me, server, "UDP", i), server); err != nil {
@@ -58,7 +62,7 @@ func send(t *testing.T, server netip.AddrPort, ip, method string, code, n int) i
 	ok := 0
 	buf := make([]byte, 4096)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
 		m, _, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			break
@@ -130,13 +134,14 @@ func TestOptionsFloodIsRateLimited(t *testing.T) {
 		t.Fatalf("GET events: %d", code)
 	}
 	m := edgeMetrics(t, n)
-	registers := int(m["switchboard_sip_shed_total/rate_register"])
+	dropped := int(m["switchboard_sip_shed_total/rate_options"] + m["switchboard_sip_shed_total/rate_register"])
 	// One event for the source's floods in the interval, both methods.
-	if events.Counts["rate_limited"] != 1 || events.Shed["rate_limited"] != 300-got+registers {
-		t.Fatalf("events %+v, want 1 rate_limited event standing for %d requests", events, 300-got+registers)
+	if events.Counts["rate_limited"] != 1 || events.Shed["rate_limited"] != dropped {
+		t.Fatalf("events %+v, want 1 rate_limited event standing for the %d requests dropped", events, dropped)
 	}
-	if m["switchboard_sip_shed_total/rate_options"] != float64(300-got) || m["switchboard_security_events_total/rate_limited"] != 1 {
-		t.Fatalf("metrics %v", m)
+	if opts := int(m["switchboard_sip_shed_total/rate_options"]); opts < 200 || opts+got > 300 ||
+		m["switchboard_security_events_total/rate_limited"] != 1 {
+		t.Fatalf("%d OPTIONS answered; metrics %v", got, m)
 	}
 	log, err := os.ReadFile(n.Log)
 	if err != nil {
