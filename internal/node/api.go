@@ -139,9 +139,13 @@ func (n *Node) registry() *prometheus.Registry {
 			return s.PacketsIn.Load(), s.PacketsOut.Load(), s.Lost.Load(), s.Late.Load(), s.WrongSource.Load(), s.Malformed.Load()
 		},
 	})
-	for _, c := range n.st.Collectors() {
+	srtpFailed := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_srtp_packets_failed_total",
+		Help: "SRTP packets dropped because they failed authentication (tampered, replayed, wrong key, or plain RTP on an SRTP leg)."},
+		func() float64 { return float64(eng.Stats.SRTPFailed.Load()) })
+	collectors := append(n.st.Collectors(), n.EdgeCollector(), n.AdmissionCollector(), srtpFailed)
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
-			n.log.Warn("metrics: store collector not registered", "err", err)
+			n.log.Warn("metrics: collector not registered", "err", err)
 		}
 	}
 	return reg
