@@ -147,11 +147,17 @@ func TestUntrustedCallerMustAuthenticate(t *testing.T) {
 	stranger := call(t, s, 1, "stranger", callerSpec{Service: "100", ExpectCode: 401})
 	stranger.mustSucceed(t, 20*time.Second)
 
+	// A wrong password is a security event, not a call record (a guess is not a call).
+	before := securityEvents(t, s).Counts["auth_failure"]
 	wrong := call(t, s, 2, "wrong-password", callerSpec{Service: "100", Auth: true, ExpectCode: 403}, "-au", "1001", "-ap", "nope")
 	wrong.mustSucceed(t, 20*time.Second)
-	rec := s.lastCall(t)
-	if rec.Outcome != "rejected" || !strings.Contains(rec.Reason, "403") {
-		t.Fatalf("record of the refused caller %+v", rec)
+	if after := securityEvents(t, s).Counts["auth_failure"]; after != before+1 {
+		t.Fatalf("auth_failure events %d → %d after one wrong password", before, after)
+	}
+	var list struct{ Calls []callRecord }
+	s.api("GET", "/api/v1/calls", nil, &list)
+	if len(list.Calls) != 0 {
+		t.Fatalf("the refused guesses left call records: %+v", list.Calls)
 	}
 
 	agentCalls := call(t, s, 3, "agent-calls", callerSpec{Service: "100", Auth: true, PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
