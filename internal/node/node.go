@@ -204,7 +204,7 @@ func (n *Node) build() error {
 	// security.LogMessage).
 	sec := cfg.Security
 	n.guard = security.New(security.Settings{BanAfter: sec.BanAfter, BanWindow: sec.BanWindow, BanFor: sec.BanFor,
-		Exempt: sec.Exempt, Recent: sec.RecentEvents},
+		Exempt: sec.Exempt, Recent: sec.RecentEvents, ReportEvery: sec.ReportEvery},
 		security.SystemClock{}, func(ev security.Event) { log.Warn(security.LogMessage, ev.LogAttrs()...) })
 	n.sip.Protect(n.guard)
 	n.mgr.SetDialer(n.sip)
