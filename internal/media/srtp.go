@@ -92,6 +92,15 @@ func (ep *Endpoint) RequireSRTP() {
 	ep.mu.Unlock()
 }
 
+// SRTPPolicy reports what the leg was told: required (RequireSRTP) keeps
+// SRTP, plainOnly (PlainOnly) keeps plain RTP; neither lets a new session
+// choose.
+func (ep *Endpoint) SRTPPolicy() (required, plainOnly bool) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return ep.requireSRTP, ep.plainOnly
+}
+
 // SRTP reports whether the leg's media is SRTP.
 func (ep *Endpoint) SRTP() bool {
 	ep.mu.Lock()

@@ -211,3 +211,25 @@ func TestSRTPOffRefusesSAVPOnly(t *testing.T) {
 	}
 	w.hearsPlainAudio(t)
 }
+
+// A call that came in under srtp: required stays SRTP for its life: a
+// re-INVITE offering plain RTP gets 488 and the call goes on encrypted; a
+// re-INVITE with SRTP is taken.
+func TestSRTPRequiredHoldsOnReInvite(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Demo(t, `inbound_sources: [127.0.0.0/8, "::1"]`, "inbound_sources: [127.0.0.0/8, \"::1\"]\n    srtp: required"))
+	c := n.DialSRTP(t, "100")
+	if c.Code != 200 {
+		t.Fatalf("SRTP offer with srtp required: %d", c.Code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code, err := c.ReinvitePlain(ctx)
+	if err != nil || code != 488 {
+		t.Fatalf("plain re-INVITE on a required call: %d %v, want 488", code, err)
+	}
+	if err := c.Reinvite(ctx, false); err != nil {
+		t.Fatalf("SRTP re-INVITE after the refused one: %v", err)
+	}
+	before := c.Opened()
+	nodetest.WaitFor(t, 5*time.Second, "SRTP from the node after the re-INVITEs", func() bool { return c.Opened() > before+10 })
+}

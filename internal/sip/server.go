@@ -565,7 +565,18 @@ func (s *Server) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 			s.send(tx, refused.response(req))
 			return
 		}
-		sess, err := media.ParseSDP(offer)
+		// The leg's SRTP policy holds for the dialog's life: a leg that
+		// requires SRTP refuses a re-offer without it, and a plain leg
+		// takes only the plain RTP of a re-offer (none: 488).
+		required, plainOnly := l.ep.SRTPPolicy()
+		parse := media.ParseSDP
+		if plainOnly {
+			parse = media.ParsePlainSDP
+		}
+		sess, err := parse(offer)
+		if err == nil && required && !sess.SRTP {
+			err = errors.New("this call requires SRTP, and the offer has no SRTP audio")
+		}
 		if err != nil {
 			s.respond(req, tx, 488, "Not Acceptable Here", err.Error())
 			return

@@ -389,3 +389,26 @@ func (c *SRTPCaller) Reinvite(ctx context.Context, rekey bool) error {
 	c.Answer = sess
 	return l.connect(sess.Remote, sess.Crypto)
 }
+
+// ReinvitePlain sends a re-INVITE offering plain RTP only (no key) and
+// returns its final status; on a 200 it is ACKed and the call goes on as
+// the answer says.
+func (c *SRTPCaller) ReinvitePlain(ctx context.Context) (int, error) {
+	l := c.link
+	body := media.BuildSDP(media.Offer{Local: l.local(), SessionID: uint64(time.Now().UnixNano()) >> 1,
+		Version: uint64(time.Now().UnixNano()) >> 1, Codecs: []media.Codec{media.PCMU}, TelephoneEvent: media.DefaultTelephoneEvent})
+	req := gosip.NewRequest(gosip.INVITE, c.dlg.InviteResponse.Contact().Address)
+	req.SetBody(body)
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	res, err := c.dlg.Do(ctx, req)
+	if err != nil {
+		return 0, errorf("re-INVITE: %w", err)
+	}
+	if res.IsSuccess() {
+		ack := gosip.NewRequest(gosip.ACK, c.dlg.InviteResponse.Contact().Address)
+		if err := c.dlg.WriteRequest(ack); err != nil {
+			return res.StatusCode, errorf("ACK of the re-INVITE: %w", err)
+		}
+	}
+	return res.StatusCode, nil
+}
