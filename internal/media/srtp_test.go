@@ -307,6 +307,9 @@ func TestSRTPLegPlaysAndDetectsDigits(t *testing.T) {
 // TestSRTPRelayAllocatesNothing: opening, relaying and sealing a packet
 // allocates nothing either, SRTP to SRTP.
 func TestSRTPRelayAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("pion/srtp pools its buffers, and under the race detector sync.Pool drops items at random; see the benchmarks' allocs/op")
+	}
 	e := srtpEngine(t, 43000)
 	x, y, _ := testPair(t, e)
 	p, q := newSRTPPhone(t), newSRTPPhone(t)
