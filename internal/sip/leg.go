@@ -338,6 +338,18 @@ func peerAddrs(hosts ...string) []netip.Addr {
 }
 
 // sourceIP is the IP of a host:port (a message's source).
+// behindNAT reports whether a phone whose Contact host is contactHost and
+// whose REGISTER came from source is behind NAT: the Contact is an IP
+// address other than the source's (a name is taken as reachable).
+func behindNAT(contactHost, source string) bool {
+	contact, ok := hostIP(contactHost)
+	if !ok {
+		return false
+	}
+	src, ok := sourceIP(source)
+	return ok && contact != src
+}
+
 func sourceIP(hostport string) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(hostport)
 	if err != nil {
@@ -464,8 +476,11 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 
 	s.legs.Store(l.ID, l)
 	s.metrics.request("INVITE-out")
-	if strings.EqualFold(d.transport, "tls") && d.registeredFrom != "" {
-		req.SetDestination(d.registeredFrom) // the connection the phone registered over
+	if d.registeredFrom != "" && (strings.EqualFold(d.transport, "tls") || behindNAT(d.target.Host, d.registeredFrom)) {
+		// The connection the phone registered over (TLS), or the address
+		// its REGISTER came from when its Contact names another IP (a
+		// phone behind NAT names its LAN address, which cannot be reached).
+		req.SetDestination(d.registeredFrom)
 	}
 	dlg, err := s.dialogUAFor(d.transport).WriteInvite(ctx, req)
 	if err != nil {

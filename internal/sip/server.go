@@ -259,6 +259,11 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	s.dialogUA = &sipgo.DialogUA{
 		Client:     client,
 		ContactHDR: gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port}},
+		// In-dialog requests (BYE, re-INVITE, NOTIFY) go where the peer's
+		// INVITE or answer came from, not to its Contact, unless the
+		// dialog is record-routed: a phone behind NAT names its LAN
+		// address in its Contact, which cannot be reached.
+		RewriteContact: true,
 	}
 	// Trunks over TLS need it with no TLS listener too (Contact port 0: none).
 	if s.tlsDialogUA, err = newTLSDialogUA(ua, host, int(s.tlsAddr.Port()), sipgoLog); err != nil {

@@ -262,7 +262,9 @@ func newTLSDialogUA(ua *sipgo.UserAgent, host string, port int, log *slog.Logger
 	}
 	contact := gosip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port, UriParams: gosip.NewParams()}
 	contact.UriParams.Add("transport", "tls")
-	return &sipgo.DialogUA{Client: client, ContactHDR: gosip.ContactHeader{Address: contact}}, nil
+	// RewriteContact: requests in a dialog go back over the connection its
+	// INVITE or answer came on (a phone over TLS rarely listens for more).
+	return &sipgo.DialogUA{Client: client, ContactHDR: gosip.ContactHeader{Address: contact}, RewriteContact: true}, nil
 }
 
 // dialogUAFor is the dialog user agent for a leg over transport.

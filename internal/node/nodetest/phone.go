@@ -27,6 +27,9 @@ type Phone struct {
 	password string
 	auto     atomic.Bool
 	toneHz   atomic.Uint64 // float64 bits
+	// contactHost is the host of its REGISTER's Contact (127.0.0.1 unless
+	// SetContactHost: a phone behind NAT names its LAN address).
+	contactHost atomic.Pointer[string]
 
 	mu      sync.Mutex
 	calls   map[string]*PhoneCall // SIP Call-ID → call
@@ -117,7 +120,11 @@ func (ph *Phone) Register(ctx context.Context, expires time.Duration) error {
 	from.Params.Add("tag", gosip.GenerateTagN(12))
 	req.AppendHeader(from)
 	req.AppendHeader(&gosip.ToHeader{Address: aor, Params: gosip.NewParams()})
-	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: ph.Ext, Host: "127.0.0.1", Port: int(p.addr.Port())}})
+	host := "127.0.0.1"
+	if h := ph.contactHost.Load(); h != nil {
+		host = *h
+	}
+	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: ph.Ext, Host: host, Port: int(p.addr.Port())}})
 	req.AppendHeader(expiresHeader(expires))
 	res, err := p.client.Do(ctx, req)
 	if err != nil {
@@ -134,6 +141,11 @@ func (ph *Phone) Register(ctx context.Context, expires time.Duration) error {
 	}
 	return nil
 }
+
+// SetContactHost makes the next REGISTER's Contact name host, as a phone
+// behind NAT names its LAN address; the phone still sends and listens on
+// 127.0.0.1.
+func (ph *Phone) SetContactHost(host string) { ph.contactHost.Store(&host) }
 
 // SetAutoAnswer turns answering by itself on (the default) or off; off,
 // calls ring until Answer or Reject.
