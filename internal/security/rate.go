@@ -75,14 +75,23 @@ func (l *RateLimiter) Allow(a netip.Addr, class int) bool {
 	if class < 0 || class >= MaxRateClasses || !l.rates[class].Limits() {
 		return true
 	}
-	a = a.Unmap()
+	a = Key(a)
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, seen := l.sources[a]
 	if !seen {
-		if now.Sub(l.lastSweep) >= l.idle || len(l.sources) >= l.max {
+		// A full scan at most once per idle interval; between them a full
+		// table makes room by evicting one source, so each new source
+		// costs O(1) however many there are.
+		if now.Sub(l.lastSweep) >= l.idle {
 			l.sweep(now)
+		}
+		for victim := range l.sources {
+			if len(l.sources) < l.max {
+				break
+			}
+			delete(l.sources, victim)
 		}
 		for i, r := range l.rates {
 			b.tokens[i] = float64(r.burst())
@@ -104,20 +113,13 @@ func (l *RateLimiter) Allow(a netip.Addr, class int) bool {
 	return ok
 }
 
-// sweep forgets the sources whose buckets have refilled and, if the table
-// is still full, one more.
+// sweep forgets the sources whose buckets have refilled.
 func (l *RateLimiter) sweep(now time.Time) {
 	l.lastSweep = now
 	for a, b := range l.sources {
 		if now.Sub(b.at) >= l.idle {
 			delete(l.sources, a)
 		}
-	}
-	for a := range l.sources {
-		if len(l.sources) < l.max {
-			break
-		}
-		delete(l.sources, a)
 	}
 }
 

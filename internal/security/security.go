@@ -90,6 +90,33 @@ type Guard struct {
 	reports map[shedKey]shedReport
 	ring    []Event
 	next    int // where the next event goes in ring once it is full
+
+	// The last full sweep of each table: a full table is swept at most
+	// once per interval and otherwise makes room by evicting one entry,
+	// so a flood of new sources costs O(1) each, not a scan.
+	failsSwept, reportsSwept time.Time
+	// newReports counts the first reports of new sources this interval
+	// (from newReportsAt): beyond maxNewReports they are counted in
+	// Report.Shed only, so rotating sources cannot buy a log line each.
+	newReports   int
+	newReportsAt time.Time
+}
+
+// maxNewReports is how many sources not seen before get a shed event (and
+// a log line) per ReportEvery.
+const maxNewReports = 100
+
+// Key is the address a source is counted, limited and banned as: an IPv4
+// address itself, an IPv6 address its /64 (one host is given a whole /64
+// and could otherwise take a fresh address for every guess).
+func Key(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.Addr()
+		}
+	}
+	return a
 }
 
 type shedKey struct {
@@ -137,7 +164,7 @@ func (g *Guard) Exempt(a netip.Addr) bool {
 // Banned reports whether a is banned now; each true answer counts as a
 // dropped request.
 func (g *Guard) Banned(a netip.Addr) bool {
-	a = a.Unmap()
+	a = Key(a)
 	now := g.clock.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -158,12 +185,13 @@ func (g *Guard) Banned(a netip.Addr) bool {
 // it on the BanAfter-th failure within BanWindow; Fail then reports true
 // and records a ban event too.
 func (g *Guard) Fail(ev Event) (banned bool) {
-	ev.Source = ev.Source.Unmap()
+	exempt := g.Exempt(ev.Source)
+	ev.Source = Key(ev.Source)
 	ev.At = g.clock.Now()
 	out := []Event{ev}
 	g.mu.Lock()
 	g.record(ev)
-	if ev.Kind.Counts() && g.set.BanAfter > 0 && ev.Source.IsValid() && !g.Exempt(ev.Source) {
+	if ev.Kind.Counts() && g.set.BanAfter > 0 && ev.Source.IsValid() && !exempt {
 		if n := g.count(ev.Source, ev.At); n >= g.set.BanAfter {
 			delete(g.fails, ev.Source)
 			g.pruneBans(ev.At)
@@ -203,10 +231,13 @@ func (g *Guard) count(a netip.Addr, now time.Time) int {
 // pruneFails forgets sources whose last failure left the window and, if
 // the table is still full, one more source, so a new one has room.
 func (g *Guard) pruneFails(now time.Time) {
-	from := now.Add(-g.set.BanWindow)
-	for a, ts := range g.fails {
-		if len(ts) == 0 || !ts[len(ts)-1].After(from) {
-			delete(g.fails, a)
+	if now.Sub(g.failsSwept) >= g.set.BanWindow {
+		g.failsSwept = now
+		from := now.Add(-g.set.BanWindow)
+		for a, ts := range g.fails {
+			if len(ts) == 0 || !ts[len(ts)-1].After(from) {
+				delete(g.fails, a)
+			}
 		}
 	}
 	for a := range g.fails {
@@ -244,7 +275,7 @@ func (g *Guard) record(ev Event) {
 // all. So a flood costs one event (and one log line) per source and kind
 // per interval. Shed reports whether it recorded an event.
 func (g *Guard) Shed(ev Event) (reported bool) {
-	ev.Source = ev.Source.Unmap()
+	ev.Source = Key(ev.Source)
 	now := g.clock.Now()
 	key := shedKey{ev.Source, ev.Kind}
 	g.mu.Lock()
@@ -256,8 +287,18 @@ func (g *Guard) Shed(ev Event) (reported bool) {
 		g.mu.Unlock()
 		return false
 	}
-	if !seen && len(g.reports) >= g.set.MaxSources {
-		g.pruneReports(now)
+	if !seen {
+		if now.Sub(g.newReportsAt) >= g.set.ReportEvery {
+			g.newReports, g.newReportsAt = 0, now
+		}
+		if g.newReports >= maxNewReports {
+			g.mu.Unlock()
+			return false
+		}
+		g.newReports++
+		if len(g.reports) >= g.set.MaxSources {
+			g.pruneReports(now)
+		}
 	}
 	ev.At, ev.Count = now, r.pending+1
 	g.reports[key] = shedReport{at: now}
@@ -272,9 +313,12 @@ func (g *Guard) Shed(ev Event) (reported bool) {
 // count of the unreported ones is lost) and, if the table is still full,
 // one more, so a new source has room.
 func (g *Guard) pruneReports(now time.Time) {
-	for k, r := range g.reports {
-		if now.Sub(r.at) >= g.set.ReportEvery {
-			delete(g.reports, k)
+	if now.Sub(g.reportsSwept) >= g.set.ReportEvery {
+		g.reportsSwept = now
+		for k, r := range g.reports {
+			if now.Sub(r.at) >= g.set.ReportEvery {
+				delete(g.reports, k)
+			}
 		}
 	}
 	for k := range g.reports {
@@ -301,7 +345,7 @@ func (g *Guard) Bans() []Ban {
 
 // Lift ends a's ban and forgets its failures; it reports whether a was banned.
 func (g *Guard) Lift(a netip.Addr) bool {
-	a = a.Unmap()
+	a = Key(a)
 	now := g.clock.Now()
 	g.mu.Lock()
 	b, ok := g.bans[a]

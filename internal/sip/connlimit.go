@@ -28,6 +28,7 @@ type connLimits struct {
 
 	mu               sync.Mutex
 	open             map[netip.Addr]int
+	byRemote         map[string]*limitedConn // remote "ip:port" → connection, for vouch
 	n                int
 	refusedPerSource uint64
 	refusedTotal     uint64
@@ -37,6 +38,7 @@ type connLimits struct {
 
 func newConnLimits(cfg EdgeConfig) *connLimits {
 	return &connLimits{perSource: cfg.MaxConnsPerSource, total: cfg.MaxConns, idle: cfg.ConnIdle, open: map[netip.Addr]int{},
+		byRemote:        map[string]*limitedConn{},
 		detailPerSource: "over " + strconv.Itoa(cfg.MaxConnsPerSource) + " connections from one address",
 		detailTotal:     "over " + strconv.Itoa(cfg.MaxConns) + " connections in all"}
 }
@@ -102,13 +104,17 @@ func (ln *limitedListener) Accept() (net.Conn, error) {
 		}
 		var src netip.Addr
 		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-			src = ta.AddrPort().Addr().Unmap()
+			src = security.Key(ta.AddrPort().Addr())
 		}
 		if !ln.limits.take(src) {
 			c.Close()
 			continue
 		}
-		return &limitedConn{Conn: c, limits: ln.limits, src: src}, nil
+		lc := &limitedConn{Conn: c, limits: ln.limits, src: src, remote: c.RemoteAddr().String()}
+		ln.limits.mu.Lock()
+		ln.limits.byRemote[lc.remote] = lc
+		ln.limits.mu.Unlock()
+		return lc, nil
 	}
 }
 
@@ -120,10 +126,36 @@ type limitedConn struct {
 	limits *connLimits
 	src    netip.Addr
 	once   sync.Once
+	remote string
+	// vouched is set once the connection carried a successful REGISTER
+	// or an admitted call (vouch): it is then a phone's or a trunk's,
+	// which may stay quiet between registrations and through a long call,
+	// and gets sipConnIdle instead of the idle time.
+	vouched atomic.Bool
 }
+
+// vouch gives the connection a request came in on (remote, its source
+// "ip:port") the long idle time; it does nothing for UDP sources.
+func (l *connLimits) vouch(remote string) {
+	l.mu.Lock()
+	c := l.byRemote[remote]
+	l.mu.Unlock()
+	if c != nil && !c.vouched.Swap(true) && l.idle > 0 {
+		// A read already waiting has the short deadline: lengthen it.
+		_ = c.Conn.SetReadDeadline(time.Now().Add(max(l.idle, sipConnIdle)))
+	}
+}
+
+// sipConnIdle is how long a connection that has carried SIP may be silent:
+// beyond the longest registration a phone refreshes (an hour) and a long
+// call with no SIP on it.
+const sipConnIdle = 2 * time.Hour
 
 func (c *limitedConn) Read(b []byte) (int, error) {
 	idle := c.limits.idle
+	if idle > 0 && c.vouched.Load() {
+		idle = max(idle, sipConnIdle)
+	}
 	if idle > 0 {
 		if err := c.Conn.SetReadDeadline(time.Now().Add(idle)); err != nil {
 			return 0, err
@@ -142,6 +174,13 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.limits.release(c.src) })
+	c.once.Do(func() {
+		c.limits.mu.Lock()
+		if c.limits.byRemote[c.remote] == c {
+			delete(c.limits.byRemote, c.remote)
+		}
+		c.limits.mu.Unlock()
+		c.limits.release(c.src)
+	})
 	return err
 }

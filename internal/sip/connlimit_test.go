@@ -157,3 +157,36 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A connection that carried a registration or a call (vouched) may stay
+// silent far longer than the idle time.
+func TestVouchedConnectionOutlivesIdle(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newConnLimits(EdgeConfig{ConnIdle: 200 * time.Millisecond})
+	serveEcho(t, l.listener(inner))
+	phone := dialFrom(t, "127.0.0.5", inner.Addr())
+	stranger := dialFrom(t, "127.0.0.5", inner.Addr())
+	deadline := time.Now().Add(2 * time.Second)
+	for { // the server side is accepted asynchronously: vouch once it is known
+		l.mu.Lock()
+		c := l.byRemote[phone.LocalAddr().String()]
+		l.mu.Unlock()
+		if c != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the phone's connection was never accepted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	l.vouch(phone.LocalAddr().String())
+	if !closedByServer(stranger, time.Second) {
+		t.Fatal("the silent stranger is still open after 1 s; idle is 200 ms")
+	}
+	if closedByServer(phone, 600*time.Millisecond) {
+		t.Fatal("the vouched connection was closed for idling")
+	}
+}

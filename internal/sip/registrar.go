@@ -170,6 +170,7 @@ func (s *Server) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		transport = strings.ToLower(req.Transport())
 	}
 	b := &Binding{User: user, Contact: *c.Address.Clone(), Source: req.Source(), Transport: transport, Expires: s.reg.now().Add(expires)}
+	s.conns.vouch(req.Source()) // a registered phone's connection may stay quiet between refreshes
 	if s.reg.set(user, b) {
 		s.log.Info("registered", "user", user, "contact", c.Address.String(), "expires", expires)
 		s.handler.Registration(user, true)

@@ -548,6 +548,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	l.dialog.Store(&dialogID{callID: l.ID, local: tag(dlg.InviteRequest.To().Params), remote: tag(req.From().Params),
 		peers: peerAddrs(req.Source(), req.Contact().Address.Host)})
 	s.legs.Store(l.ID, l)
+	s.conns.vouch(req.Source()) // a call's connection may stay quiet through the call
 	l.watch(dlg.Context())
 	s.send(tx, gosip.NewResponseFromRequest(req, 100, "Trying", nil))
 	go s.handler.Incoming(l)
