@@ -298,7 +298,7 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 		if !ok {
 			return principal{}, errors.New("unsupported Authorization scheme")
 		}
-		keys := []string{userKey(user), addrKey(r)}
+		keys := []string{userKey(user, r), addrKey(r)}
 		if d := s.throttle.wait(keys...); d > 0 {
 			return principal{}, &throttledError{Retry: d}
 		}

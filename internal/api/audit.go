@@ -22,8 +22,12 @@ type Auditor interface {
 	AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 }
 
-// auditBody is how much of a request body an audit entry keeps.
-const auditBody = 1024
+// auditBody is how much of a request body an audit entry keeps, and
+// auditActor of a user name.
+const (
+	auditBody  = 1024
+	auditActor = 64
+)
 
 // audited reports whether a request by p is an audit item: every change
 // an admin or supervisor makes, any change made for another agent, every
@@ -101,6 +105,9 @@ func (s *Server) record(e store.AuditEntry) {
 	if s.audit == nil {
 		return
 	}
+	if len(e.Actor) > auditActor { // a login's user name is the client's to choose
+		e.Actor = strings.ToValidUTF8(e.Actor[:auditActor], "") + "…"
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.audit.Audit(ctx, e); err != nil {
@@ -166,6 +173,10 @@ func redactValue(v any) any {
 			lk := strings.ToLower(k)
 			if strings.Contains(lk, "password") || strings.Contains(lk, "secret") || strings.Contains(lk, "token") {
 				t[k] = "***"
+				continue
+			}
+			if str, ok := x.(string); ok && lk == "sdp" { // a softphone's offer: ICE credentials, nothing to audit
+				t[k] = "(" + strconv.Itoa(len(str)) + " bytes of SDP)"
 				continue
 			}
 			t[k] = redactValue(x)

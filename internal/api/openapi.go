@@ -58,7 +58,7 @@ var summaries = map[string]string{
 	"GET /api/v1/security/bans":                    `Sources banned for failing SIP authentication (admin): [{"source", "since", "until", "failures"}]; a banned source's requests get no answer`,
 	"DELETE /api/v1/security/bans/{source}":        "Lift the ban of one source, an IP address (admin)",
 	"GET /api/v1/security/events":                  `Security events (admin): counts by kind since start (auth_failure, nonce_replay, uri_mismatch, ban, unban; rate_limited, malformed and connection_limit sampled once per source per interval, each with the count it stands for), requests dropped from banned sources, shed counts, and the recent events`,
-	"GET /api/v1/audit":                            `The audit log (admin), newest first: at, actor, role, source, action (login, login_failed, login_throttled, token_create, token_revoke, or the route), target, result, detail, before, after; filters actor, action (prefix), since, until, limit`,
+	"GET /api/v1/audit":                            `The audit log (admin), newest first: at, actor, role, source, action (login, login_failed, token_create, token_revoke, or the route), target, result, detail, before, after; filters actor, action (prefix), since, until, limit`,
 	"GET /api/v1/voicemails":                       "Stored voicemail messages and their email delivery",
 	"GET /api/v1/voicemails/{id}/audio":            "A voicemail message, audio/wav",
 	"GET /debug/pprof/":                            "Go profiles (admin)",

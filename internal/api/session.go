@@ -185,10 +185,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		badBody(w, `body: want {"username": ..., "password": ...}`, err)
 		return
 	}
-	keys := []string{userKey(body.Username), addrKey(r)}
+	keys := []string{userKey(body.Username, r), addrKey(r)}
 	if d := s.throttle.wait(keys...); d > 0 {
 		s.log.Info("web login throttled", "user", body.Username, "source", r.RemoteAddr, "retry_after_s", retrySeconds(d))
-		s.record(store.AuditEntry{Actor: body.Username, Source: sourceIP(r), Action: "login_throttled", Result: 429})
 		writeThrottled(w, &throttledError{Retry: d})
 		return
 	}

@@ -5,17 +5,21 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/security"
 )
 
-// Login throttling: after a few free failures, a user name or a source
-// address must wait before its next attempt, the wait doubling with each
-// further failure up to throttleMax. While it waits every attempt — right
-// password or not — is refused with 429 and Retry-After, so a guesser gets
-// a handful of tries a minute instead of thousands a second. A success
-// clears the user's and the address's counts.
+// Login throttling: after a few free failures, a user name from one
+// address, or an address whatever the names, must wait before its next
+// attempt, the wait doubling with each further failure up to throttleMax.
+// While it waits every attempt — right password or not — is refused with
+// 429 and Retry-After, so a guesser gets a handful of tries a minute
+// instead of thousands a second. The user's count is per address, so a
+// guesser elsewhere cannot lock the real user out. A success clears both.
 const (
 	freeUserFailures = 5  // per user name, before the first wait
 	freeAddrFailures = 20 // per source address (an office behind one NAT)
@@ -23,7 +27,8 @@ const (
 	throttleMax      = 5 * time.Minute
 	// throttleForget drops a key that has not failed for this long.
 	throttleForget = 30 * time.Minute
-	// throttleKeys bounds the table: beyond it the stalest keys go first.
+	// throttleKeys bounds the table: beyond it the stalest of a sample of
+	// keys not waiting go first.
 	throttleKeys = 10000
 )
 
@@ -56,15 +61,21 @@ func (e *throttledError) Error() string {
 
 func retrySeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
-// userKey and addrKey name what is throttled.
-func userKey(user string) string { return "user:" + user }
+// userKey and addrKey name what is throttled: a user name from one
+// address, and an address (IPv6 by its /64, which one host holds).
+func userKey(user string, r *http.Request) string { return "user:" + user + "@" + clientAddr(r) }
 
-func addrKey(r *http.Request) string {
+func addrKey(r *http.Request) string { return "addr:" + clientAddr(r) }
+
+func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return "addr:" + host
+	if a, err := netip.ParseAddr(host); err == nil {
+		return security.Key(a).String()
+	}
+	return host
 }
 
 // wait is how long the longest-blocked of keys must still wait (0: go on).
@@ -128,15 +139,21 @@ func (t *throttle) expire(now time.Time) {
 			delete(t.keys, k)
 		}
 	}
-	for pass := 0; pass < 2 && len(t.keys) >= throttleKeys; pass++ {
-		for k, s := range t.keys { // still full: unblocked keys go first, then any
-			if len(t.keys) < throttleKeys {
+	for len(t.keys) >= throttleKeys { // still full: the stalest of a sample, not waiting if possible
+		var victim string
+		var oldest time.Time
+		waiting := true
+		n := 0
+		for k, s := range t.keys {
+			w := s.until.After(now)
+			if victim == "" || (waiting && !w) || (w == waiting && s.last.Before(oldest)) {
+				victim, oldest, waiting = k, s.last, w
+			}
+			if n++; n >= 64 {
 				break
 			}
-			if pass == 1 || !s.until.After(now) {
-				delete(t.keys, k)
-			}
 		}
+		delete(t.keys, victim)
 	}
 }
 

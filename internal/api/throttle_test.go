@@ -19,7 +19,7 @@ func (c *clock) now() time.Time { return c.t }
 func TestThrottleBacksOff(t *testing.T) {
 	c := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	th := newThrottle(c.now)
-	u, a := userKey("1001"), "addr:192.0.2.7"
+	u, a := "user:1001@192.0.2.7", "addr:192.0.2.7"
 	for i := 0; i < freeUserFailures; i++ {
 		if d := th.wait(u, a); d != 0 {
 			t.Fatalf("failure %d: waits %v within the free failures", i, d)
@@ -43,7 +43,7 @@ func TestThrottleBacksOff(t *testing.T) {
 	if d := th.wait(u); d != throttleMax {
 		t.Fatalf("after many failures: %v, want the cap %v", d, throttleMax)
 	}
-	if d := th.wait(userKey("1002")); d != 0 {
+	if d := th.wait("user:1002@192.0.2.7"); d != 0 {
 		t.Fatalf("another user waits %v", d)
 	}
 	th.ok(u)
@@ -56,7 +56,7 @@ func TestThrottleTableIsBounded(t *testing.T) {
 	c := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	th := newThrottle(c.now)
 	for i := 0; i < throttleKeys+500; i++ {
-		th.fail(userKey(strconv.Itoa(i)))
+		th.fail("user:" + strconv.Itoa(i) + "@192.0.2.7")
 	}
 	if n := len(th.keys); n > throttleKeys {
 		t.Fatalf("%d keys, cap %d", n, throttleKeys)
@@ -102,14 +102,17 @@ func TestLoginThrottled(t *testing.T) {
 	if rec.Code != 429 {
 		t.Fatalf("login form while throttled: %d", rec.Code)
 	}
-	// Another user from another address is not held up.
-	req := httptest.NewRequest("GET", "/api/v1/me", nil)
-	req.RemoteAddr = "192.0.2.9:4000"
-	req.SetBasicAuth("1001", "x")
-	rec = httptest.NewRecorder()
-	srv.ServeHTTP(rec, req)
-	if rec.Code != 200 {
-		t.Fatalf("another user: %d", rec.Code)
+	// The same user from another address is not locked out by the
+	// guesser, nor is another user there.
+	for _, u := range [][2]string{{"admin", "a"}, {"1001", "x"}} {
+		req := httptest.NewRequest("GET", "/api/v1/me", nil)
+		req.RemoteAddr = "192.0.2.9:4000"
+		req.SetBasicAuth(u[0], u[1])
+		rec = httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("%s from another address: %d", u[0], rec.Code)
+		}
 	}
 }
 
