@@ -673,6 +673,10 @@ func (ep *Endpoint) SendDTMF(digit byte, dur time.Duration) error {
 		ep.mu.Lock()
 		ep.seq++
 		seq, ssrc := ep.seq, ep.ssrc
+		// A relayed stream continues after these numbers, not over them
+		// (one sequence number twice is one SRTP keystream twice, and the
+		// far end drops the second as a replay).
+		ep.relayInit = false
 		ep.mu.Unlock()
 		writeHeader(pkt, pt, marker, seq, start, ssrc)
 		pkt[12] = code

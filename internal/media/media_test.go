@@ -473,3 +473,53 @@ func TestPortPoolReusesOldestFreedLast(t *testing.T) {
 		t.Fatalf("get+put allocate %v times", n)
 	}
 }
+
+// Digits sent into a relayed stream take their own sequence numbers: the
+// relayed packets that follow continue after them, never reusing one.
+func TestDTMFDoesNotReuseRelayedSequenceNumbers(t *testing.T) {
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 41600, PortMax: 41700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, from := testPair(t, e)
+	phoneB, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phoneB.Close()
+	b.SetSession(Session{Remote: phoneB.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMU, PT: 0, TelephoneEvent: 101})
+	pkt := relayPacket()
+	out := make([]byte, 1500)
+	var h rtp.Header
+	var d DTMFDetector
+	seq := uint16(1)
+	relay := func(n int) {
+		for range n {
+			seq++
+			pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+			a.handle(pkt, from, out, &h, &d)
+		}
+	}
+	relay(5)
+	if err := b.SendDTMF('5', 40*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	relay(5)
+	seen := map[uint16]int{}
+	buf := make([]byte, 1500)
+	for i := 0; i < 5+5+5; i++ { // 5 relayed, 2 event + 3 end packets, 5 relayed
+		_ = phoneB.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := phoneB.Read(buf)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		if n < 12 {
+			continue
+		}
+		s := uint16(buf[2])<<8 | uint16(buf[3])
+		seen[s]++
+		if seen[s] > 1 {
+			t.Fatalf("sequence number %d sent twice (packet %d)", s, i)
+		}
+	}
+}
