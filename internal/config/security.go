@@ -138,8 +138,11 @@ func (s *Security) UnmarshalYAML(n *yaml.Node) error {
 		name string
 		rate *Rate
 	}{{"invite", &p.Rate.Invite}, {"register", &p.Rate.Register}, {"options", &p.Rate.Options}} {
-		if r.rate.PerSecond < 0 {
-			bad("rate."+r.name+".per_second", "must be >= 0 (0 does not limit)")
+		if r.rate.PerSecond < 0 || math.IsNaN(r.rate.PerSecond) || math.IsInf(r.rate.PerSecond, 0) {
+			bad("rate."+r.name+".per_second", "must be a number >= 0 (0 does not limit)")
+		}
+		if r.rate.PerSecond == 0 && r.rate.Burst > 0 {
+			bad("rate."+r.name+".burst", "needs per_second (a burst alone would not limit)")
 		}
 		if r.rate.Burst < 0 {
 			bad("rate."+r.name+".burst", "must be >= 0 (0 is one second's worth)")

@@ -3,8 +3,10 @@ package media
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 )
@@ -45,6 +47,12 @@ func (c Crypto) String() string {
 
 // GoString keeps %#v from printing the key.
 func (c Crypto) GoString() string { return c.String() }
+
+// LogValue keeps the key out of structured logs (slog).
+func (c Crypto) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON keeps the key out of JSON.
+func (c Crypto) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
 
 // attribute is the value of the a=crypto line that carries c.
 func (c Crypto) attribute() string {
