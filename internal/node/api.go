@@ -34,12 +34,7 @@ func LoadSounds(cfg *config.Config) (*media.Library, error) {
 // softphones, the metrics endpoint and the web pages.
 func (n *Node) buildAPI() error {
 	mgr, sipSrv, eng, st := n.mgr, n.sip, n.eng, n.st
-	n.hooks.SetOutbox(st) // deliveries a killed server had not made go out after its restart
-	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if _, err := st.PruneOutbox(pctx, time.Now()); err != nil {
-		n.log.Warn("webhook outbox not pruned", "err", err)
-	}
-	cancel()
+	n.hooks.SetOutbox(st) // deliveries a killed server had not made go out after its restart; pruned as it runs
 	n.api = api.New(n.cfg, mgr.ACD(), n.events(), n.log)
 	n.api.SetHub(n.hub)
 	phones, err := webrtc.NewPhones(n.log)

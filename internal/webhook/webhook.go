@@ -210,6 +210,13 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 	}
 	var wg sync.WaitGroup
+	if p, ok := d.outbox.(outboxPruner); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.prune(ctx, p)
+		}()
+	}
 	for _, h := range d.hooks {
 		wg.Add(1)
 		go func() {
@@ -237,6 +244,32 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// outboxPruner deletes deliveries done long ago (the store is one).
+type outboxPruner interface {
+	PruneOutbox(ctx context.Context, now time.Time) (int64, error)
+}
+
+// pruneEvery is how often done deliveries are pruned from the outbox.
+const pruneEvery = 6 * time.Hour
+
+// prune prunes the outbox at start and every pruneEvery until ctx ends.
+func (d *Dispatcher) prune(ctx context.Context, p outboxPruner) {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		if n, err := p.PruneOutbox(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			d.log.Warn("webhook: outbox not pruned", "err", err)
+		} else if n > 0 {
+			d.log.Info("webhook: pruned delivered events from the outbox", "deliveries", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Deliveries returns the delivery log, newest first.
