@@ -334,12 +334,8 @@ func (n *Node) sipConfig() sip.Config {
 				Username: o.Username, Password: o.Password, Expires: o.Expires})
 			// A registered trunk's calls come from its carrier: identified by
 			// the registration's host.
-			if ap, err := netip.ParseAddrPort(o.Host); err == nil {
-				trusted = append(trusted, netip.PrefixFrom(ap.Addr(), ap.Addr().BitLen()))
-			} else if ips, err := lookup(o.Host); err == nil {
-				for _, ip := range ips {
-					trusted = append(trusted, netip.PrefixFrom(ip, ip.BitLen()))
-				}
+			if ps, err := hostPrefixes(o.Host); err == nil {
+				trusted = append(trusted, ps...)
 			} else {
 				log.Warn("trunk host does not resolve; its inbound calls will need authentication", "trunk", t.Name, "host", o.Host, "err", err)
 			}
@@ -407,6 +403,23 @@ func (n *Node) sipTLS() (sip.TLSConfig, error) {
 
 // lookup resolves a trunk's host, bounded so a dead resolver cannot hold
 // the start up.
+// hostPrefixes are the addresses of host:port, each as a one-address
+// prefix: the address itself, or what its name resolves to.
+func hostPrefixes(hostport string) ([]netip.Prefix, error) {
+	if ap, err := netip.ParseAddrPort(hostport); err == nil {
+		return []netip.Prefix{netip.PrefixFrom(ap.Addr().Unmap(), ap.Addr().Unmap().BitLen())}, nil
+	}
+	ips, err := lookup(hostport)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Prefix, 0, len(ips))
+	for _, ip := range ips {
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out, nil
+}
+
 func lookup(hostport string) ([]netip.Addr, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

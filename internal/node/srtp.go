@@ -18,8 +18,13 @@ func (n *Node) srtpConfig() sip.SRTPConfig {
 				st.Sources = append(st.Sources, p)
 			}
 		}
-		if t.Outbound != nil {
-			st.Host = t.Outbound.Host
+		if o := t.Outbound; o != nil {
+			st.Host = o.Host
+			if o.Register { // its calls come from the registration's host, trusted as the trunk's (sipConfig)
+				if ps, err := hostPrefixes(o.Host); err == nil {
+					st.Sources = append(st.Sources, ps...)
+				}
+			}
 		}
 		c.Trunks = append(c.Trunks, st)
 	}
