@@ -48,6 +48,9 @@ func (f *junkFilter) filter(p gosip.TransportReadProps, data []byte) ([]byte, er
 	if p.Transport != "UDP" || isKeepAlive(data) {
 		return data, nil
 	}
+	if isSTUN(data) {
+		return nil, nil
+	}
 	var src netip.Addr
 	if ra, ok := p.RemoteAddr.(*net.UDPAddr); ok {
 		src = ra.AddrPort().Addr().Unmap()
@@ -71,8 +74,16 @@ func (f *junkFilter) parsing() netip.Addr {
 	return f.lastSource
 }
 
+// isKeepAlive: a CRLF keepalive (RFC 5626 §4.4.1), which sipgo drops
+// without a word.
 func isKeepAlive(data []byte) bool {
 	return len(data) <= 4 && len(bytes.Trim(data, "\r\n")) == 0
+}
+
+// isSTUN: a STUN message (RFC 5389: the first two bits 0, the magic cookie
+// at 4), the keepalive RFC 5626 phones may send over UDP: dropped quietly.
+func isSTUN(data []byte) bool {
+	return len(data) >= 20 && data[0]&0xC0 == 0 && data[4] == 0x21 && data[5] == 0x12 && data[6] == 0xA4 && data[7] == 0x42
 }
 
 // looksLikeSIP reports whether data starts with a SIP request line
@@ -108,11 +119,14 @@ var (
 	headersEnd = []byte("\r\n\r\n")
 )
 
-// isToken reports whether b is a SIP method: letters (RFC 3261 allows any
-// token; every method in use is letters).
+// isToken reports whether b is a SIP method: an RFC 3261 token
+// (alphanumerics and -.!%*_+`'~).
 func isToken(b []byte) bool {
 	for _, c := range b {
-		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
+		default:
 			return false
 		}
 	}

@@ -35,6 +35,7 @@ func TestLooksLikeSIP(t *testing.T) {
 		{"status code out of range", "SIP/2.0 900 OK\r\n\r\n", false},
 		{"empty", "", false},
 		{"version only", "SIP/2.0\r\n\r\n", false},
+		{"method with token punctuation", "X-MY.EXT_1 sip:a@b SIP/2.0\r\n\r\n", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,6 +43,10 @@ func TestLooksLikeSIP(t *testing.T) {
 				t.Fatalf("looksLikeSIP(%q) = %v, want %v", tc.data, got, tc.want)
 			}
 		})
+	}
+	stun := []byte("\x00\x01\x00\x00\x21\x12\xa4\x42abcdefghijkl")
+	if !isSTUN(stun) || isSTUN([]byte("INVITE sip:100@127.0.0.1 SIP/2.0\r\n\r\n")) {
+		t.Fatal("a STUN binding request is not told from SIP")
 	}
 	msg := []byte("INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: x\r\n\r\n")
 	junk := []byte("\x80\x00\x12\x34 random \r\n junk")
