@@ -52,3 +52,22 @@ func FuzzFindSDP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLooksLikeSIP: the junk filter's check never panics, and what it
+// takes has a start line ended by CRLF and the end of the headers.
+func FuzzLooksLikeSIP(f *testing.F) {
+	for _, s := range []string{
+		"INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: x\r\n\r\n",
+		"SIP/2.0 200 OK\r\n\r\n",
+		"\x00\x01\x00\x00\x21\x12\xa4\x42abcdefghijkl",
+		"\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if looksLikeSIP(data) && (!bytes.Contains(data, []byte("\r\n\r\n")) || isSTUN(data)) {
+			t.Fatalf("looksLikeSIP(%q) took it", data)
+		}
+	})
+}
