@@ -27,6 +27,14 @@ func TestPasswordGuesserIsBanned(t *testing.T) {
 	if code, err := guesser.Register("demo1001", time.Second); err != nil || code != 0 {
 		t.Fatalf("right password from the banned address: %d %v, want no answer", code, err)
 	}
+	// Nothing else it sends is answered either: requests in a made-up
+	// dialog, other methods.
+	raw := nodetest.NewRaw(t, n.SIPAddr(), "127.0.0.9")
+	for _, m := range []string{"BYE", "MESSAGE", "SUBSCRIBE"} {
+		if code := raw.RequestWithin(t, m, nodetest.DialogTags{CallID: "made-up", Local: "a", Remote: "b"}, "", nil, time.Second); code != 0 {
+			t.Fatalf("%s from the banned address: %d, want no answer", m, code)
+		}
+	}
 	neighbour := nodetest.NewRegistrant(t, n.SIPAddr(), netip.MustParseAddr("127.0.0.10"), "1002")
 	if code, err := neighbour.Register("demo1002", 5*time.Second); err != nil || code != 200 {
 		t.Fatalf("another address: %d %v, want 200", code, err)

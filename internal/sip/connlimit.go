@@ -23,6 +23,9 @@ type connLimits struct {
 	idle             time.Duration
 	// shed, when set, is told of each connection refused.
 	shed func(security.Event)
+	// banned, when set, says whether a source is banned: its connections
+	// are closed at accept.
+	banned func(netip.Addr) bool
 	// idleClosed counts connections closed for being silent too long.
 	idleClosed atomic.Uint64
 
@@ -105,6 +108,10 @@ func (ln *limitedListener) Accept() (net.Conn, error) {
 		var src netip.Addr
 		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 			src = security.Key(ta.AddrPort().Addr())
+		}
+		if ln.limits.banned != nil && ln.limits.banned(src) {
+			c.Close()
+			continue
 		}
 		if !ln.limits.take(src) {
 			c.Close()

@@ -55,6 +55,9 @@ func (f *junkFilter) filter(p gosip.TransportReadProps, data []byte) ([]byte, er
 	if ra, ok := p.RemoteAddr.(*net.UDPAddr); ok {
 		src = ra.AddrPort().Addr().Unmap()
 	}
+	if g := f.s.auth.guard; g != nil && src.IsValid() && g.Banned(src) {
+		return nil, nil // a banned source gets no answer to anything
+	}
 	if !looksLikeSIP(data) {
 		f.s.malformed(src, "udp", data, "not a SIP message")
 		return nil, nil

@@ -213,6 +213,7 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 		udp: udp, addr: bound,
 	}
 	s.conns.shed = s.shed
+	s.conns.banned = func(a netip.Addr) bool { g := s.auth.guard; return g != nil && g.Banned(a) }
 	s.tcp = s.conns.listener(tcp)
 	s.junk = &junkFilter{s: s, listener: bound}
 	if cfg.TLS.Listen != "" {

@@ -80,6 +80,17 @@ func (r *Raw) Addr() netip.AddrPort { return r.conn.LocalAddr().(*net.UDPAddr).A
 // status of the final response, failing the test if none comes within 5 s.
 func (r *Raw) Request(t testing.TB, method string, d DialogTags, extra string, body []byte) int {
 	t.Helper()
+	code := r.RequestWithin(t, method, d, extra, body, 5*time.Second)
+	if code == 0 {
+		t.Fatalf("nodetest: raw %s: no final response", method)
+	}
+	return code
+}
+
+// RequestWithin is Request waiting at most wait, returning 0 when no final
+// response came (a request the node drops).
+func (r *Raw) RequestWithin(t testing.TB, method string, d DialogTags, extra string, body []byte, wait time.Duration) int {
+	t.Helper()
 	r.cseq++
 	me := r.Addr()
 	var b strings.Builder
@@ -95,7 +106,7 @@ func (r *Raw) Request(t testing.TB, method string, d DialogTags, extra string, b
 	if _, err := r.conn.WriteToUDPAddrPort([]byte(b.String()), r.server); err != nil {
 		t.Fatalf("nodetest: raw %s: %v", method, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(wait)
 	buf := make([]byte, 65535)
 	for {
 		if err := r.conn.SetReadDeadline(deadline); err != nil {
@@ -103,7 +114,7 @@ func (r *Raw) Request(t testing.TB, method string, d DialogTags, extra string, b
 		}
 		n, _, err := r.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			t.Fatalf("nodetest: raw %s: no final response: %v", method, err)
+			return 0
 		}
 		msg, err := gosip.ParseMessage(buf[:n])
 		if err != nil {
