@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -144,12 +145,18 @@ func (r *trunkRegistrar) register(ctx context.Context, expires time.Duration) (t
 	client := dua.Client
 	r.s.metrics.request("REGISTER-out")
 	res, err := client.Do(ctx, req)
+	if err == nil && res == nil { // sipgo: the transaction ended (the transport closing) with no error
+		err = errors.New("the transaction ended without a response")
+	}
 	if err != nil {
 		return 0, fmt.Errorf("REGISTER %s: %w", r.t.Host, err)
 	}
 	if res.StatusCode == 401 || res.StatusCode == 407 {
 		r.cseq++
 		res, err = client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: r.t.Username, Password: r.t.Password})
+		if err == nil && res == nil {
+			err = errors.New("the transaction ended without a response")
+		}
 		if err != nil {
 			return 0, fmt.Errorf("REGISTER %s with credentials: %w", r.t.Host, err)
 		}
