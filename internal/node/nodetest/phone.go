@@ -303,7 +303,23 @@ func (c *PhoneCall) Resume(ctx context.Context) error {
 	return nil
 }
 
+// up waits until the call's 200 is out (Answer has finished with the
+// dialog), so a request in the dialog never races the answer.
+func (c *PhoneCall) up(ctx context.Context) error {
+	select {
+	case <-c.answered:
+		return nil
+	case <-c.ended:
+		return errorf("the call ended before it was answered")
+	case <-ctx.Done():
+		return errorf("the call was not answered: %w", ctx.Err())
+	}
+}
+
 func (c *PhoneCall) reinvite(ctx context.Context, dir string) error {
+	if err := c.up(ctx); err != nil {
+		return err
+	}
 	req := gosip.NewRequest(gosip.INVITE, c.dlg.InviteRequest.Contact().Address)
 	req.SetBody(offer(c.RTP, dir))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
@@ -327,6 +343,9 @@ func (c *PhoneCall) reinvite(ctx context.Context, dir string) error {
 // extension; a bare one becomes sip:target@<the node>) and returns the
 // status of the REFER (202 when accepted).
 func (c *PhoneCall) Refer(ctx context.Context, target string) (int, error) {
+	if err := c.up(ctx); err != nil {
+		return 0, err
+	}
 	if !strings.Contains(target, ":") {
 		u := c.ph.p.uri(target)
 		target = u.String()
