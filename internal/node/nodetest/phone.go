@@ -56,10 +56,18 @@ type PhoneCall struct {
 // calls itself until SetAutoAnswer(false).
 func NewPhone(t testing.TB, server netip.AddrPort, ext, password string) *Phone {
 	t.Helper()
+	return newPhone(t, server, ext, password, func(ph *Phone) sipgo.RequestHandler { return ph.onInvite }, nil)
+}
+
+// newPhone builds a Phone whose INVITEs go to the handler invite makes,
+// registers it for an hour, and on Cleanup hangs up its calls, runs
+// cleanup (if any) and unregisters it.
+func newPhone(t testing.TB, server netip.AddrPort, ext, password string, invite func(*Phone) sipgo.RequestHandler, cleanup func()) *Phone {
+	t.Helper()
 	ph := &Phone{Ext: ext, t: t, password: password, calls: map[string]*PhoneCall{}, ringing: make(chan *PhoneCall, 16)}
 	ph.auto.Store(true)
 	ph.p = newPeer(t, server, ext, func(srv *sipgo.Server) {
-		srv.OnInvite(ph.onInvite)
+		srv.OnInvite(invite(ph))
 		srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
 			if c := ph.call(req); c != nil {
 				_ = c.dlg.ReadAck(req, tx)
@@ -85,6 +93,9 @@ func NewPhone(t testing.TB, server netip.AddrPort, ext, password string) *Phone 
 		for _, c := range calls {
 			_ = c.Hangup()
 			c.RTP.close()
+		}
+		if cleanup != nil {
+			cleanup()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

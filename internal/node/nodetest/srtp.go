@@ -230,47 +230,12 @@ func (n *Node) DialSRTP(t testing.TB, number string, opts ...CallOption) *SRTPCa
 // and answers re-INVITEs alike. It always answers by itself.
 func NewSRTPPhone(t testing.TB, server netip.AddrPort, ext, password string) *Phone {
 	t.Helper()
-	ph := &Phone{Ext: ext, t: t, password: password, calls: map[string]*PhoneCall{}, ringing: make(chan *PhoneCall, 16)}
 	var links sync.Map // SIP Call-ID → *srtpLink
-	ph.p = newPeer(t, server, ext, func(srv *sipgo.Server) {
-		srv.OnInvite(func(req *gosip.Request, tx gosip.ServerTransaction) { ph.onSRTPInvite(req, tx, &links) })
-		srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
-			if c := ph.call(req); c != nil {
-				_ = c.dlg.ReadAck(req, tx)
-			}
-		})
-		srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
-			c := ph.call(req)
-			if c == nil {
-				_ = tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
-				return
-			}
-			_ = c.dlg.ReadBye(req, tx)
-			c.end()
-		})
-	})
-	t.Cleanup(func() {
-		ph.mu.Lock()
-		calls := make([]*PhoneCall, 0, len(ph.calls))
-		for _, c := range ph.calls {
-			calls = append(calls, c)
-		}
-		ph.mu.Unlock()
-		for _, c := range calls {
-			_ = c.Hangup()
-			c.RTP.close()
-		}
-		links.Range(func(_, v any) bool { v.(*srtpLink).close(); return true })
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = ph.Register(ctx, 0)
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ph.Register(ctx, time.Hour); err != nil {
-		t.Fatalf("nodetest: phone %s: %v", ext, err)
-	}
-	return ph
+	return newPhone(t, server, ext, password,
+		func(ph *Phone) sipgo.RequestHandler {
+			return func(req *gosip.Request, tx gosip.ServerTransaction) { ph.onSRTPInvite(req, tx, &links) }
+		},
+		func() { links.Range(func(_, v any) bool { v.(*srtpLink).close(); return true }) })
 }
 
 // SRTPPhone registers the agent ext of this node's setup as an SRTP-only
