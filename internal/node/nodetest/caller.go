@@ -64,10 +64,43 @@ func Tone(hz float64) CallOption { return func(o *callOptions) { o.toneHz = hz }
 // Code, not failed. A call that was answered is ACKed and its RTP starts.
 func Dial(t testing.TB, server netip.AddrPort, number string, opts ...CallOption) *Caller {
 	t.Helper()
+	o := dialOptions(opts)
+	r, err := newRTP()
+	if err != nil {
+		t.Fatalf("nodetest: rtp: %v", err)
+	}
+	body := o.sdp
+	if body == nil {
+		body = offer(r, "")
+	}
+	c, answered := placeCall(t, server, number, o, r, body, nil)
+	if !answered {
+		return c
+	}
+	sess, err := media.ParseSDP(c.dlg.InviteResponse.Body())
+	if err != nil {
+		t.Fatalf("nodetest: the node's SDP answer: %v", err)
+	}
+	r.SetTone(o.toneHz)
+	r.SetRemote(sess.Remote)
+	return c
+}
+
+func dialOptions(opts []CallOption) callOptions {
 	o := callOptions{from: "5551234", name: "Test Caller", timeout: 10 * time.Second}
 	for _, f := range opts {
 		f(&o)
 	}
+	return o
+}
+
+// placeCall sends an INVITE offering body from a new peer whose audio is
+// r, and waits for the final response: a refusal is returned with its
+// Code and answered false; an answer is ACKed, and the Caller's Ended
+// follows the dialog.
+// Cleanup hangs up, closes r and runs cleanup (if any).
+func placeCall(t testing.TB, server netip.AddrPort, number string, o callOptions, r *RTP, body []byte, cleanup func()) (c *Caller, answered bool) {
+	t.Helper()
 	var up atomic.Pointer[sipgo.DialogClientSession]
 	p := newPeer(t, server, o.from, func(srv *sipgo.Server) {
 		srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
@@ -79,22 +112,17 @@ func Dial(t testing.TB, server netip.AddrPort, number string, opts ...CallOption
 			_ = d.ReadBye(req, tx)
 		})
 	})
-	r, err := newRTP()
-	if err != nil {
-		t.Fatalf("nodetest: rtp: %v", err)
-	}
-	c := &Caller{t: t, p: p, RTP: r, done: make(chan struct{})}
+	c = &Caller{t: t, p: p, RTP: r, done: make(chan struct{})}
 	t.Cleanup(func() {
 		c.Hangup()
 		r.close()
+		if cleanup != nil {
+			cleanup()
+		}
 		if c.dlg != nil {
 			c.dlg.Close()
 		}
 	})
-	body := o.sdp
-	if body == nil {
-		body = offer(r, "")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	dlg, err := p.dialog.Invite(ctx, p.uri(number), body, p.fromHeader(o.from, o.name),
@@ -110,7 +138,7 @@ func Dial(t testing.TB, server netip.AddrPort, number string, opts ...CallOption
 	case errors.As(err, &refused):
 		c.Code, c.Response = refused.Res.StatusCode, refused.Res
 		close(c.done)
-		return c
+		return c, false
 	case err != nil:
 		t.Fatalf("nodetest: INVITE %s: no final response: %v", number, err)
 	}
@@ -118,17 +146,11 @@ func Dial(t testing.TB, server netip.AddrPort, number string, opts ...CallOption
 	if err := dlg.Ack(ctx); err != nil {
 		t.Fatalf("nodetest: ACK: %v", err)
 	}
-	sess, err := media.ParseSDP(dlg.InviteResponse.Body())
-	if err != nil {
-		t.Fatalf("nodetest: the node's SDP answer: %v", err)
-	}
-	r.SetTone(o.toneHz)
-	r.SetRemote(sess.Remote)
 	go func() {
 		<-dlg.Context().Done()
 		close(c.done)
 	}()
-	return c
+	return c, true
 }
 
 // Dial calls number at this node; see the package-level Dial.

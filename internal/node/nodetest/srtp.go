@@ -145,21 +145,7 @@ const SRTPTag = 3
 // with Answer.SRTP false and no audio.
 func DialSRTP(t testing.TB, server netip.AddrPort, number string, opts ...CallOption) *SRTPCaller {
 	t.Helper()
-	o := callOptions{from: "5551234", name: "Test Caller", timeout: 10 * time.Second}
-	for _, f := range opts {
-		f(&o)
-	}
-	var up atomic.Pointer[sipgo.DialogClientSession]
-	p := newPeer(t, server, o.from, func(srv *sipgo.Server) {
-		srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
-			d := up.Load()
-			if d == nil || callID(req) != d.InviteRequest.CallID().Value() {
-				_ = tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
-				return
-			}
-			_ = d.ReadBye(req, tx)
-		})
-	})
+	o := dialOptions(opts)
 	r, err := newRTP()
 	if err != nil {
 		t.Fatalf("nodetest: rtp: %v", err)
@@ -168,45 +154,14 @@ func DialSRTP(t testing.TB, server netip.AddrPort, number string, opts ...CallOp
 	if err != nil {
 		t.Fatalf("nodetest: srtp: %v", err)
 	}
-	c := &SRTPCaller{Caller: &Caller{t: t, p: p, RTP: r, done: make(chan struct{})}, link: link}
-	t.Cleanup(func() {
-		c.Hangup()
-		r.close()
-		link.close()
-		if c.dlg != nil {
-			c.dlg.Close()
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
-	defer cancel()
-	dlg, err := p.dialog.Invite(ctx, p.uri(number), link.offer("", SRTPTag), p.fromHeader(o.from, o.name),
-		gosip.NewHeader("Content-Type", "application/sdp"))
-	if err != nil {
-		t.Fatalf("nodetest: INVITE %s: %v", number, err)
-	}
-	c.dlg = dlg
-	up.Store(dlg)
-	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{Username: o.user, Password: o.pass})
-	var refused *sipgo.ErrDialogResponse
-	switch {
-	case errors.As(err, &refused):
-		c.Code, c.Response = refused.Res.StatusCode, refused.Res
-		close(c.done)
+	call, answered := placeCall(t, server, number, o, r, link.offer("", SRTPTag), link.close)
+	c := &SRTPCaller{Caller: call, link: link}
+	if !answered {
 		return c
-	case err != nil:
-		t.Fatalf("nodetest: INVITE %s: no final response: %v", number, err)
 	}
-	c.Code, c.Response = dlg.InviteResponse.StatusCode, dlg.InviteResponse
-	if err := dlg.Ack(ctx); err != nil {
-		t.Fatalf("nodetest: ACK: %v", err)
-	}
-	if c.Answer, err = media.ParseSDP(dlg.InviteResponse.Body()); err != nil {
+	if c.Answer, err = media.ParseSDP(c.dlg.InviteResponse.Body()); err != nil {
 		t.Fatalf("nodetest: the node's SDP answer: %v", err)
 	}
-	go func() {
-		<-dlg.Context().Done()
-		close(c.done)
-	}()
 	if !c.Answer.SRTP {
 		return c
 	}
