@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -68,10 +67,7 @@ func userKey(user string, r *http.Request) string { return "user:" + user + "@" 
 func addrKey(r *http.Request) string { return "addr:" + clientAddr(r) }
 
 func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := sourceIP(r)
 	if a, err := netip.ParseAddr(host); err == nil {
 		return security.Key(a).String()
 	}
