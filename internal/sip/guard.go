@@ -33,11 +33,8 @@ func (s *Server) shed(ev security.Event) {
 
 // sourceAddr is the IP address a request came from.
 func sourceAddr(req *gosip.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(req.Source())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
+	a, _ := sourceIP(req.Source()) // invalid when unparseable
+	return a
 }
 
 // dropBanned reports whether req comes from a banned source: such a
