@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/acd"
+	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/recording"
@@ -27,6 +28,9 @@ type Call struct {
 	log  *slog.Logger
 	cmds chan *command
 	done chan struct{} // closed when the call's goroutine is finished
+	// cfg is the setup in force when the call arrived: what a reload
+	// removed (a queue the call waits in) the call keeps from it.
+	cfg *config.Config
 
 	// Owned by the call's goroutine.
 	st      State
@@ -87,13 +91,23 @@ type ConsultView struct {
 }
 
 func (m *Manager) newCall(leg *sip.Leg) *Call {
-	c := &Call{ID: newID(), m: m, caller: leg, cmds: make(chan *command), done: make(chan struct{}), st: StateNew}
+	c := &Call{ID: newID(), m: m, cfg: m.config(), caller: leg, cmds: make(chan *command), done: make(chan struct{}), st: StateNew}
 	c.log = m.log.With("call", c.ID)
 	c.view.State = StateNew
 	if leg != nil {
 		c.view.Presenting, c.view.Name, c.view.CallerLeg = leg.Caller, leg.CallerName, leg.ID
 	}
 	return c
+}
+
+// queueConfig is the queue named name in the setup in force, or, when a
+// reload has removed it since the call arrived, as it was then: a call
+// already in a queue finishes there with that queue's settings.
+func (c *Call) queueConfig(name string) (config.Queue, bool) {
+	if q, ok := c.m.config().QueueByName(name); ok {
+		return q, true
+	}
+	return c.cfg.QueueByName(name)
 }
 
 // retryAfterSeconds is what a caller refused for capacity is told to wait.
@@ -121,7 +135,7 @@ func (m *Manager) Incoming(leg *sip.Leg) {
 	m.rec.SaveCall(c.rec)
 	m.event(event.Arrived, c.ID, "", "", fmt.Sprintf("from=%s to=%s source=%s", leg.Caller, leg.Dialed, leg.Source))
 	c.log.Info("call arrived", "caller", leg.Caller, "dialed", leg.Dialed, "source", leg.Source)
-	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.Server.MaxCallDuration)
+	ctx, cancel := context.WithTimeout(m.ctx, m.config().Server.MaxCallDuration)
 	defer cancel()
 	c.run(ctx)
 }
@@ -219,20 +233,20 @@ func (c *Call) failed() event.Outcome {
 // number straight to a queue, or the number's IVR flow.
 func (c *Call) route(ctx context.Context) {
 	m, leg := c.m, c.caller
-	if leg.AuthUser != "" && leg.Dialed == m.cfg.FeatureCodes.LoginToggle && m.cfg.FeatureCodes.LoginToggle != "" {
+	if leg.AuthUser != "" && leg.Dialed == m.config().FeatureCodes.LoginToggle && m.config().FeatureCodes.LoginToggle != "" {
 		c.loginToggle(ctx)
 		return
 	}
-	if mode, ext, ok := m.cfg.FeatureCodes.MonitorCode(leg.Dialed); ok && leg.AuthUser != "" {
+	if mode, ext, ok := m.config().FeatureCodes.MonitorCode(leg.Dialed); ok && leg.AuthUser != "" {
 		c.monitor(ctx, mode, ext)
 		return
 	}
-	if target, ok := m.cfg.FeatureCodes.ConferenceCode(leg.Dialed); ok && leg.AuthUser != "" {
+	if target, ok := m.config().FeatureCodes.ConferenceCode(leg.Dialed); ok && leg.AuthUser != "" {
 		c.conferenceFromPhone(ctx, target)
 		return
 	}
 	flowName, queue, priority := "", "", 0
-	for _, n := range m.cfg.Numbers {
+	for _, n := range m.config().Numbers {
 		if n.Number == leg.Dialed {
 			flowName, queue, priority = n.Flow, n.Queue, n.Priority
 		}
@@ -250,7 +264,7 @@ func (c *Call) route(ctx context.Context) {
 		c.target = leg.Dialed
 		c.setState(StateRinging)
 	default:
-		f, ok := m.cfg.FlowByName(flowName)
+		f, ok := m.config().FlowByName(flowName)
 		if !ok {
 			leg.Reject(404, "Not Found")
 			c.end(event.OutcomeRejected, event.BySystem, "404 unknown number "+leg.Dialed)
@@ -287,7 +301,7 @@ func (c *Call) ivr(ctx context.Context) {
 	c.mu.Lock()
 	name := c.rec.Flow
 	c.mu.Unlock()
-	f, _ := m.cfg.FlowByName(name)
+	f, _ := m.config().FlowByName(name)
 	res, err := flow.Run(ctx, f, m.hours, &legSession{c: c}, c.log)
 	c.update(func(r *store.CallRecord) { r.Digits, r.Path = res.Digits, strings.Join(res.Path, ">") })
 	if res.Digits != "" {

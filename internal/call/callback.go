@@ -118,7 +118,7 @@ func (c *Call) requestCallback(ctx context.Context, q config.Queue, number strin
 // answers, up to the queue's attempts.
 func (c *Call) callbackPending(ctx context.Context) {
 	m := c.m
-	q, _ := m.cfg.QueueByName(c.queue)
+	q, _ := c.queueConfig(c.queue)
 	for attempt := 1; !c.moved(StateCallbackPending); attempt++ {
 		for c.agentLeg == nil && !c.moved(StateCallbackPending) {
 			select {

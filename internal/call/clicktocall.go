@@ -22,7 +22,7 @@ func (m *Manager) ClickToCall(agentID, number, by string) (string, error) {
 	if !dialable(number) {
 		return "", fmt.Errorf("%w: %q", ErrBadNumber, number)
 	}
-	trunk, ok := m.cfg.OutboundTrunk("")
+	trunk, ok := m.config().OutboundTrunk("")
 	if !ok {
 		return "", ErrNoTrunk
 	}
@@ -45,7 +45,7 @@ func (m *Manager) ClickToCall(agentID, number, by string) (string, error) {
 	m.event(event.ClickToCall, c.ID, agentID, "", fmt.Sprintf("to=%s by=%s", number, by))
 	go func() {
 		defer m.wg.Done()
-		ctx, cancel := context.WithTimeout(m.ctx, m.cfg.Server.MaxCallDuration)
+		ctx, cancel := context.WithTimeout(m.ctx, m.config().Server.MaxCallDuration)
 		defer cancel()
 		defer c.finish()
 		c.clickToCall(ctx, agentID, number, trunk.Outbound.CallerID)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/acd"
@@ -92,7 +93,9 @@ type Recorder interface {
 
 // Manager runs every call of the node.
 type Manager struct {
-	cfg    *config.Config
+	// cfg is the setup in force: replaced whole by Apply, read whole by
+	// config (never a field of it changed in place).
+	cfg    atomic.Pointer[config.Config]
 	log    *slog.Logger
 	acd    *acd.ACD
 	sounds *media.Library
@@ -134,11 +137,12 @@ func (realClock) Now() time.Time { return time.Now() }
 // NewManager wires the ACD to the configured queues and agents.
 func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, rec Recorder, log *slog.Logger) (*Manager, error) {
 	m := &Manager{
-		cfg: cfg, log: log, sounds: sounds, rec: rec, ctx: ctx,
+		log: log, sounds: sounds, rec: rec, ctx: ctx,
 		hours: flow.NewCalendar(cfg.Hours), agents: map[string]config.Agent{},
 		wake: make(chan struct{}, 1), calls: map[string]*Call{}, tokens: max(cfg.Limits.MaxCallsPerSecond, 1), refilled: time.Now(), offers: map[uint64]context.CancelFunc{}, outcomes: map[string]uint64{},
 		monitors: map[string]monitorRun{},
 	}
+	m.cfg.Store(cfg)
 	for _, name := range cfg.Sounds() {
 		if _, ok := sounds.Get(name); !ok {
 			return nil, fmt.Errorf("sound %q is used by the setup but not in the sounds directory", name)
@@ -174,6 +178,10 @@ func queueConfig(q config.Queue) (acd.QueueConfig, error) {
 	}
 	return qc, nil
 }
+
+// config is the setup in force now. A call takes it once per step that
+// needs it, so a reload applies to the next step of every call.
+func (m *Manager) config() *config.Config { return m.cfg.Load() }
 
 // Calendar is the business hours with their manual overrides.
 func (m *Manager) Calendar() *flow.Calendar { return m.hours }
@@ -254,7 +262,7 @@ func (m *Manager) admit(c *Call) (ok bool, why string) {
 	if m.closing {
 		return m.refuse(RefusedShutdown, "shutting down")
 	}
-	lim := m.cfg.Limits
+	lim := m.config().Limits
 	if lim.MaxCalls > 0 && len(m.calls) >= lim.MaxCalls {
 		return m.refuse(RefusedMaxCalls, fmt.Sprintf("at capacity (%d calls)", lim.MaxCalls))
 	}
@@ -375,7 +383,7 @@ func dialTaking(ctx context.Context, timeout time.Duration, gone <-chan struct{}
 // dialTrunk calls a number over the named outbound trunk ("" for the
 // first), presenting callerID (the trunk's own caller ID wins when set).
 func (m *Manager) dialTrunk(ctx context.Context, trunk, number, callerID, callerName string) (*sip.Leg, error) {
-	t, ok := m.cfg.OutboundTrunk(trunk)
+	t, ok := m.config().OutboundTrunk(trunk)
 	if !ok {
 		return nil, ErrNoTrunk
 	}

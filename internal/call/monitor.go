@@ -135,7 +135,7 @@ func (m *Manager) MonitorFromDesktop(callID, user, modeName string) error {
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.Server.MaxCallDuration)
+	ctx, cancel := context.WithTimeout(m.ctx, m.config().Server.MaxCallDuration)
 	m.monitors[user] = monitorRun{modes: make(chan media.MonitorMode, 1), cancel: cancel}
 	m.mu.Unlock()
 	started := m.goTracked(func() {

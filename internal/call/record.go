@@ -28,7 +28,7 @@ func (m *Manager) SetRecordings(r Recordings, idx RecordingIndex) { m.recs, m.re
 
 // recordPolicy is the recording policy of the call's current queue.
 func (c *Call) recordPolicy() string {
-	if q, ok := c.m.cfg.QueueByName(c.queue); ok {
+	if q, ok := c.queueConfig(c.queue); ok {
 		return q.Record
 	}
 	return config.RecordNone

@@ -52,5 +52,5 @@ func (m *Manager) lagging() (string, bool) {
 	if !over {
 		return "", false
 	}
-	return fmt.Sprintf("overloaded (lag %v, max_lag %v)", lag.Round(time.Millisecond), m.cfg.Limits.MaxLag), true
+	return fmt.Sprintf("overloaded (lag %v, max_lag %v)", lag.Round(time.Millisecond), m.config().Limits.MaxLag), true
 }

@@ -141,7 +141,7 @@ func (c *Call) talk(ctx context.Context) {
 // agentKey follows the agent's phone keying a feature code mid-call:
 // pause or resume the recording (the keys also reach the caller).
 func (c *Call) agentKey(d byte) {
-	code := c.m.cfg.FeatureCodes.RecordToggle
+	code := c.m.config().FeatureCodes.RecordToggle
 	if time.Since(c.recordKeyAt) > 3*time.Second {
 		c.recordKeys = ""
 	}
@@ -199,14 +199,14 @@ type holdState struct {
 
 // holdConfig is the hold policy of the call's queue.
 func (c *Call) holdConfig() config.Hold {
-	q, _ := c.m.cfg.QueueByName(c.queue)
+	q, _ := c.queueConfig(c.queue)
 	return q.Hold
 }
 
 // holdMusic is the music a held caller hears.
 func (c *Call) holdMusic() *media.Sound {
 	music := "hold-music"
-	if q, ok := c.m.cfg.QueueByName(c.queue); ok && q.Music != "" {
+	if q, ok := c.queueConfig(c.queue); ok && q.Music != "" {
 		music = q.Music
 	}
 	snd, _ := c.m.sounds.Get(music)
@@ -278,7 +278,7 @@ func (c *Call) holdRecall(ctx context.Context) {
 	old.Hangup()
 	if agentID != "" {
 		timeout := 30 * time.Second
-		if q, ok := m.cfg.QueueByName(c.queue); ok && q.RingTimeout > 0 {
+		if q, ok := c.queueConfig(c.queue); ok && q.RingTimeout > 0 {
 			timeout = q.RingTimeout
 		}
 		leg, err := c.dial(ctx, timeout, c.caller.Done(), func(ctx context.Context) (*sip.Leg, error) {
@@ -308,7 +308,7 @@ func (c *Call) holdRecall(ctx context.Context) {
 	c.releaseAgent()
 	c.hold = holdState{}
 	c.setView(func(v *callView) { v.HeldSince = time.Time{} })
-	if _, ok := m.cfg.QueueByName(c.queue); !ok {
+	if _, ok := c.queueConfig(c.queue); !ok {
 		c.caller.Hangup()
 		c.end(event.OutcomeAnswered, event.BySystem, "held past the maximum and the agent did not answer")
 		return

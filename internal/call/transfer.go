@@ -44,7 +44,7 @@ func (m *Manager) targetKind(target string) string {
 	if m.queueOf(target) != "" {
 		return targetQueue
 	}
-	if _, ok := m.cfg.OutboundTrunk(""); ok && dialable(target) {
+	if _, ok := m.config().OutboundTrunk(""); ok && dialable(target) {
 		return targetNumber
 	}
 	return ""
@@ -52,10 +52,10 @@ func (m *Manager) targetKind(target string) string {
 
 // queueOf resolves a queue target (a queue name or a number that maps to one).
 func (m *Manager) queueOf(target string) string {
-	if _, ok := m.cfg.QueueByName(target); ok {
+	if _, ok := m.config().QueueByName(target); ok {
 		return target
 	}
-	for _, n := range m.cfg.Numbers {
+	for _, n := range m.config().Numbers {
 		if n.Number == target && n.Queue != "" {
 			return n.Queue
 		}
@@ -213,7 +213,7 @@ func (c *Call) dialNumber(ctx context.Context, number string) {
 	if err != nil {
 		m.event(event.TransferFailed, c.ID, "", c.queue, fmt.Sprintf("to=%s: %v", number, err))
 		c.log.Info("transfer to a number failed", "number", number, "err", err)
-		if _, ok := m.cfg.QueueByName(c.queue); !ok {
+		if _, ok := c.queueConfig(c.queue); !ok {
 			caller.Hangup()
 			c.end(event.OutcomeAnswered, event.BySystem, "transfer to "+number+" failed: "+err.Error())
 			return

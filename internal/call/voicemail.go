@@ -22,7 +22,7 @@ const minMessage = 500 * time.Millisecond
 // until #, silence, the maximum length or the caller hanging up.
 func (c *Call) voicemail(ctx context.Context) {
 	m, mailbox := c.m, c.mailbox
-	box, ok := m.cfg.MailboxByName(mailbox)
+	box, ok := m.config().MailboxByName(mailbox)
 	if !ok || m.vm == nil {
 		c.log.Error("voicemail: no mailbox", "mailbox", mailbox)
 		c.caller.Hangup()
@@ -40,7 +40,7 @@ func (c *Call) voicemail(ctx context.Context) {
 	for len(ep.Digits()) > 0 {
 		<-ep.Digits()
 	}
-	cfg := m.cfg.Voicemail
+	cfg := m.config().Voicemail
 	rec := &message{start: time.Now(), max: int(cfg.MaxLength.Seconds() * media.SampleRate)}
 	rec.lastVoice = rec.start
 	ep.Tap(rec.add)

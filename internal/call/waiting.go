@@ -40,7 +40,7 @@ func (c *Call) closeSegment(how event.SegmentEnd, agent string) {
 // (no agents, full), and moves it to queued.
 func (c *Call) enqueue(ctx context.Context, name string, priority int) {
 	m := c.m
-	q, _ := m.cfg.QueueByName(name)
+	q, _ := c.queueConfig(name)
 	c.queue, c.priority = name, priority
 	now := time.Now()
 	c.update(func(r *store.CallRecord) {
@@ -103,7 +103,7 @@ func (c *Call) music(q config.Queue) {
 // offers the queue's options and applies its limits.
 func (c *Call) queued(ctx context.Context) {
 	m, leg := c.m, c.caller
-	q, _ := m.cfg.QueueByName(c.queue)
+	q, _ := c.queueConfig(c.queue)
 	entered := time.Now()
 	var (
 		announce, maxWait, empty <-chan time.Time
@@ -321,7 +321,7 @@ func (c *Call) moveTo(queue string, how event.SegmentEnd) {
 	c.update(func(r *store.CallRecord) { r.Queue = queue })
 	c.setView(func(v *callView) { v.Queue = queue })
 	c.openSegment(queue)
-	if q, ok := c.m.cfg.QueueByName(queue); ok {
+	if q, ok := c.queueConfig(queue); ok {
 		c.music(q)
 	}
 	c.toQueued()
@@ -362,7 +362,7 @@ func (c *Call) announce(ctx context.Context, q config.Queue) (byte, error) {
 // keeps the priority.
 func (m *Manager) Requeue(callID, queue string, priority *int, by string) error {
 	if queue != "" {
-		if _, ok := m.cfg.QueueByName(queue); !ok {
+		if _, ok := m.config().QueueByName(queue); !ok {
 			return fmt.Errorf("%w: %q", ErrUnknownTarget, queue)
 		}
 	}
