@@ -11,7 +11,6 @@
 package acd
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -101,6 +100,8 @@ type queue struct {
 	rrNext int // round robin: index in agents to start from
 	// handled holds the handle times of the queue's last calls (wait estimates).
 	handled []time.Duration
+	// retired: a reload removed the queue; it goes once its calls have left.
+	retired bool
 }
 
 type callState uint8
@@ -157,6 +158,8 @@ type agent struct {
 	pending       AgentState
 	pendingReason string
 	unreachable   bool // the phone cannot be reached (device state)
+	// removed: a reload removed the agent; it goes once logged out.
+	removed bool
 	// counters for the day (day is the clock's date)
 	day        int // yyyymmdd
 	answered   int
@@ -223,14 +226,7 @@ func (a *ACD) Seed(seed uint64) {
 func (a *ACD) AddQueue(c QueueConfig) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if c.RetryPause == 0 {
-		c.RetryPause = DefaultRetryPause
-	}
-	if c.Strategy == "" {
-		c.Strategy = LongestIdle
-	}
-	c.Escalations = slices.Clone(c.Escalations)
-	slices.SortStableFunc(c.Escalations, func(x, y Escalation) int { return cmp.Compare(x.After, y.After) })
+	c = normalize(c)
 	if q, ok := a.queues[c.Name]; ok {
 		q.cfg = c
 	} else {
@@ -363,6 +359,7 @@ func (a *ACD) removeCall(c *call) {
 	if i := slices.Index(c.q.calls, c); i >= 0 {
 		c.q.calls = slices.Delete(c.q.calls, i, i+1)
 	}
+	a.retireIfEmpty(c.q)
 }
 
 func (a *ACD) endOffer(o *offerState) {
@@ -484,6 +481,10 @@ func (a *ACD) CallEnded(agentID string) error {
 }
 
 func (a *ACD) becomeFree(ag *agent) {
+	if ag.removed {
+		a.setAgentState(ag, LoggedOut, ReasonRemoved)
+		return
+	}
 	ag.idleSince = a.clock.Now()
 	a.setAgentState(ag, Available, "")
 	a.dispatchAgent(ag)

@@ -75,6 +75,9 @@ func (a *ACD) setAgentState(ag *agent, s AgentState, reason string) {
 	ag.inState[ag.state] += sinceToday(ag.since, now)
 	ag.state, ag.reason, ag.since = s, reason, now
 	a.emit(Event{Kind: EventAgentState, AgentID: ag.id, State: s, Reason: reason, Detail: stateText(s, reason)})
+	if ag.removed && s == LoggedOut {
+		a.forget(ag)
+	}
 }
 
 func stateText(s AgentState, reason string) string {
@@ -151,6 +154,9 @@ func (a *ACD) RequestAway(agentID, reason string) (pending bool, err error) {
 // request applies state s now, or, while the agent works a call, records
 // it as pending; it reports whether it is pending.
 func (a *ACD) request(ag *agent, s AgentState, reason string) bool {
+	if ag.removed && (s != LoggedOut || reason != ReasonRemoved) {
+		return working(ag) // a removed agent is logged out after its call, whatever is asked
+	}
 	a.withdrawOffer(ag, "agent left")
 	if working(ag) {
 		if ag.pending != s || ag.pendingReason != reason {
@@ -167,7 +173,7 @@ func (a *ACD) request(ag *agent, s AgentState, reason string) bool {
 // clearPending withdraws a pending request: after the call the agent is
 // available (the event says so: a pending available).
 func (a *ACD) clearPending(ag *agent) {
-	if ag.pending == "" {
+	if ag.pending == "" || ag.removed {
 		return
 	}
 	ag.pending, ag.pendingReason = "", ""
