@@ -251,7 +251,7 @@ func (c *Call) route(ctx context.Context) {
 			flowName, queue, priority = n.Flow, n.Queue, n.Priority
 		}
 	}
-	_, isAgent := m.agents[leg.Dialed]
+	_, isAgent := m.agent(leg.Dialed)
 	switch {
 	case queue != "":
 		// A number straight to a queue.

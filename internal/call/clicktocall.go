@@ -16,7 +16,7 @@ import (
 // returns the call's ID at once; the call runs on in the background and
 // leaves a record like any other.
 func (m *Manager) ClickToCall(agentID, number, by string) (string, error) {
-	if _, ok := m.agents[agentID]; !ok {
+	if _, ok := m.agent(agentID); !ok {
 		return "", fmt.Errorf("%w: %s", ErrUnknownAgent, agentID)
 	}
 	if !dialable(number) {

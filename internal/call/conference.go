@@ -187,7 +187,7 @@ func (m *Manager) freeAgentOf(queue string) string {
 			continue
 		}
 		member := false
-		for _, q := range m.agents[a.ID].Queues {
+		for _, q := range m.agentOrZero(a.ID).Queues {
 			member = member || q == queue
 		}
 		if member && (best == "" || a.Since.Before(since)) {

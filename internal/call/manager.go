@@ -93,9 +93,9 @@ type Recorder interface {
 
 // Manager runs every call of the node.
 type Manager struct {
-	// cfg is the setup in force: replaced whole by Apply, read whole by
-	// config (never a field of it changed in place).
-	cfg    atomic.Pointer[config.Config]
+	// setup is the setup in force: replaced whole by Apply, read whole by
+	// config and agent (never a field of it changed in place).
+	setup  atomic.Pointer[setup]
 	log    *slog.Logger
 	acd    *acd.ACD
 	sounds *media.Library
@@ -106,7 +106,6 @@ type Manager struct {
 	recIdx RecordingIndex
 	phones Softphones
 	hours  *flow.Calendar
-	agents map[string]config.Agent
 
 	ctx  context.Context
 	wake chan struct{}
@@ -138,11 +137,11 @@ func (realClock) Now() time.Time { return time.Now() }
 func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, rec Recorder, log *slog.Logger) (*Manager, error) {
 	m := &Manager{
 		log: log, sounds: sounds, rec: rec, ctx: ctx,
-		hours: flow.NewCalendar(cfg.Hours), agents: map[string]config.Agent{},
+		hours: flow.NewCalendar(cfg.Hours),
 		wake: make(chan struct{}, 1), calls: map[string]*Call{}, tokens: max(cfg.Limits.MaxCallsPerSecond, 1), refilled: time.Now(), offers: map[uint64]context.CancelFunc{}, outcomes: map[string]uint64{},
 		monitors: map[string]monitorRun{},
 	}
-	m.cfg.Store(cfg)
+	m.setup.Store(newSetup(cfg))
 	for _, name := range cfg.Sounds() {
 		if _, ok := sounds.Get(name); !ok {
 			return nil, fmt.Errorf("sound %q is used by the setup but not in the sounds directory", name)
@@ -160,7 +159,6 @@ func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, 
 		if err := m.acd.AddAgent(acd.AgentConfig{ID: a.Extension, Queues: a.Queues, Skills: a.Skills}); err != nil {
 			return nil, err
 		}
-		m.agents[a.Extension] = a
 	}
 	return m, nil
 }
@@ -179,9 +177,29 @@ func queueConfig(q config.Queue) (acd.QueueConfig, error) {
 	return qc, nil
 }
 
+// setup is one setup and what is derived from it, replaced together.
+type setup struct {
+	cfg    *config.Config
+	agents map[string]config.Agent // by extension
+}
+
+func newSetup(cfg *config.Config) *setup {
+	s := &setup{cfg: cfg, agents: make(map[string]config.Agent, len(cfg.Agents))}
+	for _, a := range cfg.Agents {
+		s.agents[a.Extension] = a
+	}
+	return s
+}
+
 // config is the setup in force now. A call takes it once per step that
 // needs it, so a reload applies to the next step of every call.
-func (m *Manager) config() *config.Config { return m.cfg.Load() }
+func (m *Manager) config() *config.Config { return m.setup.Load().cfg }
+
+// agent is the agent with extension ext in the setup in force.
+func (m *Manager) agent(ext string) (config.Agent, bool) {
+	a, ok := m.setup.Load().agents[ext]
+	return a, ok
+}
 
 // Calendar is the business hours with their manual overrides.
 func (m *Manager) Calendar() *flow.Calendar { return m.hours }
@@ -433,7 +451,7 @@ func (m *Manager) call(id string) *Call {
 // offered calls), and agents configured so are logged in or out (a
 // logout during a call waits for its end).
 func (m *Manager) Registration(user string, registered bool) {
-	a, ok := m.agents[user]
+	a, ok := m.agent(user)
 	if !ok {
 		return
 	}
@@ -458,7 +476,7 @@ func (m *Manager) Registration(user string, registered bool) {
 // DeviceChanged recomputes whether an agent can be reached: a registered
 // SIP phone or a connected browser softphone. Call it when either changes.
 func (m *Manager) DeviceChanged(user string) {
-	if _, ok := m.agents[user]; !ok {
+	if _, ok := m.agent(user); !ok {
 		return
 	}
 	reachable := m.phones != nil && m.phones.Has(user)
@@ -567,4 +585,10 @@ func (m *Manager) ring(ctx context.Context, o acd.Offer) {
 		_ = m.acd.CallEnded(o.AgentID)
 		m.poke()
 	}
+}
+
+// agentOrZero is the agent with extension ext, or the zero Agent.
+func (m *Manager) agentOrZero(ext string) config.Agent {
+	a, _ := m.agent(ext)
+	return a
 }

@@ -34,7 +34,7 @@ func (c *Call) monitor(ctx context.Context, modeName, ext string) {
 	m, leg := c.m, c.caller
 	sup := leg.AuthUser
 	c.update(func(r *store.CallRecord) { r.Flow, r.Agent = "monitor", sup })
-	if a, ok := m.agents[sup]; !ok || !a.Supervisor {
+	if a, ok := m.agent(sup); !ok || !a.Supervisor {
 		leg.Reject(403, "Forbidden")
 		c.end(event.OutcomeRejected, event.BySystem, "agent "+sup+" is not a supervisor")
 		return

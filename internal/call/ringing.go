@@ -63,7 +63,7 @@ func (c *Call) ringing(ctx context.Context) {
 // or the caller is told (a SIP error before answering, a hang-up after).
 func (c *Call) noAnswer(ctx context.Context, ext string, err error, code int, reason string) {
 	m := c.m
-	if box := m.agents[ext].Voicemail; box != "" {
+	if box := m.agentOrZero(ext).Voicemail; box != "" {
 		m.event(event.NoAnswer, c.ID, ext, "", err.Error())
 		if !c.caller.Answered() && !c.answer() {
 			return

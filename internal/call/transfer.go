@@ -38,7 +38,7 @@ const (
 
 // targetKind says what a transfer target names.
 func (m *Manager) targetKind(target string) string {
-	if _, ok := m.agents[target]; ok {
+	if _, ok := m.agent(target); ok {
 		return targetAgent
 	}
 	if m.queueOf(target) != "" {
