@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/acd"
@@ -37,12 +38,12 @@ type Store interface {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg   *config.Config
+	// setup is the setup in force and the users derived from it (Apply).
+	setup atomic.Pointer[apiSetup]
 	acd   *acd.ACD
 	store Store
 	log   *slog.Logger
 	mux   *http.ServeMux
-	users map[string]principal
 	// Stats reports process-wide counters (active calls, RTP); nil hides the route.
 	Stats func() any
 	// Calendar is the business hours and their overrides; nil hides the routes.
@@ -100,20 +101,9 @@ type principal struct {
 
 // New builds the API handler.
 func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, acd: a, store: st, log: log, mux: http.NewServeMux(), users: map[string]principal{}, sessions: newSessions(), throttle: newThrottle(nil),
+	s := &Server{acd: a, store: st, log: log, mux: http.NewServeMux(), sessions: newSessions(), throttle: newThrottle(nil),
 		origins: http.NewCrossOriginProtection(), hub: &Hub{}}
-	for _, u := range cfg.Users {
-		p := principal{name: u.Username, password: u.Password, role: u.Role}
-		if u.PasswordHash != "" {
-			p.password, p.hash = "", []byte(u.PasswordHash)
-		}
-		s.users[u.Username] = p
-	}
-	for _, ag := range cfg.Agents {
-		if _, taken := s.users[ag.Extension]; !taken {
-			s.users[ag.Extension] = principal{name: ag.Extension, password: ag.Password, role: config.RoleAgent}
-		}
-	}
+	s.Apply(cfg)
 	if k, ok := st.(SessionKeeper); ok {
 		s.sessions.restore(k, log)
 	}
@@ -271,7 +261,7 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 		if !ok {
 			return principal{}, errors.New("session expired: log in again")
 		}
-		if p, ok := s.users[user]; ok {
+		if p, ok := s.user(user); ok {
 			return p, nil
 		}
 	}
@@ -288,7 +278,7 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 			s.log.Info("api: authentication refused", "scheme", "bearer", "source", r.RemoteAddr)
 			return principal{}, errors.New("invalid token")
 		}
-		p, ok := s.users[user]
+		p, ok := s.user(user)
 		if !ok {
 			return principal{}, errors.New("token of an unknown user")
 		}
@@ -302,7 +292,7 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 		if d := s.throttle.wait(keys...); d > 0 {
 			return principal{}, &throttledError{Retry: d}
 		}
-		p, known := s.users[user]
+		p, known := s.user(user)
 		if !known || !s.checkPassword(p, user, pass) {
 			s.throttle.fail(keys...)
 			s.log.Info("api: authentication refused", "scheme", "basic", "user", user, "source", r.RemoteAddr)
@@ -417,7 +407,7 @@ func (s *Server) agentViews(vs []acd.AgentView) []agentOut {
 	out := make([]agentOut, 0, len(vs))
 	for _, v := range vs {
 		name := ""
-		for _, a := range s.cfg.Agents {
+		for _, a := range s.config().Agents {
 			if a.Extension == v.ID {
 				name = a.Name
 			}

@@ -17,7 +17,7 @@ import (
 // The CRM's JSON object is flattened to its scalar fields (nested objects
 // as "a.b"); a slow or failing CRM gives an error, never a stuck desktop.
 func (s *Server) crmLookup(w http.ResponseWriter, r *http.Request) {
-	crm := s.cfg.CRM
+	crm := s.config().CRM
 	if crm.URL == "" {
 		writeError(w, 404, "no CRM is configured")
 		return

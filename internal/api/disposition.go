@@ -42,7 +42,7 @@ func (s *Server) saveDisposition(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 403, "only the agent who took the call may close it")
 		return
 	}
-	if q, ok := s.cfg.QueueByName(rec.Queue); ok && len(q.Dispositions) > 0 && !slices.Contains(q.Dispositions, body.Code) {
+	if q, ok := s.config().QueueByName(rec.Queue); ok && len(q.Dispositions) > 0 && !slices.Contains(q.Dispositions, body.Code) {
 		writeError(w, 400, fmt.Sprintf("code: %q is not one of %s's dispositions (%s)", body.Code, q.Name, strings.Join(q.Dispositions, ", ")))
 		return
 	}

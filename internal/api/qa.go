@@ -20,7 +20,7 @@ type QAStore interface {
 }
 
 func (s *Server) scorecards(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, 200, s.cfg.QA.Scorecards)
+	writeJSON(w, 200, s.config().QA.Scorecards)
 }
 
 // scoreCall scores a call on a scorecard: POST /api/v1/calls/{id}/score
@@ -40,9 +40,9 @@ func (s *Server) scoreCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var card *config.Scorecard
-	for i := range s.cfg.QA.Scorecards {
-		if s.cfg.QA.Scorecards[i].Name == body.Scorecard {
-			card = &s.cfg.QA.Scorecards[i]
+	for i := range s.config().QA.Scorecards {
+		if s.config().QA.Scorecards[i].Name == body.Scorecard {
+			card = &s.config().QA.Scorecards[i]
 		}
 	}
 	if card == nil {
@@ -136,7 +136,7 @@ func (s *Server) reviewQueue(w http.ResponseWriter, r *http.Request) {
 	for i, c := range cands {
 		cs[i] = qa.Candidate(c)
 	}
-	picks := qa.Sample(cs, s.cfg.QA, week)
+	picks := qa.Sample(cs, s.config().QA, week)
 	if picks == nil {
 		picks = []qa.Pick{}
 	}

@@ -36,11 +36,11 @@ func (s *Server) queueReport(w http.ResponseWriter, r *http.Request) {
 		}
 		interval = d
 	}
-	if n := int64(to.Sub(from)/interval+1) * int64(len(s.cfg.Queues)); n > maxReportRows {
+	if n := int64(to.Sub(from)/interval+1) * int64(len(s.config().Queues)); n > maxReportRows {
 		writeError(w, 400, "too many rows: widen the interval or narrow the range")
 		return
 	}
-	rep, err := report.Queues(s.cfg.Queues, from, to, interval, StoreSum(r.Context(), s.Reports))
+	rep, err := report.Queues(s.config().Queues, from, to, interval, StoreSum(r.Context(), s.Reports))
 	if err != nil {
 		s.log.Error("api: queue report", "err", err)
 		writeError(w, 500, "could not compute the report")
@@ -100,8 +100,8 @@ func (s *Server) agentReport(w http.ResponseWriter, r *http.Request) {
 	for i, c := range changes {
 		sc[i] = report.StateChange(c)
 	}
-	agents := make([]string, 0, len(s.cfg.Agents))
-	for _, a := range s.cfg.Agents {
+	agents := make([]string, 0, len(s.config().Agents))
+	for _, a := range s.config().Agents {
 		agents = append(agents, a.Extension)
 	}
 	writeJSON(w, 200, map[string]any{"from": from, "to": to, "rows": report.BuildAgentReport(from, to, agents, sc, calls),

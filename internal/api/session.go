@@ -191,7 +191,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeThrottled(w, &throttledError{Retry: d})
 		return
 	}
-	p, ok := s.users[body.Username]
+	p, ok := s.user(body.Username)
 	if !ok || !s.checkPassword(p, body.Username, body.Password) {
 		s.throttle.fail(keys...)
 		s.log.Info("web login refused", "user", body.Username, "source", r.RemoteAddr)
@@ -202,7 +202,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.throttle.ok(keys...)
 	id := s.sessions.create(p.name)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		MaxAge: int(sessionTTL.Seconds())})
+		MaxAge: int(sessionTTL.Seconds()), Secure: s.secureCookies(r)})
 	s.log.Info("web login", "user", p.name, "role", p.role)
 	s.record(store.AuditEntry{Actor: p.name, Role: p.role, Source: sourceIP(r), Action: "login", Result: 200, Detail: "web login"})
 	writeJSON(w, 200, map[string]string{"username": p.name, "role": p.role})
@@ -213,6 +213,14 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.sessions.drop(c.Value)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: s.secureCookies(r)})
 	writeJSON(w, 200, map[string]string{"status": "logged out"})
+}
+
+// secureCookies reports whether the session cookie is sent only over
+// HTTPS: whenever the setup turns HTTPS on (server.tls; plain HTTP then
+// only redirects), and for any request that came over TLS.
+func (s *Server) secureCookies(r *http.Request) bool {
+	return r.TLS != nil || s.config().Server.TLS.Enabled()
 }

@@ -59,3 +59,43 @@ func TestWebSessionSurvivesRestart(t *testing.T) {
 		t.Fatalf("a made-up session: %d", code)
 	}
 }
+
+// The session cookie is Secure when HTTPS is on (server.tls) or the
+// request came over TLS, and only then: a Secure cookie set over plain
+// HTTP would never come back.
+func TestSessionCookieSecure(t *testing.T) {
+	tests := []struct {
+		name       string
+		tls        config.HTTPTLS
+		overTLS    bool
+		wantSecure bool
+	}{
+		{name: "plain HTTP", wantSecure: false},
+		{name: "server.tls set", tls: config.HTTPTLS{Cert: "c.pem", Key: "k.pem"}, wantSecure: true},
+		{name: "a request over TLS", overTLS: true, wantSecure: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &config.Config{Server: config.Server{TLS: tc.tls},
+				Users: []config.User{{Username: "sup", Password: "s", Role: config.RoleSupervisor}}}
+			srv := New(cfg, nil, nil, slog.Default())
+			for _, r := range []*http.Request{
+				httptest.NewRequest("POST", "https://pbx.example.com/api/v1/session", strings.NewReader(`{"username": "sup", "password": "s"}`)),
+				httptest.NewRequest("DELETE", "https://pbx.example.com/api/v1/session", nil),
+			} {
+				if !tc.overTLS {
+					r.TLS = nil
+				}
+				rec := httptest.NewRecorder()
+				srv.ServeHTTP(rec, r)
+				cookies := rec.Result().Cookies()
+				if rec.Code != 200 || len(cookies) != 1 {
+					t.Fatalf("%s: %d %v", r.Method, rec.Code, cookies)
+				}
+				if c := cookies[0]; c.Secure != tc.wantSecure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+					t.Errorf("%s: cookie %s: Secure %v (want %v), HttpOnly %v, SameSite %v", r.Method, c.Name, c.Secure, tc.wantSecure, c.HttpOnly, c.SameSite)
+				}
+			}
+		})
+	}
+}

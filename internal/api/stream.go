@@ -100,7 +100,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 							}
 						}
 					}
-					if q, ok := s.cfg.QueueByName(call.Queue); ok {
+					if q, ok := s.config().QueueByName(call.Queue); ok {
 						snap.Script, snap.Dispositions = renderScript(q.Script, *call), q.Dispositions
 					}
 				}

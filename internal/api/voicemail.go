@@ -20,7 +20,7 @@ func (s *Server) mailboxAllowed(p principal, mailbox string) bool {
 	if p.role != config.RoleAgent {
 		return true
 	}
-	for _, a := range s.cfg.Agents {
+	for _, a := range s.config().Agents {
 		if a.Extension == p.name {
 			return a.Voicemail != "" && a.Voicemail == mailbox
 		}

@@ -250,6 +250,22 @@ func NewCalendar(hs []config.Hours) *Calendar {
 	return c
 }
 
+// Replace puts a new setup's schedules in force. An override stays while
+// its schedule is still in the setup, and goes with it otherwise.
+func (c *Calendar) Replace(hs []config.Hours) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hours = make(map[string]config.Hours, len(hs))
+	for _, h := range hs {
+		c.hours[h.Name] = h
+	}
+	for name := range c.override {
+		if _, ok := c.hours[name]; !ok {
+			delete(c.override, name)
+		}
+	}
+}
+
 // Open implements Schedules: an override wins over the weekly hours and holidays.
 func (c *Calendar) Open(name string, t time.Time) (bool, bool) {
 	c.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 )
 
 // Sound is audio ready to send: encoded once per codec in 20 ms frames.
@@ -42,6 +43,7 @@ func (s *Sound) frame(c Codec, i int) []byte {
 
 // Library holds the sounds a setup plays, by name.
 type Library struct {
+	mu     sync.RWMutex
 	sounds map[string]*Sound
 }
 
@@ -72,14 +74,29 @@ func LoadLibrary(fsys fs.FS, dir string) (*Library, error) {
 
 // Get returns the named sound.
 func (l *Library) Get(name string) (*Sound, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
 	s, ok := l.sounds[name]
 	return s, ok
 }
 
 // Add puts a sound in the library (tests and generated tones).
 func (l *Library) Add(s *Sound) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.sounds == nil {
 		l.sounds = map[string]*Sound{}
 	}
 	l.sounds[s.Name] = s
+}
+
+// Update adds every sound of from, replacing those of the same name (a
+// setup reloaded with new sound files). A sound playing keeps playing as
+// it was; none is removed, so a call never loses the prompt it is at.
+func (l *Library) Update(from *Library) {
+	from.mu.RLock()
+	defer from.mu.RUnlock()
+	for _, s := range from.sounds {
+		l.Add(s)
+	}
 }
