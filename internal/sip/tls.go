@@ -1,27 +1,23 @@
 package sip
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/certs"
 )
 
 // TLSConfig sets up SIP over TLS.
@@ -62,76 +58,15 @@ func LoadCertificate(certFile, keyFile string, create bool, hosts ...string) (ce
 	return cert, created, nil
 }
 
-// writeSelfSigned makes an ECDSA P-256 self-signed certificate for hosts
-// and writes it and its key (mode 0600) as PEM. The key is written first
-// and the certificate last, each by rename, so a crash leaves no
-// certificate without its key.
+// writeSelfSigned makes the SIP listener's self-signed certificate for
+// hosts and localhost, its own CA so a phone or SIPp can pin it.
 func writeSelfSigned(certFile, keyFile string, hosts []string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	err := certs.Write(certFile, keyFile, certs.Request{Hosts: append([]string{"localhost"}, hosts...),
+		CommonName: "Switchboard SIP", ValidFor: 10 * 365 * 24 * time.Hour, CA: true})
 	if err != nil {
-		return fmt.Errorf("sip: tls: key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return fmt.Errorf("sip: tls: serial: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "Switchboard SIP", Organization: []string{"Switchboard (self-signed)"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true, // so a phone or SIPp can pin it as its own CA
-	}
-	for _, h := range append([]string{"localhost"}, hosts...) {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" && !containsFold(tmpl.DNSNames, h) {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return fmt.Errorf("sip: tls: certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return fmt.Errorf("sip: tls: key: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(certFile), 0o700); err != nil {
 		return fmt.Errorf("sip: tls: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(keyFile), 0o700); err != nil {
-		return fmt.Errorf("sip: tls: %w", err)
-	}
-	if err := writeFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return err
-	}
-	return writeFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return fmt.Errorf("sip: tls: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("sip: tls: write %s: %w", path, err)
 	}
 	return nil
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // LoadCAs reads PEM certificates to trust instead of the system roots.
