@@ -102,8 +102,14 @@ type Server struct {
 	// at first start and reused afterwards (see TLSFiles).
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
-	// HTTPListen is the host:port of the REST API and web UI.
+	// HTTPListen is the host:port of the REST API and web UI; with TLS
+	// set it only redirects to HTTPSListen.
 	HTTPListen string `yaml:"http_listen"`
+	// TLS, when set, serves the web UI and the API over HTTPS (httptls.go).
+	TLS HTTPTLS `yaml:"tls"`
+	// HTTPSListen is the host:port of HTTPS; empty: HTTPListen's host at
+	// port 8443 (see HTTPSListenAddr).
+	HTTPSListen string `yaml:"https_listen"`
 	// DataDir holds the database and recordings.
 	DataDir string `yaml:"data_dir"`
 	// MediaIP is the address written in SDP and bound for RTP; defaults to the SIP host.

@@ -289,6 +289,7 @@ func (c *Config) validateServer(v *validator) {
 		v.add("server", "data_dir: required", "server", "data_dir")
 	}
 	c.validateTLS(v)
+	c.validateHTTPS(v)
 	if s.RegisterMinExpires <= 0 || s.RegisterMaxExpires < s.RegisterMinExpires {
 		v.add("server", "register_min_expires..register_max_expires: must be > 0 and ordered", "server", "register_max_expires")
 	}
