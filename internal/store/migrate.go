@@ -62,6 +62,23 @@ CREATE TABLE webhook_outbox (
 CREATE INDEX webhook_outbox_pending ON webhook_outbox(done_at, seq);`},
 	{"web sessions kept across restarts", `
 CREATE TABLE web_sessions (hash TEXT PRIMARY KEY, username TEXT NOT NULL, expires_at INTEGER NOT NULL);`},
+	{"pending callbacks kept across restarts", `
+CREATE TABLE pending_callbacks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  call_id TEXT NOT NULL UNIQUE, queue TEXT NOT NULL, number TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 0,
+  dialed TEXT NOT NULL DEFAULT '', caller TEXT NOT NULL DEFAULT '',
+  requested_at INTEGER NOT NULL, queued_at INTEGER NOT NULL, line_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0
+);`},
+	{"SIP registrations kept across restarts", `
+CREATE TABLE registrations (
+  username TEXT PRIMARY KEY, contact TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', transport TEXT NOT NULL DEFAULT '',
+  expires_at INTEGER NOT NULL, version INTEGER NOT NULL
+);`},
+	{"hours overrides kept across restarts", `
+CREATE TABLE hours_overrides (name TEXT PRIMARY KEY, open INTEGER NOT NULL, set_at INTEGER NOT NULL);`},
+	{"events by agent, for the states agents are restored to", `
+CREATE INDEX events_agent ON events(agent, seq) WHERE agent != '';`},
 }
 
 // migrate applies the migrations db has not had, each in a transaction.
