@@ -64,6 +64,11 @@ type Call struct {
 	pendingParties int
 	recordKeys     string
 	recordKeyAt    time.Time
+	// pending is the callback as kept in the store (restore.go), nil when
+	// none is; kept: shutdown left it there for the next start, so the
+	// record stays open.
+	pending *store.PendingCallback
+	kept    bool
 
 	// mu guards what other goroutines read: the record and the view.
 	mu   sync.Mutex
@@ -167,6 +172,10 @@ func (c *Call) setView(f func(v *callView)) {
 func (c *Call) finish() {
 	c.setState(StateEnded)
 	close(c.done)
+	if c.kept {
+		c.finishKept()
+		return
+	}
 	caller := c.caller // nil for a click-to-call that never reached the customer
 	if caller != nil {
 		caller.Hangup()

@@ -107,6 +107,9 @@ func (c *Call) requestCallback(ctx context.Context, q config.Queue, number strin
 	m.event(event.CallbackRequested, c.ID, "", q.Name, fmt.Sprintf("number=%s position=%d", number, pos))
 	c.log.Info("callback requested", "number", number, "position", pos)
 	c.setState(StateCallbackPending)
+	// Stored before the caller is told: a server killed from now on
+	// still calls them back.
+	c.storeCallback(number)
 	if _, err := c.play(ctx, []string{"callback-confirmed"}, false); err != nil {
 		c.log.Debug("callback confirmation cut short", "err", err)
 	}
@@ -115,16 +118,23 @@ func (c *Call) requestCallback(ctx context.Context, q config.Queue, number strin
 
 // callbackPending is the step of a callback: it waits for an agent to take
 // it (agentAnswered), dials the customer for them, and retries when nobody
-// answers, up to the queue's attempts.
+// answers, up to the queue's attempts. The stored callback follows it
+// (restore.go): updated after each attempt and move, forgotten when the
+// callback ends, and left stored when the server stops.
 func (c *Call) callbackPending(ctx context.Context) {
+	defer c.settleCallback()
 	m := c.m
 	q, _ := c.queueConfig(c.queue)
-	for attempt := 1; !c.moved(StateCallbackPending); attempt++ {
+	for attempt := c.callbackAttempts() + 1; !c.moved(StateCallbackPending); attempt++ {
 		for c.agentLeg == nil && !c.moved(StateCallbackPending) {
 			select {
 			case k := <-c.cmds:
 				c.exec(k)
+				c.syncCallback()
 			case <-ctx.Done():
+				if c.keepForRestart() {
+					return
+				}
 				_ = m.acd.Withdraw(c.ID, "callback not reached in time")
 				m.poke()
 				c.closeSegment(event.SegmentWithdrawn, "")
@@ -141,10 +151,14 @@ func (c *Call) callbackPending(ctx context.Context) {
 			c.end(event.OutcomeCallbackFailed, event.BySystem, "callback hung up from the desktop")
 			return
 		}
+		if c.keepForRestart() { // the attempt was cut short by the shutdown: not counted
+			return
+		}
 		if attempt >= q.Callback.Attempts {
 			c.end(event.OutcomeCallbackFailed, event.BySystem, fmt.Sprintf("customer did not answer %d callback attempts", attempt))
 			return
 		}
+		c.callbackAttempted(attempt)
 		t := time.NewTimer(q.Callback.RetryAfter)
 	retry:
 		for {
@@ -153,8 +167,16 @@ func (c *Call) callbackPending(ctx context.Context) {
 				break retry
 			case k := <-c.cmds:
 				c.exec(k)
+				c.syncCallback()
+				if c.moved(StateCallbackPending) {
+					t.Stop()
+					return
+				}
 			case <-ctx.Done():
 				t.Stop()
+				if c.keepForRestart() {
+					return
+				}
 				c.end(event.OutcomeCallbackFailed, event.BySystem, "maximum call duration or shutdown before the next callback attempt")
 				return
 			}

@@ -90,8 +90,12 @@ func (c *Call) toQueued() {
 	c.setState(StateQueued)
 }
 
-// music starts the queue's music on hold.
+// music starts the queue's music on hold (none for a callback restored
+// after a restart: it has no caller leg).
 func (c *Call) music(q config.Queue) {
+	if c.caller == nil {
+		return
+	}
 	if snd, ok := c.m.sounds.Get(q.Music); ok {
 		c.caller.Media().Loop(snd)
 	}

@@ -50,6 +50,7 @@ const (
 	CallbackDeclined  Kind = "callback_declined"
 	CallbackAttempt   Kind = "callback_attempt"
 	CallbackRetry     Kind = "callback_retry"
+	CallbackRestored  Kind = "callback_restored" // a pending callback queued again after a restart
 	ClickToCall       Kind = "click_to_call"
 	AgentAnswered     Kind = "agent_answered"
 	VoicemailGreeting Kind = "voicemail_greeting"
@@ -93,7 +94,7 @@ var kinds = []Kind{
 	PriorityChanged, Moved, Connected, NoAnswer, HangupRequested, Hold, Unhold, HoldReminder, HoldMaxReached, DTMFSent,
 	Transfer, TransferFailed, TransferredOut, ConsultStarted, ConsultConnected, ConsultFailed, ConsultEnded,
 	ConsultCancelled, ConferenceRinging, ConferenceJoined, ConferenceLeft, ConferenceFailed, ConferenceHold, ConferenceUnhold,
-	CallbackRequested, CallbackDeclined, CallbackAttempt, CallbackRetry, ClickToCall, AgentAnswered,
+	CallbackRequested, CallbackDeclined, CallbackAttempt, CallbackRetry, CallbackRestored, ClickToCall, AgentAnswered,
 	VoicemailGreeting, VoicemailLeft, VoicemailEmpty, RecordingStarted, RecordingPaused, RecordingResumed,
 	RecordingSaved, RecordingFetched, MonitorStarted, MonitorMode, MonitorEnded, DispositionSaved, QAScored,
 	Queued, Offered, OfferDeclined, OfferTimeout, OfferCancelled, Answered, Abandoned, AgentCallEnded, AgentState,
