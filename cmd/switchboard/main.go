@@ -17,6 +17,7 @@ Usage:
   switchboard token create --user NAME [--expires 720h] [--config FILE] [--data DIR]
   switchboard token list|revoke ID [--config FILE] [--data DIR]
   switchboard config check -f FILE
+  switchboard ha1 --user EXTENSION [--realm REALM] < password
   switchboard simulate --arrivals-per-hour N --aht 180s --agents N [--patience 120s] [--hours 8] [--profile 1,2,1] [--json]
   switchboard load [--target 127.0.0.1:5060] [--agents 50] [--calls 100] [--rate 5] [--aht 30s] [--patience 60s] [--server-pid PID] [--json]
   switchboard report [--config FILE] [--data DIR] [--from RFC3339] [--to RFC3339] [--interval 1h] [--all] [--json]
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "config":
 		return configCmd(args[1:], stdout, stderr)
+	case "ha1":
+		return ha1Cmd(args[1:], os.Stdin, stdout, stderr)
 	case "erlang":
 		return erlangCmd(args[1:], stdout, stderr)
 	case "simulate":

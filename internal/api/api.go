@@ -96,6 +96,7 @@ type principal struct {
 	name     string
 	password string
 	hash     []byte // bcrypt, when the setup gives password_hash
+	ha1      string // an agent's SIP digest HA1, when the setup gives password_ha1
 	role     string
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -147,8 +148,13 @@ func (ss *sessions) drop(id string) {
 }
 
 // checkPassword compares a password with a principal's: bcrypt when the
-// setup gives a password_hash, else constant-time equality.
+// setup gives a password_hash, the digest HA1 of the password when it
+// gives an agent's password_ha1, else constant-time equality.
 func (s *Server) checkPassword(p principal, user, pass string) bool {
+	if p.ha1 != "" {
+		ha1 := config.DigestHA1(p.name, s.config().Server.Realm, pass)
+		return subtle.ConstantTimeCompare([]byte(ha1), []byte(p.ha1)) == 1
+	}
 	if p.hash == nil {
 		return subtle.ConstantTimeCompare([]byte(pass), []byte(p.password)) == 1
 	}

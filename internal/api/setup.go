@@ -23,7 +23,7 @@ func (s *Server) Apply(cfg *config.Config) {
 	}
 	for _, ag := range cfg.Agents {
 		if _, taken := users[ag.Extension]; !taken {
-			users[ag.Extension] = principal{name: ag.Extension, password: ag.Password, role: config.RoleAgent}
+			users[ag.Extension] = principal{name: ag.Extension, password: ag.Password, ha1: ag.PasswordHA1, role: config.RoleAgent}
 		}
 	}
 	s.setup.Store(&apiSetup{cfg: cfg, users: users})

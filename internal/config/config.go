@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sort"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -85,7 +88,10 @@ type CRM struct {
 type Webhook struct {
 	URL string `yaml:"url"`
 	// Secret signs each body (HMAC-SHA256, header X-Switchboard-Signature).
-	Secret string `yaml:"secret"`
+	// It, like every secret of the setup, may be ${env:NAME}, or read from
+	// SecretFile instead (secrets.go).
+	Secret     string `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
 	// Events lists the event kinds sent (queued, offered, answered, ended,
 	// voicemail_left, transfer, agent_state, ...); empty sends every one.
 	Events []string `yaml:"events"`
@@ -138,7 +144,11 @@ type User struct {
 	// PasswordHash is a bcrypt hash used instead of Password, so the setup
 	// need not hold the password itself.
 	PasswordHash string `yaml:"password_hash"`
-	Role         string `yaml:"role"`
+	// PasswordFile and PasswordHashFile name files holding Password or
+	// PasswordHash instead (secrets.go).
+	PasswordFile     string `yaml:"password_file"`
+	PasswordHashFile string `yaml:"password_hash_file"`
+	Role             string `yaml:"role"`
 }
 
 // Roles a user may have.
@@ -163,10 +173,17 @@ type Trunk struct {
 
 // Agent is a person who takes calls, identified by an extension.
 type Agent struct {
-	Extension string   `yaml:"extension"`
-	Name      string   `yaml:"name"`
-	Password  string   `yaml:"password"`
-	Queues    []string `yaml:"queues"`
+	Extension string `yaml:"extension"`
+	Name      string `yaml:"name"`
+	// Password is the SIP password (and the web login's); PasswordHA1
+	// stands for it: the digest HA1, MD5(extension:realm:password) for
+	// server.realm, so the setup need not hold the password. Exactly one
+	// of them is set, each possibly from a file (secrets.go).
+	Password        string   `yaml:"password"`
+	PasswordFile    string   `yaml:"password_file"`
+	PasswordHA1     string   `yaml:"password_ha1"`
+	PasswordHA1File string   `yaml:"password_ha1_file"`
+	Queues          []string `yaml:"queues"`
 	// Skills maps a skill to the agent's proficiency, 1 (novice) to 10 (expert).
 	Skills map[string]int `yaml:"skills"`
 	// LoginOnRegister logs the agent in, available, when their phone registers.
@@ -403,8 +420,10 @@ func Defaults() Config {
 	}
 }
 
-// Parse decodes a YAML setup named name (used in error messages), applies
-// defaults and validates it. Every problem found is reported, each as
+// Parse decodes a YAML setup named name (its path: used in error messages,
+// and relative secret files are under its directory), applies defaults,
+// resolves its secrets (environment references and files, secrets.go) and
+// validates it. Every problem found is reported, each as
 // "name:line: what: problem".
 func Parse(name string, data []byte) (*Config, error) {
 	var root yaml.Node
@@ -418,7 +437,9 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	cfg.applyDefaults()
-	if errs := cfg.validate(&root); len(errs) > 0 {
+	errs := cfg.provisionSecrets(&root, filepath.Dir(name), os.LookupEnv)
+	if errs = append(errs, cfg.validate(&root)...); len(errs) > 0 {
+		sort.SliceStable(errs, func(a, b int) bool { return errs[a].Line < errs[b].Line })
 		return nil, &ValidationError{File: name, Problems: errs}
 	}
 	return &cfg, nil

@@ -101,12 +101,7 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 			v.add(what, "username: defined twice", "users", i, "username")
 		}
 		users[u.Username] = true
-		switch {
-		case u.Password == "" && u.PasswordHash == "":
-			v.add(what, "password or password_hash: required", "users", i)
-		case u.PasswordHash != "" && !strings.HasPrefix(u.PasswordHash, "$2"):
-			v.add(what, "password_hash: not a bcrypt hash ($2a$…)", "users", i, "password_hash")
-		}
+		// password and password_hash: checkCredentials (secrets.go)
 		switch u.Role {
 		case RoleAdmin, RoleSupervisor, RoleAgent:
 		default:
@@ -184,9 +179,7 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 			v.add(what, "extension: defined twice", "agents", i, "extension")
 		}
 		exts[a.Extension] = true
-		if a.Password == "" {
-			v.add(what, "password: required", "agents", i)
-		}
+		// password and password_ha1: checkCredentials (secrets.go)
 		for j, q := range a.Queues {
 			if !queues[q] {
 				v.add(what, fmt.Sprintf("queues: unknown queue %q", q), "agents", i, "queues", j)

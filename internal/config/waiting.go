@@ -74,7 +74,9 @@ type SMTP struct {
 	Addr     string `yaml:"addr"`
 	From     string `yaml:"from"`
 	Username string `yaml:"username"`
-	Password string `yaml:"password"`
+	// Password may be ${env:NAME}, or read from PasswordFile (secrets.go).
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
 	// StartTLS requires the relay to offer STARTTLS (always used when offered).
 	StartTLS bool `yaml:"starttls"`
 	// InsecureSkipVerify accepts any certificate (a relay with a self-signed one).
@@ -103,10 +105,12 @@ type OutboundTrunk struct {
 	TLSCA     string `yaml:"tls_ca"`
 	// Username and Password answer the carrier's digest challenges; with
 	// Register the trunk also registers as Username.
-	Username string        `yaml:"username"`
-	Password string        `yaml:"password"`
-	Register bool          `yaml:"register"`
-	Expires  time.Duration `yaml:"expires"`
+	// Password may be ${env:NAME}, or read from PasswordFile (secrets.go).
+	Username     string        `yaml:"username"`
+	Password     string        `yaml:"password"`
+	PasswordFile string        `yaml:"password_file"`
+	Register     bool          `yaml:"register"`
+	Expires      time.Duration `yaml:"expires"`
 	// CallerID presented on outbound calls; empty keeps the caller's own number.
 	CallerID string `yaml:"caller_id"`
 }
@@ -217,7 +221,7 @@ func (c *Config) validateWaiting(v *validator, queues map[string]bool) {
 		if o.Transport != "udp" && o.Transport != "tcp" && o.Transport != "tls" {
 			v.add(what, fmt.Sprintf("outbound: transport: %q is not udp, tcp or tls", o.Transport), "trunks", i, "outbound", "transport")
 		}
-		if o.Register && (o.Username == "" || o.Password == "") {
+		if o.Register && (o.Username == "" || o.Password == "" && o.PasswordFile == "") { // a file that failed is reported by provisionSecrets
 			v.add(what, "outbound: register needs username and password", "trunks", i, "outbound", "register")
 		}
 		if o.CallerID != "" && !isDigits(o.CallerID) && o.CallerID[0] != '+' {

@@ -341,9 +341,9 @@ func (n *Node) sipConfig() sip.Config {
 			}
 		}
 	}
-	passwords := map[string]string{}
+	ha1s := map[string]string{} // the edge checks digests from HA1s, configured or computed
 	for _, a := range cfg.Agents {
-		passwords[a.Extension] = a.Password
+		ha1s[a.Extension] = a.HA1(cfg.Server.Realm)
 	}
 	numbers := map[string]bool{}
 	for _, nb := range cfg.Numbers {
@@ -352,7 +352,7 @@ func (n *Node) sipConfig() sip.Config {
 	return sip.Config{
 		Listen: cfg.Server.SIPListen, Realm: cfg.Server.Realm, Trusted: trusted,
 		MinExpires: cfg.Server.RegisterMinExpires, MaxExpires: cfg.Server.RegisterMaxExpires,
-		Password: func(u string) (string, bool) { p, ok := passwords[u]; return p, ok },
+		HA1: func(u string) (string, bool) { h, ok := ha1s[u]; return h, ok },
 		// A trusted source (a trunk's address) reaches the setup's numbers
 		// without credentials; everything else — extensions, feature codes,
 		// and numbers that lead nowhere — is challenged alike, so whether

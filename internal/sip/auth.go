@@ -50,8 +50,10 @@ type authenticator struct {
 	realm string
 	key   [32]byte
 	now   func() time.Time
-	// password returns the password of a user, false if there is no such user.
-	password func(user string) (string, bool)
+	// ha1 returns a user's digest HA1, MD5(user:realm:password) in
+	// lowercase hex, false if there is no such user: the server checks
+	// digests without knowing passwords.
+	ha1 func(user string) (string, bool)
 	// guard bans sources that fail too often; nil bans nobody.
 	guard Guard
 
@@ -68,8 +70,8 @@ type nonceUse struct {
 	uses   int
 }
 
-func newAuthenticator(realm string, password func(string) (string, bool)) *authenticator {
-	a := &authenticator{realm: realm, now: time.Now, password: password, used: map[string]nonceUse{}, maxUsed: maxNonces}
+func newAuthenticator(realm string, ha1 func(string) (string, bool)) *authenticator {
+	a := &authenticator{realm: realm, now: time.Now, ha1: ha1, used: map[string]nonceUse{}, maxUsed: maxNonces}
 	_, _ = rand.Read(a.key[:])
 	return a
 }
@@ -179,8 +181,9 @@ func (a *authenticator) verifyRequest(req *gosip.Request) (string, error) {
 }
 
 // check verifies header for method and, when target is given, that its uri
-// is target. An unknown user is checked against a password nobody has, so
-// it fails the same way, and in the same time, as a wrong password.
+// is target. An unknown user is checked against an HA1 nobody has, so it
+// fails the same way, and in the same time, as a wrong password. Only MD5
+// is accepted (what the challenge offers): HA1s are MD5.
 func (a *authenticator) check(method, header string, target *gosip.Uri) (string, error) {
 	if header == "" {
 		return "", ErrNoCredentials
@@ -192,6 +195,9 @@ func (a *authenticator) check(method, header string, target *gosip.Uri) (string,
 	if creds.Realm != a.realm {
 		return creds.Username, fmt.Errorf("%w: realm %q", ErrBadCredential, creds.Realm)
 	}
+	if creds.Algorithm != "" && !strings.EqualFold(creds.Algorithm, "MD5") {
+		return creds.Username, fmt.Errorf("%w: algorithm %q (MD5 was offered)", ErrBadCredential, creds.Algorithm)
+	}
 	if target != nil {
 		if user, err := a.checkURI(header, target); err != nil {
 			return user, err
@@ -200,16 +206,16 @@ func (a *authenticator) check(method, header string, target *gosip.Uri) (string,
 	if err := a.checkNonce(creds.Nonce); err != nil {
 		return creds.Username, err
 	}
-	pw, known := a.password(creds.Username)
+	ha1, known := a.ha1(creds.Username)
 	if !known {
-		pw = hex.EncodeToString(a.key[:]) // not any user's password
+		ha1 = hex.EncodeToString(a.key[:16]) // not any user's HA1
 	}
 	chal := &digest.Challenge{Realm: a.realm, Nonce: creds.Nonce, Opaque: creds.Opaque, Algorithm: creds.Algorithm}
 	if creds.QOP != "" {
 		chal.QOP = []string{creds.QOP}
 	}
 	want, err := digest.Digest(chal, digest.Options{Method: method, URI: creds.URI, Username: creds.Username,
-		Password: pw, Count: creds.Nc, Cnonce: creds.Cnonce})
+		A1: ha1, Count: creds.Nc, Cnonce: creds.Cnonce})
 	if err != nil {
 		return creds.Username, fmt.Errorf("%w: %v", ErrBadCredential, err)
 	}

@@ -1,7 +1,10 @@
 package sip
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,13 +12,20 @@ import (
 	"github.com/icholy/digest"
 )
 
+// newTestAuth knows 1001, password demo1001, by its HA1 only.
 func newTestAuth() *authenticator {
+	ha1 := testHA1("1001", "switchboard", "demo1001")
 	return newAuthenticator("switchboard", func(u string) (string, bool) {
 		if u == "1001" {
-			return "demo1001", true
+			return ha1, true
 		}
 		return "", false
 	})
+}
+
+func testHA1(user, realm, password string) string {
+	sum := md5.Sum([]byte(user + ":" + realm + ":" + password))
+	return hex.EncodeToString(sum[:])
 }
 
 // answer computes what a phone sends for a challenge.
@@ -49,6 +59,14 @@ func TestDigestVerify(t *testing.T) {
 		{"forged nonce", func() string {
 			return `Digest username="1001", realm="switchboard", nonce="1.abc", uri="sip:x", response="00"`
 		}, ErrStaleNonce},
+		{"another realm's HA1", func() string {
+			chal := strings.Replace(a.challenge(false), `realm="switchboard"`, `realm="other"`, 1)
+			return answer(t, chal, "1001", "demo1001")
+		}, ErrBadCredential},
+		{"an algorithm not offered", func() string {
+			chal := strings.Replace(a.challenge(false), "algorithm=MD5", "algorithm=SHA-256", 1)
+			return answer(t, chal, "1001", "demo1001")
+		}, ErrBadCredential},
 		{"stale nonce", func() string {
 			h := answer(t, a.challenge(false), "1001", "demo1001")
 			now = now.Add(nonceLifetime + time.Second)

@@ -65,8 +65,10 @@ type Config struct {
 	Trusted    []netip.Prefix
 	MinExpires time.Duration
 	MaxExpires time.Duration
-	// Password returns an agent's SIP password.
-	Password func(user string) (string, bool)
+	// HA1 returns an agent's digest HA1: MD5(user:Realm:password) in
+	// lowercase hex (config.DigestHA1), false for no such agent. The edge
+	// never needs the password itself.
+	HA1 func(user string) (ha1 string, ok bool)
 	// AuthRequired names numbers that need an authenticated caller even
 	// from a trusted source (feature codes act on the caller's identity).
 	AuthRequired func(dialed string) bool
@@ -204,7 +206,7 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	listenAddr := net.JoinHostPort(host, strconv.Itoa(port))
 	s := &Server{
 		cfg: cfg, log: cfg.Log, media: eng, handler: h,
-		auth:    newAuthenticator(cfg.Realm, cfg.Password),
+		auth:    newAuthenticator(cfg.Realm, cfg.HA1),
 		reg:     newRegistrar(cfg.MinExpires, cfg.MaxExpires),
 		metrics: newCounters(),
 		rate:    newRateLimits(cfg.Edge, cfg.Trusted),
