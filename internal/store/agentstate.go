@@ -11,11 +11,21 @@ import (
 )
 
 // StoppedReason is the reason of the logged_out events ReconcileAgentStates
-// writes for agents a stopped server left logged in.
+// writes for agents a stopped server left logged in (the call manager
+// writes the same at a normal stop), and of the call records
+// MarkUnfinished closes.
 const StoppedReason = "server stopped"
 
-// loggedOut is the ACD's logged_out state (the store does not import acd).
-const loggedOut = "logged_out"
+// The ACD's states the store reads (the store does not import acd).
+const (
+	loggedOut = "logged_out"
+	available = "available"
+	away      = "away"
+	ringing   = "ringing"
+	onCall    = "on_call"
+	onHold    = "on_hold"
+	wrapUp    = "wrap_up"
+)
 
 func insertEvent(ctx context.Context, tx *sql.Tx, e Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO events (at, kind, call_id, agent, queue, detail, state, reason) VALUES (?,?,?,?,?,?,?,?)`,
@@ -140,4 +150,117 @@ func (s *Store) ReconcileAgentStates(ctx context.Context, now time.Time) (int, e
 	}
 	s.log.Info("agents left logged in by a stopped server logged out", "agents", len(open), "at", alive)
 	return len(open), nil
+}
+
+// AgentStateAtStop is the state an agent was in when the previous run of
+// the server ended: logged_out, available, or away with its reason.
+type AgentStateAtStop struct {
+	Agent, State, Reason string
+}
+
+// stateScan is how far back AgentStatesAtStop looks through an agent's
+// events for the state before the stop: past the logouts of stops (one per
+// start that died before restoring) and the requests made during a call.
+const stateScan = 64
+
+// AgentStatesAtStop returns, by agent, the state each agent was in when the
+// previous run ended, read from the events: the last agent_state before
+// the logouts of stops (reason StoppedReason, written by the call manager
+// at a normal stop or by ReconcileAgentStates after a kill). An agent who
+// was ringing, on a call, on hold or in wrap-up was logged in: the state
+// is what would have followed the call — away or logged_out when asked for
+// during it (agent_state_pending), else available. It is to be called at
+// start, after ReconcileAgentStates and before the ACD writes any event.
+func (s *Store) AgentStatesAtStop(ctx context.Context) ([]AgentStateAtStop, error) {
+	s.Flush()
+	rows, err := s.db.QueryContext(ctx, `SELECT agent, MAX(seq) FROM events WHERE kind = ? AND agent != '' GROUP BY agent ORDER BY agent`,
+		event.AgentState)
+	if err != nil {
+		return nil, fmt.Errorf("store: agent states at stop: %w", err)
+	}
+	type last struct {
+		agent string
+		seq   int64
+	}
+	var agents []last
+	for rows.Next() {
+		var l last
+		if err := rows.Scan(&l.agent, &l.seq); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: agent states at stop: %w", err)
+		}
+		agents = append(agents, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: agent states at stop: %w", err)
+	}
+	out := make([]AgentStateAtStop, 0, len(agents))
+	for _, l := range agents {
+		st, ok, err := s.agentStateAtStop(ctx, l.agent, l.seq)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// agentStateAtStop walks back from an agent's last agent_state event (seq)
+// to the state it was in before the stop; ok is false when there is none
+// within stateScan events.
+func (s *Store) agentStateAtStop(ctx context.Context, agent string, seq int64) (AgentStateAtStop, bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT kind, state, reason, detail FROM events
+ WHERE agent = ? AND seq <= ? AND kind IN (?, ?) ORDER BY seq DESC LIMIT ?`, agent, seq, event.AgentState, event.AgentPending, stateScan)
+	if err != nil {
+		return AgentStateAtStop{}, false, fmt.Errorf("store: state of agent %s at stop: %w", agent, err)
+	}
+	defer rows.Close()
+	// Walking back: past the stops' logouts, then through the states of
+	// the call the agent was on (its requests are the pending events among
+	// them), to the state before it.
+	var (
+		pending *Event // the last request made during the call
+		onACall bool
+	)
+	afterCall := func() AgentStateAtStop {
+		if pending != nil && pending.State != "" {
+			return AgentStateAtStop{Agent: agent, State: pending.State, Reason: pending.Reason}
+		}
+		return AgentStateAtStop{Agent: agent, State: available}
+	}
+	for rows.Next() {
+		e := Event{Agent: agent}
+		if err := rows.Scan(&e.Kind, &e.State, &e.Reason, &e.Detail); err != nil {
+			return AgentStateAtStop{}, false, fmt.Errorf("store: state of agent %s at stop: %w", agent, err)
+		}
+		if e.Kind == event.AgentPending {
+			if pending == nil {
+				pending = &e
+			}
+			continue
+		}
+		state, reason, ok := e.AgentState()
+		switch {
+		case !ok, state == loggedOut && reason == StoppedReason && !onACall:
+			continue
+		case state == ringing, state == onCall, state == onHold, state == wrapUp:
+			onACall = true
+		case onACall:
+			return afterCall(), true, nil
+		case state == loggedOut, state == available, state == away:
+			return AgentStateAtStop{Agent: agent, State: state, Reason: reason}, true, nil
+		default:
+			return AgentStateAtStop{}, false, nil // a state this store does not know
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return AgentStateAtStop{}, false, fmt.Errorf("store: state of agent %s at stop: %w", agent, err)
+	}
+	if onACall {
+		return afterCall(), true, nil
+	}
+	return AgentStateAtStop{}, false, nil
 }

@@ -230,15 +230,97 @@ func (s *Store) GetCall(ctx context.Context, id string) (CallRecord, []Event, er
 	return r, evs, rows.Err()
 }
 
-// MarkUnfinished closes calls left in progress by a previous process (a crash
-// or kill): they get outcome "failed" with reason "server restarted".
+// MarkUnfinished closes the calls a previous process left in progress (a
+// crash or a kill): see MarkUnfinishedWithOutbox; no webhook deliveries.
 func (s *Store) MarkUnfinished(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE calls SET outcome='failed', reason='server restarted', ended_at=?
- WHERE outcome='in_progress'`, now.UnixMilli())
+	return s.MarkUnfinishedWithOutbox(ctx, now, nil)
+}
+
+// MarkUnfinishedWithOutbox closes the calls a previous process left in
+// progress (a crash or a kill). Each gets outcome failed, hangup_by system,
+// reason StoppedReason and, as its end, the time the process was last seen
+// alive (LastAlive; now when that is unknown or later) — never before the
+// call arrived, was queued, offered or connected. A connected call's talk
+// time runs to that end, a call still waiting gets its wait so far, and
+// its open queue segment is closed (withdrawn). Each call gets an ended
+// event (Detail failed, Reason StoppedReason) written in the same
+// transaction as its webhook deliveries, deliveries(e) (nil: none), so
+// reports and webhooks see every call end. The calls of pending callbacks
+// are left open: the next start resumes them. It is to be called at
+// start, before any call; it returns how many calls it closed.
+func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, deliveries func(Event) []OutboxEntry) (int64, error) {
+	s.Flush()
+	alive, err := s.LastAlive(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if alive.IsZero() || alive.After(now) {
+		alive = now
+	}
+	type open struct {
+		id                string
+		end               int64
+		queued, connected sql.NullInt64
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, MAX(?, arrived_at, COALESCE(answered_at, 0), COALESCE(queued_at, 0),
+  COALESCE(offered_at, 0), COALESCE(connected_at, 0)), queued_at, connected_at
+ FROM calls WHERE outcome = ? AND id NOT IN (SELECT call_id FROM pending_callbacks) ORDER BY arrived_at, id`,
+		ms(alive), string(event.OutcomeInProgress))
 	if err != nil {
 		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
 	}
-	return res.RowsAffected()
+	var calls []open
+	for rows.Next() {
+		var c open
+		if err := rows.Scan(&c.id, &c.end, &c.queued, &c.connected); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: close unfinished calls: %w", err)
+		}
+		calls = append(calls, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
+	}
+	if len(calls) == 0 {
+		return 0, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	for _, c := range calls {
+		// Talk runs from the agent's answer, the wait from the queue entry
+		// of a call never answered; other figures stay as last written.
+		if _, err := tx.ExecContext(ctx, `UPDATE calls SET outcome = ?, hangup_by = ?, reason = ?, ended_at = ?,
+  talk_seconds = CASE WHEN connected_at IS NULL THEN talk_seconds ELSE (? - connected_at) / 1000.0 END,
+  wait_seconds = CASE WHEN connected_at IS NULL AND queued_at IS NOT NULL THEN (? - queued_at) / 1000.0 ELSE wait_seconds END
+ WHERE id = ?`, string(event.OutcomeFailed), string(event.BySystem), StoppedReason, c.end, c.end, c.end, c.id); err != nil {
+			return 0, fmt.Errorf("store: close unfinished call %s: %w", c.id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE queue_segments SET left_at = MAX(?, entered_at), how = ?,
+  wait_seconds = (MAX(?, entered_at) - entered_at) / 1000.0
+ WHERE call_id = ? AND left_at IS NULL`, c.end, string(event.SegmentWithdrawn), c.end, c.id); err != nil {
+			return 0, fmt.Errorf("store: close the queue segment of %s: %w", c.id, err)
+		}
+		e := Event{At: time.UnixMilli(c.end).UTC(), Kind: event.Ended, CallID: c.id, Detail: string(event.OutcomeFailed), Reason: StoppedReason}
+		if err := insertEvent(ctx, tx, e); err != nil {
+			return 0, fmt.Errorf("store: ended event of %s: %w", c.id, err)
+		}
+		if deliveries != nil {
+			for _, o := range deliveries(e) {
+				if err := insertOutbox(ctx, tx, o); err != nil {
+					return 0, fmt.Errorf("store: webhook delivery of %s: %w", c.id, err)
+				}
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
+	}
+	s.log.Info("calls left in progress by a stopped server closed", "calls", len(calls), "at", alive)
+	return int64(len(calls)), nil
 }
 
 func hashToken(t string) string {
