@@ -21,11 +21,39 @@ type Binding struct {
 	Expires   time.Time
 }
 
+// BindingStore keeps bindings across restarts (the node adapts the store):
+// the registrar writes a binding on every REGISTER that sets or refreshes
+// it and deletes it on unregister and expiry, before it answers, so a
+// binding the phone was told of survives a kill. Version orders the writes
+// of one user: the store must ignore a write older than what it holds.
+type BindingStore interface {
+	SaveBinding(ctx context.Context, b StoredBinding) error
+	DeleteBinding(ctx context.Context, user string, version int64) error
+	// LoadBindings returns the bindings not expired at now.
+	LoadBindings(ctx context.Context, now time.Time) ([]StoredBinding, error)
+}
+
+// StoredBinding is a Binding as a BindingStore keeps it.
+type StoredBinding struct {
+	User string
+	// Contact is the Contact URI as text.
+	Contact, Source, Transport string
+	Expires                    time.Time
+	Version                    int64
+}
+
+// bindingWriteTimeout bounds one write of a binding to its store.
+const bindingWriteTimeout = 5 * time.Second
+
 type registrar struct {
 	mu       sync.Mutex
 	bindings map[string]Binding
 	min, max time.Duration
 	now      func() time.Time
+	// keep, when set (RestoreRegistrations), is told every change;
+	// version numbers the changes, from above what keep held.
+	keep    BindingStore
+	version int64
 }
 
 func newRegistrar(min, max time.Duration) *registrar {
@@ -42,33 +70,57 @@ func (r *registrar) lookup(user string) (Binding, bool) {
 	return b, ok
 }
 
+// change is one change of a binding, numbered, for the binding store
+// (keep nil: nothing to write).
+type change struct {
+	keep    BindingStore
+	user    string
+	b       *Binding // nil: removed
+	version int64
+}
+
 // set stores or removes a binding; it reports whether the user's
-// registered-ness changed.
-func (r *registrar) set(user string, b *Binding) (changed bool) {
+// registered-ness changed, and the change to persist (none without a
+// store, or when nothing was removed).
+func (r *registrar) set(user string, b *Binding) (changed bool, ch change) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, had := r.bindings[user]
 	if b == nil {
 		delete(r.bindings, user)
-		return had
+		changed = had
+	} else {
+		r.bindings[user] = *b
+		changed = !had
 	}
-	r.bindings[user] = *b
-	return !had
+	if r.keep != nil && (b != nil || had) {
+		r.version++
+		ch = change{keep: r.keep, user: user, b: b, version: r.version}
+	}
+	return changed, ch
 }
 
-// expire removes bindings past their time and returns their users.
-func (r *registrar) expire() []string {
+// expire removes bindings past their time and returns their users, with
+// the changes to persist.
+func (r *registrar) expire() ([]string, []change) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	var gone []string
+	var (
+		gone []string
+		chs  []change
+	)
 	for u, b := range r.bindings {
 		if now.After(b.Expires) {
 			delete(r.bindings, u)
 			gone = append(gone, u)
+			if r.keep != nil {
+				r.version++
+				chs = append(chs, change{keep: r.keep, user: u, version: r.version})
+			}
 		}
 	}
-	return gone
+	return gone, chs
 }
 
 func (r *registrar) all() []Binding {
@@ -79,6 +131,68 @@ func (r *registrar) all() []Binding {
 		out = append(out, b)
 	}
 	return out
+}
+
+// persist writes a change to the binding store (never under r.mu). A
+// failure is logged: the phone stays registered here, only a restart
+// would forget it.
+func (s *Server) persist(ch change) {
+	keep := ch.keep
+	if keep == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bindingWriteTimeout)
+	defer cancel()
+	var err error
+	if ch.b == nil {
+		err = keep.DeleteBinding(ctx, ch.user, ch.version)
+	} else {
+		b := ch.b
+		err = keep.SaveBinding(ctx, StoredBinding{User: b.User, Contact: b.Contact.String(), Source: b.Source, Transport: b.Transport,
+			Expires: b.Expires, Version: ch.version})
+	}
+	if err != nil {
+		s.log.Error("registration not kept for a restart", "user", ch.user, "err", err)
+	}
+}
+
+// RestoreRegistrations makes registrations survive restarts. It loads the
+// bindings keep holds that have not expired, each as its phone's REGISTER
+// had set it — the handler is told the user registered, as on a REGISTER,
+// so the agent's phone is reachable again — and from then on writes every
+// change of a binding to keep. It is to be called once, before Run; it
+// returns how many bindings it restored. A stored binding whose Contact
+// does not parse is logged and skipped.
+func (s *Server) RestoreRegistrations(ctx context.Context, keep BindingStore) (int, error) {
+	r := s.reg
+	now := r.now()
+	stored, err := keep.LoadBindings(ctx, now)
+	if err != nil {
+		return 0, fmt.Errorf("sip: restore registrations: %w", err)
+	}
+	var restored []string
+	r.mu.Lock()
+	r.keep = keep
+	r.version = max(r.version, now.UnixNano())
+	for _, sb := range stored {
+		r.version = max(r.version, sb.Version)
+		var contact gosip.Uri
+		if err := gosip.ParseUri(sb.Contact, &contact); err != nil {
+			s.log.Warn("stored registration not restored: its contact does not parse", "user", sb.User, "contact", sb.Contact, "err", err)
+			continue
+		}
+		if _, had := r.bindings[sb.User]; had || !sb.Expires.After(now) {
+			continue
+		}
+		r.bindings[sb.User] = Binding{User: sb.User, Contact: contact, Source: sb.Source, Transport: sb.Transport, Expires: sb.Expires}
+		restored = append(restored, sb.User)
+	}
+	r.mu.Unlock()
+	for _, u := range restored {
+		s.log.Info("registration restored", "user", u)
+		s.handler.Registration(u, true)
+	}
+	return len(restored), nil
 }
 
 // Registrations lists current bindings.
@@ -95,7 +209,11 @@ func (s *Server) sweepRegistrations(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			for _, u := range s.reg.expire() {
+			gone, chs := s.reg.expire()
+			for _, ch := range chs {
+				s.persist(ch)
+			}
+			for _, u := range gone {
 				s.log.Info("registration expired", "user", u)
 				s.handler.Registration(u, false)
 			}
@@ -171,7 +289,9 @@ func (s *Server) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	b := &Binding{User: user, Contact: *c.Address.Clone(), Source: req.Source(), Transport: transport, Expires: s.reg.now().Add(expires)}
 	s.conns.vouch(req.Source()) // a registered phone's connection may stay quiet between refreshes
-	if s.reg.set(user, b) {
+	changed, ch := s.reg.set(user, b)
+	s.persist(ch) // before the answer: what the phone is told survives a kill
+	if changed {
 		s.log.Info("registered", "user", user, "contact", c.Address.String(), "expires", expires)
 		s.handler.Registration(user, true)
 	}
@@ -181,7 +301,9 @@ func (s *Server) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 }
 
 func (s *Server) unregister(user string) {
-	if s.reg.set(user, nil) {
+	changed, ch := s.reg.set(user, nil)
+	s.persist(ch)
+	if changed {
 		s.log.Info("unregistered", "user", user)
 		s.handler.Registration(user, false)
 	}
