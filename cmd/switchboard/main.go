@@ -17,6 +17,8 @@ Usage:
   switchboard token create --user NAME [--expires 720h] [--config FILE] [--data DIR]
   switchboard token list|revoke ID [--config FILE] [--data DIR]
   switchboard config check -f FILE
+  switchboard config apply -f FILE [--server URL] [--token T | --user NAME] [--ca FILE]
+  switchboard config reload [--server URL] [--token T | --user NAME] [--ca FILE]
   switchboard ha1 --user EXTENSION [--realm REALM] < password
   switchboard simulate --arrivals-per-hour N --aht 180s --agents N [--patience 120s] [--hours 8] [--profile 1,2,1] [--json]
   switchboard load [--target 127.0.0.1:5060] [--agents 50] [--calls 100] [--rate 5] [--aht 30s] [--patience 60s] [--server-pid PID] [--json]
@@ -24,6 +26,7 @@ Usage:
   switchboard erlang --arrivals-per-hour N --aht 180s (--agents N | --target-sl 0.8) [--patience 120s] [--sl-threshold 20s] [--json]
 
 With no --config, serve runs the built-in demo (examples/demo.yaml).
+serve applies its setup file again on SIGHUP, without dropping a call.
 `
 
 func main() {
@@ -46,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "config":
-		return configCmd(args[1:], stdout, stderr)
+		return configCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "ha1":
 		return ha1Cmd(args[1:], os.Stdin, stdout, stderr)
 	case "erlang":

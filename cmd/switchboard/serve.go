@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/node"
@@ -47,11 +50,49 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			}
 		}
 	}
-	n, err := node.New(cfg, log)
+	parse := func(data []byte) (*config.Config, error) {
+		c, err := sf.parse(data)
+		if err != nil {
+			return nil, err
+		}
+		return c, applySIPTLS(c, sf.sip, *sipTLS)
+	}
+	n, err := node.New(cfg, log, node.WithSetup(node.Setup{Path: sf.config, Read: sf.read, Parse: parse}))
 	if err != nil {
 		return err
 	}
+	stop := reloadOnHangup(ctx, n, log)
+	defer stop()
 	return n.Run(ctx)
+}
+
+// reloadOnHangup applies the setup file again each time the process gets
+// SIGHUP, until the returned stop is called; an invalid file is logged and
+// changes nothing.
+func reloadOnHangup(ctx context.Context, n *node.Node, log *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reading the setup again")
+				if _, err := n.Reload(ctx); err != nil {
+					log.Error("setup not reloaded; nothing changed", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		<-done
+	}
 }
 
 // applySIPTLS applies --sip-tls. Without it, a --sip that moves SIP also

@@ -24,18 +24,42 @@ func (f *setupFlags) register(fs *flag.FlagSet) {
 
 // load reads the setup (or the embedded demo) and applies flag overrides.
 func (f *setupFlags) load() (*config.Config, error) {
-	name, data := "demo.yaml", []byte(nil)
-	var err error
+	data, err := f.read()
+	if err != nil {
+		return nil, err
+	}
+	return f.parse(data)
+}
+
+// name is the setup's name in error messages: its path, or demo.yaml.
+func (f *setupFlags) name() string {
+	if f.config == "" {
+		return "demo.yaml"
+	}
+	return f.config
+}
+
+// read reads the setup file, or the embedded demo.
+func (f *setupFlags) read() ([]byte, error) {
+	var (
+		data []byte
+		err  error
+	)
 	if f.config == "" {
 		data, err = fs.ReadFile(examples.FS, "demo.yaml")
 	} else {
-		name = f.config
 		data, err = os.ReadFile(f.config)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read setup: %w", err)
 	}
-	cfg, err := config.Parse(name, data)
+	return data, nil
+}
+
+// parse validates data as the setup named by the flags and applies the
+// flag overrides.
+func (f *setupFlags) parse(data []byte) (*config.Config, error) {
+	cfg, err := config.Parse(f.name(), data)
 	if err != nil {
 		return nil, err
 	}

@@ -143,23 +143,3 @@ func setupHasUser(cfg *config.Config, name string) bool {
 	}
 	return false
 }
-
-func configCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "check" {
-		return fmt.Errorf("usage: switchboard config check -f FILE")
-	}
-	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "", "setup file to check")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	sf := setupFlags{config: *file}
-	cfg, err := sf.load()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: ok (%d queues, %d agents, %d flows, %d numbers)\n", *file, len(cfg.Queues), len(cfg.Agents), len(cfg.Flows), len(cfg.Numbers))
-	_ = config.RoleAdmin
-	return nil
-}

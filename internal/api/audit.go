@@ -87,7 +87,10 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, p principa
 	detail := ""
 	if r.Body != nil {
 		b, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), r.Body), r.Body} // the handler reads all of it, past what the audit keeps
 		detail = redact(b)
 	}
 	target := auditTarget(r)

@@ -48,6 +48,7 @@ func (n *Node) buildAPI() error {
 	a.Calendar = mgr.Calendar()
 	a.Voicemails = st
 	a.Calls = mgr
+	a.ServeSetups(setups{n})
 	a.Trunks = func() []api.TrunkStatus {
 		var out []api.TrunkStatus
 		for _, t := range sipSrv.TrunkStatus() {

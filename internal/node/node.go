@@ -54,6 +54,7 @@ type options struct {
 	shutdownTimeout time.Duration
 	drainGrace      time.Duration
 	lagClock        overload.Clock
+	setup           Setup
 }
 
 // WithSounds gives the node its sound library instead of loading the
@@ -97,6 +98,13 @@ type Node struct {
 	phones  *webrtc.Phones
 	httpLn  net.Listener
 	httpSrv *http.Server
+
+	// live is the setup in force once a reload has applied one (current);
+	// edge is what the SIP edge checks from it (applySIP); reloadMu makes
+	// reloads one at a time.
+	live     atomic.Pointer[config.Config]
+	edge     atomic.Pointer[edgeSetup]
+	reloadMu sync.Mutex
 
 	// calls is the context every call runs under (given to the manager):
 	// shutdown cancels it after closing the gate, so no call outlives Run.
@@ -341,24 +349,18 @@ func (n *Node) sipConfig() sip.Config {
 			}
 		}
 	}
-	ha1s := map[string]string{} // the edge checks digests from HA1s, configured or computed
-	for _, a := range cfg.Agents {
-		ha1s[a.Extension] = a.HA1(cfg.Server.Realm)
-	}
-	numbers := map[string]bool{}
-	for _, nb := range cfg.Numbers {
-		numbers[nb.Number] = true
-	}
+	n.applySIP(cfg)
 	return sip.Config{
 		Listen: cfg.Server.SIPListen, Realm: cfg.Server.Realm, Trusted: trusted,
 		MinExpires: cfg.Server.RegisterMinExpires, MaxExpires: cfg.Server.RegisterMaxExpires,
-		HA1: func(u string) (string, bool) { h, ok := ha1s[u]; return h, ok },
+		// Both follow the setup in force (applySIP, on every reload).
+		HA1: func(u string) (string, bool) { h, ok := n.edge.Load().ha1s[u]; return h, ok },
 		// A trusted source (a trunk's address) reaches the setup's numbers
 		// without credentials; everything else — extensions, feature codes,
 		// and numbers that lead nowhere — is challenged alike, so whether
 		// an extension exists cannot be learned from the answer.
 		AuthRequired: func(dialed string) bool {
-			_, number := numbers[dialed]
+			_, number := n.edge.Load().numbers[dialed]
 			return !number
 		},
 		Trunks: regs,
@@ -442,8 +444,9 @@ func (n *Node) HTTPAddr() netip.AddrPort {
 	return n.httpLn.Addr().(*net.TCPAddr).AddrPort()
 }
 
-// Config is the setup the node was built from.
-func (n *Node) Config() *config.Config { return n.cfg }
+// Config is the setup in force: the one the node was built from, or
+// the last one a reload applied.
+func (n *Node) Config() *config.Config { return n.current() }
 
 // Ready is closed once the node serves SIP and HTTP.
 func (n *Node) Ready() <-chan struct{} { return n.ready }

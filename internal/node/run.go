@@ -166,13 +166,13 @@ func (n *Node) drain() {
 // expireRecordings deletes recordings past their queue's retention, at
 // start and every retentionEvery.
 func (n *Node) expireRecordings(ctx context.Context) {
-	retention := map[string]time.Duration{}
-	for _, q := range n.cfg.Queues {
-		retention[q.Name] = q.RecordingRetention
-	}
 	t := time.NewTicker(retentionEvery)
 	defer t.Stop()
 	for {
+		retention := map[string]time.Duration{} // the setup in force: a reload may change it
+		for _, q := range n.current().Queues {
+			retention[q.Name] = q.RecordingRetention
+		}
 		if _, err := recording.Expire(ctx, n.st, retention, time.Now(), n.log); err != nil && ctx.Err() == nil {
 			n.log.Warn("recording retention", "err", err)
 		}

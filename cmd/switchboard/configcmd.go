@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+const configUsage = `usage:
+  switchboard config check -f FILE
+  switchboard config apply -f FILE [--server URL] [--token T | --user NAME] [--ca FILE]
+  switchboard config reload [--server URL] [--token T | --user NAME] [--ca FILE]
+
+apply sends FILE to the running server, which validates it as its own setup
+file (nothing changes when it is invalid), writes it there and applies it
+without dropping a call; reload makes the server read its setup file again
+(as SIGHUP does). Both need an admin: a token (--token, or SWITCHBOARD_TOKEN)
+or a user whose password is read from SWITCHBOARD_PASSWORD or stdin.`
+
+func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(configUsage)
+	}
+	switch args[0] {
+	case "check":
+		return configCheck(args[1:], stdout, stderr)
+	case "apply", "reload":
+	default:
+		return errors.New(configUsage)
+	}
+	fs := flag.NewFlagSet("config "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "apply: the setup file to apply")
+	server := fs.String("server", "http://127.0.0.1:8080", "the server's API base URL")
+	token := fs.String("token", os.Getenv("SWITCHBOARD_TOKEN"), "an admin's API token (default $SWITCHBOARD_TOKEN)")
+	user := fs.String("user", "", "an admin's user name, instead of a token; the password is $SWITCHBOARD_PASSWORD or the first line of stdin")
+	ca := fs.String("ca", "", "PEM certificate(s) to trust for an https server (a self-signed one)")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the server")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	var body []byte
+	path := "/api/v1/config/reload"
+	if args[0] == "apply" {
+		if *file == "" {
+			return errors.New("config apply: -f FILE is required")
+		}
+		var err error
+		if body, err = os.ReadFile(*file); err != nil {
+			return fmt.Errorf("config apply: %w", err)
+		}
+		path = "/api/v1/config/apply"
+	}
+	client := &http.Client{Timeout: *timeout}
+	if *ca != "" {
+		pem, err := os.ReadFile(*ca)
+		if err != nil {
+			return fmt.Errorf("--ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--ca %s: no PEM certificate in it", *ca)
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(*server, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("--server: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/yaml")
+	switch {
+	case *user != "":
+		pass, err := password(stdin)
+		if err != nil {
+			return err
+		}
+		req.SetBasicAuth(*user, pass)
+	case *token != "":
+		req.Header.Set("Authorization", "Bearer "+*token)
+	default:
+		return errors.New("config " + args[0] + ": give an admin's --token (or SWITCHBOARD_TOKEN) or --user")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", args[0], err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Applied   bool            `json:"applied"`
+		Persisted *bool           `json:"persisted"`
+		File      string          `json:"file"`
+		Changes   json.RawMessage `json:"changes"`
+		Errors    []string        `json:"errors"`
+		Error     string          `json:"error"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return fmt.Errorf("config %s: HTTP %d: %s", args[0], resp.StatusCode, strings.TrimSpace(string(raw)))
+	}
+	if resp.StatusCode != http.StatusOK {
+		for _, e := range out.Errors {
+			// The server names the problems in its own file; they are the
+			// lines of the file sent.
+			if *file != "" && out.File != "" {
+				e = strings.Replace(e, out.File+":", *file+":", 1)
+			}
+			fmt.Fprintln(stderr, e)
+		}
+		if out.Error != "" {
+			fmt.Fprintln(stderr, out.Error)
+		}
+		return fmt.Errorf("config %s: refused (HTTP %d); nothing changed", args[0], resp.StatusCode)
+	}
+	where := out.File
+	if where == "" {
+		where = "the built-in demo (not kept after the server stops)"
+	}
+	fmt.Fprintf(stdout, "applied (%s): %s\n", where, out.Changes)
+	return nil
+}
+
+// password is $SWITCHBOARD_PASSWORD, or the first line of stdin.
+func password(stdin io.Reader) (string, error) {
+	if p := os.Getenv("SWITCHBOARD_PASSWORD"); p != "" {
+		return p, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(stdin, 4096))
+	if err != nil {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	p, _, _ := strings.Cut(string(b), "\n")
+	p = strings.TrimSuffix(p, "\r")
+	if p == "" {
+		return "", errors.New("no password: set SWITCHBOARD_PASSWORD or give it on stdin")
+	}
+	return p, nil
+}
+
+func configCheck(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "setup file to check")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sf := setupFlags{config: *file}
+	cfg, err := sf.load()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d queues, %d agents, %d flows, %d numbers)\n", *file, len(cfg.Queues), len(cfg.Agents), len(cfg.Flows), len(cfg.Numbers))
+	return nil
+}

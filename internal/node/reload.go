@@ -1,0 +1,258 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+
+	"github.com/switchboard/switchboard/internal/api"
+	"github.com/switchboard/switchboard/internal/config"
+)
+
+// Setup is where a node's setup comes from, so it can be read again
+// (Reload) or replaced (ApplyFile).
+type Setup struct {
+	// Path is the setup file; empty when the node runs the built-in demo
+	// (a setup applied then lasts until the process ends).
+	Path string
+	// Read reads the setup file (or the built-in demo) as it is now.
+	Read func() ([]byte, error)
+	// Parse validates a setup as the node's own: named Path in errors,
+	// its secret files beside it, the command line's overrides applied.
+	Parse func(data []byte) (*config.Config, error)
+}
+
+// WithSetup gives the node where its setup comes from; without it Reload
+// and ApplyFile say the node has none.
+func WithSetup(s Setup) Option { return func(o *options) { o.setup = s } }
+
+// ErrNoSetup is the error of Reload and ApplyFile when the node was given
+// no Setup.
+var ErrNoSetup = errors.New("this node was started without a setup file to read again")
+
+// Applied is what Reload or Apply changed.
+type Applied struct {
+	AgentsAdded   []string `json:"agents_added"`
+	AgentsRemoved []string `json:"agents_removed"`
+	// RestartNeeded names the sections that changed but apply only at the
+	// next start (listen addresses, the data directory, trunk
+	// registrations, security, webhooks, the voicemail mail server).
+	RestartNeeded []string `json:"restart_needed"`
+}
+
+// Reload reads the setup again and applies it (Apply). An invalid setup
+// is refused whole (the error is a *config.ValidationError naming
+// file:line) and nothing changes.
+func (n *Node) Reload(ctx context.Context) (Applied, error) {
+	su := n.opts.setup
+	if su.Read == nil || su.Parse == nil {
+		return Applied{}, ErrNoSetup
+	}
+	data, err := su.Read()
+	if err != nil {
+		return Applied{}, &api.IOError{Err: fmt.Errorf("read the setup: %w", err)}
+	}
+	cfg, err := su.Parse(data)
+	if err != nil {
+		return Applied{}, err
+	}
+	return n.Apply(ctx, cfg)
+}
+
+// ApplyFile makes data the node's setup: validated as its own setup file
+// (refused whole, nothing changed, when invalid), written over that file
+// (the previous one kept beside it as .prev) so the next start runs it
+// too, then applied (Apply). Persisted is false when the node runs the
+// built-in demo: the setup is applied but lasts until the process ends.
+func (n *Node) ApplyFile(ctx context.Context, data []byte) (res Applied, persisted bool, err error) {
+	su := n.opts.setup
+	if su.Parse == nil {
+		return Applied{}, false, ErrNoSetup
+	}
+	cfg, err := su.Parse(data)
+	if err != nil {
+		return Applied{}, false, err
+	}
+	if su.Path != "" {
+		if err := replaceFile(su.Path, data); err != nil {
+			return Applied{}, false, &api.IOError{Err: err}
+		}
+	}
+	res, err = n.Apply(ctx, cfg)
+	return res, su.Path != "", err
+}
+
+// replaceFile writes data over path through a temporary file in its
+// directory, keeping what was there as path.prev.
+func replaceFile(path string, data []byte) error {
+	mode := os.FileMode(0o640)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write the setup: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the setup: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the setup: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write the setup: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
+		return fmt.Errorf("write the setup: %w", err)
+	}
+	if old, err := os.ReadFile(path); err == nil {
+		if err := os.WriteFile(path+".prev", old, mode); err != nil {
+			return fmt.Errorf("keep the previous setup: %w", err)
+		}
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write the setup: %w", err)
+	}
+	return nil
+}
+
+// Apply puts a new, validated setup in force without dropping a call:
+// the calls, the ACD, the SIP edge's credentials and numbers, and the API
+// take it at once; live calls finish normally (see call.Manager.Apply for
+// what happens to a call in a queue that was removed and to an agent who
+// was); sections that only apply at the next start are left as they were
+// and named in RestartNeeded. Reloads are one at a time.
+func (n *Node) Apply(ctx context.Context, cfg *config.Config) (Applied, error) {
+	n.reloadMu.Lock()
+	defer n.reloadMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return Applied{}, err
+	}
+	old := n.current()
+	restart := restartNeeded(old, cfg)
+	// What applies only at the next start stays as it runs now, so the
+	// node's view of its own setup stays true.
+	keepRunning(cfg, old)
+	var sounds = n.opts.sounds
+	if sounds == nil {
+		var err error
+		if sounds, err = LoadSounds(cfg); err != nil {
+			return Applied{}, err
+		}
+	}
+	res, err := n.mgr.Apply(cfg, sounds)
+	if err != nil {
+		return Applied{}, fmt.Errorf("apply the setup: %w", err)
+	}
+	n.applySIP(cfg)
+	n.api.Apply(cfg)
+	n.live.Store(cfg)
+	out := Applied{AgentsAdded: nonNil(res.Added), AgentsRemoved: nonNil(res.Removed), RestartNeeded: nonNil(restart)}
+	n.log.Info("setup applied", "queues", len(cfg.Queues), "agents", len(cfg.Agents), "numbers", numbers(cfg),
+		"agents_added", out.AgentsAdded, "agents_removed", out.AgentsRemoved, "restart_needed", out.RestartNeeded)
+	return out, nil
+}
+
+// current is the setup in force.
+func (n *Node) current() *config.Config {
+	if c := n.live.Load(); c != nil {
+		return c
+	}
+	return n.cfg
+}
+
+// restartNeeded names the sections of the setup that changed from old to
+// cfg and take effect only at the next start.
+func restartNeeded(old, cfg *config.Config) []string {
+	var out []string
+	check := func(name string, a, b any) {
+		if !reflect.DeepEqual(a, b) {
+			out = append(out, name)
+		}
+	}
+	check("server", old.Server, cfg.Server)
+	check("security", old.Security, cfg.Security)
+	check("webhooks", old.Webhooks, cfg.Webhooks)
+	check("voicemail.smtp", old.Voicemail.SMTP, cfg.Voicemail.SMTP)
+	check("limits.max_lag", old.Limits.MaxLag, cfg.Limits.MaxLag)
+	var oldT, newT []any
+	for _, t := range old.Trunks {
+		oldT = append(oldT, t.InboundSources, t.Outbound)
+	}
+	for _, t := range cfg.Trunks {
+		newT = append(newT, t.InboundSources, t.Outbound)
+	}
+	check("trunks (registrations and inbound sources)", oldT, newT)
+	check("srtp (agents' and trunks' policies)", srtpPolicies(old), srtpPolicies(cfg))
+	slices.Sort(out)
+	return out
+}
+
+// keepRunning copies into cfg the sections that only apply at the next
+// start, as they run now.
+func keepRunning(cfg, old *config.Config) {
+	cfg.Server = old.Server
+	cfg.Security = old.Security
+	cfg.Webhooks = old.Webhooks
+	cfg.Voicemail.SMTP = old.Voicemail.SMTP
+	cfg.Limits.MaxLag = old.Limits.MaxLag
+}
+
+// srtpPolicies are the SRTP policies a setup sets, by agent and trunk.
+func srtpPolicies(cfg *config.Config) map[string]config.SRTPPolicy {
+	out := map[string]config.SRTPPolicy{}
+	for _, a := range cfg.Agents {
+		if a.SRTP != "" {
+			out["agent "+a.Extension] = a.SRTP
+		}
+	}
+	for _, t := range cfg.Trunks {
+		if t.SRTP != "" {
+			out["trunk "+t.Name] = t.SRTP
+		}
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// edgeSetup is what the SIP edge checks from the setup in force.
+type edgeSetup struct {
+	ha1s    map[string]string // by extension: the edge checks digests from HA1s, configured or computed
+	numbers map[string]bool   // the setup's numbers, reached without credentials from trusted sources
+}
+
+// applySIP gives the SIP edge the credentials and numbers of cfg.
+func (n *Node) applySIP(cfg *config.Config) {
+	e := &edgeSetup{ha1s: make(map[string]string, len(cfg.Agents)), numbers: make(map[string]bool, len(cfg.Numbers))}
+	for _, a := range cfg.Agents {
+		e.ha1s[a.Extension] = a.HA1(cfg.Server.Realm)
+	}
+	for _, nb := range cfg.Numbers {
+		e.numbers[nb.Number] = true
+	}
+	n.edge.Store(e)
+}
+
+// setups gives the API the node's Reload and ApplyFile.
+type setups struct{ n *Node }
+
+func (s setups) Reload(ctx context.Context) (any, error) { return s.n.Reload(ctx) }
+
+func (s setups) ApplyFile(ctx context.Context, data []byte) (any, bool, error) {
+	return s.n.ApplyFile(ctx, data)
+}
+
+func (s setups) File() string { return s.n.opts.setup.Path }

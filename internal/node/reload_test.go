@@ -1,0 +1,176 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/node"
+	"github.com/switchboard/switchboard/internal/node/nodetest"
+)
+
+// reloadable starts a node on setup written to a file it can read again;
+// the file's server section is the running node's (as the command line's
+// overrides would make it), so only what a test edits differs.
+func reloadable(t *testing.T, setup string) (*nodetest.Node, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "setup.yaml")
+	if err := os.WriteFile(path, []byte(setup), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var running *nodetest.Node
+	parse := func(data []byte) (*config.Config, error) {
+		c, err := config.Parse(path, data)
+		if err != nil {
+			return nil, err
+		}
+		c.Server = running.Config().Server
+		return c, nil
+	}
+	read := func() ([]byte, error) { return os.ReadFile(path) }
+	cfg, err := config.Parse(path, []byte(setup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	running = nodetest.StartConfig(t, cfg, node.WithSetup(node.Setup{Path: path, Read: read, Parse: parse}))
+	return running, path
+}
+
+// reload POSTs /api/v1/config/reload and decodes the answer.
+func reload(t *testing.T, n *nodetest.Node) (int, map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, n.URL+"/api/v1/config/reload", nil)
+	req.SetBasicAuth(nodetest.Admin.User, nodetest.Admin.Password)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, out
+}
+
+// A reload under a live call changes a queue's strategy, adds an agent and
+// removes another who is on the call: the call goes on with audio both
+// ways, the new agent can register and take calls, the removed one is
+// logged out once the call ends, and an invalid setup changes nothing.
+func TestReloadKeepsCallsAndChangesSetup(t *testing.T) {
+	setup := nodetest.Demo(t)
+	n, path := reloadable(t, setup)
+	alice := n.Phone(t, "1001")
+	alice.SetTone(440)
+	nodetest.WaitFor(t, 5*time.Second, "agent 1001 available", func() bool { return n.AgentState("1001") == "available" })
+
+	c := n.Dial(t, "100", nodetest.Tone(1000))
+	if c.Code != 200 {
+		t.Fatalf("INVITE to 100: %d", c.Code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c.RTP.Received() > 10 })
+	c.SendDTMF("1") // sales
+	call := alice.NextCall(t, 10*time.Second)
+	select {
+	case <-call.Answered():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the phone did not answer")
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the agent's tone at the caller", func() bool { return c.RTP.ToneLevel(440) > 0.5 })
+
+	// An invalid setup: refused with file:line, nothing changes.
+	bad := strings.Replace(setup, "strategy: longest_idle", "strategy: fastest_first", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := reload(t, n)
+	errs, _ := out["errors"].([]any)
+	if code != 422 || len(errs) == 0 || !strings.HasPrefix(errs[0].(string), path+":") {
+		t.Fatalf("reload of an invalid setup: %d %v, want 422 with file:line errors", code, out)
+	}
+
+	// The good one: sales rings everybody, 1005 joins, 1001 (on the call) goes.
+	good := strings.Replace(setup, "strategy: longest_idle", "strategy: ring_all", 1)
+	good = strings.Replace(good, `  - {extension: "1001", name: Alice, password: demo1001, queues: [sales], login_on_register: true}`+"\n",
+		`  - {extension: "1005", name: Erin, password: demo1005, queues: [sales], login_on_register: true}`+"\n", 1)
+	if good == setup || !strings.Contains(good, "1005") || strings.Contains(good, `extension: "1001"`) {
+		t.Fatal("the demo changed: the test's edits no longer apply")
+	}
+	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = reload(t, n)
+	if code != 200 {
+		t.Fatalf("reload: %d %v", code, out)
+	}
+	ch, _ := out["changes"].(map[string]any)
+	if !slices.Equal(strs(ch["agents_added"]), []string{"1005"}) || !slices.Equal(strs(ch["agents_removed"]), []string{"1001"}) {
+		t.Fatalf("changes %v", ch)
+	}
+	var q struct {
+		Strategy string `json:"strategy"`
+	}
+	if code := n.API("GET", "/api/v1/queues/sales", nil, &q); code != 200 || q.Strategy != "ring_all" {
+		t.Fatalf("sales after the reload: %d %+v", code, q)
+	}
+
+	// The call is untouched: audio both ways, 1001 still on it.
+	select {
+	case <-c.Ended():
+		t.Fatal("the reload hung the call up")
+	case <-time.After(500 * time.Millisecond):
+	}
+	before := call.RTP.Received()
+	nodetest.WaitFor(t, 5*time.Second, "the caller's audio at the agent after the reload", func() bool { return call.RTP.Received() > before+20 })
+	nodetest.WaitFor(t, 5*time.Second, "the caller's tone at the agent", func() bool { return call.RTP.ToneLevel(1000) > 0.5 })
+	if st := n.AgentState("1001"); st != "on_call" {
+		t.Fatalf("1001 during its call after being removed: %q, want on_call", st)
+	}
+
+	// The new agent registers with the new password and is offered calls.
+	erin := n.Phone(t, "1005")
+	nodetest.WaitFor(t, 5*time.Second, "agent 1005 available", func() bool { return n.AgentState("1005") == "available" })
+
+	// The removed agent is gone once the call ends.
+	c.Hangup()
+	nodetest.WaitFor(t, 10*time.Second, "1001 gone after its call", func() bool {
+		return n.API("GET", "/api/v1/agents/1001", nil, nil) == 404
+	})
+	rec := n.EndedCall(t, 5*time.Second, func(r nodetest.CallRecord) bool { return r.Agent == "1001" })
+	if rec.Outcome != "answered" {
+		t.Fatalf("the call across the reload: %+v", rec)
+	}
+
+	c2 := n.Dial(t, "100")
+	if c2.Code != 200 {
+		t.Fatalf("INVITE after the reload: %d", c2.Code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c2.RTP.Received() > 10 })
+	c2.SendDTMF("1")
+	call2 := erin.NextCall(t, 10*time.Second)
+	select {
+	case <-call2.Answered():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the new agent's phone did not answer")
+	}
+	c2.Hangup()
+}
+
+func strs(v any) []string {
+	l, _ := v.([]any)
+	out := []string{}
+	for _, x := range l {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
