@@ -82,7 +82,7 @@ func reloadOnHangup(ctx context.Context, n *node.Node, log *slog.Logger) (stop f
 				return
 			case <-hup:
 				log.Info("SIGHUP: reading the setup again")
-				if _, err := n.Reload(ctx); err != nil {
+				if _, err := n.ReloadBy(ctx, "SIGHUP"); err != nil {
 					log.Error("setup not reloaded; nothing changed", "err", err)
 				}
 			}

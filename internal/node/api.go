@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -166,12 +167,13 @@ func mountWeb(a *api.Server) {
 
 // events is the store as the call manager and the API write to it: every
 // event is also offered to the webhooks and wakes the live streams.
-func (n *Node) events() publishingStore { return publishingStore{n.st, n.hooks, n.hub} }
+func (n *Node) events() publishingStore { return publishingStore{n.st, n.hooks, n.hub, n.log} }
 
 type publishingStore struct {
 	*store.Store
 	hooks *webhook.Dispatcher
 	hub   *api.Hub
+	log   *slog.Logger
 }
 
 // AppendEvent writes the event and its webhook deliveries in one
@@ -181,6 +183,13 @@ func (p publishingStore) AppendEvent(e store.Event) {
 	p.Store.AppendEventWithOutbox(e, out)
 	p.hooks.Offer(out)
 	p.hub.Notify()
+	if a, ok := auditOf(e); ok { // rare: monitoring and recording pauses
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := p.Store.Audit(ctx, a); err != nil {
+			p.log.Error("audit entry not written", "action", a.Action, "actor", a.Actor, "err", err)
+		}
+		cancel()
+	}
 }
 
 // retentionEvery is how often recordings past their queue's retention are

@@ -174,3 +174,29 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+// A reload from outside the API (SIGHUP) is in the audit log, refused or not.
+func TestReloadBySignalIsAudited(t *testing.T) {
+	n, path := reloadable(t, nodetest.Demo(t))
+	if _, err := n.ReloadBy(context.Background(), "SIGHUP"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("queues: [{name: x, strategy: nope}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ReloadBy(context.Background(), "SIGHUP"); err == nil {
+		t.Fatal("an invalid setup was applied")
+	}
+	var entries []struct {
+		Actor, Action, Detail string
+		Result                int
+	}
+	if code := n.API("GET", "/api/v1/audit?limit=10", nil, &entries); code != 200 || len(entries) < 2 {
+		t.Fatalf("GET /api/v1/audit: %d %+v", code, entries)
+	}
+	refused, applied := entries[0], entries[1]
+	if refused.Actor != "SIGHUP" || refused.Action != "config_reload" || refused.Result != 422 || !strings.Contains(refused.Detail, path) ||
+		applied.Actor != "SIGHUP" || applied.Result != 200 {
+		t.Fatalf("audit entries %+v", entries[:2])
+	}
+}
