@@ -57,7 +57,7 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 		{
 			name: "unknown field",
 			yaml: "queues:\n  - name: sales\n    ring_timout: 5s\n",
-			want: []string{"x.yaml", "line 3", "ring_timout"},
+			want: []string{"x.yaml", "x.yaml:3:", "ring_timout"},
 		},
 		{
 			name: "flow to missing step",

@@ -55,7 +55,7 @@ func TestHTTPSSettings(t *testing.T) {
 		{name: "the demo over HTTPS beyond loopback", yaml: "server:\n  demo: true\n  https_listen: 0.0.0.0:443\n" + tlsYAML(cert, key),
 			want: []string{`x.yaml:3: server: https_listen: 0.0.0.0:443 is not loopback`}},
 		{name: "unknown field under tls", yaml: "server:\n  tls: {cert: " + cert + ", key: " + key + ", ca: x}\n",
-			want: []string{"x.yaml", "line 2", "field ca not found"}},
+			want: []string{"x.yaml", "x.yaml:2:", "field ca not found"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,7 +22,7 @@ func TestLimits(t *testing.T) {
 				"x.yaml:4: limits: max_lag: must be 0 (off) or at least 10ms"}},
 		{name: "max_lag in the timer noise", yaml: "limits:\n  max_lag: 2ms\n",
 			wantErr: []string{"x.yaml:2: limits: max_lag: must be 0 (off) or at least 10ms"}},
-		{name: "max_lag without a unit", yaml: "limits: {max_lag: 40}\n", wantErr: []string{"x.yaml", "line 1", "time.Duration"}},
+		{name: "max_lag without a unit", yaml: "limits: {max_lag: 40}\n", wantErr: []string{"x.yaml", "x.yaml:1:", "time.Duration"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,8 +13,8 @@ func TestSRTPPolicyIsChecked(t *testing.T) {
 	}{
 		{"required and off", "required", "off", nil},
 		{"optional and unset", "optional", `""`, nil},
-		{"bad agent value", "mandatory", "optional", []string{`line 2: agent "1003": srtp: "mandatory" is not off, optional or required`}},
-		{"bad trunk value", "off", "yes", []string{`line 6: trunk "carrier": srtp: "yes" is not off, optional or required`}},
+		{"bad agent value", "mandatory", "optional", []string{`:2: agent "1003": srtp: "mandatory" is not off, optional or required`}},
+		{"bad trunk value", "off", "yes", []string{`:6: trunk "carrier": srtp: "yes" is not off, optional or required`}},
 		{"both bad", "sdes", "dtls", []string{`agent "1003": srtp: "sdes"`, `trunk "carrier": srtp: "dtls"`}},
 	}
 	for _, tc := range tests {
