@@ -222,6 +222,7 @@ func (n *Node) build() error {
 	n.recs = recording.New(filepath.Join(cfg.Server.DataDir, "recordings"), log)
 	n.mgr.SetRecordings(n.recs, n.st)
 	n.indexOrphans()
+	n.restore() // registrations, agents' states, hours overrides (recover.go)
 
 	if err := n.buildAPI(); err != nil {
 		return err
@@ -281,46 +282,6 @@ func (c *admissionCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.n.lag != nil {
 		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, c.n.lag.Lag().Seconds())
-	}
-}
-
-// recover closes what a previous run of this node left open in the store.
-func (n *Node) recover() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	now := time.Now()
-	calls, err := n.st.MarkUnfinished(ctx, now)
-	if err != nil {
-		return err
-	}
-	if calls > 0 {
-		n.log.Warn("closed calls left unfinished by a previous run", "calls", calls)
-	}
-	// Agents a stopped run left logged in are logged out at the time it was
-	// last alive, before the ACD writes any event.
-	agents, err := n.st.ReconcileAgentStates(ctx, now)
-	if err != nil {
-		return err
-	}
-	if agents > 0 {
-		n.log.Warn("logged out agents left logged in by a previous run", "agents", agents)
-	}
-	return nil
-}
-
-// indexOrphans indexes the recordings a killed run left without an index
-// entry, before recordings begin, the API serves them and retention
-// expires them. A failure is logged, not fatal: calls matter more than
-// the index of old files.
-func (n *Node) indexOrphans() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := recording.IndexOrphans(ctx, filepath.Join(n.cfg.Server.DataDir, "recordings"), n.st, n.log)
-	if err != nil {
-		n.log.Error("indexing recordings left by a previous run", "err", err)
-	}
-	if c > 0 {
-		n.log.Warn("indexed recordings left unindexed by a previous run", "recordings", c)
 	}
 }
 

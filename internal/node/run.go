@@ -144,8 +144,10 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 // heartbeatEvery is how often the store notes the node is alive: at most
-// this much of a crash is charged to the agents' states.
-const heartbeatEvery = 5 * time.Second
+// this much of a crash is charged to the agents' states, and the calls a
+// kill cut are closed at most this long before it. One small write a
+// second, batched with the writer's others.
+const heartbeatEvery = time.Second
 
 // drain waits, for at most the drain grace, until no call is in progress.
 func (n *Node) drain() {
