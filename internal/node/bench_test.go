@@ -1,0 +1,72 @@
+package node_test
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/node/nodetest"
+)
+
+// benchTalk is how long each benchmarked call talks.
+const benchTalk = time.Second
+
+// BenchmarkWholeCall runs whole calls through an in-process node, one at a
+// time: a caller dials a number that queues straight to sales, agent 1001's
+// phone rings and answers, both send RTP for benchTalk, the caller hangs up
+// and the node writes its record and events. It reports the process's CPU
+// (user+system, getrusage) per call and per call-second of talk, and the
+// allocations per call (-benchmem). The process includes the test's own
+// caller and phone (sipgo and RTP senders), so the figures are an upper
+// bound of the server's share: a guard against regressions, compared run
+// to run on the same machine (BENCHMARKS.md), not an absolute cost.
+//
+//	go test -run '^$' -bench WholeCall -benchtime 20x -benchmem ./internal/node/
+func BenchmarkWholeCall(b *testing.B) {
+	setup := nodetest.Demo(b,
+		`  - {number: "100", flow: main}`, `  - {number: "100", flow: main}
+  - {number: "200", flow: direct}`,
+		"flows:\n", "flows:\n  - name: direct\n    start: q\n    steps:\n      q: {type: queue, queue: sales}\n",
+	)
+	n := nodetest.Start(b, setup)
+	agent := n.Phone(b, "1001")
+	agent.SetTone(440)
+	nodetest.WaitFor(b, 5*time.Second, "agent 1001 available", func() bool { return n.AgentState("1001") == "available" })
+
+	one := func() {
+		c := n.Dial(b, "200", nodetest.Tone(1000))
+		if c.Code != 200 {
+			b.Fatalf("INVITE to 200: %d", c.Code)
+		}
+		call := agent.NextCall(b, 10*time.Second)
+		select {
+		case <-call.Answered():
+		case <-time.After(5 * time.Second):
+			b.Fatal("the phone did not answer")
+		}
+		time.Sleep(benchTalk)
+		c.Hangup()
+		call.WaitEnded(b, 5*time.Second)
+		nodetest.WaitFor(b, 5*time.Second, "agent 1001 free again", func() bool { return n.AgentState("1001") == "available" })
+	}
+	one() // warm up: first-call allocations (pools, caches) are not per call
+	b.ReportAllocs()
+	start := cpu()
+	b.ResetTimer()
+	for range b.N {
+		one()
+	}
+	b.StopTimer()
+	used := cpu() - start
+	b.ReportMetric(float64(used.Microseconds())/1000/float64(b.N), "cpu-ms/call")
+	b.ReportMetric(float64(used.Microseconds())/1000/(float64(b.N)*benchTalk.Seconds()), "cpu-ms/call-s")
+}
+
+// cpu is the process's user and system CPU time so far.
+func cpu() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
