@@ -19,6 +19,7 @@ Usage:
   switchboard config check -f FILE
   switchboard config apply -f FILE [--server URL] [--token T | --user NAME] [--ca FILE]
   switchboard config reload [--server URL] [--token T | --user NAME] [--ca FILE]
+  switchboard cert --host NAME|IP [--host ...] [--out DIR] [--days 365]
   switchboard ha1 --user EXTENSION [--realm REALM] < password
   switchboard simulate --arrivals-per-hour N --aht 180s --agents N [--patience 120s] [--hours 8] [--profile 1,2,1] [--json]
   switchboard load [--target 127.0.0.1:5060] [--agents 50] [--calls 100] [--rate 5] [--aht 30s] [--patience 60s] [--server-pid PID] [--json]
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "config":
 		return configCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "cert":
+		return certCmd(args[1:], stdout, stderr)
 	case "ha1":
 		return ha1Cmd(args[1:], os.Stdin, stdout, stderr)
 	case "erlang":
