@@ -98,6 +98,10 @@ type Node struct {
 	phones  *webrtc.Phones
 	httpLn  net.Listener
 	httpSrv *http.Server
+	// httpsLn and httpsSrv serve the API and pages over HTTPS when the
+	// setup has server.tls (https.go); nil otherwise.
+	httpsLn  net.Listener
+	httpsSrv *http.Server
 
 	// live is the setup in force once a reload has applied one (current);
 	// edge is what the SIP edge checks from it (applySIP); reloadMu makes
@@ -235,7 +239,7 @@ func (n *Node) build() error {
 	}
 	n.onClose(func() { n.httpLn.Close() })
 	n.httpSrv = &http.Server{Handler: n.api, ReadHeaderTimeout: 10 * time.Second}
-	return nil
+	return n.buildHTTPS()
 }
 
 // watchLag runs the lag monitor from now until the node is released, when
@@ -400,9 +404,19 @@ func (n *Node) SIPAddr() netip.AddrPort { return n.sip.Addr() }
 // setup has no sip_tls_listen.
 func (n *Node) SIPTLSAddr() netip.AddrPort { return n.sip.TLSAddr() }
 
-// HTTPAddr is the address the HTTP API is bound to.
+// HTTPAddr is the address the HTTP API is bound to (with server.tls, the
+// listener that redirects to HTTPS).
 func (n *Node) HTTPAddr() netip.AddrPort {
 	return n.httpLn.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// HTTPSAddr is the address HTTPS is bound to; invalid when the setup has
+// no server.tls.
+func (n *Node) HTTPSAddr() netip.AddrPort {
+	if n.httpsLn == nil {
+		return netip.AddrPort{}
+	}
+	return n.httpsLn.Addr().(*net.TCPAddr).AddrPort()
 }
 
 // Config is the setup in force: the one the node was built from, or

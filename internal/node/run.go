@@ -23,7 +23,7 @@ import (
 //     (WithDrainGrace); those still up are hung up and the manager's
 //     goroutines end;
 //  4. the SIP edge stops (legs left over are hung up, sockets closed);
-//  5. the HTTP server stops;
+//  5. the HTTP server stops (and HTTPS, when on);
 //  6. the media engine, voicemail, webhooks, recordings and retention stop;
 //  7. the store is flushed and closed.
 //
@@ -76,11 +76,14 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	if n.httpsSrv != nil {
+		start("https", func() error { return n.serveHTTPS(httpBase) })
+	}
 
 	select {
 	case <-sipReady:
 		close(n.ready)
-		n.log.Info("switchboard ready", "sip", n.SIPAddr().String(), "http", "http://"+n.HTTPAddr().String(),
+		n.log.Info("switchboard ready", "sip", n.SIPAddr().String(), "http", n.webURL(),
 			"queues", len(n.cfg.Queues), "agents", len(n.cfg.Agents), "numbers", numbers(n.cfg))
 		select {
 		case <-ctx.Done():
@@ -114,8 +117,10 @@ func (n *Node) Run(ctx context.Context) error {
 	wait("sip")
 	stopHTTP()
 	sctx, cancel := context.WithDeadline(context.Background(), deadline)
-	if err := n.httpSrv.Shutdown(sctx); err != nil {
-		n.httpSrv.Close()
+	for _, srv := range n.httpServers() {
+		if err := srv.Shutdown(sctx); err != nil {
+			srv.Close()
+		}
 	}
 	cancel()
 	stopBG()
