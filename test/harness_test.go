@@ -108,6 +108,17 @@ type server struct {
 	logPath string
 	ports   ports
 	data    string
+	// client makes the test's requests to the server (health, API); nil is
+	// http.DefaultClient. A server on HTTPS is given one trusting its
+	// certificate.
+	client *http.Client
+}
+
+func (s *server) httpClient() *http.Client {
+	if s.client != nil {
+		return s.client
+	}
+	return http.DefaultClient
 }
 
 func (s *server) dataDir() string { return s.data }
@@ -119,8 +130,10 @@ func startServer(t *testing.T, edits ...string) *server {
 	return startServerWith(t, func(ports) []string { return edits })
 }
 
-// startServerWith is startServer with edits that depend on the test's ports.
-func startServerWith(t *testing.T, editsFor func(p ports) []string) *server {
+// startServerWith is startServer with edits that depend on the test's ports;
+// each of adjust changes the server before it starts (its API base URL
+// and client, for one on HTTPS).
+func startServerWith(t *testing.T, editsFor func(p ports) []string, adjust ...func(*server)) *server {
 	t.Helper()
 	p := newPorts(t)
 	edits := editsFor(p)
@@ -148,6 +161,9 @@ func startServerWith(t *testing.T, editsFor func(p ports) []string) *server {
 	}
 	s := &server{t: t, sipAddr: fmt.Sprintf("127.0.0.1:%d", p.sip()), http: fmt.Sprintf("http://127.0.0.1:%d", p.http()), ports: p,
 		logPath: filepath.Join(outDir, strings.ReplaceAll(t.Name(), "/", "_")+".server.log"), data: filepath.Join(dir, "data")}
+	for _, f := range adjust {
+		f(s)
+	}
 	logf, err := os.Create(s.logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +200,7 @@ func startServerWith(t *testing.T, editsFor func(p ports) []string) *server {
 			t.Fatalf("server exited at start: %v; log %s", err, s.logPath)
 		default:
 		}
-		res, err := http.Get(s.http + "/healthz")
+		res, err := s.httpClient().Get(s.http + "/healthz")
 		if err != nil {
 			return false
 		}
@@ -230,7 +246,7 @@ func (s *server) apiAs(user, pass, method, path string, body any, out any) int {
 	} else if user != "" {
 		req.SetBasicAuth(user, pass)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.httpClient().Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -252,7 +268,7 @@ func (s *server) apiRaw(method, path string, body *[]byte) int {
 		s.t.Fatal(err)
 	}
 	req.SetBasicAuth("admin", "demo-admin")
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.httpClient().Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

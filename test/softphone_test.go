@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -44,6 +45,18 @@ func TestBrowserSoftphone(t *testing.T) {
 		"use-file-for-fake-audio-capture="+toneWAV(t, 1000, 10*time.Second), "allow-loopback-in-peer-connection",
 		"autoplay-policy=no-user-gesture-required")
 	uiLogin(t, ctx, s.http+"/agent", "1003", "demo1003")
+	softphoneAnswers(t, s, ctx, "agent-softphone.png")
+}
+
+// softphoneAnswers is the call of the browser softphone tests: agent 1003,
+// logged in on the desktop open in ctx, connects its softphone and goes
+// available; a SIPp caller is offered to it, the test clicks Answer, and
+// audio flows both ways (the caller's 440 Hz tone in the page's WebRTC
+// receiver, the browser's 1000 Hz microphone in the caller's RTP). Closing
+// the tab mid-call ends the call with a complete record. shot names the
+// screenshot taken during the call.
+func softphoneAnswers(t *testing.T, s *server, ctx context.Context, shot string) {
+	t.Helper()
 	waitText(t, ctx, "#softphone", func(v string) bool { return v == "connected" })
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#btn-available`))); err != nil {
 		t.Fatal(err)
@@ -78,7 +91,7 @@ func TestBrowserSoftphone(t *testing.T) {
 		in.Energy, _ = m["energy"].(float64)
 		return in.Packets > 100 && in.Energy > 0
 	})
-	screenshot(t, ctx, "agent-softphone.png")
+	screenshot(t, ctx, shot)
 	time.Sleep(2 * time.Second) // a little more of the browser's voice for the caller's capture
 	// The tab goes away mid-call: the softphone's connection closes, the
 	// call ends as the agent's hangup, and its record is complete.
