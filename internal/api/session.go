@@ -208,7 +208,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.throttle.ok(keys...)
 	id := s.sessions.create(p.name)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		MaxAge: int(sessionTTL.Seconds()), Secure: s.secureCookies(r)})
+		MaxAge: int(sessionTTL.Seconds()), Secure: secureCookies(r)})
 	s.log.Info("web login", "user", p.name, "role", p.role)
 	s.record(store.AuditEntry{Actor: p.name, Role: p.role, Source: sourceIP(r), Action: "login", Result: 200, Detail: "web login"})
 	writeJSON(w, 200, map[string]string{"username": p.name, "role": p.role})
@@ -220,13 +220,13 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.sessions.drop(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: s.secureCookies(r)})
+		Secure: secureCookies(r)})
 	writeJSON(w, 200, map[string]string{"status": "logged out"})
 }
 
 // secureCookies reports whether the session cookie is sent only over
-// HTTPS: whenever the setup turns HTTPS on (server.tls; plain HTTP then
-// only redirects), and for any request that came over TLS.
-func (s *Server) secureCookies(r *http.Request) bool {
-	return r.TLS != nil || s.config().Server.TLS.Enabled()
-}
+// HTTPS: when the request came over TLS. With server.tls every request the
+// API sees does (plain HTTP only redirects); the request, not the setup,
+// decides, so a reloaded setup that adds server.tls (applied at the next
+// start) does not send a plain-HTTP browser a cookie it would never return.
+func secureCookies(r *http.Request) bool { return r.TLS != nil }

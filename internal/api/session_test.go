@@ -60,9 +60,9 @@ func TestWebSessionSurvivesRestart(t *testing.T) {
 	}
 }
 
-// The session cookie is Secure when HTTPS is on (server.tls) or the
-// request came over TLS, and only then: a Secure cookie set over plain
-// HTTP would never come back.
+// The session cookie is Secure when the request came over TLS (with
+// server.tls, every one the API sees), and only then: a Secure cookie set
+// over plain HTTP would never come back.
 func TestSessionCookieSecure(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -71,8 +71,9 @@ func TestSessionCookieSecure(t *testing.T) {
 		wantSecure bool
 	}{
 		{name: "plain HTTP", wantSecure: false},
-		{name: "server.tls set", tls: config.HTTPTLS{Cert: "c.pem", Key: "k.pem"}, wantSecure: true},
-		{name: "a request over TLS", overTLS: true, wantSecure: true},
+		{name: "over HTTPS (server.tls)", tls: config.HTTPTLS{Cert: "c.pem", Key: "k.pem"}, overTLS: true, wantSecure: true},
+		{name: "over TLS", overTLS: true, wantSecure: true},
+		{name: "server.tls in a setup reloaded while still on plain HTTP", tls: config.HTTPTLS{Cert: "c.pem", Key: "k.pem"}, wantSecure: false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
