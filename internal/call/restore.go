@@ -138,29 +138,40 @@ func (c *Call) finishKept() {
 }
 
 // RestoreCallbacks brings back the callbacks a previous run of the node
-// left pending (stopped or killed): each is queued again, in the order
-// they were waiting, with its priority, as the same call (id and record)
+// left pending (stopped or killed), each as the same call (id and record)
 // in callback_pending, with no caller leg until the customer answers a
-// callback; then it is offered and dialled as any callback. Its maximum
-// call duration still counts from the call's arrival. A callback whose
-// queue the setup no longer has, or that has had all its attempts, ends
-// as callback_failed. It returns how many are waiting again. The node
-// calls it once, after building the manager and before SIP serves.
-func (m *Manager) RestoreCallbacks(cbs []store.PendingCallback) int {
+// callback. They are back in their queues, in the order they were waiting
+// and with their priorities, once serving is closed (the node serves SIP:
+// an agent's phone cannot be rung before), and ahead of any call that
+// arrives from then on; then each is offered and dialled as any callback.
+// Its maximum call duration still counts from the call's arrival. A
+// callback whose queue the setup no longer has, or that has had all its
+// attempts, ends as callback_failed. It returns how many are waiting
+// again. The node calls it once, after building the manager and before
+// SIP serves.
+func (m *Manager) RestoreCallbacks(serving <-chan struct{}, cbs []store.PendingCallback) int {
 	cbs = slices.Clone(cbs)
 	slices.SortStableFunc(cbs, func(a, b store.PendingCallback) int {
 		return cmp.Or(a.LineAt.Compare(b.LineAt), cmp.Compare(a.Seq, b.Seq))
 	})
+	// Each restored call queues itself once the one before it has: the
+	// order survives their goroutines starting in any order.
+	first := make(chan struct{})
+	close(first)
+	var prev <-chan struct{} = first
 	n := 0
 	for _, cb := range cbs {
-		if m.restoreCallback(cb) {
+		if queued, ok := m.restoreCallback(cb, serving, prev); ok {
+			prev = queued
 			n++
 		}
 	}
 	return n
 }
 
-func (m *Manager) restoreCallback(cb store.PendingCallback) bool {
+// restoreCallback rebuilds one stored callback's call and starts its
+// goroutine; false if it ended instead (or shutdown has begun).
+func (m *Manager) restoreCallback(cb store.PendingCallback, serving, prev <-chan struct{}) (queued <-chan struct{}, ok bool) {
 	c := m.newCall(nil)
 	c.ID, c.log = cb.CallID, m.log.With("call", cb.CallID)
 	c.rec = cb.Record
@@ -177,7 +188,7 @@ func (m *Manager) restoreCallback(cb store.PendingCallback) bool {
 		c.log.Info("stored callback of an ended call forgotten", "outcome", c.rec.Outcome)
 		c.st = StateEnded
 		c.settleCallback()
-		return false
+		return nil, false
 	}
 	c.queue, c.priority, c.callback = cb.Queue, cb.Priority, cb.Number
 	c.st = StateCallbackPending
@@ -194,47 +205,74 @@ func (m *Manager) restoreCallback(cb store.PendingCallback) bool {
 			c.segment = nil
 		}
 	}
-	q, ok := m.config().QueueByName(cb.Queue)
+	q, found := m.config().QueueByName(cb.Queue)
 	switch {
-	case !ok:
+	case !found:
 		c.endRestored(fmt.Sprintf("callback not restored: queue %q is no longer in the setup", cb.Queue))
-		return false
+		return nil, false
 	case cb.Attempts >= q.Callback.Attempts:
 		c.endRestored(fmt.Sprintf("customer did not answer %d callback attempts", cb.Attempts))
-		return false
+		return nil, false
 	}
 	m.mu.Lock()
 	if m.closing {
 		m.mu.Unlock()
-		return false // still stored, for the next start
+		return nil, false // still stored, for the next start
 	}
 	m.calls[c.ID] = c
 	m.wg.Add(1)
 	m.mu.Unlock()
-	if err := m.acd.Enqueue(c.ID, cb.Queue, cb.Priority); err != nil {
-		m.forget(c)
-		m.wg.Done()
-		c.endRestored("callback not restored: " + err.Error())
-		return false
+	c.update(func(r *store.CallRecord) { r.Queue = cb.Queue }) // a supervisor may have moved it
+	c.log.Info("callback restored", "queue", cb.Queue, "number", cb.Number, "attempts", cb.Attempts)
+	ctx, cancel := context.WithDeadline(m.ctx, c.rec.ArrivedAt.Add(m.config().Server.MaxCallDuration))
+	done := make(chan struct{})
+	go func() {
+		defer m.wg.Done()
+		defer cancel()
+		c.rejoin(ctx, serving, prev, done)
+		c.run(ctx)
+	}()
+	return done, true
+}
+
+// rejoin puts a restored callback back in its queue once the node serves
+// and the callbacks before it are back, taking commands meanwhile (a
+// hang-up from the desktop); queued is closed when it is done. If the
+// call's context ends first, callbackPending keeps it (shutdown) or ends
+// it (maximum duration).
+func (c *Call) rejoin(ctx context.Context, serving, prev <-chan struct{}, queued chan<- struct{}) {
+	defer close(queued)
+	for _, ready := range []<-chan struct{}{serving, prev} {
+		for waiting := true; waiting; {
+			select {
+			case <-ready:
+				waiting = false
+			case k := <-c.cmds:
+				c.exec(k)
+				if c.moved(StateCallbackPending) {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+	m := c.m
+	if err := m.acd.Enqueue(c.ID, c.queue, c.priority); err != nil {
+		c.closeSegment(event.SegmentWithdrawn, "")
+		c.end(event.OutcomeCallbackFailed, event.BySystem, "callback not restored: "+err.Error())
+		return
 	}
 	if err := m.acd.SetCallback(c.ID, true); err != nil {
 		c.log.Debug("set callback", "err", err)
 	}
 	m.poke()
 	if c.segment == nil {
-		c.openSegment(cb.Queue)
+		c.openSegment(c.queue)
 	}
-	c.update(func(r *store.CallRecord) { r.Queue = cb.Queue }) // a supervisor may have moved it
 	pos := m.acd.Position(c.ID)
-	m.event(event.CallbackRestored, c.ID, "", cb.Queue, fmt.Sprintf("number=%s attempts=%d position=%d", cb.Number, cb.Attempts, pos))
-	c.log.Info("callback restored", "queue", cb.Queue, "number", cb.Number, "attempts", cb.Attempts, "position", pos)
-	ctx, cancel := context.WithDeadline(m.ctx, c.rec.ArrivedAt.Add(m.config().Server.MaxCallDuration))
-	go func() {
-		defer m.wg.Done()
-		defer cancel()
-		c.run(ctx)
-	}()
-	return true
+	m.event(event.CallbackRestored, c.ID, "", c.queue, fmt.Sprintf("number=%s attempts=%d position=%d", c.callback, c.callbackAttempts(), pos))
+	c.log.Info("callback back in line", "queue", c.queue, "position", pos)
 }
 
 // endRestored ends a stored callback that cannot be queued again: its
