@@ -28,15 +28,12 @@ without dropping a call; reload makes the server read its setup file again
 or a user whose password is read from SWITCHBOARD_PASSWORD or stdin.`
 
 func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(configUsage)
+	if len(args) == 0 || (args[0] != "check" && args[0] != "apply" && args[0] != "reload") {
+		fmt.Fprintln(stderr, configUsage)
+		return errors.New("config: give check, apply or reload")
 	}
-	switch args[0] {
-	case "check":
+	if args[0] == "check" {
 		return configCheck(args[1:], stdout, stderr)
-	case "apply", "reload":
-	default:
-		return errors.New(configUsage)
 	}
 	fs := flag.NewFlagSet("config "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
