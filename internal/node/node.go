@@ -232,6 +232,7 @@ func (n *Node) build() error {
 		return err
 	}
 	n.api.Security = n.guard
+	n.restoreCallbacks()
 
 	n.httpLn, err = net.Listen("tcp", cfg.Server.HTTPListen)
 	if err != nil {
