@@ -212,8 +212,9 @@ func (s *Store) AgentStatesAtStop(ctx context.Context) ([]AgentStateAtStop, erro
 // to the state it was in before the stop; ok is false when there is none
 // within stateScan events.
 func (s *Store) agentStateAtStop(ctx context.Context, agent string, seq int64) (AgentStateAtStop, bool, error) {
+	// agent != '' lets SQLite use the partial index events_agent.
 	rows, err := s.db.QueryContext(ctx, `SELECT kind, state, reason, detail FROM events
- WHERE agent = ? AND seq <= ? AND kind IN (?, ?) ORDER BY seq DESC LIMIT ?`, agent, seq, event.AgentState, event.AgentPending, stateScan)
+ WHERE agent = ? AND agent != '' AND seq <= ? AND kind IN (?, ?) ORDER BY seq DESC LIMIT ?`, agent, seq, event.AgentState, event.AgentPending, stateScan)
 	if err != nil {
 		return AgentStateAtStop{}, false, fmt.Errorf("store: state of agent %s at stop: %w", agent, err)
 	}
