@@ -249,7 +249,8 @@ func (c *Call) rejoin(ctx context.Context, serving, prev <-chan struct{}, queued
 				waiting = false
 			case k := <-c.cmds:
 				c.exec(k)
-				if c.moved(StateCallbackPending) {
+				if c.moved(StateCallbackPending) { // hung up from the desktop
+					c.settleCallback()
 					return
 				}
 			case <-ctx.Done():
@@ -261,6 +262,7 @@ func (c *Call) rejoin(ctx context.Context, serving, prev <-chan struct{}, queued
 	if err := m.acd.Enqueue(c.ID, c.queue, c.priority); err != nil {
 		c.closeSegment(event.SegmentWithdrawn, "")
 		c.end(event.OutcomeCallbackFailed, event.BySystem, "callback not restored: "+err.Error())
+		c.settleCallback()
 		return
 	}
 	if err := m.acd.SetCallback(c.ID, true); err != nil {

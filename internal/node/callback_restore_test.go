@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -195,13 +196,15 @@ func requestCallback(t *testing.T, n *nodetest.Node, number string) string {
 // restarted is a node started on a data directory another node of the
 // test used (nodetest gives each node a fresh one).
 type restarted struct {
-	nd  *node.Node
-	url string
+	nd      *node.Node
+	url     string
+	done    chan error
+	stopped bool
 }
 
 // startOn starts a node on setup with dataDir as its data directory, SIP
 // and HTTP on 127.0.0.1 port 0 and an RTP range below nodetest's; Cleanup
-// stops it.
+// stops it if the test has not.
 func startOn(t *testing.T, dataDir, setup string) *restarted {
 	t.Helper()
 	cfg, err := config.Parse("setup.yaml", []byte(setup))
@@ -222,18 +225,10 @@ func startOn(t *testing.T, dataDir, setup string) *restarted {
 		logf.Close()
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- nd.Run(context.Background()) }()
+	r := &restarted{nd: nd, url: "http://" + nd.HTTPAddr().String(), done: make(chan error, 1)}
+	go func() { r.done <- nd.Run(context.Background()) }()
 	t.Cleanup(func() {
-		nd.Shutdown()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("restarted node stopped with %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("restarted node did not stop within 15s")
-		}
+		r.stop(t)
 		logf.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
@@ -242,22 +237,52 @@ func startOn(t *testing.T, dataDir, setup string) *restarted {
 	})
 	select {
 	case <-nd.Ready():
-	case err := <-done:
+	case err := <-r.done:
 		t.Fatalf("restarted node stopped at start: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("restarted node not ready within 10s")
 	}
-	return &restarted{nd: nd, url: "http://" + nd.HTTPAddr().String()}
+	return r
 }
 
-// get reads an API path as admin into out; it returns the status.
-func (r *restarted) get(t *testing.T, path string, out any) int {
+// stop shuts the node down and waits for it, once.
+func (r *restarted) stop(t *testing.T) {
 	t.Helper()
-	req, err := http.NewRequest("GET", r.url+path, nil)
+	if r.stopped {
+		return
+	}
+	r.stopped = true
+	r.nd.Shutdown()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("restarted node stopped with %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("restarted node did not stop within 15s")
+	}
+}
+
+// api calls the HTTP API as admin, with body as JSON when not nil, and
+// decodes a 200's answer into out when not nil; it returns the status.
+func (r *restarted) api(t *testing.T, method, path string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, r.url+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.SetBasicAuth(nodetest.Admin.User, nodetest.Admin.Password)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -267,12 +292,18 @@ func (r *restarted) get(t *testing.T, path string, out any) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.StatusCode == 200 {
+	if res.StatusCode == 200 && out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("GET %s: %v", path, err)
+			t.Fatalf("%s %s: %v", method, path, err)
 		}
 	}
 	return res.StatusCode
+}
+
+// get reads an API path as admin into out; it returns the status.
+func (r *restarted) get(t *testing.T, path string, out any) int {
+	t.Helper()
+	return r.api(t, "GET", path, nil, out)
 }
 
 // restoredCall is a call record with its live state.
@@ -288,4 +319,71 @@ func (r *restarted) call(t *testing.T, id string) restoredCall {
 		t.Fatalf("GET call %s: %d", id, code)
 	}
 	return c
+}
+
+// restoredIn waits until the callback id is back in line in queue after
+// a restart (restoredBefore callback_restored events earlier) and
+// returns how the queue lists it.
+func (r *restarted) restoredIn(t *testing.T, id, queue string, restoredBefore int) (rec restoredCall, waiting waitingCall) {
+	t.Helper()
+	nodetest.WaitFor(t, 5*time.Second, "the callback back in "+queue, func() bool {
+		rec = r.call(t, id)
+		n := 0
+		for _, k := range rec.Kinds() {
+			if k == "callback_restored" {
+				n++
+			}
+		}
+		var q struct{ Calls []waitingCall }
+		r.get(t, "/api/v1/queues/"+queue, &q)
+		for _, c := range q.Calls {
+			if c.ID == id {
+				waiting = c
+			}
+		}
+		return n == restoredBefore+1 && waiting.ID == id
+	})
+	return rec, waiting
+}
+
+type waitingCall struct {
+	ID       string `json:"id"`
+	Priority int    `json:"priority"`
+	Callback bool   `json:"callback"`
+}
+
+// A restored callback, which has no caller leg, can be moved to another
+// queue with a new priority by a supervisor — which a further restart
+// keeps — and hung up from the desktop.
+func TestRestoredCallbackMovedAndHungUp(t *testing.T) {
+	first := nodetest.Start(t, "")
+	id := requestCallback(t, first, "5550199")
+	if err := first.Stop(15 * time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	second := startOn(t, first.DataDir, nodetest.Demo(t))
+	second.restoredIn(t, id, "support", 0)
+	if code := second.api(t, "POST", "/api/v1/calls/"+id+"/queue", map[string]any{"queue": "sales", "priority": 5}, nil); code != 200 {
+		t.Fatalf("move the restored callback to sales: %d", code)
+	}
+	if rec := second.call(t, id); rec.State != "callback_pending" || rec.Queue != "sales" {
+		t.Fatalf("after the move: state %q, queue %q", rec.State, rec.Queue)
+	}
+	second.stop(t)
+
+	third := startOn(t, first.DataDir, nodetest.Demo(t))
+	rec, w := third.restoredIn(t, id, "sales", 1)
+	if w.Priority != 5 || !w.Callback || rec.State != "callback_pending" {
+		t.Fatalf("after the second restart: %+v in sales, state %q", w, rec.State)
+	}
+	if code := third.api(t, "POST", "/api/v1/calls/"+id+"/hangup", nil, nil); code != 200 {
+		t.Fatalf("hang up the restored callback: %d", code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the record closed", func() bool {
+		rec = third.call(t, id)
+		return rec.Outcome != "in_progress" && slices.Contains(rec.Kinds(), "ended")
+	})
+	if rec.Outcome != "callback_failed" || !strings.Contains(rec.Reason, "cancelled by admin") {
+		t.Fatalf("record after the hang-up: %+v", rec)
+	}
 }
