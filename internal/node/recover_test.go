@@ -110,8 +110,9 @@ type agentView struct {
 
 // After a stop, the next start on the same data directory has the phones'
 // registrations (an agent's phone rings without registering again), the
-// agents' states (away with the reason, available, logged out) and the
-// hours overrides of schedules still in the setup.
+// agents' states (away with the reason, available, logged out — also one
+// whose restored registration logged it in) and the hours overrides of
+// schedules still in the setup.
 func TestRestartRestoresRegistrationsAgentsAndOverrides(t *testing.T) {
 	night := "  - name: night\n    timezone: UTC\n    weekly: {mon: [\"00:00-06:00\"]}\n\nnumbers:"
 	first := nodetest.Demo(t, "\nnumbers:", "\n"+night)
@@ -119,10 +120,18 @@ func TestRestartRestoresRegistrationsAgentsAndOverrides(t *testing.T) {
 	a := startAgainOn(t, first, dataDir, 21800)
 
 	phone := nodetest.NewPhone(t, a.SIPAddr(), "1001", "demo1001") // login_on_register: available
+	// 1002's phone logs it in too; it logs out and stays out.
+	nodetest.NewPhone(t, a.SIPAddr(), "1002", "demo1002")
+	nodetest.WaitFor(t, 5*time.Second, "1002 available", func() bool {
+		var v agentView
+		a.api("GET", "/api/v1/agents/1002", nil, &v)
+		return v.State == "available"
+	})
 	for _, step := range []struct {
 		path string
 		body any
 	}{
+		{"/api/v1/agents/1002/logout", nil},
 		{"/api/v1/agents/1003/login", nil},
 		{"/api/v1/agents/1003/state", map[string]string{"state": "away", "reason": "lunch"}},
 		{"/api/v1/agents/1004/login", nil},
@@ -165,8 +174,8 @@ func TestRestartRestoresRegistrationsAgentsAndOverrides(t *testing.T) {
 	var stats struct {
 		Registered int `json:"registered_phones"`
 	}
-	if b.api("GET", "/api/v1/stats", nil, &stats); stats.Registered != 1 {
-		t.Errorf("registered phones after the restart: %d, want 1", stats.Registered)
+	if b.api("GET", "/api/v1/stats", nil, &stats); stats.Registered != 2 {
+		t.Errorf("registered phones after the restart: %d, want 2", stats.Registered)
 	}
 	// A caller for sales reaches 1001's phone, which has not registered again.
 	c := nodetest.Dial(t, b.SIPAddr(), "100")
