@@ -27,8 +27,8 @@ import (
 //     headers repaired), so they can be downloaded;
 //  3. restore, once the call manager and the SIP edge are built and before
 //     SIP serves: its phones' registrations that have not expired, then
-//     its agents' states (available, away with the reason) — read before
-//     either writes an event — then its hours overrides.
+//     its agents' states (available, away with the reason, logged out) —
+//     read before either writes an event — then its hours overrides.
 //
 // So the report charges the downtime to logged_out: an agent's states are
 // its state until the last sign of life, logged_out ("server stopped")
