@@ -434,6 +434,9 @@ func (ep *Endpoint) read() {
 func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.Header, dtmf *DTMFDetector) {
 	src := ep.remote.Load()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if src != nil && src.locked.Load() && from != src.learned && from == src.sess.Remote {
+		src = ep.preferExact(src, from)
+	}
 	if src == nil || (src.locked.Load() && from != src.learned) {
 		ep.e.Stats.WrongSource.Add(1)
 		return
@@ -520,6 +523,7 @@ type source struct {
 	sendStart atomic.Int64 // Unix ns of the first packet sent, 0 before
 	locked    atomic.Bool  // learned is set; it never changes after
 	learned   netip.AddrPort
+	lockedAt  time.Time // when learned was set
 }
 
 // eligible reports whether a packet from a may be learned as the source.
@@ -548,13 +552,35 @@ func (ep *Endpoint) learn(src *source, from netip.AddrPort) bool {
 	if src.locked.Load() {
 		return from == src.learned
 	}
-	src.learned = from
+	src.learned, src.lockedAt = from, time.Now()
 	src.locked.Store(true)
 	ep.sess.Remote = from
 	if from != src.sess.Remote {
 		ep.e.log.Debug("media: RTP source differs from SDP", "local", ep.local, "sdp", src.sess.Remote, "source", from)
 	}
 	return true
+}
+
+// preferExact moves the learned source, once, to the SDP's exact address
+// and port when the peer's stream arrives from there within learnWindow of
+// learning another one: a stream that merely came from the same IP first —
+// a call of a run that was killed, still sending to a port this run handed
+// out again — must not keep the new call's caller unheard. The new source
+// is a new snapshot (a source's learned address never changes). It returns
+// the source to judge the packet by.
+func (ep *Endpoint) preferExact(src *source, from netip.AddrPort) *source {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.remote.Load() != src || time.Since(src.lockedAt) > learnWindow {
+		return src
+	}
+	next := &source{sess: src.sess, signal: src.signal, anyIP: src.anyIP, open: src.open, learned: from, lockedAt: time.Now()}
+	next.sendStart.Store(src.sendStart.Load())
+	next.locked.Store(true)
+	ep.sess.Remote = from
+	ep.remote.Store(next)
+	ep.e.log.Debug("media: RTP source moved to the SDP's address", "local", ep.local, "was", src.learned, "now", from)
+	return next
 }
 
 // trackJitter updates J += (|D| − J)/16, D the difference between the

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -174,6 +175,12 @@ func newPortPool(min, max int) *portPool {
 		p.ring = append(p.ring, port)
 	}
 	p.n = len(p.ring)
+	// A random first port: a run that follows a killed one does not hand
+	// out the ports its predecessor's calls were using, which their peers
+	// may still be sending to.
+	if len(p.ring) > 0 {
+		p.head = rand.IntN(len(p.ring))
+	}
 	return p
 }
 

@@ -286,3 +286,23 @@ func TestStrangerNotLearnedAfterWindow(t *testing.T) {
 		t.Fatalf("wrong source %d, want 1", got)
 	}
 }
+
+// TestStaleStreamGivesWayToThePeer: a stream from the SDP's IP but another
+// port reaches a new leg first — the call of a killed run still sending to
+// a port this run handed out again — and is learned; the peer's own stream
+// from the SDP's exact address then takes its place, and the stale one is
+// dropped from then on.
+func TestStaleStreamGivesWayToThePeer(t *testing.T) {
+	r := newNATRig(t, 42600)
+	phone := listenUDP(t, "127.0.0.1")
+	stale := listenUDP(t, "127.0.0.1")
+	r.sdp(addrOf(phone))
+	r.isHeard(t, stale, 0x11) // learned: same IP, and nothing better yet
+	r.isHeard(t, phone, 0x22)
+	if src, ok := r.a.RTPSource(); !ok || src != addrOf(phone) {
+		t.Fatalf("learned %v %v, want the SDP's %v", src, ok, addrOf(phone))
+	}
+	r.send(t, stale, r.a, 0xEE)
+	r.isHeard(t, phone, 0x33) // the stale packet, sent before, never reached b
+	r.hears(t, phone, 0x44)
+}
