@@ -239,6 +239,17 @@ type Calendar struct {
 	mu       sync.Mutex
 	hours    map[string]config.Hours
 	override map[string]bool // name → forced open (true) or closed (false)
+	// changed hears of every override set or cleared (OnOverride).
+	changed func(name string, open *bool)
+}
+
+// OnOverride has f told of every override SetOverride sets (open) or
+// clears (nil) from now on, after it is in force and outside the
+// Calendar's lock (a store keeping them across restarts).
+func (c *Calendar) OnOverride(f func(name string, open *bool)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.changed = f
 }
 
 // NewCalendar holds the configured schedules.
@@ -286,14 +297,19 @@ var ErrUnknownSchedule = errors.New("flow: unknown hours")
 // SetOverride forces a schedule open or closed; nil returns it to its hours.
 func (c *Calendar) SetOverride(name string, open *bool) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if _, ok := c.hours[name]; !ok {
+		c.mu.Unlock()
 		return fmt.Errorf("%w %q", ErrUnknownSchedule, name)
 	}
 	if open == nil {
 		delete(c.override, name)
 	} else {
 		c.override[name] = *open
+	}
+	changed := c.changed
+	c.mu.Unlock()
+	if changed != nil {
+		changed(name, open)
 	}
 	return nil
 }

@@ -207,3 +207,26 @@ func TestHolidaysAndOverride(t *testing.T) {
 		t.Fatal("unknown schedule reported known")
 	}
 }
+
+func TestCalendarTellsOfOverrides(t *testing.T) {
+	c := NewCalendar([]config.Hours{{Name: "always", Timezone: "UTC"}})
+	type change struct {
+		name string
+		open *bool
+	}
+	var got []change
+	c.OnOverride(func(name string, open *bool) { got = append(got, change{name, open}) })
+	closed := false
+	if err := c.SetOverride("always", &closed); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetOverride("nope", &closed); err == nil {
+		t.Fatal("an override of an unknown schedule was set")
+	}
+	if err := c.SetOverride("always", nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].name != "always" || got[0].open == nil || *got[0].open || got[1].open != nil {
+		t.Fatalf("changes %+v, want always closed then cleared", got)
+	}
+}

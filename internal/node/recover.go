@@ -2,9 +2,7 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"time"
 
@@ -135,12 +133,20 @@ func (n *Node) restoreAgents(states []store.AgentStateAtStop) {
 // restoreOverrides puts the stored hours overrides back in force; one for
 // a schedule no longer in the setup is dropped.
 func (n *Node) restoreOverrides(ctx context.Context) {
+	cal := n.mgr.Calendar()
+	// From now on every override set or cleared is kept for the next start.
+	defer cal.OnOverride(func(name string, open *bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := n.st.SaveHoursOverride(ctx, name, open, time.Now()); err != nil {
+			n.log.Error("hours override not kept for a restart", "hours", name, "err", err)
+		}
+	})
 	overrides, err := n.st.HoursOverrides(ctx)
 	if err != nil {
 		n.log.Error("restoring hours overrides", "err", err)
 		return
 	}
-	cal := n.mgr.Calendar()
 	for _, o := range overrides {
 		open := o.Open
 		err := cal.SetOverride(o.Name, &open)
@@ -177,44 +183,4 @@ func (b bindingStore) LoadBindings(ctx context.Context, now time.Time) ([]sip.St
 		out = append(out, sip.StoredBinding(r))
 	}
 	return out, err
-}
-
-// Hours overrides are kept from the API's audit entries: every override
-// request reaches the API's handler only for an admin or a supervisor,
-// and every such request is audited, with its result and body, after the
-// handler has set it on the Calendar. The API holds the Calendar itself
-// (api.Server.Calendar is a *flow.Calendar), so there is no narrower
-// place to hear of the change.
-const (
-	overrideSet   = "PUT /api/v1/hours/{name}/override"
-	overrideClear = "DELETE /api/v1/hours/{name}/override"
-)
-
-// Audit writes an audit entry and, for an hours override the API applied,
-// stores the override, so it is in force again after a restart. A failure
-// to store it is returned with the entry's (the API logs both).
-func (p publishingStore) Audit(ctx context.Context, e store.AuditEntry) error {
-	err := p.Store.Audit(ctx, e)
-	if e.Result != 200 || (e.Action != overrideSet && e.Action != overrideClear) {
-		return err
-	}
-	var open *bool
-	if e.Action == overrideSet {
-		var body struct {
-			State string `json:"state"`
-		}
-		if jerr := json.Unmarshal([]byte(e.Detail), &body); jerr != nil || (body.State != "open" && body.State != "closed") {
-			return errors.Join(err, fmt.Errorf("hours override of %q not kept for a restart: audit detail %q", e.Target, e.Detail))
-		}
-		o := body.State == "open"
-		open = &o
-	}
-	at := e.At
-	if at.IsZero() {
-		at = time.Now()
-	}
-	if serr := p.Store.SaveHoursOverride(ctx, e.Target, open, at); serr != nil {
-		return errors.Join(err, fmt.Errorf("hours override of %q not kept for a restart: %w", e.Target, serr))
-	}
-	return err
 }
