@@ -394,6 +394,17 @@ func dialTaking(ctx context.Context, timeout time.Duration, gone <-chan struct{}
 				r.leg.Hangup()
 			}
 			return nil, errWaiterGone
+		case <-ctx.Done():
+			// The call's time is up or the node stops: the dial is cancelled
+			// and not waited for (a far end that never answers the CANCEL
+			// must not hold a shutdown); a leg that answers meanwhile is hung up.
+			cancel()
+			go func() {
+				if r := <-res; r.leg != nil {
+					r.leg.Hangup()
+				}
+			}()
+			return nil, fmt.Errorf("dial: %w", ctx.Err())
 		}
 	}
 }
