@@ -24,15 +24,16 @@ const ReasonRemoved = "removed from the setup"
 //     gone. A retired queue named again in a later setup is simply live
 //     again.
 //   - An agent in agents is added (logged out), or its queues and skills
-//     replaced, keeping the retired queues it was a member of.
+//     replaced, keeping the retired queues it was a member of; one removed
+//     by an earlier setup and still on its call stays, as it was.
 //   - An agent not in agents is taken out of every queue at once (no new
 //     offer; an offer ringing is withdrawn and its call offered again) and
 //     logged out with ReasonRemoved: now when it is free, away or logged
 //     out, after its call and wrap-up otherwise. Once logged out it is
 //     gone. Removed lists those agents.
 //
-// Nothing changes when an agent names a queue that is neither in queues
-// nor retired: the error says which.
+// Nothing changes when an agent names a queue that is not in queues: the
+// error says which.
 func (a *ACD) Reconfigure(queues []QueueConfig, agents []AgentConfig) (removed []string, err error) {
 	a.mu.Lock()
 	defer a.unlock()
@@ -71,7 +72,12 @@ func (a *ACD) Reconfigure(queues []QueueConfig, agents []AgentConfig) (removed [
 			ag = &agent{id: c.ID, state: LoggedOut, since: a.clock.Now(), inState: map[AgentState]time.Duration{}}
 			a.agents[c.ID] = ag
 		}
-		ag.removed = false
+		if ag.removed { // put back before its call ended: it stays
+			ag.removed = false
+			if ag.pending == LoggedOut && ag.pendingReason == ReasonRemoved {
+				a.clearPending(ag)
+			}
+		}
 		ag.skills = c.Skills
 		var qs []*queue
 		for _, name := range c.Queues {
@@ -156,4 +162,25 @@ func (a *ACD) forget(ag *agent) {
 	}
 	delete(a.agents, ag.id)
 	delete(a.timed, ag)
+}
+
+// KeepRetired makes sure a queue a reload removed can still take a call
+// that was on its way there (an IVR flow of the setup the call arrived
+// with): when no queue of that name exists it is made again, retired, with
+// c as its settings and those of members still defined as its agents, and
+// goes once its last call has left. A queue that exists is left alone.
+func (a *ACD) KeepRetired(c QueueConfig, members []string) {
+	a.mu.Lock()
+	defer a.unlock()
+	if _, ok := a.queues[c.Name]; ok {
+		return
+	}
+	q := &queue{cfg: normalize(c), retired: true}
+	a.queues[c.Name] = q
+	for _, id := range members {
+		if ag, ok := a.agents[id]; ok && !ag.removed {
+			a.setMembership(ag, append(slices.Clone(ag.queues), q))
+		}
+	}
+	a.linkBorrowers()
 }

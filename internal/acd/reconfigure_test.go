@@ -151,3 +151,56 @@ func TestReconfigureRefusesUnknownQueue(t *testing.T) {
 		t.Fatal("a refused setup changed something")
 	}
 }
+
+func TestReconfigurePutsBackARemovedAgentOnItsCall(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "1001")
+	if err := f.acd.Enqueue("c1", "sales", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.acd.Answered(f.rec.last(t).ID); err != nil {
+		t.Fatal(err)
+	}
+	all := []AgentConfig{{ID: "1001", Queues: []string{"sales"}}, {ID: "1002", Queues: []string{"sales", "support"}}, {ID: "1003", Queues: []string{"support"}}}
+	f.reconfigure(t, []QueueConfig{salesQ, supportQ}, all[1:])
+	f.reconfigure(t, []QueueConfig{salesQ, supportQ}, all)
+	if err := f.acd.CallEnded("1001"); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.state(t, "1001"); st != Available {
+		t.Fatalf("1001 after its call: %s, want available (put back in the setup during it)", st)
+	}
+	if err := f.acd.Enqueue("c2", "sales", 0); err != nil {
+		t.Fatal(err)
+	}
+	if o := f.rec.last(t); o.CallID != "c2" || o.AgentID != "1001" {
+		t.Fatalf("offer %+v, want c2 to 1001", o)
+	}
+}
+
+func TestKeepRetiredTakesACallOnItsWay(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "1003")
+	// support goes while nobody waits in it: it is gone at once.
+	f.reconfigure(t, []QueueConfig{salesQ}, []AgentConfig{{ID: "1001", Queues: []string{"sales"}}, {ID: "1002", Queues: []string{"sales"}}, {ID: "1003"}})
+	if _, ok := f.acd.Queue("support"); ok {
+		t.Fatal("an empty removed queue is still there")
+	}
+	// A caller whose flow (of the setup it arrived with) leads there.
+	f.acd.KeepRetired(supportQ, []string{"1002", "1003", "9999"})
+	if err := f.acd.Enqueue("c1", "support", 0); err != nil {
+		t.Fatal(err)
+	}
+	if o := f.rec.last(t); o.CallID != "c1" || o.AgentID != "1003" {
+		t.Fatalf("offer %+v, want c1 to 1003, a member of support in the old setup", o)
+	}
+	if err := f.acd.Answered(f.rec.last(t).ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.acd.Queue("support"); ok {
+		t.Fatal("the kept queue is still there after its call left")
+	}
+	if err := f.acd.CallEnded("1003"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -310,7 +310,10 @@ func (c *Call) ivr(ctx context.Context) {
 	c.mu.Lock()
 	name := c.rec.Flow
 	c.mu.Unlock()
-	f, _ := m.config().FlowByName(name)
+	f, ok := m.config().FlowByName(name)
+	if !ok { // removed by a reload since the call arrived: the call goes on with it
+		f, _ = c.cfg.FlowByName(name)
+	}
 	res, err := flow.Run(ctx, f, m.hours, &legSession{c: c}, c.log)
 	c.update(func(r *store.CallRecord) { r.Digits, r.Path = res.Digits, strings.Join(res.Path, ">") })
 	if res.Digits != "" {

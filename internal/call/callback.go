@@ -181,6 +181,7 @@ func (c *Call) callbackPending(ctx context.Context) {
 				return
 			}
 		}
+		c.keepRetired(c.queue)
 		if err := m.acd.Enqueue(c.ID, c.queue, c.priority); err != nil {
 			c.end(event.OutcomeCallbackFailed, event.BySystem, "re-queue callback: "+err.Error())
 			return

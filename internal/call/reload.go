@@ -33,24 +33,14 @@ type Applied struct {
 //   - new agents start logged out (or logged in when they register, with
 //     login_on_register).
 //
-// Nothing changes when it fails: a sound the setup names is missing, or
-// the ACD refuses the queues and agents.
+// Nothing changes when it fails (Check says whether it would).
 func (m *Manager) Apply(cfg *config.Config, sounds *media.Library) (Applied, error) {
+	queues, err := m.check(cfg, sounds)
+	if err != nil {
+		return Applied{}, err
+	}
 	if sounds != nil {
 		m.sounds.Update(sounds)
-	}
-	for _, name := range cfg.Sounds() {
-		if _, ok := m.sounds.Get(name); !ok {
-			return Applied{}, fmt.Errorf("sound %q is used by the setup but not in the sounds directory", name)
-		}
-	}
-	queues := make([]acd.QueueConfig, 0, len(cfg.Queues))
-	for _, q := range cfg.Queues {
-		qc, err := queueConfig(q)
-		if err != nil {
-			return Applied{}, err
-		}
-		queues = append(queues, qc)
 	}
 	agents := make([]acd.AgentConfig, 0, len(cfg.Agents))
 	old := m.setup.Load()
@@ -64,7 +54,7 @@ func (m *Manager) Apply(cfg *config.Config, sounds *media.Library) (Applied, err
 	// The setup is swapped before the ACD changes, so an offer the ACD
 	// makes to a new agent finds the agent in the setup.
 	m.setup.Store(newSetup(cfg))
-	removed, err := m.acd.Reconfigure(queues, agents)
+	removed, err := m.acd.Reconfigure(queues, agents) // agents name only cfg's queues: validated at load
 	if err != nil {
 		m.setup.Store(old)
 		return Applied{}, err
@@ -76,4 +66,32 @@ func (m *Manager) Apply(cfg *config.Config, sounds *media.Library) (Applied, err
 	}
 	m.poke()
 	return res, nil
+}
+
+// Check reports whether Apply would accept cfg with sounds: every sound the
+// setup names is in the library or in sounds, every queue's strategy known.
+func (m *Manager) Check(cfg *config.Config, sounds *media.Library) error {
+	_, err := m.check(cfg, sounds)
+	return err
+}
+
+func (m *Manager) check(cfg *config.Config, sounds *media.Library) ([]acd.QueueConfig, error) {
+	for _, name := range cfg.Sounds() {
+		_, ok := m.sounds.Get(name)
+		if !ok && sounds != nil {
+			_, ok = sounds.Get(name)
+		}
+		if !ok {
+			return nil, fmt.Errorf("sound %q is used by the setup but not in the sounds directory", name)
+		}
+	}
+	queues := make([]acd.QueueConfig, 0, len(cfg.Queues))
+	for _, q := range cfg.Queues {
+		qc, err := queueConfig(q)
+		if err != nil {
+			return nil, err
+		}
+		queues = append(queues, qc)
+	}
+	return queues, nil
 }

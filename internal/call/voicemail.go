@@ -23,6 +23,9 @@ const minMessage = 500 * time.Millisecond
 func (c *Call) voicemail(ctx context.Context) {
 	m, mailbox := c.m, c.mailbox
 	box, ok := m.config().MailboxByName(mailbox)
+	if !ok { // removed by a reload since the call arrived: the message is still taken
+		box, ok = c.cfg.MailboxByName(mailbox)
+	}
 	if !ok || m.vm == nil {
 		c.log.Error("voicemail: no mailbox", "mailbox", mailbox)
 		c.caller.Hangup()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
@@ -62,6 +63,7 @@ func (c *Call) enqueue(ctx context.Context, name string, priority int) {
 		return
 	}
 	c.music(q)
+	c.keepRetired(name)
 	if err := m.acd.Enqueue(c.ID, name, priority); err != nil {
 		c.log.Error("enqueue", "queue", name, "err", err)
 		c.closeSegment(event.SegmentWithdrawn, "")
@@ -263,6 +265,7 @@ func (c *Call) limit(ctx context.Context, q config.Queue, o config.Overflow, why
 			c.enqueue(ctx, o.Queue, c.priority)
 			return
 		}
+		c.keepRetired(o.Queue)
 		if err := m.acd.Move(c.ID, o.Queue, why); err != nil {
 			c.log.Debug("overflow", "err", err)
 			return
@@ -273,6 +276,7 @@ func (c *Call) limit(ctx context.Context, q config.Queue, o config.Overflow, why
 	case config.ActionCallback:
 		if !waiting {
 			// The caller is not in line: queue them, then offer the callback.
+			c.keepRetired(q.Name)
 			if err := m.acd.Enqueue(c.ID, q.Name, c.priority); err != nil {
 				c.closeSegment(event.SegmentWithdrawn, "")
 				c.end(event.OutcomeFailed, event.BySystem, "enqueue: "+err.Error())
@@ -446,4 +450,29 @@ func WaitPrompts(d time.Duration) []string {
 		return []string{"estimated-wait-about", "num-1", "minute"}
 	}
 	return append(append([]string{"estimated-wait-about"}, NumberPrompts(mins)...), "minutes")
+}
+
+// keepRetired makes sure the ACD can take the call into queue when a reload
+// removed it since the call arrived (its flow, overflow or callback still
+// leads there): the queue is kept, retired, with its settings and members
+// of the setup the call arrived with.
+func (c *Call) keepRetired(queue string) {
+	if _, ok := c.m.config().QueueByName(queue); ok {
+		return
+	}
+	q, ok := c.cfg.QueueByName(queue)
+	if !ok {
+		return
+	}
+	qc, err := queueConfig(q)
+	if err != nil {
+		return
+	}
+	var members []string
+	for _, a := range c.cfg.Agents {
+		if slices.Contains(a.Queues, queue) {
+			members = append(members, a.Extension)
+		}
+	}
+	c.m.acd.KeepRetired(qc, members)
 }

@@ -77,13 +77,20 @@ func (n *Node) ApplyFile(ctx context.Context, data []byte) (res Applied, persist
 	if err != nil {
 		return Applied{}, false, err
 	}
-	if su.Path != "" {
-		if err := replaceFile(su.Path, data); err != nil {
-			return Applied{}, false, &api.IOError{Err: err}
+	// The file is written once everything that could refuse the setup has
+	// accepted it, and within the same reload: the file and what runs never
+	// disagree, whoever applies at the same time.
+	write := func() error {
+		if su.Path == "" {
+			return nil
 		}
+		if err := replaceFile(su.Path, data); err != nil {
+			return &api.IOError{Err: err}
+		}
+		return nil
 	}
-	res, err = n.Apply(ctx, cfg)
-	return res, su.Path != "", err
+	res, err = n.apply(ctx, cfg, write)
+	return res, err == nil && su.Path != "", err
 }
 
 // replaceFile writes data over path through a temporary file in its
@@ -130,6 +137,12 @@ func replaceFile(path string, data []byte) error {
 // was); sections that only apply at the next start are left as they were
 // and named in RestartNeeded. Reloads are one at a time.
 func (n *Node) Apply(ctx context.Context, cfg *config.Config) (Applied, error) {
+	return n.apply(ctx, cfg, nil)
+}
+
+// apply is Apply with commit, when not nil, run once the setup has passed
+// every check and before anything changes; its error refuses the setup.
+func (n *Node) apply(ctx context.Context, cfg *config.Config, commit func() error) (Applied, error) {
 	n.reloadMu.Lock()
 	defer n.reloadMu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -144,6 +157,14 @@ func (n *Node) Apply(ctx context.Context, cfg *config.Config) (Applied, error) {
 	if sounds == nil {
 		var err error
 		if sounds, err = LoadSounds(cfg); err != nil {
+			return Applied{}, err
+		}
+	}
+	if err := n.mgr.Check(cfg, sounds); err != nil {
+		return Applied{}, fmt.Errorf("apply the setup: %w", err)
+	}
+	if commit != nil {
+		if err := commit(); err != nil {
 			return Applied{}, err
 		}
 	}
@@ -182,14 +203,7 @@ func restartNeeded(old, cfg *config.Config) []string {
 	check("webhooks", old.Webhooks, cfg.Webhooks)
 	check("voicemail.smtp", old.Voicemail.SMTP, cfg.Voicemail.SMTP)
 	check("limits.max_lag", old.Limits.MaxLag, cfg.Limits.MaxLag)
-	var oldT, newT []any
-	for _, t := range old.Trunks {
-		oldT = append(oldT, t.InboundSources, t.Outbound)
-	}
-	for _, t := range cfg.Trunks {
-		newT = append(newT, t.InboundSources, t.Outbound)
-	}
-	check("trunks (registrations and inbound sources)", oldT, newT)
+	check("trunks", old.Trunks, cfg.Trunks)
 	check("srtp (agents' and trunks' policies)", srtpPolicies(old), srtpPolicies(cfg))
 	slices.Sort(out)
 	return out
@@ -202,6 +216,9 @@ func keepRunning(cfg, old *config.Config) {
 	cfg.Security = old.Security
 	cfg.Webhooks = old.Webhooks
 	cfg.Voicemail.SMTP = old.Voicemail.SMTP
+	// Trunks too, whole: their registrations, trusted sources, pinned CAs
+	// and SRTP are the started ones, and calls out must match them.
+	cfg.Trunks = old.Trunks
 	cfg.Limits.MaxLag = old.Limits.MaxLag
 }
 
