@@ -80,8 +80,17 @@ func TestCallbacksSurviveKillNine(t *testing.T) {
 	})
 	for _, id := range ids {
 		var r callRecord
-		if code := s.api("GET", "/api/v1/calls/"+id, nil, &r); code != 200 || r.Outcome != "in_progress" || !r.hasEvent("callback_restored", "") {
+		if code := s.api("GET", "/api/v1/calls/"+id, nil, &r); code != 200 || r.Outcome != "callback_pending" || !r.hasEvent("callback_restored", "") {
 			t.Fatalf("call %s after the restart: %d %+v %v", id, code, r, r.kinds())
+		}
+	}
+	// The contract: after a kill and a restart no record is left in progress
+	// (a pending callback's caller is gone: callback_pending).
+	var all struct{ Calls []callRecord }
+	s.api("GET", "/api/v1/calls?limit=50", nil, &all)
+	for _, c := range all.Calls {
+		if c.Outcome == "in_progress" {
+			t.Fatalf("call %s in progress after the restart: %+v", c.ID, c)
 		}
 	}
 
@@ -143,7 +152,7 @@ func pendingCallbacks(t *testing.T, s *server, numbers []string) []string {
 	s.api("GET", "/api/v1/calls?limit=50", nil, &list)
 	var pending []callRecord
 	for _, c := range list.Calls {
-		if c.Dialed == "100" && c.Outcome == "in_progress" && c.QueuedAt != nil {
+		if c.Dialed == "100" && c.Outcome == "callback_pending" && c.QueuedAt != nil {
 			pending = append(pending, c)
 		}
 	}

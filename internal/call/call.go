@@ -200,7 +200,7 @@ func (c *Call) finish() {
 		if r.EndedAt == nil {
 			r.EndedAt = &now
 		}
-		if r.Outcome == string(event.OutcomeInProgress) {
+		if r.Outcome == string(event.OutcomeInProgress) || r.Outcome == string(event.OutcomeCallbackPending) {
 			r.Outcome = string(event.OutcomeFailed)
 		}
 		if caller != nil {

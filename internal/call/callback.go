@@ -107,8 +107,10 @@ func (c *Call) requestCallback(ctx context.Context, q config.Queue, number strin
 	m.event(event.CallbackRequested, c.ID, "", q.Name, fmt.Sprintf("number=%s position=%d", number, pos))
 	c.log.Info("callback requested", "number", number, "position", pos)
 	c.setState(StateCallbackPending)
-	// Stored before the caller is told: a server killed from now on
-	// still calls them back.
+	c.update(func(r *store.CallRecord) { r.Outcome = string(event.OutcomeCallbackPending) })
+	// Stored before the caller is told (after the record's new outcome,
+	// which the store's writer has written by then): a server killed from
+	// now on still calls them back.
 	c.storeCallback(number)
 	if _, err := c.play(ctx, []string{"callback-confirmed"}, false); err != nil {
 		c.log.Debug("callback confirmation cut short", "err", err)
@@ -238,6 +240,7 @@ func (c *Call) dialBack(ctx context.Context, q config.Queue, attempt int) bool {
 	c.watchAgentLeg(agentLeg, agentID)
 	now := time.Now()
 	c.update(func(rec *store.CallRecord) {
+		rec.Outcome = string(event.OutcomeInProgress) // somebody is on the line again
 		rec.Agent = agentID
 		rec.ConnectedAt = &now
 		if rec.QueuedAt != nil {

@@ -178,18 +178,19 @@ func (m *Manager) restoreCallback(cb store.PendingCallback, serving, prev <-chan
 	if c.rec.ID == "" { // never written: the callback is all there is
 		queuedAt := cb.QueuedAt
 		c.rec = store.CallRecord{ID: cb.CallID, Caller: cb.Caller, Dialed: cb.Dialed, ArrivedAt: cb.QueuedAt, QueuedAt: &queuedAt,
-			Outcome: string(event.OutcomeInProgress)}
+			Outcome: string(event.OutcomeCallbackPending)}
 	}
 	p := cb
 	p.Record, p.Segments = store.CallRecord{}, nil
 	c.pending = &p
-	if c.rec.Outcome != string(event.OutcomeInProgress) {
+	if c.rec.Outcome != string(event.OutcomeCallbackPending) && c.rec.Outcome != string(event.OutcomeInProgress) {
 		// It ended before the stop; only forgetting it was lost.
 		c.log.Info("stored callback of an ended call forgotten", "outcome", c.rec.Outcome)
 		c.st = StateEnded
 		c.settleCallback()
 		return nil, false
 	}
+	c.rec.Outcome = string(event.OutcomeCallbackPending) // a store written before this outcome existed said in_progress
 	c.queue, c.priority, c.callback = cb.Queue, cb.Priority, cb.Number
 	c.st = StateCallbackPending
 	waited := max(cb.RequestedAt.Sub(cb.QueuedAt), 0).Round(time.Second)

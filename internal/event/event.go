@@ -121,6 +121,10 @@ const (
 	OutcomeVoicemail      Outcome = "voicemail"       // the caller left a message
 	OutcomeOverflow       Outcome = "overflow"        // told goodbye by a limit (queue full, no agents)
 	OutcomeCallbackFailed Outcome = "callback_failed" // every callback attempt went unanswered
+	// OutcomeCallbackPending: the caller hung up and waits to be called
+	// back; not in progress (nobody is on the line), not ended either: a
+	// restart resumes it.
+	OutcomeCallbackPending Outcome = "callback_pending"
 )
 
 // HangupBy says who ended a call.

@@ -78,7 +78,7 @@ func SingleSegment(c CallRecord) (seg QueueSegment, ok bool) {
 	switch {
 	case c.ConnectedAt != nil:
 		seg.How, seg.Agent, seg.LeftAt = event.SegmentAnswered, c.Agent, c.ConnectedAt
-	case c.Outcome == string(event.OutcomeInProgress):
+	case c.Outcome == string(event.OutcomeInProgress), c.Outcome == string(event.OutcomeCallbackPending):
 	case c.Outcome == string(event.OutcomeAbandoned):
 		seg.How, seg.LeftAt = event.SegmentAbandoned, &left
 	default:
