@@ -57,21 +57,25 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		return c, applySIPTLS(c, sf.sip, *sipTLS)
 	}
+	// SIGHUP is caught from before the node is built (its start may take a
+	// while: recovery, the recordings index), so a reload asked for then
+	// does not kill the process; it applies once the node is built.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	n, err := node.New(cfg, log, node.WithSetup(node.Setup{Path: sf.config, Read: sf.read, Parse: parse}))
 	if err != nil {
 		return err
 	}
-	stop := reloadOnHangup(ctx, n, log)
+	stop := reloadOnHangup(ctx, hup, n, log)
 	defer stop()
 	return n.Run(ctx)
 }
 
-// reloadOnHangup applies the setup file again each time the process gets
+// reloadOnHangup applies the setup file again each time hup delivers
 // SIGHUP, until the returned stop is called; an invalid file is logged and
 // changes nothing.
-func reloadOnHangup(ctx context.Context, n *node.Node, log *slog.Logger) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, n *node.Node, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -89,7 +93,6 @@ func reloadOnHangup(ctx context.Context, n *node.Node, log *slog.Logger) (stop f
 		}
 	}()
 	return func() {
-		signal.Stop(hup)
 		cancel()
 		<-done
 	}

@@ -68,8 +68,8 @@ func (s *Server) setupRefused(w http.ResponseWriter, r *http.Request, err error)
 		writeJSON(w, 422, map[string]any{"errors": lines, "file": ve.File})
 		return
 	}
-	var io *IOError
-	if errors.As(err, &io) {
+	var ioErr *IOError
+	if errors.As(err, &ioErr) {
 		writeJSON(w, 500, map[string]any{"errors": []string{err.Error()}})
 		return
 	}

@@ -180,7 +180,8 @@ func envRef(s string) (name string, ok bool, err error) {
 		name, found = strings.CutSuffix(name, "}")
 	}
 	if !found || !isEnvName(name) {
-		return "", false, fmt.Errorf("%q is not a reference like ${env:NAME} (the whole value, NAME of letters, digits and _)", s)
+		// The value is not quoted: it may be a password that merely contains "${env:".
+		return "", false, fmt.Errorf("the value (%d characters, not shown) contains %q but is not a reference like ${env:NAME} (the whole value, NAME of letters, digits and _)", len(s), envPrefix)
 	}
 	return name, true, nil
 }

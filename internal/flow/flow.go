@@ -239,8 +239,10 @@ type Calendar struct {
 	mu       sync.Mutex
 	hours    map[string]config.Hours
 	override map[string]bool // name → forced open (true) or closed (false)
-	// changed hears of every override set or cleared (OnOverride).
+	// changed hears of every override set or cleared (OnOverride);
+	// notify keeps the order it hears them in that of the changes.
 	changed func(name string, open *bool)
+	notify  sync.Mutex
 }
 
 // OnOverride has f told of every override SetOverride sets (open) or
@@ -262,17 +264,28 @@ func NewCalendar(hs []config.Hours) *Calendar {
 }
 
 // Replace puts a new setup's schedules in force. An override stays while
-// its schedule is still in the setup, and goes with it otherwise.
+// its schedule is still in the setup, and goes with it otherwise (OnOverride
+// is told it was cleared).
 func (c *Calendar) Replace(hs []config.Hours) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.hours = make(map[string]config.Hours, len(hs))
 	for _, h := range hs {
 		c.hours[h.Name] = h
 	}
+	var dropped []string
 	for name := range c.override {
 		if _, ok := c.hours[name]; !ok {
 			delete(c.override, name)
+			dropped = append(dropped, name)
+		}
+	}
+	changed := c.changed
+	c.notify.Lock()
+	c.mu.Unlock()
+	defer c.notify.Unlock()
+	for _, name := range dropped {
+		if changed != nil {
+			changed(name, nil)
 		}
 	}
 }
@@ -307,7 +320,9 @@ func (c *Calendar) SetOverride(name string, open *bool) error {
 		c.override[name] = *open
 	}
 	changed := c.changed
+	c.notify.Lock() // before the change is visible to the next one: told in order
 	c.mu.Unlock()
+	defer c.notify.Unlock()
 	if changed != nil {
 		changed(name, open)
 	}

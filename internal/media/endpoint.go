@@ -434,10 +434,11 @@ func (ep *Endpoint) read() {
 func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.Header, dtmf *DTMFDetector) {
 	src := ep.remote.Load()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	if src != nil && src.locked.Load() && from != src.learned && from == src.sess.Remote {
-		src = ep.preferExact(src, from)
-	}
-	if src == nil || (src.locked.Load() && from != src.learned) {
+	// A packet from the SDP's exact address while another source is
+	// learned may take its place (preferExact), once it has proved to be
+	// RTP (and, with SRTP, authentic).
+	exact := src != nil && src.locked.Load() && from != src.learned && from == src.sess.Remote
+	if src == nil || (src.locked.Load() && from != src.learned && !exact) {
 		ep.e.Stats.WrongSource.Add(1)
 		return
 	}
@@ -450,6 +451,12 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 		var ok bool
 		if pkt, ok = openSRTP(src.open, pkt, h); !ok {
 			ep.e.Stats.SRTPFailed.Add(1)
+			return
+		}
+	}
+	if exact {
+		if src = ep.preferExact(src, from); from != src.learned {
+			ep.e.Stats.WrongSource.Add(1)
 			return
 		}
 	}
@@ -521,7 +528,7 @@ type source struct {
 	open   *opener    // the peer's SRTP key; nil for plain RTP
 
 	sendStart atomic.Int64 // Unix ns of the first packet sent, 0 before
-	locked    atomic.Bool  // learned is set; it never changes after
+	locked    atomic.Bool  // learned is set; it never changes after (preferExact makes a new source)
 	learned   netip.AddrPort
 	lockedAt  time.Time // when learned was set
 }

@@ -119,6 +119,10 @@ func (n *Node) restoreAgents(states []store.AgentStateAtStop) {
 		if v.State == s && (s != acd.Away || v.Reason == st.Reason) {
 			continue
 		}
+		// Whether its phone can be reached is decided now, before it may be
+		// offered calls: a registration that expired during the downtime, a
+		// browser softphone the restart disconnected.
+		n.mgr.DeviceChanged(st.Agent)
 		if err := a.Restore(st.Agent, s, st.Reason); err != nil {
 			n.log.Warn("agent's state not restored", "agent", st.Agent, "state", st.State, "reason", st.Reason, "err", err)
 			continue

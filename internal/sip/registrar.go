@@ -168,6 +168,11 @@ func (s *Server) RestoreRegistrations(ctx context.Context, keep BindingStore) (i
 	now := r.now()
 	stored, err := keep.LoadBindings(ctx, now)
 	if err != nil {
+		// What cannot be read is lost, but what registers from now on is kept.
+		r.mu.Lock()
+		r.keep = keep
+		r.version = max(r.version, now.UnixNano())
+		r.mu.Unlock()
 		return 0, fmt.Errorf("sip: restore registrations: %w", err)
 	}
 	var restored []string
