@@ -80,8 +80,12 @@ func TestCallbacksSurviveKillNine(t *testing.T) {
 	})
 	for _, id := range ids {
 		var r callRecord
-		if code := s.api("GET", "/api/v1/calls/"+id, nil, &r); code != 200 || r.Outcome != "callback_pending" || !r.hasEvent("callback_restored", "") {
-			t.Fatalf("call %s after the restart: %d %+v %v", id, code, r, r.kinds())
+		// The event is written by the store's writer, after the call is back in line.
+		waitFor(t, 10*time.Second, "call "+id+" restored", func() bool {
+			return s.api("GET", "/api/v1/calls/"+id, nil, &r) == 200 && r.hasEvent("callback_restored", "")
+		})
+		if r.Outcome != "callback_pending" {
+			t.Fatalf("call %s after the restart: %+v %v", id, r, r.kinds())
 		}
 	}
 	// The contract: after a kill and a restart no record is left in progress

@@ -191,7 +191,10 @@ type ACD struct {
 	calls     map[string]*call
 	offers    map[uint64]*offerState
 	nextOID   uint64
-	nextSeq   uint64
+	nextSeq   uint64 // arrival order of new calls: from restoredSeqs up
+	// restoredSeq numbers the calls EnqueueRestored puts back in line, all
+	// below restoredSeqs: ahead of every new call of the same priority.
+	restoredSeq uint64
 
 	// out holds the decisions and events made under the lock, in order,
 	// for the one drainer to deliver (outbox.go); spare is the drained
@@ -211,7 +214,7 @@ func New(clock Clock, offerer Offerer, sink func(Event)) *ACD {
 		clock: clock, offerer: offerer, sink: sink, quiet: quiet, timed: map[*agent]struct{}{},
 		escalating: map[*call]struct{}{}, rng: rand.New(rand.NewPCG(1, 2)),
 		queues: map[string]*queue{}, agents: map[string]*agent{},
-		calls: map[string]*call{}, offers: map[uint64]*offerState{},
+		calls: map[string]*call{}, offers: map[uint64]*offerState{}, nextSeq: restoredSeqs,
 	}
 }
 

@@ -1,6 +1,9 @@
 package acd
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // RestoredNote ends the Detail of the agent_state events Restore emits
 // ("away:lunch (restored after restart)"); their State and Reason are the
@@ -56,4 +59,39 @@ func (a *ACD) noteRestored(agentID string) {
 			it.event.Detail += " (" + RestoredNote + ")"
 		}
 	}
+}
+
+// restoredSeqs is how many calls EnqueueRestored may number ahead of the
+// new calls.
+const restoredSeqs = 1 << 40
+
+// EnqueueRestored puts back in line a call a previous run had queued (a
+// pending callback): ahead of every call queued by this run with the same
+// priority — restored calls among themselves in the order they are put
+// back — with queuedAt, its original place in line, for its wait and its
+// escalation steps.
+func (a *ACD) EnqueueRestored(callID, queueName string, priority int, queuedAt time.Time) error {
+	a.mu.Lock()
+	defer a.unlock()
+	q, ok := a.queues[queueName]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownQueue, queueName)
+	}
+	if _, dup := a.calls[callID]; dup {
+		return fmt.Errorf("acd: call %q already queued", callID)
+	}
+	if a.restoredSeq+1 >= restoredSeqs {
+		return fmt.Errorf("acd: more than %d calls restored", restoredSeqs-1)
+	}
+	a.restoredSeq++
+	if queuedAt.IsZero() || queuedAt.After(a.clock.Now()) {
+		queuedAt = a.clock.Now()
+	}
+	c := &call{id: callID, q: q, priority: priority, queuedAt: queuedAt, seq: a.restoredSeq}
+	i := a.place(c)
+	if !a.quiet {
+		a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d restored", priority, i+1)})
+	}
+	a.dispatchQueue(q)
+	return nil
 }

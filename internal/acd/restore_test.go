@@ -2,6 +2,7 @@ package acd
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,31 @@ func TestRestoredAgentIsOffered(t *testing.T) {
 	}
 	if o := f.rec.last(t); o.CallID != "c1" || o.AgentID != "1001" {
 		t.Fatalf("offer %+v, want c1 to 1001", o)
+	}
+}
+
+func TestRestoredCallsGoAheadOfNewOnes(t *testing.T) {
+	f := newFixture(t)
+	if err := f.acd.Enqueue("new", "sales", 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"cb1", "cb2"} {
+		if err := f.acd.EnqueueRestored(id, "sales", 0, f.clk.t.Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.acd.Enqueue("vip", "sales", 5); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := f.acd.Queue("sales")
+	var got []string
+	for _, c := range v.Calls {
+		got = append(got, c.ID)
+	}
+	if want := []string{"vip", "cb1", "cb2", "new"}; !slices.Equal(got, want) {
+		t.Fatalf("line %v, want %v (priority first, then restored calls ahead of new ones)", got, want)
+	}
+	if v.Calls[1].WaitSeconds < 60 {
+		t.Fatalf("a restored call's wait %.0f s, want from its original place (≥ 60 s)", v.Calls[1].WaitSeconds)
 	}
 }

@@ -260,7 +260,7 @@ func (c *Call) rejoin(ctx context.Context, serving, prev <-chan struct{}, queued
 		}
 	}
 	m := c.m
-	if err := m.acd.Enqueue(c.ID, c.queue, c.priority); err != nil {
+	if err := m.acd.EnqueueRestored(c.ID, c.queue, c.priority, c.pending.LineAt); err != nil {
 		c.closeSegment(event.SegmentWithdrawn, "")
 		c.end(event.OutcomeCallbackFailed, event.BySystem, "callback not restored: "+err.Error())
 		c.settleCallback()
