@@ -133,16 +133,7 @@ func password(stdin io.Reader) (string, error) {
 	if p := os.Getenv("SWITCHBOARD_PASSWORD"); p != "" {
 		return p, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(stdin, 4096))
-	if err != nil {
-		return "", fmt.Errorf("read the password from stdin: %w", err)
-	}
-	p, _, _ := strings.Cut(string(b), "\n")
-	p = strings.TrimSuffix(p, "\r")
-	if p == "" {
-		return "", errors.New("no password: set SWITCHBOARD_PASSWORD or give it on stdin")
-	}
-	return p, nil
+	return readPassword(stdin)
 }
 
 func configCheck(args []string, stdout, stderr io.Writer) error {

@@ -96,6 +96,9 @@ func (n *Node) ApplyFile(ctx context.Context, data []byte) (res Applied, persist
 // replaceFile writes data over path through a temporary file in its
 // directory, keeping what was there as path.prev.
 func replaceFile(path string, data []byte) error {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real // a setup file that is a link (into a checkout) stays one
+	}
 	mode := os.FileMode(0o640)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
@@ -126,6 +129,10 @@ func replaceFile(path string, data []byte) error {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write the setup: %w", err)
+	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil { // the rename itself durable
+		_ = dir.Sync()
+		dir.Close()
 	}
 	return nil
 }

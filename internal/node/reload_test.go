@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -198,5 +199,45 @@ func TestReloadBySignalIsAudited(t *testing.T) {
 	if refused.Actor != "SIGHUP" || refused.Action != "config_reload" || refused.Result != 422 || !strings.Contains(refused.Detail, path) ||
 		applied.Actor != "SIGHUP" || applied.Result != 200 {
 		t.Fatalf("audit entries %+v", entries[:2])
+	}
+}
+
+// POST /api/v1/config/apply writes the file only for a setup it applied:
+// one naming a prompt the sounds directory lacks is refused (422) and the
+// file and the running setup stay as they were; a good one is written
+// over the file, the previous one kept as .prev.
+func TestApplyWritesOnlyWhatItApplied(t *testing.T) {
+	setup := nodetest.Demo(t)
+	n, path := reloadable(t, setup)
+	post := func(body string) (int, map[string]any) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, n.URL+"/api/v1/config/apply", strings.NewReader(body))
+		req.SetBasicAuth(nodetest.Admin.User, nodetest.Admin.Password)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	missing := strings.Replace(setup, "prompts: [welcome]", "prompts: [no-such-prompt]", 1)
+	if code, out := post(missing); code != 422 || !strings.Contains(fmt.Sprint(out["errors"]), "no-such-prompt") {
+		t.Fatalf("apply with a missing prompt: %d %v, want 422 naming it", code, out)
+	}
+	if b, _ := os.ReadFile(path); string(b) != setup {
+		t.Fatal("a refused apply changed the setup file")
+	}
+	good := strings.Replace(setup, "strategy: longest_idle", "strategy: ring_all", 1)
+	if code, out := post(good); code != 200 || out["persisted"] != true {
+		t.Fatalf("apply: %d %v", code, out)
+	}
+	if b, _ := os.ReadFile(path); string(b) != good {
+		t.Fatal("the applied setup was not written over the file")
+	}
+	if b, _ := os.ReadFile(path + ".prev"); string(b) != setup {
+		t.Fatal("the previous setup was not kept as .prev")
 	}
 }
