@@ -279,6 +279,13 @@ func (a *ACD) AddAgent(c AgentConfig) error {
 func (a *ACD) Enqueue(callID, queueName string, priority int) error {
 	a.mu.Lock()
 	defer a.unlock()
+	return a.enqueue(callID, queueName, priority, time.Time{}, false)
+}
+
+// enqueue puts a call in line under the lock: a new call (numbered after
+// every other), or one a previous run had queued (restored: numbered ahead
+// of this run's calls, in line since queuedAt).
+func (a *ACD) enqueue(callID, queueName string, priority int, queuedAt time.Time, restored bool) error {
 	q, ok := a.queues[queueName]
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownQueue, queueName)
@@ -286,11 +293,24 @@ func (a *ACD) Enqueue(callID, queueName string, priority int) error {
 	if _, dup := a.calls[callID]; dup {
 		return fmt.Errorf("acd: call %q already queued", callID)
 	}
-	a.nextSeq++
-	c := &call{id: callID, q: q, priority: priority, queuedAt: a.clock.Now(), seq: a.nextSeq}
+	now := a.clock.Now()
+	seq, note := a.nextSeq+1, ""
+	if restored {
+		if a.restoredSeq+1 >= restoredSeqs {
+			return fmt.Errorf("acd: more than %d calls restored", restoredSeqs-1)
+		}
+		seq, note = a.restoredSeq+1, " restored"
+		a.restoredSeq++
+	} else {
+		a.nextSeq++
+	}
+	if queuedAt.IsZero() || queuedAt.After(now) {
+		queuedAt = now
+	}
+	c := &call{id: callID, q: q, priority: priority, queuedAt: queuedAt, seq: seq}
 	i := a.place(c)
 	if !a.quiet {
-		a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d", priority, i+1)})
+		a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d%s", priority, i+1, note)})
 	}
 	a.dispatchQueue(q)
 	return nil

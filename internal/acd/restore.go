@@ -73,25 +73,5 @@ const restoredSeqs = 1 << 40
 func (a *ACD) EnqueueRestored(callID, queueName string, priority int, queuedAt time.Time) error {
 	a.mu.Lock()
 	defer a.unlock()
-	q, ok := a.queues[queueName]
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownQueue, queueName)
-	}
-	if _, dup := a.calls[callID]; dup {
-		return fmt.Errorf("acd: call %q already queued", callID)
-	}
-	if a.restoredSeq+1 >= restoredSeqs {
-		return fmt.Errorf("acd: more than %d calls restored", restoredSeqs-1)
-	}
-	a.restoredSeq++
-	if queuedAt.IsZero() || queuedAt.After(a.clock.Now()) {
-		queuedAt = a.clock.Now()
-	}
-	c := &call{id: callID, q: q, priority: priority, queuedAt: queuedAt, seq: a.restoredSeq}
-	i := a.place(c)
-	if !a.quiet {
-		a.emit(Event{Kind: EventQueued, CallID: callID, Queue: q.cfg.Name, Detail: fmt.Sprintf("priority=%d position=%d restored", priority, i+1)})
-	}
-	a.dispatchQueue(q)
-	return nil
+	return a.enqueue(callID, queueName, priority, queuedAt, true)
 }
