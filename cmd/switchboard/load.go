@@ -139,12 +139,15 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			loadgen.Report
 			Server    *procReport `json:"server,omitempty"`
 			Generator *procReport `json:"generator"`
-		}{rep, srv, gen})
+			// ServerCPUPerCallSecond is the server's CPU over the run (ms)
+			// divided by the call-seconds it carried (issue 15's measure).
+			ServerCPUPerCallSecond float64 `json:"server_cpu_ms_per_call_second,omitempty"`
+		}{rep, srv, gen, cpuPerCallSecond(srv, rep)})
 	}
 	fmt.Fprint(stdout, rep.String())
 	if srv != nil {
-		fmt.Fprintf(stdout, "server             CPU %.1f%% of one core on average, %.1f%% at peak (5 s), RSS peak %.1f MiB\n",
-			srv.CPUPercent, srv.PeakCPUPercent, srv.PeakRSSMiB)
+		fmt.Fprintf(stdout, "server             CPU %.1f%% of one core on average, %.1f%% at peak (5 s), RSS peak %.1f MiB; %.3f ms of CPU per call-second (%.0f call-seconds)\n",
+			srv.CPUPercent, srv.PeakCPUPercent, srv.PeakRSSMiB, cpuPerCallSecond(srv, rep), rep.CallSeconds)
 	}
 	fmt.Fprintf(stdout, "this generator     CPU %.1f%% of one core on average, %.1f%% at peak (5 s), RSS peak %.1f MiB\n",
 		gen.CPUPercent, gen.PeakCPUPercent, gen.PeakRSSMiB)
@@ -178,6 +181,7 @@ type cpuSample struct {
 }
 
 type procReport struct {
+	CPUSeconds     float64 `json:"cpu_seconds"` // user+system over the run
 	CPUPercent     float64 `json:"cpu_percent_of_one_core"`
 	PeakCPUPercent float64 `json:"peak_cpu_percent_of_one_core"` // the busiest 5 s
 	PeakRSSMiB     float64 `json:"peak_rss_mib"`
@@ -230,7 +234,8 @@ func (w *procWatch) finish() *procReport {
 		return nil
 	}
 	w.sample()
-	return &procReport{CPUPercent: (cpuSeconds(w.pid) - w.ticks0) / time.Since(w.start).Seconds() * 100,
+	used := cpuSeconds(w.pid) - w.ticks0
+	return &procReport{CPUSeconds: used, CPUPercent: used / time.Since(w.start).Seconds() * 100,
 		PeakCPUPercent: w.peakCPU, PeakRSSMiB: w.peakRSS, StartRSSMiB: w.startRSS}
 }
 
@@ -252,4 +257,13 @@ func cpuSeconds(pid int) float64 {
 	u, _ := strconv.ParseFloat(f[11], 64)
 	k, _ := strconv.ParseFloat(f[12], 64)
 	return (u + k) / 100
+}
+
+// cpuPerCallSecond is the server's CPU over the run, in ms, per call-second
+// it carried; 0 without --server-pid or calls.
+func cpuPerCallSecond(srv *procReport, rep loadgen.Report) float64 {
+	if srv == nil || rep.CallSeconds <= 0 {
+		return 0
+	}
+	return srv.CPUSeconds * 1000 / rep.CallSeconds
 }

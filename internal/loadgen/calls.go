@@ -84,6 +84,8 @@ func (g *Generator) call(ctx context.Context, n int, patience time.Duration, ph 
 	}
 	setup := time.Since(t0)
 	up = true
+	answeredAt := time.Now()
+	defer func() { g.callNanos.Add(int64(time.Since(answeredAt))) }()
 	sess, err := media.ParseSDP(dlg.InviteResponse.Body())
 	if err := dlg.Ack(ctx); err != nil {
 		g.failCall(ph, "call %d: ack: %v", n, err)
@@ -329,6 +331,7 @@ func (g *Generator) finish() Report {
 	defer g.mu.Unlock()
 	r := g.rep
 	r.Placed, r.Answered, r.Abandoned, r.Failed = int(g.placed.Load()), int(g.answered.Load()), int(g.abandons.Load()), int(g.failed.Load())
+	r.CallSeconds = time.Duration(g.callNanos.Load()).Seconds()
 	for i := range g.phase {
 		g.phase[i].finish()
 		r.Refused503 += g.phase[i].Refused503

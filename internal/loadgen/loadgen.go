@@ -85,6 +85,9 @@ type Report struct {
 	JitterMs    float64       `json:"jitter_ms_mean"`
 	JitterMaxMs float64       `json:"jitter_ms_max"`
 	PeakActive  int           `json:"peak_concurrent_calls"`
+	// CallSeconds is the time the server carried the answered calls, each
+	// from its 200 OK to its end, summed.
+	CallSeconds float64 `json:"call_seconds"`
 	Registered  int           `json:"agents_registered"`
 	Duration    time.Duration `json:"-"`
 	Seconds     float64       `json:"duration_seconds"`
@@ -133,6 +136,9 @@ type Generator struct {
 	abandons atomic.Int64
 	failed   atomic.Int64
 	refusals atomic.Int64
+	// callNanos sums the time the server carried each answered call, from
+	// its 200 OK to the call's end (call-seconds).
+	callNanos atomic.Int64
 	// phase and callPhase are under mu: each phase's figures, and the
 	// phase of each call in progress by the caller's number.
 	phase     [phases]PhaseReport
