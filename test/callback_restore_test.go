@@ -160,7 +160,9 @@ func pendingCallbacks(t *testing.T, s *server, numbers []string) []string {
 			pending = append(pending, c)
 		}
 	}
-	sort.Slice(pending, func(i, j int) bool { return parseTime(t, pending[i].QueuedAt).Before(parseTime(t, pending[j].QueuedAt)) })
+	sort.Slice(pending, func(i, j int) bool {
+		return parseTime(t, pending[i].QueuedAt).Before(parseTime(t, pending[j].QueuedAt))
+	})
 	if len(pending) != len(numbers) {
 		t.Fatalf("%d calls waiting, want %d", len(pending), len(numbers))
 	}

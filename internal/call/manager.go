@@ -138,7 +138,7 @@ func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, 
 	m := &Manager{
 		log: log, sounds: sounds, rec: rec, ctx: ctx,
 		hours: flow.NewCalendar(cfg.Hours),
-		wake: make(chan struct{}, 1), calls: map[string]*Call{}, tokens: max(cfg.Limits.MaxCallsPerSecond, 1), refilled: time.Now(), offers: map[uint64]context.CancelFunc{}, outcomes: map[string]uint64{},
+		wake:  make(chan struct{}, 1), calls: map[string]*Call{}, tokens: max(cfg.Limits.MaxCallsPerSecond, 1), refilled: time.Now(), offers: map[uint64]context.CancelFunc{}, outcomes: map[string]uint64{},
 		monitors: map[string]monitorRun{},
 	}
 	m.setup.Store(newSetup(cfg))

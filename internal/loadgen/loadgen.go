@@ -73,21 +73,21 @@ type Report struct {
 	Failed    int `json:"failed"`
 	// Refused503 got 503 to their INVITE (not counted in Failed);
 	// RetryAfter of them with a Retry-After header.
-	Refused503  int           `json:"refused_503"`
-	RetryAfter  int           `json:"refused_503_with_retry_after"`
-	Setup       Percentiles   `json:"setup_latency_ms"`
-	Wait        Percentiles   `json:"wait_ms"`
-	ServiceLvl  float64       `json:"service_level"`
-	RTPSent     uint64        `json:"rtp_packets_sent"`
-	RTPReceived uint64        `json:"rtp_packets_received"`
-	RTPLost     uint64        `json:"rtp_packets_lost"`
-	RTPLossPct  float64       `json:"rtp_loss_percent"`
-	JitterMs    float64       `json:"jitter_ms_mean"`
-	JitterMaxMs float64       `json:"jitter_ms_max"`
-	PeakActive  int           `json:"peak_concurrent_calls"`
+	Refused503  int         `json:"refused_503"`
+	RetryAfter  int         `json:"refused_503_with_retry_after"`
+	Setup       Percentiles `json:"setup_latency_ms"`
+	Wait        Percentiles `json:"wait_ms"`
+	ServiceLvl  float64     `json:"service_level"`
+	RTPSent     uint64      `json:"rtp_packets_sent"`
+	RTPReceived uint64      `json:"rtp_packets_received"`
+	RTPLost     uint64      `json:"rtp_packets_lost"`
+	RTPLossPct  float64     `json:"rtp_loss_percent"`
+	JitterMs    float64     `json:"jitter_ms_mean"`
+	JitterMaxMs float64     `json:"jitter_ms_max"`
+	PeakActive  int         `json:"peak_concurrent_calls"`
 	// CallSeconds is the time the server carried the answered calls, each
 	// from its 200 OK to its end, summed.
-	CallSeconds float64 `json:"call_seconds"`
+	CallSeconds float64       `json:"call_seconds"`
 	Registered  int           `json:"agents_registered"`
 	Duration    time.Duration `json:"-"`
 	Seconds     float64       `json:"duration_seconds"`
