@@ -23,26 +23,11 @@ import (
 func TestCallbacksSurviveKillNine(t *testing.T) {
 	p := newPorts(t)
 	pstnSIP, pstnMedia := p.phone(4)
-	demo, err := os.ReadFile("../examples/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := string(demo)
-	for _, e := range [][2]string{
+	k := newKillable(t, p, [][2]string{
 		{"rtp_port_min: 20000", fmt.Sprintf("rtp_port_min: %d", p.base+60)},
 		{"rtp_port_max: 29999", fmt.Sprintf("rtp_port_max: %d", p.base+99)},
 		{`outbound: {host: "127.0.0.1:5080"`, fmt.Sprintf(`outbound: {host: "127.0.0.1:%d"`, pstnSIP)},
-	} {
-		if !strings.Contains(cfg, e[0]) {
-			t.Fatalf("demo.yaml has no %q to edit", e[0])
-		}
-		cfg = strings.Replace(cfg, e[0], e[1], 1)
-	}
-	dir := t.TempDir()
-	k := &killable{t: t, cfgPath: filepath.Join(dir, "setup.yaml"), p: p, data: filepath.Join(dir, "data")}
-	if err := os.WriteFile(k.cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	})
 	k.start()
 	t.Cleanup(k.stop)
 	s := &server{t: t, sipAddr: fmt.Sprintf("127.0.0.1:%d", p.sip()), http: fmt.Sprintf("http://127.0.0.1:%d", p.http()), ports: p, data: k.data}

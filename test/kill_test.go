@@ -41,6 +41,30 @@ type killable struct {
 	dead    bool // killed and not started again
 }
 
+// newKillable writes examples/demo.yaml with edits (old, new: each old
+// replaced once, and required) as the setup of a server on ports p with a
+// data directory of its own; start runs it.
+func newKillable(t *testing.T, p ports, edits [][2]string) *killable {
+	t.Helper()
+	demo, err := os.ReadFile("../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := string(demo)
+	for _, e := range edits {
+		if !strings.Contains(cfg, e[0]) {
+			t.Fatalf("demo.yaml has no %q to edit", e[0])
+		}
+		cfg = strings.Replace(cfg, e[0], e[1], 1)
+	}
+	dir := t.TempDir()
+	k := &killable{t: t, cfgPath: filepath.Join(dir, "setup.yaml"), p: p, data: filepath.Join(dir, "data")}
+	if err := os.WriteFile(k.cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 // start runs the server and returns how long it took from the process
 // start to its "switchboard ready" log line.
 func (k *killable) start() time.Duration {
@@ -190,27 +214,12 @@ func TestKillNineLosesNothing(t *testing.T) {
 		genAgent[itoa(ext)] = true
 		fmt.Fprintf(&agents, "  - {extension: \"%d\", name: Load %d, password: demo%d, queues: [sales], login_on_register: true}\n", ext, ext, ext)
 	}
-	demo, err := os.ReadFile("../examples/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := string(demo)
-	for _, e := range [][2]string{
+	k := newKillable(t, p, [][2]string{
 		{"rtp_port_min: 20000", fmt.Sprintf("rtp_port_min: %d", rtp)},
 		{"rtp_port_max: 29999", fmt.Sprintf("rtp_port_max: %d", genRTP-1)},
 		{"\nhours:", "\n" + agents.String() + "\nhours:"},
 		{"feature_codes:", fmt.Sprintf("webhooks:\n  - {url: %q, events: [ended]}\n\nfeature_codes:", recv.URL)},
-	} {
-		if !strings.Contains(cfg, e[0]) {
-			t.Fatalf("demo.yaml has no %q to edit", e[0])
-		}
-		cfg = strings.Replace(cfg, e[0], e[1], 1)
-	}
-	dir := t.TempDir()
-	k := &killable{t: t, cfgPath: filepath.Join(dir, "setup.yaml"), p: p, data: filepath.Join(dir, "data")}
-	if err := os.WriteFile(k.cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	})
 	first := k.start()
 	t.Cleanup(k.stop)
 	s := &server{t: t, sipAddr: fmt.Sprintf("127.0.0.1:%d", p.sip()), http: fmt.Sprintf("http://127.0.0.1:%d", p.http()), ports: p, data: k.data}
