@@ -155,11 +155,9 @@ func (n *Node) apply(ctx context.Context, cfg *config.Config, commit func() erro
 	if err := ctx.Err(); err != nil {
 		return Applied{}, err
 	}
-	old := n.current()
-	restart := restartNeeded(old, cfg)
 	// What applies only at the next start stays as it runs now, so the
 	// node's view of its own setup stays true.
-	keepRunning(cfg, old)
+	restart := keepRunning(cfg, n.current())
 	var sounds = n.opts.sounds
 	if sounds == nil {
 		var err error
@@ -196,37 +194,29 @@ func (n *Node) current() *config.Config {
 	return n.cfg
 }
 
-// restartNeeded names the sections of the setup that changed from old to
-// cfg and take effect only at the next start.
-func restartNeeded(old, cfg *config.Config) []string {
-	var out []string
-	check := func(name string, a, b any) {
-		if !reflect.DeepEqual(a, b) {
-			out = append(out, name)
+// keepRunning copies into cfg, as they run now, the sections of the setup
+// that only apply at the next start, and names those that cfg changed.
+// Trunks are kept whole: their registrations, trusted sources, pinned CAs
+// and SRTP are the started ones, and calls out must match them. Agents'
+// SRTP policies are named but not kept: the SIP edge reads the started
+// ones until the next start either way.
+func keepRunning(cfg, old *config.Config) (restart []string) {
+	keep := func(name string, now, running any, put func()) {
+		if !reflect.DeepEqual(now, running) {
+			restart = append(restart, name)
 		}
+		put()
 	}
-	check("server", old.Server, cfg.Server)
-	check("security", old.Security, cfg.Security)
-	check("webhooks", old.Webhooks, cfg.Webhooks)
-	check("voicemail.smtp", old.Voicemail.SMTP, cfg.Voicemail.SMTP)
-	check("limits.max_lag", old.Limits.MaxLag, cfg.Limits.MaxLag)
-	check("trunks", old.Trunks, cfg.Trunks)
-	check("srtp (agents' and trunks' policies)", srtpPolicies(old), srtpPolicies(cfg))
-	slices.Sort(out)
-	return out
-}
-
-// keepRunning copies into cfg the sections that only apply at the next
-// start, as they run now.
-func keepRunning(cfg, old *config.Config) {
-	cfg.Server = old.Server
-	cfg.Security = old.Security
-	cfg.Webhooks = old.Webhooks
-	cfg.Voicemail.SMTP = old.Voicemail.SMTP
-	// Trunks too, whole: their registrations, trusted sources, pinned CAs
-	// and SRTP are the started ones, and calls out must match them.
-	cfg.Trunks = old.Trunks
-	cfg.Limits.MaxLag = old.Limits.MaxLag
+	keep("server", cfg.Server, old.Server, func() { cfg.Server = old.Server })
+	keep("security", cfg.Security, old.Security, func() { cfg.Security = old.Security })
+	keep("webhooks", cfg.Webhooks, old.Webhooks, func() { cfg.Webhooks = old.Webhooks })
+	keep("voicemail.smtp", cfg.Voicemail.SMTP, old.Voicemail.SMTP, func() { cfg.Voicemail.SMTP = old.Voicemail.SMTP })
+	keep("limits.max_lag", cfg.Limits.MaxLag, old.Limits.MaxLag, func() { cfg.Limits.MaxLag = old.Limits.MaxLag })
+	srtpBefore := srtpPolicies(cfg) // with the new trunks, before they are kept
+	keep("trunks", cfg.Trunks, old.Trunks, func() { cfg.Trunks = old.Trunks })
+	keep("srtp (agents' and trunks' policies)", srtpBefore, srtpPolicies(old), func() {})
+	slices.Sort(restart)
+	return restart
 }
 
 // srtpPolicies are the SRTP policies a setup sets, by agent and trunk.
