@@ -184,11 +184,7 @@ func (p publishingStore) AppendEvent(e store.Event) {
 	p.hooks.Offer(out)
 	p.hub.Notify()
 	if a, ok := auditOf(e); ok { // rare: monitoring and recording pauses
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := p.Store.Audit(ctx, a); err != nil {
-			p.log.Error("audit entry not written", "action", a.Action, "actor", a.Actor, "err", err)
-		}
-		cancel()
+		writeAudit(p.Store, p.log, a)
 	}
 }
 

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -40,13 +41,13 @@ func auditOf(e store.Event) (store.AuditEntry, bool) {
 	return a, true
 }
 
-// audit writes an entry to the audit log, logging (never failing what it
-// records) if the store refuses it.
-func (n *Node) audit(e store.AuditEntry) {
+// writeAudit writes an entry to the audit log, logging (never failing what
+// it records) if the store refuses it.
+func writeAudit(st *store.Store, log *slog.Logger, e store.AuditEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := n.st.Audit(ctx, e); err != nil {
-		n.log.Error("audit entry not written", "action", e.Action, "actor", e.Actor, "err", err)
+	if err := st.Audit(ctx, e); err != nil {
+		log.Error("audit entry not written", "action", e.Action, "actor", e.Actor, "err", err)
 	}
 }
 
@@ -60,6 +61,6 @@ func (n *Node) ReloadBy(ctx context.Context, actor string) (Applied, error) {
 	} else if b, jerr := json.Marshal(res); jerr == nil {
 		e.Detail = string(b)
 	}
-	n.audit(e)
+	writeAudit(n.st, n.log, e)
 	return res, err
 }
