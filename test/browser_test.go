@@ -407,7 +407,7 @@ func registerAgent2(t *testing.T, s *server, n int, ext, scenarioFile string) *s
 // call's recording with its waveform and timeline.
 func TestReportsPage(t *testing.T) {
 	s := startServer(t)
-	agent := registerAgent(t, s, 0, "1003", toneAgent(t, writeTonePCAP(t, 1000, 4*time.Second)), 1)
+	agent := tonePhone(t, s, 0, "1003", 1000, 4*time.Second)
 	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
 		WaitMS: 500, TalkPcap: writeTonePCAP(t, 440, 4*time.Second), TalkMS: 4500})
 	caller.mustSucceed(t, 30*time.Second)

@@ -94,13 +94,14 @@ func goertzel(pcm []int16, freq float64) float64 {
 }
 
 // The demo records support: the caller's 440 Hz tone is on the left
-// channel, the agent's 1000 Hz tone on the right. A pause through the API
+// channel, the agent's 1000 Hz tone on the right (the agent's phone does not
+// echo: an echo of the caller would be the agent's side too). A pause through the API
 // leaves silence and a marker in the file and the call's events; the
 // recording is served to admins and the agent who took the call, 403 to
 // other agents, and each download is logged.
 func TestRecordingHasCallerLeftAgentRight(t *testing.T) {
 	s := startServer(t)
-	agent := registerAgent(t, s, 0, "1003", toneAgent(t, writeTonePCAP(t, 1000, 6*time.Second)), 1)
+	agent := tonePhone(t, s, 0, "1003", 1000, 6*time.Second)
 	caller := call(t, s, 1, "caller", callerSpec{Service: "100", PreMS: 500, DigitPcap: pcapDir + "/dtmf_2833_2.pcap",
 		WaitMS: 1000, TalkPcap: writeTonePCAP(t, 440, 6*time.Second), TalkMS: 6500})
 	var id string
