@@ -46,6 +46,16 @@ serve() { # config
   echo "server did not start:"; cat "$WORK/server.log"; exit 1
 }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# perpacket scenario: the server's whole CPU (utime+stime since it started:
+# SIP, prompts, the store and all) over the RTP packets it received and sent,
+# from /proc and /metrics, read before it is stopped.
+perpacket() {
+  local ticks hz pkts
+  ticks=$(awk '{print $14+$15}' "/proc/$SERVER/stat")
+  hz=$(getconf CLK_TCK)
+  pkts=$(curl -sf http://127.0.0.1:8080/metrics | awk '/^switchboard_rtp_packets_(in|out)_total /{n+=$2} END{printf "%d", n}')
+  python3 -c "import sys; t,hz,p=map(float,sys.argv[2:]); print(f'{sys.argv[1]}: server CPU {t/hz:.1f} s over {p:,.0f} RTP packets in and out: {t/hz/max(p,1)*1e6:.2f} µs per packet, all in')" "$1" "$ticks" "$hz" "$pkts" | tee -a "$OUT/$STAMP-summary.txt"
+}
 summary() { # scenario file
   python3 - "$1" "$2" <<'EOF'
 import json, sys
@@ -74,6 +84,7 @@ for sc in "${SCENARIOS[@]}"; do
     serve "$CFG"
     ./bin/switchboard load --agents 1100 --calls 1000 --rate 40 --aht 60s --handle-dist constant \
       --server-pid "$SERVER" --timeout 5m --json >"$RES" 2>"$WORK/load.err"
+    perpacket concurrent
     stop "$SERVER"
     ;;
   rate)
@@ -105,6 +116,7 @@ for sc in "${SCENARIOS[@]}"; do
     serve "$WORK/contact.yaml"
     ./bin/switchboard load --agents 300 --calls 480 --rate 8 --aht 20s --handle-dist constant \
       --greeting 7s --ring-delay 200ms --server-pid "$SERVER" --timeout 5m --json >"$RES" 2>"$WORK/load.err"
+    perpacket contact
     stop "$SERVER"
     python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"contact: {r.get('server_cpu_ms_per_call_second', 0):.3f} ms of server CPU per call-second over {r['call_seconds']:.0f} call-seconds\")" "$RES"
     ;;

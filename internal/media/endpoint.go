@@ -28,7 +28,7 @@ const (
 // run on across prompts, music and relayed audio).
 type Endpoint struct {
 	e     *Engine
-	conn  *net.UDPConn
+	sock  rtpSocket
 	rtcp  *net.UDPConn
 	local netip.AddrPort
 	port  int
@@ -84,6 +84,8 @@ type Endpoint struct {
 	jitter   atomic.Uint64 // RFC 3550 interarrival jitter in samples, float64 bits
 	maxSeq   uint16        // reader goroutine only
 	haveSeq  bool
+	dtmf     DTMFDetector // reader only
+	rx       rxState      // how the socket is read (poller_*.go)
 	// jitter state (reader goroutine only)
 	lastArrival time.Time
 	lastTS      uint32
@@ -97,13 +99,13 @@ func (ep *Endpoint) Jitter() time.Duration {
 
 // NewEndpoint binds a port pair and starts reading from it.
 func (e *Engine) NewEndpoint() (*Endpoint, error) {
-	conn, rtcp, port, err := e.bindPair()
+	sock, rtcp, port, err := e.bindPair()
 	if err != nil {
 		return nil, err
 	}
 	ep := &Endpoint{
 		e:      e,
-		conn:   conn,
+		sock:   sock,
 		rtcp:   rtcp,
 		port:   port,
 		local:  netip.AddrPortFrom(e.ip, uint16(port)),
@@ -114,7 +116,7 @@ func (e *Engine) NewEndpoint() (*Endpoint, error) {
 		closed: make(chan struct{}),
 	}
 	e.active.Add(1)
-	go ep.read()
+	e.attach(ep)
 	return ep, nil
 }
 
@@ -282,7 +284,8 @@ func (ep *Endpoint) Close() {
 		ep.Unbridge()
 		ep.Stop()
 		close(ep.closed)
-		ep.conn.Close()
+		ep.e.detach(ep)
+		ep.sock.close()
 		ep.rtcp.Close()
 		ep.e.ports.put(ep.port)
 		ep.e.active.Add(-1)
@@ -387,7 +390,7 @@ func (ep *Endpoint) send(pkt []byte, to netip.AddrPort) {
 			return
 		}
 	}
-	if _, err := ep.conn.WriteToUDPAddrPort(pkt, to); err == nil {
+	if err := ep.sock.writeTo(pkt, to); err == nil {
 		ep.Sent.Add(1)
 		ep.e.Stats.PacketsOut.Add(1)
 	}
@@ -404,17 +407,14 @@ func writeHeader(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc uint32) {
 	binary.BigEndian.PutUint32(b[8:], ssrc)
 }
 
-// read receives RTP until the endpoint closes: DTMF is detected here and
-// audio is forwarded to the bridged peer.
-func (ep *Endpoint) read() {
+// read receives RTP on a goroutine of the leg's own until the endpoint
+// closes, where no poller serves it (poller_*.go).
+func (ep *Endpoint) read(c *net.UDPConn) {
 	buf := make([]byte, 1500)
 	out := make([]byte, 1500)
-	var (
-		h    rtp.Header
-		dtmf DTMFDetector
-	)
+	var h rtp.Header
 	for {
-		n, from, err := ep.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			select {
 			case <-ep.closed:
@@ -426,11 +426,12 @@ func (ep *Endpoint) read() {
 			}
 			return
 		}
-		ep.handle(buf[:n], from, out, &h, &dtmf)
+		ep.handle(buf[:n], from, out, &h, &ep.dtmf)
 	}
 }
 
-// handle processes one received datagram. It allocates nothing.
+// handle processes one received datagram: DTMF is detected here and audio
+// is forwarded to the bridged peer. It allocates nothing.
 func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.Header, dtmf *DTMFDetector) {
 	src := ep.remote.Load()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())

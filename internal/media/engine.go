@@ -3,9 +3,11 @@
 // nothing of SIP, calls or queues.
 //
 // Timing: one pacer goroutine ticks every 20 ms and sends the next frame of
-// every endpoint that is playing a sound; relayed audio is forwarded by the
-// receiving endpoint's reader as it arrives, rewritten in place, without
-// decoding (PCMU↔PCMA by table when the legs differ).
+// every endpoint that is playing a sound; relayed audio is forwarded as it
+// arrives, rewritten in place, without decoding (PCMU↔PCMA by table when
+// the legs differ), by the poller that reads the receiving endpoint's
+// socket: on Linux a few pollers each drain many legs' sockets per wake-up
+// (poller_linux.go), elsewhere a goroutine per leg.
 //
 // Addresses: RTP is symmetric. Each leg learns where the peer's RTP really
 // comes from (behind NAT, not the SDP's address), sends there, and accepts
@@ -20,6 +22,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +51,7 @@ type Engine struct {
 	playing map[*Endpoint]struct{}
 	wake    chan struct{}
 	active  atomic.Int64
+	polls   *pollers // the RTP readers (poller_*.go)
 }
 
 // EngineConfig sets where RTP is bound.
@@ -55,6 +59,9 @@ type EngineConfig struct {
 	IP               netip.Addr
 	PortMin, PortMax int
 	Log              *slog.Logger
+	// ReaderPerLeg reads each leg's socket on a goroutine of its own, as
+	// the engine did before its pollers: for benchmarks that compare the two.
+	ReaderPerLeg bool
 }
 
 // NewEngine prepares an engine; Run must be running for playback.
@@ -65,14 +72,18 @@ func NewEngine(c EngineConfig) (*Engine, error) {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
-	return &Engine{
+	e := &Engine{
 		ip:      c.IP,
 		ports:   newPortPool(c.PortMin, c.PortMax),
 		tc:      NewTranscoder(),
 		log:     c.Log,
 		playing: map[*Endpoint]struct{}{},
 		wake:    make(chan struct{}, 1),
-	}, nil
+	}
+	if !c.ReaderPerLeg {
+		e.polls = newPollers(e, min(runtime.GOMAXPROCS(0), 4))
+	}
+	return e, nil
 }
 
 // Active reports how many endpoints are open.
@@ -211,25 +222,24 @@ func (p *portPool) put(port int) {
 var ErrNoPorts = errors.New("media: no free RTP ports")
 
 // bindPair binds an RTP/RTCP pair, skipping ports another process holds.
-func (e *Engine) bindPair() (rtp, rtcp *net.UDPConn, port int, err error) {
+// The RTCP socket only holds its port: nothing reads it.
+func (e *Engine) bindPair() (rtp rtpSocket, rtcp *net.UDPConn, port int, err error) {
 	for tries := 0; tries < 64; tries++ {
 		port, ok := e.ports.get()
 		if !ok {
 			return nil, nil, 0, ErrNoPorts
 		}
-		rtp, err1 := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.ip, uint16(port))))
+		rtp, err1 := e.bindRTP(port)
 		if err1 != nil {
 			e.ports.put(port)
 			continue
 		}
 		rtcp, err2 := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.ip, uint16(port+1))))
 		if err2 != nil {
-			rtp.Close()
+			rtp.close()
 			e.ports.put(port)
 			continue
 		}
-		_ = rtp.SetReadBuffer(256 << 10)
-		_ = rtp.SetWriteBuffer(256 << 10)
 		return rtp, rtcp, port, nil
 	}
 	return nil, nil, 0, fmt.Errorf("%w: 64 ports in a row were taken", ErrNoPorts)

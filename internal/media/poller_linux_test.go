@@ -1,0 +1,215 @@
+//go:build linux
+
+package media
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// processCPU is the process's user and system CPU so far.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// phonePairs bridges n pairs of legs, each leg with a phone socket of its
+// own: what phone i sends to as[i] comes out at the phone of bs[i].
+func phonePairs(tb testing.TB, e *Engine, n int) (as []*Endpoint, in, out []*net.UDPConn) {
+	tb.Helper()
+	listen := func() *net.UDPConn {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { c.Close() })
+		return c
+	}
+	for range n {
+		a, err := e.NewEndpoint()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, err := e.NewEndpoint()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { a.Close(); b.Close() })
+		pa, pb := listen(), listen()
+		a.SetSession(Session{Remote: pa.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMA, PT: 8, TelephoneEvent: 101})
+		b.SetSession(Session{Remote: pb.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMA, PT: 8, TelephoneEvent: 101})
+		Bridge(a, b)
+		as, in, out = append(as, a), append(in, pa), append(out, pb)
+	}
+	return as, in, out
+}
+
+// relayRound sends one packet from each caller's phone and reads each
+// relayed one at the other phones.
+func relayRound(tb testing.TB, as []*Endpoint, in, out []*net.UDPConn, pkt, buf []byte, seq uint16) {
+	pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+	for i, c := range in {
+		if _, err := c.WriteToUDPAddrPort(pkt, as[i].Local()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for _, c := range out {
+		if _, _, err := c.ReadFromUDPAddrPort(buf); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// The whole receive path — epoll, recvmmsg, the relay and its sendto —
+// allocates nothing per packet.
+func TestPolledRelayAllocatesNothing(t *testing.T) {
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 41600, PortMax: 41700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, in, out := phonePairs(t, e, 4)
+	for _, c := range out {
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	}
+	pkt, buf := relayPacket(), make([]byte, 1500)
+	seq := uint16(1)
+	relayRound(t, as, in, out, pkt, buf, seq) // learn the sources, start the pollers
+	allocs := testing.AllocsPerRun(500, func() {
+		seq++
+		relayRound(t, as, in, out, pkt, buf, seq)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per round of 4 packets, want 0", allocs)
+	}
+}
+
+// A leg's socket closed while its poller runs yields nothing more, and the
+// poller ends once it serves no leg.
+func TestPollerEndsWithItsLegs(t *testing.T) {
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 41800, PortMax: 41900})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := e.NewEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ep.rx.poller
+	if p == nil {
+		t.Fatal("the leg is on no poller")
+	}
+	ep.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p.mu.Lock()
+		stopped := p.epfd < 0 && len(p.legs) == 0
+		p.mu.Unlock()
+		if stopped {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the poller still runs with no leg")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	again, err := e.NewEndpoint() // starts it again
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.rx.poller == nil || again.rx.poller.epfd < 0 {
+		t.Fatal("a new leg found no running poller")
+	}
+}
+
+// BenchmarkRelayPaced carries n bridged calls as phones do: every 20 ms
+// (one op) each call's two phones send a packet, a tenth of the calls
+// every 2 ms, and what was relayed is collected at the end of the round. The phones are raw sockets drained
+// with recvmmsg, so their share of the process's CPU is small and the same
+// whichever way the engine reads its legs; cpu-ns/packet is the process's
+// CPU per packet relayed (received and sent by the engine).
+func BenchmarkRelayPaced(b *testing.B) {
+	for _, n := range []int{100, 500} {
+		for _, perLeg := range []bool{false, true} {
+			name := fmt.Sprintf("calls=%d/pollers", n)
+			if perLeg {
+				name = fmt.Sprintf("calls=%d/goroutine-per-leg", n)
+			}
+			b.Run(name, func(b *testing.B) { relayPaced(b, n, perLeg) })
+		}
+	}
+}
+
+func relayPaced(b *testing.B, n int, perLeg bool) {
+	ip := netip.MustParseAddr("127.0.0.1")
+	e, err := NewEngine(EngineConfig{IP: ip, PortMin: 42000, PortMax: 44999, ReaderPerLeg: perLeg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	type call struct {
+		legs   [2]*Endpoint
+		phones [2]*rawSocket
+		addrs  [2]netip.AddrPort
+	}
+	calls := make([]call, n)
+	for i := range calls {
+		c := &calls[i]
+		for j := range 2 {
+			ph, err := bindRaw(ip, 45000+2*i+j)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { ph.close() })
+			c.phones[j], c.addrs[j] = ph, netip.AddrPortFrom(ip, uint16(45000+2*i+j))
+			if c.legs[j], err = e.NewEndpoint(); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(c.legs[j].Close)
+			c.legs[j].SetSession(Session{Remote: c.addrs[j], Codec: PCMA, PT: 8, TelephoneEvent: 101})
+		}
+		Bridge(c.legs[0], c.legs[1])
+	}
+	pkt := relayPacket()
+	drain := newBatch()
+	var relayed int
+	round := func(seq uint16) {
+		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		// Spread over the round as phones are, a tenth every 2 ms.
+		for k := range 10 {
+			for i := k; i < len(calls); i += 10 {
+				for j := range 2 {
+					_ = calls[i].phones[j].writeTo(pkt, calls[i].legs[j].Local())
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		for i := range calls {
+			for j := range 2 {
+				drain.recv(calls[i].phones[j])
+				relayed += drain.n
+			}
+		}
+	}
+	round(1)
+	round(2)
+	relayed = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU(b)
+	for i := range b.N {
+		round(uint16(i + 3))
+	}
+	cpu := processCPU(b) - cpu0
+	b.StopTimer()
+	if relayed < b.N*2*n*9/10 {
+		b.Fatalf("relayed %d of %d packets", relayed, b.N*2*n)
+	}
+	b.ReportMetric(float64(cpu)/float64(max(relayed, 1)), "cpu-ns/packet")
+}
