@@ -10,11 +10,13 @@
 #   generator   the generator alone against SIPp as the server (answers and
 #               echoes RTP): 1,000 concurrent calls, to show the generator is
 #               not the bottleneck
+#   rate200     6,000 calls at 200 new calls/s through IVR → queue → agent
+#               (issue 15's rate target), 3 s of talk each
 #   contact     issue 15's contact-center load with the Go generator: 300
 #               agents, 8 calls/s, 7 s in the IVR then 1, 20 s of G.711 talk,
 #               480 calls; prints the server's CPU per call-second
 #
-#   scripts/load-go.sh [concurrent|rate|generator|contact ...]   default: the first three
+#   scripts/load-go.sh [concurrent|rate|rate200|generator|contact ...]   default: the first three
 #
 # Writes load-results/<date>-<scenario>.json (the generator's report, with the
 # server's CPU and peak RSS) and prints a summary. Takes about 5 minutes.
@@ -94,6 +96,13 @@ for sc in "${SCENARIOS[@]}"; do
       --greeting 300ms --ring-delay 200ms --server-pid "$SERVER" --timeout 3m --json >"$RES" 2>"$WORK/load.err"
     stop "$SERVER"
     ;;
+  rate200)
+    sed "s#data_dir: .*#data_dir: $WORK/data-rate200#" examples/load.yaml >"$WORK/load.yaml"
+    serve "$WORK/load.yaml"
+    ./bin/switchboard load --agents 999 --calls 6000 --rate 200 --aht 3s --handle-dist constant \
+      --greeting 300ms --ring-delay 200ms --server-pid "$SERVER" --timeout 3m --json >"$RES" 2>"$WORK/load.err"
+    stop "$SERVER"
+    ;;
   generator)
     # SIPp's RTP echo reads one socket with the default receive buffer; at
     # 50,000 packets/s it overflows (the loss is then SIPp's). Raise the
@@ -120,7 +129,7 @@ for sc in "${SCENARIOS[@]}"; do
     stop "$SERVER"
     python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"contact: {r.get('server_cpu_ms_per_call_second', 0):.3f} ms of server CPU per call-second over {r['call_seconds']:.0f} call-seconds\")" "$RES"
     ;;
-  *) echo "unknown scenario $sc (concurrent, rate, generator, contact)"; exit 2 ;;
+  *) echo "unknown scenario $sc (concurrent, rate, rate200, generator, contact)"; exit 2 ;;
   esac
   summary "$sc" "$RES" | tee -a "$OUT/$STAMP-summary.txt"
 done

@@ -85,6 +85,7 @@ type Endpoint struct {
 	maxSeq   uint16        // reader goroutine only
 	haveSeq  bool
 	dtmf     DTMFDetector // reader only
+	at       time.Time    // reader only: when the packet being handled arrived (zero: now)
 	rx       rxState      // how the socket is read (poller_*.go)
 	// jitter state (reader goroutine only)
 	lastArrival time.Time
@@ -115,8 +116,13 @@ func (e *Engine) NewEndpoint() (*Endpoint, error) {
 		digits: make(chan byte, 32),
 		closed: make(chan struct{}),
 	}
+	if err := e.attach(ep); err != nil {
+		ep.sock.close()
+		rtcp.Close()
+		e.ports.put(port)
+		return nil, fmt.Errorf("media: leg not read: %w", err)
+	}
 	e.active.Add(1)
-	e.attach(ep)
 	return ep, nil
 }
 
@@ -202,8 +208,9 @@ func (ep *Endpoint) InjectDigit(d byte) {
 }
 
 // Tap sets f to receive the payload of every audio packet that arrives
-// (voicemail, recording); nil removes it. f runs on the reader goroutine
-// and must copy what it keeps and return at once.
+// (voicemail, recording); nil removes it. f runs on the goroutine that
+// reads the leg — on Linux a poller shared by many legs — and must copy what
+// it keeps and return at once, never waiting on IO or a lock held across IO.
 func (ep *Endpoint) Tap(f func(c Codec, payload []byte)) {
 	if f == nil {
 		ep.tap.Store(nil)
@@ -278,7 +285,8 @@ func (ep *Endpoint) Unbridge() {
 	}
 }
 
-// Close releases the ports; the reader goroutine ends.
+// Close releases the ports; the leg's socket leaves its poller (or its
+// reader goroutine ends).
 func (ep *Endpoint) Close() {
 	ep.once.Do(func() {
 		ep.Unbridge()
@@ -390,10 +398,12 @@ func (ep *Endpoint) send(pkt []byte, to netip.AddrPort) {
 			return
 		}
 	}
-	if err := ep.sock.writeTo(pkt, to); err == nil {
-		ep.Sent.Add(1)
-		ep.e.Stats.PacketsOut.Add(1)
+	if err := ep.sock.writeTo(pkt, to); err != nil {
+		ep.e.Stats.SendFailed.Add(1)
+		return
 	}
+	ep.Sent.Add(1)
+	ep.e.Stats.PacketsOut.Add(1)
 }
 
 func writeHeader(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc uint32) {
@@ -594,7 +604,10 @@ func (ep *Endpoint) preferExact(src *source, from netip.AddrPort) *source {
 // trackJitter updates J += (|D| − J)/16, D the difference between the
 // packets' spacing on arrival and in RTP time (RFC 3550 §6.4.1).
 func (ep *Endpoint) trackJitter(ts uint32) {
-	now := time.Now()
+	now := ep.at
+	if now.IsZero() {
+		now = time.Now()
+	}
 	if !ep.lastArrival.IsZero() {
 		arrival := now.Sub(ep.lastArrival).Seconds() * SampleRate
 		d := math.Abs(arrival - float64(int32(ts-ep.lastTS)))

@@ -37,6 +37,8 @@ type Stats struct {
 	Malformed   atomic.Uint64 // dropped: not RTP
 	SRTPFailed  atomic.Uint64 // dropped: on an SRTP leg, failed authentication (tampered, replayed, wrong key or plain RTP)
 	Late        atomic.Uint64 // pacer ticks that ran behind
+	SendFailed  atomic.Uint64 // not sent: the socket's buffer was full, or another error
+	RecvFailed  atomic.Uint64 // receive calls that failed other than on an empty socket
 }
 
 // Engine allocates RTP endpoints and paces their playback.

@@ -30,32 +30,31 @@ const (
 	pollTick  = 2 * time.Millisecond
 )
 
-// mmsghdr is struct mmsghdr of recvmmsg(2): a message header and the
-// length received. (x/sys/unix has Msghdr but not this.)
-type mmsghdr struct {
-	hdr unix.Msghdr
-	n   uint32
-}
-
 // batch is one poller's receive buffers, reused for every socket it drains.
 type batch struct {
-	msgs  [readBatch]mmsghdr
+	msgs  [readBatch]unix.Mmsghdr
 	iovs  [readBatch]unix.Iovec
 	names [readBatch]unix.RawSockaddrInet6
+	ctrl  [readBatch][ctrlSize]byte // SCM_TIMESTAMPNS: when the kernel received it
 	bufs  [readBatch][maxPacket]byte
 	n     int // datagrams in the last recvmmsg
+	errs  int // recvmmsg failures other than an empty socket
 	out   [maxPacket]byte
 	h     rtp.Header
 }
+
+// ctrlSize holds one control message with a timespec (32 bytes on 64-bit).
+const ctrlSize = 64
 
 func newBatch() *batch {
 	b := &batch{}
 	for i := range b.msgs {
 		b.iovs[i].Base = &b.bufs[i][0]
 		b.iovs[i].SetLen(maxPacket)
-		b.msgs[i].hdr.Iov = &b.iovs[i]
-		b.msgs[i].hdr.SetIovlen(1)
-		b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		b.msgs[i].Hdr.Iov = &b.iovs[i]
+		b.msgs[i].Hdr.SetIovlen(1)
+		b.msgs[i].Hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		b.msgs[i].Hdr.Control = &b.ctrl[i][0]
 	}
 	return b
 }
@@ -69,13 +68,31 @@ func (b *batch) recv(s *rawSocket) {
 		return
 	}
 	for i := range b.msgs {
-		b.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet6
-		b.msgs[i].n = 0
+		b.msgs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
+		b.msgs[i].Hdr.SetControllen(ctrlSize)
+		b.msgs[i].Len = 0
 	}
 	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.msgs[0])), readBatch, unix.MSG_DONTWAIT, 0, 0)
-	if errno == 0 {
+	switch errno {
+	case 0:
 		b.n = int(n)
+	case unix.EAGAIN, unix.EINTR:
+	default:
+		b.errs++
 	}
+}
+
+// at is when the kernel received datagram i (SO_TIMESTAMPNS), or now.
+func (b *batch) at(i int) time.Time {
+	m := &b.msgs[i].Hdr
+	if int(m.Controllen) >= unix.CmsgLen(int(unsafe.Sizeof(unix.Timespec{}))) {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&b.ctrl[i][0]))
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS {
+			ts := (*unix.Timespec)(unsafe.Pointer(&b.ctrl[i][unix.CmsgLen(0)]))
+			return time.Unix(int64(ts.Sec), int64(ts.Nsec))
+		}
+	}
+	return time.Now()
 }
 
 // from is the source address of datagram i.
@@ -119,6 +136,9 @@ func bindRaw(ip netip.Addr, port int) (*rawSocket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: socket: %w", err)
 	}
+	if six { // as net.ListenUDP: a "::" media IP also takes IPv4
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
+	}
 	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: port, Addr: ip.As4()}
 	if six {
 		sa = &unix.SockaddrInet6{Port: port, Addr: ip.As16()}
@@ -129,6 +149,9 @@ func bindRaw(ip netip.Addr, port int) (*rawSocket, error) {
 	}
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 256<<10)
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 256<<10)
+	// The kernel's receive time of each packet: a poller reads it up to a
+	// tick later, and jitter is measured on when it arrived.
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 	return &rawSocket{fd: fd, six: six}, nil
 }
 
@@ -188,9 +211,9 @@ var (
 )
 
 // bindRTP binds a leg's RTP socket: raw when pollers read the engine's
-// legs, a Go socket otherwise.
+// legs, a Go socket (read by a goroutine of the leg's own) otherwise.
 func (e *Engine) bindRTP(port int) (rtpSocket, error) {
-	if e.polls == nil {
+	if e.polls == nil || e.ip.Zone() != "" { // a link-local IP's zone: the Go socket knows it
 		return bindUDP(e.ip, port)
 	}
 	return bindRaw(e.ip, port)
@@ -202,9 +225,6 @@ func (e *Engine) bindRTP(port int) (rtpSocket, error) {
 // costs) is shared by dozens of packets instead of paid by each; a packet
 // waits at most pollTick for it. It runs while it has legs.
 type poller struct {
-	e *Engine
-	b *batch // the running goroutine's only
-
 	mu     sync.Mutex
 	epfd   int           // -1 while not running
 	stop   chan struct{} // closed when the last leg leaves
@@ -221,27 +241,24 @@ type pollers struct {
 func newPollers(e *Engine, n int) *pollers {
 	ps := &pollers{}
 	for range max(n, 1) {
-		ps.list = append(ps.list, &poller{e: e, b: newBatch(), epfd: -1, legs: map[int32]*Endpoint{}})
+		ps.list = append(ps.list, &poller{epfd: -1, legs: map[int32]*Endpoint{}})
 	}
 	return ps
 }
 
-// attach starts receiving ep's RTP: on the next poller in turn, or on a
-// goroutine of its own when epoll fails.
-func (e *Engine) attach(ep *Endpoint) {
+// attach starts receiving ep's RTP: a raw socket on the next poller in
+// turn, a Go socket on a goroutine of its own.
+func (e *Engine) attach(ep *Endpoint) error {
 	sock, ok := ep.sock.(*rawSocket)
 	if !ok {
 		go ep.read(ep.sock.(udpSocket).c)
-		return
+		return nil
 	}
 	e.polls.mu.Lock()
-	p := e.polls.list[e.polls.next%len(e.polls.list)]
-	e.polls.next++
+	p := e.polls.list[e.polls.next]
+	e.polls.next = (e.polls.next + 1) % len(e.polls.list)
 	e.polls.mu.Unlock()
-	if err := p.add(ep, sock); err != nil {
-		// Without epoll nothing reads the leg: it can send, not hear.
-		e.log.Error("media: leg not read", "local", ep.local, "err", err)
-	}
+	return p.add(ep, sock)
 }
 
 // detach stops receiving ep's RTP; it runs before ep's socket closes.
@@ -257,8 +274,10 @@ func (p *poller) startLocked() error {
 	if err != nil {
 		return fmt.Errorf("media: epoll_create1: %w", err)
 	}
+	// Each run has buffers of its own: a stopping run may still be
+	// draining when the next starts.
 	p.epfd, p.stop = fd, make(chan struct{})
-	go p.run(fd, p.stop)
+	go p.run(fd, p.stop, newBatch())
 	return nil
 }
 
@@ -276,6 +295,10 @@ func (p *poller) add(ep *Endpoint, sock *rawSocket) error {
 	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, sock.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: id})
 	sock.mu.RUnlock()
 	if err != nil {
+		if len(p.legs) == 0 { // do not leave a run with nothing to serve
+			close(p.stop)
+			p.epfd, p.stop = -1, nil
+		}
 		return fmt.Errorf("media: epoll_ctl: %w", err)
 	}
 	ep.rx = rxState{poller: p, id: id}
@@ -308,7 +331,7 @@ func (p *poller) remove(ep *Endpoint) {
 }
 
 // run drains the ready sockets of the set every pollTick until stop.
-func (p *poller) run(epfd int, stop <-chan struct{}) {
+func (p *poller) run(epfd int, stop <-chan struct{}, b *batch) {
 	defer unix.Close(epfd)
 	var (
 		events [pollSize]unix.EpollEvent
@@ -334,11 +357,11 @@ func (p *poller) run(epfd int, stop <-chan struct{}) {
 			p.mu.Unlock()
 			for i := range n {
 				if ep := ready[i]; ep != nil {
-					p.drain(ep)
+					drain(ep, b)
 				}
 				ready[i] = nil
 			}
-			if n < pollSize {
+			if n < pollSize || stopped(stop) {
 				break
 			}
 		}
@@ -347,10 +370,24 @@ func (p *poller) run(epfd int, stop <-chan struct{}) {
 
 // drain takes what ep's socket holds (up to readBatch datagrams) and
 // handles it. A socket closed meanwhile yields nothing.
-func (p *poller) drain(ep *Endpoint) {
-	b := p.b
+func drain(ep *Endpoint, b *batch) {
 	b.recv(ep.sock.(*rawSocket))
 	for i := range b.n {
-		ep.handle(b.bufs[i][:b.msgs[i].n], b.from(i), b.out[:], &b.h, &ep.dtmf)
+		ep.at = b.at(i)
+		ep.handle(b.bufs[i][:b.msgs[i].Len], b.from(i), b.out[:], &b.h, &ep.dtmf)
+	}
+	ep.at = time.Time{}
+	if b.errs > 0 {
+		ep.e.Stats.RecvFailed.Add(uint64(b.errs))
+		b.errs = 0
+	}
+}
+
+func stopped(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }

@@ -213,3 +213,66 @@ func relayPaced(b *testing.B, n int, perLeg bool) {
 	}
 	b.ReportMetric(float64(cpu)/float64(max(relayed, 1)), "cpu-ns/packet")
 }
+
+// A poller whose last leg leaves and a new leg that starts it again at
+// once do not share buffers (the stopping run may still be draining).
+func TestPollerRestartChurn(t *testing.T) {
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 41900, PortMax: 41999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := bindRaw(netip.MustParseAddr("127.0.0.1"), 41990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.close()
+	pkt := relayPacket()
+	for i := range 100 {
+		ep, err := e.NewEndpoint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep.SetSession(Session{Remote: netip.MustParseAddrPort("127.0.0.1:41990"), Codec: PCMA, PT: 8})
+		for range 3 {
+			pkt[3] = byte(i)
+			_ = phone.writeTo(pkt, ep.Local())
+		}
+		if i%10 == 0 {
+			time.Sleep(3 * time.Millisecond) // let a tick drain some
+		}
+		ep.Close()
+	}
+}
+
+// The arrival time handed to the jitter estimate is the kernel's, not when
+// a poller got round to reading the packet.
+func TestBatchArrivalIsTheKernels(t *testing.T) {
+	ip := netip.MustParseAddr("127.0.0.1")
+	a, err := bindRaw(ip, 41980)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	b, err := bindRaw(ip, 41981)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	sent := time.Now()
+	if err := a.writeTo(relayPacket(), netip.AddrPortFrom(ip, 41981)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	bt := newBatch()
+	bt.recv(b)
+	if bt.n != 1 {
+		t.Fatalf("received %d datagrams, want 1", bt.n)
+	}
+	if from := bt.from(0); from != netip.AddrPortFrom(ip, 41980) {
+		t.Fatalf("from %v", from)
+	}
+	at := bt.at(0)
+	if at.Before(sent.Add(-time.Second)) || !at.Before(sent.Add(40*time.Millisecond)) {
+		t.Fatalf("arrival %v, sent %v: not the kernel's receive time", at, sent)
+	}
+}

@@ -10,7 +10,10 @@ type pollers struct{}
 
 func newPollers(*Engine, int) *pollers { return nil }
 
-func (e *Engine) attach(ep *Endpoint) { go ep.read(ep.sock.(udpSocket).c) }
+func (e *Engine) attach(ep *Endpoint) error {
+	go ep.read(ep.sock.(udpSocket).c)
+	return nil
+}
 
 func (e *Engine) bindRTP(port int) (rtpSocket, error) { return bindUDP(e.ip, port) }
 

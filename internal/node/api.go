@@ -139,7 +139,13 @@ func (n *Node) registry() *prometheus.Registry {
 	srtpFailed := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_srtp_packets_failed_total",
 		Help: "SRTP packets dropped because they failed authentication (tampered, replayed, wrong key, or plain RTP on an SRTP leg)."},
 		func() float64 { return float64(eng.Stats.SRTPFailed.Load()) })
-	collectors := append(n.st.Collectors(), n.EdgeCollector(), n.AdmissionCollector(), srtpFailed)
+	sendFailed := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_rtp_send_failed_total",
+		Help: "RTP packets not sent: the socket's send buffer was full, or the send failed."},
+		func() float64 { return float64(eng.Stats.SendFailed.Load()) })
+	recvFailed := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_rtp_receive_failed_total",
+		Help: "RTP socket reads that failed for another reason than an empty socket."},
+		func() float64 { return float64(eng.Stats.RecvFailed.Load()) })
+	collectors := append(n.st.Collectors(), n.EdgeCollector(), n.AdmissionCollector(), srtpFailed, sendFailed, recvFailed)
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			n.log.Warn("metrics: collector not registered", "err", err)

@@ -56,17 +56,21 @@ type Recording struct {
 	Path    string
 	Started time.Time
 
+	// io is held for the file's writes (and taken before mu): the media
+	// taps take only mu, so a slow disk never holds up a leg's packets.
+	io         sync.Mutex
+	f          *os.File
+	w          *bufio.Writer
+	written    int64 // sample frames (one per channel pair) in the file
+	lastHeader time.Time
+	buf        []byte
+	err        error
+
 	mu          sync.Mutex
-	f           *os.File
-	w           *bufio.Writer
 	left, right []int16
-	written     int64 // sample frames (one per channel pair) in the file
 	paused      bool
 	pauses      []Pause
-	lastHeader  time.Time
-	buf         []byte
 	closed      bool
-	err         error
 }
 
 // Start opens a recording for a call at <dir>/<yyyy>/<mm>/<dd>/<callID>.wav.
@@ -155,9 +159,15 @@ func (r *Recording) SetPaused(on bool, now time.Time) bool {
 // tick writes the audio due up to now: as many sample frames as time has
 // passed, each side's pending audio or silence.
 func (r *Recording) tick(now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed || r.err != nil {
+	r.io.Lock()
+	defer r.io.Unlock()
+	r.tickIO(now)
+}
+
+// tickIO is tick with r.io held: the samples are taken under mu, written
+// after it is released.
+func (r *Recording) tickIO(now time.Time) {
+	if r.err != nil {
 		return
 	}
 	due := int64(now.Sub(r.Started)*media.SampleRate/time.Second) - r.written
@@ -168,6 +178,11 @@ func (r *Recording) tick(now time.Time) {
 		r.buf = make([]byte, 0, int(due)*4)
 	}
 	buf := r.buf[:int(due)*4]
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
 	for i := int64(0); i < due; i++ {
 		var l, rr int16
 		if !r.paused {
@@ -183,6 +198,7 @@ func (r *Recording) tick(now time.Time) {
 	}
 	r.left = r.left[:copy(r.left, r.left[min(int(due), len(r.left)):])]
 	r.right = r.right[:copy(r.right, r.right[min(int(due), len(r.right)):])]
+	r.mu.Unlock()
 	if _, err := r.w.Write(buf); err != nil {
 		r.fail(err)
 		return
@@ -229,25 +245,29 @@ type Info struct {
 // Close writes what is due, adds the pauses as an INFO comment chunk
 // ("paused 12.3-20.1"), fixes the header and closes the file.
 func (r *Recording) Close(now time.Time) (Info, error) {
-	r.tick(now)
 	r.s.mu.Lock()
 	delete(r.s.active, r)
 	r.s.mu.Unlock()
+	r.io.Lock()
+	defer r.io.Unlock()
+	r.tickIO(now)
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return Info{}, fmt.Errorf("recording: %s already closed", r.Path)
 	}
 	r.closed = true
 	if r.paused && len(r.pauses) > 0 {
 		r.pauses[len(r.pauses)-1].To = now.Sub(r.Started)
 	}
-	info := Info{Path: r.Path, Started: r.Started, Seconds: float64(r.written) / media.SampleRate, Pauses: r.pauses}
+	pauses := r.pauses
+	r.mu.Unlock()
+	info := Info{Path: r.Path, Started: r.Started, Seconds: float64(r.written) / media.SampleRate, Pauses: pauses}
 	err := r.err
 	if err == nil {
 		var extra []byte
-		if len(r.pauses) > 0 {
-			extra = infoChunk(PauseText(r.pauses))
+		if len(pauses) > 0 {
+			extra = infoChunk(PauseText(pauses))
 			if _, werr := r.w.Write(extra); werr != nil {
 				err = werr
 			}
