@@ -27,7 +27,7 @@ const (
 	wrapUp    = "wrap_up"
 )
 
-func insertEvent(ctx context.Context, tx *sql.Tx, e Event) error {
+func insertEvent(ctx context.Context, tx execer, e Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO events (at, kind, call_id, agent, queue, detail, state, reason) VALUES (?,?,?,?,?,?,?,?)`,
 		e.At.UnixMilli(), e.Kind, e.CallID, e.Agent, e.Queue, e.Detail, e.State, e.Reason)
 	return err

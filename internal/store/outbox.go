@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -70,13 +69,13 @@ func (s *Store) PruneOutbox(ctx context.Context, now time.Time) (int64, error) {
 	return res.RowsAffected()
 }
 
-func insertOutbox(ctx context.Context, tx *sql.Tx, e OutboxEntry) error {
+func insertOutbox(ctx context.Context, tx execer, e OutboxEntry) error {
 	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO webhook_outbox (receiver, id, body, created_at) VALUES (?,?,?,?)`,
 		e.Receiver, e.ID, e.Body, ms(e.CreatedAt))
 	return err
 }
 
-func markOutbox(ctx context.Context, tx *sql.Tx, d outboxDone) error {
+func markOutbox(ctx context.Context, tx execer, d outboxDone) error {
 	gaveUp := 0
 	if d.gaveUp {
 		gaveUp = 1

@@ -32,7 +32,7 @@ type QueueSegment struct {
 // again when the call leaves the queue.
 func (s *Store) SaveSegment(seg QueueSegment) { s.send(op{segment: &seg}) }
 
-func upsertSegment(ctx context.Context, tx *sql.Tx, g QueueSegment) error {
+func upsertSegment(ctx context.Context, tx execer, g QueueSegment) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO queue_segments (call_id, seq, queue, entered_at, left_at, how, agent, wait_seconds)
  VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(call_id, seq) DO UPDATE SET queue = excluded.queue, entered_at = excluded.entered_at,
  left_at = excluded.left_at, how = excluded.how, agent = excluded.agent, wait_seconds = excluded.wait_seconds`,

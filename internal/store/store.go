@@ -76,9 +76,10 @@ type Event struct {
 
 // Store is safe for concurrent use.
 type Store struct {
-	db  *sql.DB
-	log *slog.Logger
-	w   writer
+	db    *sql.DB
+	log   *slog.Logger
+	w     writer
+	stmts stmtCache // the writer's prepared statements
 
 	mu     sync.RWMutex // guards closed; held shared by a send only to register it
 	closed bool
@@ -134,7 +135,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
-	s := &Store{db: db, log: log}
+	s := &Store{db: db, log: log, stmts: stmtCache{db: db}}
 	s.w.init()
 	s.w.wg.Add(1)
 	go s.writer()

@@ -135,6 +135,7 @@ func (s *Store) Close() error {
 	s.w.senders.Wait() // no new sender can start: closed is set
 	close(s.w.ops)
 	s.w.wg.Wait()
+	s.stmts.close()
 	return s.db.Close()
 }
 
@@ -243,11 +244,12 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	ex := preparedTx{tx: tx, cache: &s.stmts}
 	for _, o := range batch {
 		switch {
 		case o.call != nil:
 			r := o.call
-			_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO calls
+			_, err = ex.ExecContext(ctx, `INSERT OR REPLACE INTO calls
  (id, caller, caller_name, dialed, source, flow, digits, path, queue, agent, arrived_at, answered_at, queued_at, offered_at,
   connected_at, ended_at, wait_seconds, talk_seconds, outcome, hangup_by, reason, sip_call_id, rtp_in, rtp_out, rtp_lost)
  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -255,16 +257,16 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 				ms(r.ArrivedAt), msp(r.AnsweredAt), msp(r.QueuedAt), msp(r.OfferedAt), msp(r.ConnectedAt), msp(r.EndedAt),
 				r.WaitSeconds, r.TalkSeconds, r.Outcome, r.HangupBy, r.Reason, r.SIPCall, int64(r.RTPIn), int64(r.RTPOut), int64(r.RTPLost))
 		case o.event != nil:
-			err = insertEvent(ctx, tx, *o.event)
+			err = insertEvent(ctx, ex, *o.event)
 			for i := 0; err == nil && i < len(o.outbox); i++ {
-				err = insertOutbox(ctx, tx, o.outbox[i])
+				err = insertOutbox(ctx, ex, o.outbox[i])
 			}
 		case o.done != nil:
-			err = markOutbox(ctx, tx, *o.done)
+			err = markOutbox(ctx, ex, *o.done)
 		case o.segment != nil:
-			err = upsertSegment(ctx, tx, *o.segment)
+			err = upsertSegment(ctx, ex, *o.segment)
 		case o.alive != nil:
-			_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('alive_at', ?)
+			_, err = ex.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('alive_at', ?)
  ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)`, ms(*o.alive))
 		}
 		if err != nil {
