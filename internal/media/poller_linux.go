@@ -233,9 +233,8 @@ type poller struct {
 }
 
 type pollers struct {
+	mu   sync.Mutex // serialises pick
 	list []*poller
-	mu   sync.Mutex
-	next int
 }
 
 func newPollers(e *Engine, n int) *pollers {
@@ -254,11 +253,31 @@ func (e *Engine) attach(ep *Endpoint) error {
 		go ep.read(ep.sock.(udpSocket).c)
 		return nil
 	}
-	e.polls.mu.Lock()
-	p := e.polls.list[e.polls.next]
-	e.polls.next = (e.polls.next + 1) % len(e.polls.list)
-	e.polls.mu.Unlock()
-	return p.add(ep, sock)
+	return e.polls.pick().add(ep, sock)
+}
+
+// pollerFill is how many legs a poller takes before the next one is used:
+// a light load keeps one poller (one wake-up a tick) busy rather than
+// several mostly idle; past it, legs go to the least loaded.
+const pollerFill = 256
+
+// pick chooses the poller for a new leg.
+func (ps *pollers) pick() *poller {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	best, bestN := ps.list[0], -1
+	for _, p := range ps.list {
+		p.mu.Lock()
+		n := len(p.legs)
+		p.mu.Unlock()
+		if n < pollerFill {
+			return p
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = p, n
+		}
+	}
+	return best
 }
 
 // detach stops receiving ep's RTP; it runs before ep's socket closes.
