@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -353,8 +354,9 @@ func (p *poller) remove(ep *Endpoint) {
 func (p *poller) run(epfd int, stop <-chan struct{}, b *batch) {
 	defer unix.Close(epfd)
 	var (
-		events [pollSize]unix.EpollEvent
-		ready  [pollSize]*Endpoint
+		events  [pollSize]unix.EpollEvent
+		ready   [pollSize]*Endpoint
+		handled int
 	)
 	t := time.NewTicker(pollTick)
 	defer t.Stop()
@@ -377,6 +379,10 @@ func (p *poller) run(epfd int, stop <-chan struct{}, b *batch) {
 			for i := range n {
 				if ep := ready[i]; ep != nil {
 					drain(ep, b)
+					if handled += b.n; handled >= yieldEvery {
+						handled = 0
+						runtime.Gosched() // see yieldEvery
+					}
 				}
 				ready[i] = nil
 			}
