@@ -15,8 +15,9 @@
 #   contact     issue 15's contact-center load with the Go generator: 300
 #               agents, 8 calls/s, 7 s in the IVR then 1, 20 s of G.711 talk,
 #               480 calls; prints the server's CPU per call-second
+#   contact-recorded  the same with every call recorded (two channels)
 #
-#   scripts/load-go.sh [concurrent|rate|rate200|generator|contact ...]   default: the first three
+#   scripts/load-go.sh [concurrent|rate|rate200|generator|contact|contact-recorded ...]   default: the first three
 #
 # Writes load-results/<date>-<scenario>.json (the generator's report, with the
 # server's CPU and peak RSS) and prints a summary. Takes about 5 minutes.
@@ -120,16 +121,18 @@ for sc in "${SCENARIOS[@]}"; do
     [ -z "$RMEM0" ] || sysctl -qw net.core.rmem_default="$RMEM0" 2>/dev/null || true
     RMEM0=""
     ;;
-  contact)
+  contact|contact-recorded)
     sed "s#data_dir: .*#data_dir: $WORK/data-contact#" examples/load.yaml >"$WORK/contact.yaml"
+    # contact-recorded: the same with sales recording both channels
+    [ "$sc" = contact ] || sed -i 's#^  - name: sales$#  - name: sales\n    record: all#' "$WORK/contact.yaml"
     serve "$WORK/contact.yaml"
     ./bin/switchboard load --agents 300 --calls 480 --rate 8 --aht 20s --handle-dist constant \
       --greeting 7s --ring-delay 200ms --server-pid "$SERVER" --timeout 5m --json >"$RES" 2>"$WORK/load.err"
-    perpacket contact
+    perpacket "$sc"
     stop "$SERVER"
-    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"contact: {r.get('server_cpu_ms_per_call_second', 0):.3f} ms of server CPU per call-second over {r['call_seconds']:.0f} call-seconds\")" "$RES"
+    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"$sc: {r.get('server_cpu_ms_per_call_second', 0):.3f} ms of server CPU per call-second over {r['call_seconds']:.0f} call-seconds\")" "$RES"
     ;;
-  *) echo "unknown scenario $sc (concurrent, rate, rate200, generator, contact)"; exit 2 ;;
+  *) echo "unknown scenario $sc (concurrent, rate, rate200, generator, contact, contact-recorded)"; exit 2 ;;
   esac
   summary "$sc" "$RES" | tee -a "$OUT/$STAMP-summary.txt"
 done

@@ -85,32 +85,44 @@ func (m *Monitor) run() {
 	defer close(m.done)
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
-	var frame [3][FrameSamples]int16
-	out := make([]int16, FrameSamples)
+	var w monitorWork
 	for {
 		select {
 		case <-m.stop:
 			return
 		case <-t.C:
 		}
-		m.mu.Lock()
-		mode := m.mode
-		for i := range m.in {
-			k := copy(frame[i][:], m.in[i])
-			clear(frame[i][k:])
-			m.in[i] = m.in[i][:copy(m.in[i], m.in[i][k:])]
-		}
-		m.mu.Unlock()
-		mix(out, frame[0][:], frame[1][:]) // the supervisor hears caller and agent
-		m.sup.sendPCM(out)
-		if mode != Listen {
-			mix(out, frame[0][:], frame[2][:]) // the agent: caller and supervisor
-			m.agent.sendPCM(out)
-		}
-		if mode == Barge {
-			mix(out, frame[1][:], frame[2][:]) // the caller: agent and supervisor
-			m.caller.sendPCM(out)
-		}
+		m.tick(&w)
+	}
+}
+
+// monitorWork is a monitor's buffers for one tick.
+type monitorWork struct {
+	frame [3][FrameSamples]int16
+	out   [FrameSamples]int16
+	pkt   [12 + FrameSamples]byte
+}
+
+// tick mixes and sends one 20 ms frame to each party that hears the mix.
+func (m *Monitor) tick(w *monitorWork) {
+	m.mu.Lock()
+	mode := m.mode
+	for i := range m.in {
+		k := copy(w.frame[i][:], m.in[i])
+		clear(w.frame[i][k:])
+		m.in[i] = m.in[i][:copy(m.in[i], m.in[i][k:])]
+	}
+	m.mu.Unlock()
+	out := w.out[:]
+	mix(out, w.frame[0][:], w.frame[1][:]) // the supervisor hears caller and agent
+	m.sup.sendPCM(out, &w.pkt)
+	if mode != Listen {
+		mix(out, w.frame[0][:], w.frame[2][:]) // the agent: caller and supervisor
+		m.agent.sendPCM(out, &w.pkt)
+	}
+	if mode == Barge {
+		mix(out, w.frame[1][:], w.frame[2][:]) // the caller: agent and supervisor
+		m.caller.sendPCM(out, &w.pkt)
 	}
 }
 
@@ -152,10 +164,10 @@ func (ep *Endpoint) setMixed(on bool) {
 	}
 }
 
-// sendPCM sends one 20 ms frame in the leg's stream, if it is in mixed mode.
-func (ep *Endpoint) sendPCM(pcm []int16) {
-	var buf [12 + FrameSamples]byte
-	ep.encodeSend(&buf, pcm, false)
+// sendPCM sends one 20 ms frame in the leg's stream, if it is in mixed
+// mode, building the packet in buf.
+func (ep *Endpoint) sendPCM(pcm []int16, buf *[12 + FrameSamples]byte) {
+	ep.encodeSend(buf, pcm, false)
 }
 
 // encodeSend encodes one frame in the leg's codec into buf[12:] and sends

@@ -19,24 +19,51 @@ const benchTalk = time.Second
 // allocations per call (-benchmem). The process includes the test's own
 // caller and phone (sipgo and RTP senders), so the figures are an upper
 // bound of the server's share: a guard against regressions, compared run
-// to run on the same machine (BENCHMARKS.md), not an absolute cost.
+// to run on the same machine (BENCHMARKS.md), not an absolute cost. The
+// variants price what a call can add, each against plain:
 //
-//	go test -run '^$' -bench WholeCall -benchtime 20x -benchmem ./internal/node/
+//   - plain: sales without recording;
+//
+//   - recorded: sales recording both channels (the demo's setting);
+//
+//   - srtp: plain, with the caller's leg SRTP (decrypted in, encrypted out).
+//
+//     go test -run '^$' -bench WholeCall -benchtime 20x -benchmem ./internal/node/
 func BenchmarkWholeCall(b *testing.B) {
-	setup := nodetest.Demo(b,
-		`  - {number: "100", flow: main}`, `  - {number: "100", flow: main}
+	direct := []string{`  - {number: "100", flow: main}`, `  - {number: "100", flow: main}
   - {number: "200", flow: direct}`,
-		"flows:\n", "flows:\n  - name: direct\n    start: q\n    steps:\n      q: {type: queue, queue: sales}\n",
-	)
+		"flows:\n", "flows:\n  - name: direct\n    start: q\n    steps:\n      q: {type: queue, queue: sales}\n"}
+	unrecorded := append([]string{"    record: all\n    dispositions: [sale,", "    record: none\n    dispositions: [sale,"}, direct...)
+	plainDial := func(b *testing.B, n *nodetest.Node) (code int, hangup func()) {
+		c := n.Dial(b, "200", nodetest.Tone(1000))
+		return c.Code, c.Hangup
+	}
+	for _, v := range []struct {
+		name  string
+		edits []string
+		dial  func(*testing.B, *nodetest.Node) (int, func())
+	}{
+		{"plain", unrecorded, plainDial},
+		{"recorded", direct, plainDial},
+		{"srtp", unrecorded, func(b *testing.B, n *nodetest.Node) (int, func()) {
+			c := n.DialSRTP(b, "200", nodetest.Tone(1000))
+			return c.Code, c.Hangup
+		}},
+	} {
+		b.Run(v.name, func(b *testing.B) { wholeCalls(b, nodetest.Demo(b, v.edits...), v.dial) })
+	}
+}
+
+func wholeCalls(b *testing.B, setup string, dial func(*testing.B, *nodetest.Node) (int, func())) {
 	n := nodetest.Start(b, setup)
 	agent := n.Phone(b, "1001")
 	agent.SetTone(440)
 	nodetest.WaitFor(b, 5*time.Second, "agent 1001 available", func() bool { return n.AgentState("1001") == "available" })
 
 	one := func() {
-		c := n.Dial(b, "200", nodetest.Tone(1000))
-		if c.Code != 200 {
-			b.Fatalf("INVITE to 200: %d", c.Code)
+		code, hangup := dial(b, n)
+		if code != 200 {
+			b.Fatalf("INVITE to 200: %d", code)
 		}
 		call := agent.NextCall(b, 10*time.Second)
 		select {
@@ -45,7 +72,7 @@ func BenchmarkWholeCall(b *testing.B) {
 			b.Fatal("the phone did not answer")
 		}
 		time.Sleep(benchTalk)
-		c.Hangup()
+		hangup()
 		call.WaitEnded(b, 5*time.Second)
 		nodetest.WaitFor(b, 5*time.Second, "agent 1001 free again", func() bool { return n.AgentState("1001") == "available" })
 	}
