@@ -122,7 +122,7 @@ for sc in "${SCENARIOS[@]}"; do
     RMEM0=""
     ;;
   contact|contact-recorded)
-    sed "s#data_dir: .*#data_dir: $WORK/data-contact#" examples/load.yaml >"$WORK/contact.yaml"
+    sed "s#data_dir: .*#data_dir: $WORK/data-$sc#" examples/load.yaml >"$WORK/contact.yaml"
     # contact-recorded: the same with sales recording both channels
     [ "$sc" = contact ] || sed -i 's#^  - name: sales$#  - name: sales\n    record: all#' "$WORK/contact.yaml"
     serve "$WORK/contact.yaml"

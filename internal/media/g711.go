@@ -119,24 +119,47 @@ func (t *Transcoder) Convert(dst, src []byte, from, to Codec) {
 	}
 }
 
+// g711Tables are the decoding tables (256 entries a law) and the encoding
+// ones (a byte for each of the 65,536 linear values), built once per
+// process and never written after: the per-packet and per-frame paths are
+// one lookup a sample instead of a call and its arithmetic.
+type g711Tables struct {
+	decU, decA [256]int16
+	encU, encA [1 << 16]byte
+}
+
+var g711 = func() *g711Tables {
+	t := &g711Tables{}
+	for i := range 256 {
+		t.decU[i], t.decA[i] = DecodeULaw(byte(i)), DecodeALaw(byte(i))
+	}
+	for i := range 1 << 16 {
+		s := int16(uint16(i))
+		t.encU[i], t.encA[i] = EncodeULaw(s), EncodeALaw(s)
+	}
+	return t
+}()
+
 // Encode encodes linear samples with codec c into dst (len(dst) >= len(pcm)).
 func Encode(c Codec, dst []byte, pcm []int16) {
-	enc := EncodeULaw
+	enc := &g711.encU
 	if c == PCMA {
-		enc = EncodeALaw
+		enc = &g711.encA
 	}
+	dst = dst[:len(pcm)]
 	for i, s := range pcm {
-		dst[i] = enc(s)
+		dst[i] = enc[uint16(s)]
 	}
 }
 
 // Decode decodes G.711 bytes into linear samples (len(dst) >= len(src)).
 func Decode(c Codec, dst []int16, src []byte) {
-	dec := DecodeULaw
+	dec := &g711.decU
 	if c == PCMA {
-		dec = DecodeALaw
+		dec = &g711.decA
 	}
+	dst = dst[:len(src)]
 	for i, b := range src {
-		dst[i] = dec(b)
+		dst[i] = dec[b]
 	}
 }
