@@ -1,8 +1,8 @@
 package media
 
-// G.711 µ-law (PCMU) and A-law (PCMA), ITU-T G.711. Decoding and µ↔A
-// transcoding use tables built once per process into a Codecs value, so the
-// per-packet path is a table lookup.
+// G.711 µ-law (PCMU) and A-law (PCMA), ITU-T G.711. Encoding, decoding
+// (g711Tables) and µ↔A transcoding (Transcoder) use tables built once per
+// process, so the per-packet and per-frame paths are a lookup a sample.
 
 const (
 	ulawBias = 0x84
@@ -146,7 +146,9 @@ func Encode(c Codec, dst []byte, pcm []int16) {
 	if c == PCMA {
 		enc = &g711.encA
 	}
-	dst = dst[:len(pcm)]
+	if len(dst) < len(pcm) {
+		panic("media: Encode: dst shorter than pcm")
+	}
 	for i, s := range pcm {
 		dst[i] = enc[uint16(s)]
 	}
@@ -158,7 +160,9 @@ func Decode(c Codec, dst []int16, src []byte) {
 	if c == PCMA {
 		dec = &g711.decA
 	}
-	dst = dst[:len(src)]
+	if len(dst) < len(src) {
+		panic("media: Decode: dst shorter than src")
+	}
 	for i, b := range src {
 		dst[i] = dec[b]
 	}

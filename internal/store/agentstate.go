@@ -28,7 +28,7 @@ const (
 )
 
 func insertEvent(ctx context.Context, tx execer, e Event) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (at, kind, call_id, agent, queue, detail, state, reason) VALUES (?,?,?,?,?,?,?,?)`,
+	_, err := tx.ExecContext(ctx, qInsertEvent,
 		e.At.UnixMilli(), e.Kind, e.CallID, e.Agent, e.Queue, e.Detail, e.State, e.Reason)
 	return err
 }
@@ -265,3 +265,6 @@ func (s *Store) agentStateAtStop(ctx context.Context, agent string, seq int64) (
 	}
 	return AgentStateAtStop{}, false, nil
 }
+
+// qInsertEvent is run by the store's writer, prepared (stmt.go).
+const qInsertEvent = `INSERT INTO events (at, kind, call_id, agent, queue, detail, state, reason) VALUES (?,?,?,?,?,?,?,?)`

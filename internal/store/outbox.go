@@ -70,7 +70,7 @@ func (s *Store) PruneOutbox(ctx context.Context, now time.Time) (int64, error) {
 }
 
 func insertOutbox(ctx context.Context, tx execer, e OutboxEntry) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO webhook_outbox (receiver, id, body, created_at) VALUES (?,?,?,?)`,
+	_, err := tx.ExecContext(ctx, qInsertOutbox,
 		e.Receiver, e.ID, e.Body, ms(e.CreatedAt))
 	return err
 }
@@ -80,7 +80,13 @@ func markOutbox(ctx context.Context, tx execer, d outboxDone) error {
 	if d.gaveUp {
 		gaveUp = 1
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE webhook_outbox SET done_at = ?, gave_up = ? WHERE receiver = ? AND id = ? AND done_at IS NULL`,
+	_, err := tx.ExecContext(ctx, qMarkOutbox,
 		ms(d.at), gaveUp, d.receiver, d.id)
 	return err
 }
+
+// qInsertOutbox is run by the store's writer, prepared (stmt.go).
+const qInsertOutbox = `INSERT OR IGNORE INTO webhook_outbox (receiver, id, body, created_at) VALUES (?,?,?,?)`
+
+// qMarkOutbox is run by the store's writer, prepared (stmt.go).
+const qMarkOutbox = `UPDATE webhook_outbox SET done_at = ?, gave_up = ? WHERE receiver = ? AND id = ? AND done_at IS NULL`

@@ -33,9 +33,7 @@ type QueueSegment struct {
 func (s *Store) SaveSegment(seg QueueSegment) { s.send(op{segment: &seg}) }
 
 func upsertSegment(ctx context.Context, tx execer, g QueueSegment) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO queue_segments (call_id, seq, queue, entered_at, left_at, how, agent, wait_seconds)
- VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(call_id, seq) DO UPDATE SET queue = excluded.queue, entered_at = excluded.entered_at,
- left_at = excluded.left_at, how = excluded.how, agent = excluded.agent, wait_seconds = excluded.wait_seconds`,
+	_, err := tx.ExecContext(ctx, qUpsertSegment,
 		g.CallID, g.Seq, g.Queue, ms(g.EnteredAt), msp(g.LeftAt), string(g.How), g.Agent, g.WaitSeconds)
 	return err
 }
@@ -86,3 +84,8 @@ func SingleSegment(c CallRecord) (seg QueueSegment, ok bool) {
 	}
 	return seg, true
 }
+
+// qUpsertSegment is run by the store's writer, prepared (stmt.go).
+const qUpsertSegment = `INSERT INTO queue_segments (call_id, seq, queue, entered_at, left_at, how, agent, wait_seconds)
+ VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(call_id, seq) DO UPDATE SET queue = excluded.queue, entered_at = excluded.entered_at,
+ left_at = excluded.left_at, how = excluded.how, agent = excluded.agent, wait_seconds = excluded.wait_seconds`

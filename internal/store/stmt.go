@@ -50,16 +50,41 @@ func (c *stmtCache) close() {
 	c.stmts = nil
 }
 
-// preparedTx runs statements in tx from the cache.
+// writerQueries are the statements the writer runs.
+var writerQueries = []string{qSaveCall, qInsertEvent, qInsertOutbox, qMarkOutbox, qUpsertSegment, qAlive}
+
+// prepare readies the cache's statements before the writer starts: a
+// statement prepared inside a transaction would need a second connection
+// of the pool while the transaction may hold SQLite's write lock.
+func (c *stmtCache) prepare(ctx context.Context, queries ...string) error {
+	for _, q := range queries {
+		if _, err := c.get(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// preparedTx runs statements in tx from the cache, each bound to tx once.
 type preparedTx struct {
 	tx    *sql.Tx
 	cache *stmtCache
+	bound map[string]*sql.Stmt
 }
 
-func (p preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := p.cache.get(ctx, query)
-	if err != nil {
-		return nil, err
+func newPreparedTx(tx *sql.Tx, c *stmtCache) *preparedTx {
+	return &preparedTx{tx: tx, cache: c, bound: map[string]*sql.Stmt{}}
+}
+
+func (p *preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, ok := p.bound[query]
+	if !ok {
+		parent, err := p.cache.get(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		st = p.tx.StmtContext(ctx, parent)
+		p.bound[query] = st
 	}
-	return p.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return st.ExecContext(ctx, args...)
 }

@@ -136,6 +136,10 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	s := &Store{db: db, log: log, stmts: stmtCache{db: db}}
+	if err := s.stmts.prepare(context.Background(), writerQueries...); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
 	s.w.init()
 	s.w.wg.Add(1)
 	go s.writer()

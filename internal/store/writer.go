@@ -106,7 +106,7 @@ func (s *Store) send(o op) bool {
 	}
 }
 
-// SaveCall writes (inserts or replaces) a call record.
+// SaveCall writes (an upsert) a call record.
 func (s *Store) SaveCall(r CallRecord) { s.send(op{call: &r}) }
 
 // AppendEvent writes an event.
@@ -245,7 +245,7 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	ex := preparedTx{tx: tx, cache: &s.stmts}
+	ex := newPreparedTx(tx, &s.stmts)
 	for i, o := range batch {
 		if i%32 == 31 {
 			// A full batch is tens of milliseconds of SQLite's CPU: let the
@@ -255,20 +255,7 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 		switch {
 		case o.call != nil:
 			r := o.call
-			// An upsert, not INSERT OR REPLACE: a replace deletes the row
-			// and inserts it again, rewriting every index of the table.
-			_, err = ex.ExecContext(ctx, `INSERT INTO calls
- (id, caller, caller_name, dialed, source, flow, digits, path, queue, agent, arrived_at, answered_at, queued_at, offered_at,
-  connected_at, ended_at, wait_seconds, talk_seconds, outcome, hangup_by, reason, sip_call_id, rtp_in, rtp_out, rtp_lost)
- VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
- ON CONFLICT(id) DO UPDATE SET caller = excluded.caller, caller_name = excluded.caller_name, dialed = excluded.dialed,
- source = excluded.source, flow = excluded.flow, digits = excluded.digits, path = excluded.path,
- queue = excluded.queue, agent = excluded.agent, arrived_at = excluded.arrived_at,
- answered_at = excluded.answered_at, queued_at = excluded.queued_at, offered_at = excluded.offered_at,
- connected_at = excluded.connected_at, ended_at = excluded.ended_at, wait_seconds = excluded.wait_seconds,
- talk_seconds = excluded.talk_seconds, outcome = excluded.outcome, hangup_by = excluded.hangup_by,
- reason = excluded.reason, sip_call_id = excluded.sip_call_id, rtp_in = excluded.rtp_in,
- rtp_out = excluded.rtp_out, rtp_lost = excluded.rtp_lost`,
+			_, err = ex.ExecContext(ctx, qSaveCall,
 				r.ID, r.Caller, r.CallerName, r.Dialed, r.Source, r.Flow, r.Digits, r.Path, r.Queue, r.Agent,
 				ms(r.ArrivedAt), msp(r.AnsweredAt), msp(r.QueuedAt), msp(r.OfferedAt), msp(r.ConnectedAt), msp(r.EndedAt),
 				r.WaitSeconds, r.TalkSeconds, r.Outcome, r.HangupBy, r.Reason, r.SIPCall, int64(r.RTPIn), int64(r.RTPOut), int64(r.RTPLost))
@@ -282,8 +269,7 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 		case o.segment != nil:
 			err = upsertSegment(ctx, ex, *o.segment)
 		case o.alive != nil:
-			_, err = ex.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('alive_at', ?)
- ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)`, ms(*o.alive))
+			_, err = ex.ExecContext(ctx, qAlive, ms(*o.alive))
 		}
 		if err != nil {
 			return err
@@ -291,3 +277,23 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 	}
 	return tx.Commit()
 }
+
+// qSaveCall is run by the store's writer, prepared (stmt.go). An upsert,
+// not INSERT OR REPLACE: a replace deletes the row and inserts it again,
+// rewriting every index entry of the table.
+const qSaveCall = `INSERT INTO calls
+ (id, caller, caller_name, dialed, source, flow, digits, path, queue, agent, arrived_at, answered_at, queued_at, offered_at,
+  connected_at, ended_at, wait_seconds, talk_seconds, outcome, hangup_by, reason, sip_call_id, rtp_in, rtp_out, rtp_lost)
+ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+ ON CONFLICT(id) DO UPDATE SET caller = excluded.caller, caller_name = excluded.caller_name, dialed = excluded.dialed,
+ source = excluded.source, flow = excluded.flow, digits = excluded.digits, path = excluded.path,
+ queue = excluded.queue, agent = excluded.agent, arrived_at = excluded.arrived_at,
+ answered_at = excluded.answered_at, queued_at = excluded.queued_at, offered_at = excluded.offered_at,
+ connected_at = excluded.connected_at, ended_at = excluded.ended_at, wait_seconds = excluded.wait_seconds,
+ talk_seconds = excluded.talk_seconds, outcome = excluded.outcome, hangup_by = excluded.hangup_by,
+ reason = excluded.reason, sip_call_id = excluded.sip_call_id, rtp_in = excluded.rtp_in,
+ rtp_out = excluded.rtp_out, rtp_lost = excluded.rtp_lost`
+
+// qAlive is run by the store's writer, prepared (stmt.go).
+const qAlive = `INSERT INTO meta (key, value) VALUES ('alive_at', ?)
+ ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)`
