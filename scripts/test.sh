@@ -30,4 +30,4 @@ staticcheck ./...
 echo "== allocation tests without the race detector (under it sync.Pool drops items at random)"
 go test -count=1 -run 'AllocatesNothing' ./internal/media/
 echo "== go test -race"
-CI=${CI:-} go test -race -count=1 -timeout 20m ./... 2>&1 | tee /tmp/switchboard-test.log | grep -Ev '^\s*$'
+CI=${CI:-} go test -race -count=1 -timeout 28m ./... 2>&1 | tee /tmp/switchboard-test.log | grep -Ev '^\s*$'
