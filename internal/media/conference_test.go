@@ -317,7 +317,6 @@ type mixRig struct {
 	pkt   []byte
 	out   []byte
 	h     rtp.Header
-	d     DTMFDetector
 	seq   uint16
 }
 
@@ -361,7 +360,7 @@ func (r *mixRig) tick() {
 	writeHeader(r.pkt, PayloadPCMU, false, r.seq, uint32(r.seq)*FrameSamples, 0x5EED)
 	for i, c := range r.confs {
 		for _, ep := range r.legs[i] {
-			ep.handle(r.pkt, r.from, r.out, &r.h, &r.d)
+			ep.handle(r.pkt, r.from, r.out, &r.h)
 		}
 		c.tick()
 	}

@@ -436,13 +436,13 @@ func (ep *Endpoint) read(c *net.UDPConn) {
 			}
 			return
 		}
-		ep.handle(buf[:n], from, out, &h, &ep.dtmf)
+		ep.handle(buf[:n], from, out, &h)
 	}
 }
 
 // handle processes one received datagram: DTMF is detected here and audio
 // is forwarded to the bridged peer. It allocates nothing.
-func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.Header, dtmf *DTMFDetector) {
+func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.Header) {
 	src := ep.remote.Load()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	// A packet from the SDP's exact address while another source is
@@ -493,7 +493,7 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 	peer := ep.peer.Load()
 	switch {
 	case sess.TelephoneEvent != 0 && h.PayloadType == sess.TelephoneEvent:
-		if d, err := dtmf.Packet(h.Timestamp, payload); err == nil && d != 0 {
+		if d, err := ep.dtmf.Packet(h.Timestamp, payload); err == nil && d != 0 {
 			ep.InjectDigit(d)
 		}
 		if peer != nil {

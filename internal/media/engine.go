@@ -89,7 +89,7 @@ func NewEngine(c EngineConfig) (*Engine, error) {
 		wake:    make(chan struct{}, 1),
 	}
 	if !c.ReaderPerLeg {
-		e.polls = newPollers(e, min(runtime.GOMAXPROCS(0), 4))
+		e.polls = newPollers(min(runtime.GOMAXPROCS(0), 4))
 	}
 	return e, nil
 }

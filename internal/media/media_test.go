@@ -249,9 +249,8 @@ func FuzzRTPHandle(f *testing.F) {
 	a, _, from := testPair(f, e)
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		var h rtp.Header
-		var d DTMFDetector
 		out := make([]byte, 1500)
-		a.handle(pkt, from, out, &h, &d)
+		a.handle(pkt, from, out, &h)
 	})
 }
 
@@ -306,12 +305,11 @@ func TestRelayAllocatesNothing(t *testing.T) {
 	pkt := relayPacket()
 	out := make([]byte, 1500)
 	var h rtp.Header
-	var d DTMFDetector
 	seq := uint16(1)
 	allocs := testing.AllocsPerRun(1000, func() {
 		seq++
 		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
-		a.handle(pkt, from, out, &h, &d)
+		a.handle(pkt, from, out, &h)
 	})
 	if allocs != 0 {
 		t.Fatalf("relay path: %v allocations per packet, want 0", allocs)
@@ -330,12 +328,11 @@ func BenchmarkRelayPacket(b *testing.B) {
 	pkt := relayPacket()
 	out := make([]byte, 1500)
 	var h rtp.Header
-	var d DTMFDetector
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		pkt[2], pkt[3] = byte(i>>8), byte(i)
-		x.handle(pkt, from, out, &h, &d)
+		x.handle(pkt, from, out, &h)
 	}
 }
 
@@ -377,12 +374,11 @@ func TestRelayKeepsOneContinuousStream(t *testing.T) {
 	a, b, from := testPair(t, e)
 	out := make([]byte, 1500)
 	var h rtp.Header
-	var d DTMFDetector
 	var seqs []uint16
 	send := func(seq uint16, ts, ssrc uint32) {
 		pkt := relayPacket()
 		writeHeader(pkt, 8, false, seq, ts, ssrc)
-		a.handle(pkt, from, out, &h, &d)
+		a.handle(pkt, from, out, &h)
 		seqs = append(seqs, b.seq)
 	}
 	// A stream, the same recording replayed (sequence restarts), then a new SSRC.
@@ -427,8 +423,7 @@ func TestRelayTranscodesPCMAToPCMU(t *testing.T) {
 		pkt[i] = EncodeALaw(int16((i - 12) * 100))
 	}
 	var h rtp.Header
-	var d DTMFDetector
-	a.handle(pkt, from, make([]byte, 1500), &h, &d)
+	a.handle(pkt, from, make([]byte, 1500), &h)
 	buf := make([]byte, 1500)
 	_ = phoneB.SetReadDeadline(time.Now().Add(2 * time.Second))
 	n, _, err := phoneB.ReadFromUDP(buf)
@@ -499,13 +494,12 @@ func TestDTMFDoesNotReuseRelayedSequenceNumbers(t *testing.T) {
 	pkt := relayPacket()
 	out := make([]byte, 1500)
 	var h rtp.Header
-	var d DTMFDetector
 	seq := uint16(1)
 	relay := func(n int) {
 		for range n {
 			seq++
 			pkt[2], pkt[3] = byte(seq>>8), byte(seq)
-			a.handle(pkt, from, out, &h, &d)
+			a.handle(pkt, from, out, &h)
 		}
 	}
 	relay(5)

@@ -224,7 +224,8 @@ func (e *Engine) bindRTP(port int) (rtpSocket, error) {
 // set, once every pollTick: one timer wake-up serves every socket that has
 // received since the last, so under load a wake-up (and the scheduling it
 // costs) is shared by dozens of packets instead of paid by each; a packet
-// waits at most pollTick for it. It runs while it has legs.
+// waits about pollTick for it (longer when a harvest overruns the tick).
+// It runs while it has legs.
 type poller struct {
 	mu     sync.Mutex
 	epfd   int           // -1 while not running
@@ -238,7 +239,7 @@ type pollers struct {
 	list []*poller
 }
 
-func newPollers(e *Engine, n int) *pollers {
+func newPollers(n int) *pollers {
 	ps := &pollers{}
 	for range max(n, 1) {
 		ps.list = append(ps.list, &poller{epfd: -1, legs: map[int32]*Endpoint{}})
@@ -246,8 +247,8 @@ func newPollers(e *Engine, n int) *pollers {
 	return ps
 }
 
-// attach starts receiving ep's RTP: a raw socket on the next poller in
-// turn, a Go socket on a goroutine of its own.
+// attach starts receiving ep's RTP: a raw socket on a poller (pick), a Go
+// socket on a goroutine of its own.
 func (e *Engine) attach(ep *Endpoint) error {
 	sock, ok := ep.sock.(*rawSocket)
 	if !ok {
@@ -316,8 +317,7 @@ func (p *poller) add(ep *Endpoint, sock *rawSocket) error {
 	sock.mu.RUnlock()
 	if err != nil {
 		if len(p.legs) == 0 { // do not leave a run with nothing to serve
-			close(p.stop)
-			p.epfd, p.stop = -1, nil
+			p.stopLocked()
 		}
 		return fmt.Errorf("media: epoll_ctl: %w", err)
 	}
@@ -345,9 +345,14 @@ func (p *poller) remove(ep *Endpoint) {
 		sock.mu.RUnlock()
 	}
 	if len(p.legs) == 0 {
-		close(p.stop) // its goroutine closes the set
-		p.epfd, p.stop = -1, nil
+		p.stopLocked()
 	}
+}
+
+// stopLocked ends the running goroutine, which closes the set.
+func (p *poller) stopLocked() {
+	close(p.stop)
+	p.epfd, p.stop = -1, nil
 }
 
 // run drains the ready sockets of the set every pollTick until stop.
@@ -399,7 +404,7 @@ func drain(ep *Endpoint, b *batch) {
 	b.recv(ep.sock.(*rawSocket))
 	for i := range b.n {
 		ep.at = b.at(i)
-		ep.handle(b.bufs[i][:b.msgs[i].Len], b.from(i), b.out[:], &b.h, &ep.dtmf)
+		ep.handle(b.bufs[i][:b.msgs[i].Len], b.from(i), b.out[:], &b.h)
 	}
 	ep.at = time.Time{}
 	if b.errs > 0 {

@@ -8,7 +8,7 @@ type rxState struct{}
 
 type pollers struct{}
 
-func newPollers(*Engine, int) *pollers { return nil }
+func newPollers(int) *pollers { return nil }
 
 func (e *Engine) attach(ep *Endpoint) error {
 	go ep.read(ep.sock.(udpSocket).c)

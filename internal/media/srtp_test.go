@@ -322,10 +322,9 @@ func TestSRTPRelayAllocatesNothing(t *testing.T) {
 	}
 	out := make([]byte, 1500)
 	var h rtp.Header
-	var d DTMFDetector
 	k := 0
 	allocs := testing.AllocsPerRun(runs, func() {
-		x.handle(pkts[k], p.addr(), out, &h, &d)
+		x.handle(pkts[k], p.addr(), out, &h)
 		k++
 	})
 	if allocs != 0 {
@@ -351,7 +350,6 @@ func srtpBench(b *testing.B, x *Endpoint, p *srtpPhone) {
 	}
 	out := make([]byte, 1500)
 	var h rtp.Header
-	var d DTMFDetector
 	from := p.addr()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -369,7 +367,7 @@ func srtpBench(b *testing.B, x *Endpoint, p *srtpPhone) {
 		}
 		b.StartTimer()
 		for k := 0; k < n; k++ {
-			x.handle(pkts[k], from, out, &h, &d)
+			x.handle(pkts[k], from, out, &h)
 		}
 		i += n
 	}
@@ -410,12 +408,11 @@ func BenchmarkRelayRTPToSRTP(b *testing.B) {
 	pkt := relayPacket()
 	out := make([]byte, 1500)
 	var h rtp.Header
-	var d DTMFDetector
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		pkt[2], pkt[3] = byte(i>>8), byte(i)
-		x.handle(pkt, from, out, &h, &d)
+		x.handle(pkt, from, out, &h)
 	}
 }
 
@@ -431,9 +428,8 @@ func FuzzSRTPHandle(f *testing.F) {
 	f.Add([]byte{0x80, 8, 0, 1, 0, 0, 0, 160, 1, 2, 3, 4, 0xd5, 0xd5})
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		var h rtp.Header
-		var d DTMFDetector
 		out := make([]byte, 1500)
-		a.handle(pkt, p.addr(), out, &h, &d)
+		a.handle(pkt, p.addr(), out, &h)
 	})
 }
 
