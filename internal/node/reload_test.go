@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -47,9 +48,20 @@ func reloadable(t *testing.T, setup string) (*nodetest.Node, string) {
 // reload POSTs /api/v1/config/reload and decodes the answer.
 func reload(t *testing.T, n *nodetest.Node) (int, map[string]any) {
 	t.Helper()
+	code, out, err := postAdmin(t, n, "/api/v1/config/reload", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, out
+}
+
+// postAdmin POSTs body as admin (the API helper sends JSON and decodes only
+// successes; these answers matter on 422 too) and decodes the JSON answer.
+func postAdmin(t *testing.T, n *nodetest.Node, path string, body io.Reader) (int, map[string]any, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, n.URL+"/api/v1/config/reload", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, n.URL+path, body)
 	req.SetBasicAuth(nodetest.Admin.User, nodetest.Admin.Password)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -57,10 +69,8 @@ func reload(t *testing.T, n *nodetest.Node) (int, map[string]any) {
 	}
 	defer res.Body.Close()
 	var out map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, out
+	err = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out, err
 }
 
 // A reload under a live call changes a queue's strategy, adds an agent and
@@ -210,18 +220,8 @@ func TestApplyWritesOnlyWhatItApplied(t *testing.T) {
 	setup := nodetest.Demo(t)
 	n, path := reloadable(t, setup)
 	post := func(body string) (int, map[string]any) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, n.URL+"/api/v1/config/apply", strings.NewReader(body))
-		req.SetBasicAuth(nodetest.Admin.User, nodetest.Admin.Password)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		code, out, _ := postAdmin(t, n, "/api/v1/config/apply", strings.NewReader(body))
+		return code, out
 	}
 	missing := strings.Replace(setup, "prompts: [welcome]", "prompts: [no-such-prompt]", 1)
 	if code, out := post(missing); code != 422 || !strings.Contains(fmt.Sprint(out["errors"]), "no-such-prompt") {
