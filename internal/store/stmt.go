@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 )
 
 // execer runs a statement: a *sql.Tx, or a preparedTx that reuses what
@@ -16,56 +15,39 @@ type execer interface {
 // stmtCache keeps the writer's statements prepared: SQLite parses and
 // compiles a statement each time it is run from its text, which was most
 // of the cost of writing a call's events. database/sql keeps each
-// statement prepared once per connection of the pool.
+// statement prepared once per connection of the pool. The statements are
+// prepared at Open, before the writer starts (preparing inside the
+// writer's transaction would need a second connection of the pool while
+// the transaction may hold SQLite's write lock), and never change after.
 type stmtCache struct {
-	db *sql.DB
-
-	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 }
 
-func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.stmts[query]; ok {
-		return st, nil
+// writerQueries are the statements the writer runs.
+var writerQueries = []string{qSaveCall, qInsertEvent, qInsertOutbox, qMarkOutbox, qUpsertSegment, qAlive}
+
+func prepareStmts(ctx context.Context, db *sql.DB, queries ...string) (stmtCache, error) {
+	c := stmtCache{stmts: make(map[string]*sql.Stmt, len(queries))}
+	for _, q := range queries {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			c.close()
+			return stmtCache{}, fmt.Errorf("prepare: %w", err)
+		}
+		c.stmts[q] = st
 	}
-	st, err := c.db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	if c.stmts == nil {
-		c.stmts = map[string]*sql.Stmt{}
-	}
-	c.stmts[query] = st
-	return st, nil
+	return c, nil
 }
 
 func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, st := range c.stmts {
 		st.Close()
 	}
 	c.stmts = nil
 }
 
-// writerQueries are the statements the writer runs.
-var writerQueries = []string{qSaveCall, qInsertEvent, qInsertOutbox, qMarkOutbox, qUpsertSegment, qAlive}
-
-// prepare readies the cache's statements before the writer starts: a
-// statement prepared inside a transaction would need a second connection
-// of the pool while the transaction may hold SQLite's write lock.
-func (c *stmtCache) prepare(ctx context.Context, queries ...string) error {
-	for _, q := range queries {
-		if _, err := c.get(ctx, q); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// preparedTx runs statements in tx from the cache, each bound to tx once.
+// preparedTx runs statements in tx, each of the cache's bound to tx once;
+// another statement runs from its text.
 type preparedTx struct {
 	tx    *sql.Tx
 	cache *stmtCache
@@ -79,9 +61,9 @@ func newPreparedTx(tx *sql.Tx, c *stmtCache) *preparedTx {
 func (p *preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, ok := p.bound[query]
 	if !ok {
-		parent, err := p.cache.get(ctx, query)
-		if err != nil {
-			return nil, err
+		parent, prepared := p.cache.stmts[query]
+		if !prepared {
+			return p.tx.ExecContext(ctx, query, args...)
 		}
 		st = p.tx.StmtContext(ctx, parent)
 		p.bound[query] = st

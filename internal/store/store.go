@@ -135,11 +135,12 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
-	s := &Store{db: db, log: log, stmts: stmtCache{db: db}}
-	if err := s.stmts.prepare(context.Background(), writerQueries...); err != nil {
+	stmts, err := prepareStmts(context.Background(), db, writerQueries...)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
+	s := &Store{db: db, log: log, stmts: stmts}
 	s.w.init()
 	s.w.wg.Add(1)
 	go s.writer()
