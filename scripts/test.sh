@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Switchboard: vet, staticcheck, unit and fuzz-seed tests,
 # and the end-to-end tests that drive the real binary with SIPp over
-# loopback and its pages in headless Chromium, all with the race detector. Installs what the tests need first.
+# loopback and its pages in headless Chromium, all with the race detector;
+# then the store's tests on PostgreSQL. Installs what the tests need first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v openssl >/dev/null || need+=(openssl)
 command -v baresip >/dev/null || need+=(baresip)
 command -v svwar >/dev/null || need+=(sipvicious)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -31,3 +33,11 @@ echo "== allocation tests without the race detector (under it sync.Pool drops it
 go test -count=1 -run 'AllocatesNothing' ./internal/media/
 echo "== go test -race"
 CI=${CI:-} go test -race -count=1 -timeout 28m ./... 2>&1 | tee /tmp/switchboard-test.log | grep -Ev '^\s*$'
+
+# The store's tests again on PostgreSQL: a throwaway cluster (scripts/pg-temp.sh).
+echo "== store tests on PostgreSQL"
+PGTMP=$(mktemp -d)
+trap 'scripts/pg-temp.sh stop "$PGTMP/pg"; rm -rf "$PGTMP"' EXIT
+PG_TEMP_FAST=1 scripts/pg-temp.sh start "$PGTMP/pg" 55432
+SWITCHBOARD_TEST_POSTGRES="postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable" \
+  go test -race -count=1 -timeout 10m ./internal/store/ 2>&1 | tee -a /tmp/switchboard-test.log | grep -Ev '^\s*$'

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/node"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -56,7 +57,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(cfg.Server.DataDir, slog.New(slog.NewTextHandler(stderr, nil)))
+	st, err := store.New(node.StoreOptions(cfg), slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}

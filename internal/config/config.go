@@ -39,6 +39,9 @@ type Config struct {
 	Security Security `yaml:"security"`
 	// Limits is the node's capacity for new calls.
 	Limits Limits `yaml:"limits"`
+	// Store is the database (store.go); Node names this server in it.
+	Store Store `yaml:"store"`
+	Node  Node  `yaml:"node"`
 }
 
 // QA configures quality review.
@@ -445,6 +448,9 @@ func Parse(name string, data []byte) (*Config, error) {
 }
 
 func (c *Config) applyDefaults() {
+	if c.Node.Name == "" {
+		c.Node.Name = defaultNodeName()
+	}
 	for i := range c.Queues {
 		q := &c.Queues[i]
 		if q.Strategy == "" {

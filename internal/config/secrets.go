@@ -68,6 +68,7 @@ func (c *Config) secretFields() []secretField {
 		fs = append(fs, secretField{what: fmt.Sprintf("webhooks[%d]", i), path: []any{"webhooks", i}, key: "secret",
 			value: &w.Secret, file: &w.SecretFile})
 	}
+	fs = append(fs, secretField{what: "store", path: []any{"store"}, key: "dsn", value: &c.Store.DSN, file: &c.Store.DSNFile})
 	return fs
 }
 

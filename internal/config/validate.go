@@ -90,6 +90,7 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 	v := &validator{root: root}
 	c.validateServer(v)
 	c.validateLimits(v)
+	c.validateStore(v)
 
 	users := map[string]bool{}
 	for i, u := range c.Users {

@@ -178,7 +178,7 @@ func (n *Node) build() error {
 		}
 	}
 
-	n.st, err = store.Open(cfg.Server.DataDir, log)
+	n.st, err = store.New(StoreOptions(cfg), log)
 	if err != nil {
 		return err
 	}
@@ -447,4 +447,9 @@ func numbers(cfg *config.Config) string {
 		s = append(s, x.Number+"→"+x.Flow)
 	}
 	return strings.Join(s, ",")
+}
+
+// StoreOptions are the store cfg names, written as cfg's node.
+func StoreOptions(cfg *config.Config) store.Options {
+	return store.Options{Driver: cfg.Store.Driver, Dir: cfg.Server.DataDir, DSN: cfg.Store.DSN, Node: cfg.Node.Name}
 }

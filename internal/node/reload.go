@@ -209,6 +209,8 @@ func keepRunning(cfg, old *config.Config) (restart []string) {
 	}
 	keep("server", cfg.Server, old.Server, func() { cfg.Server = old.Server })
 	keep("security", cfg.Security, old.Security, func() { cfg.Security = old.Security })
+	keep("store", cfg.Store, old.Store, func() { cfg.Store = old.Store })
+	keep("node", cfg.Node, old.Node, func() { cfg.Node = old.Node })
 	keep("webhooks", cfg.Webhooks, old.Webhooks, func() { cfg.Webhooks = old.Webhooks })
 	keep("voicemail.smtp", cfg.Voicemail.SMTP, old.Voicemail.SMTP, func() { cfg.Voicemail.SMTP = old.Voicemail.SMTP })
 	keep("limits.max_lag", cfg.Limits.MaxLag, old.Limits.MaxLag, func() { cfg.Limits.MaxLag = old.Limits.MaxLag })

@@ -29,7 +29,7 @@ const (
 
 func insertEvent(ctx context.Context, tx execer, e Event) error {
 	_, err := tx.ExecContext(ctx, qInsertEvent,
-		e.At.UnixMilli(), e.Kind, e.CallID, e.Agent, e.Queue, e.Detail, e.State, e.Reason)
+		e.At.UnixMilli(), e.Kind, e.CallID, e.Agent, e.Queue, e.Detail, e.State, e.Reason, e.Node)
 	return err
 }
 
@@ -107,8 +107,9 @@ func (s *Store) ReconcileAgentStates(ctx context.Context, now time.Time) (int, e
 	if alive.IsZero() || alive.After(now) {
 		alive = now
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT agent, kind, state, reason, detail, MAX(seq) FROM events
- WHERE kind = ? AND agent != '' GROUP BY agent ORDER BY agent`, event.AgentState)
+	rows, err := s.db.QueryContext(ctx, `SELECT e.agent, e.kind, e.state, e.reason, e.detail, e.seq FROM events e
+ JOIN (SELECT agent, MAX(seq) AS seq FROM events WHERE kind = ? AND agent != '' GROUP BY agent) l ON e.seq = l.seq
+ ORDER BY e.agent`, event.AgentState)
 	if err != nil {
 		return 0, fmt.Errorf("store: reconcile agent states: %w", err)
 	}
@@ -267,4 +268,4 @@ func (s *Store) agentStateAtStop(ctx context.Context, agent string, seq int64) (
 }
 
 // qInsertEvent is run by the store's writer, prepared (stmt.go).
-const qInsertEvent = `INSERT INTO events (at, kind, call_id, agent, queue, detail, state, reason) VALUES (?,?,?,?,?,?,?,?)`
+const qInsertEvent = `INSERT INTO events (at, kind, call_id, agent, queue, detail, state, reason, node) VALUES (?,?,?,?,?,?,?,?,?)`

@@ -11,7 +11,7 @@ import (
 
 func openTest(t *testing.T) *Store {
 	t.Helper()
-	st, err := Open(t.TempDir(), slog.Default())
+	st, err := New(testOptions(t), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

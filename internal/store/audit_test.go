@@ -8,7 +8,7 @@ import (
 )
 
 func TestAuditLogAppendsAndFilters(t *testing.T) {
-	st, err := Open(t.TempDir(), slog.Default())
+	st, err := New(testOptions(t), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

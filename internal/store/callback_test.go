@@ -10,9 +10,9 @@ import (
 	"github.com/switchboard/switchboard/internal/event"
 )
 
-func openTestStore(t *testing.T, dir string) *Store {
+func openTestStore(t *testing.T, o Options) *Store {
 	t.Helper()
-	s, err := Open(dir, slog.Default())
+	s, err := New(o, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestPendingCallbacks(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTestStore(t, t.TempDir())
+			s := openTestStore(t, testOptions(t))
 			ctx := context.Background()
 			for _, c := range tc.save {
 				s.SaveCall(CallRecord{ID: c.CallID, Caller: c.Caller, Dialed: c.Dialed, Queue: c.Queue, ArrivedAt: c.QueuedAt,
@@ -102,8 +102,8 @@ func TestPendingCallbacks(t *testing.T) {
 // store (kill -9); the restart's recovery closes other unfinished calls
 // but leaves the callback's record open.
 func TestPendingCallbackSurvivesAKill(t *testing.T) {
-	dir := t.TempDir()
-	killed, err := Open(dir, slog.Default())
+	o := testOptions(t)
+	killed, err := New(o, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestPendingCallbackSurvivesAKill(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := openTestStore(t, dir)
+	s := openTestStore(t, o)
 	ctx := context.Background()
 	if n, err := s.MarkUnfinished(ctx, queued.Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("mark unfinished: %d calls, %v; want 1 (not the callback's)", n, err)
@@ -148,7 +148,7 @@ func TestPendingCallbackSurvivesAKill(t *testing.T) {
 // A store closed while a callback is being saved says so instead of
 // claiming the callback is kept.
 func TestSaveCallbackAfterClose(t *testing.T) {
-	s, err := Open(t.TempDir(), slog.Default())
+	s, err := New(testOptions(t), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

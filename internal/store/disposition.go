@@ -19,14 +19,6 @@ type Disposition struct {
 	At     time.Time `json:"at"`
 }
 
-const dispositionSchema = `
-CREATE TABLE IF NOT EXISTS dispositions (
-  call_id TEXT PRIMARY KEY, agent TEXT NOT NULL, code TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '',
-  notes TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS calls_caller_arrived ON calls(caller, arrived_at);
-`
-
 // SaveDisposition stores (or replaces) a call's disposition.
 func (s *Store) SaveDisposition(ctx context.Context, d Disposition) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO dispositions (call_id, agent, code, tags, notes, at) VALUES (?, ?, ?, ?, ?, ?)

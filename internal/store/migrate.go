@@ -3,13 +3,76 @@ package store
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
-// migrations bring an older database up to date, in order, each once: the
-// database's PRAGMA user_version counts those applied. The tables of the
-// first schema are created with IF NOT EXISTS (schema and its siblings);
-// every change after it is a new entry here, never an edit of an old one.
+// The schema of each engine is a series of goose migrations, numbered the
+// same on both (migrations/sqlite, migrations/postgres), applied at Open,
+// each once. A change is a new file on both, never an edit of an old one.
+//
+//go:embed migrations
+var migrationFiles embed.FS
+
+// upgrade brings d's schema up to date. On PostgreSQL nodes starting
+// together take turns (goose's advisory-lock session locker).
+func upgrade(ctx context.Context, d *db, log *slog.Logger) error {
+	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if d.pg {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	} else if err := legacyUpgrade(ctx, d.sql); err != nil {
+		return err
+	}
+	fsys, err := fs.Sub(migrationFiles, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, d.sql, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	for _, r := range results {
+		log.Info("store migrated", "migration", r.Source.Path, "took", r.Duration)
+	}
+	return nil
+}
+
+// legacyUpgrade brings a SQLite database made before the store used goose
+// (its tables there, goose's not) to the schema of the goose baseline, with
+// the migrations it had then; PRAGMA user_version counts those applied.
+func legacyUpgrade(ctx context.Context, db *sql.DB) error {
+	var calls, goosed int
+	err := db.QueryRowContext(ctx, `SELECT
+ (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'calls'),
+ (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version')`).Scan(&calls, &goosed)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	if calls == 0 || goosed == 1 {
+		return nil
+	}
+	return migrate(ctx, db)
+}
+
+// migrations are the legacy migrations, frozen: they bring a database of
+// the first schema up to the goose baseline, in order, each once; the
+// database's PRAGMA user_version counts those applied. Tables the first
+// schema lacked and none of these make, the baseline creates.
 var migrations = []struct {
 	name string
 	sql  string
@@ -81,7 +144,7 @@ CREATE TABLE hours_overrides (name TEXT PRIMARY KEY, open INTEGER NOT NULL, set_
 CREATE INDEX events_agent ON events(agent, seq) WHERE agent != '';`},
 }
 
-// migrate applies the migrations db has not had, each in a transaction.
+// migrate applies the legacy migrations db has not had, each in a transaction.
 func migrate(ctx context.Context, db *sql.DB) error {
 	var version int
 	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {

@@ -32,6 +32,9 @@ const outboxKeep = 7 * 24 * time.Hour
 // AppendEventWithOutbox writes an event and its webhook deliveries in one
 // transaction.
 func (s *Store) AppendEventWithOutbox(e Event, out []OutboxEntry) {
+	if e.Node == "" {
+		e.Node = s.node
+	}
 	s.send(op{event: &e, outbox: out})
 }
 
@@ -86,7 +89,7 @@ func markOutbox(ctx context.Context, tx execer, d outboxDone) error {
 }
 
 // qInsertOutbox is run by the store's writer, prepared (stmt.go).
-const qInsertOutbox = `INSERT OR IGNORE INTO webhook_outbox (receiver, id, body, created_at) VALUES (?,?,?,?)`
+const qInsertOutbox = `INSERT INTO webhook_outbox (receiver, id, body, created_at) VALUES (?,?,?,?) ON CONFLICT (receiver, id) DO NOTHING`
 
 // qMarkOutbox is run by the store's writer, prepared (stmt.go).
 const qMarkOutbox = `UPDATE webhook_outbox SET done_at = ?, gave_up = ? WHERE receiver = ? AND id = ? AND done_at IS NULL`

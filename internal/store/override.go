@@ -23,7 +23,7 @@ func (s *Store) SaveHoursOverride(ctx context.Context, name string, open *bool, 
 		_, err = s.db.ExecContext(ctx, `DELETE FROM hours_overrides WHERE name = ?`, name)
 	} else {
 		_, err = s.db.ExecContext(ctx, `INSERT INTO hours_overrides (name, open, set_at) VALUES (?,?,?)
- ON CONFLICT(name) DO UPDATE SET open = excluded.open, set_at = excluded.set_at`, name, *open, ms(at))
+ ON CONFLICT(name) DO UPDATE SET open = excluded.open, set_at = excluded.set_at`, name, b2i(*open), ms(at))
 	}
 	if err != nil {
 		return fmt.Errorf("store: save hours override of %s: %w", name, err)
@@ -41,12 +41,14 @@ func (s *Store) HoursOverrides(ctx context.Context) ([]HoursOverride, error) {
 	var out []HoursOverride
 	for rows.Next() {
 		var (
-			o  HoursOverride
-			at int64
+			o    HoursOverride
+			open int64
+			at   int64
 		)
-		if err := rows.Scan(&o.Name, &o.Open, &at); err != nil {
+		if err := rows.Scan(&o.Name, &open, &at); err != nil {
 			return nil, fmt.Errorf("store: hours overrides: %w", err)
 		}
+		o.Open = open != 0
 		o.SetAt = time.UnixMilli(at).UTC()
 		out = append(out, o)
 	}
@@ -54,4 +56,12 @@ func (s *Store) HoursOverrides(ctx context.Context) ([]HoursOverride, error) {
 		return nil, fmt.Errorf("store: hours overrides: %w", err)
 	}
 	return out, nil
+}
+
+// b2i is a flag as the INTEGER column both engines keep it in.
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

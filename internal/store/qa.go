@@ -20,14 +20,6 @@ type QAScore struct {
 	At         time.Time       `json:"at"`
 }
 
-const qaSchema = `
-CREATE TABLE IF NOT EXISTS qa_scores (
-  call_id TEXT PRIMARY KEY, agent TEXT NOT NULL, scorecard TEXT NOT NULL, reviewer TEXT NOT NULL,
-  answers TEXT NOT NULL, score REAL NOT NULL, auto_failed INTEGER NOT NULL, comment TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS qa_scores_agent_at ON qa_scores(agent, at);
-`
-
 // SaveScore stores (or replaces) a call's score.
 func (s *Store) SaveScore(ctx context.Context, q QAScore) error {
 	answers, _ := json.Marshal(q.Answers)

@@ -20,14 +20,6 @@ type Recording struct {
 	Queue string `json:"queue"`
 }
 
-const recordingSchema = `
-CREATE TABLE IF NOT EXISTS recordings (
-  call_id TEXT PRIMARY KEY, path TEXT NOT NULL, started_at INTEGER NOT NULL,
-  seconds REAL NOT NULL DEFAULT 0, pauses TEXT NOT NULL DEFAULT '', queue TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS recordings_queue_started ON recordings(queue, started_at);
-`
-
 // SaveRecording indexes (or updates) a call's recording.
 func (s *Store) SaveRecording(ctx context.Context, r Recording) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO recordings (call_id, path, started_at, seconds, pauses, queue) VALUES (?, ?, ?, ?, ?, ?)

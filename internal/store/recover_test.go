@@ -35,8 +35,8 @@ func TestMarkUnfinishedClosesAtLastAlive(t *testing.T) {
 		{name: "connected after the last heartbeat", rec: CallRecord{ArrivedAt: *at(99), QueuedAt: at(100), ConnectedAt: at(102), Queue: "sales"},
 			end: *at(102), talk: 0},
 	}
-	dir := t.TempDir()
-	killed, err := Open(dir, slog.Default())
+	o := testOptions(t)
+	killed, err := New(o, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestMarkUnfinishedClosesAtLastAlive(t *testing.T) {
 	killed.Heartbeat(alive)
 	killed.Flush() // and never closed, as in a kill
 
-	s := openTestStore(t, dir)
+	s := openTestStore(t, o)
 	ctx := context.Background()
 	var delivered []Event
 	n, err := s.MarkUnfinishedWithOutbox(ctx, restart, func(e Event) []OutboxEntry {

@@ -32,15 +32,11 @@ type QueueBucket struct {
 	WaitAnswered, Talk, LongestWait float64
 }
 
-const reportIndex = `CREATE INDEX IF NOT EXISTS calls_queued ON calls(queued_at) WHERE queued_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS calls_connected ON calls(connected_at) WHERE connected_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_kind_at ON events(kind, at);`
-
 // QueueBuckets sums queue segments per queue and interval over [from, to).
 // threshold gives each queue's service-level threshold (seconds; def for
 // queues not listed); shortAbandon is the short-abandon window in seconds.
 // One aggregate query on the segments' entered_at index: the rows never
-// leave SQLite.
+// leave the database.
 func (s *Store) QueueBuckets(ctx context.Context, from, to time.Time, interval time.Duration, threshold map[string]float64, def, shortAbandon float64) ([]QueueBucket, error) {
 	const fcrWindow = 7 * 24 * time.Hour
 	if interval <= 0 {
@@ -50,29 +46,31 @@ func (s *Store) QueueBuckets(ctx context.Context, from, to time.Time, interval t
 	var tcase strings.Builder
 	args := []any{}
 	if len(threshold) == 0 {
-		tcase.WriteString("?")
+		tcase.WriteString("CAST(? AS DOUBLE PRECISION)")
 	} else {
 		tcase.WriteString("CASE s.queue")
 		for q, t := range threshold {
-			tcase.WriteString(" WHEN ? THEN ?")
+			tcase.WriteString(" WHEN ? THEN CAST(? AS DOUBLE PRECISION)")
 			args = append(args, q, t)
 		}
-		tcase.WriteString(" ELSE ? END")
+		tcase.WriteString(" ELSE CAST(? AS DOUBLE PRECISION) END")
 	}
 	args = append(args, def)
+	// SQL both engines take: a count is SUM(CASE ... THEN 1 ELSE 0 END), a
+	// sum of nothing COALESCE(SUM(...), 0).
 	q := `SELECT s.queue, (s.entered_at - ?) / ? AS b,
   COUNT(*),
-  SUM(s.how = 'answered'),
-  SUM(s.how = 'abandoned' AND s.wait_seconds >= ?),
-  SUM(s.how = 'abandoned' AND s.wait_seconds < ?),
-  SUM(s.how IN ('overflowed', 'moved', 'transferred')),
-  SUM(s.how = 'answered' AND s.wait_seconds <= ` + tcase.String() + `),
-  TOTAL(CASE WHEN s.how = 'answered' THEN s.wait_seconds END),
-  TOTAL(CASE WHEN s.how = 'answered' AND NOT EXISTS (SELECT 1 FROM queue_segments l WHERE l.call_id = s.call_id
-      AND l.seq > s.seq AND l.how = 'answered') THEN c.talk_seconds END),
+  SUM(CASE WHEN s.how = 'answered' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN s.how = 'abandoned' AND s.wait_seconds >= ? THEN 1 ELSE 0 END),
+  SUM(CASE WHEN s.how = 'abandoned' AND s.wait_seconds < ? THEN 1 ELSE 0 END),
+  SUM(CASE WHEN s.how IN ('overflowed', 'moved', 'transferred') THEN 1 ELSE 0 END),
+  SUM(CASE WHEN s.how = 'answered' AND s.wait_seconds <= ` + tcase.String() + ` THEN 1 ELSE 0 END),
+  COALESCE(SUM(CASE WHEN s.how = 'answered' THEN s.wait_seconds END), 0),
+  COALESCE(SUM(CASE WHEN s.how = 'answered' AND NOT EXISTS (SELECT 1 FROM queue_segments l WHERE l.call_id = s.call_id
+      AND l.seq > s.seq AND l.how = 'answered') THEN c.talk_seconds END), 0),
   MAX(s.wait_seconds),
-  SUM(s.how = 'answered' AND c.caller != '' AND NOT EXISTS (SELECT 1 FROM calls c2 JOIN queue_segments s2 ON s2.call_id = c2.id
-      WHERE c2.caller = c.caller AND s2.queue = s.queue AND c2.arrived_at > c.arrived_at AND c2.arrived_at <= c.arrived_at + ?))
+  SUM(CASE WHEN s.how = 'answered' AND c.caller != '' AND NOT EXISTS (SELECT 1 FROM calls c2 JOIN queue_segments s2 ON s2.call_id = c2.id
+      WHERE c2.caller = c.caller AND s2.queue = s.queue AND c2.arrived_at > c.arrived_at AND c2.arrived_at <= c.arrived_at + ?) THEN 1 ELSE 0 END)
 FROM queue_segments s LEFT JOIN calls c ON c.id = s.call_id
 WHERE s.entered_at >= ? AND s.entered_at < ? AND s.queue != ''
 GROUP BY s.queue, b ORDER BY s.queue, b`
@@ -171,7 +169,7 @@ func (s *Store) AgentStateChanges(ctx context.Context, from, to time.Time, lookb
 // AgentCalls sums, per agent, the calls answered in [from, to) (by the
 // time the agent answered) and their talk time.
 func (s *Store) AgentCalls(ctx context.Context, from, to time.Time) (map[string][2]float64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT agent, COUNT(*), TOTAL(talk_seconds) FROM calls
+	rows, err := s.db.QueryContext(ctx, `SELECT agent, COUNT(*), COALESCE(SUM(talk_seconds), 0) FROM calls
 		WHERE connected_at >= ? AND connected_at < ? AND agent != '' GROUP BY agent`, ms(from), ms(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: agent calls: %w", err)

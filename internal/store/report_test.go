@@ -12,7 +12,7 @@ import (
 
 // A scripted set of calls gives exactly the expected sums per interval.
 func TestQueueBuckets(t *testing.T) {
-	st, err := Open(t.TempDir(), slog.Default())
+	st, err := New(testOptions(t), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func saveQueued(st *Store, c CallRecord) {
 // intervals with 1,000,000 call records in the database (a year of 5
 // queues): the target is well under 1 s.
 func BenchmarkQueueReportMonth(b *testing.B) {
-	st, err := Open(b.TempDir(), slog.Default())
+	st, err := New(testOptions(b), slog.Default())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func BenchmarkQueueReportMonth(b *testing.B) {
 }
 
 func TestDispositionsAndCallerHistory(t *testing.T) {
-	st, err := Open(t.TempDir(), slog.Default())
+	st, err := New(testOptions(t), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestDispositionsAndCallerHistory(t *testing.T) {
 // First-call resolution and transfers: a caller who calls the same queue
 // again within 7 days was not resolved the first time.
 func TestQueueBucketsFCRAndTransfers(t *testing.T) {
-	st, err := Open(t.TempDir(), slog.Default())
+	st, err := New(testOptions(t), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

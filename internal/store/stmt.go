@@ -26,7 +26,7 @@ type stmtCache struct {
 // writerQueries are the statements the writer runs.
 var writerQueries = []string{qSaveCall, qInsertEvent, qInsertOutbox, qMarkOutbox, qUpsertSegment, qAlive}
 
-func prepareStmts(ctx context.Context, db *sql.DB, queries ...string) (stmtCache, error) {
+func prepareStmts(ctx context.Context, db *db, queries ...string) (stmtCache, error) {
 	c := stmtCache{stmts: make(map[string]*sql.Stmt, len(queries))}
 	for _, q := range queries {
 		st, err := db.PrepareContext(ctx, q)
@@ -49,12 +49,12 @@ func (c *stmtCache) close() {
 // preparedTx runs statements in tx, each of the cache's bound to tx once;
 // another statement runs from its text.
 type preparedTx struct {
-	tx    *sql.Tx
+	tx    *tx
 	cache *stmtCache
 	bound map[string]*sql.Stmt
 }
 
-func newPreparedTx(tx *sql.Tx, c *stmtCache) *preparedTx {
+func newPreparedTx(tx *tx, c *stmtCache) *preparedTx {
 	return &preparedTx{tx: tx, cache: c, bound: map[string]*sql.Stmt{}}
 }
 

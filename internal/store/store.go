@@ -19,7 +19,8 @@ import (
 
 	"github.com/switchboard/switchboard/internal/event"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 )
 
 // ErrNotFound is returned for a record that does not exist.
@@ -55,6 +56,8 @@ type CallRecord struct {
 	RTPIn   uint64 `json:"rtp_packets_in"`
 	RTPOut  uint64 `json:"rtp_packets_out"`
 	RTPLost uint64 `json:"rtp_packets_lost"`
+	// Node is the node that handled the call.
+	Node string `json:"node"`
 }
 
 // Event is one timestamped change of a call or an agent.
@@ -72,11 +75,14 @@ type Event struct {
 	// Detail ("away:lunch"); AgentStateOf reads either.
 	State  string `json:"state,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Node is the node that wrote the event.
+	Node string `json:"node,omitempty"`
 }
 
 // Store is safe for concurrent use.
 type Store struct {
-	db    *sql.DB
+	db    *db
+	node  string // written on every call record and event
 	log   *slog.Logger
 	w     writer
 	stmts stmtCache // the writer's prepared statements
@@ -85,67 +91,82 @@ type Store struct {
 	closed bool
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS calls (
-  id TEXT PRIMARY KEY,
-  caller TEXT NOT NULL DEFAULT '', caller_name TEXT NOT NULL DEFAULT '',
-  dialed TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',
-  flow TEXT NOT NULL DEFAULT '', digits TEXT NOT NULL DEFAULT '', path TEXT NOT NULL DEFAULT '',
-  queue TEXT NOT NULL DEFAULT '', agent TEXT NOT NULL DEFAULT '',
-  arrived_at INTEGER NOT NULL, answered_at INTEGER, queued_at INTEGER, offered_at INTEGER,
-  connected_at INTEGER, ended_at INTEGER,
-  wait_seconds REAL NOT NULL DEFAULT 0, talk_seconds REAL NOT NULL DEFAULT 0,
-  outcome TEXT NOT NULL DEFAULT '', hangup_by TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',
-  sip_call_id TEXT NOT NULL DEFAULT '',
-  rtp_in INTEGER NOT NULL DEFAULT 0, rtp_out INTEGER NOT NULL DEFAULT 0, rtp_lost INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS calls_arrived ON calls(arrived_at);
-CREATE INDEX IF NOT EXISTS calls_queue_arrived ON calls(queue, arrived_at);
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  at INTEGER NOT NULL, kind TEXT NOT NULL,
-  call_id TEXT NOT NULL DEFAULT '', agent TEXT NOT NULL DEFAULT '', queue TEXT NOT NULL DEFAULT '',
-  detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS events_call ON events(call_id, seq);
-CREATE INDEX IF NOT EXISTS events_at ON events(at);
-CREATE TABLE IF NOT EXISTS tokens (
-  hash TEXT PRIMARY KEY, username TEXT NOT NULL, created_at INTEGER NOT NULL
-);
-`
+// Options say which database the store runs on.
+type Options struct {
+	// Driver is DriverSQLite (the default: a file in Dir) or
+	// DriverPostgres (DSN).
+	Driver string
+	// Dir is the SQLite database's directory.
+	Dir string
+	// DSN is the PostgreSQL connection string (a URL or key=value pairs).
+	DSN string
+	// Node is the name of the node writing: every call record and event
+	// it writes carries it.
+	Node string
+}
 
-// Open opens (creating if needed) the database in dir and brings its
-// schema up to date (see migrations).
+// Open opens (creating if needed) the SQLite database in dir and brings
+// its schema up to date.
 func Open(dir string, log *slog.Logger) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("store: create data dir: %w", err)
+	return New(Options{Dir: dir}, log)
+}
+
+// New opens the database o names and brings its schema up to date (see
+// migrate.go).
+func New(o Options, log *slog.Logger) (*Store, error) {
+	var (
+		d     *db
+		where string
+	)
+	switch o.Driver {
+	case "", DriverSQLite:
+		if err := os.MkdirAll(o.Dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create data dir: %w", err)
+		}
+		where = filepath.Join(o.Dir, "switchboard.db")
+		dsn := "file:" + where + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+		sdb, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", where, err)
+		}
+		sdb.SetMaxOpenConns(4)
+		d = &db{sql: sdb}
+	case DriverPostgres:
+		where = "postgres"
+		sdb, err := sql.Open("pgx", o.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		sdb.SetMaxOpenConns(8)
+		sdb.SetConnMaxIdleTime(5 * time.Minute)
+		d = &db{sql: sdb, pg: true}
+	default:
+		return nil, fmt.Errorf("store: unknown driver %q (sqlite or postgres)", o.Driver)
 	}
-	path := filepath.Join(dir, "switchboard.db")
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	db, err := sql.Open("sqlite", dsn)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := upgrade(ctx, d, log); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", where, err)
+	}
+	stmts, err := prepareStmts(ctx, d, writerQueries...)
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		d.Close()
+		return nil, fmt.Errorf("store: %s: %w", where, err)
 	}
-	db.SetMaxOpenConns(4)
-	if _, err := db.Exec(schema + voicemailSchema + recordingSchema + reportIndex + dispositionSchema + qaSchema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: create schema in %s: %w", path, err)
-	}
-	if err := migrate(context.Background(), db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
-	}
-	stmts, err := prepareStmts(context.Background(), db, writerQueries...)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: %s: %w", path, err)
-	}
-	s := &Store{db: db, log: log, stmts: stmts}
+	s := &Store{db: d, log: log, stmts: stmts, node: o.Node}
 	s.w.init()
 	s.w.wg.Add(1)
 	go s.writer()
 	return s, nil
 }
+
+// Node is the name of the node the store writes for.
+func (s *Store) Node() string { return s.node }
+
+// Shared reports whether the database is shared by several nodes
+// (PostgreSQL) rather than this process's own (SQLite).
+func (s *Store) Shared() bool { return s.db.pg }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
@@ -157,7 +178,7 @@ func msp(t *time.Time) any {
 }
 
 const callColumns = `id, caller, caller_name, dialed, source, flow, digits, path, queue, agent, arrived_at, answered_at, queued_at,
- offered_at, connected_at, ended_at, wait_seconds, talk_seconds, outcome, hangup_by, reason, sip_call_id, rtp_in, rtp_out, rtp_lost`
+ offered_at, connected_at, ended_at, wait_seconds, talk_seconds, outcome, hangup_by, reason, sip_call_id, rtp_in, rtp_out, rtp_lost, node`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -171,7 +192,7 @@ func scanCall(sc scanner) (CallRecord, error) {
 	)
 	err := sc.Scan(&r.ID, &r.Caller, &r.CallerName, &r.Dialed, &r.Source, &r.Flow, &r.Digits, &r.Path, &r.Queue, &r.Agent,
 		&arrived, &answered, &queued, &offered, &conn, &ended, &r.WaitSeconds, &r.TalkSeconds, &r.Outcome, &r.HangupBy,
-		&r.Reason, &r.SIPCall, &rin, &rout, &rlost)
+		&r.Reason, &r.SIPCall, &rin, &rout, &rlost, &r.Node)
 	if err != nil {
 		return r, err
 	}
@@ -218,7 +239,7 @@ func (s *Store) GetCall(ctx context.Context, id string) (CallRecord, []Event, er
 	if err != nil {
 		return r, nil, fmt.Errorf("store: get call %s: %w", id, err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, kind, call_id, agent, queue, detail, state, reason FROM events WHERE call_id = ? ORDER BY seq`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, kind, call_id, agent, queue, detail, state, reason, node FROM events WHERE call_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return r, nil, fmt.Errorf("store: events of %s: %w", id, err)
 	}
@@ -227,7 +248,7 @@ func (s *Store) GetCall(ctx context.Context, id string) (CallRecord, []Event, er
 	for rows.Next() {
 		var e Event
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.Kind, &e.CallID, &e.Agent, &e.Queue, &e.Detail, &e.State, &e.Reason); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &e.Kind, &e.CallID, &e.Agent, &e.Queue, &e.Detail, &e.State, &e.Reason, &e.Node); err != nil {
 			return r, nil, err
 		}
 		e.At = time.UnixMilli(at).UTC()
@@ -268,10 +289,11 @@ func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, del
 		end               int64
 		queued, connected sql.NullInt64
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, MAX(?, arrived_at, COALESCE(answered_at, 0), COALESCE(queued_at, 0),
+	// On a shared database a node closes only its own calls.
+	rows, err := s.db.QueryContext(ctx, `SELECT id, `+s.db.greatest()+`(?, arrived_at, COALESCE(answered_at, 0), COALESCE(queued_at, 0),
   COALESCE(offered_at, 0), COALESCE(connected_at, 0)), queued_at, connected_at
- FROM calls WHERE outcome = ? AND id NOT IN (SELECT call_id FROM pending_callbacks) ORDER BY arrived_at, id`,
-		ms(alive), string(event.OutcomeInProgress))
+ FROM calls WHERE outcome = ? AND (? OR node = ?) AND id NOT IN (SELECT call_id FROM pending_callbacks) ORDER BY arrived_at, id`,
+		ms(alive), string(event.OutcomeInProgress), !s.db.pg, s.node)
 	if err != nil {
 		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
 	}
@@ -305,12 +327,12 @@ func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, del
  WHERE id = ?`, string(event.OutcomeFailed), string(event.BySystem), StoppedReason, c.end, c.end, c.end, c.id); err != nil {
 			return 0, fmt.Errorf("store: close unfinished call %s: %w", c.id, err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE queue_segments SET left_at = MAX(?, entered_at), how = ?,
-  wait_seconds = (MAX(?, entered_at) - entered_at) / 1000.0
+		if _, err := tx.ExecContext(ctx, `UPDATE queue_segments SET left_at = `+s.db.greatest()+`(?, entered_at), how = ?,
+  wait_seconds = (`+s.db.greatest()+`(?, entered_at) - entered_at) / 1000.0
  WHERE call_id = ? AND left_at IS NULL`, c.end, string(event.SegmentWithdrawn), c.end, c.id); err != nil {
 			return 0, fmt.Errorf("store: close the queue segment of %s: %w", c.id, err)
 		}
-		e := Event{At: time.UnixMilli(c.end).UTC(), Kind: event.Ended, CallID: c.id, Detail: string(event.OutcomeFailed), Reason: StoppedReason}
+		e := Event{At: time.UnixMilli(c.end).UTC(), Kind: event.Ended, CallID: c.id, Detail: string(event.OutcomeFailed), Reason: StoppedReason, Node: s.node}
 		if err := insertEvent(ctx, tx, e); err != nil {
 			return 0, fmt.Errorf("store: ended event of %s: %w", c.id, err)
 		}

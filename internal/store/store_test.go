@@ -9,7 +9,7 @@ import (
 )
 
 func TestCallsAndEvents(t *testing.T) {
-	s, err := Open(t.TempDir(), slog.Default())
+	s, err := New(testOptions(t), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestCallsAndEvents(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
-	s, err := Open(t.TempDir(), slog.Default())
+	s, err := New(testOptions(t), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

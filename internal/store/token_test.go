@@ -9,7 +9,7 @@ import (
 )
 
 func TestTokensExpireAndRevoke(t *testing.T) {
-	st, err := Open(t.TempDir(), slog.Default())
+	st, err := New(testOptions(t), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,16 +23,6 @@ type Voicemail struct {
 	LastError       string     `json:"last_error,omitempty"`
 }
 
-const voicemailSchema = `
-CREATE TABLE IF NOT EXISTS voicemails (
-  id TEXT PRIMARY KEY, call_id TEXT NOT NULL, mailbox TEXT NOT NULL, email TEXT NOT NULL DEFAULT '',
-  caller TEXT NOT NULL DEFAULT '', caller_name TEXT NOT NULL DEFAULT '',
-  at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, path TEXT NOT NULL,
-  delivered_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS voicemails_mailbox_at ON voicemails(mailbox, at);
-`
-
 // SaveVoicemail stores a new message (synchronously: the caller is told it is saved).
 func (s *Store) SaveVoicemail(ctx context.Context, v Voicemail) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO voicemails (id, call_id, mailbox, email, caller, caller_name, at, duration_ms, path)

@@ -107,10 +107,20 @@ func (s *Store) send(o op) bool {
 }
 
 // SaveCall writes (an upsert) a call record.
-func (s *Store) SaveCall(r CallRecord) { s.send(op{call: &r}) }
+func (s *Store) SaveCall(r CallRecord) {
+	if r.Node == "" {
+		r.Node = s.node
+	}
+	s.send(op{call: &r})
+}
 
 // AppendEvent writes an event.
-func (s *Store) AppendEvent(e Event) { s.send(op{event: &e}) }
+func (s *Store) AppendEvent(e Event) {
+	if e.Node == "" {
+		e.Node = s.node
+	}
+	s.send(op{event: &e})
+}
 
 // Flush waits until everything sent before it is written (or given up).
 func (s *Store) Flush() {
@@ -258,7 +268,7 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 			_, err = ex.ExecContext(ctx, qSaveCall,
 				r.ID, r.Caller, r.CallerName, r.Dialed, r.Source, r.Flow, r.Digits, r.Path, r.Queue, r.Agent,
 				ms(r.ArrivedAt), msp(r.AnsweredAt), msp(r.QueuedAt), msp(r.OfferedAt), msp(r.ConnectedAt), msp(r.EndedAt),
-				r.WaitSeconds, r.TalkSeconds, r.Outcome, r.HangupBy, r.Reason, r.SIPCall, int64(r.RTPIn), int64(r.RTPOut), int64(r.RTPLost))
+				r.WaitSeconds, r.TalkSeconds, r.Outcome, r.HangupBy, r.Reason, r.SIPCall, int64(r.RTPIn), int64(r.RTPOut), int64(r.RTPLost), r.Node)
 		case o.event != nil:
 			err = insertEvent(ctx, ex, *o.event)
 			for i := 0; err == nil && i < len(o.outbox); i++ {
@@ -283,8 +293,8 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 // rewriting every index entry of the table.
 const qSaveCall = `INSERT INTO calls
  (id, caller, caller_name, dialed, source, flow, digits, path, queue, agent, arrived_at, answered_at, queued_at, offered_at,
-  connected_at, ended_at, wait_seconds, talk_seconds, outcome, hangup_by, reason, sip_call_id, rtp_in, rtp_out, rtp_lost)
- VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+  connected_at, ended_at, wait_seconds, talk_seconds, outcome, hangup_by, reason, sip_call_id, rtp_in, rtp_out, rtp_lost, node)
+ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
  ON CONFLICT(id) DO UPDATE SET caller = excluded.caller, caller_name = excluded.caller_name, dialed = excluded.dialed,
  source = excluded.source, flow = excluded.flow, digits = excluded.digits, path = excluded.path,
  queue = excluded.queue, agent = excluded.agent, arrived_at = excluded.arrived_at,
@@ -292,8 +302,8 @@ const qSaveCall = `INSERT INTO calls
  connected_at = excluded.connected_at, ended_at = excluded.ended_at, wait_seconds = excluded.wait_seconds,
  talk_seconds = excluded.talk_seconds, outcome = excluded.outcome, hangup_by = excluded.hangup_by,
  reason = excluded.reason, sip_call_id = excluded.sip_call_id, rtp_in = excluded.rtp_in,
- rtp_out = excluded.rtp_out, rtp_lost = excluded.rtp_lost`
+ rtp_out = excluded.rtp_out, rtp_lost = excluded.rtp_lost, node = excluded.node`
 
 // qAlive is run by the store's writer, prepared (stmt.go).
 const qAlive = `INSERT INTO meta (key, value) VALUES ('alive_at', ?)
- ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)`
+ ON CONFLICT(key) DO UPDATE SET value = CASE WHEN excluded.value > meta.value THEN excluded.value ELSE meta.value END`

@@ -17,7 +17,7 @@ import (
 //
 //	go test -run '^$' -bench WriteCall -benchmem ./internal/store/
 func BenchmarkWriteCall(b *testing.B) {
-	s, err := Open(b.TempDir(), slog.New(slog.DiscardHandler))
+	s, err := New(testOptions(b), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

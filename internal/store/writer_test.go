@@ -78,7 +78,7 @@ func TestWriterRetriesFailedBatches(t *testing.T) {
 // logs each record it could not write, in full.
 func TestCloseGivesUpAndLogsUnwritten(t *testing.T) {
 	var logs syncBuffer
-	st, err := Open(t.TempDir(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	st, err := New(testOptions(t), slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,17 @@ func TestWriterBackPressure(t *testing.T) {
 	st := openTest(t)
 	release := make(chan struct{})
 	var once sync.Once
-	st.w.fail = func() error { <-release; return nil } // the writer is stuck until released
+	stuck := make(chan struct{}, 1)
+	// The writer is stuck until released, once it has its first batch
+	// (it goes on taking what is queued until it calls this).
+	st.w.fail = func() error {
+		select {
+		case stuck <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil
+	}
 	// Released on any way out, before the store's own cleanup closes it:
 	// a failed check must not leave Close waiting on a stuck writer.
 	t.Cleanup(func() { once.Do(func() { close(release) }) })
@@ -126,6 +136,11 @@ func TestWriterBackPressure(t *testing.T) {
 				st.AppendEvent(Event{At: base.Add(time.Duration(g*each+i) * time.Microsecond), Kind: event.Queued, CallID: "bp"})
 			}
 		}()
+	}
+	select {
+	case <-stuck:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer never took a batch")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for (len(st.w.ops) < queueSize || value(t, st.w.depth) != queueSize) && time.Now().Before(deadline) {
@@ -142,7 +157,7 @@ func TestWriterBackPressure(t *testing.T) {
 		t.Fatalf("no call record expected: %v", err)
 	}
 	var n int
-	if err := st.db.QueryRow(`SELECT COUNT(*) FROM events WHERE call_id = 'bp'`).Scan(&n); err != nil || n != senders*each {
+	if err := st.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM events WHERE call_id = 'bp'`).Scan(&n); err != nil || n != senders*each {
 		t.Fatalf("%d events written (%v), want %d (%d listed)", n, err, senders*each, len(evs))
 	}
 }

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+)
+
+// Store is where records, events and the shared state are kept.
+type Store struct {
+	// Driver is sqlite (the default: server.data_dir/switchboard.db, one
+	// node) or postgres (DSN; several nodes may share it).
+	Driver string `yaml:"driver"`
+	// DSN is PostgreSQL's connection string, a URL or key=value pairs; it
+	// may hold a password, so it may come from DSNFile or the environment
+	// like the other secrets (secrets.go).
+	DSN     string `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+}
+
+// Node is this server among others sharing a store.
+type Node struct {
+	// Name is written on every call record and event this node writes;
+	// default: the host's name.
+	Name string `yaml:"name"`
+}
+
+// Store drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// defaultNodeName is the host's name, or "node1" where it has none fit
+// for a node's name.
+func defaultNodeName() string {
+	if h, err := os.Hostname(); err == nil && nodeName.MatchString(h) {
+		return h
+	}
+	return "node1"
+}
+
+func (c *Config) validateStore(v *validator) {
+	switch c.Store.Driver {
+	case "", DriverSQLite:
+		if c.Store.DSN != "" {
+			v.add("store", "dsn: only for driver postgres (sqlite keeps its file in server.data_dir)", "store", "dsn")
+		}
+	case DriverPostgres:
+		if c.Store.DSN == "" {
+			v.add("store", "dsn: required with driver postgres", "store", "driver")
+		}
+	default:
+		v.add("store", fmt.Sprintf("driver: %q is not sqlite or postgres", c.Store.Driver), "store", "driver")
+	}
+	if !nodeName.MatchString(c.Node.Name) {
+		v.add("node", fmt.Sprintf("name: %q must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit", c.Node.Name), "node", "name")
+	}
+}
