@@ -19,8 +19,9 @@ import (
 
 	"github.com/switchboard/switchboard/internal/event"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
-	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
 
 // ErrNotFound is returned for a record that does not exist.
@@ -133,10 +134,21 @@ func New(o Options, log *slog.Logger) (*Store, error) {
 		d = &db{sql: sdb}
 	case DriverPostgres:
 		where = "postgres"
-		sdb, err := sql.Open("pgx", o.DSN)
+		pc, err := pgx.ParseConfig(o.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("store: open postgres: %w", err)
+			return nil, fmt.Errorf("store: postgres dsn: %w", err)
 		}
+		// The store's queries are short or are reports over indexed
+		// ranges: JIT compiling a report's plan took longer than running
+		// it (seconds against a fraction of one), and the data it reads
+		// is in memory, where a random read costs about what a sequential
+		// one does. A DSN that sets either keeps its own.
+		for k, v := range map[string]string{"jit": "off", "random_page_cost": "1.1"} {
+			if _, set := pc.RuntimeParams[k]; !set {
+				pc.RuntimeParams[k] = v
+			}
+		}
+		sdb := stdlib.OpenDB(*pc)
 		sdb.SetMaxOpenConns(8)
 		sdb.SetConnMaxIdleTime(5 * time.Minute)
 		d = &db{sql: sdb, pg: true}
