@@ -31,13 +31,14 @@ echo "== staticcheck"
 staticcheck ./...
 echo "== allocation tests without the race detector (under it sync.Pool drops items at random)"
 go test -count=1 -run 'AllocatesNothing' ./internal/media/
-echo "== go test -race"
-CI=${CI:-} go test -race -count=1 -timeout 28m ./... 2>&1 | tee /tmp/switchboard-test.log | grep -Ev '^\s*$'
-
-# The store's tests again on PostgreSQL: a throwaway cluster (scripts/pg-temp.sh).
-echo "== store tests on PostgreSQL"
+# A throwaway PostgreSQL for the store's and the cluster's tests (scripts/pg-temp.sh).
 PGTMP=$(mktemp -d)
 trap 'scripts/pg-temp.sh stop "$PGTMP/pg"; rm -rf "$PGTMP"' EXIT
 PG_TEMP_FAST=1 scripts/pg-temp.sh start "$PGTMP/pg" 55432
-SWITCHBOARD_TEST_POSTGRES="postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable" \
-  go test -race -count=1 -timeout 10m ./internal/store/ 2>&1 | tee -a /tmp/switchboard-test.log | grep -Ev '^\s*$'
+export SWITCHBOARD_TEST_POSTGRES="postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable"
+
+echo "== go test -race"
+CI=${CI:-} go test -race -count=1 -timeout 28m ./... 2>&1 | tee /tmp/switchboard-test.log | grep -Ev '^\s*$'
+
+echo "== store tests on PostgreSQL"
+SWITCHBOARD_TEST_STORE=postgres go test -race -count=1 -timeout 10m ./internal/store/ 2>&1 | tee -a /tmp/switchboard-test.log | grep -Ev '^\s*$'

@@ -24,6 +24,7 @@ Usage:
   switchboard simulate --arrivals-per-hour N --aht 180s --agents N [--patience 120s] [--hours 8] [--profile 1,2,1] [--json]
   switchboard load [--target 127.0.0.1:5060] [--agents 50] [--calls 100] [--rate 5] [--aht 30s] [--patience 60s] [--server-pid PID] [--json]
   switchboard report [--config FILE] [--data DIR] [--from RFC3339] [--to RFC3339] [--interval 1h] [--all] [--json]
+  switchboard cluster status [--config FILE] [--json]
   switchboard erlang --arrivals-per-hour N --aht 180s (--agents N | --target-sl 0.8) [--patience 120s] [--sl-threshold 20s] [--json]
 
 With no --config, serve runs the built-in demo (examples/demo.yaml).
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return loadCmd(ctx, args[1:], stdout, stderr)
 	case "report":
 		return reportCmd(ctx, args[1:], stdout, stderr)
+	case "cluster":
+		return clusterCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -46,6 +46,8 @@ type Server struct {
 	mux   *http.ServeMux
 	// Stats reports process-wide counters (active calls, RTP); nil hides the route.
 	Stats func() any
+	// Cluster is the cluster's status (GET /api/v1/cluster).
+	Cluster func(ctx context.Context) (any, error)
 	// Calendar is the business hours and their overrides; nil hides the routes.
 	Calendar *flow.Calendar
 	// Voicemails lists stored messages; nil hides the routes.
@@ -147,6 +149,19 @@ func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
 		writeJSON(w, 200, out)
 	}, adminsOnly())
 	s.handle("GET /api/v1/trunks", s.listTrunks, staff())
+	s.handle("GET /api/v1/cluster", func(w http.ResponseWriter, r *http.Request) {
+		if s.Cluster == nil {
+			writeError(w, http.StatusNotFound, "no cluster status on this server")
+			return
+		}
+		st, err := s.Cluster(r.Context())
+		if err != nil {
+			s.log.Error("cluster status", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "cluster status unavailable")
+			return
+		}
+		writeJSON(w, 200, st)
+	}, adminsOnly())
 	s.handle("GET /api/v1/security/bans", s.securityBans, adminsOnly())
 	s.handle("DELETE /api/v1/security/bans/{source}", s.liftBan, adminsOnly())
 	s.handle("GET /api/v1/security/events", s.securityEvents, adminsOnly())

@@ -61,6 +61,7 @@ var summaries = map[string]string{
 	"GET /api/v1/audit":                            `The audit log (admin), newest first: at, actor, role, source, action (login, login_failed, token_create, token_revoke, or the route), target, result, detail, before, after; filters actor, action (prefix), since, until, limit`,
 	"GET /api/v1/voicemails":                       "Stored voicemail messages and their email delivery",
 	"GET /api/v1/voicemails/{id}/audio":            "A voicemail message, audio/wav",
+	"GET /api/v1/cluster":                          "Nodes, leader and epoch of the cluster (admin)",
 	"GET /debug/pprof/":                            "Go profiles (admin)",
 	"GET /debug/pprof/profile":                     "30 s CPU profile (admin)",
 	"GET /debug/pprof/trace":                       "Execution trace (admin)",

@@ -58,6 +58,7 @@ func (n *Node) buildAPI() error {
 		return out
 	}
 	a.Reports = st
+	a.Cluster = func(ctx context.Context) (any, error) { return n.ClusterStatus(ctx) }
 	a.Webhooks = n.hooks.Deliveries
 	a.QA = st
 	a.Stats = func() any {

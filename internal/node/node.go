@@ -123,6 +123,7 @@ type Node struct {
 	done     chan struct{} // closed when Run has returned
 	running  atomic.Bool
 	closed   sync.Once
+	started  time.Time // when New was called
 }
 
 // New builds every part of a node, in order, and binds its SIP and HTTP
@@ -130,7 +131,7 @@ type Node struct {
 // it is closed again.
 func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*Node, error) {
 	n := &Node{cfg: cfg, log: log, opts: options{shutdownTimeout: DefaultShutdownTimeout},
-		ready: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+		ready: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), started: time.Now().UTC()}
 	for _, o := range opts {
 		o(&n.opts)
 	}

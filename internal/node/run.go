@@ -67,6 +67,12 @@ func (n *Node) Run(ctx context.Context) error {
 	start("retention", func() error { n.expireRecordings(bg); return nil })
 	// The heartbeat tells the next start when this run was last alive.
 	start("heartbeat", func() error { n.st.KeepAlive(bg, heartbeatEvery); return nil })
+	if n.st.Shared() {
+		// Several nodes on one database: heartbeats, the leader lease and
+		// the closing of lost nodes' calls (internal/cluster).
+		m := n.clusterMember()
+		start("cluster", func() error { m.Run(bg); return nil })
+	}
 	start("calls", func() error { n.mgr.Run(n.calls); return nil })
 	sipReady := make(chan struct{})
 	start("sip", func() error { return n.sip.Run(sipCtx, sipReady) })

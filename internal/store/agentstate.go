@@ -79,8 +79,19 @@ func (s *Store) KeepAlive(ctx context.Context, every time.Duration) {
 // last heartbeat or its last event, whichever is later (zero for an empty
 // store).
 func (s *Store) LastAlive(ctx context.Context) (time.Time, error) {
+	return s.lastAlive(ctx, s.node)
+}
+
+// lastAlive is LastAlive of node; in a database of its own, the node is
+// the only one.
+func (s *Store) lastAlive(ctx context.Context, node string) (time.Time, error) {
 	var beat, last sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE key = 'alive_at'), (SELECT MAX(at) FROM events)`).Scan(&beat, &last)
+	key := "alive_at"
+	if s.db.pg {
+		key = "alive_at:" + node
+	}
+	err := s.db.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE key = ?), (SELECT MAX(at) FROM events WHERE ? OR node = ?)`,
+		key, !s.db.pg, node).Scan(&beat, &last)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: last alive: %w", err)
 	}
@@ -107,9 +118,10 @@ func (s *Store) ReconcileAgentStates(ctx context.Context, now time.Time) (int, e
 	if alive.IsZero() || alive.After(now) {
 		alive = now
 	}
+	// On a shared database, only the agents whose last state this node wrote.
 	rows, err := s.db.QueryContext(ctx, `SELECT e.agent, e.kind, e.state, e.reason, e.detail, e.seq FROM events e
  JOIN (SELECT agent, MAX(seq) AS seq FROM events WHERE kind = ? AND agent != '' GROUP BY agent) l ON e.seq = l.seq
- ORDER BY e.agent`, event.AgentState)
+ WHERE ? OR e.node = ? ORDER BY e.agent`, event.AgentState, !s.db.pg, s.node)
 	if err != nil {
 		return 0, fmt.Errorf("store: reconcile agent states: %w", err)
 	}

@@ -289,7 +289,30 @@ func (s *Store) MarkUnfinished(ctx context.Context, now time.Time) (int64, error
 // start, before any call; it returns how many calls it closed.
 func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, deliveries func(Event) []OutboxEntry) (int64, error) {
 	s.Flush()
-	alive, err := s.LastAlive(ctx)
+	n, err := s.closeUnfinished(ctx, s.node, StoppedReason, now, deliveries)
+	if n > 0 {
+		s.log.Info("calls left in progress by a stopped server closed", "calls", n)
+	}
+	return n, err
+}
+
+// LostReason is the reason of the calls of a node that stopped beating.
+const LostReason = "node lost"
+
+// CloseLostNode closes, as MarkUnfinishedWithOutbox does its own, the calls
+// another node sharing the database left in progress when its heartbeat
+// stopped: reason LostReason, each ended at the node's last sign of life.
+func (s *Store) CloseLostNode(ctx context.Context, node string, now time.Time, deliveries func(Event) []OutboxEntry) (int64, error) {
+	if !s.db.pg {
+		return 0, errors.New("store: no other node shares a SQLite database")
+	}
+	return s.closeUnfinished(ctx, node, LostReason, now, deliveries)
+}
+
+// closeUnfinished closes node's calls left in progress (all calls in a
+// database of one node's own) with reason.
+func (s *Store) closeUnfinished(ctx context.Context, node, reason string, now time.Time, deliveries func(Event) []OutboxEntry) (int64, error) {
+	alive, err := s.lastAlive(ctx, node)
 	if err != nil {
 		return 0, err
 	}
@@ -305,7 +328,7 @@ func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, del
 	rows, err := s.db.QueryContext(ctx, `SELECT id, `+s.db.greatest()+`(?, arrived_at, COALESCE(answered_at, 0), COALESCE(queued_at, 0),
   COALESCE(offered_at, 0), COALESCE(connected_at, 0)), queued_at, connected_at
  FROM calls WHERE outcome = ? AND (? OR node = ?) AND id NOT IN (SELECT call_id FROM pending_callbacks) ORDER BY arrived_at, id`,
-		ms(alive), string(event.OutcomeInProgress), !s.db.pg, s.node)
+		ms(alive), string(event.OutcomeInProgress), !s.db.pg, node)
 	if err != nil {
 		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
 	}
@@ -336,7 +359,7 @@ func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, del
 		if _, err := tx.ExecContext(ctx, `UPDATE calls SET outcome = ?, hangup_by = ?, reason = ?, ended_at = ?,
   talk_seconds = CASE WHEN connected_at IS NULL THEN talk_seconds ELSE (? - connected_at) / 1000.0 END,
   wait_seconds = CASE WHEN connected_at IS NULL AND queued_at IS NOT NULL THEN (? - queued_at) / 1000.0 ELSE wait_seconds END
- WHERE id = ?`, string(event.OutcomeFailed), string(event.BySystem), StoppedReason, c.end, c.end, c.end, c.id); err != nil {
+ WHERE id = ?`, string(event.OutcomeFailed), string(event.BySystem), reason, c.end, c.end, c.end, c.id); err != nil {
 			return 0, fmt.Errorf("store: close unfinished call %s: %w", c.id, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE queue_segments SET left_at = `+s.db.greatest()+`(?, entered_at), how = ?,
@@ -344,7 +367,7 @@ func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, del
  WHERE call_id = ? AND left_at IS NULL`, c.end, string(event.SegmentWithdrawn), c.end, c.id); err != nil {
 			return 0, fmt.Errorf("store: close the queue segment of %s: %w", c.id, err)
 		}
-		e := Event{At: time.UnixMilli(c.end).UTC(), Kind: event.Ended, CallID: c.id, Detail: string(event.OutcomeFailed), Reason: StoppedReason, Node: s.node}
+		e := Event{At: time.UnixMilli(c.end).UTC(), Kind: event.Ended, CallID: c.id, Detail: string(event.OutcomeFailed), Reason: reason, Node: node}
 		if err := insertEvent(ctx, tx, e); err != nil {
 			return 0, fmt.Errorf("store: ended event of %s: %w", c.id, err)
 		}
@@ -359,7 +382,6 @@ func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, del
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
 	}
-	s.log.Info("calls left in progress by a stopped server closed", "calls", len(calls), "at", alive)
 	return int64(len(calls)), nil
 }
 

@@ -279,7 +279,7 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 		case o.segment != nil:
 			err = upsertSegment(ctx, ex, *o.segment)
 		case o.alive != nil:
-			_, err = ex.ExecContext(ctx, qAlive, ms(*o.alive))
+			_, err = ex.ExecContext(ctx, qAlive, s.aliveKey(), ms(*o.alive))
 		}
 		if err != nil {
 			return err
@@ -305,5 +305,14 @@ const qSaveCall = `INSERT INTO calls
  rtp_out = excluded.rtp_out, rtp_lost = excluded.rtp_lost, node = excluded.node`
 
 // qAlive is run by the store's writer, prepared (stmt.go).
-const qAlive = `INSERT INTO meta (key, value) VALUES ('alive_at', ?)
+const qAlive = `INSERT INTO meta (key, value) VALUES (?, ?)
  ON CONFLICT(key) DO UPDATE SET value = CASE WHEN excluded.value > meta.value THEN excluded.value ELSE meta.value END`
+
+// aliveKey is the meta row of the node's heartbeat: "alive_at" in a
+// database of its own, "alive_at:<node>" in one nodes share.
+func (s *Store) aliveKey() string {
+	if s.db.pg {
+		return "alive_at:" + s.node
+	}
+	return "alive_at"
+}
