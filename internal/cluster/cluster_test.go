@@ -16,7 +16,7 @@ type fakeStore struct {
 	closed []string
 }
 
-func (f *fakeStore) Beat(context.Context, store.NodeBeat) error          { return nil }
+func (f *fakeStore) Beat(context.Context, store.NodeBeat) error           { return nil }
 func (f *fakeStore) NodeStopped(context.Context, string, time.Time) error { return nil }
 func (f *fakeStore) Nodes(context.Context) ([]store.NodeRow, error)       { return f.nodes, nil }
 func (f *fakeStore) CurrentLeader(context.Context) (store.Leader, error)  { return f.leader, nil }
