@@ -39,6 +39,7 @@ start)
       || { cat "$log" >&2; rm -f "$log"; exit 1; }
     rm -f "$log"
   fi
+  if "${as[@]}" "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then exit 0; fi # already running
   opts="-c listen_addresses=$addr -c port=$port -c unix_socket_directories=$dir -c max_connections=200"
   [ "${PG_TEMP_FAST:-}" != 1 ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   "${as[@]}" "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null \

@@ -14,6 +14,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v openssl >/dev/null || need+=(openssl)
 command -v baresip >/dev/null || need+=(baresip)
 command -v svwar >/dev/null || need+=(sipvicious)
+command -v kamailio >/dev/null || need+=(kamailio)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
@@ -38,7 +39,12 @@ PG_TEMP_FAST=1 scripts/pg-temp.sh start "$PGTMP/pg" 55432
 export SWITCHBOARD_TEST_POSTGRES="postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable"
 
 echo "== go test -race"
-CI=${CI:-} go test -race -count=1 -timeout 28m ./... 2>&1 | tee /tmp/switchboard-test.log | grep -Ev '^\s*$'
+# test/cluster runs alone afterwards: its Kamailio and nodes take fixed
+# ports (scripts/cluster-local.sh).
+CI=${CI:-} go test -race -count=1 -timeout 28m $(go list ./... | grep -v '/test/cluster$') 2>&1 | tee /tmp/switchboard-test.log | grep -Ev '^\s*$'
+
+echo "== cluster: PostgreSQL, Kamailio and two nodes (test/cluster)"
+CI=${CI:-} go test -race -count=1 -timeout 10m ./test/cluster/ 2>&1 | tee -a /tmp/switchboard-test.log | grep -Ev '^\s*$'
 
 echo "== store tests on PostgreSQL"
 SWITCHBOARD_TEST_STORE=postgres go test -race -count=1 -timeout 10m ./internal/store/ 2>&1 | tee -a /tmp/switchboard-test.log | grep -Ev '^\s*$'

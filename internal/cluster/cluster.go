@@ -28,7 +28,7 @@ type Config struct {
 	Node           string
 	SIP, HTTP, RTP string
 	// Beat is how often the member writes its heartbeat, checks its lease
-	// or tries to take it (default 1 s); Term is the lease's term: a
+	// or tries to take it (default 500 ms); Term is the lease's term: a
 	// leader frozen that long loses it (default 3 s); LostAfter is how long
 	// a node may be silent before the leader closes its calls (default 5 s).
 	Beat, Term, LostAfter time.Duration
@@ -52,7 +52,7 @@ type Member struct {
 // New returns a member of cfg.Node on st.
 func New(st Store, cfg Config) *Member {
 	if cfg.Beat <= 0 {
-		cfg.Beat = time.Second
+		cfg.Beat = 500 * time.Millisecond
 	}
 	if cfg.Term <= 0 {
 		cfg.Term = 3 * time.Second

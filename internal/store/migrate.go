@@ -9,7 +9,6 @@ import (
 	"log/slog"
 
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 )
 
 // The schema of each engine is a series of goose migrations, numbered the
@@ -19,18 +18,25 @@ import (
 //go:embed migrations
 var migrationFiles embed.FS
 
-// upgrade brings d's schema up to date. On PostgreSQL nodes starting
-// together take turns (goose's advisory-lock session locker).
+// migrateKey is the advisory lock nodes migrate under.
+const migrateKey = 0x5357424d // "SWBM"
+
+// upgrade brings d's schema up to date. On PostgreSQL, nodes starting
+// together take turns: each holds an advisory lock, on a connection of
+// its own, while it migrates.
 func upgrade(ctx context.Context, d *db, log *slog.Logger) error {
 	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
-	var opts []goose.ProviderOption
 	if d.pg {
 		dir, dialect = "migrations/postgres", goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		conn, err := d.sql.Conn(ctx)
 		if err != nil {
 			return fmt.Errorf("migration lock: %w", err)
 		}
-		opts = append(opts, goose.WithSessionLocker(locker))
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateKey); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, migrateKey) //nolint:errcheck // the lock ends with the session anyway
 	} else if err := legacyUpgrade(ctx, d.sql); err != nil {
 		return err
 	}
@@ -38,7 +44,7 @@ func upgrade(ctx context.Context, d *db, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(dialect, d.sql, fsys, opts...)
+	p, err := goose.NewProvider(dialect, d.sql, fsys)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

@@ -1,0 +1,36 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestStoreAndNodeValidation(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"sqlite default", "", ""},
+		{"postgres", "store: {driver: postgres, dsn: \"postgres://u@127.0.0.1/sb\"}\nnode: {name: node1}\n", ""},
+		{"postgres without dsn", "store: {driver: postgres}\n", "dsn: required with driver postgres"},
+		{"dsn on sqlite", "store: {dsn: \"postgres://x\"}\n", "dsn: only for driver postgres"},
+		{"unknown driver", "store: {driver: mysql}\n", `driver: "mysql" is not sqlite or postgres`},
+		{"bad node name", "node: {name: \"node 1\"}\n", "must be 1-63 letters"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse("setup.yaml", []byte(secretsSetup+tc.yaml))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				if cfg.Node.Name == "" {
+					t.Fatal("no node name by default")
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
