@@ -15,6 +15,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v baresip >/dev/null || need+=(baresip)
 command -v svwar >/dev/null || need+=(sipvicious)
 command -v kamailio >/dev/null || need+=(kamailio)
+command -v curl >/dev/null || need+=(curl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"

@@ -17,8 +17,8 @@ type Store interface {
 	Beat(ctx context.Context, b store.NodeBeat) error
 	NodeStopped(ctx context.Context, node string, at time.Time) error
 	Nodes(ctx context.Context) ([]store.NodeRow, error)
-	MarkLost(ctx context.Context, node string, silentSince, at time.Time) (bool, error)
-	CloseLostNode(ctx context.Context, node string, now time.Time, deliveries func(store.Event) []store.OutboxEntry) (int64, error)
+	CloseLostNode(ctx context.Context, node string, silentFor time.Duration, deliveries func(store.Event) []store.OutboxEntry) (lost bool, closed int64, err error)
+	Now(ctx context.Context) (time.Time, error)
 	TryLead(ctx context.Context, node string, term time.Duration, at time.Time) (*store.Lease, error)
 	CurrentLeader(ctx context.Context) (store.Leader, error)
 }
@@ -97,7 +97,8 @@ func (m *Member) Run(ctx context.Context) {
 
 // tick is one beat: the heartbeat, the lease, and the leader's duties.
 func (m *Member) tick(ctx context.Context, lease *store.Lease) *store.Lease {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.Beat)
+	parent := ctx
+	ctx, cancel := context.WithTimeout(parent, m.cfg.Beat)
 	defer cancel()
 	now := m.cfg.Now()
 	err := m.st.Beat(ctx, store.NodeBeat{Name: m.cfg.Node, SIP: m.cfg.SIP, HTTP: m.cfg.HTTP, RTP: m.cfg.RTP,
@@ -124,32 +125,41 @@ func (m *Member) tick(ctx context.Context, lease *store.Lease) *store.Lease {
 		lease = l
 		m.cfg.Log.Info("cluster: leading", "node", m.cfg.Node, "epoch", l.Epoch)
 	}
-	m.closeLost(ctx, now)
+	cancel()
+	// Closing a lost node's calls may take longer than a beat: it has a
+	// deadline of its own.
+	lctx, lcancel := context.WithTimeout(parent, 10*time.Second)
+	defer lcancel()
+	m.closeLost(lctx)
 	return lease
 }
 
-// closeLost closes the calls of every node silent for LostAfter.
-func (m *Member) closeLost(ctx context.Context, now time.Time) {
+// closeLost closes the calls of every node silent for LostAfter (by the
+// database's clock). A close that fails leaves the node unmarked, so the
+// next beat tries again.
+func (m *Member) closeLost(ctx context.Context) {
 	nodes, err := m.st.Nodes(ctx)
 	if err != nil {
 		m.cfg.Log.Warn("cluster: nodes not read", "err", err)
 		return
 	}
-	silentSince := now.Add(-m.cfg.LostAfter)
+	now, err := m.st.Now(ctx)
+	if err != nil {
+		m.cfg.Log.Warn("cluster: clock not read", "err", err)
+		return
+	}
 	for _, n := range nodes {
-		if n.Name == m.cfg.Node || n.StoppedAt != nil || n.LostAt != nil || !n.At.Before(silentSince) {
+		if n.Name == m.cfg.Node || n.StoppedAt != nil || n.LostAt != nil || now.Sub(n.At) <= m.cfg.LostAfter {
 			continue
 		}
-		ok, err := m.st.MarkLost(ctx, n.Name, silentSince, now)
-		if err != nil || !ok {
-			continue
-		}
-		closed, err := m.st.CloseLostNode(ctx, n.Name, now, m.cfg.Deliveries)
+		lost, closed, err := m.st.CloseLostNode(ctx, n.Name, m.cfg.LostAfter, m.cfg.Deliveries)
 		if err != nil {
-			m.cfg.Log.Error("cluster: lost node's calls not closed", "node", n.Name, "err", err)
+			m.cfg.Log.Error("cluster: lost node's calls not closed; trying again", "node", n.Name, "err", err)
 			continue
 		}
-		m.cfg.Log.Warn("cluster: node lost; its calls closed", "node", n.Name, "last_heartbeat", n.At, "calls", closed)
+		if lost {
+			m.cfg.Log.Warn("cluster: node lost; its calls closed", "node", n.Name, "last_heartbeat", n.At, "calls", closed)
+		}
 	}
 }
 
@@ -175,12 +185,16 @@ type Status struct {
 	Nodes       []NodeStatus `json:"nodes"`
 }
 
-// Read returns the cluster's status at now: a node is alive when it beat
-// within aliveWithin and has neither stopped nor been lost. The leader is
-// the last one recorded if it is alive, else none (a new one is taking
-// the lease).
-func Read(ctx context.Context, st Store, now time.Time, aliveWithin time.Duration) (Status, error) {
+// Read returns the cluster's status: a node is alive when it beat within
+// aliveWithin (by the database's clock) and has neither stopped nor been
+// lost. The leader is the last one recorded if it is alive, else none (a
+// new one is taking the lease).
+func Read(ctx context.Context, st Store, aliveWithin time.Duration) (Status, error) {
 	rows, err := st.Nodes(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	now, err := st.Now(ctx)
 	if err != nil {
 		return Status{}, err
 	}

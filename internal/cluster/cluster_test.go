@@ -12,6 +12,7 @@ import (
 // fakeStore is the database as a list of nodes and a leader.
 type fakeStore struct {
 	nodes  []store.NodeRow
+	now    time.Time // the database's clock
 	leader store.Leader
 	closed []string
 }
@@ -24,19 +25,18 @@ func (f *fakeStore) TryLead(context.Context, string, time.Duration, time.Time) (
 	return nil, nil
 }
 
-func (f *fakeStore) MarkLost(_ context.Context, node string, _, at time.Time) (bool, error) {
+func (f *fakeStore) Now(context.Context) (time.Time, error) { return f.now, nil }
+
+func (f *fakeStore) CloseLostNode(_ context.Context, node string, _ time.Duration, _ func(store.Event) []store.OutboxEntry) (bool, int64, error) {
 	for i := range f.nodes {
 		if f.nodes[i].Name == node && f.nodes[i].LostAt == nil {
+			at := f.now
 			f.nodes[i].LostAt = &at
-			return true, nil
+			f.closed = append(f.closed, node)
+			return true, 1, nil
 		}
 	}
-	return false, nil
-}
-
-func (f *fakeStore) CloseLostNode(_ context.Context, node string, _ time.Time, _ func(store.Event) []store.OutboxEntry) (int64, error) {
-	f.closed = append(f.closed, node)
-	return 1, nil
+	return false, 0, nil
 }
 
 func row(name string, beat time.Time, calls int) store.NodeRow {
@@ -61,7 +61,7 @@ func TestRead(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := Read(context.Background(), &fakeStore{nodes: tc.nodes, leader: store.Leader{Node: tc.leader, Epoch: 7}}, now, 3*time.Second)
+			st, err := Read(context.Background(), &fakeStore{nodes: tc.nodes, now: now, leader: store.Leader{Node: tc.leader, Epoch: 7}}, 3*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,10 +84,10 @@ func TestCloseLostOnce(t *testing.T) {
 	stopped := now.Add(-time.Hour)
 	gone := row("gone", now.Add(-time.Hour), 0)
 	gone.StoppedAt = &stopped
-	f := &fakeStore{nodes: []store.NodeRow{row("me", now.Add(-time.Hour), 1), row("silent", now.Add(-6*time.Second), 2), row("fresh", now, 1), gone}}
-	m := New(f, Config{Node: "me", Now: func() time.Time { return now }, Log: slog.Default()})
-	m.closeLost(context.Background(), now)
-	m.closeLost(context.Background(), now)
+	f := &fakeStore{now: now, nodes: []store.NodeRow{row("me", now.Add(-time.Hour), 1), row("silent", now.Add(-6*time.Second), 2), row("fresh", now, 1), gone}}
+	m := New(f, Config{Node: "me", Log: slog.Default()})
+	m.closeLost(context.Background())
+	m.closeLost(context.Background())
 	if len(f.closed) != 1 || f.closed[0] != "silent" {
 		t.Fatalf("closed %v, want [silent]", f.closed)
 	}

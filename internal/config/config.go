@@ -448,8 +448,8 @@ func Parse(name string, data []byte) (*Config, error) {
 }
 
 func (c *Config) applyDefaults() {
-	if c.Node.Name == "" {
-		c.Node.Name = defaultNodeName()
+	if c.Node.Name == "" && c.Store.Driver != DriverPostgres {
+		c.Node.Name = defaultNodeName() // with postgres it must be given (store.go)
 	}
 	for i := range c.Queues {
 		q := &c.Queues[i]

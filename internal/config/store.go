@@ -21,7 +21,8 @@ type Store struct {
 // Node is this server among others sharing a store.
 type Node struct {
 	// Name is written on every call record and event this node writes;
-	// default: the host's name.
+	// default: the host's name, on a store of its own. On a shared store
+	// (postgres) it must be set, each node's its own.
 	Name string `yaml:"name"`
 }
 
@@ -55,7 +56,9 @@ func (c *Config) validateStore(v *validator) {
 	default:
 		v.add("store", fmt.Sprintf("driver: %q is not sqlite or postgres", c.Store.Driver), "store", "driver")
 	}
-	if !nodeName.MatchString(c.Node.Name) {
+	if c.Store.Driver == DriverPostgres && c.Node.Name == "" {
+		v.add("node", "name: required with store driver postgres (each node sharing the store has its own)", "store", "driver")
+	} else if !nodeName.MatchString(c.Node.Name) {
 		v.add("node", fmt.Sprintf("name: %q must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit", c.Node.Name), "node", "name")
 	}
 }

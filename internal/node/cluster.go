@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/cluster"
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // clusterAlive is how recent a node's heartbeat must be for the cluster's
@@ -24,12 +25,44 @@ func (n *Node) clusterMember() *cluster.Member {
 	})
 }
 
+// joinCluster checks that no live node has this node's name (a node just
+// killed under the same name stops looking alive within clusterAlive: it
+// waits that long for it), then writes a first heartbeat, before recover
+// closes this node's leftover calls.
+func (n *Node) joinCluster() error {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterAlive+5*time.Second)
+	defer cancel()
+	name := n.cfg.Node.Name
+	for {
+		st, err := cluster.Read(ctx, n.st, clusterAlive)
+		if err != nil {
+			return fmt.Errorf("node: join the cluster: %w", err)
+		}
+		live := false
+		for _, o := range st.Nodes {
+			live = live || (o.Name == name && o.Alive)
+		}
+		if !live {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node: the name %q is a live node's in the cluster (its heartbeat goes on): give each node its own node.name", name)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	// The sockets are not bound yet: the setup's addresses until the
+	// member's first beat.
+	return n.st.Beat(ctx, store.NodeBeat{Name: name, SIP: n.cfg.Server.SIPListen, HTTP: n.cfg.Server.HTTPListen,
+		RTP: fmt.Sprintf("%d-%d", n.cfg.Server.RTPPortMin, n.cfg.Server.RTPPortMax), StartedAt: n.started})
+}
+
 // ClusterStatus is the cluster as this node sees it: from the shared
 // store, or, on a store of its own, a cluster of one that leads itself
 // (epoch 0: no lease was ever taken).
 func (n *Node) ClusterStatus(ctx context.Context) (cluster.Status, error) {
 	if n.st.Shared() {
-		return cluster.Read(ctx, n.st, time.Now(), clusterAlive)
+		return cluster.Read(ctx, n.st, clusterAlive)
 	}
 	started := n.started
 	return cluster.Status{Leader: n.cfg.Node.Name, Nodes: []cluster.NodeStatus{{

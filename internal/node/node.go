@@ -184,6 +184,11 @@ func (n *Node) build() error {
 		return err
 	}
 	n.onClose(func() { n.st.Flush(); n.st.Close() })
+	if n.st.Shared() {
+		if err := n.joinCluster(); err != nil {
+			return err
+		}
+	}
 	if err := n.recover(); err != nil {
 		return err
 	}

@@ -90,8 +90,9 @@ func (s *Store) lastAlive(ctx context.Context, node string) (time.Time, error) {
 	if s.db.pg {
 		key = "alive_at:" + node
 	}
-	err := s.db.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE key = ?), (SELECT MAX(at) FROM events WHERE ? OR node = ?)`,
-		key, !s.db.pg, node).Scan(&beat, &last)
+	own, args := s.db.own("node", node)
+	err := s.db.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE key = ?), (SELECT MAX(at) FROM events WHERE 1 = 1`+own+`)`,
+		append([]any{key}, args...)...).Scan(&beat, &last)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: last alive: %w", err)
 	}
@@ -119,9 +120,10 @@ func (s *Store) ReconcileAgentStates(ctx context.Context, now time.Time) (int, e
 		alive = now
 	}
 	// On a shared database, only the agents whose last state this node wrote.
+	own, args := s.db.own("e.node", s.node)
 	rows, err := s.db.QueryContext(ctx, `SELECT e.agent, e.kind, e.state, e.reason, e.detail, e.seq FROM events e
  JOIN (SELECT agent, MAX(seq) AS seq FROM events WHERE kind = ? AND agent != '' GROUP BY agent) l ON e.seq = l.seq
- WHERE ? OR e.node = ? ORDER BY e.agent`, event.AgentState, !s.db.pg, s.node)
+ WHERE 1 = 1`+own+` ORDER BY e.agent`, append([]any{event.AgentState}, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("store: reconcile agent states: %w", err)
 	}
@@ -153,7 +155,7 @@ func (s *Store) ReconcileAgentStates(ctx context.Context, now time.Time) (int, e
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	for _, a := range open {
 		e := Event{At: alive, Kind: event.AgentState, Agent: a, State: loggedOut, Reason: StoppedReason,
-			Detail: loggedOut + ":" + StoppedReason}
+			Detail: loggedOut + ":" + StoppedReason, Node: s.node}
 		if err := insertEvent(ctx, tx, e); err != nil {
 			return 0, fmt.Errorf("store: reconcile agent %s: %w", a, err)
 		}
@@ -186,8 +188,11 @@ const stateScan = 64
 // start, after ReconcileAgentStates and before the ACD writes any event.
 func (s *Store) AgentStatesAtStop(ctx context.Context) ([]AgentStateAtStop, error) {
 	s.Flush()
-	rows, err := s.db.QueryContext(ctx, `SELECT agent, MAX(seq) FROM events WHERE kind = ? AND agent != '' GROUP BY agent ORDER BY agent`,
-		event.AgentState)
+	// On a shared database, the agents whose last state this node wrote.
+	own, args := s.db.own("e.node", s.node)
+	rows, err := s.db.QueryContext(ctx, `SELECT e.agent, e.seq FROM events e
+ JOIN (SELECT agent, MAX(seq) AS seq FROM events WHERE kind = ? AND agent != '' GROUP BY agent) l ON e.seq = l.seq
+ WHERE 1 = 1`+own+` ORDER BY e.agent`, append([]any{event.AgentState}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: agent states at stop: %w", err)
 	}

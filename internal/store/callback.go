@@ -50,11 +50,11 @@ func (s *Store) SaveCallback(ctx context.Context, cb PendingCallback) error {
 		return fmt.Errorf("store: save callback %s: %w", cb.CallID, err)
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO pending_callbacks
- (call_id, queue, number, priority, dialed, caller, requested_at, queued_at, line_at, attempts)
- VALUES (?,?,?,?,?,?,?,?,?,?)
+ (call_id, queue, number, priority, dialed, caller, requested_at, queued_at, line_at, attempts, node)
+ VALUES (?,?,?,?,?,?,?,?,?,?,?)
  ON CONFLICT(call_id) DO UPDATE SET queue = excluded.queue, number = excluded.number, priority = excluded.priority,
  line_at = excluded.line_at, attempts = excluded.attempts`,
-		cb.CallID, cb.Queue, cb.Number, cb.Priority, cb.Dialed, cb.Caller, ms(cb.RequestedAt), ms(cb.QueuedAt), ms(cb.LineAt), cb.Attempts)
+		cb.CallID, cb.Queue, cb.Number, cb.Priority, cb.Dialed, cb.Caller, ms(cb.RequestedAt), ms(cb.QueuedAt), ms(cb.LineAt), cb.Attempts, s.node)
 	if err != nil {
 		return fmt.Errorf("store: save callback %s: %w", cb.CallID, err)
 	}
@@ -73,10 +73,11 @@ func (s *Store) DeleteCallback(ctx context.Context, callID string) error {
 
 // PendingCallbacks returns the stored callbacks in the order they were
 // waiting (LineAt, then Seq), each with its call's record and queue
-// segments.
+// segments; on a shared database, those the node took.
 func (s *Store) PendingCallbacks(ctx context.Context) ([]PendingCallback, error) {
+	own, args := s.db.own("node", s.node)
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, call_id, queue, number, priority, dialed, caller, requested_at, queued_at, line_at, attempts
- FROM pending_callbacks ORDER BY line_at, seq`)
+ FROM pending_callbacks WHERE 1 = 1`+own+` ORDER BY line_at, seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending callbacks: %w", err)
 	}

@@ -24,18 +24,20 @@ type NodeBeat struct {
 // NodeRow is a node as the database last heard of it.
 type NodeRow struct {
 	NodeBeat
-	// StoppedAt is when it stopped normally; LostAt when another node
-	// found its heartbeat stopped and closed its calls.
+	// At is its last heartbeat, by the database's clock. StoppedAt is when
+	// it stopped normally; LostAt when another node found its heartbeat
+	// stopped and closed its calls.
 	StoppedAt, LostAt *time.Time
 }
 
-// Beat writes node b's heartbeat (clearing a stop or loss of before).
-// It waits on the database.
+// Beat writes node b's heartbeat (clearing a stop or loss of before),
+// timed by the database's clock (b.At is not used). It waits on the
+// database.
 func (s *Store) Beat(ctx context.Context, b NodeBeat) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO cluster_nodes (name, sip, http, rtp, started_at, beat_at, calls)
- VALUES (?,?,?,?,?,?,?) ON CONFLICT (name) DO UPDATE SET sip = excluded.sip, http = excluded.http, rtp = excluded.rtp,
+ VALUES (?,?,?,?,?,`+s.db.nowMS()+`,?) ON CONFLICT (name) DO UPDATE SET sip = excluded.sip, http = excluded.http, rtp = excluded.rtp,
  started_at = excluded.started_at, beat_at = excluded.beat_at, calls = excluded.calls, stopped_at = NULL, lost_at = NULL`,
-		b.Name, b.SIP, b.HTTP, b.RTP, ms(b.StartedAt), ms(b.At), int64(b.Calls))
+		b.Name, b.SIP, b.HTTP, b.RTP, ms(b.StartedAt), int64(b.Calls))
 	if err != nil {
 		return fmt.Errorf("store: heartbeat of %s: %w", b.Name, err)
 	}
@@ -50,17 +52,13 @@ func (s *Store) NodeStopped(ctx context.Context, node string, at time.Time) erro
 	return nil
 }
 
-// MarkLost marks node lost at at if its last heartbeat is before silentSince
-// and it is neither stopped nor already lost; it reports whether this call
-// marked it (one node then closes its calls, not every node that noticed).
-func (s *Store) MarkLost(ctx context.Context, node string, silentSince, at time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE cluster_nodes SET lost_at = ?
- WHERE name = ? AND beat_at < ? AND stopped_at IS NULL AND lost_at IS NULL`, ms(at), node, ms(silentSince))
-	if err != nil {
-		return false, fmt.Errorf("store: mark %s lost: %w", node, err)
+// Now is the database's clock, the one heartbeats are written by.
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT `+s.db.nowMS()).Scan(&n); err != nil {
+		return time.Time{}, fmt.Errorf("store: clock: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return time.UnixMilli(n).UTC(), nil
 }
 
 // Nodes lists the nodes that have written a heartbeat, by name.
@@ -184,9 +182,15 @@ func (l *Lease) Check(ctx context.Context) error {
 	return nil
 }
 
-// Release gives the lease up (a normal stop); the connection is closed
-// rather than returned, so nothing of the lease outlives it.
+// Release gives the lease up (a normal stop): the lock is released at
+// once, and the connection is closed rather than returned, so nothing of
+// the lease outlives it.
 func (l *Lease) Release() {
-	l.conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // see TryLead
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	// Closing alone frees the lock only once the server has seen the
+	// connection go, a moment later.
+	l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, leaseKey) //nolint:errcheck // a dead session has no lock to free
+	l.conn.Raw(func(any) error { return driver.ErrBadConn })           //nolint:errcheck // see TryLead
 	l.conn.Close()
 }

@@ -90,16 +90,17 @@ func TestLostNodeCallsClosed(t *testing.T) {
 	b.SaveCall(CallRecord{ID: "on-b", ArrivedAt: t0, Outcome: string(event.OutcomeInProgress)})
 	a.Flush()
 	b.Flush()
-	now := time.Now()
-	if ok, err := b.MarkLost(ctx, "a", now.Add(-3*time.Second), now); err != nil || !ok {
-		t.Fatalf("mark a lost: %v %v", ok, err)
+	// a beat just now (the database's clock): not silent for 3 s yet.
+	if lost, n, err := b.CloseLostNode(ctx, "a", 3*time.Second, nil); err != nil || lost || n != 0 {
+		t.Fatalf("a beating: lost %v, closed %d, %v", lost, n, err)
 	}
-	if ok, _ := b.MarkLost(ctx, "a", now.Add(-3*time.Second), now); ok {
-		t.Fatal("a marked lost twice")
+	time.Sleep(1200 * time.Millisecond)
+	lost, n, err := b.CloseLostNode(ctx, "a", time.Second, nil)
+	if err != nil || !lost || n != 1 {
+		t.Fatalf("a silent: lost %v, closed %d of its calls, %v", lost, n, err)
 	}
-	n, err := b.CloseLostNode(ctx, "a", now, nil)
-	if err != nil || n != 1 {
-		t.Fatalf("closed %d of a's calls: %v", n, err)
+	if lost, n, _ := b.CloseLostNode(ctx, "a", time.Second, nil); lost || n != 0 {
+		t.Fatalf("a lost twice: %v %d", lost, n)
 	}
 	c, evs, err := b.GetCall(ctx, "on-a")
 	if err != nil || c.Outcome != string(event.OutcomeFailed) || c.Reason != LostReason || c.Node != "a" || len(evs) != 1 || evs[0].Node != "a" {
@@ -113,10 +114,52 @@ func TestLostNodeCallsClosed(t *testing.T) {
 		t.Fatalf("nodes %+v %v", nodes, err)
 	}
 	// Back: its next heartbeat clears the loss.
-	if err := a.Beat(ctx, NodeBeat{Name: "a", StartedAt: now, At: now}); err != nil {
+	if err := a.Beat(ctx, NodeBeat{Name: "a", StartedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if nodes, _ := b.Nodes(ctx); nodes[0].LostAt != nil {
 		t.Fatalf("rejoined node still lost: %+v", nodes[0])
+	}
+}
+
+// On a shared database each node takes up only what is its own: its
+// webhook deliveries, registrations, callbacks and expired recordings.
+func TestNodesKeepToTheirOwn(t *testing.T) {
+	st := openNodes(t, "a", "b")
+	ctx := context.Background()
+	now := time.Now()
+	for i, s := range st {
+		name := []string{"a", "b"}[i]
+		s.AppendEventWithOutbox(Event{At: now, Kind: event.Ended, CallID: "c-" + name},
+			[]OutboxEntry{{Receiver: "crm", ID: "d-" + name, Body: []byte("{}"), CreatedAt: now}})
+		if err := s.SaveRegistration(ctx, Registration{User: "10" + name, Contact: "sip:x@127.0.0.1", Expires: now.Add(time.Hour), Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveCallback(ctx, PendingCallback{CallID: "cb-" + name, Queue: "sales", Number: "555", RequestedAt: now, QueuedAt: now, LineAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveRecording(ctx, Recording{CallID: "r-" + name, Path: "/x/" + name + ".wav", Started: now.Add(-48 * time.Hour), Queue: "sales"}); err != nil {
+			t.Fatal(err)
+		}
+		s.Flush()
+	}
+	for i, s := range st {
+		name := []string{"a", "b"}[i]
+		out, err := s.PendingOutbox(ctx)
+		if err != nil || len(out) != 1 || out[0].ID != "d-"+name {
+			t.Errorf("%s's deliveries: %+v %v", name, out, err)
+		}
+		regs, err := s.Registrations(ctx, now)
+		if err != nil || len(regs) != 1 || regs[0].User != "10"+name {
+			t.Errorf("%s's registrations: %+v %v", name, regs, err)
+		}
+		cbs, err := s.PendingCallbacks(ctx)
+		if err != nil || len(cbs) != 1 || cbs[0].CallID != "cb-"+name {
+			t.Errorf("%s's callbacks: %+v %v", name, cbs, err)
+		}
+		recs, err := s.ExpiredRecordings(ctx, "sales", now, 10)
+		if err != nil || len(recs) != 1 || recs[0].CallID != "r-"+name {
+			t.Errorf("%s's expired recordings: %+v %v", name, recs, err)
+		}
 	}
 }

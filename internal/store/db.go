@@ -29,6 +29,25 @@ func (d *db) q(query string) string {
 	return rebind(query)
 }
 
+// own is the condition that keeps a query to node's rows on a shared
+// database (" AND <col> = ?", with node as its argument); on SQLite, the
+// node's own, it is empty.
+func (d *db) own(col, node string) (string, []any) {
+	if !d.pg {
+		return "", nil
+	}
+	return " AND " + col + " = ?", []any{node}
+}
+
+// nowMS is the database's clock in milliseconds since 1970: nodes
+// compare heartbeats on one clock, not each on its own.
+func (d *db) nowMS() string {
+	if d.pg {
+		return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+	}
+	return "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+}
+
 // greatest is the name of the scalar maximum of several values.
 func (d *db) greatest() string {
 	if d.pg {

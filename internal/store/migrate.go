@@ -55,6 +55,14 @@ func upgrade(ctx context.Context, d *db, log *slog.Logger) error {
 	for _, r := range results {
 		log.Info("store migrated", "migration", r.Source.Path, "took", r.Duration)
 	}
+	if !d.pg {
+		// A database made here says it has had every legacy migration, so
+		// a server of before the move to goose opens it without running
+		// them again.
+		if _, err := d.sql.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+			return fmt.Errorf("schema version: %w", err)
+		}
+	}
 	return nil
 }
 

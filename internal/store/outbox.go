@@ -43,9 +43,10 @@ func (s *Store) OutboxDone(receiver, id string, gaveUp bool) {
 	s.send(op{done: &outboxDone{receiver: receiver, id: id, gaveUp: gaveUp, at: time.Now()}})
 }
 
-// PendingOutbox returns the deliveries not done, oldest first.
+// PendingOutbox returns the node's deliveries not done, oldest first.
 func (s *Store) PendingOutbox(ctx context.Context) ([]OutboxEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT receiver, id, body, created_at FROM webhook_outbox WHERE done_at IS NULL ORDER BY seq`)
+	own, args := s.db.own("node", s.node)
+	rows, err := s.db.QueryContext(ctx, `SELECT receiver, id, body, created_at FROM webhook_outbox WHERE done_at IS NULL`+own+` ORDER BY seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending webhook deliveries: %w", err)
 	}
@@ -72,9 +73,10 @@ func (s *Store) PruneOutbox(ctx context.Context, now time.Time) (int64, error) {
 	return res.RowsAffected()
 }
 
-func insertOutbox(ctx context.Context, tx execer, e OutboxEntry) error {
+// insertOutbox queues e for node to deliver.
+func insertOutbox(ctx context.Context, tx execer, e OutboxEntry, node string) error {
 	_, err := tx.ExecContext(ctx, qInsertOutbox,
-		e.Receiver, e.ID, e.Body, ms(e.CreatedAt))
+		e.Receiver, e.ID, e.Body, ms(e.CreatedAt), node)
 	return err
 }
 
@@ -89,7 +91,7 @@ func markOutbox(ctx context.Context, tx execer, d outboxDone) error {
 }
 
 // qInsertOutbox is run by the store's writer, prepared (stmt.go).
-const qInsertOutbox = `INSERT INTO webhook_outbox (receiver, id, body, created_at) VALUES (?,?,?,?) ON CONFLICT (receiver, id) DO NOTHING`
+const qInsertOutbox = `INSERT INTO webhook_outbox (receiver, id, body, created_at, node) VALUES (?,?,?,?,?) ON CONFLICT (receiver, id) DO NOTHING`
 
 // qMarkOutbox is run by the store's writer, prepared (stmt.go).
 const qMarkOutbox = `UPDATE webhook_outbox SET done_at = ?, gave_up = ? WHERE receiver = ? AND id = ? AND done_at IS NULL`

@@ -22,9 +22,9 @@ type Recording struct {
 
 // SaveRecording indexes (or updates) a call's recording.
 func (s *Store) SaveRecording(ctx context.Context, r Recording) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO recordings (call_id, path, started_at, seconds, pauses, queue) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO recordings (call_id, path, started_at, seconds, pauses, queue, node) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(call_id) DO UPDATE SET path = excluded.path, seconds = excluded.seconds, pauses = excluded.pauses, queue = excluded.queue`,
-		r.CallID, r.Path, ms(r.Started), r.Seconds, r.Pauses, r.Queue)
+		r.CallID, r.Path, ms(r.Started), r.Seconds, r.Pauses, r.Queue, s.node)
 	if err != nil {
 		return fmt.Errorf("store: save recording of %s: %w", r.CallID, err)
 	}
@@ -49,10 +49,12 @@ func (s *Store) GetRecording(ctx context.Context, callID string) (Recording, err
 	return r, nil
 }
 
-// ExpiredRecordings lists a queue's recordings started before cutoff.
+// ExpiredRecordings lists a queue's recordings started before cutoff (on
+// a shared database, the node's own: their files are on its disk).
 func (s *Store) ExpiredRecordings(ctx context.Context, queue string, cutoff time.Time, limit int) ([]Recording, error) {
+	own, args := s.db.own("node", s.node)
 	rows, err := s.db.QueryContext(ctx, `SELECT call_id, path, started_at, seconds, pauses, queue FROM recordings
-		WHERE queue = ? AND started_at < ? ORDER BY started_at LIMIT ?`, queue, ms(cutoff), limit)
+		WHERE queue = ? AND started_at < ?`+own+` ORDER BY started_at LIMIT ?`, append(append([]any{queue, ms(cutoff)}, args...), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: expired recordings: %w", err)
 	}

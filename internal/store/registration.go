@@ -25,11 +25,11 @@ type Registration struct {
 // version is newer than the one stored). It waits on the disk: when it
 // returns nil the binding survives a kill.
 func (s *Store) SaveRegistration(ctx context.Context, r Registration) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO registrations (username, contact, source, transport, expires_at, version)
- VALUES (?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET contact = excluded.contact, source = excluded.source,
- transport = excluded.transport, expires_at = excluded.expires_at, version = excluded.version
+	_, err := s.db.ExecContext(ctx, `INSERT INTO registrations (username, contact, source, transport, expires_at, version, node)
+ VALUES (?,?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET contact = excluded.contact, source = excluded.source,
+ transport = excluded.transport, expires_at = excluded.expires_at, version = excluded.version, node = excluded.node
  WHERE excluded.version > registrations.version`,
-		r.User, r.Contact, r.Source, r.Transport, ms(r.Expires), r.Version)
+		r.User, r.Contact, r.Source, r.Transport, ms(r.Expires), r.Version, s.node)
 	if err != nil {
 		return fmt.Errorf("store: save registration of %s: %w", r.User, err)
 	}
@@ -51,12 +51,15 @@ func (s *Store) DeleteRegistration(ctx context.Context, user string, version int
 }
 
 // Registrations prunes the bindings expired at now (and the tombstones)
-// and returns the others, by user.
+// and returns the others, by user; on a shared database, those of phones
+// registered with the node.
 func (s *Store) Registrations(ctx context.Context, now time.Time) ([]Registration, error) {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM registrations WHERE expires_at <= ?`, ms(now)); err != nil {
 		return nil, fmt.Errorf("store: prune registrations: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT username, contact, source, transport, expires_at, version FROM registrations ORDER BY username`)
+	own, args := s.db.own("node", s.node)
+	rows, err := s.db.QueryContext(ctx, `SELECT username, contact, source, transport, expires_at, version FROM registrations
+ WHERE 1 = 1`+own+` ORDER BY username`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: registrations: %w", err)
 	}

@@ -149,7 +149,9 @@ func New(o Options, log *slog.Logger) (*Store, error) {
 			}
 		}
 		sdb := stdlib.OpenDB(*pc)
-		sdb.SetMaxOpenConns(8)
+		// Room for the writer, reads and reports besides the lease's own
+		// connection, so a heartbeat never waits behind a report.
+		sdb.SetMaxOpenConns(16)
 		sdb.SetConnMaxIdleTime(5 * time.Minute)
 		d = &db{sql: sdb, pg: true}
 	default:
@@ -157,6 +159,18 @@ func New(o Options, log *slog.Logger) (*Store, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if d.pg {
+		// The lease's term is idle_session_timeout, new in PostgreSQL 14.
+		var version int
+		if err := d.sql.QueryRowContext(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("store: postgres: %w", err)
+		}
+		if version < 140000 {
+			d.Close()
+			return nil, fmt.Errorf("store: postgres %d.%d is too old: 14 or later is needed", version/10000, version%10000)
+		}
+	}
 	if err := upgrade(ctx, d, log); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", where, err)
@@ -289,7 +303,7 @@ func (s *Store) MarkUnfinished(ctx context.Context, now time.Time) (int64, error
 // start, before any call; it returns how many calls it closed.
 func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, deliveries func(Event) []OutboxEntry) (int64, error) {
 	s.Flush()
-	n, err := s.closeUnfinished(ctx, s.node, StoppedReason, now, deliveries)
+	n, err := s.closeUnfinished(ctx, s.node, StoppedReason, now, deliveries, nil)
 	if n > 0 {
 		s.log.Info("calls left in progress by a stopped server closed", "calls", n)
 	}
@@ -300,18 +314,34 @@ func (s *Store) MarkUnfinishedWithOutbox(ctx context.Context, now time.Time, del
 const LostReason = "node lost"
 
 // CloseLostNode closes, as MarkUnfinishedWithOutbox does its own, the calls
-// another node sharing the database left in progress when its heartbeat
-// stopped: reason LostReason, each ended at the node's last sign of life.
-func (s *Store) CloseLostNode(ctx context.Context, node string, now time.Time, deliveries func(Event) []OutboxEntry) (int64, error) {
+// another node sharing the database left in progress, if its heartbeat
+// is older than silentFor on the database's clock and it is neither
+// stopped nor lost already: reason LostReason, each ended at the node's
+// last sign of life. The node is marked lost in the same transaction (its
+// next heartbeat waits for it, and clears the mark), so its calls are
+// closed once, by one node, or not at all.
+func (s *Store) CloseLostNode(ctx context.Context, node string, silentFor time.Duration, deliveries func(Event) []OutboxEntry) (lost bool, closed int64, err error) {
 	if !s.db.pg {
-		return 0, errors.New("store: no other node shares a SQLite database")
+		return false, 0, errors.New("store: no other node shares a SQLite database")
 	}
-	return s.closeUnfinished(ctx, node, LostReason, now, deliveries)
+	closed, err = s.closeUnfinished(ctx, node, LostReason, time.Now(), deliveries, func(ctx context.Context, tx *tx) (bool, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE cluster_nodes SET lost_at = `+s.db.nowMS()+`
+ WHERE name = ? AND beat_at < `+s.db.nowMS()+` - ? AND stopped_at IS NULL AND lost_at IS NULL`, node, silentFor.Milliseconds())
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		lost = n == 1
+		return lost, err
+	})
+	return lost, closed, err
 }
 
 // closeUnfinished closes node's calls left in progress (all calls in a
-// database of one node's own) with reason.
-func (s *Store) closeUnfinished(ctx context.Context, node, reason string, now time.Time, deliveries func(Event) []OutboxEntry) (int64, error) {
+// database of one node's own) with reason. first, when set, runs first in
+// the transaction: when it says no, nothing is closed.
+func (s *Store) closeUnfinished(ctx context.Context, node, reason string, now time.Time, deliveries func(Event) []OutboxEntry,
+	first func(context.Context, *tx) (bool, error)) (int64, error) {
 	alive, err := s.lastAlive(ctx, node)
 	if err != nil {
 		return 0, err
@@ -325,10 +355,11 @@ func (s *Store) closeUnfinished(ctx context.Context, node, reason string, now ti
 		queued, connected sql.NullInt64
 	}
 	// On a shared database a node closes only its own calls.
+	own, args := s.db.own("node", node)
 	rows, err := s.db.QueryContext(ctx, `SELECT id, `+s.db.greatest()+`(?, arrived_at, COALESCE(answered_at, 0), COALESCE(queued_at, 0),
   COALESCE(offered_at, 0), COALESCE(connected_at, 0)), queued_at, connected_at
- FROM calls WHERE outcome = ? AND (? OR node = ?) AND id NOT IN (SELECT call_id FROM pending_callbacks) ORDER BY arrived_at, id`,
-		ms(alive), string(event.OutcomeInProgress), !s.db.pg, node)
+ FROM calls WHERE outcome = ?`+own+` AND id NOT IN (SELECT call_id FROM pending_callbacks) ORDER BY arrived_at, id`,
+		append([]any{ms(alive), string(event.OutcomeInProgress)}, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
 	}
@@ -345,7 +376,7 @@ func (s *Store) closeUnfinished(ctx context.Context, node, reason string, now ti
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
 	}
-	if len(calls) == 0 {
+	if len(calls) == 0 && first == nil {
 		return 0, nil
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -353,15 +384,31 @@ func (s *Store) closeUnfinished(ctx context.Context, node, reason string, now ti
 		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if first != nil {
+		if ok, err := first(ctx, tx); err != nil || !ok {
+			return 0, err
+		}
+	}
+	var closed int64
 	for _, c := range calls {
 		// Talk runs from the agent's answer, the wait from the queue entry
 		// of a call never answered; other figures stay as last written.
-		if _, err := tx.ExecContext(ctx, `UPDATE calls SET outcome = ?, hangup_by = ?, reason = ?, ended_at = ?,
+		// Only if still in progress: another node may have closed it since
+		// it was read.
+		res, err := tx.ExecContext(ctx, `UPDATE calls SET outcome = ?, hangup_by = ?, reason = ?, ended_at = ?,
   talk_seconds = CASE WHEN connected_at IS NULL THEN talk_seconds ELSE (? - connected_at) / 1000.0 END,
   wait_seconds = CASE WHEN connected_at IS NULL AND queued_at IS NOT NULL THEN (? - queued_at) / 1000.0 ELSE wait_seconds END
- WHERE id = ?`, string(event.OutcomeFailed), string(event.BySystem), reason, c.end, c.end, c.end, c.id); err != nil {
+ WHERE id = ? AND outcome = ?`, string(event.OutcomeFailed), string(event.BySystem), reason, c.end, c.end, c.end, c.id,
+			string(event.OutcomeInProgress))
+		if err != nil {
 			return 0, fmt.Errorf("store: close unfinished call %s: %w", c.id, err)
 		}
+		if n, err := res.RowsAffected(); err != nil {
+			return 0, fmt.Errorf("store: close unfinished call %s: %w", c.id, err)
+		} else if n == 0 {
+			continue
+		}
+		closed++
 		if _, err := tx.ExecContext(ctx, `UPDATE queue_segments SET left_at = `+s.db.greatest()+`(?, entered_at), how = ?,
   wait_seconds = (`+s.db.greatest()+`(?, entered_at) - entered_at) / 1000.0
  WHERE call_id = ? AND left_at IS NULL`, c.end, string(event.SegmentWithdrawn), c.end, c.id); err != nil {
@@ -373,7 +420,7 @@ func (s *Store) closeUnfinished(ctx context.Context, node, reason string, now ti
 		}
 		if deliveries != nil {
 			for _, o := range deliveries(e) {
-				if err := insertOutbox(ctx, tx, o); err != nil {
+				if err := insertOutbox(ctx, tx, o, s.node); err != nil {
 					return 0, fmt.Errorf("store: webhook delivery of %s: %w", c.id, err)
 				}
 			}
@@ -382,7 +429,7 @@ func (s *Store) closeUnfinished(ctx context.Context, node, reason string, now ti
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: close unfinished calls: %w", err)
 	}
-	return int64(len(calls)), nil
+	return closed, nil
 }
 
 func hashToken(t string) string {

@@ -72,3 +72,20 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("bad token: %v", err)
 	}
 }
+
+// A database made by goose also says it has had every legacy migration,
+// so a server of before the move to goose opens it as it is.
+func TestNewDatabaseHasTheLegacyVersion(t *testing.T) {
+	if onPostgres() {
+		t.Skip("PRAGMA user_version is SQLite's")
+	}
+	s, err := New(testOptions(t), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var v int
+	if err := s.db.QueryRowContext(context.Background(), `PRAGMA user_version`).Scan(&v); err != nil || v != len(migrations) {
+		t.Fatalf("user_version %d (%v), want %d", v, err, len(migrations))
+	}
+}

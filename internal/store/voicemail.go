@@ -25,9 +25,9 @@ type Voicemail struct {
 
 // SaveVoicemail stores a new message (synchronously: the caller is told it is saved).
 func (s *Store) SaveVoicemail(ctx context.Context, v Voicemail) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO voicemails (id, call_id, mailbox, email, caller, caller_name, at, duration_ms, path)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.ID, v.CallID, v.Mailbox, v.Email, v.Caller, v.CallerName, ms(v.At),
-		int64(v.DurationSeconds*1000), v.Path)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO voicemails (id, call_id, mailbox, email, caller, caller_name, at, duration_ms, path, node)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.ID, v.CallID, v.Mailbox, v.Email, v.Caller, v.CallerName, ms(v.At),
+		int64(v.DurationSeconds*1000), v.Path, s.node)
 	if err != nil {
 		return fmt.Errorf("store: save voicemail %s: %w", v.ID, err)
 	}
@@ -52,11 +52,15 @@ func (s *Store) Delivered(ctx context.Context, id string, at time.Time, delivery
 // (those with an email address not yet sent).
 func (s *Store) Voicemails(ctx context.Context, pending bool, limit int) ([]Voicemail, error) {
 	q := `SELECT id, call_id, mailbox, email, caller, caller_name, at, duration_ms, path, delivered_at, attempts, last_error FROM voicemails`
+	var args []any
 	if pending {
-		q += ` WHERE delivered_at IS NULL AND email != ''`
+		// The node's own: the message's file is on its disk.
+		own, oargs := s.db.own("node", s.node)
+		q += ` WHERE delivered_at IS NULL AND email != ''` + own
+		args = oargs
 	}
 	q += ` ORDER BY at DESC LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, q, limit)
+	rows, err := s.db.QueryContext(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list voicemails: %w", err)
 	}

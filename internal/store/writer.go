@@ -272,7 +272,7 @@ func (s *Store) writeBatch(ctx context.Context, batch []op) error {
 		case o.event != nil:
 			err = insertEvent(ctx, ex, *o.event)
 			for i := 0; err == nil && i < len(o.outbox); i++ {
-				err = insertOutbox(ctx, ex, o.outbox[i])
+				err = insertOutbox(ctx, ex, o.outbox[i], s.node)
 			}
 		case o.done != nil:
 			err = markOutbox(ctx, ex, *o.done)
