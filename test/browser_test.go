@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -94,17 +95,23 @@ func uiLogin(t *testing.T, ctx context.Context, url, user, pass string) {
 // waitText waits until the element's text satisfies ok.
 func waitText(t *testing.T, ctx context.Context, sel string, ok func(string) bool) string {
 	t.Helper()
+	// Read in one evaluation: a page that redraws the element between a
+	// lookup and a read (the wallboard replaces its rows) is read again,
+	// not a failure.
+	q, _ := json.Marshal(sel)
+	js := `(() => { const e = document.querySelector(` + string(q) + `); return e ? e.innerText : null })()`
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[*string](js))
+		s := ""
+		if v != nil {
+			s = strings.TrimSpace(*v)
 		}
-		if ok(s) {
+		if err == nil && v != nil && ok(s) {
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s reads %q", sel, s)
+			t.Fatalf("%s reads %q (present %v, %v)", sel, s, v != nil, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

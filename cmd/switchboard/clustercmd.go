@@ -47,8 +47,11 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !st.Shared() {
 		return fmt.Errorf("the store of this setup is SQLite, one node's own: a cluster shares a PostgreSQL store (store: {driver: postgres, dsn: ...})")
 	}
-	now := time.Now()
-	status, err := cluster.Read(ctx, st, now, 3*time.Second)
+	status, err := cluster.Read(ctx, st, 3*time.Second)
+	now, err2 := st.Now(ctx)
+	if err == nil {
+		err = err2
+	}
 	if err != nil {
 		return err
 	}
