@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/cluster"
-	"github.com/switchboard/switchboard/internal/node"
-	"github.com/switchboard/switchboard/internal/store"
 )
 
 const clusterUsage = "usage: switchboard cluster status [--config FILE] [--json]"
@@ -35,11 +33,7 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() != 0 {
 		return errors.New(clusterUsage)
 	}
-	cfg, err := sf.load()
-	if err != nil {
-		return err
-	}
-	st, err := store.New(node.StoreOptions(cfg), slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	_, st, err := sf.openStore(stderr, slog.LevelWarn)
 	if err != nil {
 		return err
 	}
@@ -47,7 +41,7 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !st.Shared() {
 		return fmt.Errorf("the store of this setup is SQLite, one node's own: a cluster shares a PostgreSQL store (store: {driver: postgres, dsn: ...})")
 	}
-	status, err := cluster.Read(ctx, st, 3*time.Second)
+	status, err := cluster.Read(ctx, st, cluster.AliveWithin)
 	now, err2 := st.Now(ctx)
 	if err == nil {
 		err = err2

@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/api"
-	"github.com/switchboard/switchboard/internal/node"
 	"github.com/switchboard/switchboard/internal/report"
-	"github.com/switchboard/switchboard/internal/store"
 )
 
 // reportCmd prints the queue report from the data directory's database
@@ -37,11 +35,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err1 != nil || err2 != nil || !to.After(from) || *interval < time.Minute {
 		return fmt.Errorf("--from and --to: RFC 3339 times, from before to; --interval at least 1m")
 	}
-	cfg, err := sf.load()
-	if err != nil {
-		return err
-	}
-	st, err := store.New(node.StoreOptions(cfg), slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	cfg, st, err := sf.openStore(stderr, slog.LevelWarn)
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,15 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 
 	"github.com/switchboard/switchboard/examples"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/node"
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // setupFlags are the flags every command that reads a setup shares.
@@ -29,6 +33,20 @@ func (f *setupFlags) load() (*config.Config, error) {
 		return nil, err
 	}
 	return f.parse(data)
+}
+
+// openStore loads the setup and opens the store it names, logging to
+// stderr from level on.
+func (f *setupFlags) openStore(stderr io.Writer, level slog.Level) (*config.Config, *store.Store, error) {
+	cfg, err := f.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.New(node.StoreOptions(cfg), slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
 }
 
 // name is the setup's name in error messages: its path, or demo.yaml.

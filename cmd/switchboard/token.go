@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
-	"github.com/switchboard/switchboard/internal/node"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -53,11 +52,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else if fs.NArg() != 0 {
 		return errors.New(tokenUsage)
 	}
-	cfg, err := sf.load()
-	if err != nil {
-		return err
-	}
-	st, err := store.New(node.StoreOptions(cfg), slog.New(slog.NewTextHandler(stderr, nil)))
+	cfg, st, err := sf.openStore(stderr, slog.LevelInfo)
 	if err != nil {
 		return err
 	}

@@ -163,6 +163,10 @@ func (m *Member) closeLost(ctx context.Context) {
 	}
 }
 
+// AliveWithin is how recent a node's heartbeat must be for Status to call
+// it alive: a few missed beats.
+const AliveWithin = 3 * time.Second
+
 // NodeStatus is one node in Status.
 type NodeStatus struct {
 	Name        string     `json:"name"`

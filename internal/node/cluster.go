@@ -9,16 +9,12 @@ import (
 	"github.com/switchboard/switchboard/internal/store"
 )
 
-// clusterAlive is how recent a node's heartbeat must be for the cluster's
-// status to call it alive: a few missed beats.
-const clusterAlive = 3 * time.Second
-
 // clusterMember is this node's membership of the nodes sharing its store.
 func (n *Node) clusterMember() *cluster.Member {
 	return cluster.New(n.st, cluster.Config{
 		Node: n.cfg.Node.Name,
 		SIP:  n.SIPAddr().String(), HTTP: n.HTTPAddr().String(),
-		RTP:        fmt.Sprintf("%d-%d", n.cfg.Server.RTPPortMin, n.cfg.Server.RTPPortMax),
+		RTP:        n.rtpRange(),
 		Calls:      n.mgr.Active,
 		Deliveries: n.hooks.Prepare,
 		Log:        n.log,
@@ -26,15 +22,15 @@ func (n *Node) clusterMember() *cluster.Member {
 }
 
 // joinCluster checks that no live node has this node's name (a node just
-// killed under the same name stops looking alive within clusterAlive: it
+// killed under the same name stops looking alive within cluster.AliveWithin: it
 // waits that long for it), then writes a first heartbeat, before recover
 // closes this node's leftover calls.
 func (n *Node) joinCluster() error {
-	ctx, cancel := context.WithTimeout(context.Background(), clusterAlive+5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cluster.AliveWithin+5*time.Second)
 	defer cancel()
 	name := n.cfg.Node.Name
 	for {
-		st, err := cluster.Read(ctx, n.st, clusterAlive)
+		st, err := cluster.Read(ctx, n.st, cluster.AliveWithin)
 		if err != nil {
 			return fmt.Errorf("node: join the cluster: %w", err)
 		}
@@ -54,7 +50,7 @@ func (n *Node) joinCluster() error {
 	// The sockets are not bound yet: the setup's addresses until the
 	// member's first beat.
 	return n.st.Beat(ctx, store.NodeBeat{Name: name, SIP: n.cfg.Server.SIPListen, HTTP: n.cfg.Server.HTTPListen,
-		RTP: fmt.Sprintf("%d-%d", n.cfg.Server.RTPPortMin, n.cfg.Server.RTPPortMax), StartedAt: n.started})
+		RTP: n.rtpRange(), StartedAt: n.started})
 }
 
 // ClusterStatus is the cluster as this node sees it: from the shared
@@ -62,13 +58,18 @@ func (n *Node) joinCluster() error {
 // (epoch 0: no lease was ever taken).
 func (n *Node) ClusterStatus(ctx context.Context) (cluster.Status, error) {
 	if n.st.Shared() {
-		return cluster.Read(ctx, n.st, clusterAlive)
+		return cluster.Read(ctx, n.st, cluster.AliveWithin)
 	}
 	started := n.started
 	return cluster.Status{Leader: n.cfg.Node.Name, Nodes: []cluster.NodeStatus{{
 		Name: n.cfg.Node.Name, Alive: true, Calls: n.mgr.Active(),
 		SIP: n.SIPAddr().String(), HTTP: n.HTTPAddr().String(),
-		RTP:       fmt.Sprintf("%d-%d", n.cfg.Server.RTPPortMin, n.cfg.Server.RTPPortMax),
+		RTP:       n.rtpRange(),
 		StartedAt: started, HeartbeatAt: time.Now().UTC(),
 	}}}, nil
+}
+
+// rtpRange is the node's RTP port range as heartbeats show it.
+func (n *Node) rtpRange() string {
+	return fmt.Sprintf("%d-%d", n.cfg.Server.RTPPortMin, n.cfg.Server.RTPPortMax)
 }
