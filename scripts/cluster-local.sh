@@ -63,7 +63,9 @@ up)
     sed -e "s#^  sip_listen: .*#  sip_listen: $ip:5060#; s#^  sip_tls_listen: .*#  sip_tls_listen: $ip:5061#" \
         -e "s#^  http_listen: .*#  http_listen: $ip:8080#; s#^  data_dir: .*#  data_dir: $dir/node$k#" \
         -e "s#^  media_ip: .*#  media_ip: $ip#" examples/demo.yaml >"$dir/node$k.yaml"
-    printf '\nstore: {driver: postgres, dsn: "%s"}\nnode: {name: node%d}\n' "$DSN" "$k" >>"$dir/node$k.yaml"
+    # Kamailio (127.0.0.1) is the proxy in front: its X-Switchboard-Source
+    # header names where a request really came from.
+    printf '\nstore: {driver: postgres, dsn: "%s"}\nnode: {name: node%d, proxies: [127.0.0.1]}\n' "$DSN" "$k" >>"$dir/node$k.yaml"
     if [ -f "$dir/node$k.pid" ] && kill -0 "$(cat "$dir/node$k.pid")" 2>/dev/null; then continue; fi
     "$dir/switchboard" serve --config "$dir/node$k.yaml" >>"$dir/node$k.log" 2>&1 &
     echo $! >"$dir/node$k.pid"

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"regexp"
 )
@@ -24,6 +25,24 @@ type Node struct {
 	// default: the host's name, on a store of its own. On a shared store
 	// (postgres) it must be set, each node's its own.
 	Name string `yaml:"name"`
+	// Proxies are the SIP proxies in front of the node (Kamailio, by IP
+	// address). A request that really comes from one of them is taken as
+	// coming from the address the proxy reports in its
+	// X-Switchboard-Source header (deploy/kamailio): that address is what
+	// trunk trust, bans, rate limits and call records see. From any other
+	// source the header is ignored.
+	Proxies []string `yaml:"proxies"`
+}
+
+// ProxyAddrs is Proxies parsed (validated: every entry is an IP address).
+func (n Node) ProxyAddrs() []netip.Addr {
+	var out []netip.Addr
+	for _, p := range n.Proxies {
+		if a, err := netip.ParseAddr(p); err == nil {
+			out = append(out, a.Unmap())
+		}
+	}
+	return out
 }
 
 // Store drivers.
@@ -60,5 +79,10 @@ func (c *Config) validateStore(v *validator) {
 		v.add("node", "name: required with store driver postgres (each node sharing the store has its own)", "store", "driver")
 	} else if !nodeName.MatchString(c.Node.Name) {
 		v.add("node", fmt.Sprintf("name: %q must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit", c.Node.Name), "node", "name")
+	}
+	for i, p := range c.Node.Proxies {
+		if _, err := netip.ParseAddr(p); err != nil {
+			v.add("node", fmt.Sprintf("proxies[%d]: %q is not an IP address", i, p), "node", "proxies")
+		}
 	}
 }

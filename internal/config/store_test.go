@@ -15,6 +15,8 @@ func TestStoreAndNodeValidation(t *testing.T) {
 		{"dsn on sqlite", "store: {dsn: \"postgres://x\"}\n", "dsn: only for driver postgres"},
 		{"unknown driver", "store: {driver: mysql}\n", `driver: "mysql" is not sqlite or postgres`},
 		{"bad node name", "node: {name: \"node 1\"}\n", "must be 1-63 letters"},
+		{"proxies", "node: {name: n1, proxies: [127.0.0.1, \"::1\"]}\n", ""},
+		{"a proxy that is no address", "node: {name: n1, proxies: [kamailio.local]}\n", `proxies[0]: "kamailio.local" is not an IP address`},
 		{"postgres without a node name", "store: {driver: postgres, dsn: \"postgres://u@127.0.0.1/sb\"}\n", "name: required with store driver postgres"},
 	}
 	for _, tc := range tests {

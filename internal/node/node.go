@@ -212,6 +212,16 @@ func (n *Node) build() error {
 	if sipCfg.TLS, err = n.sipTLS(); err != nil {
 		return err
 	}
+	if n.st.Shared() {
+		// One nonce key for the cluster: a phone challenged by one node
+		// may answer to another (Kamailio picks a node per request).
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		sipCfg.NonceKey, err = n.st.SharedSecret(ctx, "sip_nonce_key", 32)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("node: the cluster's nonce key: %w", err)
+		}
+	}
 	if n.sip, err = sip.New(sipCfg, n.eng, n.mgr); err != nil {
 		return err
 	}
@@ -323,7 +333,7 @@ func (n *Node) sipConfig() sip.Config {
 	}
 	n.applySIP(cfg)
 	return sip.Config{
-		Listen: cfg.Server.SIPListen, Realm: cfg.Server.Realm, Trusted: trusted,
+		Listen: cfg.Server.SIPListen, Realm: cfg.Server.Realm, Trusted: trusted, Proxies: cfg.Node.ProxyAddrs(),
 		MinExpires: cfg.Server.RegisterMinExpires, MaxExpires: cfg.Server.RegisterMaxExpires,
 		// Both follow the setup in force (applySIP, on every reload).
 		HA1: func(u string) (string, bool) { h, ok := n.edge.Load().ha1s[u]; return h, ok },

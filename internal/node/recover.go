@@ -97,6 +97,9 @@ func (n *Node) restore() {
 	if err != nil {
 		n.log.Error("restoring registrations", "err", err)
 	}
+	if n.st.Shared() {
+		n.sip.ShareRegistrations(bindingStore{n.st}) // phones registered with the other nodes are reached too
+	}
 	if regs > 0 {
 		n.log.Info("registrations restored", "phones", regs)
 	}
@@ -178,6 +181,11 @@ func (b bindingStore) SaveBinding(ctx context.Context, sb sip.StoredBinding) err
 
 func (b bindingStore) DeleteBinding(ctx context.Context, user string, version int64) error {
 	return b.st.DeleteRegistration(ctx, user, version)
+}
+
+func (b bindingStore) LookupBinding(ctx context.Context, user string, now time.Time) (sip.StoredBinding, bool, error) {
+	r, ok, err := b.st.LookupRegistration(ctx, user, now)
+	return sip.StoredBinding(r), ok, err
 }
 
 func (b bindingStore) LoadBindings(ctx context.Context, now time.Time) ([]sip.StoredBinding, error) {

@@ -18,7 +18,8 @@ import (
 )
 
 // Digest authentication (RFC 3261 §22, RFC 2617 with qop=auth). A nonce is
-// a timestamp signed with a per-process key, so a forged or stale one is
+// a timestamp signed with a key (per process, or one for the cluster:
+// Config.NonceKey), so a forged or stale one is
 // recognised without a table. Only nonces that authenticated a request are
 // remembered (their last nonce count, nc, and uses), in a bounded table, so
 // a captured Authorization cannot be replayed.
@@ -70,9 +71,15 @@ type nonceUse struct {
 	uses   int
 }
 
-func newAuthenticator(realm string, ha1 func(string) (string, bool)) *authenticator {
+// newAuthenticator signs nonces with key (its first 32 bytes), or with a
+// random key when key is shorter.
+func newAuthenticator(realm string, ha1 func(string) (string, bool), key []byte) *authenticator {
 	a := &authenticator{realm: realm, now: time.Now, ha1: ha1, used: map[string]nonceUse{}, maxUsed: maxNonces}
-	_, _ = rand.Read(a.key[:])
+	if len(key) >= len(a.key) {
+		copy(a.key[:], key)
+	} else {
+		_, _ = rand.Read(a.key[:])
+	}
 	return a
 }
 

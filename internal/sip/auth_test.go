@@ -12,15 +12,16 @@ import (
 	"github.com/icholy/digest"
 )
 
-// newTestAuth knows 1001, password demo1001, by its HA1 only.
-func newTestAuth() *authenticator {
+// newTestAuth knows 1001, password demo1001, by its HA1 only; key, if
+// given, signs its nonces.
+func newTestAuth(key ...byte) *authenticator {
 	ha1 := testHA1("1001", "switchboard", "demo1001")
 	return newAuthenticator("switchboard", func(u string) (string, bool) {
 		if u == "1001" {
 			return ha1, true
 		}
 		return "", false
-	})
+	}, key)
 }
 
 func testHA1(user, realm, password string) string {
@@ -154,6 +155,22 @@ func TestDigestNonceReplay(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Nodes sharing a nonce key accept each other's challenges; a node with
+// its own key asks again (stale), as after a restart.
+func TestDigestSharedNonceKey(t *testing.T) {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	a, b, other := newTestAuth(key...), newTestAuth(key...), newTestAuth()
+	if _, err := b.verify("REGISTER", answer(t, a.challenge(false), "1001", "demo1001")); err != nil {
+		t.Fatalf("node b refused node a's challenge: %v", err)
+	}
+	if _, err := other.verify("REGISTER", answer(t, a.challenge(false), "1001", "demo1001")); !errors.Is(err, ErrStaleNonce) {
+		t.Fatalf("a node with another key: %v, want a stale nonce", err)
 	}
 }
 

@@ -3,6 +3,8 @@ package sip
 import (
 	"errors"
 	"net/netip"
+	"slices"
+	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
 
@@ -31,9 +33,37 @@ func (s *Server) shed(ev security.Event) {
 	}
 }
 
-// sourceAddr is the IP address a request came from.
-func sourceAddr(req *gosip.Request) netip.Addr {
-	a, _ := sourceIP(req.Source()) // invalid when unparseable
+// OriginHeader is where a proxy in front of the node (Config.Proxies)
+// says a request came from: "IP:port" of the sender it received it from.
+const OriginHeader = "X-Switchboard-Source"
+
+// origin is where a request came from: the address the packet came from,
+// or, when that is one of Config.Proxies, the address the proxy reports
+// in OriginHeader. A header from any other source, or one that does not
+// parse, is ignored: a caller cannot claim a trunk's address.
+func (s *Server) origin(req *gosip.Request) string {
+	src := req.Source()
+	if len(s.cfg.Proxies) == 0 {
+		return src
+	}
+	a, ok := sourceIP(src)
+	if !ok || !slices.Contains(s.cfg.Proxies, a) {
+		return src
+	}
+	h := req.GetHeader(OriginHeader)
+	if h == nil {
+		return src
+	}
+	reported, err := netip.ParseAddrPort(strings.TrimSpace(h.Value()))
+	if err != nil {
+		return src
+	}
+	return netip.AddrPortFrom(reported.Addr().Unmap(), reported.Port()).String()
+}
+
+// sourceAddr is the IP address a request came from (its origin).
+func (s *Server) sourceAddr(req *gosip.Request) netip.Addr {
+	a, _ := sourceIP(s.origin(req)) // invalid when unparseable
 	return a
 }
 
@@ -42,10 +72,10 @@ func sourceAddr(req *gosip.Request) netip.Addr {
 // its retransmissions.
 func (s *Server) dropBanned(req *gosip.Request) bool {
 	g := s.auth.guard
-	if g == nil || !g.Banned(sourceAddr(req)) {
+	if g == nil || !g.Banned(s.sourceAddr(req)) {
 		return false
 	}
-	s.log.Debug("sip: dropped a request from a banned source", "method", req.Method.String(), "source", req.Source())
+	s.log.Debug("sip: dropped a request from a banned source", "method", req.Method.String(), "source", s.origin(req))
 	return true
 }
 
@@ -81,6 +111,6 @@ func (s *Server) failed(req *gosip.Request, err error, user string) {
 		return // asked for a challenge: not a failure
 	}
 	if g := s.auth.guard; g != nil {
-		g.Fail(security.Event{Kind: kind, Source: sourceAddr(req), User: user, Method: req.Method.String(), Detail: err.Error()})
+		g.Fail(security.Event{Kind: kind, Source: s.sourceAddr(req), User: user, Method: req.Method.String(), Detail: err.Error()})
 	}
 }

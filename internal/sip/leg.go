@@ -395,11 +395,11 @@ type DialRequest struct {
 // Dial rings a registered user's phone and returns the established leg.
 // Cancelling ctx before the answer sends CANCEL.
 func (s *Server) Dial(ctx context.Context, d DialRequest) (*Leg, error) {
-	b, ok := s.reg.lookup(d.User)
+	b, ok := s.binding(d.User)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotRegistered, d.User)
 	}
-	return s.invite(ctx, outbound{target: *b.Contact.Clone(), transport: b.Transport, registeredFrom: b.Source,
+	return s.invite(ctx, outbound{target: *b.Contact.Clone(), transport: b.Transport, registeredFrom: b.Source, route: b.Path,
 		toUser: d.User, callerID: d.CallerID, callerName: d.CallerName, ringing: d.Ringing, srtp: s.cfg.SRTP.agentOut(d.User)})
 }
 
@@ -436,6 +436,8 @@ type outbound struct {
 	// registeredFrom is where the phone registered from: a peer address of
 	// the dialog as much as the answer's source.
 	registeredFrom string
+	// route is the phone's Path: the INVITE goes through these proxies.
+	route []string
 	// srtp is the peer's policy: required offers RTP/SAVP with our key
 	// and needs SRTP in the answer; anything else offers plain RTP.
 	srtp SRTPPolicy
@@ -474,9 +476,13 @@ func (s *Server) invite(ctx context.Context, d outbound) (*Leg, error) {
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
 
+	for _, r := range d.route {
+		req.AppendHeader(gosip.NewHeader("Route", r))
+	}
+
 	s.legs.Store(l.ID, l)
 	s.metrics.request("INVITE-out")
-	if d.registeredFrom != "" && (strings.EqualFold(d.transport, "tls") || behindNAT(d.target.Host, d.registeredFrom)) {
+	if len(d.route) == 0 && d.registeredFrom != "" && (strings.EqualFold(d.transport, "tls") || behindNAT(d.target.Host, d.registeredFrom)) {
 		// The connection the phone registered over (TLS), or the address
 		// its REGISTER came from when its Contact names another IP (a
 		// phone behind NAT names its LAN address, which cannot be reached).

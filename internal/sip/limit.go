@@ -44,7 +44,7 @@ func (r *rateLimits) exempted(a netip.Addr) bool {
 // the guard reports a source that keeps it up (sampled, see
 // security.Guard.Shed).
 func (s *Server) overRate(req *gosip.Request, class int) bool {
-	src := sourceAddr(req)
+	src := s.sourceAddr(req)
 	if s.rate.exempted(src) || s.rate.limiter.Allow(src, class) {
 		return false
 	}

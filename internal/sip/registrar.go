@@ -19,6 +19,10 @@ type Binding struct {
 	Source    string
 	Transport string
 	Expires   time.Time
+	// Path is the REGISTER's Path (RFC 3327): the proxies it came through,
+	// the first one nearest, each a name-addr as received. A request to
+	// the phone is routed through them (Route), first to last.
+	Path []string
 }
 
 // BindingStore keeps bindings across restarts (the node adapts the store):
@@ -33,6 +37,15 @@ type BindingStore interface {
 	LoadBindings(ctx context.Context, now time.Time) ([]StoredBinding, error)
 }
 
+// SharedBindings is a BindingStore other nodes write too (a shared
+// database): a phone registered with any of them is found in it.
+type SharedBindings interface {
+	BindingStore
+	// LookupBinding returns a user's binding if one is stored that has
+	// not expired at now, whichever node wrote it.
+	LookupBinding(ctx context.Context, user string, now time.Time) (StoredBinding, bool, error)
+}
+
 // StoredBinding is a Binding as a BindingStore keeps it.
 type StoredBinding struct {
 	User string
@@ -40,7 +53,29 @@ type StoredBinding struct {
 	Contact, Source, Transport string
 	Expires                    time.Time
 	Version                    int64
+	// Path is Binding.Path, one entry per line.
+	Path string
 }
+
+func (b Binding) stored(version int64) StoredBinding {
+	return StoredBinding{User: b.User, Contact: b.Contact.String(), Source: b.Source, Transport: b.Transport,
+		Expires: b.Expires, Version: version, Path: strings.Join(b.Path, "\n")}
+}
+
+func (sb StoredBinding) binding() (Binding, error) {
+	var contact gosip.Uri
+	if err := gosip.ParseUri(sb.Contact, &contact); err != nil {
+		return Binding{}, fmt.Errorf("contact %q: %w", sb.Contact, err)
+	}
+	b := Binding{User: sb.User, Contact: contact, Source: sb.Source, Transport: sb.Transport, Expires: sb.Expires}
+	if sb.Path != "" {
+		b.Path = strings.Split(sb.Path, "\n")
+	}
+	return b, nil
+}
+
+// bindingReadTimeout bounds one lookup of a binding in a shared store.
+const bindingReadTimeout = 2 * time.Second
 
 // bindingWriteTimeout bounds one write of a binding to its store.
 const bindingWriteTimeout = 5 * time.Second
@@ -51,9 +86,15 @@ type registrar struct {
 	min, max time.Duration
 	now      func() time.Time
 	// keep, when set (RestoreRegistrations), is told every change;
-	// version numbers the changes, from above what keep held.
+	// version numbers the changes: the time of the change in nanoseconds,
+	// or one above the last when the clock did not move, so that the
+	// writes of several nodes to a shared store are ordered as they
+	// happened.
 	keep    BindingStore
 	version int64
+	// shared, when set (ShareRegistrations), is where a phone registered
+	// with another node is found.
+	shared SharedBindings
 }
 
 func newRegistrar(min, max time.Duration) *registrar {
@@ -94,8 +135,7 @@ func (r *registrar) set(user string, b *Binding) (changed bool, ch change) {
 		changed = !had
 	}
 	if r.keep != nil && (b != nil || had) {
-		r.version++
-		ch = change{keep: r.keep, user: user, b: b, version: r.version}
+		ch = change{keep: r.keep, user: user, b: b, version: r.nextVersion()}
 	}
 	return changed, ch
 }
@@ -115,12 +155,17 @@ func (r *registrar) expire() ([]string, []change) {
 			delete(r.bindings, u)
 			gone = append(gone, u)
 			if r.keep != nil {
-				r.version++
-				chs = append(chs, change{keep: r.keep, user: u, version: r.version})
+				chs = append(chs, change{keep: r.keep, user: u, version: r.nextVersion()})
 			}
 		}
 	}
 	return gone, chs
+}
+
+// nextVersion numbers a change (under r.mu).
+func (r *registrar) nextVersion() int64 {
+	r.version = max(r.version+1, r.now().UnixNano())
+	return r.version
 }
 
 func (r *registrar) all() []Binding {
@@ -147,9 +192,7 @@ func (s *Server) persist(ch change) {
 	if ch.b == nil {
 		err = keep.DeleteBinding(ctx, ch.user, ch.version)
 	} else {
-		b := ch.b
-		err = keep.SaveBinding(ctx, StoredBinding{User: b.User, Contact: b.Contact.String(), Source: b.Source, Transport: b.Transport,
-			Expires: b.Expires, Version: ch.version})
+		err = keep.SaveBinding(ctx, ch.b.stored(ch.version))
 	}
 	if err != nil {
 		s.log.Error("registration not kept for a restart", "user", ch.user, "err", err)
@@ -181,15 +224,15 @@ func (s *Server) RestoreRegistrations(ctx context.Context, keep BindingStore) (i
 	r.version = max(r.version, now.UnixNano())
 	for _, sb := range stored {
 		r.version = max(r.version, sb.Version)
-		var contact gosip.Uri
-		if err := gosip.ParseUri(sb.Contact, &contact); err != nil {
-			s.log.Warn("stored registration not restored: its contact does not parse", "user", sb.User, "contact", sb.Contact, "err", err)
+		b, err := sb.binding()
+		if err != nil {
+			s.log.Warn("stored registration not restored: its contact does not parse", "user", sb.User, "err", err)
 			continue
 		}
 		if _, had := r.bindings[sb.User]; had || !sb.Expires.After(now) {
 			continue
 		}
-		r.bindings[sb.User] = Binding{User: sb.User, Contact: contact, Source: sb.Source, Transport: sb.Transport, Expires: sb.Expires}
+		r.bindings[sb.User] = b
 		restored = append(restored, sb.User)
 	}
 	r.mu.Unlock()
@@ -200,11 +243,52 @@ func (s *Server) RestoreRegistrations(ctx context.Context, keep BindingStore) (i
 	return len(restored), nil
 }
 
-// Registrations lists current bindings.
+// ShareRegistrations makes the registrar look for phones in a store that
+// other nodes write too: a user with no binding here, or one refreshed
+// through another node since, is found there. Call it once, before Run,
+// with the store RestoreRegistrations was given.
+func (s *Server) ShareRegistrations(shared SharedBindings) {
+	s.reg.mu.Lock()
+	defer s.reg.mu.Unlock()
+	s.reg.shared = shared
+}
+
+// Registrations lists the bindings of phones registered with this node.
 func (s *Server) Registrations() []Binding { return s.reg.all() }
 
-// Registered returns a user's binding.
-func (s *Server) Registered(user string) (Binding, bool) { return s.reg.lookup(user) }
+// Registered returns a user's binding: where the phone can be reached
+// from this node (through the proxies of its Path), whichever node it
+// registered with.
+func (s *Server) Registered(user string) (Binding, bool) { return s.binding(user) }
+
+// binding looks a user's phone up: here, and with ShareRegistrations in
+// the shared store, whose binding is the latest written by any node. When
+// the store cannot answer, this node's own binding is used.
+func (s *Server) binding(user string) (Binding, bool) {
+	local, ok := s.reg.lookup(user)
+	s.reg.mu.Lock()
+	shared := s.reg.shared
+	s.reg.mu.Unlock()
+	if shared == nil {
+		return local, ok
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bindingReadTimeout)
+	defer cancel()
+	sb, found, err := shared.LookupBinding(ctx, user, s.reg.now())
+	if err != nil {
+		s.log.Warn("registration lookup in the shared store failed; using this node's", "user", user, "err", err)
+		return local, ok
+	}
+	if !found {
+		return local, ok // not written yet (a failed write is logged where it happened)
+	}
+	b, err := sb.binding()
+	if err != nil {
+		s.log.Warn("shared registration unusable: its contact does not parse", "user", user, "err", err)
+		return local, ok
+	}
+	return b, true
+}
 
 func (s *Server) sweepRegistrations(ctx context.Context) {
 	t := time.NewTicker(time.Second)
@@ -249,7 +333,7 @@ func (s *Server) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	if len(contacts) == 0 { // a query: answer with the current binding
 		res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
-		if b, ok := s.reg.lookup(user); ok {
+		if b, ok := s.binding(user); ok {
 			res.AppendHeader(gosip.NewHeader("Contact", fmt.Sprintf("<%s>;expires=%d", b.Contact.String(), int(time.Until(b.Expires).Seconds()))))
 		}
 		s.send(tx, res)
@@ -286,13 +370,15 @@ func (s *Server) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	expires = min(expires, s.reg.max)
+	path := pathOf(req)
 	transport := "udp"
-	if t, ok := c.Address.UriParams.Get("transport"); ok && t != "" {
+	if t, ok := c.Address.UriParams.Get("transport"); ok && t != "" && len(path) == 0 {
 		transport = strings.ToLower(t)
 	} else if req.Transport() != "" {
+		// Through proxies: the phone is reached the way the proxy reached us.
 		transport = strings.ToLower(req.Transport())
 	}
-	b := &Binding{User: user, Contact: *c.Address.Clone(), Source: req.Source(), Transport: transport, Expires: s.reg.now().Add(expires)}
+	b := &Binding{User: user, Contact: *c.Address.Clone(), Source: req.Source(), Transport: transport, Expires: s.reg.now().Add(expires), Path: path}
 	s.conns.vouch(req.Source()) // a registered phone's connection may stay quiet between refreshes
 	changed, ch := s.reg.set(user, b)
 	s.persist(ch) // before the answer: what the phone is told survives a kill
@@ -302,7 +388,48 @@ func (s *Server) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(gosip.NewHeader("Contact", fmt.Sprintf("<%s>;expires=%d", c.Address.String(), int(expires.Seconds()))))
+	for _, p := range path { // RFC 3327 §5.3: the registrar returns the Path it stored
+		res.AppendHeader(gosip.NewHeader("Path", p))
+	}
 	s.send(tx, res)
+}
+
+// pathOf is a REGISTER's Path: its entries in order, each Path header
+// split at the commas between name-addrs.
+func pathOf(req *gosip.Request) []string {
+	var out []string
+	for _, h := range req.GetHeaders("Path") {
+		for _, v := range splitNameAddrs(h.Value()) {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// splitNameAddrs splits a header value at the commas outside <...> and
+// quotes.
+func splitNameAddrs(v string) []string {
+	var (
+		out           []string
+		start         int
+		angle, quoted bool
+	)
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"' && !angle:
+			quoted = !quoted
+		case c == '<' && !quoted:
+			angle = true
+		case c == '>' && !quoted:
+			angle = false
+		case c == ',' && !angle && !quoted:
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
 }
 
 func (s *Server) unregister(user string) {

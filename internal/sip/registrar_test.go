@@ -30,6 +30,16 @@ func (m *memBindings) DeleteBinding(_ context.Context, user string, version int6
 	return m.SaveBinding(context.Background(), StoredBinding{User: user, Version: version})
 }
 
+func (m *memBindings) LookupBinding(_ context.Context, user string, now time.Time) (StoredBinding, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.rows[user]
+	if !ok || b.Contact == "" || !b.Expires.After(now) {
+		return StoredBinding{}, false, nil
+	}
+	return b, true, nil
+}
+
 func (m *memBindings) LoadBindings(_ context.Context, now time.Time) ([]StoredBinding, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -45,8 +45,8 @@ type Rejection struct {
 	Reason                            string
 }
 
-func rejection(req *gosip.Request, code int, reason string) Rejection {
-	r := Rejection{Source: req.Source(), Code: code, Reason: reason, Dialed: req.Recipient.User}
+func (s *Server) rejection(req *gosip.Request, code int, reason string) Rejection {
+	r := Rejection{Source: s.origin(req), Code: code, Reason: reason, Dialed: req.Recipient.User}
 	if c := req.CallID(); c != nil {
 		r.SIPCallID = c.Value()
 	}
@@ -62,7 +62,14 @@ type Config struct {
 	Listen string
 	Realm  string
 	// Trusted sources (trunks) may call without authentication.
-	Trusted    []netip.Prefix
+	Trusted []netip.Prefix
+	// Proxies in front of the edge (Kamailio): their OriginHeader names
+	// a request's real source (origin).
+	Proxies []netip.Addr
+	// NonceKey signs digest nonces: 32 bytes shared by the nodes of a
+	// cluster, so a challenge from one is accepted by another. Empty: a
+	// random key of this process (nonces die with it).
+	NonceKey   []byte
 	MinExpires time.Duration
 	MaxExpires time.Duration
 	// HA1 returns an agent's digest HA1: MD5(user:Realm:password) in
@@ -206,7 +213,7 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 	listenAddr := net.JoinHostPort(host, strconv.Itoa(port))
 	s := &Server{
 		cfg: cfg, log: cfg.Log, media: eng, handler: h,
-		auth:    newAuthenticator(cfg.Realm, cfg.HA1),
+		auth:    newAuthenticator(cfg.Realm, cfg.HA1, cfg.NonceKey),
 		reg:     newRegistrar(cfg.MinExpires, cfg.MaxExpires),
 		metrics: newCounters(),
 		rate:    newRateLimits(cfg.Edge, cfg.Trusted),
@@ -492,7 +499,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	// Agents' phones authenticate; trunks are trusted by source address.
 	authUser := ""
 	hdr := headerValue(req, "Authorization")
-	if hdr != "" || !s.trusted(req.Source()) || (s.cfg.AuthRequired != nil && s.cfg.AuthRequired(req.Recipient.User)) {
+	if hdr != "" || !s.trusted(s.origin(req)) || (s.cfg.AuthRequired != nil && s.cfg.AuthRequired(req.Recipient.User)) {
 		u, err := s.auth.verify("INVITE", hdr)
 		if err != nil {
 			// A failed authentication is a guess, not a call: it becomes a
@@ -504,21 +511,21 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	offer, refused := checkInvite(req, s.replacedDialog)
 	if refused != nil {
-		s.log.Info("sip: refusing INVITE", "sip_call_id", req.CallID().Value(), "source", req.Source(),
+		s.log.Info("sip: refusing INVITE", "sip_call_id", req.CallID().Value(), "source", s.origin(req),
 			"code", refused.code, "why", refused.detail)
 		s.send(tx, refused.response(req))
-		s.handler.Rejected(rejection(req, refused.code, refused.detail))
+		s.handler.Rejected(s.rejection(req, refused.code, refused.detail))
 		return
 	}
 	if req.GetHeader("Replaces") != nil {
 		s.log.Info("sip: INVITE with Replaces taken as a new call (replacing a dialog is not implemented)",
-			"sip_call_id", req.CallID().Value(), "source", req.Source())
+			"sip_call_id", req.CallID().Value(), "source", s.origin(req))
 	}
 	sess, err := media.ParseSDP(offer)
 	if err != nil {
-		s.log.Info("sip: rejecting INVITE with unusable SDP", "sip_call_id", req.CallID().Value(), "source", req.Source(), "err", err)
+		s.log.Info("sip: rejecting INVITE with unusable SDP", "sip_call_id", req.CallID().Value(), "source", s.origin(req), "err", err)
 		s.respond(req, tx, 488, "Not Acceptable Here", err.Error())
-		s.handler.Rejected(rejection(req, 488, err.Error()))
+		s.handler.Rejected(s.rejection(req, 488, err.Error()))
 		return
 	}
 	if s.refuseSRTP(req, tx, sess, authUser) { // the offer's media security against the peer's srtp policy (srtp.go)
@@ -528,11 +535,12 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if err != nil {
 		s.log.Error("sip: no media for INVITE", "sip_call_id", req.CallID().Value(), "err", err)
 		s.respond(req, tx, 503, "Service Unavailable", "no media ports")
-		s.handler.Rejected(rejection(req, 503, err.Error()))
+		s.handler.Rejected(s.rejection(req, 503, err.Error()))
 		return
 	}
 	ep.SetSession(sess)
-	if src, err := netip.ParseAddrPort(req.Source()); err == nil {
+	origin := s.origin(req)
+	if src, err := netip.ParseAddrPort(origin); err == nil {
 		ep.SetSignalSource(src.Addr()) // RTP from where the signalling came is learned at once (symmetric RTP)
 	}
 	dlg, err := s.dialogUAFor(req.Transport()).ReadInvite(req, tx)
@@ -547,7 +555,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	l.Dialed = req.Recipient.User
 	l.Caller = req.From().Address.User
 	l.CallerName = req.From().DisplayName
-	l.Source = req.Source()
+	l.Source = origin
 	l.dialog.Store(&dialogID{callID: l.ID, local: tag(dlg.InviteRequest.To().Params), remote: tag(req.From().Params),
 		peers: peerAddrs(req.Source(), req.Contact().Address.Host)})
 	s.legs.Store(l.ID, l)

@@ -97,7 +97,7 @@ func orDefault(p, def SRTPPolicy) SRTPPolicy {
 // SRTP offered, or off and nothing but SRTP offered. Either leaves a
 // record.
 func (s *Server) refuseSRTP(req *gosip.Request, tx gosip.ServerTransaction, sess media.Session, authUser string) bool {
-	pol, who := s.cfg.SRTP.inbound(authUser, req.Source())
+	pol, who := s.cfg.SRTP.inbound(authUser, s.origin(req))
 	reason := ""
 	switch {
 	case pol == SRTPRequired && !sess.SRTP:
@@ -112,10 +112,10 @@ func (s *Server) refuseSRTP(req *gosip.Request, tx gosip.ServerTransaction, sess
 	default:
 		return false
 	}
-	s.log.Info("sip: refusing INVITE for its media security", "sip_call_id", req.CallID().Value(), "source", req.Source(),
+	s.log.Info("sip: refusing INVITE for its media security", "sip_call_id", req.CallID().Value(), "source", s.origin(req),
 		"srtp", pol.String(), "why", reason)
 	s.respond(req, tx, 488, "Not Acceptable Here", reason)
-	s.handler.Rejected(rejection(req, 488, reason))
+	s.handler.Rejected(s.rejection(req, 488, reason))
 	return true
 }
 

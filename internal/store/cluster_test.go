@@ -163,3 +163,64 @@ func TestNodesKeepToTheirOwn(t *testing.T) {
 		}
 	}
 }
+
+// A phone registered with one node is looked up by every node, with its
+// Path; the newer write wins whichever node made it; an expired or
+// removed binding is not found.
+func TestRegistrationLookupAcrossNodes(t *testing.T) {
+	st := openNodes(t, "a", "b")
+	a, b := st[0], st[1]
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	path := "<sip:127.0.0.1;lr;received=sip:127.0.0.1%3A5090>"
+	if err := a.SaveRegistration(ctx, Registration{User: "1001", Contact: "sip:1001@127.0.0.1:5090", Source: "127.0.0.1:5060",
+		Transport: "udp", Expires: now.Add(time.Hour), Version: 10, Path: path}); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := b.LookupRegistration(ctx, "1001", now)
+	if err != nil || !ok || got.Path != path || got.Contact != "sip:1001@127.0.0.1:5090" || !got.Expires.Equal(now.Add(time.Hour)) {
+		t.Fatalf("b finds %+v, %v, %v", got, ok, err)
+	}
+	if err := b.SaveRegistration(ctx, Registration{User: "1001", Contact: "sip:1001@127.0.0.1:5092", Expires: now.Add(time.Hour), Version: 11}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SaveRegistration(ctx, Registration{User: "1001", Contact: "sip:1001@127.0.0.1:5094", Expires: now.Add(time.Hour), Version: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := a.LookupRegistration(ctx, "1001", now); got.Contact != "sip:1001@127.0.0.1:5092" || got.Path != "" {
+		t.Fatalf("a finds %+v after b's newer write and a's older one", got)
+	}
+	if _, ok, _ := a.LookupRegistration(ctx, "1001", now.Add(2*time.Hour)); ok {
+		t.Fatal("an expired binding is found")
+	}
+	if err := a.DeleteRegistration(ctx, "1001", 12); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := b.LookupRegistration(ctx, "1001", now); ok || err != nil {
+		t.Fatalf("a removed binding is found (%v)", err)
+	}
+	if _, ok, err := b.LookupRegistration(ctx, "nobody", now); ok || err != nil {
+		t.Fatalf("nobody is found (%v)", err)
+	}
+}
+
+// The nodes sharing a database get one secret, made by the first to ask.
+func TestSharedSecret(t *testing.T) {
+	st := openNodes(t, "a", "b")
+	ctx := context.Background()
+	ka, err := st[0].SharedSecret(ctx, "sip_nonce_key", 32)
+	if err != nil || len(ka) != 32 {
+		t.Fatalf("a: %x, %v", ka, err)
+	}
+	kb, err := st[1].SharedSecret(ctx, "sip_nonce_key", 32)
+	if err != nil || string(ka) != string(kb) {
+		t.Fatalf("b got %x, a %x (%v)", kb, ka, err)
+	}
+	other, err := st[1].SharedSecret(ctx, "other", 32)
+	if err != nil || string(other) == string(ka) {
+		t.Fatalf("another secret: %x, %v", other, err)
+	}
+	if _, err := st[0].SharedSecret(ctx, "sip_nonce_key", 16); err == nil {
+		t.Fatal("a secret of another size was accepted")
+	}
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -19,17 +21,19 @@ type Registration struct {
 	// lower version than the row's is ignored, so two writes that race
 	// (a refresh and the expiry sweep) cannot leave the older one stored.
 	Version int64
+	// Path is the proxies the phone is reached through, one per line.
+	Path string
 }
 
 // SaveRegistration writes a user's binding (insert, or update when its
 // version is newer than the one stored). It waits on the disk: when it
 // returns nil the binding survives a kill.
 func (s *Store) SaveRegistration(ctx context.Context, r Registration) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO registrations (username, contact, source, transport, expires_at, version, node)
- VALUES (?,?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET contact = excluded.contact, source = excluded.source,
- transport = excluded.transport, expires_at = excluded.expires_at, version = excluded.version, node = excluded.node
- WHERE excluded.version > registrations.version`,
-		r.User, r.Contact, r.Source, r.Transport, ms(r.Expires), r.Version, s.node)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO registrations (username, contact, source, transport, expires_at, version, node, path)
+ VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET contact = excluded.contact, source = excluded.source,
+ transport = excluded.transport, expires_at = excluded.expires_at, version = excluded.version, node = excluded.node,
+ path = excluded.path WHERE excluded.version > registrations.version`,
+		r.User, r.Contact, r.Source, r.Transport, ms(r.Expires), r.Version, s.node, r.Path)
 	if err != nil {
 		return fmt.Errorf("store: save registration of %s: %w", r.User, err)
 	}
@@ -43,7 +47,7 @@ func (s *Store) SaveRegistration(ctx context.Context, r Registration) error {
 func (s *Store) DeleteRegistration(ctx context.Context, user string, version int64) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO registrations (username, contact, source, transport, expires_at, version)
  VALUES (?, '', '', '', 0, ?) ON CONFLICT(username) DO UPDATE SET contact = '', source = '', transport = '', expires_at = 0,
- version = excluded.version WHERE excluded.version > registrations.version`, user, version)
+ path = '', version = excluded.version WHERE excluded.version > registrations.version`, user, version)
 	if err != nil {
 		return fmt.Errorf("store: delete registration of %s: %w", user, err)
 	}
@@ -58,7 +62,7 @@ func (s *Store) Registrations(ctx context.Context, now time.Time) ([]Registratio
 		return nil, fmt.Errorf("store: prune registrations: %w", err)
 	}
 	own, args := s.db.own("node", s.node)
-	rows, err := s.db.QueryContext(ctx, `SELECT username, contact, source, transport, expires_at, version FROM registrations
+	rows, err := s.db.QueryContext(ctx, `SELECT username, contact, source, transport, expires_at, version, path FROM registrations
  WHERE 1 = 1`+own+` ORDER BY username`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: registrations: %w", err)
@@ -70,7 +74,7 @@ func (s *Store) Registrations(ctx context.Context, now time.Time) ([]Registratio
 			r       Registration
 			expires int64
 		)
-		if err := rows.Scan(&r.User, &r.Contact, &r.Source, &r.Transport, &expires, &r.Version); err != nil {
+		if err := rows.Scan(&r.User, &r.Contact, &r.Source, &r.Transport, &expires, &r.Version, &r.Path); err != nil {
 			return nil, fmt.Errorf("store: registrations: %w", err)
 		}
 		r.Expires = time.UnixMilli(expires).UTC()
@@ -80,4 +84,22 @@ func (s *Store) Registrations(ctx context.Context, now time.Time) ([]Registratio
 		return nil, fmt.Errorf("store: registrations: %w", err)
 	}
 	return out, nil
+}
+
+// LookupRegistration returns a user's binding unless it has expired at
+// now, whichever node wrote it: on a shared database a phone registered
+// with one node is reached from all.
+func (s *Store) LookupRegistration(ctx context.Context, user string, now time.Time) (Registration, bool, error) {
+	r := Registration{User: user}
+	var expires int64
+	err := s.db.QueryRowContext(ctx, `SELECT contact, source, transport, expires_at, version, path FROM registrations
+ WHERE username = ? AND expires_at > ? AND contact <> ''`, user, ms(now)).Scan(&r.Contact, &r.Source, &r.Transport, &expires, &r.Version, &r.Path)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Registration{}, false, nil
+	}
+	if err != nil {
+		return Registration{}, false, fmt.Errorf("store: look up registration of %s: %w", user, err)
+	}
+	r.Expires = time.UnixMilli(expires).UTC()
+	return r, true, nil
 }

@@ -80,6 +80,7 @@ type callRecord struct {
 	Outcome string `json:"outcome"`
 	Reason  string `json:"reason"`
 	Caller  string `json:"caller"`
+	Source  string `json:"source"`
 	EndedAt string `json:"ended_at"`
 }
 
@@ -147,14 +148,15 @@ func freePort(t *testing.T) int {
 
 // sipp starts SIPp callers through Kamailio: n calls at rate per second,
 // each hold ms long, with callers 5550<k> (k the SIPp call number).
-func sipp(t *testing.T, dir string, n, rate int, hold time.Duration) *exec.Cmd {
+func sipp(t *testing.T, dir string, n, rate int, hold time.Duration) *sippRun {
 	t.Helper()
+	port := freePort(t)
 	work := filepath.Join(dir, fmt.Sprintf("sipp-%d", time.Now().UnixNano()))
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("sipp", "-sf", filepath.Join(root(t), "test", "scenarios", "caller_proxy.xml"), "127.0.0.1:5060",
-		"-s", "100", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)),
+		"-s", "100", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(freePort(t)),
 		"-m", strconv.Itoa(n), "-r", strconv.Itoa(rate), "-d", strconv.Itoa(int(hold.Milliseconds())),
 		"-timeout", "90s", "-nostdin", "-trace_rtt", "-rtt_freq", "1", "-trace_stat")
 	cmd.Dir = work
@@ -167,13 +169,20 @@ func sipp(t *testing.T, dir string, n, rate int, hold time.Duration) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck // already ended in the normal case
-	return cmd
+	return &sippRun{cmd: cmd, source: "127.0.0.1:" + strconv.Itoa(port)}
+}
+
+// sippRun is a SIPp run and the address its callers signal from.
+type sippRun struct {
+	cmd    *exec.Cmd
+	source string
 }
 
 // sippResult waits for SIPp and returns its successful and failed calls
 // and the slowest INVITE → 200 (post-dial delay) it measured.
-func sippResult(t *testing.T, cmd *exec.Cmd) (ok, failed int, slowest time.Duration) {
+func sippResult(t *testing.T, run *sippRun) (ok, failed int, slowest time.Duration) {
 	t.Helper()
+	cmd := run.cmd
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }() //nolint:errcheck // SIPp exits 1 when a call failed: the counts say it
 	select {
@@ -228,6 +237,7 @@ func TestLeaderKilledBehindKamailio(t *testing.T) {
 		return ok1 && ok2 && len(v1.alive()) == 2 && len(v2.alive()) == 2 && v1.Leader != "" && v1.Leader == v2.Leader && v1.Epoch >= 1
 	})
 	leader, epoch := v.Leader, v.Epoch
+	checkSharedSIP(t)
 	survivor := "node1"
 	if leader == "node1" {
 		survivor = "node2"
@@ -248,6 +258,9 @@ func TestLeaderKilledBehindKamailio(t *testing.T) {
 	byNode := map[string][]string{}
 	for _, c := range calls(t, survivor) {
 		byNode[c.Node] = append(byNode[c.Node], c.ID)
+		if c.Source != run.source { // what Kamailio reported, not Kamailio's own address
+			t.Errorf("call %s's source is %q, want the caller's %s", c.ID, c.Source, run.source)
+		}
 	}
 	if len(byNode[leader]) == 0 || len(byNode[survivor]) == 0 {
 		t.Fatalf("Kamailio sent the calls to one node only: %v", byNode)
