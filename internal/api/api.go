@@ -40,7 +40,7 @@ type Store interface {
 type Server struct {
 	// setup is the setup in force and the users derived from it (Apply).
 	setup atomic.Pointer[apiSetup]
-	acd   *acd.ACD
+	acd   ACD
 	store Store
 	log   *slog.Logger
 	mux   *http.ServeMux
@@ -102,8 +102,22 @@ type principal struct {
 	role     string
 }
 
+// ACD is what the API reads and asks of the distributor (call.Distributor
+// on a node, *acd.ACD in tests).
+type ACD interface {
+	Agent(id string) (acd.AgentView, bool)
+	Agents() []acd.AgentView
+	Queue(name string) (acd.QueueView, bool)
+	Queues() []acd.QueueView
+	Login(agentID string) error
+	SetAvailable(agentID string) error
+	RequestAway(agentID, reason string) (pending bool, err error)
+	RequestLogout(agentID string) (pending bool, err error)
+	ExtendWrapUp(agentID string, d time.Duration) error
+}
+
 // New builds the API handler.
-func New(cfg *config.Config, a *acd.ACD, st Store, log *slog.Logger) *Server {
+func New(cfg *config.Config, a ACD, st Store, log *slog.Logger) *Server {
 	s := &Server{acd: a, store: st, log: log, mux: http.NewServeMux(), sessions: newSessions(), throttle: newThrottle(nil),
 		origins: http.NewCrossOriginProtection(), hub: &Hub{}}
 	s.Apply(cfg)

@@ -97,7 +97,12 @@ type Manager struct {
 	// config and agent (never a field of it changed in place).
 	setup  atomic.Pointer[setup]
 	log    *slog.Logger
-	acd    *acd.ACD
+	// acd is where the manager's queue work goes: engine, or in a
+	// cluster the leader's ACD (SetDistributor).
+	acd Distributor
+	// engine is the node's own ACD: it decides alone on one node, and for
+	// the cluster while the node leads.
+	engine *acd.ACD
 	sounds *media.Library
 	rec    Recorder
 	dialer Dialer
@@ -147,21 +152,41 @@ func NewManager(ctx context.Context, cfg *config.Config, sounds *media.Library, 
 			return nil, fmt.Errorf("sound %q is used by the setup but not in the sounds directory", name)
 		}
 	}
-	m.acd = acd.New(realClock{}, m, m.acdEvent)
+	engine, err := m.NewEngine(m, m.ACDEvent)
+	if err != nil {
+		return nil, err
+	}
+	m.engine, m.acd = engine, engine
+	return m, nil
+}
+
+// NewEngine makes an ACD with the queues and agents of the setup in
+// force, whose decisions go to offerer and its events to sink: the
+// manager's own, or a cluster leader's.
+func (m *Manager) NewEngine(offerer acd.Offerer, sink func(acd.Event)) (*acd.ACD, error) {
+	cfg := m.config()
+	a := acd.New(realClock{}, offerer, sink)
 	for _, q := range cfg.Queues {
 		qc, err := queueConfig(q)
 		if err != nil {
 			return nil, err
 		}
-		m.acd.AddQueue(qc)
+		a.AddQueue(qc)
 	}
-	for _, a := range cfg.Agents {
-		if err := m.acd.AddAgent(acd.AgentConfig{ID: a.Extension, Queues: a.Queues, Skills: a.Skills}); err != nil {
+	for _, ag := range cfg.Agents {
+		if err := a.AddAgent(acd.AgentConfig{ID: ag.Extension, Queues: ag.Queues, Skills: ag.Skills}); err != nil {
 			return nil, err
 		}
 	}
-	return m, nil
+	return a, nil
 }
+
+// SetDistributor sends the manager's queue work to d (the cluster's ACD)
+// instead of the node's own engine. Call it before the first call.
+func (m *Manager) SetDistributor(d Distributor) { m.acd = d }
+
+// Engine is the node's own ACD.
+func (m *Manager) Engine() *acd.ACD { return m.engine }
 
 // queueConfig turns a configured queue into the ACD's view of it.
 func queueConfig(q config.Queue) (acd.QueueConfig, error) {
@@ -210,8 +235,8 @@ func (m *Manager) SetDialer(d Dialer) { m.dialer = d }
 // SetVoicemail connects message storage.
 func (m *Manager) SetVoicemail(vm Mailboxes) { m.vm = vm }
 
-// ACD exposes the distributor for the API.
-func (m *Manager) ACD() *acd.ACD { return m.acd }
+// ACD is the distributor the manager uses, for the API.
+func (m *Manager) ACD() Distributor { return m.acd }
 
 // Outcomes counts ended calls by outcome since start.
 func (m *Manager) Outcomes() map[string]uint64 {
@@ -242,7 +267,7 @@ func (m *Manager) Run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		next, ok := m.acd.NextDeadline()
+		next, ok := m.engine.NextDeadline()
 		wait := time.Hour
 		if ok {
 			wait = max(time.Until(next), 0)
@@ -254,11 +279,14 @@ func (m *Manager) Run(ctx context.Context) {
 			m.wg.Wait()
 			// Agents are logged out with the server, so reports do not
 			// charge the time it is down to their state before the stop.
-			m.acd.LogoutAll("server stopped")
+			// (Not in a cluster: the agents stay with the other nodes.)
+			if m.acd == Distributor(m.engine) {
+				m.engine.LogoutAll("server stopped")
+			}
 			return
 		case <-m.wake:
 		case <-timer.C:
-			m.acd.Tick()
+			m.engine.Tick()
 		}
 	}
 }
@@ -435,7 +463,9 @@ func (m *Manager) event(kind event.Kind, callID, agent, queue, detail string) {
 }
 
 // acdEvent stores an ACD event and keeps the call record's offer time.
-func (m *Manager) acdEvent(e acd.Event) {
+// ACDEvent records an event of the ACD: the sink of the node's engine,
+// and in a cluster of the leader's.
+func (m *Manager) ACDEvent(e acd.Event) {
 	m.rec.AppendEvent(store.Event{At: e.At, Kind: e.Kind, CallID: e.CallID, Agent: e.AgentID, Queue: e.Queue, Detail: e.Detail,
 		State: string(e.State), Reason: e.Reason})
 	if e.Kind == acd.EventOffered {
