@@ -95,8 +95,8 @@ type Recorder interface {
 type Manager struct {
 	// setup is the setup in force: replaced whole by Apply, read whole by
 	// config and agent (never a field of it changed in place).
-	setup  atomic.Pointer[setup]
-	log    *slog.Logger
+	setup atomic.Pointer[setup]
+	log   *slog.Logger
 	// acd is where the manager's queue work goes: engine, or in a
 	// cluster the leader's ACD (SetDistributor).
 	acd Distributor
