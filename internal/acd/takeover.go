@@ -99,3 +99,14 @@ func (a *ACD) RestoreOnCall(agentID, callID, queueName string, answeredAt time.T
 	a.noteRestored(ag.id)
 	return nil
 }
+
+// OfferAgent is the agent an offer standing rings.
+func (a *ACD) OfferAgent(id uint64) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o, ok := a.offers[id]
+	if !ok {
+		return "", false
+	}
+	return o.agent.id, true
+}

@@ -546,6 +546,14 @@ func (m *Manager) Rejected(r sip.Rejection) {
 // an offer's CancelOffer after its Offer, so a cancelled offer's context
 // is cancelled before its phone is dialled and it never rings.
 func (m *Manager) Offer(o acd.Offer) {
+	if c := m.call(o.CallID); c != nil { // (the sink did too, but in a cluster it is another node's)
+		now := time.Now()
+		c.update(func(r *store.CallRecord) {
+			if r.OfferedAt == nil {
+				r.OfferedAt = &now
+			}
+		})
+	}
 	ctx, cancel := context.WithTimeout(m.ctx, o.Timeout+5*time.Second)
 	m.mu.Lock()
 	m.offers[o.ID] = cancel

@@ -39,6 +39,15 @@ type Config struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log *slog.Logger
+	// OnLead is told when this node takes the lease (its epoch), OnLose
+	// when it loses or gives it up; OnLeader, on a follower, the leader
+	// the store names whenever it changes (name, HTTP address, epoch);
+	// OnLost, on the leader, each node it found lost and closed. They are
+	// called from Run's goroutine and must not block. Any may be nil.
+	OnLead   func(epoch int64)
+	OnLose   func()
+	OnLeader func(name, http string, epoch int64)
+	OnLost   func(node string)
 }
 
 // Member is the node's membership; its state is owned by Run's goroutine
@@ -47,6 +56,9 @@ type Member struct {
 	cfg     Config
 	st      Store
 	started time.Time
+	// leader and epoch are the leader a follower last told OnLeader of.
+	leader string
+	epoch  int64
 }
 
 // New returns a member of cfg.Node on st.
@@ -66,6 +78,18 @@ func New(st Store, cfg Config) *Member {
 	if cfg.Calls == nil {
 		cfg.Calls = func() int { return 0 }
 	}
+	if cfg.OnLead == nil {
+		cfg.OnLead = func(int64) {}
+	}
+	if cfg.OnLose == nil {
+		cfg.OnLose = func() {}
+	}
+	if cfg.OnLeader == nil {
+		cfg.OnLeader = func(string, string, int64) {}
+	}
+	if cfg.OnLost == nil {
+		cfg.OnLost = func(string) {}
+	}
 	return &Member{cfg: cfg, st: st, started: cfg.Now()}
 }
 
@@ -75,6 +99,7 @@ func (m *Member) Run(ctx context.Context) {
 	var lease *store.Lease
 	defer func() {
 		if lease != nil {
+			m.cfg.OnLose()
 			lease.Release()
 		}
 		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -109,6 +134,7 @@ func (m *Member) tick(ctx context.Context, lease *store.Lease) *store.Lease {
 	if lease != nil {
 		if err := lease.Check(ctx); err != nil {
 			m.cfg.Log.Warn("cluster: leadership lost", "epoch", lease.Epoch, "err", err)
+			m.cfg.OnLose()
 			lease.Release()
 			lease = nil
 		}
@@ -120,10 +146,13 @@ func (m *Member) tick(ctx context.Context, lease *store.Lease) *store.Lease {
 			return nil
 		}
 		if l == nil {
+			m.follow(ctx)
 			return nil
 		}
 		lease = l
 		m.cfg.Log.Info("cluster: leading", "node", m.cfg.Node, "epoch", l.Epoch)
+		m.leader, m.epoch = m.cfg.Node, l.Epoch
+		m.cfg.OnLead(l.Epoch)
 	}
 	cancel()
 	// Closing a lost node's calls may take longer than a beat: it has a
@@ -132,6 +161,25 @@ func (m *Member) tick(ctx context.Context, lease *store.Lease) *store.Lease {
 	defer lcancel()
 	m.closeLost(lctx)
 	return lease
+}
+
+// follow tells OnLeader of the leader the store names when it changed.
+func (m *Member) follow(ctx context.Context) {
+	l, err := m.st.CurrentLeader(ctx)
+	if err != nil || l.Node == "" || (l.Node == m.leader && l.Epoch == m.epoch) {
+		return
+	}
+	nodes, err := m.st.Nodes(ctx)
+	if err != nil {
+		return
+	}
+	for _, n := range nodes {
+		if n.Name == l.Node {
+			m.leader, m.epoch = l.Node, l.Epoch
+			m.cfg.OnLeader(l.Node, n.HTTP, l.Epoch)
+			return
+		}
+	}
 }
 
 // closeLost closes the calls of every node silent for LostAfter (by the
@@ -159,6 +207,7 @@ func (m *Member) closeLost(ctx context.Context) {
 		}
 		if lost {
 			m.cfg.Log.Warn("cluster: node lost; its calls closed", "node", n.Name, "last_heartbeat", n.At, "calls", closed)
+			m.cfg.OnLost(n.Name)
 		}
 	}
 }

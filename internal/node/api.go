@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/examples"
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/api"
+	"github.com/switchboard/switchboard/internal/cluster"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/metrics"
@@ -77,6 +78,9 @@ func (n *Node) buildAPI() error {
 			"registered_phones": len(sipSrv.Registrations()),
 			"draining":          sipSrv.Draining(),
 		}
+	}
+	if n.acd != nil {
+		a.Mount(cluster.PathPrefix, n.acd.Handler()) // the nodes' calls to each other (cluster key)
 	}
 	a.Mount("GET /metrics", promhttp.HandlerFor(n.registry(), promhttp.HandlerOpts{}))
 	mountWeb(a)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -18,7 +19,47 @@ func (n *Node) clusterMember() *cluster.Member {
 		Calls:      n.mgr.Active,
 		Deliveries: n.hooks.Prepare,
 		Log:        n.log,
+		OnLead:     n.acd.Leading,
+		OnLose:     n.acd.NotLeading,
+		OnLeader:   n.acd.SetLeader,
+		OnLost:     n.acd.NodeLost,
 	})
+}
+
+// joinACD sends the manager's queue work to the cluster's one ACD (the
+// leader's), with the cluster's key for the nodes' calls to each other.
+func (n *Node) joinACD() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	key, err := n.st.SharedSecret(ctx, "cluster_rpc_key", 32)
+	if err != nil {
+		return fmt.Errorf("node: the cluster's key: %w", err)
+	}
+	n.acd = cluster.NewClient(cluster.ClientConfig{
+		Node: n.cfg.Node.Name, Key: hex.EncodeToString(key),
+		Local: n.mgr, Engine: n.mgr.NewEngine, Sink: n.mgr.ACDEvent,
+		Registered: func(agent string) bool {
+			_, ok := n.sip.Registered(agent)
+			return ok
+		},
+		AgentStates: n.st.LastAgentStates,
+		Peers: func(ctx context.Context) (map[string]string, error) {
+			st, err := cluster.Read(ctx, n.st, cluster.AliveWithin)
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]string{}
+			for _, o := range st.Nodes {
+				if o.Alive {
+					out[o.Name] = o.HTTP
+				}
+			}
+			return out, nil
+		},
+		Log: n.log,
+	})
+	n.mgr.SetDistributor(n.acd)
+	return nil
 }
 
 // joinCluster checks that no live node has this node's name (a node just

@@ -85,3 +85,69 @@ func TestTwoNodesOneCluster(t *testing.T) {
 		return b.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.Leader == "b" && v.Epoch == 2 && !v.alive("a")
 	})
 }
+
+func agentState(n *nodetest.Node, ext string) string {
+	var a agentView
+	if n.API("GET", "/api/v1/agents/"+ext, nil, &a) != 200 {
+		return ""
+	}
+	return a.State
+}
+
+// One ACD for two nodes: an agent whose phone registered with node a is
+// offered a call that arrived on node b (b rings the phone itself, found
+// in the shared registrations); both nodes show the agent's state; when
+// the leader stops, the other node leads, rebuilds the ACD with the call
+// still on, and the agent is offered the next call once free.
+func TestOneACDAcrossNodes(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	a := startMember(t, dsn, "a")
+	var v clusterView
+	nodetest.WaitFor(t, 10*time.Second, "a leads", func() bool {
+		return a.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.Leader == "a"
+	})
+	b := startMember(t, dsn, "b")
+	nodetest.WaitFor(t, 10*time.Second, "b follows a", func() bool {
+		return b.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.alive("b") && v.Leader == "a"
+	})
+	alice := a.Phone(t, "1001") // registered with a
+	nodetest.WaitFor(t, 10*time.Second, "1001 available, seen from b", func() bool { return agentState(b, "1001") == "available" })
+
+	c := b.Dial(t, "100", nodetest.Tone(1000)) // arrives on b
+	if c.Code != 200 {
+		t.Fatalf("INVITE to b: %d", c.Code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c.RTP.Received() > 10 })
+	c.SendDTMF("1")
+	call := alice.NextCall(t, 10*time.Second)
+	select {
+	case <-call.Answered():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the phone did not answer")
+	}
+	nodetest.WaitFor(t, 5*time.Second, "audio both ways between the caller on b and the phone", func() bool {
+		return c.RTP.ToneLevel(0) >= 0 && call.RTP.ToneLevel(1000) > 0.5 && c.RTP.Received() > 50
+	})
+	nodetest.WaitFor(t, 5*time.Second, "1001 on the call, seen from both", func() bool {
+		return agentState(a, "1001") == "on_call" && agentState(b, "1001") == "on_call"
+	})
+
+	// The leader stops; b takes over with the call still on.
+	if err := a.Stop(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitFor(t, 10*time.Second, "b leads", func() bool {
+		return b.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.Leader == "b" && v.Epoch == 2
+	})
+	nodetest.WaitFor(t, 10*time.Second, "1001 still on its call in b's ACD", func() bool { return agentState(b, "1001") == "on_call" })
+	select {
+	case <-c.Ended():
+		t.Fatal("the caller's call ended with the leader")
+	default:
+	}
+	c.Hangup()
+	nodetest.WaitFor(t, 10*time.Second, "1001 free after the call", func() bool {
+		s := agentState(b, "1001")
+		return s == "available" || s == "wrap_up"
+	})
+}

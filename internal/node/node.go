@@ -26,6 +26,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/call"
+	"github.com/switchboard/switchboard/internal/cluster"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/overload"
@@ -84,18 +85,21 @@ type Node struct {
 	log  *slog.Logger
 	opts options
 
-	st      *store.Store
-	eng     *media.Engine
-	hooks   *webhook.Dispatcher
-	hub     *api.Hub
-	mgr     *call.Manager
-	lag     *overload.Monitor // nil unless limits.max_lag is set
-	sip     *sip.Server
-	guard   *security.Guard
-	vm      *voicemail.Service
-	recs    *recording.Service
-	api     *api.Server
-	phones  *webrtc.Phones
+	st     *store.Store
+	eng    *media.Engine
+	hooks  *webhook.Dispatcher
+	hub    *api.Hub
+	mgr    *call.Manager
+	lag    *overload.Monitor // nil unless limits.max_lag is set
+	sip    *sip.Server
+	guard  *security.Guard
+	vm     *voicemail.Service
+	recs   *recording.Service
+	api    *api.Server
+	phones *webrtc.Phones
+	// acd is the way to the cluster's one ACD, on a shared store (nil on
+	// a store of its own: the manager's engine decides alone).
+	acd     *cluster.Client
 	httpLn  net.Listener
 	httpSrv *http.Server
 	// httpsLn and httpsSrv serve the API and pages over HTTPS when the
@@ -207,6 +211,11 @@ func (n *Node) build() error {
 		return err
 	}
 	n.watchLag()
+	if n.st.Shared() {
+		if err := n.joinACD(); err != nil {
+			return err
+		}
+	}
 
 	sipCfg := n.sipConfig()
 	if sipCfg.TLS, err = n.sipTLS(); err != nil {

@@ -55,6 +55,9 @@ func (n *Node) recover() error {
 	// Agents a stopped run left logged in are logged out at the time it was
 	// last alive, before the ACD writes any event; restore logs them in
 	// again once the ACD is built.
+	if n.st.Shared() {
+		return nil // agents belong to the cluster: its leader restores their states
+	}
 	agents, err := n.st.ReconcileAgentStates(ctx, now)
 	if err != nil {
 		return err
@@ -89,9 +92,13 @@ func (n *Node) restore() {
 	defer cancel()
 	// Read first: restoring a registration may log its agent in
 	// (login_on_register), which is an event of this run.
-	states, err := n.st.AgentStatesAtStop(ctx)
-	if err != nil {
-		n.log.Error("reading agents' states before the last stop", "err", err)
+	var states []store.AgentStateAtStop
+	if !n.st.Shared() { // in a cluster the leader restores agents' states
+		var err error
+		states, err = n.st.AgentStatesAtStop(ctx)
+		if err != nil {
+			n.log.Error("reading agents' states before the last stop", "err", err)
+		}
 	}
 	regs, err := n.sip.RestoreRegistrations(ctx, bindingStore{n.st})
 	if err != nil {

@@ -71,6 +71,7 @@ func (n *Node) Run(ctx context.Context) error {
 		// Several nodes on one database: heartbeats, the leader lease and
 		// the closing of lost nodes' calls (internal/cluster).
 		m := n.clusterMember()
+		n.acd.Start()
 		start("cluster", func() error { m.Run(bg); return nil })
 	}
 	start("calls", func() error { n.mgr.Run(n.calls); return nil })

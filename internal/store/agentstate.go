@@ -286,3 +286,35 @@ func (s *Store) agentStateAtStop(ctx context.Context, agent string, seq int64) (
 
 // qInsertEvent is run by the store's writer, prepared (stmt.go).
 const qInsertEvent = `INSERT INTO events (at, kind, call_id, agent, queue, detail, state, reason, node) VALUES (?,?,?,?,?,?,?,?,?)`
+
+// AgentLastState is an agent's last state in the events.
+type AgentLastState struct {
+	Agent, State, Reason string
+}
+
+// LastAgentStates returns every agent's last agent_state, whichever node
+// wrote it: what a cluster's new leader restores the agents to.
+func (s *Store) LastAgentStates(ctx context.Context) ([]AgentLastState, error) {
+	s.Flush()
+	rows, err := s.db.QueryContext(ctx, `SELECT e.agent, e.kind, e.state, e.reason, e.detail FROM events e
+ JOIN (SELECT agent, MAX(seq) AS seq FROM events WHERE kind = ? AND agent != '' GROUP BY agent) l ON e.seq = l.seq
+ ORDER BY e.agent`, event.AgentState)
+	if err != nil {
+		return nil, fmt.Errorf("store: last agent states: %w", err)
+	}
+	defer rows.Close()
+	var out []AgentLastState
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.Agent, &e.Kind, &e.State, &e.Reason, &e.Detail); err != nil {
+			return nil, fmt.Errorf("store: last agent states: %w", err)
+		}
+		if st, reason, ok := e.AgentState(); ok {
+			out = append(out, AgentLastState{Agent: e.Agent, State: st, Reason: reason})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: last agent states: %w", err)
+	}
+	return out, nil
+}

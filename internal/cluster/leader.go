@@ -1,0 +1,546 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/acd"
+)
+
+// Leader is the cluster's one ACD while this node holds the lease: it
+// serves the nodes' calls into it, sends each offer to the node that
+// holds the call, and follows which node holds what, so that a node's
+// death takes exactly its calls out.
+type Leader struct {
+	c     *Client
+	epoch int64
+
+	mu    sync.Mutex
+	ready bool
+	done  bool
+	// engine is the ACD (nil until the takeover built it); owner is the
+	// node of each call it knows; offers the call of each offer
+	// standing; agentOn the call each agent is on and its node.
+	engine  *acd.ACD
+	owner   map[string]string
+	offers  map[uint64]string
+	agentOn map[string]agentOnCall
+	// out is each node's queue of decisions, delivered in order.
+	out map[string]chan delivery
+
+	wake chan struct{}
+	quit chan struct{}
+}
+
+type agentOnCall struct {
+	call, node string
+	direct     bool
+}
+
+type delivery struct {
+	offer  acd.Offer
+	cancel bool
+}
+
+// outboxSize bounds the decisions waiting for one node.
+const outboxSize = 4096
+
+func newLeader(c *Client, epoch int64) *Leader {
+	return &Leader{c: c, epoch: epoch, owner: map[string]string{}, offers: map[uint64]string{}, agentOn: map[string]agentOnCall{},
+		out: map[string]chan delivery{}, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+}
+
+// offerBase puts an epoch's offer IDs above every earlier epoch's.
+func offerBase(epoch int64) uint64 { return uint64(epoch) << 40 }
+
+// takeOver builds the ACD: the setup's queues and agents, then every live
+// node's report (calls waiting, phones ringing, agents on calls), then
+// the agents' last states and device states; then it serves.
+func (l *Leader) takeOver() {
+	log := l.c.cfg.Log.With("epoch", l.epoch)
+	started := time.Now()
+	engine, err := l.c.cfg.Engine(l, l.c.cfg.Sink)
+	if err != nil {
+		log.Error("cluster: the ACD could not be built; not leading", "err", err)
+		return
+	}
+	engine.StartOffersAt(offerBase(l.epoch))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reports := l.gather(ctx)
+
+	l.mu.Lock()
+	if l.done {
+		l.mu.Unlock()
+		return
+	}
+	l.engine = engine
+	l.mu.Unlock()
+	// Not under l.mu: the engine's decisions come back through Offer.
+	// Nothing is served until ready.
+	restored := l.restore(ctx, reports)
+	l.mu.Lock()
+	if l.done {
+		l.mu.Unlock()
+		return
+	}
+	l.ready = true
+	l.mu.Unlock()
+	log.Info("cluster: leading the ACD", "nodes_reported", len(reports), "calls_restored", restored,
+		"took", time.Since(started).Round(time.Millisecond))
+	go l.run()
+}
+
+// gather asks every live node for its report (this one's from its ledger).
+func (l *Leader) gather(ctx context.Context) []Report {
+	reports := []Report{l.c.led.report(l.c.cfg.Node)}
+	peers, err := l.c.cfg.Peers(ctx)
+	if err != nil {
+		l.c.cfg.Log.Warn("cluster: nodes not read for the takeover", "err", err)
+		return reports
+	}
+	self := peers[l.c.cfg.Node]
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for _, name := range slices.Sorted(maps.Keys(peers)) {
+		if name == l.c.cfg.Node {
+			continue
+		}
+		wg.Add(1)
+		go func(name, addr string) {
+			defer wg.Done()
+			var r Report
+			if err := l.c.peer.post(ctx, addr, pathReport, reportRequest{Epoch: l.epoch, Leader: l.c.cfg.Node, HTTP: self}, &r); err != nil {
+				l.c.cfg.Log.Warn("cluster: a node's calls not reported to the new leader", "node", name, "err", err)
+				return
+			}
+			r.Node = name
+			mu.Lock()
+			reports = append(reports, r)
+			mu.Unlock()
+		}(name, peers[name])
+	}
+	wg.Wait()
+	return reports
+}
+
+// restore puts the reports into the engine: agents on calls,
+// calls waiting in their original order, phones ringing, then device and
+// agent states. It returns the calls it restored.
+func (l *Leader) restore(ctx context.Context, reports []Report) int {
+	log := l.c.cfg.Log
+	e := l.engine
+	reachable := map[string]bool{}
+	type waiting struct {
+		WaitingEntry
+		node string
+	}
+	var all []waiting
+	for _, r := range reports {
+		for _, a := range r.OnCall {
+			if err := e.RestoreOnCall(a.AgentID, a.CallID, a.Queue, a.AnsweredAt, a.Hold); err != nil {
+				log.Warn("cluster: an agent's call not restored", "node", r.Node, "agent", a.AgentID, "call", a.CallID, "err", err)
+				continue
+			}
+			l.mu.Lock()
+			l.agentOn[a.AgentID] = agentOnCall{call: a.CallID, node: r.Node, direct: a.Queue == ""}
+			l.mu.Unlock()
+		}
+		for _, w := range r.Waiting {
+			all = append(all, waiting{w, r.Node})
+		}
+		for agent, ok := range r.Reachable {
+			reachable[agent] = reachable[agent] || ok
+		}
+	}
+	slices.SortFunc(all, func(x, y waiting) int {
+		return cmp.Or(x.First.Compare(y.First), cmp.Compare(x.node, y.node), cmp.Compare(x.CallID, y.CallID))
+	})
+	n := 0
+	for _, w := range all {
+		l.own(w.CallID, w.node)
+		if err := e.EnqueueRestored(w.CallID, w.Queue, w.Priority, w.QueuedAt); err != nil {
+			log.Warn("cluster: a waiting call not restored", "node", w.node, "call", w.CallID, "err", err)
+			continue
+		}
+		if w.Callback {
+			_ = e.SetCallback(w.CallID, true)
+		}
+		n++
+	}
+	for _, r := range reports {
+		for _, o := range r.Offers {
+			if err := e.RestoreOffer(o.Offer, o.Deadline); err != nil {
+				// The node's phone rings for nothing: it stops.
+				log.Warn("cluster: a ringing offer not restored; cancelled", "node", r.Node, "offer", o.Offer.ID, "err", err)
+				l.send(r.Node, delivery{offer: o.Offer, cancel: true})
+				continue
+			}
+			l.mu.Lock()
+			l.offers[o.Offer.ID] = o.Offer.CallID
+			l.mu.Unlock()
+		}
+	}
+	// Device states: a phone registered with any node, or a device a node
+	// says is there.
+	for _, v := range e.Agents() {
+		ok := reachable[v.ID] || (l.c.cfg.Registered != nil && l.c.cfg.Registered(v.ID))
+		_ = e.SetReachable(v.ID, ok)
+	}
+	states, err := l.c.cfg.AgentStates(ctx)
+	if err != nil {
+		log.Warn("cluster: agents' states not read; they start logged out", "err", err)
+	}
+	for _, s := range states {
+		st := acd.AgentState(s.State)
+		switch st {
+		case acd.Away, acd.LoggedOut:
+		case "":
+			continue
+		default: // available, or with a call (ringing, on it, wrapping up): free unless restored busy above
+			st = acd.Available
+		}
+		if err := e.Restore(s.Agent, st, s.Reason); err != nil && !errors.Is(err, acd.ErrAgentBusy) && !errors.Is(err, acd.ErrUnknownAgent) {
+			log.Warn("cluster: an agent's state not restored", "agent", s.Agent, "state", s.State, "err", err)
+		}
+	}
+	return n
+}
+
+// run drives the engine's timers until the leadership ends.
+func (l *Leader) run() {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next, ok := l.engine.NextDeadline()
+		wait := time.Hour
+		if ok {
+			wait = max(time.Until(next), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-l.quit:
+			return
+		case <-l.wake:
+		case <-timer.C:
+			l.engine.Tick()
+		}
+	}
+}
+
+func (l *Leader) poke() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends the leadership: no call is served, no decision sent.
+func (l *Leader) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return
+	}
+	l.done, l.ready = true, false
+	close(l.quit)
+}
+
+// Offer sends an offer to the node that holds its call (acd.Offerer).
+func (l *Leader) Offer(o acd.Offer) {
+	l.mu.Lock()
+	node, ok := l.owner[o.CallID]
+	l.offers[o.ID] = o.CallID
+	l.mu.Unlock()
+	if !ok {
+		l.c.cfg.Log.Warn("cluster: an offer for a call of no known node", "call", o.CallID, "offer", o.ID)
+		go func() { _ = l.engine.Declined(o.ID, "call of no known node") }()
+		return
+	}
+	l.send(node, delivery{offer: o})
+}
+
+// CancelOffer stops the ringing at the call's node (acd.Offerer).
+func (l *Leader) CancelOffer(o acd.Offer) {
+	l.mu.Lock()
+	node := l.owner[o.CallID]
+	delete(l.offers, o.ID)
+	l.mu.Unlock()
+	if node != "" {
+		l.send(node, delivery{offer: o, cancel: true})
+	}
+}
+
+// send queues a decision for node: this node's go to the manager at once
+// (the engine delivers one at a time, in order), another's to its queue,
+// delivered in order by a goroutine of its own.
+func (l *Leader) send(node string, d delivery) {
+	if node == l.c.cfg.Node {
+		l.c.deliver(d.offer, d.cancel)
+		return
+	}
+	l.mu.Lock()
+	q, ok := l.out[node]
+	if !ok && !l.done {
+		q = make(chan delivery, outboxSize)
+		l.out[node] = q
+		go l.deliverTo(node, q)
+	}
+	l.mu.Unlock()
+	if q == nil {
+		return
+	}
+	select {
+	case q <- d:
+	default:
+		l.c.cfg.Log.Error("cluster: too many decisions waiting for a node; offer dropped", "node", node, "offer", d.offer.ID)
+		if !d.cancel {
+			go func() { _ = l.engine.Declined(d.offer.ID, "node not keeping up") }()
+		}
+	}
+}
+
+// deliverTo posts node's decisions in order until the leadership ends. An
+// offer the node cannot be told of is declined, so the agent is free for
+// another call (a node that is gone loses its calls anyway).
+func (l *Leader) deliverTo(node string, q chan delivery) {
+	for {
+		select {
+		case <-l.quit:
+			return
+		case d := <-q:
+			addr, err := l.addrOf(node)
+			if err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
+				err = l.c.peer.post(ctx, addr, pathOffer, offerMessage{Epoch: l.epoch, Offer: d.offer, Cancel: d.cancel}, nil)
+				cancel()
+			}
+			if err != nil {
+				l.c.cfg.Log.Warn("cluster: a node not told of an offer", "node", node, "offer", d.offer.ID, "cancel", d.cancel, "err", err)
+				if !d.cancel {
+					_ = l.engine.Declined(d.offer.ID, "node unreachable")
+				}
+			}
+		}
+	}
+}
+
+func (l *Leader) addrOf(node string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
+	defer cancel()
+	peers, err := l.c.cfg.Peers(ctx)
+	if err != nil {
+		return "", err
+	}
+	addr, ok := peers[node]
+	if !ok {
+		return "", fmt.Errorf("cluster: node %s is not alive", node)
+	}
+	return addr, nil
+}
+
+// nodeLost takes a dead node's calls out of the ACD and frees the agents
+// on them.
+func (l *Leader) nodeLost(node string) {
+	l.mu.Lock()
+	if !l.ready {
+		l.mu.Unlock()
+		return
+	}
+	var calls []string
+	for call, n := range l.owner {
+		if n == node {
+			calls = append(calls, call)
+		}
+	}
+	var agents []string
+	var direct []bool
+	for agent, on := range l.agentOn {
+		if on.node == node {
+			agents = append(agents, agent)
+			direct = append(direct, on.direct)
+			delete(l.agentOn, agent)
+		}
+	}
+	for _, call := range calls {
+		delete(l.owner, call)
+	}
+	e := l.engine
+	l.mu.Unlock()
+	slices.Sort(calls)
+	for _, call := range calls {
+		_ = e.Withdraw(call, "node lost")
+	}
+	for i, agent := range agents {
+		if direct[i] {
+			_ = e.Release(agent)
+		} else {
+			_ = e.CallEnded(agent)
+		}
+	}
+	if len(calls)+len(agents) > 0 {
+		l.c.cfg.Log.Warn("cluster: a lost node's calls taken out of the ACD", "node", node, "calls", len(calls), "agents_freed", len(agents))
+	}
+	l.poke()
+}
+
+func (l *Leader) reconfigure(queues []acd.QueueConfig, agents []acd.AgentConfig) ([]string, error) {
+	l.mu.Lock()
+	e := l.engine
+	l.mu.Unlock()
+	if e == nil {
+		return nil, nil
+	}
+	return e.Reconfigure(queues, agents)
+}
+
+// serve carries out one node's call into the ACD.
+func (l *Leader) serve(op string, req acdRequest) (acdResponse, error) {
+	l.mu.Lock()
+	ready, e := l.ready, l.engine
+	l.mu.Unlock()
+	if !ready {
+		return acdResponse{}, errNotReady
+	}
+	if req.Epoch > l.epoch {
+		return acdResponse{}, fmt.Errorf("%w: the node has seen epoch %d, this leader's is %d", ErrStaleEpoch, req.Epoch, l.epoch)
+	}
+	defer l.poke()
+	var (
+		res acdResponse
+		err error
+	)
+	switch op {
+	case "enqueue", "enqueue_restored":
+		l.own(req.CallID, req.Node)
+		if op == "enqueue" {
+			err = e.Enqueue(req.CallID, req.Queue, req.Priority)
+		} else {
+			err = e.EnqueueRestored(req.CallID, req.Queue, req.Priority, req.At)
+		}
+	case "abandon":
+		err = e.Abandon(req.CallID, req.Reason)
+		l.disown(req.CallID)
+	case "withdraw":
+		err = e.Withdraw(req.CallID, req.Reason)
+		l.disown(req.CallID)
+	case "move":
+		err = e.Move(req.CallID, req.Queue, req.Reason)
+	case "set_priority":
+		err = e.SetPriority(req.CallID, req.Priority)
+	case "set_callback":
+		err = e.SetCallback(req.CallID, req.On)
+	case "keep_retired":
+		if req.QueueCfg != nil {
+			e.KeepRetired(*req.QueueCfg, req.Members)
+		}
+	case "position":
+		res.N[0] = e.Position(req.CallID)
+	case "wait":
+		res.Wait, err = e.Wait(req.CallID)
+	case "staffing":
+		res.N[0], res.N[1], res.N[2], err = e.Staffing(req.Queue)
+	case "length":
+		res.N[0] = e.Length(req.Queue)
+	case "answered":
+		l.mu.Lock()
+		call := l.offers[req.OfferID]
+		l.mu.Unlock()
+		agent, _ := e.OfferAgent(req.OfferID)
+		err = e.Answered(req.OfferID)
+		if err == nil {
+			l.mu.Lock()
+			delete(l.offers, req.OfferID)
+			if agent != "" {
+				l.agentOn[agent] = agentOnCall{call: call, node: req.Node}
+			}
+			l.mu.Unlock()
+			l.disown(call)
+		}
+	case "declined":
+		err = e.Declined(req.OfferID, req.Reason)
+		l.mu.Lock()
+		delete(l.offers, req.OfferID)
+		l.mu.Unlock()
+	case "call_ended":
+		err = e.CallEnded(req.AgentID)
+		l.offCall(req.AgentID)
+	case "reserve":
+		err = e.Reserve(req.AgentID, req.CallID)
+		if err == nil {
+			l.mu.Lock()
+			l.agentOn[req.AgentID] = agentOnCall{call: req.CallID, node: req.Node, direct: true}
+			l.mu.Unlock()
+		}
+	case "release":
+		err = e.Release(req.AgentID)
+		l.offCall(req.AgentID)
+	case "set_hold":
+		err = e.SetHold(req.AgentID, req.On)
+	case "set_reachable":
+		err = e.SetReachable(req.AgentID, req.On)
+	case "login":
+		err = e.Login(req.AgentID)
+	case "logout":
+		err = e.Logout(req.AgentID)
+	case "set_available":
+		err = e.SetAvailable(req.AgentID)
+	case "toggle":
+		res.State, err = e.Toggle(req.AgentID)
+	case "request_away":
+		res.Bool, err = e.RequestAway(req.AgentID, req.Reason)
+	case "request_logout":
+		res.Bool, err = e.RequestLogout(req.AgentID)
+	case "extend_wrap_up":
+		err = e.ExtendWrapUp(req.AgentID, req.Duration)
+	case "restore":
+		err = e.Restore(req.AgentID, req.State, req.Reason)
+	case "agent":
+		if v, ok := e.Agent(req.AgentID); ok {
+			w := toWire(v)
+			res.Agent = &w
+		}
+	case "agents":
+		for _, v := range e.Agents() {
+			res.Agents = append(res.Agents, toWire(v))
+		}
+	case "queue":
+		if v, ok := e.Queue(req.Queue); ok {
+			res.Queue = &v
+		}
+	case "queues":
+		res.QueuesV = e.Queues()
+	default:
+		return acdResponse{}, fmt.Errorf("cluster: no ACD operation %q", op)
+	}
+	if err != nil {
+		return errorResponse(err), nil
+	}
+	return res, nil
+}
+
+func (l *Leader) own(call, node string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.owner[call] = node
+}
+
+func (l *Leader) disown(call string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.owner, call)
+}
+
+func (l *Leader) offCall(agent string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.agentOn, agent)
+}
