@@ -12,12 +12,15 @@
 # its setup in DIR/node<k>.yaml, its log in DIR/node<k>.log and its PID in
 # DIR/node<k>.pid. Call and register through 127.0.0.1:5060.
 # Needs the Debian packages postgresql and kamailio (scripts/test.sh installs them).
+# SWITCHBOARD_SETUP names another setup file to run instead of the demo's
+# (its server: lines are rewritten the same way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmd=${1:-}; dir=${2:-}
 usage() { echo "usage: $0 up DIR N | down DIR" >&2; exit 2; }
 [ -n "$cmd" ] && [ -n "$dir" ] || usage
 PGPORT=5433
+SETUP=${SWITCHBOARD_SETUP:-examples/demo.yaml}
 DSN="postgres://postgres@127.0.0.1:$PGPORT/switchboard?sslmode=disable"
 
 stop_pid() { # pidfile
@@ -62,7 +65,7 @@ up)
     ip=127.0.0.$((k + 1))
     sed -e "s#^  sip_listen: .*#  sip_listen: $ip:5060#; s#^  sip_tls_listen: .*#  sip_tls_listen: $ip:5061#" \
         -e "s#^  http_listen: .*#  http_listen: $ip:8080#; s#^  data_dir: .*#  data_dir: $dir/node$k#" \
-        -e "s#^  media_ip: .*#  media_ip: $ip#" examples/demo.yaml >"$dir/node$k.yaml"
+        -e "s#^  media_ip: .*#  media_ip: $ip#" "$SETUP" >"$dir/node$k.yaml"
     # Kamailio (127.0.0.1) is the proxy in front: its X-Switchboard-Source
     # header names where a request really came from.
     printf '\nstore: {driver: postgres, dsn: "%s"}\nnode: {name: node%d, proxies: [127.0.0.1]}\n' "$DSN" "$k" >>"$dir/node$k.yaml"

@@ -43,12 +43,16 @@ func root(t *testing.T) string {
 	return filepath.Join(wd, "..", "..")
 }
 
-func script(t *testing.T, args ...string) {
+func script(t *testing.T, args ...string) { scriptEnv(t, nil, args...) }
+
+// scriptEnv runs cluster-local.sh with env added to the environment.
+func scriptEnv(t *testing.T, env []string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(root(t), "scripts", "cluster-local.sh")}, args...)...)
 	cmd.Dir = root(t)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("cluster-local.sh %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -75,13 +79,19 @@ func (v clusterView) alive() []string {
 }
 
 type callRecord struct {
-	ID      string `json:"id"`
-	Node    string `json:"node"`
-	Outcome string `json:"outcome"`
-	Reason  string `json:"reason"`
-	Caller  string `json:"caller"`
-	Source  string `json:"source"`
-	EndedAt string `json:"ended_at"`
+	ID          string     `json:"id"`
+	Node        string     `json:"node"`
+	Outcome     string     `json:"outcome"`
+	Queue       string     `json:"queue"`
+	Dialed      string     `json:"dialed"`
+	Agent       string     `json:"agent"`
+	QueuedAt    *time.Time `json:"queued_at"`
+	OfferedAt   *time.Time `json:"offered_at"`
+	ConnectedAt *time.Time `json:"connected_at"`
+	Reason      string     `json:"reason"`
+	Caller      string     `json:"caller"`
+	Source      string     `json:"source"`
+	EndedAt     string     `json:"ended_at"`
 }
 
 // nodeIP is node k's address (node1 on 127.0.0.2).
@@ -187,7 +197,7 @@ func sippResult(t *testing.T, run *sippRun) (ok, failed int, slowest time.Durati
 	go func() { cmd.Wait(); close(done) }() //nolint:errcheck // SIPp exits 1 when a call failed: the counts say it
 	select {
 	case <-done:
-	case <-time.After(2 * time.Minute):
+	case <-time.After(3 * time.Minute):
 		t.Fatal("SIPp did not finish")
 	}
 	out, _ := os.ReadFile(filepath.Join(cmd.Dir, "sipp.out"))
