@@ -31,6 +31,11 @@ type Leader struct {
 	owner   map[string]string
 	offers  map[uint64]string
 	agentOn map[string]agentOnCall
+	// reach is each agent's device state as each node gave it: the agent
+	// can be reached when any node says so (a phone registered through
+	// one, a browser connected to another; a phone not found by a third
+	// does not make it unreachable).
+	reach map[string]map[string]bool
 	// out is each node's queue of decisions, delivered in order.
 	out map[string]chan delivery
 
@@ -53,7 +58,7 @@ const outboxSize = 4096
 
 func newLeader(c *Client, epoch int64) *Leader {
 	return &Leader{c: c, epoch: epoch, owner: map[string]string{}, offers: map[uint64]string{}, agentOn: map[string]agentOnCall{},
-		out: map[string]chan delivery{}, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		reach: map[string]map[string]bool{}, out: map[string]chan delivery{}, wake: make(chan struct{}, 1), quit: make(chan struct{})}
 }
 
 // offerBase puts an epoch's offer IDs above every earlier epoch's.
@@ -138,7 +143,6 @@ func (l *Leader) gather(ctx context.Context) []Report {
 func (l *Leader) restore(ctx context.Context, reports []Report) int {
 	log := l.c.cfg.Log
 	e := l.engine
-	reachable := map[string]bool{}
 	type waiting struct {
 		WaitingEntry
 		node string
@@ -157,9 +161,11 @@ func (l *Leader) restore(ctx context.Context, reports []Report) int {
 		for _, w := range r.Waiting {
 			all = append(all, waiting{w, r.Node})
 		}
+		l.mu.Lock()
 		for agent, ok := range r.Reachable {
-			reachable[agent] = reachable[agent] || ok
+			l.noteReach(agent, r.Node, ok)
 		}
+		l.mu.Unlock()
 	}
 	slices.SortFunc(all, func(x, y waiting) int {
 		return cmp.Or(x.First.Compare(y.First), cmp.Compare(x.node, y.node), cmp.Compare(x.CallID, y.CallID))
@@ -192,7 +198,10 @@ func (l *Leader) restore(ctx context.Context, reports []Report) int {
 	// Device states: a phone registered with any node, or a device a node
 	// says is there.
 	for _, v := range e.Agents() {
-		ok := reachable[v.ID] || (l.c.cfg.Registered != nil && l.c.cfg.Registered(v.ID))
+		l.mu.Lock()
+		ok := l.reachable(v.ID)
+		l.mu.Unlock()
+		ok = ok || (l.c.cfg.Registered != nil && l.c.cfg.Registered(v.ID))
 		_ = e.SetReachable(v.ID, ok)
 	}
 	states, err := l.c.cfg.AgentStates(ctx)
@@ -373,8 +382,23 @@ func (l *Leader) nodeLost(node string) {
 	for _, call := range calls {
 		delete(l.owner, call)
 	}
+	var unreached []string // agents only the lost node could reach
+	for agent, by := range l.reach {
+		if _, ok := by[node]; ok {
+			delete(by, node)
+			if !anyTrue(by) {
+				unreached = append(unreached, agent)
+			}
+		}
+	}
 	e := l.engine
 	l.mu.Unlock()
+	slices.Sort(unreached)
+	for _, agent := range unreached {
+		if l.c.cfg.Registered == nil || !l.c.cfg.Registered(agent) {
+			_ = e.SetReachable(agent, false)
+		}
+	}
 	slices.Sort(calls)
 	for _, call := range calls {
 		_ = e.Withdraw(call, "node lost")
@@ -486,7 +510,11 @@ func (l *Leader) serve(op string, req acdRequest) (acdResponse, error) {
 	case "set_hold":
 		err = e.SetHold(req.AgentID, req.On)
 	case "set_reachable":
-		err = e.SetReachable(req.AgentID, req.On)
+		l.mu.Lock()
+		l.noteReach(req.AgentID, req.Node, req.On)
+		on := l.reachable(req.AgentID)
+		l.mu.Unlock()
+		err = e.SetReachable(req.AgentID, on)
 	case "login":
 		err = e.Login(req.AgentID)
 	case "logout":
@@ -525,6 +553,28 @@ func (l *Leader) serve(op string, req acdRequest) (acdResponse, error) {
 		return errorResponse(err), nil
 	}
 	return res, nil
+}
+
+// noteReach records node's word on agent's device (under l.mu).
+func (l *Leader) noteReach(agent, node string, on bool) {
+	by := l.reach[agent]
+	if by == nil {
+		by = map[string]bool{}
+		l.reach[agent] = by
+	}
+	by[node] = on
+}
+
+// reachable is whether any node says agent can be reached (under l.mu).
+func (l *Leader) reachable(agent string) bool { return anyTrue(l.reach[agent]) }
+
+func anyTrue(m map[string]bool) bool {
+	for _, v := range m {
+		if v {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *Leader) own(call, node string) {
