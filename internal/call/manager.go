@@ -547,12 +547,17 @@ func (m *Manager) Rejected(r sip.Rejection) {
 // is cancelled before its phone is dialled and it never rings.
 func (m *Manager) Offer(o acd.Offer) {
 	if c := m.call(o.CallID); c != nil { // (the sink did too, but in a cluster it is another node's)
-		now := time.Now()
-		c.update(func(r *store.CallRecord) {
-			if r.OfferedAt == nil {
-				r.OfferedAt = &now
-			}
-		})
+		c.mu.Lock()
+		first := c.rec.OfferedAt == nil
+		c.mu.Unlock()
+		if first {
+			now := time.Now()
+			c.update(func(r *store.CallRecord) {
+				if r.OfferedAt == nil {
+					r.OfferedAt = &now
+				}
+			})
+		}
 	}
 	ctx, cancel := context.WithTimeout(m.ctx, o.Timeout+5*time.Second)
 	m.mu.Lock()
@@ -589,6 +594,9 @@ func (m *Manager) CancelOffer(o acd.Offer) {
 func (m *Manager) ring(ctx context.Context, o acd.Offer) {
 	c := m.call(o.CallID)
 	if c == nil {
+		// Not a call of this node (any more): out of the ACD, not to the
+		// next agent (in a cluster, a call of this node's previous run).
+		_ = m.acd.Withdraw(o.CallID, "call gone")
 		_ = m.acd.Declined(o.ID, "call gone")
 		return
 	}

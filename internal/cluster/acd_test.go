@@ -288,3 +288,57 @@ func TestClusterEndpointsWantTheKey(t *testing.T) {
 		t.Fatalf("a report asked with the wrong key: %v, want 401", err)
 	}
 }
+
+// A node the leader has no report from (it joined after the takeover, or
+// its report could not be had) is asked for it first; a node that
+// restarted is another run: its earlier calls leave the ACD.
+func TestClusterLateReportAndRestart(t *testing.T) {
+	tc := &testCluster{nodes: map[string]*testNode{}}
+	a := tc.add(t, "a")
+	tc.lead(t, a, 1)
+	c := tc.add(t, "c")
+	c.c.SetLeader("a", a.addr(), 1)
+	if err := c.c.Enqueue("c1", "q", 0); err != nil { // no agent: it waits
+		t.Fatalf("a node the leader had no report from: %v", err)
+	}
+	if p := a.c.Position("c1"); p != 1 {
+		t.Fatalf("c1 at %d, want 1", p)
+	}
+	// c restarts under the same name: a new client, a new run.
+	c2 := tc.add(t, "c")
+	c2.c.SetLeader("a", a.addr(), 1)
+	if err := c2.c.Enqueue("c2", "q", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.Wait("c1"); !errors.Is(err, acd.ErrUnknownCall) {
+		t.Fatalf("the previous run's call is still queued: %v", err)
+	}
+	if p := a.c.Position("c2"); p != 1 {
+		t.Fatalf("c2 at %d, want 1", p)
+	}
+}
+
+// A leader that heard of a newer one decides nothing for its own node.
+func TestClusterStaleLeaderDeliversNothing(t *testing.T) {
+	tc := &testCluster{nodes: map[string]*testNode{}}
+	a := tc.add(t, "a")
+	tc.lead(t, a, 1)
+	if err := a.c.SetReachable("a1", true); err != nil {
+		t.Fatal(err)
+	}
+	if !a.c.fresh(2) { // a newer leader's message reached a
+		t.Fatal("epoch 2 not fresh")
+	}
+	a.c.mu.Lock()
+	l := a.c.lead
+	a.c.mu.Unlock()
+	if _, err := l.serve("login", acdRequest{Node: "a", AgentID: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.serve("enqueue", acdRequest{Node: "a", CallID: "x", Queue: "q", Epoch: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := a.phones.last(); n != 0 {
+		t.Fatalf("the stale leader rang its own node's phone %d times", n)
+	}
+}

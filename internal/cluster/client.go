@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -47,6 +48,8 @@ type Client struct {
 	cfg  ClientConfig
 	peer *peer
 	led  *ledger
+	// run tells this run of the node from an earlier one (its start, ns).
+	run int64
 
 	mu sync.Mutex
 	// started: calls before Start (the node restoring its own state at
@@ -70,12 +73,35 @@ type Client struct {
 // cluster's ACD has already (a new leader reads them itself).
 var agentOps = map[string]bool{"set_reachable": true, "login": true, "logout": true, "restore": true, "set_available": true}
 
+// repeatable are the calls that may be sent again when it is not known
+// whether the leader got them (a timeout, a reset): reading, or setting
+// a value. The others (an answer, a hangup, a reservation, a toggle) are
+// sent again only when they certainly did not arrive.
+var repeatable = map[string]bool{
+	"position": true, "wait": true, "staffing": true, "length": true, "agent": true, "agents": true, "queue": true, "queues": true,
+	"set_reachable": true, "login": true, "logout": true, "set_available": true, "set_hold": true, "set_callback": true,
+	"set_priority": true, "keep_retired": true, "restore": true, "request_away": true, "request_logout": true,
+	"enqueue": true, "enqueue_restored": true, "report": true,
+}
+
+// ending are the calls that free an agent or take a call out: they wait
+// longer for a new leader.
+var ending = map[string]bool{"abandon": true, "withdraw": true, "call_ended": true, "release": true, "declined": true}
+
+// notDelivered reports whether err proves the request never reached a
+// leader that acted on it.
+func notDelivered(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, ErrNoLeader) || errors.Is(err, errNotReady) || errors.Is(err, errNeedReport) ||
+		errors.Is(err, ErrStaleEpoch) || (errors.As(err, &op) && op.Op == "dial")
+}
+
 // NewClient returns a node's client; Start it once the node serves.
 func NewClient(cfg ClientConfig) *Client {
 	if cfg.Wait <= 0 {
 		cfg.Wait = 10 * time.Second
 	}
-	return &Client{cfg: cfg, peer: newPeer(cfg.Key), led: newLedger(time.Now), changed: make(chan struct{})}
+	return &Client{cfg: cfg, peer: newPeer(cfg.Key), led: newLedger(time.Now), run: time.Now().UnixNano(), changed: make(chan struct{})}
 }
 
 // Start lets calls go to the leader; the calls of the node's calls made
@@ -156,10 +182,17 @@ func (c *Client) Epoch() (int64, bool) {
 // call sends one operation to the leader and waits for its answer,
 // through a change of leader (bounded by Wait).
 func (c *Client) call(op string, req acdRequest) (acdResponse, error) {
-	deadline := time.Now().Add(c.cfg.Wait)
+	wait := c.cfg.Wait
+	if ending[op] {
+		wait *= 3
+	}
+	deadline := time.Now().Add(wait)
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
-		started, lead, addr, epoch, changed := c.started, c.lead, c.leaderHTTP, c.epoch, c.changed
+		started, lead, addr, seen, changed := c.started, c.lead, c.leaderHTTP, c.seen, c.changed
+		if lead != nil && lead.epoch < seen {
+			lead = nil // this node heard of a newer leader than itself
+		}
 		c.mu.Unlock()
 		if !started {
 			if agentOps[op] {
@@ -170,10 +203,10 @@ func (c *Client) call(op string, req acdRequest) (acdResponse, error) {
 			case <-time.After(time.Minute):
 				return acdResponse{}, fmt.Errorf("%w: %s before the node started", ErrNoLeader, op)
 			}
-			deadline = time.Now().Add(c.cfg.Wait)
+			deadline = time.Now().Add(wait)
 			continue
 		}
-		req.Epoch, req.Node = epoch, c.cfg.Node
+		req.Epoch, req.Node, req.Run = seen, c.cfg.Node, c.run
 		var (
 			res acdResponse
 			err error
@@ -190,6 +223,20 @@ func (c *Client) call(op string, req acdRequest) (acdResponse, error) {
 		}
 		if err == nil {
 			return res, nil
+		}
+		if errors.Is(err, errNeedReport) && addr != "" {
+			// The leader did not have this node's calls: give them, then ask again.
+			rep := c.led.report(c.cfg.Node, c.run)
+			ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
+			rerr := c.peer.post(ctx, addr, pathACD+"report", acdRequest{Epoch: seen, Node: c.cfg.Node, Run: c.run, Report: &rep}, &acdResponse{})
+			cancel()
+			if rerr == nil {
+				continue
+			}
+			err = rerr
+		}
+		if !notDelivered(err) && !repeatable[op] {
+			return acdResponse{}, fmt.Errorf("cluster: %s: %w", op, err) // it may have been carried out: not again
 		}
 		if time.Now().After(deadline) {
 			return acdResponse{}, fmt.Errorf("%w: %s: %w", ErrNoLeader, op, err)
@@ -229,7 +276,7 @@ func (c *Client) Enqueue(callID, queueName string, priority int) error {
 	at := time.Now()
 	err := c.do("enqueue", acdRequest{CallID: callID, Queue: queueName, Priority: priority, At: at})
 	if err != nil && strings.Contains(err.Error(), "already queued") {
-		err = nil // a retry after the leader changed: the new one has it from the report
+		err = nil // sent again after a timeout: the leader had it
 	}
 	if err == nil {
 		c.led.enqueued(callID, queueName, priority, at)
@@ -488,6 +535,8 @@ func (c *Client) serveACD(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 	case errors.Is(err, ErrStaleEpoch):
 		http.Error(w, err.Error(), http.StatusConflict)
+	case errors.Is(err, errNeedReport):
+		http.Error(w, err.Error(), http.StatusPreconditionRequired)
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusBadRequest)
 	default:
@@ -548,5 +597,5 @@ func (c *Client) serveReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.SetLeader(m.Leader, m.HTTP, m.Epoch) // calls go to the new leader from now on
-	reply(w, c.led.report(c.cfg.Node))
+	reply(w, c.led.report(c.cfg.Node, c.run))
 }

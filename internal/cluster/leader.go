@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/acd"
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // Leader is the cluster's one ACD while this node holds the lease: it
@@ -25,11 +26,12 @@ type Leader struct {
 	ready bool
 	done  bool
 	// engine is the ACD (nil until the takeover built it); owner is the
-	// node of each call it knows; offers the call of each offer
-	// standing; agentOn the call each agent is on and its node.
+	// node of each call it knows; offers the call and node of each offer
+	// standing (a cancel goes where its offer went, even once the call
+	// has left the ACD); agentOn the call each agent is on and its node.
 	engine  *acd.ACD
 	owner   map[string]string
-	offers  map[uint64]string
+	offers  map[uint64]offerAt
 	agentOn map[string]agentOnCall
 	// reach is each agent's device state as each node gave it: the agent
 	// can be reached when any node says so (a phone registered through
@@ -38,10 +40,25 @@ type Leader struct {
 	reach map[string]map[string]bool
 	// out is each node's queue of decisions, delivered in order.
 	out map[string]chan delivery
+	// runs is the run (start time) of each node whose calls the ACD
+	// holds, from its report: a request from another run of the node (it
+	// restarted) or from a node that never reported is answered "report
+	// first" (errNeedReport). lostEarly are nodes found lost before the
+	// takeover was done.
+	runs      map[string]int64
+	lostEarly []string
+	// addrs caches the nodes' HTTP addresses (refreshed at addrsAt).
+	addrs   map[string]string
+	addrsAt time.Time
+	// reachMu makes each device-state change one step (computed and
+	// applied in order).
+	reachMu sync.Mutex
 
 	wake chan struct{}
 	quit chan struct{}
 }
+
+type offerAt struct{ call, node string }
 
 type agentOnCall struct {
 	call, node string
@@ -57,8 +74,8 @@ type delivery struct {
 const outboxSize = 4096
 
 func newLeader(c *Client, epoch int64) *Leader {
-	return &Leader{c: c, epoch: epoch, owner: map[string]string{}, offers: map[uint64]string{}, agentOn: map[string]agentOnCall{},
-		reach: map[string]map[string]bool{}, out: map[string]chan delivery{}, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	return &Leader{c: c, epoch: epoch, owner: map[string]string{}, offers: map[uint64]offerAt{}, agentOn: map[string]agentOnCall{},
+		reach: map[string]map[string]bool{}, runs: map[string]int64{}, out: map[string]chan delivery{}, wake: make(chan struct{}, 1), quit: make(chan struct{})}
 }
 
 // offerBase puts an epoch's offer IDs above every earlier epoch's.
@@ -76,6 +93,11 @@ func (l *Leader) takeOver() {
 		return
 	}
 	engine.StartOffersAt(offerBase(l.epoch))
+	// The agents' last states first (each agent's, or all start logged out).
+	states, err := l.agentStates()
+	if err != nil {
+		log.Warn("cluster: agents' states not read; they start logged out", "err", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	reports := l.gather(ctx)
@@ -89,22 +111,43 @@ func (l *Leader) takeOver() {
 	l.mu.Unlock()
 	// Not under l.mu: the engine's decisions come back through Offer.
 	// Nothing is served until ready.
-	restored := l.restore(ctx, reports)
+	restored := l.restoreCalls(reports)
+	l.restoreAgents(states)
 	l.mu.Lock()
 	if l.done {
 		l.mu.Unlock()
 		return
 	}
 	l.ready = true
+	lost := l.lostEarly
+	l.lostEarly = nil
 	l.mu.Unlock()
+	for _, node := range lost {
+		l.nodeLost(node)
+	}
 	log.Info("cluster: leading the ACD", "nodes_reported", len(reports), "calls_restored", restored,
 		"took", time.Since(started).Round(time.Millisecond))
 	go l.run()
 }
 
+// agentStates reads the agents' last states, trying twice.
+func (l *Leader) agentStates() ([]store.AgentLastState, error) {
+	var err error
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var states []store.AgentLastState
+		states, err = l.c.cfg.AgentStates(ctx)
+		cancel()
+		if err == nil {
+			return states, nil
+		}
+	}
+	return nil, err
+}
+
 // gather asks every live node for its report (this one's from its ledger).
 func (l *Leader) gather(ctx context.Context) []Report {
-	reports := []Report{l.c.led.report(l.c.cfg.Node)}
+	reports := []Report{l.c.led.report(l.c.cfg.Node, l.c.run)}
 	peers, err := l.c.cfg.Peers(ctx)
 	if err != nil {
 		l.c.cfg.Log.Warn("cluster: nodes not read for the takeover", "err", err)
@@ -137,10 +180,11 @@ func (l *Leader) gather(ctx context.Context) []Report {
 	return reports
 }
 
-// restore puts the reports into the engine: agents on calls,
-// calls waiting in their original order, phones ringing, then device and
-// agent states. It returns the calls it restored.
-func (l *Leader) restore(ctx context.Context, reports []Report) int {
+// restoreCalls puts reports into the engine — agents on calls, calls
+// waiting in their original order, phones ringing — and notes each node's
+// run and device states. It returns the calls it restored. Not under l.mu:
+// the engine's decisions come back through Offer.
+func (l *Leader) restoreCalls(reports []Report) int {
 	log := l.c.cfg.Log
 	e := l.engine
 	type waiting struct {
@@ -149,6 +193,12 @@ func (l *Leader) restore(ctx context.Context, reports []Report) int {
 	}
 	var all []waiting
 	for _, r := range reports {
+		l.mu.Lock()
+		l.runs[r.Node] = r.Run
+		for agent, ok := range r.Reachable {
+			l.noteReach(agent, r.Node, ok)
+		}
+		l.mu.Unlock()
 		for _, a := range r.OnCall {
 			if err := e.RestoreOnCall(a.AgentID, a.CallID, a.Queue, a.AnsweredAt, a.Hold); err != nil {
 				log.Warn("cluster: an agent's call not restored", "node", r.Node, "agent", a.AgentID, "call", a.CallID, "err", err)
@@ -161,11 +211,6 @@ func (l *Leader) restore(ctx context.Context, reports []Report) int {
 		for _, w := range r.Waiting {
 			all = append(all, waiting{w, r.Node})
 		}
-		l.mu.Lock()
-		for agent, ok := range r.Reachable {
-			l.noteReach(agent, r.Node, ok)
-		}
-		l.mu.Unlock()
 	}
 	slices.SortFunc(all, func(x, y waiting) int {
 		return cmp.Or(x.First.Compare(y.First), cmp.Compare(x.node, y.node), cmp.Compare(x.CallID, y.CallID))
@@ -191,22 +236,27 @@ func (l *Leader) restore(ctx context.Context, reports []Report) int {
 				continue
 			}
 			l.mu.Lock()
-			l.offers[o.Offer.ID] = o.Offer.CallID
+			l.offers[o.Offer.ID] = offerAt{call: o.Offer.CallID, node: r.Node}
 			l.mu.Unlock()
 		}
 	}
-	// Device states: a phone registered with any node, or a device a node
-	// says is there.
-	for _, v := range e.Agents() {
-		l.mu.Lock()
-		ok := l.reachable(v.ID)
-		l.mu.Unlock()
-		ok = ok || (l.c.cfg.Registered != nil && l.c.cfg.Registered(v.ID))
-		_ = e.SetReachable(v.ID, ok)
+	// Device states of the agents the reports name: reached by some node,
+	// or registered with any.
+	for _, r := range reports {
+		for agent := range r.Reachable {
+			l.applyReach(agent)
+		}
 	}
-	states, err := l.c.cfg.AgentStates(ctx)
-	if err != nil {
-		log.Warn("cluster: agents' states not read; they start logged out", "err", err)
+	return n
+}
+
+// restoreAgents sets every agent's device state (reached by a node that
+// reported, or registered with any) and then its last state in the
+// cluster: the free ones become available and take the waiting calls.
+func (l *Leader) restoreAgents(states []store.AgentLastState) {
+	e := l.engine
+	for _, v := range e.Agents() {
+		l.applyReach(v.ID)
 	}
 	for _, s := range states {
 		st := acd.AgentState(s.State)
@@ -214,14 +264,27 @@ func (l *Leader) restore(ctx context.Context, reports []Report) int {
 		case acd.Away, acd.LoggedOut:
 		case "":
 			continue
-		default: // available, or with a call (ringing, on it, wrapping up): free unless restored busy above
+		default: // available, or with a call (ringing, on it, wrapping up): free unless restored busy
 			st = acd.Available
 		}
 		if err := e.Restore(s.Agent, st, s.Reason); err != nil && !errors.Is(err, acd.ErrAgentBusy) && !errors.Is(err, acd.ErrUnknownAgent) {
-			log.Warn("cluster: an agent's state not restored", "agent", s.Agent, "state", s.State, "err", err)
+			l.c.cfg.Log.Warn("cluster: an agent's state not restored", "agent", s.Agent, "state", s.State, "err", err)
 		}
 	}
-	return n
+}
+
+// applyReach gives the engine an agent's device state: reached by any
+// node, or registered with any.
+func (l *Leader) applyReach(agent string) {
+	l.reachMu.Lock()
+	defer l.reachMu.Unlock()
+	l.mu.Lock()
+	ok := l.reachable(agent)
+	l.mu.Unlock()
+	if !ok && l.c.cfg.Registered != nil {
+		ok = l.c.cfg.Registered(agent)
+	}
+	_ = l.engine.SetReachable(agent, ok)
 }
 
 // run drives the engine's timers until the leadership ends.
@@ -252,6 +315,12 @@ func (l *Leader) poke() {
 	}
 }
 
+func (l *Leader) isDone() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.done
+}
+
 // stop ends the leadership: no call is served, no decision sent.
 func (l *Leader) stop() {
 	l.mu.Lock()
@@ -267,7 +336,9 @@ func (l *Leader) stop() {
 func (l *Leader) Offer(o acd.Offer) {
 	l.mu.Lock()
 	node, ok := l.owner[o.CallID]
-	l.offers[o.ID] = o.CallID
+	if ok {
+		l.offers[o.ID] = offerAt{call: o.CallID, node: node}
+	}
 	l.mu.Unlock()
 	if !ok {
 		l.c.cfg.Log.Warn("cluster: an offer for a call of no known node", "call", o.CallID, "offer", o.ID)
@@ -280,7 +351,10 @@ func (l *Leader) Offer(o acd.Offer) {
 // CancelOffer stops the ringing at the call's node (acd.Offerer).
 func (l *Leader) CancelOffer(o acd.Offer) {
 	l.mu.Lock()
-	node := l.owner[o.CallID]
+	node := l.offers[o.ID].node
+	if node == "" {
+		node = l.owner[o.CallID]
+	}
 	delete(l.offers, o.ID)
 	l.mu.Unlock()
 	if node != "" {
@@ -292,8 +366,13 @@ func (l *Leader) CancelOffer(o acd.Offer) {
 // (the engine delivers one at a time, in order), another's to its queue,
 // delivered in order by a goroutine of its own.
 func (l *Leader) send(node string, d delivery) {
+	if l.isDone() {
+		return // a leadership that ended decides nothing
+	}
 	if node == l.c.cfg.Node {
-		l.c.deliver(d.offer, d.cancel)
+		if l.c.fresh(l.epoch) { // not when this node has heard of a newer leader
+			l.c.deliver(d.offer, d.cancel)
+		}
 		return
 	}
 	l.mu.Lock()
@@ -333,6 +412,7 @@ func (l *Leader) deliverTo(node string, q chan delivery) {
 				cancel()
 			}
 			if err != nil {
+				l.forgetAddr(node)
 				l.c.cfg.Log.Warn("cluster: a node not told of an offer", "node", node, "offer", d.offer.ID, "cancel", d.cancel, "err", err)
 				if !d.cancel {
 					_ = l.engine.Declined(d.offer.ID, "node unreachable")
@@ -342,18 +422,38 @@ func (l *Leader) deliverTo(node string, q chan delivery) {
 	}
 }
 
+// addrOf is node's HTTP address, from the cache or (at most twice a
+// second) the store.
 func (l *Leader) addrOf(node string) (string, error) {
+	l.mu.Lock()
+	addr, ok := l.addrs[node]
+	stale := time.Since(l.addrsAt) > 500*time.Millisecond
+	l.mu.Unlock()
+	if ok {
+		return addr, nil
+	}
+	if !stale {
+		return "", fmt.Errorf("cluster: node %s is not alive", node)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
 	defer cancel()
 	peers, err := l.c.cfg.Peers(ctx)
 	if err != nil {
 		return "", err
 	}
-	addr, ok := peers[node]
-	if !ok {
+	l.mu.Lock()
+	l.addrs, l.addrsAt = peers, time.Now()
+	l.mu.Unlock()
+	if addr, ok = peers[node]; !ok {
 		return "", fmt.Errorf("cluster: node %s is not alive", node)
 	}
 	return addr, nil
+}
+
+func (l *Leader) forgetAddr(node string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.addrs, node)
 }
 
 // nodeLost takes a dead node's calls out of the ACD and frees the agents
@@ -361,9 +461,13 @@ func (l *Leader) addrOf(node string) (string, error) {
 func (l *Leader) nodeLost(node string) {
 	l.mu.Lock()
 	if !l.ready {
+		if !l.done {
+			l.lostEarly = append(l.lostEarly, node)
+		}
 		l.mu.Unlock()
 		return
 	}
+	delete(l.runs, node)
 	var calls []string
 	for call, n := range l.owner {
 		if n == node {
@@ -382,22 +486,18 @@ func (l *Leader) nodeLost(node string) {
 	for _, call := range calls {
 		delete(l.owner, call)
 	}
-	var unreached []string // agents only the lost node could reach
+	var reached []string // agents the lost node had a word on
 	for agent, by := range l.reach {
 		if _, ok := by[node]; ok {
 			delete(by, node)
-			if !anyTrue(by) {
-				unreached = append(unreached, agent)
-			}
+			reached = append(reached, agent)
 		}
 	}
 	e := l.engine
 	l.mu.Unlock()
-	slices.Sort(unreached)
-	for _, agent := range unreached {
-		if l.c.cfg.Registered == nil || !l.c.cfg.Registered(agent) {
-			_ = e.SetReachable(agent, false)
-		}
+	slices.Sort(reached)
+	for _, agent := range reached {
+		l.applyReach(agent)
 	}
 	slices.Sort(calls)
 	for _, call := range calls {
@@ -438,6 +538,27 @@ func (l *Leader) serve(op string, req acdRequest) (acdResponse, error) {
 		return acdResponse{}, fmt.Errorf("%w: the node has seen epoch %d, this leader's is %d", ErrStaleEpoch, req.Epoch, l.epoch)
 	}
 	defer l.poke()
+	if req.Node != l.c.cfg.Node {
+		l.mu.Lock()
+		run, known := l.runs[req.Node]
+		l.mu.Unlock()
+		if known && run != req.Run {
+			l.nodeLost(req.Node) // it restarted: its previous run's calls are gone
+			known = false
+		}
+		if op == "report" {
+			if !known && req.Report != nil {
+				r := *req.Report
+				r.Node, r.Run = req.Node, req.Run
+				n := l.restoreCalls([]Report{r})
+				l.c.cfg.Log.Info("cluster: a node's calls reported late", "node", req.Node, "calls_restored", n)
+			}
+			return acdResponse{}, nil
+		}
+		if !known {
+			return acdResponse{}, errNeedReport
+		}
+	}
 	var (
 		res acdResponse
 		err error
@@ -476,7 +597,7 @@ func (l *Leader) serve(op string, req acdRequest) (acdResponse, error) {
 		res.N[0] = e.Length(req.Queue)
 	case "answered":
 		l.mu.Lock()
-		call := l.offers[req.OfferID]
+		call := l.offers[req.OfferID].call
 		l.mu.Unlock()
 		agent, _ := e.OfferAgent(req.OfferID)
 		err = e.Answered(req.OfferID)
@@ -512,9 +633,8 @@ func (l *Leader) serve(op string, req acdRequest) (acdResponse, error) {
 	case "set_reachable":
 		l.mu.Lock()
 		l.noteReach(req.AgentID, req.Node, req.On)
-		on := l.reachable(req.AgentID)
 		l.mu.Unlock()
-		err = e.SetReachable(req.AgentID, on)
+		l.applyReach(req.AgentID)
 	case "login":
 		err = e.Login(req.AgentID)
 	case "logout":

@@ -12,7 +12,9 @@ import (
 // Report is one node's calls as the cluster's ACD knows them: what a new
 // leader rebuilds the ACD from, with the original queue times and order.
 type Report struct {
-	Node    string         `json:"node"`
+	Node string `json:"node"`
+	// Run is the node's run (its start, in ns).
+	Run     int64          `json:"run"`
 	Waiting []WaitingEntry `json:"waiting"`
 	Offers  []RingingEntry `json:"offers"`
 	OnCall  []AgentEntry   `json:"on_call"`
@@ -168,10 +170,10 @@ func (l *ledger) setReachable(agentID string, r bool) {
 }
 
 // report is the ledger now, in a stable order.
-func (l *ledger) report(node string) Report {
+func (l *ledger) report(node string, run int64) Report {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := Report{Node: node, Reachable: maps.Clone(l.reachable)}
+	r := Report{Node: node, Run: run, Reachable: maps.Clone(l.reachable)}
 	for _, k := range slices.Sorted(maps.Keys(l.waiting)) {
 		r.Waiting = append(r.Waiting, l.waiting[k])
 	}

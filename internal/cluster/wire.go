@@ -41,8 +41,12 @@ const rpcTimeout = 3 * time.Second
 // acdRequest is one call into the leader's ACD: the operation is in the
 // path, its arguments here (those it needs).
 type acdRequest struct {
+	// Epoch is the newest epoch the node has heard of; Run its start
+	// (a restarted node is another run: its earlier calls are gone).
 	Epoch    int64             `json:"epoch"`
 	Node     string            `json:"node"`
+	Run      int64             `json:"run"`
+	Report   *Report           `json:"report,omitempty"`
 	CallID   string            `json:"call_id,omitempty"`
 	Queue    string            `json:"queue,omitempty"`
 	AgentID  string            `json:"agent_id,omitempty"`
@@ -142,6 +146,10 @@ var (
 	ErrStaleEpoch = errors.New("cluster: stale epoch")
 	// errNotReady: the leader is still rebuilding its ACD; ask again.
 	errNotReady = errors.New("cluster: leader not ready")
+	// errNeedReport: the leader has no report of this run of the node
+	// (it could not ask at its takeover, or the node restarted): send it,
+	// then ask again.
+	errNeedReport = errors.New("cluster: the leader wants the node's report first")
 )
 
 // peer posts JSON to other nodes with the cluster's key.
@@ -178,6 +186,8 @@ func (p *peer) post(ctx context.Context, addr, path string, in, out any) error {
 		return errNotReady
 	case http.StatusConflict:
 		return ErrStaleEpoch
+	case http.StatusPreconditionRequired:
+		return errNeedReport
 	default:
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
 		return fmt.Errorf("cluster: %s to %s: %s: %s", path, addr, res.Status, strings.TrimSpace(string(b)))

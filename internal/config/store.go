@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"regexp"
@@ -79,6 +80,15 @@ func (c *Config) validateStore(v *validator) {
 		v.add("node", "name: required with store driver postgres (each node sharing the store has its own)", "store", "driver")
 	} else if !nodeName.MatchString(c.Node.Name) {
 		v.add("node", fmt.Sprintf("name: %q must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit", c.Node.Name), "node", "name")
+	}
+	if c.Store.Driver == DriverPostgres {
+		// The nodes call each other at the HTTP address each advertises:
+		// a wildcard would send every node's calls to itself.
+		if host, _, err := net.SplitHostPort(c.Server.HTTPListen); err == nil {
+			if a, err := netip.ParseAddr(host); host == "" || (err == nil && a.IsUnspecified()) {
+				v.add("server", fmt.Sprintf("http_listen: %q: with store driver postgres the other nodes call this node at this address; give its own address, not a wildcard", c.Server.HTTPListen), "server", "http_listen")
+			}
+		}
 	}
 	for i, p := range c.Node.Proxies {
 		if _, err := netip.ParseAddr(p); err != nil {

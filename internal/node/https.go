@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/cluster"
 )
 
 // strictTransport is the HSTS policy every HTTPS response carries: a
@@ -46,7 +48,19 @@ func (n *Node) buildHTTPS() error {
 		// certificate yet, scanners) are routine: debug lines, not stderr.
 		ErrorLog: slog.NewLogLogger(n.log.With("listener", "https").Handler(), slog.LevelDebug),
 	}
-	n.httpSrv.Handler = redirectToHTTPS(n.HTTPSAddr().Port())
+	redirect := redirectToHTTPS(n.HTTPSAddr().Port())
+	n.httpSrv.Handler = redirect
+	if n.acd != nil {
+		// The nodes' calls to each other stay on the HTTP address they
+		// advertise (authenticated by the cluster's key, not by TLS).
+		n.httpSrv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, cluster.PathPrefix) {
+				n.api.ServeHTTP(w, r)
+				return
+			}
+			redirect.ServeHTTP(w, r)
+		})
+	}
 	n.log.Info("https on; http only redirects to it", "https", n.webURL(), "http", n.HTTPAddr().String())
 	return nil
 }

@@ -43,11 +43,7 @@ const OriginHeader = "X-Switchboard-Source"
 // parse, is ignored: a caller cannot claim a trunk's address.
 func (s *Server) origin(req *gosip.Request) string {
 	src := req.Source()
-	if len(s.cfg.Proxies) == 0 {
-		return src
-	}
-	a, ok := sourceIP(src)
-	if !ok || !slices.Contains(s.cfg.Proxies, a) {
+	if !s.fromProxy(req) {
 		return src
 	}
 	h := req.GetHeader(OriginHeader)
@@ -59,6 +55,12 @@ func (s *Server) origin(req *gosip.Request) string {
 		return src
 	}
 	return netip.AddrPortFrom(reported.Addr().Unmap(), reported.Port()).String()
+}
+
+// fromProxy reports whether req came from one of Config.Proxies.
+func (s *Server) fromProxy(req *gosip.Request) bool {
+	a, ok := sourceIP(req.Source())
+	return ok && slices.Contains(s.cfg.Proxies, a)
 }
 
 // sourceAddr is the IP address a request came from (its origin).

@@ -140,26 +140,22 @@ func (r *registrar) set(user string, b *Binding) (changed bool, ch change) {
 	return changed, ch
 }
 
-// expire removes bindings past their time and returns their users, with
-// the changes to persist.
-func (r *registrar) expire() ([]string, []change) {
+// expire removes bindings past their time and returns their users. The
+// store is not told: an expired binding is no binding there either (its
+// expiry is stored), and on a shared store the row may meanwhile be the
+// phone's newer binding made through another node.
+func (r *registrar) expire() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	var (
-		gone []string
-		chs  []change
-	)
+	var gone []string
 	for u, b := range r.bindings {
 		if now.After(b.Expires) {
 			delete(r.bindings, u)
 			gone = append(gone, u)
-			if r.keep != nil {
-				chs = append(chs, change{keep: r.keep, user: u, version: r.nextVersion()})
-			}
 		}
 	}
-	return gone, chs
+	return gone
 }
 
 // nextVersion numbers a change (under r.mu).
@@ -262,8 +258,9 @@ func (s *Server) Registrations() []Binding { return s.reg.all() }
 func (s *Server) Registered(user string) (Binding, bool) { return s.binding(user) }
 
 // binding looks a user's phone up: here, and with ShareRegistrations in
-// the shared store, whose binding is the latest written by any node. When
-// the store cannot answer, this node's own binding is used.
+// the shared store, whose binding is the latest written by any node (none
+// there: none, whatever this node had). When the store cannot answer,
+// this node's own binding is used.
 func (s *Server) binding(user string) (Binding, bool) {
 	local, ok := s.reg.lookup(user)
 	s.reg.mu.Lock()
@@ -280,7 +277,7 @@ func (s *Server) binding(user string) (Binding, bool) {
 		return local, ok
 	}
 	if !found {
-		return local, ok // not written yet (a failed write is logged where it happened)
+		return Binding{}, false // the store decides: the phone unregistered, maybe through another node
 	}
 	b, err := sb.binding()
 	if err != nil {
@@ -298,11 +295,7 @@ func (s *Server) sweepRegistrations(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			gone, chs := s.reg.expire()
-			for _, ch := range chs {
-				s.persist(ch)
-			}
-			for _, u := range gone {
+			for _, u := range s.reg.expire() {
 				s.log.Info("registration expired", "user", u)
 				s.handler.Registration(u, false)
 			}
@@ -370,7 +363,10 @@ func (s *Server) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	expires = min(expires, s.reg.max)
-	path := pathOf(req)
+	var path []string
+	if s.fromProxy(req) { // a Path only from the proxies in front: anyone else's would steer our requests
+		path = pathOf(req)
+	}
 	transport := "udp"
 	if t, ok := c.Address.UriParams.Get("transport"); ok && t != "" && len(path) == 0 {
 		transport = strings.ToLower(t)
