@@ -106,6 +106,7 @@ func (n *Node) restore() {
 	}
 	if n.st.Shared() {
 		n.sip.ShareRegistrations(bindingStore{n.st}) // phones registered with the other nodes are reached too
+		n.sip.ShareNonces(n.st)                      // a digest answer used with one node is not taken by another
 	}
 	if regs > 0 {
 		n.log.Info("registrations restored", "phones", regs)

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -57,6 +58,11 @@ type authenticator struct {
 	ha1 func(user string) (string, bool)
 	// guard bans sources that fail too often; nil bans nobody.
 	guard Guard
+
+	// shared, when set (ShareNonces), is where nonce uses are checked
+	// for every node sharing a store; the table below then only when it
+	// cannot answer.
+	shared NonceStore
 
 	mu      sync.Mutex
 	used    map[string]nonceUse // nonce → its uses so far
@@ -123,11 +129,33 @@ func (a *authenticator) checkNonce(n string) error {
 	return nil
 }
 
+// NonceStore checks nonce uses for several nodes (a shared store): a
+// nonce's count must rise and its uses stay within maxUses whichever node
+// sees it; nonces issued before prune may be forgotten.
+type NonceStore interface {
+	UseNonce(ctx context.Context, nonce string, nc uint64, issued time.Time, maxUses int, prune time.Time) (bool, error)
+}
+
+// nonceCheckTimeout bounds one check of a nonce's use in a shared store.
+const nonceCheckTimeout = 2 * time.Second
+
 // use records that nonce n, with count nc (0 without qop), authenticated a
 // request; it refuses a count that did not increase and a nonce used too often.
 func (a *authenticator) use(n string, nc uint64) error {
 	ts, _, _ := strings.Cut(n, ".")
 	issued, _ := strconv.ParseInt(ts, 16, 64) // checked by checkNonce
+	if a.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), nonceCheckTimeout)
+		ok, err := a.shared.UseNonce(ctx, n, nc, time.Unix(issued, 0), maxNonceUses, a.now().Add(-nonceLifetime))
+		cancel()
+		switch {
+		case err == nil && ok:
+			return nil
+		case err == nil:
+			return fmt.Errorf("%w: %w: nc %d used before, or the nonce too often, on a node of the cluster", ErrStaleNonce, ErrNonceReplay, nc)
+		}
+		// The store cannot answer: this node's own table decides.
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	u, seen := a.used[n]

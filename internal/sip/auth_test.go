@@ -1,10 +1,12 @@
 package sip
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,5 +261,51 @@ func TestDigestUsedNoncesBounded(t *testing.T) {
 	}
 	if _, err := a.verify("REGISTER", first); !errors.Is(err, ErrStaleNonce) {
 		t.Fatalf("a forgotten nonce replayed: %v, want stale", err)
+	}
+}
+
+// memNonces is a NonceStore in memory shared by "nodes".
+type memNonces struct {
+	mu   sync.Mutex
+	used map[string][2]uint64 // nonce → nc, uses
+	down bool
+}
+
+func (m *memNonces) UseNonce(_ context.Context, nonce string, nc uint64, _ time.Time, maxUses int, _ time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.down {
+		return false, errors.New("store down")
+	}
+	u, seen := m.used[nonce]
+	if seen && (nc <= u[0] || u[1] >= uint64(maxUses)) {
+		return false, nil
+	}
+	m.used[nonce] = [2]uint64{nc, u[1] + 1}
+	return true, nil
+}
+
+// With the nonce uses shared, an Authorization used with one node is a
+// replay at another; when the store cannot answer, the node's own table
+// decides.
+func TestDigestReplayAcrossNodes(t *testing.T) {
+	key := make([]byte, 32)
+	shared := &memNonces{used: map[string][2]uint64{}}
+	a, b := newTestAuth(key...), newTestAuth(key...)
+	a.shared, b.shared = shared, shared
+	auth := answer(t, a.challenge(false), "1001", "demo1001")
+	if _, err := a.verify("REGISTER", auth); err != nil {
+		t.Fatalf("first use at a: %v", err)
+	}
+	if _, err := b.verify("REGISTER", auth); !errors.Is(err, ErrNonceReplay) {
+		t.Fatalf("the same Authorization at b: %v, want a replay", err)
+	}
+	shared.down = true
+	fresh := answer(t, b.challenge(false), "1001", "demo1001")
+	if _, err := b.verify("REGISTER", fresh); err != nil {
+		t.Fatalf("with the store down, a fresh answer: %v", err)
+	}
+	if _, err := b.verify("REGISTER", fresh); !errors.Is(err, ErrNonceReplay) {
+		t.Fatalf("with the store down, a replay at the same node: %v", err)
 	}
 }

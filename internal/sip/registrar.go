@@ -249,6 +249,11 @@ func (s *Server) ShareRegistrations(shared SharedBindings) {
 	s.reg.shared = shared
 }
 
+// ShareNonces checks digest nonce uses in a store other nodes share (with
+// Config.NonceKey the same for all): an Authorization used with one node
+// cannot be replayed to another. Call it once, before Run.
+func (s *Server) ShareNonces(n NonceStore) { s.auth.shared = n }
+
 // Registrations lists the bindings of phones registered with this node.
 func (s *Server) Registrations() []Binding { return s.reg.all() }
 

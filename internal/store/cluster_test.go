@@ -224,3 +224,35 @@ func TestSharedSecret(t *testing.T) {
 		t.Fatal("a secret of another size was accepted")
 	}
 }
+
+// A nonce's use is one for all nodes: its count must rise whichever node
+// sees it, and its uses are bounded.
+func TestUseNonceAcrossNodes(t *testing.T) {
+	st := openNodes(t, "a", "b")
+	a, b := st[0], st[1]
+	ctx := context.Background()
+	now := time.Now()
+	use := func(s *Store, nonce string, nc uint64) bool {
+		t.Helper()
+		ok, err := s.UseNonce(ctx, nonce, nc, now, 3, now.Add(-5*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !use(a, "n1", 1) {
+		t.Fatal("a nonce's first use refused")
+	}
+	if use(b, "n1", 1) {
+		t.Fatal("the same count replayed to another node accepted")
+	}
+	if !use(b, "n1", 2) || !use(a, "n1", 3) {
+		t.Fatal("a rising count refused")
+	}
+	if use(a, "n1", 4) {
+		t.Fatal("a fourth use accepted with at most 3")
+	}
+	if !use(b, "n2", 1) {
+		t.Fatal("another nonce refused")
+	}
+}

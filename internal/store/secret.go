@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"time"
 )
 
 // SharedSecret returns the secret called name, size random bytes made by
@@ -29,4 +30,34 @@ func (s *Store) SharedSecret(ctx context.Context, name string, size int) ([]byte
 		return nil, fmt.Errorf("store: secret %s: stored value is not %d bytes of hex", name, size)
 	}
 	return b, nil
+}
+
+// UseNonce records that a digest nonce issued at issued authenticated a
+// request with count nc, for every node sharing the database: it reports
+// false (a replay) when the nonce was already used with a count as high,
+// or maxUses times. Nonces issued before prune are forgotten first (at most
+// once a minute).
+func (s *Store) UseNonce(ctx context.Context, nonce string, nc uint64, issued time.Time, maxUses int, prune time.Time) (bool, error) {
+	s.pruneMu.Lock()
+	due := time.Since(s.prunedNonces) > time.Minute
+	if due {
+		s.prunedNonces = time.Now()
+	}
+	s.pruneMu.Unlock()
+	if due {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM sip_nonces WHERE issued < ?`, ms(prune)); err != nil {
+			return false, fmt.Errorf("store: prune nonces: %w", err)
+		}
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO sip_nonces (nonce, nc, uses, issued) VALUES (?, ?, 1, ?)
+ ON CONFLICT (nonce) DO UPDATE SET nc = excluded.nc, uses = sip_nonces.uses + 1
+ WHERE excluded.nc > sip_nonces.nc AND sip_nonces.uses < ?`, nonce, int64(nc), ms(issued), maxUses)
+	if err != nil {
+		return false, fmt.Errorf("store: use nonce: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: use nonce: %w", err)
+	}
+	return n == 1, nil
 }

@@ -90,6 +90,10 @@ type Store struct {
 
 	mu     sync.RWMutex // guards closed; held shared by a send only to register it
 	closed bool
+
+	// pruneMu guards prunedNonces, when UseNonce last pruned.
+	pruneMu      sync.Mutex
+	prunedNonces time.Time
 }
 
 // Options say which database the store runs on.
