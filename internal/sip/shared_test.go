@@ -158,3 +158,78 @@ func TestDialFollowsPath(t *testing.T) {
 		t.Fatalf("no Route %s in:\n%s", route, msg)
 	}
 }
+
+// A Path is taken from the proxies in front only: anyone else's would
+// steer the node's requests to the phone through an address of its choice.
+func TestPathOnlyFromProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		proxies  []netip.Addr
+		wantPath bool
+	}{
+		{"from a configured proxy", []netip.Addr{netip.MustParseAddr("127.0.0.1")}, true},
+		{"from anyone else", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng, err := media.NewEngine(media.EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 42200, PortMax: 42300})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ha1 := testHA1("1001", "switchboard", "demo1001")
+			s, err := New(Config{Listen: "127.0.0.1:0", Realm: "switchboard", MinExpires: time.Minute, MaxExpires: time.Hour, Proxies: tc.proxies,
+				HA1: func(u string) (string, bool) { return ha1, u == "1001" }}, eng, &registrations{told: map[string]bool{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ready := make(chan struct{})
+			go s.Run(ctx, ready) //nolint:errcheck // ends with ctx
+			<-ready
+			conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			server, _ := net.ResolveUDPAddr("udp", s.addr.String())
+			send := func(cseq int, auth string) string {
+				t.Helper()
+				msg := "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + conn.LocalAddr().String() + ";branch=z9hG4bK-" + strings.Repeat("x", cseq) +
+					"\r\nMax-Forwards: 70\r\nFrom: <sip:1001@127.0.0.1>;tag=t1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: path-test\r\nCSeq: " +
+					string(rune('0'+cseq)) + " REGISTER\r\nContact: <sip:1001@127.0.0.1:5999>\r\nPath: <sip:198.51.100.9;lr>\r\nExpires: 300\r\n" + auth + "Content-Length: 0\r\n\r\n"
+				if _, err := conn.WriteTo([]byte(msg), server); err != nil {
+					t.Fatal(err)
+				}
+				buf := make([]byte, 4096)
+				for {
+					_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+					n, _, err := conn.ReadFrom(buf)
+					if err != nil {
+						t.Fatalf("no answer: %v", err)
+					}
+					if r := string(buf[:n]); !strings.HasPrefix(r, "SIP/2.0 100") {
+						return r
+					}
+				}
+			}
+			chal := send(1, "")
+			i := strings.Index(chal, "WWW-Authenticate: ")
+			if i < 0 {
+				t.Fatalf("no challenge: %s", chal)
+			}
+			line := chal[i+len("WWW-Authenticate: "):]
+			line = line[:strings.Index(line, "\r\n")]
+			auth := "Authorization: " + answer(t, line, "1001", "demo1001") + "\r\n"
+			if r := send(2, auth); !strings.HasPrefix(r, "SIP/2.0 200") {
+				t.Fatalf("REGISTER: %s", r)
+			}
+			b, ok := s.Registered("1001")
+			if !ok {
+				t.Fatal("not registered")
+			}
+			if got := len(b.Path) > 0; got != tc.wantPath {
+				t.Fatalf("Path %q kept: %v, want %v", b.Path, got, tc.wantPath)
+			}
+		})
+	}
+}
