@@ -22,8 +22,30 @@ func (n *Node) clusterMember() *cluster.Member {
 		OnLead:     n.acd.Leading,
 		OnLose:     n.acd.NotLeading,
 		OnLeader:   n.acd.SetLeader,
-		OnLost:     n.acd.NodeLost,
+		OnLost: func(node string) {
+			n.acd.NodeLost(node)
+			go n.adoptCallbacks(node)
+		},
 	})
+}
+
+// adoptCallbacks takes over a lost node's pending callbacks (the leader
+// does, when it finds the node lost): they are queued again here in their
+// order, ahead of new calls, and dialled from here; the customers keep
+// their callbacks.
+func (n *Node) adoptCallbacks(lost string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cbs, err := n.st.AdoptCallbacks(ctx, lost)
+	if err != nil {
+		n.log.Error("a lost node's pending callbacks not taken over; they wait for it", "node", lost, "err", err)
+		return
+	}
+	if len(cbs) == 0 {
+		return
+	}
+	restored := n.mgr.RestoreCallbacks(n.ready, cbs)
+	n.log.Warn("took over a lost node's pending callbacks", "node", lost, "callbacks", restored, "stored", len(cbs))
 }
 
 // joinACD sends the manager's queue work to the cluster's one ACD (the

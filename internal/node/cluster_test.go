@@ -69,6 +69,13 @@ func TestTwoNodesOneCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	ghost.SaveCall(store.CallRecord{ID: "ghost-call", ArrivedAt: long, Outcome: string(event.OutcomeInProgress)})
+	// and a customer waiting for its callback
+	ghost.SaveCall(store.CallRecord{ID: "ghost-callback", Caller: "5551234", Dialed: "100", ArrivedAt: long, QueuedAt: &long,
+		Queue: "support", Outcome: string(event.OutcomeCallbackPending)})
+	if err := ghost.SaveCallback(context.Background(), store.PendingCallback{CallID: "ghost-callback", Queue: "support", Number: "5551234",
+		Dialed: "100", Caller: "5551234", RequestedAt: long, QueuedAt: long, LineAt: long}); err != nil {
+		t.Fatal(err)
+	}
 	ghost.Flush()
 	var rec nodetest.CallRecord
 	nodetest.WaitFor(t, 10*time.Second, "the silent node's call closed", func() bool {
@@ -76,6 +83,15 @@ func TestTwoNodesOneCluster(t *testing.T) {
 	})
 	if rec.Reason != store.LostReason {
 		t.Fatalf("silent node's call %+v, want reason %q", rec, store.LostReason)
+	}
+	// The leader took the callback over: it is a's now, the customer's
+	// record still waiting for it.
+	nodetest.WaitFor(t, 10*time.Second, "the silent node's callback taken over by the leader", func() bool {
+		left, err := ghost.PendingCallbacks(context.Background())
+		return err == nil && len(left) == 0
+	})
+	if b.API("GET", "/api/v1/calls/ghost-callback", nil, &rec) != 200 || rec.Outcome != string(event.OutcomeCallbackPending) {
+		t.Fatalf("the taken-over callback's record: %+v", rec)
 	}
 
 	if err := a.Stop(15 * time.Second); err != nil {

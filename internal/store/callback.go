@@ -129,3 +129,43 @@ func (s *Store) flushContext(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// AdoptCallbacks makes this node the owner of a lost node's pending
+// callbacks (on a shared database) and returns them as PendingCallbacks
+// does: the customers who asked to be called back keep their callback
+// when the node that took it dies. Each is moved once: another node
+// adopting the same ones at the same time gets none of them.
+func (s *Store) AdoptCallbacks(ctx context.Context, lost string) ([]PendingCallback, error) {
+	if !s.db.pg || lost == s.node {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `UPDATE pending_callbacks SET node = ? WHERE node = ? RETURNING call_id`, s.node, lost)
+	if err != nil {
+		return nil, fmt.Errorf("store: adopt %s's callbacks: %w", lost, err)
+	}
+	moved := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: adopt %s's callbacks: %w", lost, err)
+		}
+		moved[id] = true
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil || len(moved) == 0 {
+		return nil, err
+	}
+	all, err := s.PendingCallbacks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, cb := range all {
+		if moved[cb.CallID] {
+			out = append(out, cb)
+		}
+	}
+	return out, nil
+}

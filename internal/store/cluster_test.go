@@ -256,3 +256,33 @@ func TestUseNonceAcrossNodes(t *testing.T) {
 		t.Fatal("another nonce refused")
 	}
 }
+
+// A lost node's pending callbacks move to the node that adopts them, once.
+func TestAdoptCallbacks(t *testing.T) {
+	st := openNodes(t, "a", "b")
+	a, b := st[0], st[1]
+	ctx := context.Background()
+	now := time.Now()
+	for i, id := range []string{"cb1", "cb2"} {
+		if err := a.SaveCallback(ctx, PendingCallback{CallID: id, Queue: "support", Number: "555", RequestedAt: now, QueuedAt: now,
+			LineAt: now.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.SaveCallback(ctx, PendingCallback{CallID: "own", Queue: "support", Number: "556", RequestedAt: now, QueuedAt: now, LineAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.AdoptCallbacks(ctx, "a")
+	if err != nil || len(got) != 2 || got[0].CallID != "cb1" || got[1].CallID != "cb2" {
+		t.Fatalf("adopted %+v, %v; want a's two, in line order, not b's own", got, err)
+	}
+	if again, err := b.AdoptCallbacks(ctx, "a"); err != nil || len(again) != 0 {
+		t.Fatalf("adopted again: %+v, %v", again, err)
+	}
+	if left, _ := a.PendingCallbacks(ctx); len(left) != 0 {
+		t.Fatalf("a still has %+v", left)
+	}
+	if mine, _ := b.PendingCallbacks(ctx); len(mine) != 3 {
+		t.Fatalf("b has %d callbacks, want 3", len(mine))
+	}
+}
