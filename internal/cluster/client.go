@@ -273,24 +273,22 @@ func (c *Client) do(op string, req acdRequest) error {
 // The Distributor's calls.
 
 func (c *Client) Enqueue(callID, queueName string, priority int) error {
-	at := time.Now()
-	err := c.do("enqueue", acdRequest{CallID: callID, Queue: queueName, Priority: priority, At: at})
+	return c.enqueue("enqueue", callID, queueName, priority, time.Now())
+}
+
+func (c *Client) EnqueueRestored(callID, queueName string, priority int, queuedAt time.Time) error {
+	return c.enqueue("enqueue_restored", callID, queueName, priority, queuedAt)
+}
+
+// enqueue is Enqueue (at: now) and EnqueueRestored: the call is in the
+// ledger once the leader has it.
+func (c *Client) enqueue(op, callID, queueName string, priority int, at time.Time) error {
+	err := c.do(op, acdRequest{CallID: callID, Queue: queueName, Priority: priority, At: at})
 	if err != nil && strings.Contains(err.Error(), "already queued") {
 		err = nil // sent again after a timeout: the leader had it
 	}
 	if err == nil {
 		c.led.enqueued(callID, queueName, priority, at)
-	}
-	return err
-}
-
-func (c *Client) EnqueueRestored(callID, queueName string, priority int, queuedAt time.Time) error {
-	err := c.do("enqueue_restored", acdRequest{CallID: callID, Queue: queueName, Priority: priority, At: queuedAt})
-	if err != nil && strings.Contains(err.Error(), "already queued") {
-		err = nil
-	}
-	if err == nil {
-		c.led.enqueued(callID, queueName, priority, queuedAt)
 	}
 	return err
 }
@@ -556,13 +554,21 @@ func (c *Client) fresh(epoch int64) bool {
 	return true
 }
 
+// freshOr409 is fresh, answering 409 for a stale epoch.
+func (c *Client) freshOr409(w http.ResponseWriter, epoch int64) bool {
+	if c.fresh(epoch) {
+		return true
+	}
+	http.Error(w, fmt.Sprintf("epoch %d is older than the leader's", epoch), http.StatusConflict)
+	return false
+}
+
 func (c *Client) serveOffer(w http.ResponseWriter, r *http.Request) {
 	var m offerMessage
 	if !decode(w, r, &m) {
 		return
 	}
-	if !c.fresh(m.Epoch) {
-		http.Error(w, fmt.Sprintf("epoch %d is older than the leader's", m.Epoch), http.StatusConflict)
+	if !c.freshOr409(w, m.Epoch) {
 		return
 	}
 	c.deliver(m.Offer, m.Cancel)
@@ -592,8 +598,7 @@ func (c *Client) serveReport(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &m) {
 		return
 	}
-	if !c.fresh(m.Epoch) {
-		http.Error(w, fmt.Sprintf("epoch %d is older than the leader's", m.Epoch), http.StatusConflict)
+	if !c.freshOr409(w, m.Epoch) {
 		return
 	}
 	c.SetLeader(m.Leader, m.HTTP, m.Epoch) // calls go to the new leader from now on

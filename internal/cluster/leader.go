@@ -182,7 +182,8 @@ func (l *Leader) gather(ctx context.Context) []Report {
 
 // restoreCalls puts reports into the engine — agents on calls, calls
 // waiting in their original order, phones ringing — and notes each node's
-// run and device states. It returns the calls it restored. Not under l.mu:
+// run and device states (applied by the caller: applyReach). It returns
+// the calls it restored. Not under l.mu:
 // the engine's decisions come back through Offer.
 func (l *Leader) restoreCalls(reports []Report) int {
 	log := l.c.cfg.Log
@@ -238,13 +239,6 @@ func (l *Leader) restoreCalls(reports []Report) int {
 			l.mu.Lock()
 			l.offers[o.Offer.ID] = offerAt{call: o.Offer.CallID, node: r.Node}
 			l.mu.Unlock()
-		}
-	}
-	// Device states of the agents the reports name: reached by some node,
-	// or registered with any.
-	for _, r := range reports {
-		for agent := range r.Reachable {
-			l.applyReach(agent)
 		}
 	}
 	return n
@@ -551,6 +545,9 @@ func (l *Leader) serve(op string, req acdRequest) (acdResponse, error) {
 				r := *req.Report
 				r.Node, r.Run = req.Node, req.Run
 				n := l.restoreCalls([]Report{r})
+				for agent := range r.Reachable {
+					l.applyReach(agent)
+				}
 				l.c.cfg.Log.Info("cluster: a node's calls reported late", "node", req.Node, "calls_restored", n)
 			}
 			return acdResponse{}, nil

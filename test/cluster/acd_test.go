@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -256,33 +255,14 @@ func TestOneQueueAcrossNodes(t *testing.T) {
 	if len(byNode[leader]) == 0 || len(byNode[survivor]) == 0 {
 		t.Fatalf("at 30 s, calls up on one node only: %v", byNode)
 	}
-	pid, err := os.ReadFile(filepath.Join(dir, leader+".pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
-	if err := syscall.Kill(p, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	took := waitFor(t, 5*time.Second, "the survivor leads with a higher epoch", func() bool {
-		v, ok := view(t, survivor)
-		return ok && v.Leader == survivor && v.Epoch > epoch
-	})
+	killed := kill9(t, dir, leader)
+	took := waitLeads(t, survivor, epoch)
 	if took > time.Second {
 		t.Errorf("the survivor took %s to lead, want within 1 s", took)
 	}
 	t.Logf("%s killed with %d calls up; %s (%d calls up) leads after %s", leader, len(byNode[leader]), survivor, len(byNode[survivor]),
 		took.Round(10*time.Millisecond))
-	waitFor(t, 10*time.Second, "the dead node's calls closed as node lost", func() bool {
-		n := 0
-		for _, c := range calls(t, survivor) {
-			if c.Node == leader && c.Outcome == "failed" && c.Reason == "node lost" {
-				n++
-			}
-		}
-		return n == len(byNode[leader])
-	})
+	waitLost(t, survivor, leader, len(byNode[leader]))
 	t.Logf("the dead node's calls closed as node lost %s after the kill", time.Since(killed).Round(100*time.Millisecond))
 	if ok, failed, slowest := sippResult(t, sipp(t, dir, 4, 4, time.Second)); ok != 4 || failed != 0 || slowest > 2500*time.Millisecond {
 		t.Errorf("new calls after the kill: %d ok, %d failed, slowest answer %s", ok, failed, slowest)

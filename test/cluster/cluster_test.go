@@ -225,6 +225,45 @@ func sippResult(t *testing.T, run *sippRun) (ok, failed int, slowest time.Durati
 	return count("Successful call"), count("Failed call"), slowest
 }
 
+// kill9 kills node with SIGKILL and returns when.
+func kill9(t *testing.T, dir, node string) time.Time {
+	t.Helper()
+	pid, err := os.ReadFile(filepath.Join(dir, node+".pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+	if err := syscall.Kill(p, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	return time.Now()
+}
+
+// waitLeads waits (5 s at most) for survivor to lead with an epoch above
+// epoch and returns how long that took.
+func waitLeads(t *testing.T, survivor string, epoch int64) time.Duration {
+	t.Helper()
+	return waitFor(t, 5*time.Second, "the survivor leads with a higher epoch", func() bool {
+		v, ok := view(t, survivor)
+		return ok && v.Leader == survivor && v.Epoch > epoch
+	})
+}
+
+// waitLost waits (10 s at most) until survivor shows n calls of the dead
+// node closed as "node lost".
+func waitLost(t *testing.T, survivor, dead string, n int) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "the dead node's calls closed as node lost", func() bool {
+		closed := 0
+		for _, c := range calls(t, survivor) {
+			if c.Node == dead && c.Outcome == "failed" && c.Reason == "node lost" {
+				closed++
+			}
+		}
+		return closed == n
+	})
+}
+
 func TestLeaderKilledBehindKamailio(t *testing.T) {
 	need(t, "kamailio", "sipp", "psql", "curl")
 	dir := t.TempDir()
@@ -275,31 +314,12 @@ func TestLeaderKilledBehindKamailio(t *testing.T) {
 	if len(byNode[leader]) == 0 || len(byNode[survivor]) == 0 {
 		t.Fatalf("Kamailio sent the calls to one node only: %v", byNode)
 	}
-	pid, err := os.ReadFile(filepath.Join(dir, leader+".pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
-	if err := syscall.Kill(p, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
+	killed := kill9(t, dir, leader)
 
-	took := waitFor(t, 5*time.Second, "the survivor leads with a higher epoch", func() bool {
-		v, ok := view(t, survivor)
-		return ok && v.Leader == survivor && v.Epoch > epoch
-	})
+	took := waitLeads(t, survivor, epoch)
 	t.Logf("%s killed; %s leads after %s", leader, survivor, took.Round(10*time.Millisecond))
 
-	waitFor(t, 10*time.Second, "the dead node's calls closed as node lost", func() bool {
-		n := 0
-		for _, c := range calls(t, survivor) {
-			if c.Node == leader && c.Outcome == "failed" && c.Reason == "node lost" {
-				n++
-			}
-		}
-		return n == len(byNode[leader])
-	})
+	waitLost(t, survivor, leader, len(byNode[leader]))
 	t.Logf("%d calls of %s closed as node lost %s after the kill", len(byNode[leader]), leader, time.Since(killed).Round(100*time.Millisecond))
 
 	ok, failed, _ := sippResult(t, run)
