@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/switchboard/switchboard/internal/sip"
 )
 
 const usage = `switchboard — self-hosted call handling
@@ -32,6 +34,7 @@ serve applies its setup file again on SIGHUP, without dropping a call.
 `
 
 func main() {
+	sip.ShortenAcceptedTimers() // before any SIP traffic: see its comment
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

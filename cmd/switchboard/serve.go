@@ -9,11 +9,15 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/node"
 )
+
+// serveGCPercent is the server's GOGC unless the environment sets one.
+const serveGCPercent = 50
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -31,6 +35,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	if os.Getenv("GOGC") == "" {
+		// The heap may grow by half its live size between collections,
+		// not by all of it (Go's default): at 1,000 bridged calls that is
+		// about 9 KiB less per call, for a collector that costs a few
+		// per cent of the CPU at 200 new calls a second (BENCHMARKS.md).
+		debug.SetGCPercent(serveGCPercent)
+	}
 
 	cfg, err := sf.load()
 	if err != nil {

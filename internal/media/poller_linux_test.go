@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 // processCPU is the process's user and system CPU so far.
@@ -336,4 +338,87 @@ func BenchmarkMonitorListen(b *testing.B) {
 	for range b.N {
 		op()
 	}
+}
+
+// BenchmarkLoopbackSend is the machine's own price of a packet, not the
+// engine's: one 172-byte datagram sent on loopback, where the send also
+// delivers it into the receiving socket. "sendto" is what a leg does — each
+// of 500 sockets sends to its own peer, one system call a packet;
+// "sendmmsg-64" is one socket sending batches of 64 to the 500 peers, which
+// legs with a port each cannot do. Per-packet figures of the load runs are
+// bounded below by the first (BENCHMARKS.md, issue 15).
+func BenchmarkLoopbackSend(b *testing.B) {
+	const peers = 500
+	ip := netip.MustParseAddr("127.0.0.1")
+	recv := make([]*rawSocket, peers)
+	addrs := make([]netip.AddrPort, peers)
+	for i := range recv {
+		s, err := bindRaw(ip, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.close() })
+		sa, err := syscall.Getsockname(s.fd)
+		if err != nil {
+			b.Fatal(err)
+		}
+		recv[i], addrs[i] = s, netip.AddrPortFrom(ip, uint16(sa.(*syscall.SockaddrInet4).Port))
+	}
+	drain := newBatch()
+	drainAll := func() {
+		b.StopTimer()
+		for _, s := range recv {
+			for range 4 { // a socket holds at most 2 packets of a round here
+				if drain.recv(s); drain.n == 0 {
+					break
+				}
+			}
+		}
+		b.StartTimer()
+	}
+	pkt := relayPacket()
+	b.Run("sendto", func(b *testing.B) {
+		send := make([]*rawSocket, peers)
+		for i := range send {
+			s, err := bindRaw(ip, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.close() })
+			send[i] = s
+		}
+		for i := range b.N {
+			k := i % peers
+			_ = send[k].writeTo(pkt, addrs[k])
+			if k == peers-1 {
+				drainAll()
+			}
+		}
+	})
+	b.Run("sendmmsg-64", func(b *testing.B) {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		pc := ipv4.NewPacketConn(c)
+		msgs := make([]ipv4.Message, 64)
+		udp := make([]*net.UDPAddr, peers)
+		for i, a := range addrs {
+			udp[i] = net.UDPAddrFromAddrPort(a)
+		}
+		for sent := 0; sent < b.N; {
+			n := min(len(msgs), b.N-sent, peers-sent%peers)
+			for j := range n {
+				msgs[j].Buffers = [][]byte{pkt}
+				msgs[j].Addr = udp[(sent+j)%peers]
+			}
+			if _, err := pc.WriteBatch(msgs[:n], 0); err != nil {
+				b.Fatal(err)
+			}
+			if sent += n; sent%peers == 0 {
+				drainAll()
+			}
+		}
+	})
 }

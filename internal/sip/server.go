@@ -129,6 +129,10 @@ type Server struct {
 	// with 503 before anything else looks at them.
 	draining atomic.Bool
 
+	// answered keeps the final responses of non-INVITE transactions over
+	// UDP for Timer J, in place of the transactions (answered.go).
+	answered *answered
+
 	legs   sync.Map // SIP Call-ID → *Leg
 	trunks trunkRegs
 }
@@ -220,6 +224,7 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 		conns:   newConnLimits(cfg.Edge),
 		host:    host, port: port,
 		udp: udp, addr: bound,
+		answered: newAnswered(gosip.Timer_J, maxAnswered),
 	}
 	s.conns.shed = s.shed
 	s.conns.banned = func(a netip.Addr) bool { g := s.auth.guard; return g != nil && g.Banned(a) }
@@ -280,23 +285,23 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 		ua.Close()
 		return fail(err)
 	}
-	srv.OnRegister(s.onRegister)
+	srv.OnRegister(s.absorbing(s.onRegister))
 	srv.OnInvite(s.onInvite)
 	srv.OnAck(s.onAck)
-	srv.OnBye(s.onBye)
-	srv.OnCancel(s.onCancel)
-	srv.OnOptions(s.onOptions)
-	srv.OnInfo(s.onInfo)
-	srv.OnRefer(s.onRefer)
-	srv.OnNotify(func(req *gosip.Request, tx gosip.ServerTransaction) {
+	srv.OnBye(s.absorbing(s.onBye))
+	srv.OnCancel(s.absorbing(s.onCancel))
+	srv.OnOptions(s.absorbing(s.onOptions))
+	srv.OnInfo(s.absorbing(s.onInfo))
+	srv.OnRefer(s.absorbing(s.onRefer))
+	srv.OnNotify(s.absorbing(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.metrics.request("NOTIFY")
 		if s.inDialog(req) == nil {
 			s.noDialog(req, tx)
 			return
 		}
 		s.respond(req, tx, 200, "OK", "")
-	})
-	srv.OnUpdate(func(req *gosip.Request, tx gosip.ServerTransaction) {
+	}))
+	srv.OnUpdate(s.absorbing(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		// UPDATE is not supported, but one outside a dialog is told so
 		// rather than that the method exists there.
 		s.metrics.request("UPDATE")
@@ -307,13 +312,13 @@ func New(cfg Config, eng *media.Engine, h Handler) (*Server, error) {
 		res := gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
 		res.AppendHeader(gosip.NewHeader("Allow", allowed))
 		s.send(tx, res)
-	})
-	srv.OnNoRoute(func(req *gosip.Request, tx gosip.ServerTransaction) {
+	}))
+	srv.OnNoRoute(s.absorbing(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.metrics.request(req.Method.String())
 		res := gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
 		res.AppendHeader(gosip.NewHeader("Allow", allowed))
 		s.send(tx, res)
-	})
+	}))
 	return s, nil
 }
 

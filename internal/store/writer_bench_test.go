@@ -16,7 +16,16 @@ import (
 // writer would hold them.
 //
 //	go test -run '^$' -bench WriteCall -benchmem ./internal/store/
-func BenchmarkWriteCall(b *testing.B) {
+func BenchmarkWriteCall(b *testing.B) { benchmarkWriteCall(b, 0) }
+
+// BenchmarkWriteCallOpByOp is the same call with each op in a transaction
+// of its own: what the writer did at low load, when every op found the
+// queue empty behind it.
+func BenchmarkWriteCallOpByOp(b *testing.B) { benchmarkWriteCall(b, 1) }
+
+// benchmarkWriteCall writes a call's ops in transactions of per ops each
+// (0: all in one).
+func benchmarkWriteCall(b *testing.B, per int) {
 	s, err := New(testOptions(b), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
@@ -41,8 +50,16 @@ func BenchmarkWriteCall(b *testing.B) {
 		for _, k := range kinds {
 			batch = append(batch, op{event: &Event{At: now, Kind: event.Kind(k), CallID: id, Agent: "1001", Queue: "sales", Detail: "x"}})
 		}
-		if err := s.writeBatch(ctx, batch); err != nil {
-			b.Fatal(err)
+		n := per
+		if n == 0 {
+			n = len(batch)
+		}
+		for rest := batch; len(rest) > 0; {
+			k := min(n, len(rest))
+			if err := s.writeBatch(ctx, rest[:k]); err != nil {
+				b.Fatal(err)
+			}
+			rest = rest[k:]
 		}
 	}
 }

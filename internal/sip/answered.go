@@ -1,0 +1,185 @@
+package sip
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// answered keeps what RFC 3261's Timer J asks of a non-INVITE server
+// transaction over UDP — for 64×T1 (32 s) after its final response, a
+// retransmission of the request gets that response again — without the
+// transaction. sipgo keeps the whole transaction for Timer J: its parsed
+// request, its parsed response and a timer, about 3.5 KiB for a BYE. At 200
+// calls a second that is every call of the last 32 s, and the server's
+// memory grew with the call rate instead of with the calls up. Here the
+// transaction ends as soon as the handler has answered, and the final
+// response stays as text, keyed by the transaction's key, in a queue in the
+// order of answering, so expiry pops from the front and needs no timer.
+// maxAnswered bounds the responses kept (about 600 bytes each); beyond it
+// the oldest goes before its 32 s, and a retransmission of its request is
+// handled again as a new one (a BYE then gets 481, a REGISTER is renewed).
+const maxAnswered = 1 << 16
+
+type answered struct {
+	ttl time.Duration
+	max int // entries kept at most; the oldest goes first beyond it
+
+	mu    sync.Mutex
+	byKey map[string][]byte
+	queue []kept // in the order answered; head is the oldest
+	head  int
+}
+
+type kept struct {
+	key string
+	at  time.Time
+}
+
+func newAnswered(ttl time.Duration, max int) *answered {
+	return &answered{ttl: ttl, max: max, byKey: make(map[string][]byte)}
+}
+
+// get returns the final response sent for key, nil if none is kept.
+func (a *answered) get(key string, now time.Time) []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.expire(now)
+	return a.byKey[key]
+}
+
+// put keeps res as the final response for key.
+func (a *answered) put(key string, res []byte, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.expire(now)
+	if _, ok := a.byKey[key]; !ok {
+		a.queue = append(a.queue, kept{key: key, at: now})
+	}
+	a.byKey[key] = res
+	for len(a.byKey) > a.max {
+		a.pop()
+	}
+}
+
+// len is the number of responses kept.
+func (a *answered) len() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.byKey)
+}
+
+func (a *answered) expire(now time.Time) {
+	for a.head < len(a.queue) && now.Sub(a.queue[a.head].at) >= a.ttl {
+		a.pop()
+	}
+}
+
+// pop drops the oldest entry; the queue's slice is compacted once its dead
+// front is as long as the rest, so it stays within twice the entries kept.
+func (a *answered) pop() {
+	if a.head == len(a.queue) {
+		return
+	}
+	delete(a.byKey, a.queue[a.head].key)
+	a.queue[a.head] = kept{}
+	a.head++
+	if a.head == len(a.queue) {
+		a.queue, a.head = a.queue[:0], 0
+	} else if a.head >= len(a.queue)-a.head {
+		n := copy(a.queue, a.queue[a.head:])
+		clear(a.queue[n:])
+		a.queue, a.head = a.queue[:n], 0
+	}
+}
+
+// finalTx is a server transaction that notes the text of the final response
+// sent on it.
+type finalTx struct {
+	gosip.ServerTransaction
+	final atomic.Pointer[[]byte]
+}
+
+func (t *finalTx) Respond(res *gosip.Response) error {
+	if err := t.ServerTransaction.Respond(res); err != nil {
+		return err
+	}
+	if !res.IsProvisional() {
+		b := []byte(res.String())
+		t.final.CompareAndSwap(nil, &b)
+	}
+	return nil
+}
+
+// absorbing wraps a handler of a non-INVITE method. Over UDP, a request
+// whose transaction was answered within Timer J is a retransmission: it gets
+// the same final response and does not reach the handler again. Otherwise
+// the handler answers it, the final response is kept, and the transaction
+// ends at once. Over TCP and TLS there are no retransmissions: sipgo ends
+// the transaction itself.
+func (s *Server) absorbing(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *gosip.Request, tx gosip.ServerTransaction) {
+		if tx == nil || gosip.IsReliable(req.Transport()) {
+			h(req, tx)
+			return
+		}
+		key, err := gosip.ServerTxKeyMake(req)
+		if err != nil {
+			h(req, tx)
+			return
+		}
+		if text := s.answered.get(key, time.Now()); text != nil {
+			s.resend(req, tx, text)
+			tx.Terminate()
+			return
+		}
+		w := &finalTx{ServerTransaction: tx}
+		h(req, w)
+		if final := w.final.Load(); final != nil {
+			s.answered.put(key, *final, time.Now())
+			tx.Terminate()
+		}
+	}
+}
+
+// resend answers a retransmitted request with the final response its first
+// copy got.
+func (s *Server) resend(req *gosip.Request, tx gosip.ServerTransaction, text []byte) {
+	msg, err := gosip.ParseMessage(text)
+	res, ok := msg.(*gosip.Response)
+	if err != nil || !ok {
+		s.log.Debug("sip: kept response does not parse", "method", req.Method.String(), "err", err)
+		return
+	}
+	res.SetTransport(req.Transport())
+	res.SetDestination(req.Source()) // the retransmission's source: its first copy's
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip: respond to a retransmission", "method", req.Method.String(), "err", err)
+	}
+}
+
+// AcceptedWait is how long an INVITE transaction stays after its 2xx
+// (RFC 6026's Timer L on the server, Timer M on the client) once
+// ShortenAcceptedTimers has run: 16×T1, which still covers the 2xx and ACK
+// retransmissions at 0.5, 1, 2 and 4 s. RFC 3261 says 64×T1 (32 s).
+const AcceptedWait = 16 * 500 * time.Millisecond
+
+// ShortenAcceptedTimers sets sipgo's Timer L and Timer M to AcceptedWait.
+// sipgo does not stop those two timers when a transaction ends (at the BYE),
+// so each call's two INVITE transactions — the parsed INVITE, its answer
+// and the ACK kept for 2xx retransmissions, about 14 KiB — stayed in memory
+// for 32 s after the call was answered, however short the call: at 200 new
+// calls a second the memory grew with the call rate, not with the calls
+// up. Past AcceptedWait a 2xx still not acknowledged ends the call (RFC
+// 3261 ends it with a BYE after 32 s).
+//
+// The two are sipgo's package variables, read each time a 2xx is sent or
+// received: call this once at the start of the program, before any SIP
+// traffic (the switchboard binary does; tests keep sipgo's values).
+func ShortenAcceptedTimers() {
+	gosip.Timer_L = AcceptedWait
+	gosip.Timer_M = AcceptedWait
+}

@@ -1,0 +1,169 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/media"
+)
+
+func TestAnsweredKeepsForTheTimerOnly(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	type step struct {
+		at   time.Duration
+		put  string // key to put (its response is "r-"+key), or
+		get  string // key to get
+		want string // the response get should find ("" none)
+		size int    // entries kept after the step
+	}
+	cases := []struct {
+		name  string
+		max   int
+		steps []step
+	}{
+		{"kept within the timer", 10, []step{
+			{at: 0, put: "a", size: 1},
+			{at: 31 * time.Second, get: "a", want: "r-a", size: 1},
+		}},
+		{"gone at the timer", 10, []step{
+			{at: 0, put: "a", size: 1},
+			{at: 5 * time.Second, put: "b", size: 2},
+			{at: 32 * time.Second, get: "a", want: "", size: 1},
+			{at: 32 * time.Second, get: "b", want: "r-b", size: 1},
+			{at: 37 * time.Second, get: "b", want: "", size: 0},
+		}},
+		{"the oldest goes beyond max", 2, []step{
+			{at: 0, put: "a", size: 1},
+			{at: 1 * time.Second, put: "b", size: 2},
+			{at: 2 * time.Second, put: "c", size: 2},
+			{at: 3 * time.Second, get: "a", want: "", size: 2},
+			{at: 3 * time.Second, get: "b", want: "r-b", size: 2},
+			{at: 3 * time.Second, get: "c", want: "r-c", size: 2},
+		}},
+		{"a key put again is kept once", 10, []step{
+			{at: 0, put: "a", size: 1},
+			{at: 1 * time.Second, put: "a", size: 1},
+			{at: 32 * time.Second, get: "a", want: "", size: 0},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAnswered(32*time.Second, tc.max)
+			for i, s := range tc.steps {
+				now := t0.Add(s.at)
+				if s.put != "" {
+					a.put(s.put, []byte("r-"+s.put), now)
+				} else if got := string(a.get(s.get, now)); got != s.want {
+					t.Fatalf("step %d: get %s = %q, want %q", i, s.get, got, s.want)
+				}
+				if n := a.len(); n != s.size {
+					t.Fatalf("step %d: %d kept, want %d", i, n, s.size)
+				}
+			}
+		})
+	}
+}
+
+// Many entries put and expired in turn: the queue's slice stays within
+// twice the entries kept, in order.
+func TestAnsweredQueueStaysSmall(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	a := newAnswered(time.Second, 1<<10)
+	for i := range 10_000 {
+		now := t0.Add(time.Duration(i) * 10 * time.Millisecond) // 100 kept at a time
+		a.put(fmt.Sprint(i), []byte("x"), now)
+		if n := a.len(); n > 100 {
+			t.Fatalf("after %d: %d kept, want at most 100", i, n)
+		}
+		if live := len(a.queue) - a.head; live != a.len() {
+			t.Fatalf("after %d: queue holds %d live, map %d", i, live, a.len())
+		}
+		if cap(a.queue) > 4*100 {
+			t.Fatalf("after %d: queue capacity %d", i, cap(a.queue))
+		}
+	}
+}
+
+// Over UDP, a retransmitted request gets the final response its first copy
+// got (the same challenge, the same To tag) and is not handled again; the
+// transaction is gone, only the response's text is kept.
+func TestRetransmissionGetsTheSameAnswer(t *testing.T) {
+	eng, err := media.NewEngine(media.EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 42400, PortMax: 42420})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha1 := testHA1("1001", "switchboard", "demo1001")
+	s, err := New(Config{Listen: "127.0.0.1:0", Realm: "switchboard", MinExpires: time.Minute, MaxExpires: time.Hour,
+		HA1: func(u string) (string, bool) { return ha1, u == "1001" }}, eng, &registrations{told: map[string]bool{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ready := make(chan struct{})
+	go s.Run(ctx, ready) //nolint:errcheck // ends with ctx
+	<-ready
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	server, _ := net.ResolveUDPAddr("udp", s.addr.String())
+	exchange := func(msg string) string {
+		t.Helper()
+		if _, err := conn.WriteTo([]byte(msg), server); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		for {
+			_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+			n, _, err := conn.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			if r := string(buf[:n]); !strings.HasPrefix(r, "SIP/2.0 100") {
+				return r
+			}
+		}
+	}
+	request := func(method, branch string) string {
+		return method + " sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + conn.LocalAddr().String() + ";branch=z9hG4bK-" + branch +
+			"\r\nMax-Forwards: 70\r\nFrom: <sip:1001@127.0.0.1>;tag=t1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: retrans-" + branch +
+			"\r\nCSeq: 1 " + method + "\r\nContact: <sip:1001@127.0.0.1:5999>\r\nExpires: 300\r\nContent-Length: 0\r\n\r\n"
+	}
+	header := func(res, name string) string {
+		for _, l := range strings.Split(res, "\r\n") {
+			if v, ok := strings.CutPrefix(l, name+": "); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	for _, tc := range []struct{ method, header string }{
+		{"OPTIONS", "To"},                // a new response would carry a new tag
+		{"REGISTER", "WWW-Authenticate"}, // a new challenge would carry a new nonce
+	} {
+		req := request(tc.method, "retrans-"+tc.method)
+		first := exchange(req)
+		again := exchange(req)
+		if h1, h2 := header(first, tc.header), header(again, tc.header); h1 == "" || h1 != h2 {
+			t.Fatalf("%s: %s %q then %q:\n%s\n%s", tc.method, tc.header, h1, h2, first, again)
+		}
+		other := exchange(request(tc.method, "other-"+tc.method))
+		if header(other, tc.header) == header(first, tc.header) {
+			t.Fatalf("%s: a new request got the kept answer:\n%s", tc.method, other)
+		}
+	}
+	reqs, _ := s.metrics.Snapshot()
+	if reqs["OPTIONS"] != 2 || reqs["REGISTER"] != 2 {
+		t.Fatalf("handled %d OPTIONS and %d REGISTER, want 2 each (the retransmissions absorbed)", reqs["OPTIONS"], reqs["REGISTER"])
+	}
+	if n := s.answered.len(); n != 4 {
+		t.Fatalf("%d answers kept, want 4", n)
+	}
+}
