@@ -34,7 +34,9 @@ serve applies its setup file again on SIGHUP, without dropping a call.
 `
 
 func main() {
-	sip.ShortenAcceptedTimers() // before any SIP traffic: see its comment
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		sip.ShortenAcceptedTimers() // before any SIP traffic: see its comment
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

@@ -19,9 +19,14 @@ import (
 // transaction ends as soon as the handler has answered, and the final
 // response stays as text, keyed by the transaction's key, in a queue in the
 // order of answering, so expiry pops from the front and needs no timer.
-// maxAnswered bounds the responses kept (about 600 bytes each); beyond it
-// the oldest goes before its 32 s, and a retransmission of its request is
-// handled again as a new one (a BYE then gets 481, a REGISTER is renewed).
+// maxAnswered bounds the responses kept (about 600 bytes each), 2,048 a
+// second for 32 s; beyond it the oldest goes before its 32 s, and a
+// retransmission of its request is handled again as a new one: a BYE then
+// gets 481, an INFO's digit counts twice, a REFER is refused as a second
+// transfer, an authenticated REGISTER counts as a nonce replay. The
+// requests whose answers are kept are rate-limited by source (REGISTER,
+// OPTIONS) or come from a dialog's own peer; refusals are not kept
+// (worthKeeping).
 const maxAnswered = 1 << 16
 
 type answered struct {
@@ -90,7 +95,13 @@ func (a *answered) pop() {
 	if a.head == len(a.queue) {
 		a.queue, a.head = a.queue[:0], 0
 	} else if a.head >= len(a.queue)-a.head {
-		n := copy(a.queue, a.queue[a.head:])
+		live := a.queue[a.head:]
+		if cap(a.queue) > 1024 && cap(a.queue) > 4*len(live) {
+			// after a burst: let the big array go
+			a.queue, a.head = append(make([]kept, 0, 2*len(live)), live...), 0
+			return
+		}
+		n := copy(a.queue, live)
 		clear(a.queue[n:])
 		a.queue, a.head = a.queue[:n], 0
 	}
@@ -100,24 +111,39 @@ func (a *answered) pop() {
 // sent on it.
 type finalTx struct {
 	gosip.ServerTransaction
-	final atomic.Pointer[[]byte]
+	answered atomic.Bool            // a final response went out
+	final    atomic.Pointer[[]byte] // its text, if worth keeping
 }
 
 func (t *finalTx) Respond(res *gosip.Response) error {
 	if err := t.ServerTransaction.Respond(res); err != nil {
 		return err
 	}
-	if !res.IsProvisional() {
+	if !res.IsProvisional() && !t.answered.Swap(true) && worthKeeping(res.StatusCode) {
 		b := []byte(res.String())
-		t.final.CompareAndSwap(nil, &b)
+		t.final.Store(&b)
 	}
 	return nil
+}
+
+// worthKeeping is false for the answers a request gets again, unchanged, if
+// it is handled again: 400 (it does not parse), 405 (no such method here)
+// and 481 (no such dialog). Those are what anyone can make the server send,
+// without limit, by sending junk in-dialog requests; keeping them would let
+// such a flood push the answers that matter out of the table early.
+func worthKeeping(code int) bool {
+	switch code {
+	case 400, 405, 481:
+		return false
+	}
+	return true
 }
 
 // absorbing wraps a handler of a non-INVITE method. Over UDP, a request
 // whose transaction was answered within Timer J is a retransmission: it gets
 // the same final response and does not reach the handler again. Otherwise
-// the handler answers it, the final response is kept, and the transaction
+// the handler answers it, the final response is kept (unless it is a
+// refusal the request would get again: worthKeeping), and the transaction
 // ends at once. Over TCP and TLS there are no retransmissions: sipgo ends
 // the transaction itself.
 func (s *Server) absorbing(h sipgo.RequestHandler) sipgo.RequestHandler {
@@ -140,7 +166,9 @@ func (s *Server) absorbing(h sipgo.RequestHandler) sipgo.RequestHandler {
 		h(req, w)
 		if final := w.final.Load(); final != nil {
 			s.answered.put(key, *final, time.Now())
-			tx.Terminate()
+		}
+		if w.answered.Load() {
+			tx.Terminate() // a refusal not kept is simply given again
 		}
 	}
 }
@@ -163,9 +191,11 @@ func (s *Server) resend(req *gosip.Request, tx gosip.ServerTransaction, text []b
 
 // AcceptedWait is how long an INVITE transaction stays after its 2xx
 // (RFC 6026's Timer L on the server, Timer M on the client) once
-// ShortenAcceptedTimers has run: 16×T1, which still covers the 2xx and ACK
-// retransmissions at 0.5, 1, 2 and 4 s. RFC 3261 says 64×T1 (32 s).
-const AcceptedWait = 16 * 500 * time.Millisecond
+// ShortenAcceptedTimers has run. RFC 3261 says 64×T1 (32 s). sipgo sends a
+// caller's 2xx again after 0.5 s and then every 4 s until the ACK: within
+// 13 s that is 5 copies (9 within 32 s), and an agent's phone that missed
+// our ACK sends its 2xx again at 0.5, 1.5, 3.5, 7.5 and 11.5 s.
+const AcceptedWait = 13 * time.Second
 
 // ShortenAcceptedTimers sets sipgo's Timer L and Timer M to AcceptedWait.
 // sipgo does not stop those two timers when a transaction ends (at the BYE),
@@ -173,12 +203,14 @@ const AcceptedWait = 16 * 500 * time.Millisecond
 // and the ACK kept for 2xx retransmissions, about 14 KiB — stayed in memory
 // for 32 s after the call was answered, however short the call: at 200 new
 // calls a second the memory grew with the call rate, not with the calls
-// up. Past AcceptedWait a 2xx still not acknowledged ends the call (RFC
-// 3261 ends it with a BYE after 32 s).
+// up. What it costs: a caller whose ACK has not come within AcceptedWait
+// (all 5 copies of the 2xx or their ACKs lost) loses the call then, not
+// after 32 s, and the call ends without a BYE, as it did after 32 s; an
+// agent's 2xx retransmitted after AcceptedWait is not acknowledged again.
 //
 // The two are sipgo's package variables, read each time a 2xx is sent or
-// received: call this once at the start of the program, before any SIP
-// traffic (the switchboard binary does; tests keep sipgo's values).
+// received: call this once before any SIP traffic (switchboard serve does,
+// first thing; the sip and node tests do in TestMain).
 func ShortenAcceptedTimers() {
 	gosip.Timer_L = AcceptedWait
 	gosip.Timer_M = AcceptedWait

@@ -159,7 +159,18 @@ func TestRetransmissionGetsTheSameAnswer(t *testing.T) {
 			t.Fatalf("%s: a new request got the kept answer:\n%s", tc.method, other)
 		}
 	}
+	// A BYE that matches no dialog gets 481 each time, and nothing is kept
+	// for it: anyone can send those.
+	bye := request("BYE", "no-dialog")
+	for range 2 {
+		if r := exchange(bye); !strings.HasPrefix(r, "SIP/2.0 481") {
+			t.Fatalf("BYE outside a dialog: %s", r)
+		}
+	}
 	reqs, _ := s.metrics.Snapshot()
+	if reqs["BYE"] != 2 {
+		t.Fatalf("handled %d BYE, want 2 (a 481 is not kept)", reqs["BYE"])
+	}
 	if reqs["OPTIONS"] != 2 || reqs["REGISTER"] != 2 {
 		t.Fatalf("handled %d OPTIONS and %d REGISTER, want 2 each (the retransmissions absorbed)", reqs["OPTIONS"], reqs["REGISTER"])
 	}

@@ -20,8 +20,7 @@ const (
 	backoffMin     = 50 * time.Millisecond
 	backoffMax     = 5 * time.Second
 	// lingerFor is how long the writer waits for more ops once it has one
-	// and the queue is empty: a call's records and events arrive over its
-	// life, tens of milliseconds apart at most around its end.
+	// and the queue is empty, so that a burst shares a transaction.
 	lingerFor = 10 * time.Millisecond
 	// CloseTimeout is how long Close keeps writing (and retrying) what is
 	// queued before it gives up and logs what it could not write.
@@ -164,9 +163,12 @@ func (s *Store) writer() {
 	for o := range s.w.ops {
 		batch = append(batch[:0], o)
 		// What is queued joins the batch; then, unless it holds a flush,
-		// the writer waits up to s.w.linger for more, so a call's dozen
-		// records and events at low load share one transaction instead of
-		// a commit each (BenchmarkWriteCallOpByOp).
+		// the writer waits up to s.w.linger for more. A call's records
+		// and events come in bursts (its arrival, its answer by an agent,
+		// its end: a few ops within milliseconds each); at low load each
+		// op found the queue empty behind it and was a commit of its own
+		// (BenchmarkWriteCallOpByOp against BenchmarkWriteCall prices the
+		// two ends). A kill -9 may lose these 10 ms more of what is queued.
 		flushing := o.flush != nil
 		lingering := false
 	more:
