@@ -19,9 +19,6 @@ const (
 	attemptTimeout = 10 * time.Second // one attempt at a batch, at most
 	backoffMin     = 50 * time.Millisecond
 	backoffMax     = 5 * time.Second
-	// lingerFor is how long the writer waits for more ops once it has one
-	// and the queue is empty, so that a burst shares a transaction.
-	lingerFor = 10 * time.Millisecond
 	// CloseTimeout is how long Close keeps writing (and retrying) what is
 	// queued before it gives up and logs what it could not write.
 	CloseTimeout = 15 * time.Second
@@ -40,7 +37,6 @@ type writer struct {
 
 	closeTimeout, attemptTimeout time.Duration
 	backoffMin, backoffMax       time.Duration
-	linger                       time.Duration
 	// fail, when set (by tests, before the first send), is asked before
 	// each attempt at a batch; an error fails the attempt.
 	fail func() error
@@ -66,7 +62,6 @@ func (w *writer) init() {
 	w.giveUp = make(chan struct{})
 	w.closeTimeout, w.attemptTimeout = CloseTimeout, attemptTimeout
 	w.backoffMin, w.backoffMax = backoffMin, backoffMax
-	w.linger = lingerFor
 	w.depth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_store_queue_depth",
 		Help: "Records and events waiting for the store's writer."}, func() float64 { return float64(len(w.ops)) })
 	w.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "switchboard_store_batch_write_seconds",
@@ -158,19 +153,8 @@ func (s *Store) Close() error {
 func (s *Store) writer() {
 	defer s.w.wg.Done()
 	batch := make([]op, 0, maxBatch)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
 	for o := range s.w.ops {
 		batch = append(batch[:0], o)
-		// What is queued joins the batch; then, unless it holds a flush,
-		// the writer waits up to s.w.linger for more. A call's records
-		// and events come in bursts (its arrival, its answer by an agent,
-		// its end: a few ops within milliseconds each); at low load each
-		// op found the queue empty behind it and was a commit of its own
-		// (BenchmarkWriteCallOpByOp against BenchmarkWriteCall prices the
-		// two ends). A kill -9 may lose these 10 ms more of what is queued.
-		flushing := o.flush != nil
-		lingering := false
 	more:
 		for len(batch) < cap(batch) {
 			select {
@@ -179,31 +163,9 @@ func (s *Store) writer() {
 					break more
 				}
 				batch = append(batch, o2)
-				flushing = flushing || o2.flush != nil
-				continue
 			default:
-			}
-			if flushing || s.w.linger <= 0 {
-				break
-			}
-			if !lingering {
-				lingering = true
-				linger.Reset(s.w.linger)
-			}
-			select {
-			case o2, ok := <-s.w.ops:
-				if !ok {
-					break more
-				}
-				batch = append(batch, o2)
-				flushing = flushing || o2.flush != nil
-			case <-linger.C:
-				lingering = false
 				break more
 			}
-		}
-		if lingering {
-			linger.Stop() // Go 1.23 timers: no stale tick after Stop
 		}
 		s.writeRetrying(batch)
 		for _, b := range batch {

@@ -19,8 +19,8 @@ import (
 func BenchmarkWriteCall(b *testing.B) { benchmarkWriteCall(b, 0) }
 
 // BenchmarkWriteCallOpByOp is the same call with each op in a transaction
-// of its own: what the writer did at low load, when every op found the
-// queue empty behind it.
+// of its own: what the writer does at low load, when every op finds the
+// queue empty behind it (BENCHMARKS.md: why it does not wait for more).
 func BenchmarkWriteCallOpByOp(b *testing.B) { benchmarkWriteCall(b, 1) }
 
 // benchmarkWriteCall writes a call's ops in transactions of per ops each
