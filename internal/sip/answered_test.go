@@ -1,15 +1,10 @@
 package sip
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/switchboard/switchboard/internal/media"
 )
 
 func TestAnsweredKeepsForTheTimerOnly(t *testing.T) {
@@ -93,46 +88,11 @@ func TestAnsweredQueueStaysSmall(t *testing.T) {
 // got (the same challenge, the same To tag) and is not handled again; the
 // transaction is gone, only the response's text is kept.
 func TestRetransmissionGetsTheSameAnswer(t *testing.T) {
-	eng, err := media.NewEngine(media.EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 42400, PortMax: 42420})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ha1 := testHA1("1001", "switchboard", "demo1001")
-	s, err := New(Config{Listen: "127.0.0.1:0", Realm: "switchboard", MinExpires: time.Minute, MaxExpires: time.Hour,
-		HA1: func(u string) (string, bool) { return ha1, u == "1001" }}, eng, &registrations{told: map[string]bool{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ready := make(chan struct{})
-	go s.Run(ctx, ready) //nolint:errcheck // ends with ctx
-	<-ready
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	server, _ := net.ResolveUDPAddr("udp", s.addr.String())
-	exchange := func(msg string) string {
-		t.Helper()
-		if _, err := conn.WriteTo([]byte(msg), server); err != nil {
-			t.Fatal(err)
-		}
-		buf := make([]byte, 4096)
-		for {
-			_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-			n, _, err := conn.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("no answer: %v", err)
-			}
-			if r := string(buf[:n]); !strings.HasPrefix(r, "SIP/2.0 100") {
-				return r
-			}
-		}
-	}
+	p := startRawPeer(t, 42400, nil)
+	s := p.s
+	exchange := func(msg string) string { t.Helper(); return p.exchange(t, msg) }
 	request := func(method, branch string) string {
-		return method + " sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + conn.LocalAddr().String() + ";branch=z9hG4bK-" + branch +
+		return method + " sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + p.local() + ";branch=z9hG4bK-" + branch +
 			"\r\nMax-Forwards: 70\r\nFrom: <sip:1001@127.0.0.1>;tag=t1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: retrans-" + branch +
 			"\r\nCSeq: 1 " + method + "\r\nContact: <sip:1001@127.0.0.1:5999>\r\nExpires: 300\r\nContent-Length: 0\r\n\r\n"
 	}

@@ -171,46 +171,13 @@ func TestPathOnlyFromProxies(t *testing.T) {
 		{"from anyone else", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			eng, err := media.NewEngine(media.EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 42200, PortMax: 42300})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ha1 := testHA1("1001", "switchboard", "demo1001")
-			s, err := New(Config{Listen: "127.0.0.1:0", Realm: "switchboard", MinExpires: time.Minute, MaxExpires: time.Hour, Proxies: tc.proxies,
-				HA1: func(u string) (string, bool) { return ha1, u == "1001" }}, eng, &registrations{told: map[string]bool{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			ready := make(chan struct{})
-			go s.Run(ctx, ready) //nolint:errcheck // ends with ctx
-			<-ready
-			conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			server, _ := net.ResolveUDPAddr("udp", s.addr.String())
+			p := startRawPeer(t, 42200, tc.proxies)
+			s := p.s
 			send := func(cseq int, auth string) string {
 				t.Helper()
-				msg := "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + conn.LocalAddr().String() + ";branch=z9hG4bK-" + strings.Repeat("x", cseq) +
-					"\r\nMax-Forwards: 70\r\nFrom: <sip:1001@127.0.0.1>;tag=t1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: path-test\r\nCSeq: " +
-					string(rune('0'+cseq)) + " REGISTER\r\nContact: <sip:1001@127.0.0.1:5999>\r\nPath: <sip:198.51.100.9;lr>\r\nExpires: 300\r\n" + auth + "Content-Length: 0\r\n\r\n"
-				if _, err := conn.WriteTo([]byte(msg), server); err != nil {
-					t.Fatal(err)
-				}
-				buf := make([]byte, 4096)
-				for {
-					_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-					n, _, err := conn.ReadFrom(buf)
-					if err != nil {
-						t.Fatalf("no answer: %v", err)
-					}
-					if r := string(buf[:n]); !strings.HasPrefix(r, "SIP/2.0 100") {
-						return r
-					}
-				}
+				return p.exchange(t, "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP "+p.local()+";branch=z9hG4bK-"+strings.Repeat("x", cseq)+
+					"\r\nMax-Forwards: 70\r\nFrom: <sip:1001@127.0.0.1>;tag=t1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: path-test\r\nCSeq: "+
+					string(rune('0'+cseq))+" REGISTER\r\nContact: <sip:1001@127.0.0.1:5999>\r\nPath: <sip:198.51.100.9;lr>\r\nExpires: 300\r\n"+auth+"Content-Length: 0\r\n\r\n")
 			}
 			chal := send(1, "")
 			i := strings.Index(chal, "WWW-Authenticate: ")
@@ -231,5 +198,66 @@ func TestPathOnlyFromProxies(t *testing.T) {
 				t.Fatalf("Path %q kept: %v, want %v", b.Path, got, tc.wantPath)
 			}
 		})
+	}
+}
+
+// rawPeer is a running server that knows user 1001 (password demo1001),
+// and a UDP socket that speaks raw SIP to it.
+type rawPeer struct {
+	s    *Server
+	conn net.PacketConn
+	to   net.Addr
+}
+
+// startRawPeer starts a server on port 0 with RTP ports from portMin (20 of
+// them) and proxies in front, and the socket; both end with the test.
+func startRawPeer(t *testing.T, portMin int, proxies []netip.Addr) *rawPeer {
+	t.Helper()
+	eng, err := media.NewEngine(media.EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: portMin, PortMax: portMin + 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha1 := testHA1("1001", "switchboard", "demo1001")
+	s, err := New(Config{Listen: "127.0.0.1:0", Realm: "switchboard", MinExpires: time.Minute, MaxExpires: time.Hour, Proxies: proxies,
+		HA1: func(u string) (string, bool) { return ha1, u == "1001" }}, eng, &registrations{told: map[string]bool{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	ready := make(chan struct{})
+	go s.Run(ctx, ready) //nolint:errcheck // ends with ctx
+	<-ready
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	to, err := net.ResolveUDPAddr("udp", s.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rawPeer{s: s, conn: conn, to: to}
+}
+
+// local is the socket's address, for the Via of its requests.
+func (p *rawPeer) local() string { return p.conn.LocalAddr().String() }
+
+// exchange sends msg and returns the first answer that is not 100 Trying.
+func (p *rawPeer) exchange(t *testing.T, msg string) string {
+	t.Helper()
+	if _, err := p.conn.WriteTo([]byte(msg), p.to); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		_ = p.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, _, err := p.conn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		if r := string(buf[:n]); !strings.HasPrefix(r, "SIP/2.0 100") {
+			return r
+		}
 	}
 }
