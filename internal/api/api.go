@@ -77,6 +77,8 @@ type Server struct {
 	// audit keeps who did what (audit.go); nil when the store keeps none.
 	audit Auditor
 	hub   *Hub
+	// forward, in a cluster, sends requests about other nodes' calls there.
+	forward Forwarder
 }
 
 // SetHub makes live streams react to hub's notifications.
@@ -100,6 +102,9 @@ type principal struct {
 	hash     []byte // bcrypt, when the setup gives password_hash
 	ha1      string // an agent's SIP digest HA1, when the setup gives password_ha1
 	role     string
+	// via is where the user connected from, when another node of the
+	// cluster forwarded their request (its source is that node).
+	via string
 }
 
 // ACD is what the API reads and asks of the distributor (call.Distributor
@@ -263,6 +268,9 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, roles []string) {
 			writeError(w, 403, "role "+p.role+" may not do this")
 			return
 		}
+		if s.forwardCall(w, r, pattern, p) { // another node holds the call: it serves and audits this
+			return
+		}
 		s.serveAudited(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)), p, h)
 	})
 }
@@ -285,6 +293,9 @@ func who(r *http.Request) principal {
 }
 
 func (s *Server) authenticate(r *http.Request) (principal, error) {
+	if p, ok, err := s.forwardedPrincipal(r); ok {
+		return p, err
+	}
 	h := r.Header.Get("Authorization")
 	if c, err := r.Cookie(sessionCookie); err == nil && h == "" {
 		user, ok := s.sessions.user(c.Value)

@@ -193,6 +193,9 @@ func redactValue(v any) any {
 }
 
 func sourceIP(r *http.Request) string {
+	if p := who(r); p.via != "" {
+		return p.via
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

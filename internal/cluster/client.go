@@ -37,6 +37,9 @@ type ClientConfig struct {
 	// reachable (default 10 s): longer than a change of leader takes.
 	Wait time.Duration
 	Log  *slog.Logger
+	// Serve, if set, serves the node's own endpoints under PathNode
+	// (with the cluster's key checked).
+	Serve http.Handler
 }
 
 // Client is a node's way to the cluster's one ACD: every call of the
@@ -47,6 +50,8 @@ type ClientConfig struct {
 type Client struct {
 	cfg  ClientConfig
 	peer *peer
+	// long carries the requests of Request.
+	long *http.Client
 	led  *ledger
 	// run tells this run of the node from an earlier one (its start, ns).
 	run int64
@@ -101,7 +106,7 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.Wait <= 0 {
 		cfg.Wait = 10 * time.Second
 	}
-	return &Client{cfg: cfg, peer: newPeer(cfg.Key), led: newLedger(time.Now), run: time.Now().UnixNano(), changed: make(chan struct{})}
+	return &Client{cfg: cfg, peer: newPeer(cfg.Key), long: newLongClient(), led: newLedger(time.Now), run: time.Now().UnixNano(), changed: make(chan struct{})}
 }
 
 // Start lets calls go to the leader; the calls of the node's calls made
@@ -505,6 +510,9 @@ func (c *Client) Handler() http.Handler {
 	mux.HandleFunc("POST "+pathACD+"{op}", c.serveACD)
 	mux.HandleFunc("POST "+pathOffer, c.serveOffer)
 	mux.HandleFunc("POST "+pathReport, c.serveReport)
+	if c.cfg.Serve != nil {
+		mux.Handle(PathNode, c.cfg.Serve)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !c.peer.authorized(r) {
 			http.Error(w, "not a node of this cluster", http.StatusUnauthorized)

@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
@@ -44,12 +46,31 @@ func (n *Node) buildAPI() error {
 		return err
 	}
 	n.phones = phones
-	mgr.SetSoftphones(phones)
+	n.softphones = &clusterPhones{local: phones, n: n, remote: map[string]context.CancelFunc{}}
+	if n.acd != nil {
+		// Other nodes' calls send their audio to the phones' shims: on
+		// the node's media address, as its RTP endpoints.
+		if ip, err := netip.ParseAddr(n.cfg.Server.MediaIP); err == nil && !ip.IsUnspecified() {
+			phones.SetShimIP(ip)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), softphoneTimeout)
+		err := n.st.ClearSoftphones(ctx, n.cfg.Node.Name) // an earlier run's desktops are gone
+		cancel()
+		if err != nil {
+			return fmt.Errorf("node: clear this node's softphones: %w", err)
+		}
+	}
+	phones.OnChange(n.softphones.changed)
+	mgr.SetSoftphones(n.softphones)
 	a := n.api
-	a.Phones = softphones{Phones: phones, changed: mgr.DeviceChanged}
+	a.Phones = softphones{Phones: phones}
 	a.Calendar = mgr.Calendar()
 	a.Voicemails = st
 	a.Calls = mgr
+	if n.acd != nil {
+		a.Calls = clusterCalls{Manager: mgr, n: n}
+		a.SetForwarder(callForwarder{n})
+	}
 	a.ServeSetups(setups{n})
 	a.Trunks = func() []api.TrunkStatus {
 		var out []api.TrunkStatus
@@ -87,22 +108,10 @@ func (n *Node) buildAPI() error {
 	return nil
 }
 
-// softphones are the browser phones as the API drives them; connecting
-// or closing one changes whether its agent can be reached.
+// softphones are the browser phones as the API drives them (connecting
+// or closing one changes whether its agent can be reached: clusterPhones.changed).
 type softphones struct {
 	*webrtc.Phones
-	changed func(user string)
-}
-
-func (p softphones) Connect(ctx context.Context, user, offer string) (string, error) {
-	answer, err := p.Phones.Connect(ctx, user, offer)
-	p.changed(user)
-	return answer, err
-}
-
-func (p softphones) Disconnect(user string) {
-	p.Phones.Disconnect(user)
-	p.changed(user)
 }
 
 func (p softphones) Status(user string) api.SoftphoneStatus {
@@ -151,6 +160,9 @@ func (n *Node) registry() *prometheus.Registry {
 		Help: "RTP socket reads that failed for another reason than an empty socket."},
 		func() float64 { return float64(eng.Stats.RecvFailed.Load()) })
 	collectors := append(n.st.Collectors(), n.EdgeCollector(), n.AdmissionCollector(), srtpFailed, sendFailed, recvFailed)
+	if n.acd != nil {
+		collectors = append(collectors, newClusterCollector(n))
+	}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			n.log.Warn("metrics: collector not registered", "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/cluster"
@@ -25,6 +26,7 @@ func (n *Node) clusterMember() *cluster.Member {
 		OnLost: func(node string) {
 			n.acd.NodeLost(node)
 			go n.adoptCallbacks(node)
+			go n.devicesChanged() // agents whose softphones were there
 		},
 	})
 }
@@ -46,6 +48,28 @@ func (n *Node) adoptCallbacks(lost string) {
 	}
 	restored := n.mgr.RestoreCallbacks(n.ready, cbs)
 	n.log.Warn("took over a lost node's pending callbacks", "node", lost, "callbacks", restored, "stored", len(cbs))
+}
+
+// devicesChanged computes every agent's device state again.
+func (n *Node) devicesChanged() {
+	for _, a := range n.current().Agents {
+		n.mgr.DeviceChanged(a.Extension)
+	}
+}
+
+// nodeEndpoints are this node's endpoints for the other nodes under
+// cluster.PathNode (the cluster's key is checked before).
+func (n *Node) nodeEndpoints() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+pathRing, func(w http.ResponseWriter, r *http.Request) {
+		if n.softphones == nil {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		n.softphones.serveRing(w, r)
+	})
+	mux.HandleFunc("GET "+pathLive+"{id}", n.serveLive)
+	return mux
 }
 
 // joinACD sends the manager's queue work to the cluster's one ACD (the
@@ -78,7 +102,8 @@ func (n *Node) joinACD() error {
 			}
 			return out, nil
 		},
-		Log: n.log,
+		Log:   n.log,
+		Serve: n.nodeEndpoints(),
 	})
 	n.mgr.SetDistributor(n.acd)
 	return nil

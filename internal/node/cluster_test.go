@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"testing"
 	"time"
 
@@ -166,4 +167,114 @@ func TestOneACDAcrossNodes(t *testing.T) {
 		s := agentState(b, "1001")
 		return s == "available" || s == "wrap_up"
 	})
+}
+
+// A browser agent across nodes: agent 1003's desktop connects its
+// softphone with node b; a caller arrives on node a and is offered to
+// 1003, whose browser rings through b (a rings it there; the audio goes
+// a → b → browser); the desktop's calls to b act on the call on a (hold,
+// its live state, hang up: forwarded to a), and the record is a's.
+func TestBrowserAgentAcrossNodes(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	a := startMember(t, dsn, "a")
+	var v clusterView
+	nodetest.WaitFor(t, 10*time.Second, "a leads", func() bool {
+		return a.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.Leader == "a"
+	})
+	b := startMember(t, dsn, "b")
+	nodetest.WaitFor(t, 10*time.Second, "b follows a", func() bool {
+		return b.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.alive("b") && v.Leader == "a"
+	})
+	carol := nodetest.Credential{User: "1003", Password: "demo1003"}
+	phone := b.Softphone(t, carol, 1000)
+	if code := b.APIAs(carol, "POST", "/api/v1/agents/1003/login", nil, nil); code != 200 {
+		t.Fatalf("login: %d", code)
+	}
+	if code := b.APIAs(carol, "POST", "/api/v1/agents/1003/state", map[string]string{"state": "available"}, nil); code != 200 {
+		t.Fatalf("available: %d", code)
+	}
+	nodetest.WaitFor(t, 10*time.Second, "1003 available, seen from a", func() bool { return agentState(a, "1003") == "available" })
+
+	c := a.Dial(t, "100", nodetest.Tone(440)) // arrives on a
+	if c.Code != 200 {
+		t.Fatalf("INVITE to a: %d", c.Code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c.RTP.Received() > 10 })
+	c.SendDTMF("2") // support
+	phone.Answer(t, b, carol, 15*time.Second)
+	nodetest.WaitFor(t, 10*time.Second, "audio both ways between the caller on a and the browser on b", func() bool {
+		return c.RTP.ToneLevel(1000) > 0.5 && phone.RTP.ToneLevel(440) > 0.5
+	})
+	var ag agentView
+	if b.APIAs(carol, "GET", "/api/v1/agents/1003", nil, &ag) != 200 || ag.State != "on_call" || ag.CallID == "" {
+		t.Fatalf("1003 seen from b: %+v", ag)
+	}
+	id := ag.CallID
+
+	// The desktop's controls go to b; a holds the call.
+	var live struct {
+		Node  string `json:"node"`
+		State string `json:"state"`
+	}
+	if code := b.APIAs(carol, "GET", "/api/v1/calls/"+id, nil, &live); code != 200 || live.Node != "a" || live.State != "connected" {
+		t.Fatalf("the call seen from b: %d %+v", code, live)
+	}
+	if code := b.APIAs(carol, "POST", "/api/v1/calls/"+id+"/hold", map[string]bool{"on": true}, nil); code >= 300 {
+		t.Fatalf("hold through b: %d", code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "held, seen from b", func() bool {
+		return b.APIAs(carol, "GET", "/api/v1/calls/"+id, nil, &live) == 200 && live.State == "held"
+	})
+	if code := b.APIAs(nodetest.Supervisor, "POST", "/api/v1/calls/"+id+"/hold", map[string]bool{"on": false}, nil); code >= 300 {
+		t.Fatalf("a supervisor's resume through b: %d", code)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "connected again, with audio", func() bool {
+		return b.APIAs(carol, "GET", "/api/v1/calls/"+id, nil, &live) == 200 && live.State == "connected" && c.RTP.ToneLevel(1000) > 0.5
+	})
+	// Another agent may not act on the call through b either.
+	if code := b.APIAs(nodetest.Credential{User: "1001", Password: "demo1001"}, "POST", "/api/v1/calls/"+id+"/hangup", nil, nil); code != 403 {
+		t.Fatalf("another agent's hangup through b: %d, want 403", code)
+	}
+	if code := b.APIAs(carol, "POST", "/api/v1/calls/"+id+"/hangup", nil, nil); code >= 300 {
+		t.Fatalf("hangup through b: %d", code)
+	}
+	c.WaitEnded(t, 10*time.Second)
+	rec := a.EndedCall(t, 10*time.Second, func(r nodetest.CallRecord) bool { return r.ID == id })
+	if rec.Agent != "1003" || rec.Outcome != "answered" || rec.HangupBy != "agent" {
+		t.Fatalf("record %+v, events %v", rec, rec.Kinds())
+	}
+	// The supervisor's resume was audited once (an agent's own actions on
+	// its call are not audited), by the node that acted.
+	var audit []struct {
+		Actor  string `json:"actor"`
+		Source string `json:"source"`
+	}
+	if code := a.API("GET", "/api/v1/audit?action="+url.QueryEscape("POST /api/v1/calls/{id}/hold"), nil, &audit); code != 200 {
+		t.Fatalf("audit: %d", code)
+	}
+	if len(audit) != 1 || audit[0].Actor != "supervisor" || audit[0].Source != "127.0.0.1" {
+		t.Fatalf("hold audit entries %+v, want the supervisor's one, from its address", audit)
+	}
+	nodetest.WaitFor(t, 10*time.Second, "1003 free after the call", func() bool {
+		s := agentState(b, "1003")
+		return s == "available" || s == "wrap_up"
+	})
+
+	// The desktop goes away during the next call: the call on a ends.
+	if code := b.APIAs(carol, "POST", "/api/v1/agents/1003/state", map[string]string{"state": "available"}, nil); code != 200 {
+		t.Fatalf("available: %d", code)
+	}
+	c2 := a.Dial(t, "100", nodetest.Tone(440))
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c2.RTP.Received() > 10 })
+	c2.SendDTMF("2")
+	phone.Answer(t, b, carol, 15*time.Second)
+	nodetest.WaitFor(t, 10*time.Second, "audio of the second call", func() bool { return c2.RTP.ToneLevel(1000) > 0.5 })
+	if code := b.APIAs(carol, "DELETE", "/api/v1/webrtc", nil, nil); code >= 300 {
+		t.Fatalf("disconnect: %d", code)
+	}
+	c2.WaitEnded(t, 10*time.Second)
+	rec = a.EndedCall(t, 10*time.Second, func(r nodetest.CallRecord) bool { return r.ID != id && r.Agent == "1003" })
+	if rec.Outcome != "answered" || rec.HangupBy != "agent" {
+		t.Fatalf("second record %+v, events %v", rec, rec.Kinds())
+	}
 }

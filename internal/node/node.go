@@ -97,6 +97,8 @@ type Node struct {
 	recs   *recording.Service
 	api    *api.Server
 	phones *webrtc.Phones
+	// softphones are the phones as calls ring them, here or on other nodes.
+	softphones *clusterPhones
 	// acd is the way to the cluster's one ACD, on a shared store (nil on
 	// a store of its own: the manager's engine decides alone).
 	acd     *cluster.Client

@@ -106,6 +106,7 @@ func (r *restartable) api(method, path string, body, out any) int {
 type agentView struct {
 	State  string `json:"state"`
 	Reason string `json:"reason"`
+	CallID string `json:"call_id"`
 }
 
 // After a stop, the next start on the same data directory has the phones'

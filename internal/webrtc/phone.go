@@ -36,6 +36,11 @@ var (
 type Phones struct {
 	log *slog.Logger
 	api *pion.API
+	// shimIP is where each phone's shim socket binds: loopback, or the
+	// node's media address when calls of other nodes reach it (SetShimIP).
+	shimIP netip.Addr
+	// changed, if set, is told of a softphone connected or gone.
+	changed func(user string)
 
 	mu     sync.Mutex
 	byUser map[string]*Phone
@@ -54,7 +59,25 @@ func NewPhones(log *slog.Logger) (*Phones, error) {
 	se := pion.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
-	return &Phones{log: log, api: pion.NewAPI(pion.WithMediaEngine(m), pion.WithSettingEngine(se)), byUser: map[string]*Phone{}}, nil
+	return &Phones{log: log, api: pion.NewAPI(pion.WithMediaEngine(m), pion.WithSettingEngine(se)), byUser: map[string]*Phone{},
+		shimIP: netip.AddrFrom4([4]byte{127, 0, 0, 1})}, nil
+}
+
+// SetShimIP binds the phones' shims (their RTP sockets towards a call's
+// endpoint) to ip: the node's own media address, so a call held by
+// another node can send its audio here (RingRemote). Call it before the
+// first Connect.
+func (ps *Phones) SetShimIP(ip netip.Addr) { ps.shimIP = ip }
+
+// OnChange makes f be told, by user, of every softphone connected,
+// disconnected or dropped (its connection failed). Call it before the
+// first Connect.
+func (ps *Phones) OnChange(f func(user string)) { ps.changed = f }
+
+func (ps *Phones) notify(user string) {
+	if ps.changed != nil {
+		ps.changed(user)
+	}
 }
 
 // Phone is one agent's softphone.
@@ -91,7 +114,7 @@ func (ps *Phones) Connect(ctx context.Context, user, offer string) (string, erro
 		pc.Close()
 		return "", fmt.Errorf("webrtc: %w", err)
 	}
-	shim, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	shim, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ps.shimIP, 0)))
 	if err != nil {
 		pc.Close()
 		return "", fmt.Errorf("webrtc: %w", err)
@@ -132,6 +155,7 @@ func (ps *Phones) Connect(ctx context.Context, user, offer string) (string, erro
 	if old != nil {
 		old.shutdown()
 	}
+	ps.notify(user)
 	return pc.LocalDescription().SDP, nil
 }
 
@@ -143,16 +167,21 @@ func (ps *Phones) Disconnect(user string) {
 	ps.mu.Unlock()
 	if p != nil {
 		p.shutdown()
+		ps.notify(user)
 	}
 }
 
 func (ps *Phones) drop(p *Phone) {
 	ps.mu.Lock()
-	if ps.byUser[p.user] == p {
+	mine := ps.byUser[p.user] == p
+	if mine {
 		delete(ps.byUser, p.user)
 	}
 	ps.mu.Unlock()
 	p.shutdown()
+	if mine {
+		ps.notify(p.user)
+	}
 }
 
 // Has reports whether user's desktop has a softphone connected.
@@ -210,6 +239,34 @@ func (ps *Phones) Respond(user string, answer bool) error {
 // ctx's end. On answer it returns ep, the call's RTP endpoint, wired to the
 // browser; done is closed when the desktop hangs up or disconnects.
 func (ps *Phones) Ring(ctx context.Context, user, caller string, ep *media.Endpoint) (done <-chan struct{}, err error) {
+	p, err := ps.ring(ctx, user, caller)
+	if err != nil {
+		return nil, err
+	}
+	ep.SetSession(media.Session{Remote: p.shimAddr(), Codec: media.PCMU, PT: 0})
+	p.connect(ep.Local())
+	return p.done, nil
+}
+
+// RingRemote is Ring for a call another node holds: target is that call's
+// RTP endpoint there (PCMU). On answer the browser's audio goes to target
+// from shim, the address the endpoint must send to; done is closed when
+// the desktop hangs up or disconnects. The caller ends it with Hangup.
+func (ps *Phones) RingRemote(ctx context.Context, user, caller string, target netip.AddrPort) (shim netip.AddrPort, done <-chan struct{}, err error) {
+	if !target.IsValid() {
+		return netip.AddrPort{}, nil, errors.New("webrtc: no RTP address to send to")
+	}
+	p, err := ps.ring(ctx, user, caller)
+	if err != nil {
+		return netip.AddrPort{}, nil, err
+	}
+	p.connect(target)
+	return p.shimAddr(), p.done, nil
+}
+
+// ring offers a call to user's desktop and waits for Answer or Reject, or
+// ctx's end; on answer the phone's caller is set and it is not ringing.
+func (ps *Phones) ring(ctx context.Context, user, caller string) (_ *Phone, err error) {
 	ps.mu.Lock()
 	p := ps.byUser[user]
 	ps.mu.Unlock()
@@ -242,12 +299,17 @@ func (ps *Phones) Ring(ctx context.Context, user, caller string, ep *media.Endpo
 	case <-p.done:
 		return nil, ErrNoPhone
 	}
-	shimAddr := p.shim.LocalAddr().(*net.UDPAddr).AddrPort()
-	ep.SetSession(media.Session{Remote: shimAddr, Codec: media.PCMU, PT: 0})
+	return p, nil
+}
+
+func (p *Phone) shimAddr() netip.AddrPort { return p.shim.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// connect sends the browser's audio to target from now on: the phone is
+// on a call.
+func (p *Phone) connect(target netip.AddrPort) {
 	p.mu.Lock()
-	p.target, p.onCall = ep.Local(), true
+	p.target, p.onCall = target, true
 	p.mu.Unlock()
-	return p.done, nil
 }
 
 // Hangup ends the call on user's softphone (the connection stays).
@@ -263,22 +325,37 @@ func (ps *Phones) Hangup(user string) {
 	p.mu.Unlock()
 }
 
-// toBrowser sends what the call's endpoint sends to the shim on to the browser.
+// toBrowser sends what the call's endpoint sends to the shim on to the
+// browser; packets from anywhere else are dropped.
 func (p *Phone) toBrowser() {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
-		n, _, err := p.shim.ReadFromUDPAddrPort(buf)
+		n, from, err := p.shim.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			return
 		}
-		if pkt.Unmarshal(buf[:n]) != nil {
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		if !fromEndpoint(from, target) || pkt.Unmarshal(buf[:n]) != nil {
 			continue
 		}
 		if err := p.out.WriteRTP(&pkt); err != nil && !errors.Is(err, net.ErrClosed) {
 			p.log.Debug("softphone: write", "err", err)
 		}
 	}
+}
+
+// fromEndpoint reports whether a packet from from comes from the call's
+// endpoint at target: its port, and its address unless the endpoint is
+// bound to all of the machine's (then any of them).
+func fromEndpoint(from, target netip.AddrPort) bool {
+	if !target.IsValid() || from.Port() != target.Port() {
+		return false
+	}
+	a, t := from.Addr().Unmap(), target.Addr().Unmap()
+	return a == t || t.IsUnspecified() || (a.IsLoopback() && t.IsLoopback())
 }
 
 // fromBrowser sends the browser's audio to the call's endpoint, from the
