@@ -2,55 +2,25 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/test/browsertest"
 )
 
 // browser starts headless Chromium (Debian's) for one test; the test is
 // skipped when Chromium is missing, unless CI is set.
 func browser(t *testing.T, flags ...string) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium not installed (the README's test command installs it)")
-		}
-		t.Skip("chromium not installed")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-	}
-	for _, f := range flags {
-		k, v, ok := strings.Cut(f, "=")
-		if ok {
-			opts = append(opts, chromedp.Flag(k, v))
-		} else {
-			opts = append(opts, chromedp.Flag(k, true))
-		}
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelC := chromedp.NewContext(actx)
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil { // starts the browser: no timeout on this one
-		cancelC()
-		cancelA()
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancelT := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	return ctx
+	return browsertest.Start(t, flags...)
 }
 
 // screenshot writes the page to test/out for a person to look at.
@@ -70,51 +40,13 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // uiLogin fills the page's login form (fields labelled Username and Password).
 func uiLogin(t *testing.T, ctx context.Context, url, user, pass string) {
 	t.Helper()
-	err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#login`)))
-	if err != nil {
-		t.Fatalf("open %s: %v", url, err)
-	}
-	labels, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#login label')].map(l => l.textContent + '→' + document.getElementById(l.htmlFor).name)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS(`#username`), user),
-		chromedp.SendKeys(chromedp.CSS(`#password`), pass),
-		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#app`)),
-	)
-	if err != nil {
-		t.Fatalf("login at %s: %v", url, err)
-	}
-	if strings.Join(labels, ",") != "Username→username,Password→password" {
-		t.Fatalf("login labels %q", labels)
-	}
+	browsertest.Login(t, ctx, url, user, pass)
 }
 
 // waitText waits until the element's text satisfies ok.
 func waitText(t *testing.T, ctx context.Context, sel string, ok func(string) bool) string {
 	t.Helper()
-	// Read in one evaluation: a page that redraws the element between a
-	// lookup and a read (the wallboard replaces its rows) is read again,
-	// not a failure.
-	q, _ := json.Marshal(sel)
-	js := `(() => { const e = document.querySelector(` + string(q) + `); return e ? e.innerText : null })()`
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[*string](js))
-		s := ""
-		if v != nil {
-			s = strings.TrimSpace(*v)
-		}
-		if err == nil && v != nil && ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s reads %q (present %v, %v)", sel, s, v != nil, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return browsertest.WaitText(t, ctx, sel, ok)
 }
 
 func agentState(s *server, ext string) (state, reason string) {

@@ -65,6 +65,7 @@ function render(snap) {
     cell(tr, pendingText(a), "pending");
     cell(tr, secs(a.since));
     cell(tr, a.call_id || "");
+    cell(tr, a.call_node || "", "node");
     cell(tr, a.answered_today);
     const td = document.createElement("td");
     td.append(
@@ -122,6 +123,7 @@ function renderWaiting(queues) {
     cell(tr, q.name, "queue");
     cell(tr, c.position, "position");
     cell(tr, c.id.slice(-6) + (c.callback ? " (callback)" : ""));
+    cell(tr, c.node || "", "node");
     cell(tr, Math.round(c.wait_seconds) + " s", "wait");
     cell(tr, c.priority, "priority");
     const td = document.createElement("td");

@@ -9,11 +9,14 @@ import (
 
 // AgentView is an agent's live state.
 type AgentView struct {
-	ID       string        `json:"id"`
-	State    AgentState    `json:"state"`
-	Reason   string        `json:"reason,omitempty"`
-	Since    time.Time     `json:"since"`
-	CallID   string        `json:"call_id,omitempty"`
+	ID     string     `json:"id"`
+	State  AgentState `json:"state"`
+	Reason string     `json:"reason,omitempty"`
+	Since  time.Time  `json:"since"`
+	CallID string     `json:"call_id,omitempty"`
+	// CallNode is the node that holds CallID, in a cluster: the cluster's
+	// leader sets it; the ACD itself knows nothing of nodes.
+	CallNode string        `json:"call_node,omitempty"`
 	Queues   []string      `json:"queues"`
 	Answered int           `json:"answered_today"`
 	InState  time.Duration `json:"-"`

@@ -184,6 +184,9 @@ type WaitingCall struct {
 	WaitSeconds float64 `json:"wait_seconds"`
 	Ringing     bool    `json:"ringing"`
 	Callback    bool    `json:"callback"`
+	// Node is the node that holds the call, in a cluster: the cluster's
+	// leader sets it; the ACD itself knows nothing of nodes.
+	Node string `json:"node,omitempty"`
 }
 
 // SetPriority changes a waiting call's priority; it moves in line at once.

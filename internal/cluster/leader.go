@@ -650,19 +650,23 @@ func (l *Leader) serve(op string, req acdRequest) (acdResponse, error) {
 		err = e.Restore(req.AgentID, req.State, req.Reason)
 	case "agent":
 		if v, ok := e.Agent(req.AgentID); ok {
-			w := toWire(v)
+			w := toWire(l.locateAgent(v))
 			res.Agent = &w
 		}
 	case "agents":
 		for _, v := range e.Agents() {
-			res.Agents = append(res.Agents, toWire(v))
+			res.Agents = append(res.Agents, toWire(l.locateAgent(v)))
 		}
 	case "queue":
 		if v, ok := e.Queue(req.Queue); ok {
+			v = l.locateQueue(v)
 			res.Queue = &v
 		}
 	case "queues":
 		res.QueuesV = e.Queues()
+		for i, v := range res.QueuesV {
+			res.QueuesV[i] = l.locateQueue(v)
+		}
 	default:
 		return acdResponse{}, fmt.Errorf("cluster: no ACD operation %q", op)
 	}
@@ -670,6 +674,38 @@ func (l *Leader) serve(op string, req acdRequest) (acdResponse, error) {
 		return errorResponse(err), nil
 	}
 	return res, nil
+}
+
+// locateAgent adds to an agent's view the node that holds its call.
+func (l *Leader) locateAgent(v acd.AgentView) acd.AgentView {
+	if v.CallID == "" {
+		return v
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v.CallNode = l.owner[v.CallID] // ringing: the call still waits
+	if on, ok := l.agentOn[v.ID]; ok && on.call == v.CallID {
+		v.CallNode = on.node
+	}
+	return v
+}
+
+// locateQueue adds to a queue's view the node that holds each call, in
+// its waiting calls and its agents'.
+func (l *Leader) locateQueue(v acd.QueueView) acd.QueueView {
+	calls := slices.Clone(v.Calls)
+	l.mu.Lock()
+	for i := range calls {
+		calls[i].Node = l.owner[calls[i].ID]
+	}
+	l.mu.Unlock()
+	v.Calls = calls
+	agents := slices.Clone(v.Agents)
+	for i := range agents {
+		agents[i] = l.locateAgent(agents[i])
+	}
+	v.Agents = agents
+	return v
 }
 
 // noteReach records node's word on agent's device (under l.mu).

@@ -206,7 +206,7 @@ func TestBrowserAgentAcrossNodes(t *testing.T) {
 		return c.RTP.ToneLevel(1000) > 0.5 && phone.RTP.ToneLevel(440) > 0.5
 	})
 	var ag agentView
-	if b.APIAs(carol, "GET", "/api/v1/agents/1003", nil, &ag) != 200 || ag.State != "on_call" || ag.CallID == "" {
+	if b.APIAs(carol, "GET", "/api/v1/agents/1003", nil, &ag) != 200 || ag.State != "on_call" || ag.CallID == "" || ag.CallNode != "a" {
 		t.Fatalf("1003 seen from b: %+v", ag)
 	}
 	id := ag.CallID

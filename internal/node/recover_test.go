@@ -104,9 +104,10 @@ func (r *restartable) api(method, path string, body, out any) int {
 }
 
 type agentView struct {
-	State  string `json:"state"`
-	Reason string `json:"reason"`
-	CallID string `json:"call_id"`
+	State    string `json:"state"`
+	Reason   string `json:"reason"`
+	CallID   string `json:"call_id"`
+	CallNode string `json:"call_node"`
 }
 
 // After a stop, the next start on the same data directory has the phones'

@@ -71,17 +71,19 @@ func sippAgent(t *testing.T, dir, ext string, talk time.Duration) {
 }
 
 // sippCallers starts n callers to number at rate per second through
-// Kamailio, each staying until the agent hangs up.
-func sippCallers(t *testing.T, dir, number string, n, rate int) *sippRun {
+// Kamailio, each staying until the agent hangs up; extra are more SIPp
+// arguments.
+func sippCallers(t *testing.T, dir, number string, n, rate int, extra ...string) *sippRun {
 	t.Helper()
 	work := filepath.Join(dir, fmt.Sprintf("callers-%d", time.Now().UnixNano()))
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	port := freePort(t)
-	cmd := exec.Command("sipp", "-sf", filepath.Join(root(t), "test", "scenarios", "caller_waits.xml"), "127.0.0.1:5060",
+	args := []string{"-sf", filepath.Join(root(t), "test", "scenarios", "caller_waits.xml"), "127.0.0.1:5060",
 		"-s", number, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(freePort(t)),
-		"-m", strconv.Itoa(n), "-l", strconv.Itoa(n), "-r", strconv.Itoa(rate), "-timeout", "300s", "-nostdin", "-trace_rtt", "-rtt_freq", "1", "-trace_stat")
+		"-m", strconv.Itoa(n), "-l", strconv.Itoa(n), "-r", strconv.Itoa(rate), "-timeout", "300s", "-nostdin", "-trace_rtt", "-rtt_freq", "1", "-trace_stat"}
+	cmd := exec.Command("sipp", append(args, extra...)...)
 	cmd.Dir = work
 	log, err := os.Create(filepath.Join(work, "sipp.out"))
 	if err != nil {

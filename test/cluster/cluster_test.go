@@ -89,6 +89,7 @@ type callRecord struct {
 	OfferedAt   *time.Time `json:"offered_at"`
 	ConnectedAt *time.Time `json:"connected_at"`
 	Reason      string     `json:"reason"`
+	HangupBy    string     `json:"hangup_by"`
 	Caller      string     `json:"caller"`
 	Source      string     `json:"source"`
 	EndedAt     string     `json:"ended_at"`
