@@ -171,6 +171,29 @@ func TestReloadUnder50CallsDropsNone(t *testing.T) {
 	if written, _ := os.ReadFile(setupPath); !bytes.Contains(written, []byte("1099")) || bytes.Contains(written, []byte("round_robin")) {
 		t.Fatal("config apply did not write the applied setup over the server's file")
 	}
+	// switchboard config export gives the applied file back, byte for byte.
+	export := exec.Command(serverBin, "config", "export", "--server", s.http, "--user", "admin")
+	export.Stdin = strings.NewReader("demo-admin\n")
+	exported, err := export.Output()
+	if err != nil {
+		t.Fatalf("config export: %v", err)
+	}
+	if want, _ := os.ReadFile(other); !bytes.Equal(exported, want) {
+		t.Fatalf("config export is not the applied file:\n%s", exported)
+	}
+	// Each setup put in force is a version: the start's, SIGHUP's, the
+	// reload's and the apply's.
+	var versions struct {
+		Running  int `json:"running"`
+		Versions []struct {
+			Actor  string `json:"actor"`
+			Origin string `json:"origin"`
+		} `json:"versions"`
+	}
+	if code := s.api("GET", "/api/v1/config/versions", nil, &versions); code != 200 || versions.Running != 4 || len(versions.Versions) != 4 ||
+		versions.Versions[0].Origin != "apply" || versions.Versions[0].Actor != "admin" || versions.Versions[2].Actor != "SIGHUP" {
+		t.Fatalf("setup versions: %d %+v", code, versions)
+	}
 
 	if c := connected(); c != reloadCalls {
 		t.Fatalf("%d calls bridged after the reloads, want %d", c, reloadCalls)

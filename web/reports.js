@@ -25,13 +25,14 @@ async function run() {
   const q = new URLSearchParams(r).toString();
   document.getElementById("csv").href = "/api/v1/reports/queues?format=csv&" + q;
   try {
-    const [rep, hourly, agents, calls] = await Promise.all([
+    const [rep, hourly, agents, calls, estimates] = await Promise.all([
       api("GET", "/api/v1/reports/queues?" + q),
       api("GET", "/api/v1/reports/queues?" + new URLSearchParams({from: r.from, to: r.to, interval: "60m"})),
       api("GET", "/api/v1/reports/agents?" + new URLSearchParams({from: r.from, to: r.to})),
       api("GET", "/api/v1/calls?limit=50&since=" + encodeURIComponent(r.from)),
+      api("GET", "/api/v1/reports/wait-estimates?" + new URLSearchParams({from: r.from, to: r.to})),
     ]);
-    totals(rep); intervals(rep); heatmap(hourly); agentTable(agents); callTable(calls.calls);
+    totals(rep); intervals(rep); heatmap(hourly); agentTable(agents); callTable(calls.calls); estimateTable(estimates);
   } catch (e) { text("error", e.message); }
 }
 
@@ -45,6 +46,20 @@ function row(tb, cells, attrs) {
   }
   tb.appendChild(tr);
   return tr;
+}
+
+// estimateTable: per queue, each day with estimated calls, then the total.
+function estimateTable(rep) {
+  const tb = document.querySelector("#estimates tbody");
+  tb.replaceChildren();
+  const secs = (v) => v === null || v === undefined ? "—" : Math.round(v) + " s";
+  for (const q of rep.queues) {
+    for (const d of [...q.days.filter((d) => d.calls + d.not_estimated > 0), q.total]) {
+      const day = d === q.total ? "total" : new Date(d.day).toLocaleDateString();
+      row(tb, [q.queue, day, d.calls, secs(d.median_abs_error_seconds), secs(d.bias_seconds), pct(d.within_share), d.not_estimated],
+        {queue: q.queue, day});
+    }
+  }
 }
 
 function totals(rep) {

@@ -1,5 +1,6 @@
 "use strict";
 let today = {};
+let estimates = {}; // today's wait-estimate accuracy, by queue
 
 login((me) => {
   if (me.role === "agent") { // the page is for supervisors and admins; the API refuses agents anyway
@@ -20,6 +21,9 @@ async function refreshToday() {
       "&to=" + encodeURIComponent(to.toISOString()));
     today = Object.fromEntries(rep.totals.map((t) => [t.queue, t]));
     drawCharts(rep);
+    const est = await api("GET", "/api/v1/reports/wait-estimates?from=" + encodeURIComponent(from.toISOString()) +
+      "&to=" + encodeURIComponent(to.toISOString()));
+    estimates = Object.fromEntries(est.queues.map((q) => [q.queue, q.total]));
   } catch (e) { /* next time */ }
 }
 
@@ -45,6 +49,8 @@ function render(snap) {
     cell(tr, q.waiting, "waiting");
     cell(tr, Math.round(q.longest_wait_seconds) + " s", "longest");
     cell(tr, q.estimated_wait_known ? Math.round(q.estimated_wait_seconds) + " s" : "—", "estimated");
+    const e = estimates[q.name] || {};
+    cell(tr, e.calls ? pct(e.within_share) + " (±" + Math.round(e.median_abs_error_seconds) + " s)" : "—", "estimate_accuracy");
     cell(tr, q.callbacks_pending, "callbacks");
     cell(tr, pct(t.service_level), "service_level");
     cell(tr, pct(t.abandonment_rate), "abandonment");

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,17 +21,21 @@ const configUsage = `usage:
   switchboard config check -f FILE
   switchboard config apply -f FILE [--server URL] [--token T | --user NAME] [--ca FILE]
   switchboard config reload [--server URL] [--token T | --user NAME] [--ca FILE]
+  switchboard config export [--version N] [--server URL] [--token T | --user NAME] [--ca FILE]
 
 apply sends FILE to the running server, which validates it as its own setup
 file (nothing changes when it is invalid), writes it there and applies it
 without dropping a call; reload makes the server read its setup file again
-(as SIGHUP does). Both need an admin: a token (--token, or SWITCHBOARD_TOKEN)
+(as SIGHUP does). Each setup put in force is a version of it, kept in the
+store with who made it and its diff; export prints the version the server
+runs (or --version N) exactly as it was given, so apply then export gives
+the file back. All three need an admin: a token (--token, or SWITCHBOARD_TOKEN)
 or a user whose password is read from SWITCHBOARD_PASSWORD or stdin.`
 
 func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "check" && args[0] != "apply" && args[0] != "reload") {
+	if len(args) == 0 || (args[0] != "check" && args[0] != "apply" && args[0] != "reload" && args[0] != "export") {
 		fmt.Fprintln(stderr, configUsage)
-		return errors.New("config: give check, apply or reload")
+		return errors.New("config: give check, apply, reload or export")
 	}
 	if args[0] == "check" {
 		return configCheck(args[1:], stdout, stderr)
@@ -43,12 +48,19 @@ func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	user := fs.String("user", "", "an admin's user name, instead of a token; the password is $SWITCHBOARD_PASSWORD or the first line of stdin")
 	ca := fs.String("ca", "", "PEM certificate(s) to trust for an https server (a self-signed one)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the server")
+	version := fs.Int64("version", 0, "export: the version to print (default the one the server runs)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	var body []byte
-	path := "/api/v1/config/reload"
-	if args[0] == "apply" {
+	method, path := http.MethodPost, "/api/v1/config/reload"
+	switch args[0] {
+	case "export":
+		method, path = http.MethodGet, "/api/v1/config/export"
+		if *version > 0 {
+			path += "?version=" + strconv.FormatInt(*version, 10)
+		}
+	case "apply":
 		if *file == "" {
 			return errors.New("config apply: -f FILE is required")
 		}
@@ -72,7 +84,7 @@ func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(*server, "/")+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(*server, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("--server: %w", err)
 	}
@@ -94,6 +106,12 @@ func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return fmt.Errorf("config %s: %w", args[0], err)
 	}
 	defer resp.Body.Close()
+	if args[0] == "export" && resp.StatusCode == http.StatusOK {
+		if _, err := io.Copy(stdout, resp.Body); err != nil {
+			return fmt.Errorf("config export: %w", err)
+		}
+		return nil
+	}
 	var out struct {
 		Applied   bool            `json:"applied"`
 		Persisted *bool           `json:"persisted"`

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -94,6 +95,7 @@ type ReportStore interface {
 	QueueBuckets(ctx context.Context, from, to time.Time, interval time.Duration, threshold map[string]float64, def, shortAbandon float64) ([]store.QueueBucket, error)
 	AgentStateChanges(ctx context.Context, from, to time.Time, lookback time.Duration) ([]store.StateChange, error)
 	AgentCalls(ctx context.Context, from, to time.Time) (map[string][2]float64, error)
+	AnsweredWaits(ctx context.Context, from, to time.Time) ([]store.Event, error)
 }
 
 type principal struct {
@@ -156,6 +158,7 @@ func New(cfg *config.Config, a ACD, st Store, log *slog.Logger) *Server {
 	s.handle("DELETE /api/v1/hours/{name}/override", s.setOverride, staff())
 	s.handle("GET /api/v1/reports/queues", s.queueReport, staff())
 	s.handle("GET /api/v1/reports/agents", s.agentReport, staff())
+	s.handle("GET /api/v1/reports/wait-estimates", s.waitEstimateReport, staff())
 	s.handle("GET /api/v1/qa/scorecards", s.scorecards, anyone())
 	s.handle("GET /api/v1/qa/scores", s.listScores, anyone())
 	s.handle("GET /api/v1/qa/review", s.reviewQueue, staff())
@@ -362,15 +365,25 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]string{"username": p.name, "role": p.role})
 }
 
+// queryInt reads the query parameter name as a whole number from min to
+// max, def when absent.
+func queryInt(r *http.Request, name string, def, min, max int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		return 0, fmt.Errorf("%s: must be a whole number from %d to %d", name, min, max)
+	}
+	return n, nil
+}
+
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
-	limit := 50
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, 400, "limit: must be a whole number from 1 to 1000")
-			return
-		}
-		limit = n
+	limit, err := queryInt(r, "limit", 50, 1, 1000)
+	if err != nil {
+		writeError(w, 400, err.Error())
+		return
 	}
 	var since time.Time
 	if v := r.URL.Query().Get("since"); v != "" {

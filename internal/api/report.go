@@ -108,6 +108,37 @@ func (s *Server) agentReport(w http.ResponseWriter, r *http.Request) {
 		"definitions": report.AgentDefinitions})
 }
 
+// waitEstimateReport answers GET /api/v1/reports/wait-estimates?from=&to=:
+// per queue and per day (24 h from from), how close the wait announced to
+// each caller on joining came to the wait they then had.
+func (s *Server) waitEstimateReport(w http.ResponseWriter, r *http.Request) {
+	if s.Reports == nil {
+		writeError(w, 404, "reports are not enabled")
+		return
+	}
+	qv := r.URL.Query()
+	from, err1 := time.Parse(time.RFC3339, qv.Get("from"))
+	to, err2 := time.Parse(time.RFC3339, qv.Get("to"))
+	if err1 != nil || err2 != nil || !to.After(from) || to.Sub(from) > 366*24*time.Hour {
+		writeError(w, 400, "from and to: RFC 3339 times, from before to, at most a year apart")
+		return
+	}
+	evs, err := s.Reports.AnsweredWaits(r.Context(), from, to)
+	if err != nil {
+		s.log.Error("api: wait estimates", "err", err)
+		writeError(w, 500, "could not read the answered calls")
+		return
+	}
+	samples := make([]report.WaitSample, 0, len(evs))
+	for _, e := range evs {
+		if ws, ok := report.ParseWaitSample(e.Queue, e.At, e.Detail); ok {
+			samples = append(samples, ws)
+		}
+	}
+	writeJSON(w, 200, map[string]any{"from": from, "to": to, "queues": report.WaitEstimates(samples, from, to),
+		"definitions": report.EstimateDefinitions})
+}
+
 // queueReportCSV writes a queue report as CSV (format=csv).
 func queueReportCSV(w http.ResponseWriter, rep report.QueueReport) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")

@@ -6,19 +6,32 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/store"
 )
 
-// Setups re-reads and replaces the node's setup (the node is one).
+// Setups re-reads and replaces the node's setup (the node is one); each
+// setup put in force is a version, made by the user named by.
 type Setups interface {
 	// Reload reads the setup file again and applies it.
-	Reload(ctx context.Context) (any, error)
+	Reload(ctx context.Context, by string) (any, error)
 	// ApplyFile validates data as the setup file, writes it there and
 	// applies it; persisted is false when there is no file (the demo).
-	ApplyFile(ctx context.Context, data []byte) (changes any, persisted bool, err error)
+	ApplyFile(ctx context.Context, data []byte, by string) (changes any, persisted bool, err error)
+	// Restore applies an earlier version again, as ApplyFile.
+	Restore(ctx context.Context, version int64, by string) (changes any, persisted bool, err error)
+	// Running is the version this node runs (0: none saved).
+	Running() int64
 	// File is the setup file's path ("" for the built-in demo).
 	File() string
+}
+
+// VersionStore keeps the setup's versions.
+type VersionStore interface {
+	ConfigVersions(ctx context.Context, limit int) ([]store.ConfigVersion, error)
+	ConfigVersionN(ctx context.Context, n int64) (store.ConfigVersion, bool, error)
 }
 
 // maxSetupBytes bounds a setup sent to POST /api/v1/config/apply.
@@ -31,7 +44,7 @@ const maxSetupBytes = 4 << 20
 // case nothing changed.
 func (s *Server) ServeSetups(x Setups) {
 	s.handle("POST /api/v1/config/reload", func(w http.ResponseWriter, r *http.Request) {
-		res, err := x.Reload(r.Context())
+		res, err := x.Reload(r.Context(), who(r).name)
 		if err != nil {
 			s.setupRefused(w, r, err)
 			return
@@ -44,13 +57,110 @@ func (s *Server) ServeSetups(x Setups) {
 			writeError(w, 413, fmt.Sprintf("the setup must be at most %d bytes", maxSetupBytes))
 			return
 		}
-		res, persisted, err := x.ApplyFile(r.Context(), data)
+		res, persisted, err := x.ApplyFile(r.Context(), data, who(r).name)
 		if err != nil {
 			s.setupRefused(w, r, err)
 			return
 		}
-		writeJSON(w, 200, map[string]any{"applied": true, "persisted": persisted, "file": x.File(), "changes": res})
+		writeJSON(w, 200, map[string]any{"applied": true, "persisted": persisted, "file": x.File(), "changes": res, "version": x.Running()})
 	}, adminsOnly())
+	vs, ok := s.store.(VersionStore)
+	if !ok {
+		return
+	}
+	s.handle("GET /api/v1/config/versions", func(w http.ResponseWriter, r *http.Request) {
+		limit, err := queryInt(r, "limit", 50, 1, 1000)
+		if err != nil {
+			writeError(w, 400, err.Error())
+			return
+		}
+		list, err := vs.ConfigVersions(r.Context(), limit)
+		if err != nil {
+			s.log.Error("api: setup versions", "err", err)
+			writeError(w, 500, "could not read the setup's versions")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"running": x.Running(), "versions": list})
+	}, adminsOnly())
+	version := func(w http.ResponseWriter, r *http.Request, raw string) (store.ConfigVersion, bool) {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 1 {
+			writeError(w, 400, fmt.Sprintf("version %q: want a number from 1", raw))
+			return store.ConfigVersion{}, false
+		}
+		v, ok, err := vs.ConfigVersionN(r.Context(), n)
+		switch {
+		case err != nil:
+			s.log.Error("api: setup version", "err", err)
+			writeError(w, 500, "could not read the setup's version")
+			return store.ConfigVersion{}, false
+		case !ok:
+			writeError(w, 404, fmt.Sprintf("no version %d of the setup", n))
+			return store.ConfigVersion{}, false
+		}
+		return v, true
+	}
+	s.handle("GET /api/v1/config/versions/{n}", func(w http.ResponseWriter, r *http.Request) {
+		if v, ok := version(w, r, r.PathValue("n")); ok {
+			writeJSON(w, 200, v)
+		}
+	}, adminsOnly())
+	// The diff between two versions: from ?against= (default the one
+	// before) to {n}.
+	s.handle("GET /api/v1/config/versions/{n}/diff", func(w http.ResponseWriter, r *http.Request) {
+		to, ok := version(w, r, r.PathValue("n"))
+		if !ok {
+			return
+		}
+		against := r.URL.Query().Get("against")
+		if against == "" {
+			if to.Version == 1 {
+				writeText(w, 200, "text/x-diff", config.Diff("", to.YAML, "nothing", "version 1"))
+				return
+			}
+			against = strconv.FormatInt(to.Version-1, 10)
+		}
+		from, ok := version(w, r, against)
+		if !ok {
+			return
+		}
+		writeText(w, 200, "text/x-diff", config.Diff(from.YAML, to.YAML, fmt.Sprintf("version %d", from.Version), fmt.Sprintf("version %d", to.Version)))
+	}, adminsOnly())
+	s.handle("POST /api/v1/config/versions/{n}/restore", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := version(w, r, r.PathValue("n"))
+		if !ok {
+			return
+		}
+		res, persisted, err := x.Restore(r.Context(), v.Version, who(r).name)
+		if err != nil {
+			s.setupRefused(w, r, err)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"applied": true, "persisted": persisted, "file": x.File(), "changes": res, "version": x.Running()})
+	}, adminsOnly())
+	// The setup as YAML, exactly as it was given: the version this node
+	// runs, or ?version=.
+	s.handle("GET /api/v1/config/export", func(w http.ResponseWriter, r *http.Request) {
+		raw := r.URL.Query().Get("version")
+		if raw == "" {
+			if x.Running() == 0 {
+				writeError(w, 404, "no version of the setup is saved")
+				return
+			}
+			raw = strconv.FormatInt(x.Running(), 10)
+		}
+		if v, ok := version(w, r, raw); ok {
+			w.Header().Set("X-Switchboard-Version", strconv.FormatInt(v.Version, 10))
+			writeText(w, 200, "application/yaml", v.YAML)
+		}
+	}, adminsOnly())
+}
+
+// writeText answers text of a content type.
+func writeText(w http.ResponseWriter, code int, contentType, text string) {
+	w.Header().Set("Content-Type", contentType+"; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, text)
 }
 
 // setupRefused answers a setup that was not applied: 422 with every

@@ -54,7 +54,7 @@ func writeAudit(st *store.Store, log *slog.Logger, e store.AuditEntry) {
 // ReloadBy reloads the setup (Reload) on behalf of actor from outside the
 // API — "SIGHUP" — and puts the attempt in the audit log.
 func (n *Node) ReloadBy(ctx context.Context, actor string) (Applied, error) {
-	res, err := n.Reload(ctx)
+	res, err := n.Reload(ctx, actor)
 	e := store.AuditEntry{Actor: actor, Source: "local", Action: "config_reload", Target: n.opts.setup.Path, Result: 200}
 	if err != nil {
 		e.Result, e.Detail = 422, err.Error()

@@ -115,6 +115,8 @@ type Node struct {
 	live     atomic.Pointer[config.Config]
 	edge     atomic.Pointer[edgeSetup]
 	reloadMu sync.Mutex
+	// version is the version of the setup in force (store.ConfigVersion).
+	version atomic.Int64
 
 	// calls is the context every call runs under (given to the manager):
 	// shutdown cancels it after closing the gate, so no call outlives Run.
@@ -255,6 +257,7 @@ func (n *Node) build() error {
 	n.indexOrphans()
 	n.restore() // registrations, agents' states, hours overrides (recover.go)
 
+	n.recordStartVersion()
 	if err := n.buildAPI(); err != nil {
 		return err
 	}

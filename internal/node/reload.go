@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // Setup is where a node's setup comes from, so it can be read again
@@ -44,10 +46,11 @@ type Applied struct {
 	RestartNeeded []string `json:"restart_needed"`
 }
 
-// Reload reads the setup again and applies it (Apply). An invalid setup
-// is refused whole (the error is a *config.ValidationError naming
-// file:line) and nothing changes.
-func (n *Node) Reload(ctx context.Context) (Applied, error) {
+// Reload reads the setup again and applies it (Apply), as a new version of
+// the setup made by by when it changed. An invalid setup is refused whole
+// (the error is a *config.ValidationError naming file:line) and nothing
+// changes.
+func (n *Node) Reload(ctx context.Context, by string) (Applied, error) {
 	su := n.opts.setup
 	if su.Read == nil || su.Parse == nil {
 		return Applied{}, ErrNoSetup
@@ -60,15 +63,20 @@ func (n *Node) Reload(ctx context.Context) (Applied, error) {
 	if err != nil {
 		return Applied{}, err
 	}
-	return n.Apply(ctx, cfg)
+	return n.apply(ctx, cfg, func() (func(), error) { return n.saveVersion(ctx, data, by, "reload") })
 }
 
 // ApplyFile makes data the node's setup: validated as its own setup file
-// (refused whole, nothing changed, when invalid), written over that file
-// (the previous one kept beside it as .prev) so the next start runs it
-// too, then applied (Apply). Persisted is false when the node runs the
-// built-in demo: the setup is applied but lasts until the process ends.
-func (n *Node) ApplyFile(ctx context.Context, data []byte) (res Applied, persisted bool, err error) {
+// (refused whole, nothing changed, when invalid), saved as a new version
+// made by by, written over that file (the previous one kept beside it as
+// .prev) so the next start runs it too, then applied (Apply). Persisted is
+// false when the node runs the built-in demo: the setup is applied but
+// lasts until the process ends.
+func (n *Node) ApplyFile(ctx context.Context, data []byte, by string) (res Applied, persisted bool, err error) {
+	return n.applyFile(ctx, data, by, "apply")
+}
+
+func (n *Node) applyFile(ctx context.Context, data []byte, by, origin string) (res Applied, persisted bool, err error) {
 	su := n.opts.setup
 	if su.Parse == nil {
 		return Applied{}, false, ErrNoSetup
@@ -77,21 +85,92 @@ func (n *Node) ApplyFile(ctx context.Context, data []byte) (res Applied, persist
 	if err != nil {
 		return Applied{}, false, err
 	}
-	// The file is written once everything that could refuse the setup has
-	// accepted it, and within the same reload: the file and what runs never
-	// disagree, whoever applies at the same time.
-	write := func() error {
+	// The version is saved and the file written once everything that
+	// could refuse the setup has accepted it, and within the same reload:
+	// the file, the latest version and what runs never disagree, whoever
+	// applies at the same time.
+	commit := func() (func(), error) {
+		undo, err := n.saveVersion(ctx, data, by, origin)
+		if err != nil {
+			return nil, err
+		}
 		if su.Path == "" {
-			return nil
+			return undo, nil
 		}
 		if err := replaceFile(su.Path, data); err != nil {
-			return &api.IOError{Err: err}
+			undo()
+			return nil, &api.IOError{Err: err}
 		}
-		return nil
+		return undo, nil
 	}
-	res, err = n.apply(ctx, cfg, write)
+	res, err = n.apply(ctx, cfg, commit)
 	return res, err == nil && su.Path != "", err
 }
+
+// RestoreVersion applies version v of the setup again (as ApplyFile), as
+// a new version made by by.
+func (n *Node) RestoreVersion(ctx context.Context, v int64, by string) (Applied, bool, error) {
+	old, ok, err := n.st.ConfigVersionN(ctx, v)
+	if err != nil {
+		return Applied{}, false, &api.IOError{Err: err}
+	}
+	if !ok {
+		return Applied{}, false, fmt.Errorf("%w: %d", ErrNoVersion, v)
+	}
+	return n.applyFile(ctx, []byte(old.YAML), by, fmt.Sprintf("restore of %d", v))
+}
+
+// ErrNoVersion is RestoreVersion's error for a version that does not exist.
+var ErrNoVersion = errors.New("no such version of the setup")
+
+// saveVersion saves data as the next version of the setup, made by by
+// (origin: how), and notes that this node runs it; undo removes it again,
+// for a setup that then was not put in force. The latest version's setup
+// again makes no version. The store refusing refuses the setup.
+func (n *Node) saveVersion(ctx context.Context, data []byte, by, origin string) (undo func(), err error) {
+	v, err := n.st.SaveConfigVersion(ctx, store.ConfigVersion{At: time.Now(), Actor: by, Origin: origin, YAML: string(data)}, versionDiff)
+	if errors.Is(err, store.ErrSameConfig) {
+		n.version.Store(v.Version)
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, &api.IOError{Err: fmt.Errorf("save the setup's version: %w", err)}
+	}
+	before := n.version.Swap(v.Version)
+	n.log.Info("setup version saved", "version", v.Version, "by", by, "origin", origin)
+	return func() {
+		n.version.Store(before)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := n.st.DeleteConfigVersion(ctx, v.Version); err != nil {
+			n.log.Error("a version of a setup not put in force not removed", "version", v.Version, "err", err)
+		}
+	}, nil
+}
+
+// versionDiff is the diff between two versions' YAML.
+func versionDiff(old, new string) string { return config.Diff(old, new, "before", "after") }
+
+// recordStartVersion saves the setup the node started with as a version
+// (made by "file", at "start") when it is not the latest already.
+func (n *Node) recordStartVersion() {
+	if n.opts.setup.Read == nil {
+		return
+	}
+	data, err := n.opts.setup.Read()
+	if err != nil {
+		n.log.Warn("the setup's version not saved: the file could not be read again", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := n.saveVersion(ctx, data, "file", "start"); err != nil {
+		n.log.Error("the setup's version not saved", "err", err)
+	}
+}
+
+// RunningVersion is the version of the setup this node runs (0: none saved).
+func (n *Node) RunningVersion() int64 { return n.version.Load() }
 
 // replaceFile writes data over path through a temporary file in its
 // directory, keeping what was there as path.prev.
@@ -148,8 +227,9 @@ func (n *Node) Apply(ctx context.Context, cfg *config.Config) (Applied, error) {
 }
 
 // apply is Apply with commit, when not nil, run once the setup has passed
-// every check and before anything changes; its error refuses the setup.
-func (n *Node) apply(ctx context.Context, cfg *config.Config, commit func() error) (Applied, error) {
+// every check and before anything changes; its error refuses the setup,
+// and its undo is called when the setup fails after it.
+func (n *Node) apply(ctx context.Context, cfg *config.Config, commit func() (undo func(), err error)) (Applied, error) {
 	n.reloadMu.Lock()
 	defer n.reloadMu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -168,13 +248,16 @@ func (n *Node) apply(ctx context.Context, cfg *config.Config, commit func() erro
 	if err := n.mgr.Check(cfg, sounds); err != nil {
 		return Applied{}, fmt.Errorf("apply the setup: %w", err)
 	}
+	undo := func() {}
 	if commit != nil {
-		if err := commit(); err != nil {
+		var err error
+		if undo, err = commit(); err != nil {
 			return Applied{}, err
 		}
 	}
 	res, err := n.mgr.Apply(cfg, sounds)
 	if err != nil {
+		undo()
 		return Applied{}, fmt.Errorf("apply the setup: %w", err)
 	}
 	n.applySIP(cfg)
@@ -265,10 +348,16 @@ func (n *Node) applySIP(cfg *config.Config) {
 // setups gives the API the node's Reload and ApplyFile.
 type setups struct{ n *Node }
 
-func (s setups) Reload(ctx context.Context) (any, error) { return s.n.Reload(ctx) }
+func (s setups) Reload(ctx context.Context, by string) (any, error) { return s.n.Reload(ctx, by) }
 
-func (s setups) ApplyFile(ctx context.Context, data []byte) (any, bool, error) {
-	return s.n.ApplyFile(ctx, data)
+func (s setups) ApplyFile(ctx context.Context, data []byte, by string) (any, bool, error) {
+	return s.n.ApplyFile(ctx, data, by)
 }
+
+func (s setups) Restore(ctx context.Context, version int64, by string) (any, bool, error) {
+	return s.n.RestoreVersion(ctx, version, by)
+}
+
+func (s setups) Running() int64 { return s.n.RunningVersion() }
 
 func (s setups) File() string { return s.n.opts.setup.Path }

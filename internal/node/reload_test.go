@@ -241,3 +241,104 @@ func TestApplyWritesOnlyWhatItApplied(t *testing.T) {
 		t.Fatal("the previous setup was not kept as .prev")
 	}
 }
+
+// getText GETs path as admin and returns the status and body.
+func getText(t *testing.T, n *nodetest.Node, path string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.URL+path, nil)
+	req.SetBasicAuth(nodetest.Admin.User, nodetest.Admin.Password)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// Every setup put in force is a version: the start's file (by "file"), an
+// apply (by its admin, with the diff from the one before), a reload of a
+// changed file; a refused setup makes none, nor does the same setup
+// again. Export gives the running version's YAML back exactly; a restore
+// puts an earlier version in force as a new one.
+func TestSetupVersions(t *testing.T) {
+	setup := nodetest.Demo(t)
+	n, path := reloadable(t, setup)
+	type version struct {
+		Version int64  `json:"version"`
+		Actor   string `json:"actor"`
+		Origin  string `json:"origin"`
+		YAML    string `json:"yaml"`
+		Diff    string `json:"diff"`
+	}
+	var list struct {
+		Running  int64     `json:"running"`
+		Versions []version `json:"versions"`
+	}
+	versions := func() []version {
+		t.Helper()
+		if code := n.API("GET", "/api/v1/config/versions", nil, &list); code != 200 {
+			t.Fatalf("versions: %d", code)
+		}
+		return list.Versions
+	}
+	if v := versions(); len(v) != 1 || v[0].Version != 1 || v[0].Actor != "file" || v[0].Origin != "start" || list.Running != 1 {
+		t.Fatalf("after the start: %+v running %d", v, list.Running)
+	}
+	if code, body := getText(t, n, "/api/v1/config/export"); code != 200 || body != setup {
+		t.Fatalf("export of the start's setup: %d, same as the file %v", code, body == setup)
+	}
+
+	ringAll := strings.Replace(setup, "strategy: longest_idle", "strategy: ring_all", 1) + "# ring everyone\n"
+	if code, out, _ := postAdmin(t, n, "/api/v1/config/apply", strings.NewReader(ringAll)); code != 200 || out["version"] != 2.0 {
+		t.Fatalf("apply: %d %v", code, out)
+	}
+	if code, _, _ := postAdmin(t, n, "/api/v1/config/apply", strings.NewReader("queues: [{name: x, strategy: nope}]\n")); code != 422 {
+		t.Fatalf("an invalid apply: %d", code)
+	}
+	if code, _, _ := postAdmin(t, n, "/api/v1/config/apply", strings.NewReader(ringAll)); code != 200 {
+		t.Fatalf("the same apply again: %d", code)
+	}
+	if v := versions(); len(v) != 2 || v[0].Actor != "admin" || v[0].Origin != "apply" {
+		t.Fatalf("after the applies: %+v", v)
+	}
+	var two version
+	if code := n.API("GET", "/api/v1/config/versions/2", nil, &two); code != 200 || two.YAML != ringAll ||
+		!strings.Contains(two.Diff, "-    strategy: longest_idle") || !strings.Contains(two.Diff, "+    strategy: ring_all") {
+		t.Fatalf("version 2: %d %+v", code, two)
+	}
+	if code, body := getText(t, n, "/api/v1/config/export"); code != 200 || body != ringAll {
+		t.Fatalf("export after the apply: %d, the applied YAML exactly %v", code, body == ringAll)
+	}
+	if code, body := getText(t, n, "/api/v1/config/versions/2/diff?against=1"); code != 200 || !strings.Contains(body, "+# ring everyone") {
+		t.Fatalf("diff 1..2: %d %s", code, body)
+	}
+
+	// The file edited and reloaded: version 3.
+	roundRobin := strings.Replace(setup, "strategy: longest_idle", "strategy: round_robin", 1)
+	if err := os.WriteFile(path, []byte(roundRobin), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := reload(t, n); code != 200 {
+		t.Fatalf("reload: %d", code)
+	}
+	// Version 1 restored: version 4, the file and what runs are the start's again.
+	var restored map[string]any
+	if code := n.API("POST", "/api/v1/config/versions/1/restore", nil, &restored); code != 200 || restored["version"] != 4.0 {
+		t.Fatalf("restore of 1: %d %v", code, restored)
+	}
+	if v := versions(); len(v) != 4 || v[0].Origin != "restore of 1" || v[1].Origin != "reload" || v[1].Actor != "admin" {
+		t.Fatalf("after the reload and the restore: %+v", v)
+	}
+	if b, _ := os.ReadFile(path); string(b) != setup {
+		t.Fatal("the restore did not write the restored setup over the file")
+	}
+	if code, body := getText(t, n, "/api/v1/config/export?version=3"); code != 200 || body != roundRobin {
+		t.Fatalf("export of version 3: %d", code)
+	}
+	if code := n.API("POST", "/api/v1/config/versions/99/restore", nil, nil); code != 404 {
+		t.Fatalf("restore of a version that does not exist: %d", code)
+	}
+}

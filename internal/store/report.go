@@ -189,3 +189,28 @@ func (s *Store) AgentCalls(ctx context.Context, from, to time.Time) (map[string]
 	}
 	return out, rows.Err()
 }
+
+// AnsweredWaits returns the connected events in [from, to) of calls
+// answered from a queue, each with its queue, time and detail (the wait
+// and the estimate the caller was told: report.ParseWaitSample).
+func (s *Store) AnsweredWaits(ctx context.Context, from, to time.Time) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT queue, at, detail FROM events
+		WHERE kind = ? AND at >= ? AND at < ? AND queue != '' ORDER BY at, seq`, event.Connected, ms(from), ms(to))
+	if err != nil {
+		return nil, fmt.Errorf("store: answered waits: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var (
+			e  Event
+			at int64
+		)
+		if err := rows.Scan(&e.Queue, &at, &e.Detail); err != nil {
+			return nil, fmt.Errorf("store: answered waits: %w", err)
+		}
+		e.At, e.Kind = time.UnixMilli(at).UTC(), event.Connected
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
