@@ -25,14 +25,15 @@ async function run() {
   const q = new URLSearchParams(r).toString();
   document.getElementById("csv").href = "/api/v1/reports/queues?format=csv&" + q;
   try {
-    const [rep, hourly, agents, calls, estimates] = await Promise.all([
+    const [rep, hourly, agents, calls, estimates, ivr] = await Promise.all([
       api("GET", "/api/v1/reports/queues?" + q),
       api("GET", "/api/v1/reports/queues?" + new URLSearchParams({from: r.from, to: r.to, interval: "60m"})),
       api("GET", "/api/v1/reports/agents?" + new URLSearchParams({from: r.from, to: r.to})),
       api("GET", "/api/v1/calls?limit=50&since=" + encodeURIComponent(r.from)),
       api("GET", "/api/v1/reports/wait-estimates?" + new URLSearchParams({from: r.from, to: r.to})),
+      api("GET", "/api/v1/reports/ivr?" + new URLSearchParams({from: r.from, to: r.to})),
     ]);
-    totals(rep); intervals(rep); heatmap(hourly); agentTable(agents); callTable(calls.calls); estimateTable(estimates);
+    totals(rep); intervals(rep); heatmap(hourly); agentTable(agents); callTable(calls.calls); estimateTable(estimates); ivrTable(ivr);
   } catch (e) { text("error", e.message); }
 }
 
@@ -46,6 +47,23 @@ function row(tb, cells, attrs) {
   }
   tb.appendChild(tr);
   return tr;
+}
+
+// ivrTable: each flow's steps, then where its calls ended.
+function ivrTable(rep) {
+  const tb = document.querySelector("#ivr tbody");
+  tb.replaceChildren();
+  const secs = (v) => v === null || v === undefined ? "—" : (Math.round(v * 10) / 10) + " s";
+  const ends = [];
+  for (const f of rep.flows) {
+    for (const st of f.steps) {
+      const keys = Object.entries(st.choices || {}).sort().map(([k, v]) => k + ": " + pct(v)).join(", ");
+      row(tb, [f.flow, st.step, st.type, st.entered, keys || "—", st.timeouts, st.invalid, st.hung_up, secs(st.median_seconds), secs(st.p90_seconds)],
+        {flow: f.flow, step: st.step});
+    }
+    ends.push(f.flow + ": " + f.calls + " calls — " + Object.entries(f.funnel).sort().map(([k, n]) => k.replace("_", " ") + " " + n).join(", "));
+  }
+  text("ivr-funnel", ends.join("; "));
 }
 
 // estimateTable: per queue, each day with estimated calls, then the total.

@@ -96,6 +96,7 @@ type ReportStore interface {
 	AgentStateChanges(ctx context.Context, from, to time.Time, lookback time.Duration) ([]store.StateChange, error)
 	AgentCalls(ctx context.Context, from, to time.Time) (map[string][2]float64, error)
 	AnsweredWaits(ctx context.Context, from, to time.Time) ([]store.Event, error)
+	IVRSteps(ctx context.Context, from, to time.Time) ([]store.Event, error)
 }
 
 type principal struct {
@@ -159,6 +160,7 @@ func New(cfg *config.Config, a ACD, st Store, log *slog.Logger) *Server {
 	s.handle("GET /api/v1/reports/queues", s.queueReport, staff())
 	s.handle("GET /api/v1/reports/agents", s.agentReport, staff())
 	s.handle("GET /api/v1/reports/wait-estimates", s.waitEstimateReport, staff())
+	s.handle("GET /api/v1/reports/ivr", s.ivrReport, staff())
 	s.handle("GET /api/v1/qa/scorecards", s.scorecards, anyone())
 	s.handle("GET /api/v1/qa/scores", s.listScores, anyone())
 	s.handle("GET /api/v1/qa/review", s.reviewQueue, staff())

@@ -48,6 +48,7 @@ var summaries = map[string]string{
 	"PUT /api/v1/hours/{name}/override":            `Force a schedule {"state": "open"|"closed"}`,
 	"DELETE /api/v1/hours/{name}/override":         "Return a schedule to its hours",
 	"GET /api/v1/reports/queues":                   "Queue report: a row per queue per interval and totals (from, to, interval; format=csv for CSV)",
+	"GET /api/v1/reports/ivr":                      "The IVR's figures per flow and step (from, to, flow): entered, option shares, timeouts, invalid keys, hang-ups, median and p90 time; the funnel of where calls ended",
 	"GET /api/v1/reports/wait-estimates":           "Wait-estimate accuracy per queue and day (from, to): median absolute error, bias, share within 30 s or 20 %",
 	"POST /api/v1/config/reload":                   "Read the setup file again and apply it without dropping a call; a changed setup is a new version",
 	"POST /api/v1/config/apply":                    "Validate the body as the setup file, save it as a new version, write it over the file and apply it",

@@ -108,6 +108,48 @@ func (s *Server) agentReport(w http.ResponseWriter, r *http.Request) {
 		"definitions": report.AgentDefinitions})
 }
 
+// reportRange reads a report's from and to (RFC 3339, at most a year
+// apart), answering 400 when they are not.
+func reportRange(w http.ResponseWriter, r *http.Request) (from, to time.Time, ok bool) {
+	qv := r.URL.Query()
+	from, err1 := time.Parse(time.RFC3339, qv.Get("from"))
+	to, err2 := time.Parse(time.RFC3339, qv.Get("to"))
+	if err1 != nil || err2 != nil || !to.After(from) || to.Sub(from) > 366*24*time.Hour {
+		writeError(w, 400, "from and to: RFC 3339 times, from before to, at most a year apart")
+		return time.Time{}, time.Time{}, false
+	}
+	return from, to, true
+}
+
+// ivrReport answers GET /api/v1/reports/ivr?from=&to=&flow=: each flow's
+// steps (calls that entered, the share of each option, timeouts, invalid
+// keys, hang-ups, median and 90th percentile time in the step) and where
+// its calls ended (the funnel).
+func (s *Server) ivrReport(w http.ResponseWriter, r *http.Request) {
+	if s.Reports == nil {
+		writeError(w, 404, "reports are not enabled")
+		return
+	}
+	from, to, ok := reportRange(w, r)
+	if !ok {
+		return
+	}
+	evs, err := s.Reports.IVRSteps(r.Context(), from, to)
+	if err != nil {
+		s.log.Error("api: IVR report", "err", err)
+		writeError(w, 500, "could not read the IVR's steps")
+		return
+	}
+	only := r.URL.Query().Get("flow")
+	visits := make([]report.IVRVisit, 0, len(evs))
+	for _, e := range evs {
+		if d, ok := report.ParseIVRStep(e.Detail); ok && (only == "" || d.Flow == only) {
+			visits = append(visits, report.IVRVisit{At: e.At, IVRStepDetail: d})
+		}
+	}
+	writeJSON(w, 200, map[string]any{"from": from, "to": to, "flows": report.IVR(visits), "definitions": report.IVRDefinitions})
+}
+
 // waitEstimateReport answers GET /api/v1/reports/wait-estimates?from=&to=:
 // per queue and per day (24 h from from), how close the wait announced to
 // each caller on joining came to the wait they then had.
@@ -116,11 +158,8 @@ func (s *Server) waitEstimateReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 404, "reports are not enabled")
 		return
 	}
-	qv := r.URL.Query()
-	from, err1 := time.Parse(time.RFC3339, qv.Get("from"))
-	to, err2 := time.Parse(time.RFC3339, qv.Get("to"))
-	if err1 != nil || err2 != nil || !to.After(from) || to.Sub(from) > 366*24*time.Hour {
-		writeError(w, 400, "from and to: RFC 3339 times, from before to, at most a year apart")
+	from, to, ok := reportRange(w, r)
+	if !ok {
 		return
 	}
 	evs, err := s.Reports.AnsweredWaits(r.Context(), from, to)

@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/recording"
+	"github.com/switchboard/switchboard/internal/report"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -302,6 +304,35 @@ func (c *Call) route(ctx context.Context) {
 	}
 }
 
+// stepEvents writes an event for each step of the flow the call visited,
+// at the time it entered it, for the IVR's figures; the last says where
+// the flow ended.
+func (c *Call) stepEvents(flowName string, res flow.Result, err error) {
+	end := string(res.Action)
+	switch {
+	case err == errHungUp:
+		end = report.IVREndHungUp
+	case err != nil:
+		end = report.IVREndFailed
+	case res.Action == flow.ActionExtension:
+		end = report.IVREndTransferred
+	}
+	now := time.Now()
+	for i, v := range res.Visits {
+		left := v.Left
+		if left.IsZero() {
+			left = now
+		}
+		d := report.IVRStepDetail{Flow: flowName, Step: v.Step, Type: v.Type, Seconds: left.Sub(v.Entered).Seconds(),
+			Choice: v.Choice, Timeouts: v.Timeouts, Invalid: v.Invalid}
+		if i == len(res.Visits)-1 {
+			d.End = end
+		}
+		b, _ := json.Marshal(d)
+		c.m.rec.AppendEvent(store.Event{At: v.Entered, Kind: event.IVRStep, CallID: c.ID, Detail: string(b)})
+	}
+}
+
 // answer answers the caller's leg; false (and the call ended) if that failed.
 func (c *Call) answer() bool {
 	if err := c.caller.Answer(); err != nil {
@@ -333,6 +364,7 @@ func (c *Call) ivr(ctx context.Context) {
 	if res.Digits != "" {
 		m.event(event.IVRDigits, c.ID, "", "", res.Digits)
 	}
+	c.stepEvents(f.Name, res, err)
 	if err != nil {
 		if err == errHungUp {
 			c.end(event.OutcomeAbandoned, event.ByCaller, "hung up in IVR")

@@ -17,6 +17,7 @@ const (
 	Ended             Kind = "ended"
 	IVRAnswered       Kind = "ivr_answered"
 	IVRDigits         Kind = "ivr_digits"
+	IVRStep           Kind = "ivr_step" // one step of the flow visited (detail: report.IVRStepDetail as JSON)
 	FeatureLogin      Kind = "feature_login_toggle"
 	WaitEstimate      Kind = "wait_estimate"
 	Announcement      Kind = "announcement"

@@ -53,6 +53,24 @@ type Result struct {
 	Digits string
 	// Path lists the steps visited.
 	Path []string
+	// Visits are the steps visited in order, each with its times and, for
+	// a menu, what the caller did there (the IVR's figures).
+	Visits []Visit
+}
+
+// Visit is one step visited: when the flow entered and left it (Left is
+// zero when the flow stopped there: the caller hung up, or an error),
+// and for a menu the key that chose the way on ("" for none: the menu's
+// no-input or invalid way, or a hang-up), the attempts without a key
+// (Timeouts) and the keys that matched no option (Invalid).
+type Visit struct {
+	Step     string
+	Type     string
+	Entered  time.Time
+	Left     time.Time
+	Choice   string
+	Timeouts int
+	Invalid  int
 }
 
 // ErrTooManySteps stops a flow that loops without end.
@@ -70,6 +88,10 @@ func Run(ctx context.Context, f config.Flow, hours Schedules, s Session, log *sl
 		if !ok {
 			return r, fmt.Errorf("flow %q: no step %q", f.Name, id)
 		}
+		if len(r.Visits) > 0 {
+			r.Visits[len(r.Visits)-1].Left = s.Now()
+		}
+		r.Visits = append(r.Visits, Visit{Step: id, Type: step.Type, Entered: s.Now()})
 		r.Path = append(r.Path, id)
 		log.Debug("flow step", "flow", f.Name, "step", id, "type", step.Type)
 		switch step.Type {
@@ -79,12 +101,13 @@ func Run(ctx context.Context, f config.Flow, hours Schedules, s Session, log *sl
 			}
 			id = step.Next
 		case config.StepMenu:
-			next, err := runMenu(ctx, step, s, &r)
+			next, err := runMenu(ctx, step, s, &r, &r.Visits[len(r.Visits)-1])
 			if err != nil {
 				return r, err
 			}
 			if next == "" {
 				r.Action = ActionHangup
+				r.Visits[len(r.Visits)-1].Left = s.Now()
 				return r, nil
 			}
 			id = next
@@ -105,15 +128,19 @@ func Run(ctx context.Context, f config.Flow, hours Schedules, s Session, log *sl
 			}
 		case config.StepQueue:
 			r.Action, r.Queue, r.Priority = ActionQueue, step.Queue, step.Priority
+			r.Visits[len(r.Visits)-1].Left = s.Now()
 			return r, nil
 		case config.StepExtension:
 			r.Action, r.Extension = ActionExtension, step.Extension
+			r.Visits[len(r.Visits)-1].Left = s.Now()
 			return r, nil
 		case config.StepVoicemail:
 			r.Action, r.Mailbox = ActionVoicemail, step.Mailbox
+			r.Visits[len(r.Visits)-1].Left = s.Now()
 			return r, nil
 		case config.StepHangup:
 			r.Action = ActionHangup
+			r.Visits[len(r.Visits)-1].Left = s.Now()
 			return r, nil
 		default:
 			return r, fmt.Errorf("flow %q step %q: unknown type %q", f.Name, id, step.Type)
@@ -123,7 +150,7 @@ func Run(ctx context.Context, f config.Flow, hours Schedules, s Session, log *sl
 }
 
 // runMenu offers a menu up to its attempts and returns the next step ("" hangs up).
-func runMenu(ctx context.Context, step config.Step, s Session, r *Result) (string, error) {
+func runMenu(ctx context.Context, step config.Step, s Session, r *Result, v *Visit) (string, error) {
 	lastInvalid := false
 	for attempt := 0; attempt < step.Attempts; attempt++ {
 		digit, err := s.Play(ctx, step.Prompts, true)
@@ -138,14 +165,17 @@ func runMenu(ctx context.Context, step config.Step, s Session, r *Result) (strin
 			}
 			if !ok {
 				lastInvalid = false
+				v.Timeouts++
 				continue
 			}
 		}
 		r.Digits += string(digit)
 		if next, ok := step.Options[string(digit)]; ok {
+			v.Choice = string(digit)
 			return next, nil
 		}
 		lastInvalid = true
+		v.Invalid++
 		if step.InvalidPrompt != "" && attempt+1 < step.Attempts {
 			if _, err := s.Play(ctx, []string{step.InvalidPrompt}, false); err != nil {
 				return "", err

@@ -230,3 +230,27 @@ func TestCalendarTellsOfOverrides(t *testing.T) {
 		t.Fatalf("changes %+v, want always closed then cleared", got)
 	}
 }
+
+// Each step visited is in the result with what the caller did in a menu:
+// a timeout, an invalid key, then the option chosen; the last step left.
+func TestVisitsRecordWhatTheCallerDid(t *testing.T) {
+	f := config.Flow{Name: "f", Start: "menu", Steps: map[string]config.Step{
+		"menu":  {Type: config.StepMenu, Prompts: []string{"p"}, Attempts: 3, Timeout: time.Second, Options: map[string]string{"1": "sales"}},
+		"sales": {Type: config.StepQueue, Queue: "sales"},
+	}}
+	// Play: nothing, wait: nothing (timeout); Play: 9 (invalid); Play: 1.
+	r, err := Run(context.Background(), f, Weekly{}, &script{keys: []byte{0, 0, '9', '1'}, now: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Visits) != 2 {
+		t.Fatalf("visits %+v", r.Visits)
+	}
+	m, q := r.Visits[0], r.Visits[1]
+	if m.Step != "menu" || m.Type != config.StepMenu || m.Choice != "1" || m.Timeouts != 1 || m.Invalid != 1 || m.Left.IsZero() {
+		t.Errorf("menu visit %+v", m)
+	}
+	if q.Step != "sales" || q.Left.IsZero() {
+		t.Errorf("queue visit %+v", q)
+	}
+}

@@ -214,3 +214,27 @@ func (s *Store) AnsweredWaits(ctx context.Context, from, to time.Time) ([]Event,
 	}
 	return out, rows.Err()
 }
+
+// IVRSteps returns the ivr_step events in [from, to) (by the time the
+// call entered the step), each with its time and detail.
+func (s *Store) IVRSteps(ctx context.Context, from, to time.Time) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT at, detail FROM events WHERE kind = ? AND at >= ? AND at < ? ORDER BY at, seq`,
+		event.IVRStep, ms(from), ms(to))
+	if err != nil {
+		return nil, fmt.Errorf("store: IVR steps: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var (
+			e  Event
+			at int64
+		)
+		if err := rows.Scan(&at, &e.Detail); err != nil {
+			return nil, fmt.Errorf("store: IVR steps: %w", err)
+		}
+		e.At, e.Kind = time.UnixMilli(at).UTC(), event.IVRStep
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
