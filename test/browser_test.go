@@ -377,7 +377,27 @@ func TestReportsPage(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The IVR's figures and the wait estimates have the call.
+	waitText(t, ctx, `#ivr tr[data-step="main-menu"]`, func(v string) bool {
+		f := strings.Fields(v)
+		return len(f) > 4 && f[0] == "main" && f[3] == "1" && f[4] == "2:"
+	})
+	waitText(t, ctx, `#estimates tr[data-queue="support"][data-day="total"] td:nth-child(3)`, func(v string) bool { return v == "1" })
+	// Scoring beside the player: greeting, verification and resolution met
+	// (10 + 20 + 50 of 100), with a comment.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#q-greeting`)),
+		chromedp.Click(chromedp.CSS(`#q-greeting`)), chromedp.Click(chromedp.CSS(`#q-verification`)), chromedp.Click(chromedp.CSS(`#q-resolution`)),
+		chromedp.SendKeys(chromedp.CSS(`#score-comment`), "Good call"), chromedp.Click(chromedp.CSS(`#btn-score`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, `#score-result`, func(v string) bool { return v == "saved: 80" })
 	screenshot(t, ctx, "reports.png")
+	// The agent sees the score and the comment on the desktop.
+	desk := browser(t)
+	uiLogin(t, desk, s.http+"/agent", "1003", "demo1003")
+	waitText(t, desk, `#scores tr[data-call="`+rec.ID+`"]`, func(v string) bool {
+		return strings.Contains(v, "standard") && strings.Contains(v, "80") && strings.Contains(v, "Good call")
+	})
 	var again callRecord
 	s.api("GET", "/api/v1/calls/"+rec.ID, nil, &again)
 	if !again.hasEvent("recording_downloaded", "") {

@@ -5,6 +5,8 @@ login((who) => {
   me = who;
   text("who", who.username);
   live(render);
+  myScores();
+  setInterval(myScores, 60000);
   connectSoftphone().then(() => { document.getElementById("btn-mute").disabled = !window.softphone; });
 });
 
@@ -307,4 +309,21 @@ function beep() {
   gain.gain.exponentialRampToValueAtTime(0.001, audioCtx.currentTime + 0.25);
   osc.connect(gain).connect(audioCtx.destination);
   osc.start(); osc.stop(audioCtx.currentTime + 0.25);
+}
+
+// myScores lists the agent's own quality scores and reviewers' comments.
+async function myScores() {
+  let scores;
+  try { scores = await api("GET", "/api/v1/qa/scores"); } catch (e) { return; }
+  const tb = document.querySelector("#scores tbody");
+  tb.replaceChildren();
+  for (const q of scores || []) {
+    const tr = document.createElement("tr");
+    tr.dataset.call = q.call_id;
+    for (const v of [new Date(q.at).toLocaleString(), q.call_id.slice(-6), q.scorecard,
+      Math.round(q.score) + (q.auto_failed ? " (auto-fail)" : ""), q.reviewer, q.comment || ""]) {
+      const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+    }
+    tb.appendChild(tr);
+  }
 }

@@ -205,6 +205,7 @@ async function playCall(c) {
     }
   }
   canvas.dataset.drawn = String(decoded.duration.toFixed(1));
+  scoreForm(c);
   const full = await api("GET", "/api/v1/calls/" + c.id);
   const ol = document.getElementById("timeline");
   ol.replaceChildren();
@@ -215,3 +216,62 @@ async function playCall(c) {
     ol.append(li);
   }
 }
+
+// The scoring form beside the player: the configured scorecards, each
+// question a checkbox (met or not), a comment; the call's saved score, if
+// any, fills it.
+let scorecards = null, scoring = null;
+async function scoreForm(c) {
+  scoring = c;
+  if (!scorecards) {
+    scorecards = await api("GET", "/api/v1/qa/scorecards");
+    const sel = document.getElementById("scorecard");
+    sel.replaceChildren(...scorecards.map((sc) => new Option(sc.Name, sc.Name)));
+    sel.addEventListener("change", () => questions(null));
+  }
+  text("score-result", "");
+  document.getElementById("score-comment").value = "";
+  let saved = null;
+  try {
+    const scores = await api("GET", "/api/v1/qa/scores?agent=" + encodeURIComponent(c.agent) + "&from=" +
+      encodeURIComponent(new Date(new Date(c.arrived_at).getTime() - 864e5).toISOString()));
+    saved = (scores || []).find((q) => q.call_id === c.id) || null;
+  } catch (e) { /* none */ }
+  if (saved) {
+    document.getElementById("scorecard").value = saved.scorecard;
+    document.getElementById("score-comment").value = saved.comment || "";
+    text("score-result", "saved: " + Math.round(saved.score) + " by " + saved.reviewer);
+  }
+  questions(saved);
+}
+
+function questions(saved) {
+  const sc = scorecards.find((s) => s.Name === document.getElementById("scorecard").value);
+  const box = document.getElementById("questions");
+  box.replaceChildren();
+  for (const sec of (sc && sc.Sections) || []) {
+    const fs = document.createElement("fieldset");
+    const lg = document.createElement("legend"); lg.textContent = sec.Name; fs.append(lg);
+    for (const q of sec.Questions) {
+      const id = "q-" + q.ID;
+      const cb = Object.assign(document.createElement("input"), {type: "checkbox", id, name: q.ID});
+      cb.checked = !!(saved && saved.answers && saved.answers[q.ID]);
+      const lb = document.createElement("label"); lb.htmlFor = id;
+      lb.textContent = " " + q.Text + " (" + q.Weight + (q.AutoFail ? ", auto-fail" : "") + ")";
+      const div = document.createElement("div"); div.append(cb, lb); fs.append(div);
+    }
+    box.append(fs);
+  }
+}
+
+document.getElementById("score-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  if (!scoring) return;
+  const answers = {};
+  for (const cb of document.querySelectorAll("#questions input[type=checkbox]")) answers[cb.name] = cb.checked;
+  try {
+    const res = await api("POST", "/api/v1/calls/" + scoring.id + "/score",
+      {scorecard: document.getElementById("scorecard").value, answers, comment: document.getElementById("score-comment").value});
+    text("score-result", "saved: " + Math.round(res.score));
+  } catch (e) { text("score-result", e.message); }
+});
