@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,8 +79,13 @@ type Server struct {
 	// audit keeps who did what (audit.go); nil when the store keeps none.
 	audit Auditor
 	hub   *Hub
-	// forward, in a cluster, sends requests about other nodes' calls there.
-	forward Forwarder
+	// forward, in a cluster, sends requests about other nodes' calls there;
+	// monitoring is where each user's forwarded monitor runs (its stop
+	// goes there too).
+	forward    Forwarder
+	forwardVia http.RoundTripper
+	mu         sync.Mutex
+	monitoring map[string]string
 }
 
 // SetHub makes live streams react to hub's notifications.
@@ -127,7 +133,7 @@ type ACD interface {
 // New builds the API handler.
 func New(cfg *config.Config, a ACD, st Store, log *slog.Logger) *Server {
 	s := &Server{acd: a, store: st, log: log, mux: http.NewServeMux(), sessions: newSessions(), throttle: newThrottle(nil),
-		origins: http.NewCrossOriginProtection(), hub: &Hub{}}
+		origins: http.NewCrossOriginProtection(), hub: &Hub{}, monitoring: map[string]string{}}
 	s.Apply(cfg)
 	if k, ok := st.(SessionKeeper); ok {
 		s.sessions.restore(k, log)
@@ -233,6 +239,9 @@ func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { // a forwarded answer cut short: the connection goes
+				panic(v)
+			}
 			s.log.Error("api: panic", "path", r.URL.Path, "panic", v)
 			writeError(w, 500, "internal error")
 		}

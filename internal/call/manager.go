@@ -36,7 +36,11 @@ type Dialer interface {
 // Softphones are agents' browser phones: when an agent's desktop has one
 // connected, calls ring there instead of on a SIP phone.
 type Softphones interface {
+	// Has reports whether user's softphone can be rung from here (in a
+	// cluster, through another node too); HasHere whether it is connected
+	// with this node, the device this node vouches for.
 	Has(user string) bool
+	HasHere(user string) bool
 	Ring(ctx context.Context, user, caller string, ep *media.Endpoint) (<-chan struct{}, error)
 	Hangup(user string)
 }
@@ -496,7 +500,7 @@ func (m *Manager) Registration(user string, registered bool) {
 	if !ok {
 		return
 	}
-	reachable := registered || (m.phones != nil && m.phones.Has(user))
+	reachable := registered || (m.phones != nil && m.phones.HasHere(user))
 	if err := m.acd.SetReachable(user, reachable); err != nil {
 		m.log.Warn("agent device state", "agent", user, "err", err)
 	}
@@ -520,7 +524,7 @@ func (m *Manager) DeviceChanged(user string) {
 	if _, ok := m.agent(user); !ok {
 		return
 	}
-	reachable := m.phones != nil && m.phones.Has(user)
+	reachable := m.phones != nil && m.phones.HasHere(user)
 	if !reachable && m.dialer != nil {
 		_, reachable = m.dialer.Registered(user)
 	}

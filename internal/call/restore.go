@@ -175,6 +175,7 @@ func (m *Manager) restoreCallback(cb store.PendingCallback, serving, prev <-chan
 	c := m.newCall(nil)
 	c.ID, c.log = cb.CallID, m.log.With("call", cb.CallID)
 	c.rec = cb.Record
+	c.rec.Node = ""     // the call is this node's now (a lost node's callback, adopted): its record says so
 	if c.rec.ID == "" { // never written: the callback is all there is
 		queuedAt := cb.QueuedAt
 		c.rec = store.CallRecord{ID: cb.CallID, Caller: cb.Caller, Dialed: cb.Dialed, ArrivedAt: cb.QueuedAt, QueuedAt: &queuedAt,

@@ -26,7 +26,6 @@ func (n *Node) clusterMember() *cluster.Member {
 		OnLost: func(node string) {
 			n.acd.NodeLost(node)
 			go n.adoptCallbacks(node)
-			go n.devicesChanged() // agents whose softphones were there
 		},
 	})
 }
@@ -48,13 +47,6 @@ func (n *Node) adoptCallbacks(lost string) {
 	}
 	restored := n.mgr.RestoreCallbacks(n.ready, cbs)
 	n.log.Warn("took over a lost node's pending callbacks", "node", lost, "callbacks", restored, "stored", len(cbs))
-}
-
-// devicesChanged computes every agent's device state again.
-func (n *Node) devicesChanged() {
-	for _, a := range n.current().Agents {
-		n.mgr.DeviceChanged(a.Extension)
-	}
 }
 
 // nodeEndpoints are this node's endpoints for the other nodes under

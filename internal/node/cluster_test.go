@@ -231,6 +231,29 @@ func TestBrowserAgentAcrossNodes(t *testing.T) {
 	nodetest.WaitFor(t, 5*time.Second, "connected again, with audio", func() bool {
 		return b.APIAs(carol, "GET", "/api/v1/calls/"+id, nil, &live) == 200 && live.State == "connected" && c.RTP.ToneLevel(1000) > 0.5
 	})
+	// A supervisor whose desktop is on b monitors the call on a (a rings
+	// the supervisor's softphone through b), then stops through b.
+	sup := b.Softphone(t, nodetest.Supervisor, 0)
+	if code := b.APIAs(nodetest.Supervisor, "POST", "/api/v1/calls/"+id+"/monitor", map[string]string{"mode": "listen"}, nil); code >= 300 {
+		t.Fatalf("monitor through b: %d", code)
+	}
+	sup.Answer(t, b, nodetest.Supervisor, 10*time.Second)
+	nodetest.WaitFor(t, 10*time.Second, "the supervisor hears the caller", func() bool { return sup.RTP.ToneLevel(440) > 0.3 })
+	if code := b.APIAs(nodetest.Supervisor, "DELETE", "/api/v1/monitor", nil, nil); code >= 300 {
+		t.Fatalf("stop monitoring through b: %d", code)
+	}
+	var timeline nodetest.CallRecord
+	nodetest.WaitFor(t, 5*time.Second, "the monitor ended on a", func() bool {
+		if a.API("GET", "/api/v1/calls/"+id, nil, &timeline) != 200 {
+			return false
+		}
+		for _, k := range timeline.Kinds() {
+			if k == "monitor_ended" {
+				return true
+			}
+		}
+		return false
+	})
 	// Another agent may not act on the call through b either.
 	if code := b.APIAs(nodetest.Credential{User: "1001", Password: "demo1001"}, "POST", "/api/v1/calls/"+id+"/hangup", nil, nil); code != 403 {
 		t.Fatalf("another agent's hangup through b: %d, want 403", code)

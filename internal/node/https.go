@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/cluster"
 )
 
@@ -52,9 +53,11 @@ func (n *Node) buildHTTPS() error {
 	n.httpSrv.Handler = redirect
 	if n.acd != nil {
 		// The nodes' calls to each other stay on the HTTP address they
-		// advertise (authenticated by the cluster's key, not by TLS).
+		// advertise (authenticated by the cluster's key, not by TLS): their
+		// own endpoints, and the API requests one node forwards to another
+		// (which the API refuses without the key).
 		n.httpSrv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, cluster.PathPrefix) {
+			if strings.HasPrefix(r.URL.Path, cluster.PathPrefix) || api.IsForwarded(r) {
 				n.api.ServeHTTP(w, r)
 				return
 			}

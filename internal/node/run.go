@@ -161,18 +161,27 @@ func (n *Node) Run(ctx context.Context) error {
 // second, batched with the writer's others.
 const heartbeatEvery = time.Second
 
-// drain waits, for at most the drain grace, until no call is in progress.
+// drain waits, for at most the drain grace, until no call is in
+// progress: neither this node's nor another node's call on one of its
+// softphones.
 func (n *Node) drain() {
-	if n.opts.drainGrace <= 0 || n.mgr.Active() == 0 {
+	active := func() int {
+		a := n.mgr.Active()
+		if n.softphones != nil {
+			a += n.softphones.serving()
+		}
+		return a
+	}
+	if n.opts.drainGrace <= 0 || active() == 0 {
 		return
 	}
 	deadline := time.Now().Add(n.opts.drainGrace)
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
-	for n.mgr.Active() > 0 && time.Now().Before(deadline) {
+	for active() > 0 && time.Now().Before(deadline) {
 		<-t.C
 	}
-	if a := n.mgr.Active(); a > 0 {
+	if a := active(); a > 0 {
 		n.log.Info("drain grace over; hanging up the calls still up", "active_calls", a)
 	}
 }

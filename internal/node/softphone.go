@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/cluster"
@@ -36,6 +37,9 @@ type ringRequest struct {
 	User   string `json:"user"`
 	Caller string `json:"caller"`
 	RTP    string `json:"rtp"`
+	// Node is the call's node: the phone hangs up when it is lost.
+	Node string `json:"node"`
+	Call string `json:"call,omitempty"`
 }
 
 // ringAnswer is the first line of pathRing's answer: the desktop answered
@@ -61,11 +65,22 @@ type clusterPhones struct {
 	// store of its own (only local phones).
 	n *Node
 
+	// changing makes changed one at a time, so the last to run writes what
+	// is true now.
+	changing sync.Mutex
+
 	mu sync.Mutex
 	// remote are the calls ringing or up on other nodes' softphones, by
 	// agent: cancelling one ends it.
 	remote map[string]context.CancelFunc
+	// serves counts the other nodes' calls ringing or up on this node's
+	// softphones (serveRing): a draining node waits for them too.
+	serves atomic.Int64
 }
+
+// serving is how many other nodes' calls ring or are up on this node's
+// softphones.
+func (cp *clusterPhones) serving() int { return int(cp.serves.Load()) }
 
 // lookup finds user's softphone on another live node.
 func (cp *clusterPhones) lookup(user string) (addr string, ok bool) {
@@ -95,6 +110,12 @@ func (cp *clusterPhones) Has(user string) bool {
 	return ok
 }
 
+// HasHere reports whether user's softphone is connected with this node:
+// the device state this node reports to the cluster's ACD (the node the
+// desktop is connected with vouches for it, and the leader drops a lost
+// node's word).
+func (cp *clusterPhones) HasHere(user string) bool { return cp.local.Has(user) }
+
 // Ring rings user's softphone: here, or through the node it is connected
 // with (done is closed when that call ends there).
 func (cp *clusterPhones) Ring(ctx context.Context, user, caller string, ep *media.Endpoint) (<-chan struct{}, error) {
@@ -117,7 +138,8 @@ func (cp *clusterPhones) Ring(ctx context.Context, user, caller string, ep *medi
 		}
 		return nil, err
 	}
-	res, err := cp.n.acd.Request(call, http.MethodPost, addr, pathRing, ringRequest{User: user, Caller: caller, RTP: ep.Local().String()})
+	res, err := cp.n.acd.Request(call, http.MethodPost, addr, pathRing, ringRequest{User: user, Caller: caller, RTP: ep.Local().String(),
+		Node: cp.n.cfg.Node.Name})
 	if err != nil {
 		return fail(fmt.Errorf("softphone %s on another node: %w", user, err))
 	}
@@ -180,10 +202,16 @@ func (cp *clusterPhones) serveRing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target, err := netip.ParseAddrPort(req.RTP)
-	if err != nil || req.User == "" {
-		http.Error(w, fmt.Sprintf("bad request: user %q, RTP address %q", req.User, req.RTP), http.StatusBadRequest)
+	if err != nil || req.User == "" || req.Node == "" {
+		http.Error(w, fmt.Sprintf("bad request: user %q, node %q, RTP address %q", req.User, req.Node, req.RTP), http.StatusBadRequest)
 		return
 	}
+	if cp.n.sip.Draining() {
+		http.Error(w, "this node is stopping", http.StatusServiceUnavailable)
+		return
+	}
+	cp.serves.Add(1)
+	defer cp.serves.Add(-1)
 	fl, _ := w.(http.Flusher)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
@@ -191,7 +219,13 @@ func (cp *clusterPhones) serveRing(w http.ResponseWriter, r *http.Request) {
 		fl.Flush()
 	}
 	enc := json.NewEncoder(w)
-	shim, done, err := cp.local.RingRemote(r.Context(), req.User, req.Caller, target)
+	var shim netip.AddrPort
+	var done <-chan struct{}
+	if cp.local.ShimIP().IsLoopback() && !target.Addr().IsLoopback() {
+		err = fmt.Errorf("this node's softphones are on loopback (set server.media_ip), which the call's node at %s cannot reach", target.Addr())
+	} else {
+		shim, done, err = cp.local.RingRemote(r.Context(), req.User, req.Caller, target)
+	}
 	if err != nil {
 		a := ringAnswer{Error: err.Error()}
 		for name, e := range ringErrors {
@@ -209,18 +243,53 @@ func (cp *clusterPhones) serveRing(w http.ResponseWriter, r *http.Request) {
 	if fl != nil {
 		fl.Flush()
 	}
-	select {
-	case <-done:
-		_ = enc.Encode(ringAnswer{Ended: true})
-	case <-r.Context().Done():
+	// The call's node ends the request when the call ends, or its kernel
+	// does when it is killed; a machine that died says nothing, so its
+	// heartbeat is watched too.
+	watch := time.NewTicker(time.Second)
+	defer watch.Stop()
+	for {
+		select {
+		case <-done:
+			_ = enc.Encode(ringAnswer{Ended: true})
+			cp.local.Hangup(req.User)
+			return
+		case <-r.Context().Done():
+			cp.local.Hangup(req.User)
+			return
+		case <-watch.C:
+			if !cp.nodeAlive(r.Context(), req.Node) {
+				cp.n.log.Warn("the node of a call on this node's softphone is lost; the softphone hangs up", "agent", req.User, "node", req.Node)
+				cp.local.Hangup(req.User)
+				return
+			}
+		}
 	}
-	cp.local.Hangup(req.User)
+}
+
+// nodeAlive reports whether node's heartbeat goes on (true when the store
+// cannot tell: a store hiccup does not end calls).
+func (cp *clusterPhones) nodeAlive(ctx context.Context, node string) bool {
+	ctx, cancel := context.WithTimeout(ctx, softphoneTimeout)
+	defer cancel()
+	st, err := cluster.Read(ctx, cp.n.st, cluster.AliveWithin)
+	if err != nil {
+		return true
+	}
+	for _, o := range st.Nodes {
+		if o.Name == node {
+			return o.Alive
+		}
+	}
+	return false
 }
 
 // changed follows a softphone connected or gone here: the shared store
 // notes where it is (so other nodes ring it here), then the agent's
 // device state is computed again.
 func (cp *clusterPhones) changed(user string) {
+	cp.changing.Lock()
+	defer cp.changing.Unlock()
 	if n := cp.n; n != nil && n.acd != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), softphoneTimeout)
 		var err error

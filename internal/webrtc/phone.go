@@ -69,6 +69,9 @@ func NewPhones(log *slog.Logger) (*Phones, error) {
 // first Connect.
 func (ps *Phones) SetShimIP(ip netip.Addr) { ps.shimIP = ip }
 
+// ShimIP is where the phones' shims bind.
+func (ps *Phones) ShimIP() netip.Addr { return ps.shimIP }
+
 // OnChange makes f be told, by user, of every softphone connected,
 // disconnected or dropped (its connection failed). Call it before the
 // first Connect.
@@ -191,6 +194,9 @@ func (ps *Phones) Has(user string) bool {
 	_, ok := ps.byUser[user]
 	return ok
 }
+
+// HasHere is Has: these are the phones of this node.
+func (ps *Phones) HasHere(user string) bool { return ps.Has(user) }
 
 // Status is a softphone's state for its desktop.
 type Status struct {
