@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/event"
 	"github.com/switchboard/switchboard/internal/flow"
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/internal/webhook"
@@ -101,8 +102,7 @@ type ReportStore interface {
 	QueueBuckets(ctx context.Context, from, to time.Time, interval time.Duration, threshold map[string]float64, def, shortAbandon float64) ([]store.QueueBucket, error)
 	AgentStateChanges(ctx context.Context, from, to time.Time, lookback time.Duration) ([]store.StateChange, error)
 	AgentCalls(ctx context.Context, from, to time.Time) (map[string][2]float64, error)
-	AnsweredWaits(ctx context.Context, from, to time.Time) ([]store.Event, error)
-	IVRSteps(ctx context.Context, from, to time.Time) ([]store.Event, error)
+	EventsOfKind(ctx context.Context, kind event.Kind, from, to time.Time) ([]store.Event, error)
 }
 
 type principal struct {
@@ -450,9 +450,8 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 		Parties     []call.Party       `json:"parties,omitempty"`
 	}{CallRecord: c, Disposition: disp, Events: evs}
 	if s.Calls != nil {
-		if st, live := s.Calls.CallState(c.ID); live {
-			out.State = string(st)
-			out.Parties, _ = s.Calls.Parties(c.ID)
+		if live, ok := s.Calls.LiveView(c.ID); ok { // one read: another node's call is read from that node
+			out.State, out.Parties = string(live.State), live.Parties
 		}
 	}
 	writeJSON(w, 200, out)

@@ -97,6 +97,9 @@ func NewEngine(c EngineConfig) (*Engine, error) {
 // Active reports how many endpoints are open.
 func (e *Engine) Active() int64 { return e.active.Load() }
 
+// IP is the address the endpoints bind and offer.
+func (e *Engine) IP() netip.Addr { return e.ip }
+
 // Run paces playback until ctx ends. One goroutine serves every endpoint.
 func (e *Engine) Run(ctx context.Context) {
 	const tick = 20 * time.Millisecond

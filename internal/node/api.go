@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"os"
 	"time"
 
@@ -50,7 +49,7 @@ func (n *Node) buildAPI() error {
 	if n.acd != nil {
 		// Other nodes' calls send their audio to the phones' shims: on
 		// the node's media address, as its RTP endpoints.
-		if ip, err := netip.ParseAddr(n.cfg.Server.MediaIP); err == nil && !ip.IsUnspecified() {
+		if ip := n.eng.IP(); ip.IsValid() && !ip.IsUnspecified() {
 			phones.SetShimIP(ip)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), softphoneTimeout)

@@ -103,6 +103,23 @@ func TestTwoNodesOneCluster(t *testing.T) {
 	})
 }
 
+// leaderAndFollower starts node a on a fresh PostgreSQL database, waits
+// for it to lead, then starts node b and waits for it to follow a.
+func leaderAndFollower(t *testing.T) (a, b *nodetest.Node) {
+	t.Helper()
+	dsn := storetest.Postgres(t)
+	a = startMember(t, dsn, "a")
+	var v clusterView
+	nodetest.WaitFor(t, 10*time.Second, "a leads", func() bool {
+		return a.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.Leader == "a"
+	})
+	b = startMember(t, dsn, "b")
+	nodetest.WaitFor(t, 10*time.Second, "b follows a", func() bool {
+		return b.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.alive("b") && v.Leader == "a"
+	})
+	return a, b
+}
+
 func agentState(n *nodetest.Node, ext string) string {
 	var a agentView
 	if n.API("GET", "/api/v1/agents/"+ext, nil, &a) != 200 {
@@ -117,16 +134,8 @@ func agentState(n *nodetest.Node, ext string) string {
 // the leader stops, the other node leads, rebuilds the ACD with the call
 // still on, and the agent is offered the next call once free.
 func TestOneACDAcrossNodes(t *testing.T) {
-	dsn := storetest.Postgres(t)
-	a := startMember(t, dsn, "a")
+	a, b := leaderAndFollower(t)
 	var v clusterView
-	nodetest.WaitFor(t, 10*time.Second, "a leads", func() bool {
-		return a.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.Leader == "a"
-	})
-	b := startMember(t, dsn, "b")
-	nodetest.WaitFor(t, 10*time.Second, "b follows a", func() bool {
-		return b.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.alive("b") && v.Leader == "a"
-	})
 	alice := a.Phone(t, "1001") // registered with a
 	nodetest.WaitFor(t, 10*time.Second, "1001 available, seen from b", func() bool { return agentState(b, "1001") == "available" })
 
@@ -175,16 +184,7 @@ func TestOneACDAcrossNodes(t *testing.T) {
 // a → b → browser); the desktop's calls to b act on the call on a (hold,
 // its live state, hang up: forwarded to a), and the record is a's.
 func TestBrowserAgentAcrossNodes(t *testing.T) {
-	dsn := storetest.Postgres(t)
-	a := startMember(t, dsn, "a")
-	var v clusterView
-	nodetest.WaitFor(t, 10*time.Second, "a leads", func() bool {
-		return a.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.Leader == "a"
-	})
-	b := startMember(t, dsn, "b")
-	nodetest.WaitFor(t, 10*time.Second, "b follows a", func() bool {
-		return b.API("GET", "/api/v1/cluster", nil, &v) == 200 && v.alive("b") && v.Leader == "a"
-	})
+	a, b := leaderAndFollower(t)
 	carol := nodetest.Credential{User: "1003", Password: "demo1003"}
 	phone := b.Softphone(t, carol, 1000)
 	if code := b.APIAs(carol, "POST", "/api/v1/agents/1003/login", nil, nil); code != 200 {

@@ -52,7 +52,7 @@ func (f callForwarder) Authorize(r *http.Request)       { f.n.acd.Authorize(r) }
 func (f callForwarder) Authorized(r *http.Request) bool { return f.n.acd.Authorized(r) }
 
 // clusterCalls are the manager's live calls, and other nodes' read from
-// them: the API shows a call's state and parties on any node.
+// them: the API shows a call's live view (state, parties, hold) on any node.
 type clusterCalls struct {
 	*call.Manager
 	n *Node
@@ -63,22 +63,6 @@ func (c clusterCalls) LiveView(id string) (call.Live, bool) {
 		return v, true
 	}
 	return c.n.remoteLive(id)
-}
-
-func (c clusterCalls) CallState(id string) (call.State, bool) {
-	if st, ok := c.Manager.CallState(id); ok {
-		return st, true
-	}
-	v, ok := c.n.remoteLive(id)
-	return v.State, ok
-}
-
-func (c clusterCalls) Parties(id string) ([]call.Party, bool) {
-	if p, ok := c.Manager.Parties(id); ok {
-		return p, true
-	}
-	v, ok := c.n.remoteLive(id)
-	return v.Parties, ok
 }
 
 // remoteLive reads a live call from the other node that holds it.

@@ -190,50 +190,24 @@ func (s *Store) AgentCalls(ctx context.Context, from, to time.Time) (map[string]
 	return out, rows.Err()
 }
 
-// AnsweredWaits returns the connected events in [from, to) of calls
-// answered from a queue, each with its queue, time and detail (the wait
-// and the estimate the caller was told: report.ParseWaitSample).
-func (s *Store) AnsweredWaits(ctx context.Context, from, to time.Time) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT queue, at, detail FROM events
-		WHERE kind = ? AND at >= ? AND at < ? AND queue != '' ORDER BY at, seq`, event.Connected, ms(from), ms(to))
+// EventsOfKind returns the events of kind in [from, to), in order, each
+// with its queue, time and detail: what the reports read from the
+// timelines (the connected events' waits and estimates, the IVR's steps).
+func (s *Store) EventsOfKind(ctx context.Context, kind event.Kind, from, to time.Time) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT queue, at, detail FROM events WHERE kind = ? AND at >= ? AND at < ? ORDER BY at, seq`,
+		kind, ms(from), ms(to))
 	if err != nil {
-		return nil, fmt.Errorf("store: answered waits: %w", err)
+		return nil, fmt.Errorf("store: %s events: %w", kind, err)
 	}
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
-		var (
-			e  Event
-			at int64
-		)
+		e := Event{Kind: kind}
+		var at int64
 		if err := rows.Scan(&e.Queue, &at, &e.Detail); err != nil {
-			return nil, fmt.Errorf("store: answered waits: %w", err)
+			return nil, fmt.Errorf("store: %s events: %w", kind, err)
 		}
-		e.At, e.Kind = time.UnixMilli(at).UTC(), event.Connected
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-// IVRSteps returns the ivr_step events in [from, to) (by the time the
-// call entered the step), each with its time and detail.
-func (s *Store) IVRSteps(ctx context.Context, from, to time.Time) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT at, detail FROM events WHERE kind = ? AND at >= ? AND at < ? ORDER BY at, seq`,
-		event.IVRStep, ms(from), ms(to))
-	if err != nil {
-		return nil, fmt.Errorf("store: IVR steps: %w", err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var (
-			e  Event
-			at int64
-		)
-		if err := rows.Scan(&at, &e.Detail); err != nil {
-			return nil, fmt.Errorf("store: IVR steps: %w", err)
-		}
-		e.At, e.Kind = time.UnixMilli(at).UTC(), event.IVRStep
+		e.At = time.UnixMilli(at).UTC()
 		out = append(out, e)
 	}
 	return out, rows.Err()
