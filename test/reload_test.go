@@ -186,7 +186,7 @@ func TestReloadUnder50CallsDropsNone(t *testing.T) {
 	var versions struct {
 		Running  int `json:"running"`
 		Versions []struct {
-			Actor  string `json:"actor"`
+			Actor  string `json:"by"`
 			Origin string `json:"origin"`
 		} `json:"versions"`
 	}

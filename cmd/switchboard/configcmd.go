@@ -12,16 +12,21 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/node"
 )
 
 const configUsage = `usage:
   switchboard config check -f FILE
-  switchboard config apply -f FILE [--server URL] [--token T | --user NAME] [--ca FILE]
-  switchboard config reload [--server URL] [--token T | --user NAME] [--ca FILE]
-  switchboard config export [--version N] [--server URL] [--token T | --user NAME] [--ca FILE]
+  switchboard config apply -f FILE [--server URL] [--token T | --user NAME [--password P]] [--ca FILE]
+  switchboard config apply -f FILE [--config SERVER-SETUP] [--data DIR]      (server stopped)
+  switchboard config reload [--server URL] [--token T | --user NAME [--password P]] [--ca FILE]
+  switchboard config export [--version N] [--server URL] [--token T | --user NAME [--password P]] [--ca FILE]
+  switchboard config export [--version N] [--config SERVER-SETUP] [--data DIR]  (server stopped)
 
 apply sends FILE to the running server, which validates it as its own setup
 file (nothing changes when it is invalid), writes it there and applies it
@@ -29,8 +34,15 @@ without dropping a call; reload makes the server read its setup file again
 (as SIGHUP does). Each setup put in force is a version of it, kept in the
 store with who made it and its diff; export prints the version the server
 runs (or --version N) exactly as it was given, so apply then export gives
-the file back. All three need an admin: a token (--token, or SWITCHBOARD_TOKEN)
-or a user whose password is read from SWITCHBOARD_PASSWORD or stdin.`
+the file back. Through the server they need an admin: a token (--token, or
+SWITCHBOARD_TOKEN) or a user whose password is --password,
+SWITCHBOARD_PASSWORD or the first line of stdin.
+
+Without --server, --token or --user, apply and export work on the data
+directory of a stopped server (the one its --config and --data name; the
+built-in demo's without them): apply validates FILE as the server would,
+saves it as the latest version and, with --config, writes it over that
+file; the server runs it when it next starts.`
 
 func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "check" && args[0] != "apply" && args[0] != "reload" && args[0] != "export") {
@@ -45,12 +57,25 @@ func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	file := fs.String("f", "", "apply: the setup file to apply")
 	server := fs.String("server", "http://127.0.0.1:8080", "the server's API base URL")
 	token := fs.String("token", os.Getenv("SWITCHBOARD_TOKEN"), "an admin's API token (default $SWITCHBOARD_TOKEN)")
-	user := fs.String("user", "", "an admin's user name, instead of a token; the password is $SWITCHBOARD_PASSWORD or the first line of stdin")
+	user := fs.String("user", "", "an admin's user name, instead of a token; the password is --password, $SWITCHBOARD_PASSWORD or the first line of stdin")
+	pass := fs.String("password", "", "the --user's password")
 	ca := fs.String("ca", "", "PEM certificate(s) to trust for an https server (a self-signed one)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the server")
 	version := fs.Int64("version", 0, "export: the version to print (default the one the server runs)")
+	var sf setupFlags
+	sf.register(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	remote := os.Getenv("SWITCHBOARD_TOKEN") != "" || args[0] == "reload"
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "server", "token", "user", "password", "ca":
+			remote = true
+		}
+	})
+	if !remote {
+		return configOffline(ctx, args[0], sf, *file, *version, stdout)
 	}
 	var body []byte
 	method, path := http.MethodPost, "/api/v1/config/reload"
@@ -91,11 +116,14 @@ func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	req.Header.Set("Content-Type", "application/yaml")
 	switch {
 	case *user != "":
-		pass, err := password(stdin)
-		if err != nil {
-			return err
+		p := *pass
+		if p == "" {
+			var err error
+			if p, err = password(stdin); err != nil {
+				return err
+			}
 		}
-		req.SetBasicAuth(*user, pass)
+		req.SetBasicAuth(*user, p)
 	case *token != "":
 		req.Header.Set("Authorization", "Bearer "+*token)
 	default:
@@ -143,6 +171,40 @@ func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		where = "the built-in demo (not kept after the server stops)"
 	}
 	fmt.Fprintf(stdout, "applied (%s): %s\n", where, out.Changes)
+	return nil
+}
+
+// configOffline is apply or export on a stopped server's data directory.
+func configOffline(ctx context.Context, verb string, sf setupFlags, file string, version int64, stdout io.Writer) error {
+	boot, err := sf.load()
+	if err != nil {
+		return err
+	}
+	o := node.Offline{Boot: boot, Path: sf.config}
+	if verb == "export" {
+		v, err := o.Export(ctx, version)
+		if err != nil {
+			return fmt.Errorf("config export: %w", err)
+		}
+		_, err = io.WriteString(stdout, v.YAML)
+		return err
+	}
+	if file == "" {
+		return errors.New("config apply: -f FILE is required")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("config apply: %w", err)
+	}
+	by := "offline"
+	if u, err := user.Current(); err == nil {
+		by = u.Username + " (offline)"
+	}
+	v, err := o.Apply(ctx, file, data, by)
+	if err != nil {
+		return fmt.Errorf("config apply: %w; nothing changed", err)
+	}
+	fmt.Fprintf(stdout, "saved as version %d in %s; the server runs it when it next starts\n", v.Version, boot.Server.DataDir)
 	return nil
 }
 

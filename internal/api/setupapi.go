@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/store"
@@ -19,7 +20,12 @@ type Setups interface {
 	Reload(ctx context.Context, by string) (any, error)
 	// ApplyFile validates data as the setup file, writes it there and
 	// applies it; persisted is false when there is no file (the demo).
-	ApplyFile(ctx context.Context, data []byte, by string) (changes any, persisted bool, err error)
+	// A base other than 0 is the version data was made from: when it is
+	// no longer the latest, the error is a *StaleError and nothing
+	// changes.
+	ApplyFile(ctx context.Context, data []byte, by string, base int64) (changes any, persisted bool, err error)
+	// Check validates data as ApplyFile would, changing nothing.
+	Check(data []byte) error
 	// Restore applies an earlier version again, as ApplyFile.
 	Restore(ctx context.Context, version int64, by string) (changes any, persisted bool, err error)
 	// Running is the version this node runs (0: none saved).
@@ -57,12 +63,46 @@ func (s *Server) ServeSetups(x Setups) {
 			writeError(w, 413, fmt.Sprintf("the setup must be at most %d bytes", maxSetupBytes))
 			return
 		}
-		res, persisted, err := x.ApplyFile(r.Context(), data, who(r).name)
+		res, persisted, err := x.ApplyFile(r.Context(), data, who(r).name, 0)
 		if err != nil {
 			s.setupRefused(w, r, err)
 			return
 		}
 		writeJSON(w, 200, map[string]any{"applied": true, "persisted": persisted, "file": x.File(), "changes": res, "version": x.Running()})
+	}, adminsOnly())
+	// A setup checked as apply would, changing nothing: 200 {"valid":
+	// true}, or 422 with every problem.
+	s.handle("POST /api/v1/config/validate", func(w http.ResponseWriter, r *http.Request) {
+		data, ok := readSetup(w, r)
+		if !ok {
+			return
+		}
+		if err := x.Check(data); err != nil {
+			s.setupProblems(w, r, err, false)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"valid": true})
+	}, adminsOnly())
+	// PUT /api/v1/config publishes a whole setup (YAML) as a new version:
+	// 200 with the version, 422 {"errors": ["<line>: what: problem"]}
+	// when invalid, 409 when If-Match names a version that is no longer
+	// the latest. Nothing changes unless it answers 200.
+	s.handle("PUT /api/v1/config", func(w http.ResponseWriter, r *http.Request) {
+		base, ok := ifMatch(w, r)
+		if !ok {
+			return
+		}
+		data, ok := readSetup(w, r)
+		if !ok {
+			return
+		}
+		res, persisted, err := x.ApplyFile(r.Context(), data, who(r).name, base)
+		if err != nil {
+			s.setupProblems(w, r, err, false)
+			return
+		}
+		w.Header().Set("ETag", versionTag(x.Running()))
+		writeJSON(w, 200, map[string]any{"version": x.Running(), "applied": true, "persisted": persisted, "changes": res})
 	}, adminsOnly())
 	vs, ok := s.store.(VersionStore)
 	if !ok {
@@ -154,6 +194,61 @@ func (s *Server) ServeSetups(x Setups) {
 			writeText(w, 200, "application/yaml", v.YAML)
 		}
 	}, adminsOnly())
+	// GET /api/v1/config is the setup this node runs, its version in the
+	// ETag: as YAML (Accept: application/yaml) or as JSON {"version",
+	// "at", "by", "yaml"}.
+	s.handle("GET /api/v1/config", func(w http.ResponseWriter, r *http.Request) {
+		if x.Running() == 0 {
+			writeError(w, 404, "no version of the setup is saved")
+			return
+		}
+		v, ok := version(w, r, strconv.FormatInt(x.Running(), 10))
+		if !ok {
+			return
+		}
+		w.Header().Set("ETag", versionTag(v.Version))
+		if acceptsYAML(r) {
+			writeText(w, 200, "application/yaml", v.YAML)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"version": v.Version, "at": v.At, "by": v.Actor, "origin": v.Origin, "yaml": v.YAML})
+	}, adminsOnly())
+}
+
+// acceptsYAML says whether the request asks for YAML (Accept names it).
+func acceptsYAML(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "yaml")
+}
+
+// readSetup reads a setup sent as the request's body (at most
+// maxSetupBytes).
+func readSetup(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSetupBytes))
+	if err != nil {
+		writeError(w, 413, fmt.Sprintf("the setup must be at most %d bytes", maxSetupBytes))
+		return nil, false
+	}
+	return data, true
+}
+
+// versionTag is the ETag of version v of the setup.
+func versionTag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
+
+// ifMatch reads an If-Match header naming a version of the setup (0 when
+// there is none); a malformed one is answered 400.
+func ifMatch(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return 0, true
+	}
+	raw := strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
+	v, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || v < 1 {
+		writeError(w, 400, fmt.Sprintf("If-Match %s: want a version of the setup, as its ETag gives it (\"12\")", h))
+		return 0, false
+	}
+	return v, true
 }
 
 // writeText answers text of a content type.
@@ -168,12 +263,28 @@ func writeText(w http.ResponseWriter, code int, contentType, text string) {
 // one the node could not apply; 500 when the file could not be read or
 // written.
 func (s *Server) setupRefused(w http.ResponseWriter, r *http.Request, err error) {
+	s.setupProblems(w, r, err, true)
+}
+
+// setupProblems is setupRefused with the file's name before each line
+// ("file:line: ...") or not ("line: ..."), and 409 {"error", "version"}
+// for a *StaleError.
+func (s *Server) setupProblems(w http.ResponseWriter, r *http.Request, err error, withFile bool) {
 	s.log.Warn("setup refused; nothing changed", "err", err, "by", who(r).name)
+	var stale *StaleError
+	if errors.As(err, &stale) {
+		w.Header().Set("ETag", versionTag(stale.Latest))
+		writeJSON(w, 409, map[string]any{"error": stale.Error(), "version": stale.Latest})
+		return
+	}
 	var ve *config.ValidationError
 	if errors.As(err, &ve) {
 		lines := make([]string, len(ve.Problems))
 		for i, p := range ve.Problems {
-			lines[i] = fmt.Sprintf("%s:%d: %s: %s", ve.File, p.Line, p.What, p.Msg)
+			lines[i] = fmt.Sprintf("%d: %s: %s", p.Line, p.What, p.Msg)
+			if withFile {
+				lines[i] = ve.File + ":" + lines[i]
+			}
 		}
 		writeJSON(w, 422, map[string]any{"errors": lines, "file": ve.File})
 		return
@@ -184,6 +295,14 @@ func (s *Server) setupRefused(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	writeJSON(w, 422, map[string]any{"errors": []string{err.Error()}})
+}
+
+// StaleError refuses a setup made from version Base when the latest is
+// another one (Latest): someone published in between.
+type StaleError struct{ Base, Latest int64 }
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("the setup was made from version %d, but version %d has been published since: read it again and redo the change", e.Base, e.Latest)
 }
 
 // IOError marks a setup that was not applied because its file could not

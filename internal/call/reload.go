@@ -76,10 +76,26 @@ func (m *Manager) Check(cfg *config.Config, sounds *media.Library) error {
 }
 
 func (m *Manager) check(cfg *config.Config, sounds *media.Library) ([]acd.QueueConfig, error) {
+	return checkSetup(cfg, m.sounds, sounds)
+}
+
+// CheckSetup is Check without a manager: whether a node with sounds
+// would start with cfg (`config apply` to a stopped server's data
+// directory asks).
+func CheckSetup(cfg *config.Config, sounds *media.Library) error {
+	_, err := checkSetup(cfg, sounds)
+	return err
+}
+
+func checkSetup(cfg *config.Config, libs ...*media.Library) ([]acd.QueueConfig, error) {
 	for _, name := range cfg.Sounds() {
-		_, ok := m.sounds.Get(name)
-		if !ok && sounds != nil {
-			_, ok = sounds.Get(name)
+		ok := false
+		for _, l := range libs {
+			if l != nil {
+				if _, ok = l.Get(name); ok {
+					break
+				}
+			}
 		}
 		if !ok {
 			return nil, fmt.Errorf("sound %q is used by the setup but not in the sounds directory", name)

@@ -117,6 +117,8 @@ type Node struct {
 	reloadMu sync.Mutex
 	// version is the version of the setup in force (store.ConfigVersion).
 	version atomic.Int64
+	// startVersion is the stored version storedSetup chose to start with (0: the file's).
+	startVersion int64
 
 	// calls is the context every call runs under (given to the manager):
 	// shutdown cancels it after closing the gate, so no call outlives Run.
@@ -192,6 +194,10 @@ func (n *Node) build() error {
 		return err
 	}
 	n.onClose(func() { n.st.Flush(); n.st.Close() })
+	if err := n.storedSetup(); err != nil {
+		return err
+	}
+	cfg = n.cfg
 	if n.st.Shared() {
 		if err := n.joinCluster(); err != nil {
 			return err

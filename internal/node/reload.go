@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/api"
+	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -63,7 +64,7 @@ func (n *Node) Reload(ctx context.Context, by string) (Applied, error) {
 	if err != nil {
 		return Applied{}, err
 	}
-	return n.apply(ctx, cfg, func() (func(), error) { return n.saveVersion(ctx, data, by, "reload") })
+	return n.apply(ctx, cfg, func() (func(), error) { return n.saveVersion(ctx, data, by, "reload", 0) })
 }
 
 // ApplyFile makes data the node's setup: validated as its own setup file
@@ -73,10 +74,17 @@ func (n *Node) Reload(ctx context.Context, by string) (Applied, error) {
 // false when the node runs the built-in demo: the setup is applied but
 // lasts until the process ends.
 func (n *Node) ApplyFile(ctx context.Context, data []byte, by string) (res Applied, persisted bool, err error) {
-	return n.applyFile(ctx, data, by, "apply")
+	return n.applyFile(ctx, data, by, "apply", 0)
 }
 
-func (n *Node) applyFile(ctx context.Context, data []byte, by, origin string) (res Applied, persisted bool, err error) {
+// ApplyFileOn is ApplyFile for a setup made from version base: refused
+// with an *api.StaleError, nothing changed, when base is no longer the
+// latest version (0: whatever it is).
+func (n *Node) ApplyFileOn(ctx context.Context, data []byte, by string, base int64) (res Applied, persisted bool, err error) {
+	return n.applyFile(ctx, data, by, "apply", base)
+}
+
+func (n *Node) applyFile(ctx context.Context, data []byte, by, origin string, base int64) (res Applied, persisted bool, err error) {
 	su := n.opts.setup
 	if su.Parse == nil {
 		return Applied{}, false, ErrNoSetup
@@ -90,7 +98,7 @@ func (n *Node) applyFile(ctx context.Context, data []byte, by, origin string) (r
 	// the file, the latest version and what runs never disagree, whoever
 	// applies at the same time.
 	commit := func() (func(), error) {
-		undo, err := n.saveVersion(ctx, data, by, origin)
+		undo, err := n.saveVersion(ctx, data, by, origin, base)
 		if err != nil {
 			return nil, err
 		}
@@ -107,6 +115,30 @@ func (n *Node) applyFile(ctx context.Context, data []byte, by, origin string) (r
 	return res, err == nil && su.Path != "", err
 }
 
+// CheckFile validates data as ApplyFile would (the file's rules, then the
+// call core's: sounds, flows' targets), changing nothing.
+func (n *Node) CheckFile(data []byte) error {
+	su := n.opts.setup
+	if su.Parse == nil {
+		return ErrNoSetup
+	}
+	cfg, err := su.Parse(data)
+	if err != nil {
+		return err
+	}
+	keepRunning(cfg, n.current())
+	sounds := n.opts.sounds
+	if sounds == nil {
+		if sounds, err = LoadSounds(cfg); err != nil {
+			return err
+		}
+	}
+	if err := n.mgr.Check(cfg, sounds); err != nil {
+		return fmt.Errorf("check the setup: %w", err)
+	}
+	return nil
+}
+
 // RestoreVersion applies version v of the setup again (as ApplyFile), as
 // a new version made by by.
 func (n *Node) RestoreVersion(ctx context.Context, v int64, by string) (Applied, bool, error) {
@@ -117,7 +149,7 @@ func (n *Node) RestoreVersion(ctx context.Context, v int64, by string) (Applied,
 	if !ok {
 		return Applied{}, false, fmt.Errorf("%w: %d", ErrNoVersion, v)
 	}
-	return n.applyFile(ctx, []byte(old.YAML), by, fmt.Sprintf("restore of %d", v))
+	return n.applyFile(ctx, []byte(old.YAML), by, fmt.Sprintf("restore of %d", v), 0)
 }
 
 // ErrNoVersion is RestoreVersion's error for a version that does not exist.
@@ -126,12 +158,16 @@ var ErrNoVersion = errors.New("no such version of the setup")
 // saveVersion saves data as the next version of the setup, made by by
 // (origin: how), and notes that this node runs it; undo removes it again,
 // for a setup that then was not put in force. The latest version's setup
-// again makes no version. The store refusing refuses the setup.
-func (n *Node) saveVersion(ctx context.Context, data []byte, by, origin string) (undo func(), err error) {
-	v, err := n.st.SaveConfigVersion(ctx, store.ConfigVersion{At: time.Now(), Actor: by, Origin: origin, YAML: string(data)}, versionDiff)
+// again makes no version. The store refusing refuses the setup, as does
+// a base (when not 0) that is no longer the latest version.
+func (n *Node) saveVersion(ctx context.Context, data []byte, by, origin string, base int64) (undo func(), err error) {
+	v, err := n.st.SaveConfigVersion(ctx, store.ConfigVersion{At: time.Now(), Actor: by, Origin: origin, YAML: string(data), Base: base}, versionDiff)
 	if errors.Is(err, store.ErrSameConfig) {
 		n.version.Store(v.Version)
 		return func() {}, nil
+	}
+	if errors.Is(err, store.ErrStaleConfig) {
+		return nil, &api.StaleError{Base: base, Latest: v.Version}
 	}
 	if err != nil {
 		return nil, &api.IOError{Err: fmt.Errorf("save the setup's version: %w", err)}
@@ -151,10 +187,78 @@ func (n *Node) saveVersion(ctx context.Context, data []byte, by, origin string) 
 // versionDiff is the diff between two versions' YAML.
 func versionDiff(old, new string) string { return config.Diff(old, new, "before", "after") }
 
+// storedSetup picks the setup the node starts with: the file's (or the
+// built-in demo's), unless the store holds a later version made on top of
+// it (through the API, the console, or `config apply` to the data
+// directory while the server was stopped) and the file is still as it was
+// when a node last started from it; then that version, so what was
+// published outlives a restart even without a file to write it to. A file
+// edited since wins (recordStartVersion saves it as a new version). The
+// server, store and node sections stay the file's and the command line's:
+// the store is open already, and a stored version must not move a demo
+// off loopback.
+func (n *Node) storedSetup() error {
+	su := n.opts.setup
+	if su.Read == nil || su.Parse == nil {
+		return nil
+	}
+	data, err := su.Read()
+	if err != nil {
+		return fmt.Errorf("node: read the setup: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	latest, found, err := n.st.LatestConfigVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("node: the setup's versions: %w", err)
+	}
+	if !found || latest.YAML == string(data) {
+		return nil
+	}
+	start, found, err := n.st.LatestConfigVersionOf(ctx, "start")
+	if err != nil {
+		return fmt.Errorf("node: the setup's versions: %w", err)
+	}
+	if !found || start.YAML != string(data) || start.Version > latest.Version {
+		return nil
+	}
+	cfg, err := su.Parse([]byte(latest.YAML))
+	if err != nil {
+		n.log.Warn("the store's latest setup is not valid here; starting from the file", "version", latest.Version, "err", err)
+		return nil
+	}
+	cfg.Server, cfg.Store, cfg.Node = n.cfg.Server, n.cfg.Store, n.cfg.Node
+	if err := n.checkStart(cfg); err != nil {
+		n.log.Warn("the store's latest setup cannot start here; starting from the file", "version", latest.Version, "err", err)
+		return nil
+	}
+	n.cfg = cfg
+	n.startVersion = latest.Version
+	n.log.Info("running the store's latest setup: the file is unchanged since it was last started", "version", latest.Version,
+		"by", latest.Actor, "origin", latest.Origin, "file_version", start.Version)
+	return nil
+}
+
+// checkStart is call.CheckSetup with the node's sounds.
+func (n *Node) checkStart(cfg *config.Config) error {
+	sounds := n.opts.sounds
+	if sounds == nil {
+		var err error
+		if sounds, err = LoadSounds(cfg); err != nil {
+			return err
+		}
+	}
+	return call.CheckSetup(cfg, sounds)
+}
+
 // recordStartVersion saves the setup the node started with as a version
 // (made by "file", at "start") when it is not the latest already.
 func (n *Node) recordStartVersion() {
 	if n.opts.setup.Read == nil {
+		return
+	}
+	if n.startVersion > 0 {
+		n.version.Store(n.startVersion) // storedSetup's: the latest
 		return
 	}
 	data, err := n.opts.setup.Read()
@@ -164,7 +268,7 @@ func (n *Node) recordStartVersion() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := n.saveVersion(ctx, data, "file", "start"); err != nil {
+	if _, err := n.saveVersion(ctx, data, "file", "start", 0); err != nil {
 		n.log.Error("the setup's version not saved", "err", err)
 	}
 }
@@ -350,13 +454,15 @@ type setups struct{ n *Node }
 
 func (s setups) Reload(ctx context.Context, by string) (any, error) { return s.n.Reload(ctx, by) }
 
-func (s setups) ApplyFile(ctx context.Context, data []byte, by string) (any, bool, error) {
-	return s.n.ApplyFile(ctx, data, by)
+func (s setups) ApplyFile(ctx context.Context, data []byte, by string, base int64) (any, bool, error) {
+	return s.n.ApplyFileOn(ctx, data, by, base)
 }
 
 func (s setups) Restore(ctx context.Context, version int64, by string) (any, bool, error) {
 	return s.n.RestoreVersion(ctx, version, by)
 }
+
+func (s setups) Check(data []byte) error { return s.n.CheckFile(data) }
 
 func (s setups) Running() int64 { return s.n.RunningVersion() }
 

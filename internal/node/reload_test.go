@@ -268,7 +268,7 @@ func TestSetupVersions(t *testing.T) {
 	n, path := reloadable(t, setup)
 	type version struct {
 		Version int64  `json:"version"`
-		Actor   string `json:"actor"`
+		Actor   string `json:"by"`
 		Origin  string `json:"origin"`
 		YAML    string `json:"yaml"`
 		Diff    string `json:"diff"`
@@ -340,5 +340,167 @@ func TestSetupVersions(t *testing.T) {
 	}
 	if code := n.API("POST", "/api/v1/config/versions/99/restore", nil, nil); code != 404 {
 		t.Fatalf("restore of a version that does not exist: %d", code)
+	}
+}
+
+// setupRequest sends body to path as admin with the given headers and
+// returns the answer's status, ETag and body.
+func setupRequest(t *testing.T, n *nodetest.Node, method, path, body string, header ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, n.URL+path, strings.NewReader(body))
+	req.SetBasicAuth(nodetest.Admin.User, nodetest.Admin.Password)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("ETag"), string(b)
+}
+
+// The contract of GET and PUT /api/v1/config: YAML with its version as
+// the ETag; a PUT publishes a version, refuses a stale If-Match with 409
+// and an invalid setup with 422 {"errors": ["<line>: ..."]}, changing
+// nothing; POST /api/v1/config/validate checks without applying.
+func TestConfigGetAndPut(t *testing.T) {
+	setup := nodetest.Demo(t)
+	n, _ := reloadable(t, setup)
+	yamlType := []string{"Content-Type", "application/yaml"}
+	code, etag, body := setupRequest(t, n, "GET", "/api/v1/config", "", "Accept", "application/yaml")
+	if code != 200 || etag != `"1"` || body != setup {
+		t.Fatalf("GET: %d etag %s, the file's YAML %v", code, etag, body == setup)
+	}
+	ringAll := strings.Replace(setup, "strategy: longest_idle", "strategy: ring_all", 1)
+	code, etag, body = setupRequest(t, n, "PUT", "/api/v1/config", ringAll, append(yamlType, "If-Match", `"1"`)...)
+	if code != 200 || etag != `"2"` || !strings.Contains(body, `"version": 2`) {
+		t.Fatalf("PUT on 1: %d etag %s %s", code, etag, body)
+	}
+	roundRobin := strings.Replace(setup, "strategy: longest_idle", "strategy: round_robin", 1)
+	code, etag, body = setupRequest(t, n, "PUT", "/api/v1/config", roundRobin, append(yamlType, "If-Match", `"1"`)...)
+	if code != 409 || etag != `"2"` || !strings.Contains(body, "version 2 has been published") {
+		t.Fatalf("a stale PUT: %d etag %s %s", code, etag, body)
+	}
+	code, _, body = setupRequest(t, n, "PUT", "/api/v1/config", setup+"queues: nope\n", yamlType...)
+	var problems struct{ Errors []string }
+	_ = json.Unmarshal([]byte(body), &problems)
+	if code != 422 || len(problems.Errors) == 0 || !startsWithLine(problems.Errors[0]) {
+		t.Fatalf("an invalid PUT: %d %s", code, body)
+	}
+	if code, _, body := setupRequest(t, n, "GET", "/api/v1/config", "", "Accept", "application/yaml"); code != 200 || body != ringAll {
+		t.Fatalf("after the refused PUTs: %d, version 2's YAML %v", code, body == ringAll)
+	}
+	if code, _, body := setupRequest(t, n, "POST", "/api/v1/config/validate", roundRobin, yamlType...); code != 200 || !strings.Contains(body, `"valid": true`) {
+		t.Fatalf("validate a valid setup: %d %s", code, body)
+	}
+	unknownSound := strings.Replace(setup, "music: hold-music", "music: no-such-sound", 1)
+	if code, _, body := setupRequest(t, n, "POST", "/api/v1/config/validate", unknownSound, yamlType...); code != 422 || !strings.Contains(body, "no-such-sound") {
+		t.Fatalf("validate a setup naming a missing sound: %d %s", code, body)
+	}
+	if code, _, _ := setupRequest(t, n, "PUT", "/api/v1/config", roundRobin, append(yamlType, "If-Match", "twelve")...); code != 400 {
+		t.Fatalf("a malformed If-Match: %d", code)
+	}
+	var list struct {
+		Versions []map[string]any `json:"versions"`
+	}
+	if code := n.API("GET", "/api/v1/config/versions", nil, &list); code != 200 || len(list.Versions) != 2 ||
+		list.Versions[0]["version"] != 2.0 || list.Versions[0]["by"] != "admin" || list.Versions[0]["at"] == nil {
+		t.Fatalf("versions: %d %v", code, list.Versions)
+	}
+}
+
+func startsWithLine(s string) bool {
+	line, _, ok := strings.Cut(s, ": ")
+	if !ok || line == "" {
+		return false
+	}
+	for _, r := range line {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// A server without a file to write to (the built-in demo) starts again on
+// the version published through its API, and on one `config apply` saved
+// in its data directory while it was stopped; a file edited since wins.
+func TestStoredSetupOutlivesRestart(t *testing.T) {
+	setup := nodetest.Demo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	boot := setup
+	start := func() *nodetest.Node {
+		t.Helper()
+		cfg, err := config.Parse("demo.yaml", []byte(boot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var server config.Server
+		parse := func(b []byte) (*config.Config, error) {
+			c, err := config.Parse("demo.yaml", b)
+			if err == nil {
+				c.Server = server
+			}
+			return c, err
+		}
+		fixed := boot
+		n := nodetest.StartConfigIn(t, cfg, data, node.WithSetup(node.Setup{Read: func() ([]byte, error) { return []byte(fixed), nil }, Parse: parse}))
+		server = n.Config().Server
+		return n
+	}
+	running := func(n *nodetest.Node) string {
+		t.Helper()
+		code, etag, body := setupRequest(t, n, "GET", "/api/v1/config", "", "Accept", "application/yaml")
+		if code != 200 {
+			t.Fatalf("GET: %d", code)
+		}
+		return etag + " " + strings.Split(strings.SplitAfter(body, "strategy: ")[1], "\n")[0]
+	}
+	n := start()
+	ringAll := strings.Replace(setup, "strategy: longest_idle", "strategy: ring_all", 1)
+	if code, _, body := setupRequest(t, n, "PUT", "/api/v1/config", ringAll, "Content-Type", "application/yaml"); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	boot2 := n.Config()
+	if err := n.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	n = start()
+	if got := running(n); got != `"2" ring_all` {
+		t.Fatalf("after a restart: %s, want version 2 (ring_all)", got)
+	}
+	if err := n.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	off := node.Offline{Boot: boot2}
+	off.Boot.Server.HTTPListen = "" // the stopped node's port 0
+	roundRobin := strings.Replace(setup, "strategy: longest_idle", "strategy: round_robin", 1)
+	if _, err := off.Apply(context.Background(), "new.yaml", []byte(setup+"queues: nope\n"), "tester"); err == nil {
+		t.Fatal("an invalid offline apply was accepted")
+	}
+	v, err := off.Apply(context.Background(), "new.yaml", []byte(roundRobin), "tester")
+	if err != nil || v.Version != 3 {
+		t.Fatalf("offline apply: %+v %v", v, err)
+	}
+	if got, err := off.Export(context.Background(), 0); err != nil || got.YAML != roundRobin {
+		t.Fatalf("offline export: %v, the applied YAML %v", err, got.YAML == roundRobin)
+	}
+	n = start()
+	if got := running(n); got != `"3" round_robin` {
+		t.Fatalf("after an offline apply: %s, want version 3 (round_robin)", got)
+	}
+	if err := n.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	boot = strings.Replace(setup, "strategy: longest_idle", "strategy: fewest_calls", 1)
+	n = start()
+	if got := running(n); got != `"4" fewest_calls` {
+		t.Fatalf("after the file changed: %s, want version 4 (the file's)", got)
 	}
 }

@@ -14,23 +14,31 @@ type ConfigVersion struct {
 	At      time.Time `json:"at"`
 	// Actor is who made it (a user, or "file" for a start or a signal);
 	// Origin how: start, reload, apply, restore of N.
-	Actor  string `json:"actor"`
+	Actor  string `json:"by"`
 	Origin string `json:"origin"`
 	Node   string `json:"node,omitempty"`
 	// YAML is the setup exactly as given; Diff its unified diff from the
 	// version before (empty for the first). Lists leave YAML out.
 	YAML string `json:"yaml,omitempty"`
 	Diff string `json:"diff,omitempty"`
+	// Base, when not 0, is the version the setup was made from: saving
+	// is refused with ErrStaleConfig when the latest is another one.
+	Base int64 `json:"-"`
 }
 
 // ErrSameConfig is SaveConfigVersion's answer when the setup is the
 // latest version's already: no version is made.
 var ErrSameConfig = errors.New("store: the setup is the latest version's")
 
+// ErrStaleConfig is SaveConfigVersion's answer when the setup was made
+// from a version (Base) that is no longer the latest.
+var ErrStaleConfig = errors.New("store: the setup was made from a version that is no longer the latest")
+
 // SaveConfigVersion makes v the next version, numbered one above the
 // latest, with diff computed by diff(latest YAML, v.YAML); it returns the
 // version made, or ErrSameConfig (and the latest) when the YAML is the
-// latest's. Nodes saving at once are ordered by the version's key: the
+// latest's, or ErrStaleConfig (and the latest) when v.Base is set and is
+// not the latest. Nodes saving at once are ordered by the version's key: the
 // loser tries again on top of the winner.
 func (s *Store) SaveConfigVersion(ctx context.Context, v ConfigVersion, diff func(old, new string) string) (ConfigVersion, error) {
 	for attempt := 0; ; attempt++ {
@@ -40,6 +48,9 @@ func (s *Store) SaveConfigVersion(ctx context.Context, v ConfigVersion, diff fun
 		}
 		if found && latest.YAML == v.YAML {
 			return latest, ErrSameConfig
+		}
+		if v.Base > 0 && (!found || latest.Version != v.Base) {
+			return latest, ErrStaleConfig
 		}
 		v.Version, v.Diff = 1, ""
 		if found {
@@ -69,6 +80,12 @@ func (s *Store) SaveConfigVersion(ctx context.Context, v ConfigVersion, diff fun
 // LatestConfigVersion returns the newest version, with its YAML.
 func (s *Store) LatestConfigVersion(ctx context.Context) (ConfigVersion, bool, error) {
 	return s.configVersion(ctx, `SELECT version, at, actor, origin, node, yaml, diff FROM config_versions ORDER BY version DESC LIMIT 1`)
+}
+
+// LatestConfigVersionOf returns the newest version made by origin (start,
+// apply, ...), with its YAML.
+func (s *Store) LatestConfigVersionOf(ctx context.Context, origin string) (ConfigVersion, bool, error) {
+	return s.configVersion(ctx, `SELECT version, at, actor, origin, node, yaml, diff FROM config_versions WHERE origin = ? ORDER BY version DESC LIMIT 1`, origin)
 }
 
 // ConfigVersionN returns version n, with its YAML and diff.

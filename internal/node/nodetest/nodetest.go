@@ -89,6 +89,13 @@ var rtpBlock atomic.Int32
 // stop within 15 s or returned an error.
 func StartConfig(t testing.TB, cfg *config.Config, opts ...node.Option) *Node {
 	t.Helper()
+	return StartConfigIn(t, cfg, "", opts...)
+}
+
+// StartConfigIn is StartConfig with the data directory data (a new one
+// when empty), so a test can start a node again on what one left.
+func StartConfigIn(t testing.TB, cfg *config.Config, data string, opts ...node.Option) *Node {
+	t.Helper()
 	dir := t.TempDir()
 	cfg.Server.SIPListen = "127.0.0.1:0"
 	if cfg.Server.SIPTLSListen != "" {
@@ -97,6 +104,9 @@ func StartConfig(t testing.TB, cfg *config.Config, opts ...node.Option) *Node {
 	cfg.Server.HTTPListen = "127.0.0.1:0"
 	cfg.Server.MediaIP = "127.0.0.1"
 	cfg.Server.DataDir = filepath.Join(dir, "data")
+	if data != "" {
+		cfg.Server.DataDir = data
+	}
 	// 20000–29999: below the end-to-end suite's port blocks (30000 and up)
 	// and the kernel's ephemeral ports, so in-process nodes running beside
 	// it never take a port a SIPp peer of the suite was given.
