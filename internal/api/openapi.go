@@ -59,6 +59,11 @@ var summaries = map[string]string{
 	"GET /api/v1/config/export":                    "The YAML of the version this node runs (or ?version=), exactly as given",
 	"GET /api/v1/config":                           "The setup this node runs, its version as the ETag: YAML with Accept: application/yaml, else JSON {version, at, by, yaml}",
 	"PUT /api/v1/config":                           "Publish a whole setup (YAML body) as a new version: 422 {errors: [\"<line>: ...\"]} when invalid, 409 when If-Match names a version no longer the latest",
+	"GET /api/v1/config/queues/{id}/dispositions":  "A queue's dispositions",
+	"PUT /api/v1/config/queues/{id}/dispositions":  `Set a queue's dispositions: {"dispositions": ["sale", ...]}, published as a new version (supervisors may, by default)`,
+	"GET /api/v1/config/queues/{id}/script":        "A queue's script (markdown) shown to its agents during calls",
+	"PUT /api/v1/config/queues/{id}/script":        `Set a queue's script: {"script": "..."}, published as a new version (supervisors may, by default)`,
+	"GET /api/v1/config/roles":                     "What each role may read and edit in the admin API and console (console.supervisors_edit)",
 	"POST /api/v1/config/validate":                 "Check a setup (YAML body) as PUT would, changing nothing: 200 {valid: true} or 422 {errors}",
 	"GET /api/v1/reports/agents":                   "Agent report: answered, talk, AHT, time in each state, occupancy (from, to)",
 	"GET /api/v1/qa/scorecards":                    "The configured QA scorecards",
@@ -94,6 +99,8 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 // openAPI serves the OpenAPI 3.1 document of the routes (no auth).
 func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
 	paths := map[string]map[string]any{}
+	defs := map[string]any{}
+	bodies := collectionSchemas(defs)
 	for _, rt := range s.routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		if paths[path] == nil {
@@ -111,8 +118,17 @@ func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
 		if deferrable(rt.pattern) {
 			responses["202"] = map[string]string{"description": "deferred until the agent's call and wrap-up end (pending_state)"}
 		}
+		summary := summaries[rt.pattern]
+		if summary == "" && collectionRoute(rt.pattern) {
+			summary = collectionSummary(rt.pattern)
+		}
+		if b, ok := bodies[rt.pattern]; ok {
+			if res, ok := b["response"]; ok {
+				responses["200"] = map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": res}}}
+			}
+		}
 		op := map[string]any{
-			"summary":   summaries[rt.pattern],
+			"summary":   summary,
 			"security":  []map[string][]string{{"basicAuth": {}}, {"bearerAuth": {}}},
 			"x-roles":   rt.roles,
 			"responses": responses,
@@ -120,15 +136,41 @@ func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
 		if params != nil {
 			op["parameters"] = params
 		}
+		if b, ok := bodies[rt.pattern]; ok {
+			if req, ok := b["request"]; ok {
+				op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": req}}}
+			}
+		}
 		paths[path][strings.ToLower(method)] = op
 	}
 	writeJSON(w, 200, map[string]any{
 		"openapi": "3.1.0",
 		"info":    map[string]string{"title": "Switchboard API", "version": "1"},
 		"paths":   paths,
-		"components": map[string]any{"securitySchemes": map[string]any{
+		"components": map[string]any{"schemas": defs, "securitySchemes": map[string]any{
 			"basicAuth":  map[string]string{"type": "http", "scheme": "basic"},
 			"bearerAuth": map[string]string{"type": "http", "scheme": "bearer", "description": "switchboard token create --user NAME"},
 		}},
 	})
+}
+
+// collectionSummary describes a route of the setup's collections.
+func collectionSummary(pattern string) string {
+	method, path, _ := strings.Cut(pattern, " ")
+	rest := strings.TrimPrefix(path, "/api/v1/config/")
+	name, sub, _ := strings.Cut(rest, "/")
+	one := strings.TrimSuffix(name, "s")
+	switch {
+	case sub == "" && method == "GET":
+		return "The setup's " + name + " (its latest version), as the setup file writes them; secrets left out"
+	case sub == "" && method == "POST":
+		return "Add one of the setup's " + name + ": checked as the setup file is (422 names the field), published as a new version, applied to the next call; 409 when it exists"
+	case method == "GET":
+		return "One of the setup's " + name + "; its ETag is for If-Match"
+	case method == "PUT":
+		return "Replace (or add) one of the setup's " + name + ", published as a new version; If-Match (its ETag, or a version) refuses a stale change with 409; ?dry_run=true only checks"
+	case method == "DELETE":
+		return "Remove one of the setup's " + name + " (" + one + "), published as a new version; 422 when the rest of the setup needs it"
+	}
+	return ""
 }

@@ -36,6 +36,7 @@ type Setups interface {
 
 // VersionStore keeps the setup's versions.
 type VersionStore interface {
+	LatestConfigVersion(ctx context.Context) (store.ConfigVersion, bool, error)
 	ConfigVersions(ctx context.Context, limit int) ([]store.ConfigVersion, error)
 	ConfigVersionN(ctx context.Context, n int64) (store.ConfigVersion, bool, error)
 }
@@ -108,6 +109,7 @@ func (s *Server) ServeSetups(x Setups) {
 	if !ok {
 		return
 	}
+	s.serveCollections(x, vs)
 	s.handle("GET /api/v1/config/versions", func(w http.ResponseWriter, r *http.Request) {
 		limit, err := queryInt(r, "limit", 50, 1, 1000)
 		if err != nil {

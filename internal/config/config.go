@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -42,6 +43,32 @@ type Config struct {
 	// Store is the database (store.go); Node names this server in it.
 	Store Store `yaml:"store"`
 	Node  Node  `yaml:"node"`
+	// Console says what supervisors may edit in the admin console and API.
+	Console Console `yaml:"console"`
+}
+
+// Console is what the admin console lets each role edit.
+type Console struct {
+	// SupervisorsEdit names what supervisors may edit besides hours
+	// overrides: agents, dispositions, scripts (the default when absent),
+	// and also queues, flows, numbers, hours, mailboxes, scorecards,
+	// prompts. Users, trunks and webhooks are for admins only.
+	SupervisorsEdit *[]string `yaml:"supervisors_edit"`
+}
+
+// SupervisorMayEdit says whether supervisors may edit what (a collection,
+// "dispositions", "scripts" or "prompts").
+func (c Console) SupervisorMayEdit(what string) bool {
+	list := []string{"agents", "dispositions", "scripts"}
+	if c.SupervisorsEdit != nil {
+		list = *c.SupervisorsEdit
+	}
+	return slices.Contains(list, what)
+}
+
+// SupervisorEditable is what console.supervisors_edit may name.
+func SupervisorEditable() []string {
+	return []string{"agents", "dispositions", "scripts", "queues", "flows", "numbers", "hours", "mailboxes", "scorecards", "prompts"}
 }
 
 // QA configures quality review.

@@ -91,6 +91,13 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 	c.validateServer(v)
 	c.validateLimits(v)
 	c.validateStore(v)
+	if l := c.Console.SupervisorsEdit; l != nil {
+		for j, w := range *l {
+			if !slices.Contains(SupervisorEditable(), w) {
+				v.add("console", fmt.Sprintf("supervisors_edit: %q: want one of %s (users, trunks and webhooks are for admins)", w, strings.Join(SupervisorEditable(), ", ")), "console", "supervisors_edit", j)
+			}
+		}
+	}
 
 	users := map[string]bool{}
 	for i, u := range c.Users {

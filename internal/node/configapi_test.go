@@ -1,0 +1,177 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/node/nodetest"
+)
+
+// jsonRequest sends body (JSON) as c with the given headers; it returns
+// the status, the ETag and the decoded answer.
+func jsonRequest(t *testing.T, n *nodetest.Node, c nodetest.Credential, method, path, body string, header ...string) (int, string, map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, n.URL+path, strings.NewReader(body))
+	req.SetBasicAuth(c.User, c.Password)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return res.StatusCode, res.Header.Get("ETag"), out
+}
+
+// The setup's collections through the API: a queue, an agent and a
+// number added take the next call; a bad field is named; a stale edit
+// gets 409; what the rest of the setup needs cannot be removed;
+// supervisors edit what console.supervisors_edit lets them; each change
+// is one version whose diff is the item's lines; secrets are never shown.
+func TestSetupCollections(t *testing.T) {
+	n, _ := reloadable(t, nodetest.Demo(t))
+	admin, sup := nodetest.Admin, nodetest.Supervisor
+
+	code, etag, list := jsonRequest(t, n, admin, "GET", "/api/v1/config/queues", "")
+	if code != 200 || etag != `"1"` || len(list["items"].([]any)) != 2 {
+		t.Fatalf("queues: %d %s %v", code, etag, list)
+	}
+	code, qtag, q := jsonRequest(t, n, admin, "POST", "/api/v1/config/queues", `{"name": "billing", "strategy": "ring_all", "dispositions": ["paid"]}`)
+	if code != 201 || q["name"] != "billing" || !strings.HasPrefix(qtag, `"item-`) {
+		t.Fatalf("create a queue: %d %s %v", code, qtag, q)
+	}
+	var diff struct {
+		Diff string `json:"diff"`
+	}
+	if code := n.API("GET", "/api/v1/config/versions/2", nil, &diff); code != 200 || strings.Contains(diff.Diff, "\n-") || !strings.Contains(diff.Diff, "+  - name: billing\n") {
+		t.Fatalf("version 2's diff is not the new queue's lines alone: %d\n%s", code, diff.Diff)
+	}
+	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/queues", `{"name": "billing"}`); code != 409 {
+		t.Fatalf("the queue again: %d %v", code, out)
+	}
+	code, _, a := jsonRequest(t, n, admin, "POST", "/api/v1/config/agents", `{"extension": "1005", "name": "Eve", "password": "demo1005", "queues": ["billing"], "login_on_register": true}`)
+	if code != 201 || a["name"] != "Eve" {
+		t.Fatalf("create an agent: %d %v", code, a)
+	}
+	if _, shown := a["password"]; shown {
+		t.Fatal("the agent's password is shown")
+	}
+	if code, _, out := jsonRequest(t, n, admin, "PUT", "/api/v1/config/numbers/200", `{"queue": "billing"}`); code != 200 || out["number"] != "200" {
+		t.Fatalf("add a number: %d %v", code, out)
+	}
+
+	// The next call to 200 reaches Eve in billing.
+	eve := nodetest.NewPhone(t, n.SIPAddr(), "1005", "demo1005")
+	nodetest.WaitFor(t, 5*time.Second, "agent 1005 available", func() bool { return n.AgentState("1005") == "available" })
+	caller := n.Dial(t, "200")
+	offer := eve.NextCall(t, 10*time.Second)
+	select {
+	case <-offer.Answered():
+	case <-time.After(5 * time.Second):
+		t.Fatal("agent 1005 did not answer the call to 200")
+	}
+	caller.Hangup()
+
+	// A bad field is named; nothing changes.
+	code, _, out := jsonRequest(t, n, admin, "PUT", "/api/v1/config/queues/billing", `{"strategy": "ring_all", "ring_timeout": "soon"}`)
+	if code != 422 || !strings.Contains(strings.Join(strs(out["errors"]), "\n"), "queues[billing].ring_timeout") {
+		t.Fatalf("a bad duration: %d %v", code, out)
+	}
+	code, _, out = jsonRequest(t, n, admin, "PUT", "/api/v1/config/queues/billing", `{"strategy": "fastest"}`)
+	if code != 422 || !strings.Contains(strings.Join(strs(out["errors"]), "\n"), `queue "billing"`) {
+		t.Fatalf("an unknown strategy: %d %v", code, out)
+	}
+	code, _, out = jsonRequest(t, n, admin, "PUT", "/api/v1/config/queues/billing?dry_run=true", `{"strategy": "round_robin"}`)
+	if code != 200 || out["valid"] != true {
+		t.Fatalf("a dry run: %d %v", code, out)
+	}
+	// A stale edit: the item changed since its ETag was read.
+	if code, _, _ := jsonRequest(t, n, admin, "PUT", "/api/v1/config/queues/billing", `{"strategy": "linear"}`, "If-Match", qtag); code != 200 {
+		t.Fatalf("an edit on the item's ETag: %d", code)
+	}
+	if code, _, out := jsonRequest(t, n, admin, "PUT", "/api/v1/config/queues/billing", `{"strategy": "random"}`, "If-Match", qtag); code != 409 {
+		t.Fatalf("an edit on a stale ETag: %d %v", code, out)
+	}
+	if code, _, _ := jsonRequest(t, n, admin, "PUT", "/api/v1/config/queues/billing", `{"strategy": "random"}`, "If-Match", `"2"`); code != 409 {
+		t.Fatalf("an edit on a stale version: %d", code)
+	}
+	// What the rest of the setup needs stays.
+	code, _, out = jsonRequest(t, n, admin, "DELETE", "/api/v1/config/queues/billing", "")
+	if code != 422 || !strings.Contains(strings.Join(strs(out["errors"]), "\n"), "billing") {
+		t.Fatalf("remove a queue in use: %d %v", code, out)
+	}
+	if code, _, _ := jsonRequest(t, n, admin, "DELETE", "/api/v1/config/queues/nope", ""); code != 404 {
+		t.Fatalf("remove a queue that is not there: %d", code)
+	}
+
+	// Supervisors: dispositions and scripts yes, queues and users no.
+	if code, _, out := jsonRequest(t, n, sup, "PUT", "/api/v1/config/queues/sales/dispositions", `{"dispositions": ["sale", "no sale", "callback"]}`); code != 200 || len(out["dispositions"].([]any)) != 3 {
+		t.Fatalf("a supervisor sets dispositions: %d %v", code, out)
+	}
+	if code, _, out := jsonRequest(t, n, sup, "GET", "/api/v1/config/queues/sales/dispositions", ""); code != 200 || strs(out["dispositions"])[2] != "callback" {
+		t.Fatalf("the dispositions: %d %v", code, out)
+	}
+	if code, _, _ := jsonRequest(t, n, sup, "PUT", "/api/v1/config/queues/sales/script", `{"script": "# Sales\nGreet {{caller_name}}.\n"}`); code != 200 {
+		t.Fatalf("a supervisor sets a script: %d", code)
+	}
+	if code, _, _ := jsonRequest(t, n, sup, "PUT", "/api/v1/config/queues/sales", `{"strategy": "random"}`); code != 403 {
+		t.Fatalf("a supervisor edits a queue: %d", code)
+	}
+	if code, _, _ := jsonRequest(t, n, sup, "GET", "/api/v1/config/users", ""); code != 403 {
+		t.Fatalf("a supervisor reads the users: %d", code)
+	}
+	if code, _, _ := jsonRequest(t, n, nodetest.Credential{User: "1001", Password: "demo1001"}, "GET", "/api/v1/config/queues", ""); code != 403 {
+		t.Fatalf("an agent reads the queues: %d", code)
+	}
+	code, _, out = jsonRequest(t, n, admin, "GET", "/api/v1/config/users", "")
+	if code != 200 || strings.Contains(mustJSON(t, out), "demo-admin") {
+		t.Fatalf("users: %d %v", code, out)
+	}
+
+	// The OpenAPI document has every route, with the items' schemas.
+	var doc struct {
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if code := n.API("GET", "/api/openapi.json", nil, &doc); code != 200 {
+		t.Fatalf("openapi: %d", code)
+	}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if op["summary"] == "" {
+				t.Errorf("%s %s has no summary", method, path)
+			}
+		}
+	}
+	post := doc.Paths["/api/v1/config/queues"]["post"]
+	if !strings.Contains(mustJSON(t, post["requestBody"]), "#/components/schemas/SetupQueue") ||
+		doc.Components.Schemas["SetupQueue"].Properties["ring_timeout"]["type"] != "string" ||
+		doc.Components.Schemas["SetupAgent"].Properties["password"]["writeOnly"] != true {
+		t.Fatalf("the queue's schema: %v %v", post["requestBody"], doc.Components.Schemas["SetupQueue"])
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
