@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -99,4 +100,24 @@ func (l *Library) Update(from *Library) {
 	for _, s := range from.sounds {
 		l.Add(s)
 	}
+}
+
+// Names lists the library's sounds, sorted.
+func (l *Library) Names() []string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]string, 0, len(l.sounds))
+	for n := range l.sounds {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// PCM is the sound as 8 kHz linear samples (decoded from its µ-law
+// frames, as a caller hears it), padded to whole frames.
+func (s *Sound) PCM() []int16 {
+	out := make([]int16, len(s.pcmu))
+	Decode(PCMU, out, s.pcmu)
+	return out
 }

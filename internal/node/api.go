@@ -71,6 +71,7 @@ func (n *Node) buildAPI() error {
 		a.SetForwarder(callForwarder{n})
 	}
 	a.ServeSetups(setups{n})
+	a.ServePrompts(prompts{n})
 	a.Trunks = func() []api.TrunkStatus {
 		var out []api.TrunkStatus
 		for _, t := range sipSrv.TrunkStatus() {

@@ -1,9 +1,12 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -174,4 +177,112 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// toneWAV is a WAV file of a tone: 48 kHz, stereo, 16-bit (what a
+// recording program writes), seconds long.
+func toneWAV(hz, seconds float64) []byte {
+	const rate = 48000
+	n := int(rate * seconds)
+	data := make([]byte, 44+4*n)
+	copy(data, "RIFF")
+	binary.LittleEndian.PutUint32(data[4:], uint32(36+4*n))
+	copy(data[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(data[16:], 16)
+	binary.LittleEndian.PutUint16(data[20:], 1)
+	binary.LittleEndian.PutUint16(data[22:], 2)
+	binary.LittleEndian.PutUint32(data[24:], rate)
+	binary.LittleEndian.PutUint32(data[28:], rate*4)
+	binary.LittleEndian.PutUint16(data[32:], 4)
+	binary.LittleEndian.PutUint16(data[34:], 16)
+	copy(data[36:], "data")
+	binary.LittleEndian.PutUint32(data[40:], uint32(4*n))
+	for i := 0; i < n; i++ {
+		v := uint16(int16(12000 * math.Sin(2*math.Pi*hz*float64(i)/rate)))
+		binary.LittleEndian.PutUint16(data[44+4*i:], v)
+		binary.LittleEndian.PutUint16(data[46+4*i:], v)
+	}
+	return data
+}
+
+// A prompt uploaded as a 48 kHz stereo WAV plays, converted, to the next
+// caller of a flow published to play it; the setup cannot lose a prompt
+// it plays; no audio is refused.
+func TestUploadedPromptPlays(t *testing.T) {
+	n, _ := reloadable(t, nodetest.Demo(t))
+	admin := nodetest.Admin
+	upload := func(name string, body []byte) (int, map[string]any) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "PUT", n.URL+"/api/v1/config/prompts/"+name, bytes.NewReader(body))
+		req.SetBasicAuth(admin.User, admin.Password)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	if code, out := upload("tone-1000", toneWAV(1000, 3)); code != 200 || out["format"] != "wav" || out["seconds"].(float64) < 2.9 {
+		t.Fatalf("upload: %d %v", code, out)
+	}
+	if code, out := upload("junk", []byte("not audio")); code != 422 {
+		t.Fatalf("an upload of no audio: %d %v", code, out)
+	}
+	if code, _ := upload("Bad Name", toneWAV(1000, 0.1)); code != 422 {
+		t.Fatalf("a bad name: %d", code)
+	}
+	var list struct {
+		Prompts []struct {
+			Name     string `json:"name"`
+			Uploaded bool   `json:"uploaded"`
+			InUse    bool   `json:"in_use"`
+		} `json:"prompts"`
+	}
+	if code := n.API("GET", "/api/v1/config/prompts", nil, &list); code != 200 || len(list.Prompts) < 2 {
+		t.Fatalf("prompts: %d %+v", code, list)
+	}
+	if code, _, _ := getBytes(t, n, "/api/v1/config/prompts/tone-1000/wav"); code != 200 {
+		t.Fatalf("playback: %d", code)
+	}
+	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/flows", `{"name": "tone", "start": "play", "steps": {"play": {"type": "play", "prompts": ["tone-1000"], "next": "bye"}, "bye": {"type": "hangup"}}}`); code != 201 {
+		t.Fatalf("a flow playing it: %d %v", code, out)
+	}
+	if code, _, out := jsonRequest(t, n, admin, "PUT", "/api/v1/config/numbers/300", `{"flow": "tone"}`); code != 200 {
+		t.Fatalf("a number for it: %d %v", code, out)
+	}
+	caller := n.Dial(t, "300")
+	nodetest.WaitFor(t, 5*time.Second, "the uploaded tone, heard", func() bool { return caller.RTP.ToneLevel(1000) > 0.8 })
+	caller.Hangup()
+	if code, _, _ := jsonRequest(t, n, admin, "DELETE", "/api/v1/config/prompts/tone-1000", ""); code != 409 {
+		t.Fatalf("remove a prompt in use: %d", code)
+	}
+	if code, _, _ := jsonRequest(t, n, admin, "DELETE", "/api/v1/config/numbers/300", ""); code != 204 {
+		t.Fatalf("remove the number: %d", code)
+	}
+	if code, _, _ := jsonRequest(t, n, admin, "DELETE", "/api/v1/config/flows/tone", ""); code != 204 {
+		t.Fatalf("remove the flow: %d", code)
+	}
+	if code, _, _ := jsonRequest(t, n, admin, "DELETE", "/api/v1/config/prompts/tone-1000", ""); code != 204 {
+		t.Fatalf("remove the prompt: %d", code)
+	}
+	if code, _, _ := jsonRequest(t, n, admin, "DELETE", "/api/v1/config/prompts/never-uploaded", ""); code != 404 {
+		t.Fatalf("remove a prompt never uploaded: %d", code)
+	}
+}
+
+func getBytes(t *testing.T, n *nodetest.Node, path string) (int, string, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", n.URL+path, nil)
+	req.SetBasicAuth(nodetest.Admin.User, nodetest.Admin.Password)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Content-Type"), b
 }

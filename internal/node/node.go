@@ -117,6 +117,8 @@ type Node struct {
 	reloadMu sync.Mutex
 	// version is the version of the setup in force (store.ConfigVersion).
 	version atomic.Int64
+	// sounds is the call manager's library: prompts uploaded are added to it.
+	sounds *media.Library
 	// startVersion is the stored version storedSetup chose to start with (0: the file's).
 	startVersion int64
 
@@ -182,13 +184,6 @@ func (n *Node) build() error {
 	if err != nil {
 		return fmt.Errorf("server.media_ip: %w", err)
 	}
-	sounds := n.opts.sounds
-	if sounds == nil {
-		if sounds, err = LoadSounds(cfg); err != nil {
-			return err
-		}
-	}
-
 	n.st, err = store.New(StoreOptions(cfg), log)
 	if err != nil {
 		return err
@@ -198,6 +193,11 @@ func (n *Node) build() error {
 		return err
 	}
 	cfg = n.cfg
+	sounds, err := n.loadSounds(cfg)
+	if err != nil {
+		return err
+	}
+	n.sounds = sounds
 	if n.st.Shared() {
 		if err := n.joinCluster(); err != nil {
 			return err

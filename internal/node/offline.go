@@ -89,18 +89,21 @@ func (o Offline) Apply(ctx context.Context, name string, data []byte, by string)
 		return store.ConfigVersion{}, err
 	}
 	cfg.Server = o.Boot.Server // the sounds the server has; its addresses stay the file's
-	sounds, err := LoadSounds(cfg)
-	if err != nil {
-		return store.ConfigVersion{}, err
-	}
-	if err := call.CheckSetup(cfg, sounds); err != nil {
-		return store.ConfigVersion{}, err
-	}
 	st, err := o.open(ctx)
 	if err != nil {
 		return store.ConfigVersion{}, err
 	}
 	defer st.Close()
+	sounds, err := LoadSounds(cfg)
+	if err != nil {
+		return store.ConfigVersion{}, err
+	}
+	if err := addPrompts(ctx, st, sounds); err != nil {
+		return store.ConfigVersion{}, err
+	}
+	if err := call.CheckSetup(cfg, sounds); err != nil {
+		return store.ConfigVersion{}, err
+	}
 	v, err := st.SaveConfigVersion(ctx, store.ConfigVersion{At: time.Now(), Actor: by, Origin: "apply (server stopped)", YAML: string(data)}, versionDiff)
 	made := err == nil
 	if err != nil && !errors.Is(err, store.ErrSameConfig) {

@@ -127,11 +127,9 @@ func (n *Node) CheckFile(data []byte) error {
 		return err
 	}
 	keepRunning(cfg, n.current())
-	sounds := n.opts.sounds
-	if sounds == nil {
-		if sounds, err = LoadSounds(cfg); err != nil {
-			return err
-		}
+	sounds, err := n.loadSounds(cfg)
+	if err != nil {
+		return err
 	}
 	if err := n.mgr.Check(cfg, sounds); err != nil {
 		return fmt.Errorf("check the setup: %w", err)
@@ -241,12 +239,9 @@ func (n *Node) storedSetup() error {
 
 // checkStart is call.CheckSetup with the node's sounds.
 func (n *Node) checkStart(cfg *config.Config) error {
-	sounds := n.opts.sounds
-	if sounds == nil {
-		var err error
-		if sounds, err = LoadSounds(cfg); err != nil {
-			return err
-		}
+	sounds, err := n.loadSounds(cfg)
+	if err != nil {
+		return err
 	}
 	return call.CheckSetup(cfg, sounds)
 }
@@ -342,12 +337,9 @@ func (n *Node) apply(ctx context.Context, cfg *config.Config, commit func() (und
 	// What applies only at the next start stays as it runs now, so the
 	// node's view of its own setup stays true.
 	restart := keepRunning(cfg, n.current())
-	var sounds = n.opts.sounds
-	if sounds == nil {
-		var err error
-		if sounds, err = LoadSounds(cfg); err != nil {
-			return Applied{}, err
-		}
+	sounds, err := n.loadSounds(cfg)
+	if err != nil {
+		return Applied{}, err
 	}
 	if err := n.mgr.Check(cfg, sounds); err != nil {
 		return Applied{}, fmt.Errorf("apply the setup: %w", err)
