@@ -31,6 +31,8 @@ func TestIVRReport(t *testing.T) {
 		Entered int                `json:"entered"`
 		Choices map[string]float64 `json:"choices"`
 		HungUp  int                `json:"hung_up"`
+		Hangups int                `json:"hangups"`
+		Options map[string]int     `json:"options"`
 		Median  *float64           `json:"median_seconds"`
 	}
 	var rep struct {
@@ -52,7 +54,7 @@ func TestIVRReport(t *testing.T) {
 	}
 	menu := steps["main-menu"]
 	if f.Flow != "main" || f.Funnel["queue"] != 1 || f.Funnel["hung_up"] != 1 || steps["open-check"].Entered != 2 ||
-		menu.Entered != 2 || menu.Choices["1"] != 0.5 || menu.HungUp != 1 || menu.Median == nil {
+		menu.Entered != 2 || menu.Choices["1"] != 0.5 || menu.HungUp != 1 || menu.Hangups != 1 || menu.Options["1"] != 1 || menu.Median == nil {
 		t.Fatalf("report %+v", rep)
 	}
 	c.Hangup()

@@ -41,10 +41,12 @@ func ParseIVRStep(detail string) (IVRStepDetail, bool) {
 // IVRDefinitions are the formulas of the IVR figures.
 var IVRDefinitions = map[string]string{
 	"entered":        "visits of the step in the range (by the time the call entered it); a call that comes back to a step counts again",
+	"options":        "per key, how many of the step's visits left by it (menus)",
 	"choices":        "per key, the share of the step's visits that left by it (menus)",
 	"timeouts":       "attempts at a menu in which the caller pressed nothing before its timeout",
 	"invalid":        "keys pressed at a menu that matched none of its options",
-	"hung_up":        "visits in which the caller hung up (the call's last step)",
+	"hangups":        "visits in which the caller hung up (the call's last step)",
+	"hung_up":        "the same as hangups (its earlier name)",
 	"median_seconds": "the median time a visit spent in the step (to the next step, or the hang-up)",
 	"p90_seconds":    "the 90th percentile of that time",
 	"funnel":         "calls by where their flow ended: queue, voicemail, transferred (to an extension), hangup (the flow hung up), hung_up (the caller, in the IVR), failed",
@@ -52,15 +54,21 @@ var IVRDefinitions = map[string]string{
 
 // IVRStep is one step's figures.
 type IVRStep struct {
-	Step          string             `json:"step"`
-	Type          string             `json:"type"`
-	Entered       int                `json:"entered"`
-	Choices       map[string]float64 `json:"choices,omitempty"`
-	Timeouts      int                `json:"timeouts"`
-	Invalid       int                `json:"invalid"`
-	HungUp        int                `json:"hung_up"`
-	MedianSeconds *float64           `json:"median_seconds"`
-	P90Seconds    *float64           `json:"p90_seconds"`
+	Step    string `json:"step"`
+	Type    string `json:"type"`
+	Entered int    `json:"entered"`
+	// Options counts the callers who chose each key; Choices is each
+	// key's share of those who entered.
+	Options  map[string]int     `json:"options"`
+	Choices  map[string]float64 `json:"choices,omitempty"`
+	Timeouts int                `json:"timeouts"`
+	Invalid  int                `json:"invalid"`
+	// Hangups counts the callers who hung up at this step (HungUp is the
+	// same figure, by its earlier name).
+	Hangups       int      `json:"hangups"`
+	HungUp        int      `json:"hung_up"`
+	MedianSeconds *float64 `json:"median_seconds"`
+	P90Seconds    *float64 `json:"p90_seconds"`
 }
 
 // IVRFlow is one flow's steps, by name, and its funnel.
@@ -129,12 +137,15 @@ func IVR(visits []IVRVisit) []IVRFlow {
 		slices.Sort(ids)
 		for _, id := range ids {
 			a := flows[name][id]
+			a.step.Options = map[string]int{}
 			if len(a.chosen) > 0 {
 				a.step.Choices = map[string]float64{}
 				for k, n := range a.chosen {
 					a.step.Choices[k] = float64(n) / float64(a.step.Entered)
+					a.step.Options[k] = n
 				}
 			}
+			a.step.Hangups = a.step.HungUp
 			slices.Sort(a.seconds)
 			med, p90 := percentile(a.seconds, 0.5), percentile(a.seconds, 0.9)
 			a.step.MedianSeconds, a.step.P90Seconds = &med, &p90

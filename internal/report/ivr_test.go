@@ -27,7 +27,7 @@ func TestIVR(t *testing.T) {
 			menu = s
 		}
 	}
-	if menu.Entered != 4 || menu.Choices["1"] != 0.5 || menu.Choices["2"] != 0.25 || menu.Timeouts != 3 || menu.Invalid != 2 ||
+	if menu.Entered != 4 || menu.Choices["1"] != 0.5 || menu.Choices["2"] != 0.25 || menu.Options["1"] != 2 || menu.Hangups != 1 || menu.Timeouts != 3 || menu.Invalid != 2 ||
 		menu.HungUp != 1 || *menu.MedianSeconds != 6 || *menu.P90Seconds != 20 {
 		t.Fatalf("menu %+v median %v p90 %v", menu, *menu.MedianSeconds, *menu.P90Seconds)
 	}
