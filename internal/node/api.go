@@ -172,7 +172,8 @@ func (n *Node) registry() *prometheus.Registry {
 }
 
 // mountWeb serves the browser pages: the agent desktop at /agent, the
-// wallboard at /wallboard, the reports at /reports, their assets under
+// wallboard at /wallboard, the reports at /reports, the admin console at
+// /admin, their assets under
 // /static/.
 func mountWeb(a *api.Server) {
 	a.Mount("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web.FS)))
@@ -185,6 +186,7 @@ func mountWeb(a *api.Server) {
 	a.Mount("GET /agent", page("agent.html"))
 	a.Mount("GET /wallboard", page("wallboard.html"))
 	a.Mount("GET /reports", page("reports.html"))
+	a.Mount("GET /admin", page("admin.html"))
 	a.Mount("GET /{$}", http.RedirectHandler("/agent", http.StatusFound))
 }
 

@@ -99,7 +99,9 @@ func WaitText(t *testing.T, ctx context.Context, sel string, ok func(string) boo
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s reads %q (present %v, %v)", sel, s, v != nil, err)
+			// What the page says is wrong, to tell why.
+			alerts, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('[role=alert]')].map(e => e.innerText.trim()).filter(x => x).join(' | ')`))
+			t.Fatalf("%s reads %q (present %v, %v); the page's alerts: %q", sel, s, v != nil, err, alerts)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
