@@ -67,6 +67,10 @@ var summaries = map[string]string{
 	"PUT /api/v1/config/prompts/{name}":            "Upload a prompt: the body is a WAV (PCM, float, µ-law, A-law; any rate and channels) or MP3 file, converted to 8 kHz mono; it plays from the next call that reaches it (422 when it is no audio)",
 	"GET /api/v1/config/prompts/{name}/wav":        "A prompt as an 8 kHz mono WAV, to play it back",
 	"DELETE /api/v1/config/prompts/{name}":         "Remove an uploaded prompt (409 while the setup plays it); a sounds directory's file of that name plays again",
+	"POST /api/v1/webcall":                         `No login: call the setup's web_caller.number from a browser: {"sdp": offer} → {"id", "sdp": answer} (PCMU, DTLS-SRTP); 429 beyond web_caller.per_minute calls a minute from one address, 503 at web_caller.max_calls`,
+	"GET /api/v1/webcall/{id}":                     `No login: a web call's state: {"state": "calling"|"connected"|"ended", "reason"}`,
+	"POST /api/v1/webcall/{id}/dtmf":               `No login: press keys on a web call: {"digits": "1"} (the page's keypad; sent as SIP INFO)`,
+	"DELETE /api/v1/webcall/{id}":                  "No login: hang up a web call",
 	"GET /api/v1/config/roles":                     "What each role may read and edit in the admin API and console (console.supervisors_edit)",
 	"POST /api/v1/config/validate":                 "Check a setup (YAML body) as PUT would, changing nothing: 200 {valid: true} or 422 {errors}",
 	"GET /api/v1/reports/agents":                   "Agent report: answered, talk, AHT, time in each state, occupancy (from, to)",
@@ -139,6 +143,9 @@ func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
 		}
 		if params != nil {
 			op["parameters"] = params
+		}
+		if len(rt.roles) == 0 { // public: no login
+			op["security"] = []map[string][]string{}
 		}
 		if b, ok := bodies[rt.pattern]; ok {
 			if req, ok := b["request"]; ok {

@@ -45,6 +45,19 @@ type Config struct {
 	Node  Node  `yaml:"node"`
 	// Console says what supervisors may edit in the admin console and API.
 	Console Console `yaml:"console"`
+	// WebCaller is the "call us" page at /call.
+	WebCaller WebCaller `yaml:"web_caller"`
+}
+
+// WebCaller is the "call us" page (/call): a visitor's browser calls
+// Number like any caller, without logging in.
+type WebCaller struct {
+	// Number is the setup's number the page calls; empty turns /call off.
+	Number string `yaml:"number"`
+	// MaxCalls bounds the web calls up at once (default 20).
+	MaxCalls int `yaml:"max_calls"`
+	// PerMinute is how many calls one address may start a minute (default 3).
+	PerMinute int `yaml:"per_minute"`
 }
 
 // Console is what the admin console lets each role edit.

@@ -91,6 +91,18 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 	c.validateServer(v)
 	c.validateLimits(v)
 	c.validateStore(v)
+	if w := c.WebCaller; w.Number != "" {
+		found := false
+		for _, n := range c.Numbers {
+			found = found || n.Number == w.Number
+		}
+		if !found {
+			v.add("web_caller", fmt.Sprintf("number: %q is not one of the setup's numbers", w.Number), "web_caller", "number")
+		}
+	}
+	if c.WebCaller.MaxCalls < 0 || c.WebCaller.PerMinute < 0 {
+		v.add("web_caller", "max_calls and per_minute: must not be negative", "web_caller")
+	}
 	if l := c.Console.SupervisorsEdit; l != nil {
 		for j, w := range *l {
 			if !slices.Contains(SupervisorEditable(), w) {

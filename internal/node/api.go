@@ -72,6 +72,9 @@ func (n *Node) buildAPI() error {
 	}
 	a.ServeSetups(setups{n})
 	a.ServePrompts(prompts{n})
+	if err := n.startWebCalls(); err != nil {
+		return err
+	}
 	a.Trunks = func() []api.TrunkStatus {
 		var out []api.TrunkStatus
 		for _, t := range sipSrv.TrunkStatus() {
@@ -187,6 +190,7 @@ func mountWeb(a *api.Server) {
 	a.Mount("GET /wallboard", page("wallboard.html"))
 	a.Mount("GET /reports", page("reports.html"))
 	a.Mount("GET /admin", page("admin.html"))
+	a.Mount("GET /call", page("call.html"))
 	a.Mount("GET /{$}", http.RedirectHandler("/agent", http.StatusFound))
 }
 

@@ -27,8 +27,12 @@ func TestWaitEstimateReport(t *testing.T) {
 	c.Hangup()
 	var rep struct {
 		Queues []struct {
-			Queue string `json:"queue"`
-			Total struct {
+			Queue            string   `json:"queue"`
+			Calls            int      `json:"calls"`
+			Bias             *float64 `json:"bias_seconds"`
+			Within30sOr20pct *float64 `json:"within_30s_or_20pct"`
+			MedianAbsErr     *float64 `json:"median_abs_error_seconds"`
+			Total            struct {
 				Calls        int      `json:"calls"`
 				MedianAbsErr *float64 `json:"median_abs_error_seconds"`
 				WithinShare  *float64 `json:"within_share"`
@@ -46,7 +50,8 @@ func TestWaitEstimateReport(t *testing.T) {
 	})
 	s := rep.Queues[0]
 	if s.Queue != "sales" || s.Total.Calls != 1 || s.Total.NotEstimated != 0 || s.Total.MedianAbsErr == nil || *s.Total.MedianAbsErr > 30 ||
-		*s.Total.WithinShare != 1 || len(s.Days) != 1 || s.Days[0].Calls != 1 || rep.Definitions["within_share"] == "" {
+		*s.Total.WithinShare != 1 || len(s.Days) != 1 ||
+		s.Calls != 1 || s.Bias == nil || s.MedianAbsErr == nil || s.Within30sOr20pct == nil || *s.Within30sOr20pct != 1 || s.Days[0].Calls != 1 || rep.Definitions["within_share"] == "" {
 		t.Fatalf("report %+v", rep)
 	}
 	if code := n.API("GET", "/api/v1/reports/wait-estimates?from=x", nil, nil); code != 400 {

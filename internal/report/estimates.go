@@ -45,6 +45,7 @@ var EstimateDefinitions = map[string]string{
 	"median_abs_error_seconds": "the median over those calls of |estimated wait − the wait they then had in the queue|",
 	"bias_seconds":             "the mean of (estimated − actual wait): above 0 the estimates were too long, below too short",
 	"within_share":             "the share of those calls whose estimate was within 30 s or within 20 % of their wait, whichever is wider",
+	"within_30s_or_20pct":      "the same as within_share",
 }
 
 // EstimateRow is one queue's wait-estimate accuracy over one day (or the
@@ -57,6 +58,8 @@ type EstimateRow struct {
 	MedianAbsErrorSeconds *float64  `json:"median_abs_error_seconds"`
 	BiasSeconds           *float64  `json:"bias_seconds"`
 	WithinShare           *float64  `json:"within_share"`
+	// Within30sOr20pct is WithinShare by the name the API's contract gives it.
+	Within30sOr20pct *float64 `json:"within_30s_or_20pct"`
 }
 
 // EstimateQueue is one queue's rows, one per day from the range's start
@@ -65,6 +68,12 @@ type EstimateQueue struct {
 	Queue string        `json:"queue"`
 	Days  []EstimateRow `json:"days"`
 	Total EstimateRow   `json:"total"`
+	// The total's figures, at the queue's level too.
+	Calls                 int      `json:"calls"`
+	NotEstimated          int      `json:"not_estimated"`
+	MedianAbsErrorSeconds *float64 `json:"median_abs_error_seconds"`
+	BiasSeconds           *float64 `json:"bias_seconds"`
+	Within30sOr20pct      *float64 `json:"within_30s_or_20pct"`
 }
 
 // WaitEstimates sums the samples into days of 24 h from from (to
@@ -97,6 +106,8 @@ func WaitEstimates(samples []WaitSample, from, to time.Time) []EstimateQueue {
 			all = append(all, ss...)
 		}
 		eq.Total = estimateRow(q, from, all)
+		t := eq.Total
+		eq.Calls, eq.NotEstimated, eq.MedianAbsErrorSeconds, eq.BiasSeconds, eq.Within30sOr20pct = t.Calls, t.NotEstimated, t.MedianAbsErrorSeconds, t.BiasSeconds, t.WithinShare
 		out = append(out, eq)
 	}
 	return out
@@ -130,6 +141,6 @@ func estimateRow(queue string, start time.Time, ss []WaitSample) EstimateRow {
 		med = (abs[len(abs)/2-1] + abs[len(abs)/2]) / 2
 	}
 	b, w := bias/float64(r.Calls), within/float64(r.Calls)
-	r.MedianAbsErrorSeconds, r.BiasSeconds, r.WithinShare = &med, &b, &w
+	r.MedianAbsErrorSeconds, r.BiasSeconds, r.WithinShare, r.Within30sOr20pct = &med, &b, &w, &w
 	return r
 }

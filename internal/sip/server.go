@@ -93,13 +93,16 @@ type Config struct {
 
 // Server is the SIP edge.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	media   *media.Engine
-	handler Handler
-	auth    *authenticator
-	reg     *registrar
-	metrics *Counters
+	cfg Config
+	// gateways are the node's own user agents (the web caller's) whose
+	// requests are trusted like a trunk's: exact source addresses.
+	gateways sync.Map // netip.AddrPort → struct{}
+	log      *slog.Logger
+	media    *media.Engine
+	handler  Handler
+	auth     *authenticator
+	reg      *registrar
+	metrics  *Counters
 
 	ua       *sipgo.UserAgent
 	srv      *sipgo.Server
@@ -465,10 +468,18 @@ func (s *Server) noDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.respond(req, tx, 481, "Call/Transaction Does Not Exist", "")
 }
 
+// TrustGateway makes requests from addr (a user agent of the node's own,
+// on loopback) trusted as a trunk's are: the web caller's calls reach the
+// setup's numbers without credentials.
+func (s *Server) TrustGateway(addr netip.AddrPort) { s.gateways.Store(addr, struct{}{}) }
+
 func (s *Server) trusted(source string) bool {
 	ap, err := netip.ParseAddrPort(source)
 	if err != nil {
 		return false
+	}
+	if _, ok := s.gateways.Load(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())); ok {
+		return true
 	}
 	for _, p := range s.cfg.Trusted {
 		if p.Contains(ap.Addr().Unmap()) {
