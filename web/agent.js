@@ -41,7 +41,6 @@ function render(snap) {
   document.getElementById("btn-answer").disabled = !ringing;
   document.getElementById("btn-reject").disabled = !ringing;
   if (ringing && snap.softphone.caller) text("c-caller", snap.softphone.caller);
-  document.getElementById("btn-hangup").disabled = !onCall;
   const lv = onCall ? snap.live : null;
   const consult = lv ? lv.consult : snap.consult;
   const consulting = !!consult || (lv && lv.state === "consulting");
@@ -49,24 +48,114 @@ function render(snap) {
   const mine = inConference ? (lv.parties || []).find((p) => p.kind === "agent" && p.agent === me.username) : null;
   // Held: the caller on hold, or (in a conference) the agent out of its audio.
   const held = lv ? lv.state === "held" || !!(mine && mine.held) : a.state === "on_hold";
-  document.getElementById("btn-hold").disabled = !onCall || consulting || held;
-  document.getElementById("btn-resume").disabled = !onCall || consulting || !held;
-  document.getElementById("btn-transfer").disabled = !onCall || consulting || inConference;
-  document.getElementById("btn-consult").disabled = !onCall || consulting || inConference;
-  document.getElementById("btn-conference").disabled = !onCall || consulting;
-  document.getElementById("btn-merge").classList.toggle("hidden", !(consult && consult.connected));
-  document.getElementById("btn-leave").classList.toggle("hidden", !(inConference && mine));
-  document.getElementById("btn-complete").classList.toggle("hidden", !(consult && consult.connected));
-  document.getElementById("btn-cancel-consult").classList.toggle("hidden", !consult);
+  // What the call's state allows, as the call core says (live.commands);
+  // a call seen only through the agent's state (no live view yet) allows
+  // what its state does.
+  const cmds = new Set(lv && lv.commands ? lv.commands : onCall ? (held ? ["hangup", "resume"] : ["hangup", "hold", "dtmf"]) : []);
+  const can = (c) => onCall && cmds.has(c);
+  const state = ringing ? "ringing" : !onCall ? "idle" : consulting ? "consulting" : inConference ? "conference" : held ? "held" : "connected";
+  document.getElementById("call-box").dataset.callState = state;
+  show("incoming", ringing);
+  text("in-caller", ringing ? (snap.softphone && snap.softphone.caller) || (c && c.caller) || "" : "");
+  text("in-queue", ringing && c && c.queue ? "for " + c.queue : "");
+  ringer.set(ringing);
+  if (ringing) notifyIncoming((snap.softphone && snap.softphone.caller) || (c && c.caller) || "");
+  show("no-call", !onCall && !ringing);
+  show("call", onCall || ringing);
+  enable("btn-hangup", can("hangup"));
+  enable("btn-hold", can("hold") && !held);
+  enable("btn-resume", can("resume") && held);
+  enable("btn-transfer", can("transfer"));
+  enable("btn-consult", can("consult"));
+  enable("btn-conference", can("conference"));
+  show("transfer-box", can("transfer") || can("consult") || can("conference"));
+  show("btn-merge", can("merge") || !!(consult && consult.connected));
+  show("btn-leave", can("leave") && !!mine);
+  show("btn-complete", can("consult/complete") || !!(consult && consult.connected));
+  show("btn-cancel-consult", can("consult/cancel") || !!consult);
   text("consult", consult ? (consult.connected ? "talking to " : "ringing ") + consult.target + "; the caller is on hold" : "");
   text("live-state", lv ? "Call state: " + lv.state.replace("_", " ") : "");
   renderParties(inConference ? lv.parties || [] : []);
   holdTimer.update(onCall ? c.id : "", c ? c.queue : "", lv && lv.state === "held" && lv.held_since ? new Date(lv.held_since) : null);
-  for (const b of document.querySelectorAll("#keypad button")) b.disabled = !onCall;
-  document.getElementById("btn-rec-pause").disabled = !onCall;
-  document.getElementById("btn-rec-resume").disabled = !onCall;
-  if (!window.softphone) document.getElementById("btn-mute").disabled = true;
+  show("keypad", can("dtmf"));
+  for (const b of document.querySelectorAll("#keypad button")) b.disabled = !can("dtmf");
+  enable("btn-rec-pause", can("recording"));
+  enable("btn-rec-resume", can("recording"));
+  enable("btn-mute", onCall && !!window.softphone);
+  show("dial-row", !onCall && !ringing);
+  renderDay(a);
 }
+
+// show shows or hides the element id; enable also shows a control only
+// when it may be used, and disables it otherwise.
+function show(id, on) { document.getElementById(id).classList.toggle("hidden", !on); }
+function enable(id, on) { const b = document.getElementById(id); b.disabled = !on; b.classList.toggle("hidden", !on); }
+
+// renderDay shows the agent's figures since midnight, in words.
+function renderDay(a) {
+  const dur = (s) => {
+    s = Math.round(s || 0);
+    return s < 60 ? s + " s" : s < 3600 ? Math.floor(s / 60) + " min " + (s % 60) + " s" : Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+  };
+  const st = a.state_seconds_today || {};
+  text("d-answered", String(a.answered_today || 0));
+  text("d-talk", dur(a.talk_seconds_today));
+  text("d-avg", a.answered_today ? dur(a.talk_seconds_today / a.answered_today) : "—");
+  text("d-available", dur(st.available));
+  text("d-wrap", dur(st.wrap_up));
+  text("d-away", dur(st.away));
+}
+
+// The ring tone: the North American ring (440 + 480 Hz, 2 s on, 4 s off)
+// made by the page while a call rings here.
+const ringer = {
+  ctx: null, timer: null, on: false,
+  set(on) {
+    if (on === this.on) return;
+    this.on = on;
+    if (!on) { clearInterval(this.timer); this.timer = null; return; }
+    const burst = () => {
+      try {
+        this.ctx = this.ctx || new AudioContext();
+        const g = this.ctx.createGain();
+        g.gain.value = 0.08;
+        g.connect(this.ctx.destination);
+        for (const f of [440, 480]) {
+          const o = this.ctx.createOscillator();
+          o.frequency.value = f;
+          o.connect(g);
+          o.start();
+          o.stop(this.ctx.currentTime + 2);
+        }
+      } catch (e) { /* no audio: the card still shows */ }
+    };
+    burst();
+    this.timer = setInterval(burst, 6000);
+  },
+};
+window.ringer = ringer;
+
+// notifyIncoming shows a browser notification of a ringing call once per
+// call, when the page is not in front and the user allowed them.
+let notified = "";
+function notifyIncoming(caller) {
+  if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden || notified === caller) return;
+  notified = caller;
+  const n = new Notification("Incoming call", {body: caller ? "From " + caller : "A call is ringing", tag: "switchboard-call"});
+  n.onclick = () => { window.focus(); n.close(); };
+}
+
+// Keyboard shortcuts: Alt+A answer, Alt+H hang up, Alt+O hold or resume,
+// Alt+M mute; each acts only when its button is showing.
+document.addEventListener("keydown", (ev) => {
+  if (!ev.altKey) return;
+  const ids = {a: ["btn-answer"], h: ["btn-hangup"], o: ["btn-hold", "btn-resume"], m: ["btn-mute"]}[ev.key.toLowerCase()];
+  if (!ids) return;
+  for (const id of ids) {
+    const b = document.getElementById(id);
+    if (!b.disabled && !b.classList.contains("hidden")) { ev.preventDefault(); b.click(); return; }
+  }
+});
 
 // The parties table is rebuilt only when the parties change, so a Remove
 // button is not replaced under the pointer every second.
@@ -107,8 +196,11 @@ async function act(errId, f) {
   try { await f(); } catch (e) { err.textContent = e.message; }
 }
 
-document.getElementById("btn-available").addEventListener("click", () =>
-  act("state-error", () => api("POST", "/api/v1/agents/" + me.username + "/state", {state: "available"})));
+document.getElementById("btn-available").addEventListener("click", () => {
+  // Going available is the moment to ask for notifications of ringing calls.
+  if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+  act("state-error", () => api("POST", "/api/v1/agents/" + me.username + "/state", {state: "available"}));
+});
 document.getElementById("btn-away").addEventListener("click", () =>
   act("state-error", () => api("POST", "/api/v1/agents/" + me.username + "/state",
     {state: "away", reason: document.getElementById("away-reason").value})));

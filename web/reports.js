@@ -90,7 +90,7 @@ function totals(rep) {
   const dl = document.getElementById("definitions");
   dl.replaceChildren();
   for (const [k, v] of Object.entries(rep.definitions)) {
-    const dt = document.createElement("dt"); dt.textContent = k;
+    const dt = document.createElement("dt"); dt.textContent = figureName(k);
     const dd = document.createElement("dd"); dd.textContent = v;
     dl.append(dt, dd);
   }
@@ -275,3 +275,14 @@ document.getElementById("score-form").addEventListener("submit", async (ev) => {
     text("score-result", "saved: " + Math.round(res.score));
   } catch (e) { text("score-result", e.message); }
 });
+
+// figureName is a figure's name in words, for its definition.
+function figureName(k) {
+  const names = {offered: "Offered", answered: "Answered", abandoned: "Abandoned", short_abandoned: "Short abandons",
+    service_level: "Service level", abandonment_rate: "Abandonment rate", asa_seconds: "Average speed of answer (ASA)",
+    aht_seconds: "Average handle time (AHT)", longest_wait_seconds: "Longest wait", transfers: "Transfers",
+    first_call_resolution: "First-call resolution (FCR)", occupancy: "Occupancy", talk_seconds: "Talk time"};
+  if (names[k]) return names[k];
+  const w = k.replace(/_seconds$/, "").replaceAll("_", " ");
+  return w.charAt(0).toUpperCase() + w.slice(1);
+}

@@ -565,6 +565,8 @@ type Live struct {
 	Parties   []Party      `json:"parties"`
 	HeldSince *time.Time   `json:"held_since,omitempty"`
 	Consult   *ConsultView `json:"consult,omitempty"`
+	// Commands are what the call's agent may do now (State.Commands).
+	Commands []string `json:"commands"`
 }
 
 // LiveView reports a live call's state, parties, hold and consultation.
@@ -584,5 +586,6 @@ func (m *Manager) LiveView(callID string) (Live, bool) {
 		cv := *c.view.Consult
 		v.Consult = &cv
 	}
+	v.Commands = v.State.Commands(v.Consult != nil && v.Consult.Connected)
 	return v, true
 }

@@ -49,6 +49,32 @@ func (s State) Phrase() string {
 	return "ended"
 }
 
+// Commands are what the call's agent may do in state s, by the API's names
+// (POST /api/v1/calls/{id}/<name>), as the commands' own checks allow:
+// hold and resume (setHold), dtmf (SendDigits: connected only), transfer
+// and consult (startTransfer, startConsult: connected or held), conference
+// (addParty: talking, not consulting), consult/complete and merge (with the
+// consulted party answered) and consult/cancel (consulting), leave and
+// remove (a conference), recording (pause and resume), hangup. In a
+// conference hold and resume are both listed: each takes the agent out of
+// the mix or back, as the agent's party's held says.
+func (s State) Commands(consultAnswered bool) []string {
+	switch s {
+	case StateConnected:
+		return []string{"hangup", "hold", "dtmf", "transfer", "consult", "conference", "recording"}
+	case StateHeld:
+		return []string{"hangup", "resume", "transfer", "consult", "conference", "recording"}
+	case StateConsulting:
+		if consultAnswered {
+			return []string{"hangup", "consult/complete", "merge", "consult/cancel", "recording"}
+		}
+		return []string{"hangup", "consult/cancel", "recording"}
+	case StateConference:
+		return []string{"hangup", "hold", "resume", "conference", "leave", "remove", "recording"}
+	}
+	return []string{}
+}
+
 // talking reports whether an agent (or a number) is on the line with the caller.
 func (s State) talking() bool {
 	return s == StateConnected || s == StateHeld || s == StateConsulting || s == StateConference
