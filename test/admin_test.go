@@ -133,13 +133,17 @@ func TestAdminConsole(t *testing.T) {
 
 	// The menu's second level: main-menu 3 → a menu playing the prompt,
 	// whose 1 → the billing queue.
-	goPage(t, ctx, s.http, "flows/main", `#tree [data-step="main-menu"]`)
-	js(t, ctx, `document.querySelector('[data-step="main-menu"] .option-key').value = '3'`)
+	goPage(t, ctx, s.http, "flows/main", `#tree [data-step="main-menu"] .figures`) // the figures drawn
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`[data-step="main-menu"] .option-key`), "3")); err != nil {
+		t.Fatal(err)
+	}
 	click(t, ctx, `[data-step="main-menu"] .add-option`)
 	pick(t, ctx, "step-1", ".step-type", "menu")
 	click(t, ctx, `[data-step="step-1"] .add-prompt`)
 	pick(t, ctx, "step-1", ".pick-prompt", "billing-menu")
-	js(t, ctx, `document.querySelector('[data-step="step-1"] .option-key').value = '1'`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`[data-step="step-1"] .option-key`), "1")); err != nil {
+		t.Fatal(err)
+	}
 	click(t, ctx, `[data-step="step-1"] .add-option`)
 	pick(t, ctx, "step-2", ".step-type", "queue")
 	waitText(t, ctx, `#flow-status`, func(v string) bool { return v == "draft with problems" }) // a queue step without its queue

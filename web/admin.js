@@ -531,6 +531,7 @@ async function flowEditor(page, name) {
   };
 
   const drawn = new Set();
+  const typedKeys = {};
   const card = (id) => {
     drawn.add(id);
     const st = flow.steps[id];
@@ -570,13 +571,16 @@ async function flowEditor(page, name) {
         child("key " + key, target, (v) => { if (v) st.options[key] = v; else delete st.options[key]; });
       }
       if (editable) {
-        const k = el("input", {type: "text", class: "option-key", size: 2, placeholder: "key"});
+        // What is typed survives a redraw (the figures arriving, a check).
+        const k = el("input", {type: "text", class: "option-key", size: 2, placeholder: "key", oninput: (ev) => { typedKeys[id] = ev.target.value; }});
+        k.value = typedKeys[id] || "";
         branch.append(el("div", {class: "row"}, k, el("button", {type: "button", class: "quiet add-option", onclick: () => {
           if (!/^[0-9*#]$/.test(k.value)) { showErrors(errors, ["a menu option is one key: 0-9, * or #"]); return; }
           st.options = st.options || {};
           const nid = newStepId();
           flow.steps[nid] = {type: "hangup"};
           st.options[k.value] = nid;
+          delete typedKeys[id];
           changed();
         }}, "+ option")));
       }

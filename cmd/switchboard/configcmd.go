@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/node"
 )
 
@@ -181,6 +182,11 @@ func configOffline(ctx context.Context, verb string, sf setupFlags, file string,
 		return err
 	}
 	o := node.Offline{Boot: boot, Path: sf.config}
+	if sf.config != "" {
+		// Checked where it will be written: secret files beside the
+		// server's setup, the command line's overrides applied.
+		o.Parse = func(_ string, data []byte) (*config.Config, error) { return sf.parse(data) }
+	}
 	if verb == "export" {
 		v, err := o.Export(ctx, version)
 		if err != nil {

@@ -43,10 +43,12 @@ type Store interface {
 type Server struct {
 	// setup is the setup in force and the users derived from it (Apply).
 	setup atomic.Pointer[apiSetup]
-	acd   ACD
-	store Store
-	log   *slog.Logger
-	mux   *http.ServeMux
+	// tagKey keys the setup items' ETags (SetTagKey).
+	tagKey []byte
+	acd    ACD
+	store  Store
+	log    *slog.Logger
+	mux    *http.ServeMux
 	// Stats reports process-wide counters (active calls, RTP); nil hides the route.
 	Stats func() any
 	// Cluster is the cluster's status (GET /api/v1/cluster).

@@ -25,8 +25,8 @@ const maxItemBytes = 1 << 20
 // one with If-Match).
 const editAttempts = 3
 
-// adminOnlyCollections are the parts of the setup only admins read or edit.
-var adminOnlyCollections = map[string]bool{"users": true, "trunks": true, "webhooks": true}
+// adminOnly says whether collection name is one only admins read or edit.
+func adminOnly(name string) bool { return name == "users" || name == "trunks" || name == "webhooks" }
 
 // pin is what a request's If-Match holds the edit to: a version of the
 // setup, or an item's tag (its ETag); zero when it has none.
@@ -36,7 +36,11 @@ type pin struct {
 }
 
 // itemETag is an item's ETag.
-func itemETag(tag string) string { return `"item-` + tag + `"` }
+func (s *Server) itemETag(it config.Item) string { return `"item-` + it.Tag(s.tagKey) + `"` }
+
+// SetTagKey sets the key of the setup items' ETags (the cluster's, so
+// that any node accepts an ETag any node gave). Call it before serving.
+func (s *Server) SetTagKey(key []byte) { s.tagKey = key }
 
 // readPin reads If-Match: "12" (a version) or "item-…" (an item's ETag).
 func readPin(w http.ResponseWriter, r *http.Request) (pin, bool) {
@@ -94,7 +98,7 @@ func (s *Server) serveCollections(x Setups, vs VersionStore) {
 				s.editRefused(w, r, err, nil)
 				return
 			}
-			w.Header().Set("ETag", itemETag(it.Tag))
+			w.Header().Set("ETag", s.itemETag(it))
 			w.Header().Set("X-Switchboard-Version", strconv.FormatInt(v.Version, 10))
 			writeJSON(w, 200, it.Value)
 		}, staff())
@@ -155,7 +159,7 @@ func (s *Server) serveCollections(x Setups, vs VersionStore) {
 			} else if val == nil {
 				val = ""
 			}
-			w.Header().Set("ETag", itemETag(it.Tag))
+			w.Header().Set("ETag", s.itemETag(it))
 			writeJSON(w, 200, map[string]any{part.field: val})
 		}, staff())
 		s.handle("PUT /api/v1/config/queues/{id}/"+part.path, func(w http.ResponseWriter, r *http.Request) {
@@ -212,7 +216,7 @@ func (s *Server) serveCollections(x Setups, vs VersionStore) {
 func readableBySupervisors() []string {
 	var out []string
 	for _, c := range config.Collections() {
-		if !adminOnlyCollections[c.Name] {
+		if !adminOnly(c.Name) {
 			out = append(out, c.Name)
 		}
 	}
@@ -253,7 +257,7 @@ func setField(m *yaml.Node, key string, v *yaml.Node) {
 
 // mayRead answers 403 when the caller may not read collection name.
 func (s *Server) mayRead(w http.ResponseWriter, r *http.Request, name string) bool {
-	if who(r).role == config.RoleAdmin || !adminOnlyCollections[name] {
+	if who(r).role == config.RoleAdmin || !adminOnly(name) {
 		return true
 	}
 	writeError(w, 403, name+" are for admins only")
@@ -311,8 +315,8 @@ func (s *Server) editItem(w http.ResponseWriter, r *http.Request, x Setups, vs V
 				s.editRefused(w, r, err, nil)
 				return
 			}
-			if it.Tag != p.item {
-				w.Header().Set("ETag", itemETag(it.Tag))
+			if it.Tag(s.tagKey) != p.item {
+				w.Header().Set("ETag", s.itemETag(it))
 				s.editRefused(w, r, errStaleItem, nil)
 				return
 			}
@@ -354,7 +358,7 @@ func (s *Server) editItem(w http.ResponseWriter, r *http.Request, x Setups, vs V
 			writeJSON(w, 200, map[string]any{"version": version})
 			return
 		}
-		w.Header().Set("ETag", itemETag(it.Tag))
+		w.Header().Set("ETag", s.itemETag(it))
 		code := 200
 		if create {
 			code = 201

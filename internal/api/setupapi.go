@@ -41,7 +41,7 @@ type VersionStore interface {
 	ConfigVersionN(ctx context.Context, n int64) (store.ConfigVersion, bool, error)
 }
 
-// maxSetupBytes bounds a setup sent to POST /api/v1/config/apply.
+// maxSetupBytes bounds a setup sent to apply, validate or PUT.
 const maxSetupBytes = 4 << 20
 
 // ServeSetups serves, to admins, POST /api/v1/config/reload (re-read the
@@ -196,15 +196,14 @@ func (s *Server) ServeSetups(x Setups) {
 			writeText(w, 200, "application/yaml", v.YAML)
 		}
 	}, adminsOnly())
-	// GET /api/v1/config is the setup this node runs, its version in the
+	// GET /api/v1/config is the setup's latest version, its number in the
 	// ETag: as YAML (Accept: application/yaml) or as JSON {"version",
 	// "at", "by", "yaml"}.
 	s.handle("GET /api/v1/config", func(w http.ResponseWriter, r *http.Request) {
-		if x.Running() == 0 {
-			writeError(w, 404, "no version of the setup is saved")
-			return
-		}
-		v, ok := version(w, r, strconv.FormatInt(x.Running(), 10))
+		// The latest version: the one a PUT's If-Match is compared with
+		// (a node of a cluster may still run an older one: versions list
+		// says which).
+		v, ok := s.latestSetup(w, r, vs)
 		if !ok {
 			return
 		}

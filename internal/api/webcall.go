@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,7 +15,9 @@ import (
 
 // WebCalls are the "call us" page's calls (the webcall gateway).
 type WebCalls interface {
-	Start(ctx context.Context, number, source, offer string) (id, answer string, err error)
+	// Start calls number for the browser's offer, with at most maxCalls
+	// web calls up.
+	Start(ctx context.Context, number, source, offer string, maxCalls int) (id, answer string, err error)
 	DTMF(ctx context.Context, id, digits string) error
 	State(id string) (state, reason string, ok bool)
 	Hangup(id string)
@@ -25,6 +29,7 @@ var (
 	ErrWebCallsFull = errors.New("the web caller is busy: try again in a minute")
 	ErrNoWebCall    = errors.New("no such web call")
 	ErrWebDigit     = errors.New("digits are 0-9, * and #")
+	ErrWebOffer     = errors.New("the browser's offer was refused")
 )
 
 // ServeWebCalls serves, without a login, the "call us" page's calls:
@@ -45,8 +50,20 @@ func (s *Server) ServeWebCalls(wc WebCalls) {
 				writeError(w, 404, "the web caller is off (web_caller.number)")
 				return
 			}
+			// JSON only: a cross-site form or text/plain POST (which a
+			// browser sends without asking) is refused, and a page of
+			// another site (its Origin) may not start calls either: the
+			// page is embedded as an iframe of this server's /call.
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				writeError(w, 415, "the body must be application/json")
+				return
+			}
+			if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
+				writeError(w, 403, "calls start from this server's /call page (embed it as an iframe)")
+				return
+			}
 			addr, err := netip.ParseAddr(sourceIP(r))
-			if err == nil && !lim.allow(addr.Unmap(), cfg.PerMinute) {
+			if err != nil || !lim.allow(addr.Unmap(), cfg.PerMinute) {
 				w.Header().Set("Retry-After", "60")
 				writeError(w, 429, "too many calls from your address: try again in a minute")
 				return
@@ -64,13 +81,16 @@ func (s *Server) ServeWebCalls(wc WebCalls) {
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 			defer cancel()
-			id, answer, err := wc.Start(ctx, cfg.Number, sourceIP(r), body.SDP)
+			id, answer, err := wc.Start(ctx, cfg.Number, sourceIP(r), body.SDP, cfg.MaxCalls)
 			switch {
 			case errors.Is(err, ErrWebCallsFull):
 				w.Header().Set("Retry-After", "60")
 				writeError(w, 503, err.Error())
-			case err != nil:
+			case errors.Is(err, ErrWebOffer):
 				writeError(w, 400, err.Error())
+			case err != nil:
+				s.log.Error("api: web call", "err", err)
+				writeError(w, 500, "the call could not be started")
 			default:
 				writeJSON(w, 200, map[string]string{"id": id, "sdp": answer})
 			}
@@ -102,7 +122,8 @@ func (s *Server) ServeWebCalls(wc WebCalls) {
 		case errors.Is(err, ErrWebDigit):
 			writeError(w, 400, err.Error())
 		case err != nil:
-			writeError(w, 409, err.Error())
+			s.log.Warn("api: web call keys", "err", err)
+			writeError(w, 502, "the keys could not be sent: the call is not connected")
 		default:
 			writeJSON(w, 200, map[string]string{"sent": body.Digits})
 		}
@@ -137,4 +158,11 @@ func (w *webLimits) allow(a netip.Addr, perMinute int) bool {
 	l := w.l
 	w.mu.Unlock()
 	return l.Allow(a, 0)
+}
+
+// sameOrigin says whether origin (an Origin header) is host's own, over
+// either scheme.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == host
 }

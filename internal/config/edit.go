@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -54,12 +55,88 @@ func CollectionByName(name string) (Collection, bool) {
 	return Collection{}, false
 }
 
-// secretKeys are fields an item's JSON leaves out (Item.Value); a put that
-// leaves them out keeps the ones the item had.
-var secretKeys = map[string]bool{"password": true, "password_hash": true, "password_ha1": true, "secret": true}
+// IsSecret says whether key is a field the admin API never shows, at any
+// depth of an item (a trunk's outbound password too); a put that leaves
+// one out keeps the one the item had.
+func IsSecret(key string) bool {
+	switch key {
+	case "password", "password_hash", "password_ha1", "secret":
+		return true
+	}
+	return false
+}
 
-// IsSecret says whether key is a field the admin API never shows.
-func IsSecret(key string) bool { return secretKeys[key] }
+// isCredential says whether key is one of the ways to give a password: a
+// put that gives one replaces them all.
+func isCredential(key string) bool {
+	switch key {
+	case "password", "password_hash", "password_ha1", "password_file", "password_hash_file", "password_ha1_file":
+		return true
+	}
+	return false
+}
+
+// redact is v without its secrets, at any depth.
+func redact(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if IsSecret(k) {
+				delete(t, k)
+				continue
+			}
+			t[k] = redact(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = redact(x)
+		}
+	}
+	return v
+}
+
+// keepSecrets adds to mapping item the secrets of old it leaves out, at
+// any depth, unless item gives another credential in their place.
+func keepSecrets(old, item *yaml.Node) {
+	if old == nil || item == nil || old.Kind != yaml.MappingNode || item.Kind != yaml.MappingNode {
+		return
+	}
+	credential := false
+	for i := 0; i+1 < len(item.Content); i += 2 {
+		credential = credential || isCredential(item.Content[i].Value)
+	}
+	for i := 0; i+1 < len(old.Content); i += 2 {
+		k, v := old.Content[i].Value, old.Content[i+1]
+		now, _ := lookup(item, k)
+		switch {
+		case IsSecret(k) && now == nil && !(credential && isCredential(k)):
+			item.Content = append(item.Content, old.Content[i], v)
+		case now != nil && v.Kind == yaml.MappingNode:
+			keepSecrets(v, now)
+		}
+	}
+}
+
+// ErrAnchors refuses an edit of a list that uses YAML anchors, aliases or
+// merge keys: the file is edited whole instead.
+var ErrAnchors = errors.New("the setup's list uses YAML anchors, aliases or merge keys: edit the whole setup (PUT /api/v1/config) instead")
+
+// hasAnchors says whether n or what it holds has an anchor, an alias or a
+// merge key.
+func hasAnchors(n *yaml.Node) bool {
+	if n == nil {
+		return false
+	}
+	if n.Anchor != "" || n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!merge") {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAnchors(c) {
+			return true
+		}
+	}
+	return false
+}
 
 // Item is one item of a collection as the setup has it.
 type Item struct {
@@ -69,9 +146,16 @@ type Item struct {
 	// numbers and booleans exactly as written (durations stay "30s"),
 	// without secrets.
 	Value map[string]any
-	// Tag changes whenever the item does (its ETag).
-	Tag  string
-	node *yaml.Node
+	raw   []byte // the item as JSON, secrets included
+	node  *yaml.Node
+}
+
+// Tag changes whenever the item does, secrets included: an HMAC of it
+// with key (the ETag; keyed, so it tells nothing of the secrets).
+func (it Item) Tag(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(it.raw)
+	return hex.EncodeToString(m.Sum(nil)[:12])
 }
 
 // Node is a copy of the item's YAML, secrets included, to edit and Put.
@@ -156,13 +240,9 @@ func (e *editable) items(c Collection) ([]Item, error) {
 				id = k.Value
 			}
 		}
-		v, _ := nodeValue(n).(map[string]any)
-		for k := range v {
-			if secretKeys[k] {
-				delete(v, k)
-			}
-		}
-		out = append(out, Item{ID: id, Value: v, Tag: itemTag(n), node: n})
+		v, _ := redact(nodeValue(n)).(map[string]any)
+		raw, _ := json.Marshal(nodeValue(n))
+		out = append(out, Item{ID: id, Value: v, raw: raw, node: n})
 	}
 	return out, nil
 }
@@ -188,13 +268,6 @@ func FindItem(data []byte, c Collection, id string) (Item, error) {
 		}
 	}
 	return Item{}, fmt.Errorf("%s %q: %w", c.Name, id, ErrNotFound)
-}
-
-// itemTag is a short hash of an item's YAML, secrets included.
-func itemTag(n *yaml.Node) string {
-	b, _ := json.Marshal(nodeValue(n))
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
 }
 
 // nodeValue is n as plain values: a scalar is a string unless YAML's core
@@ -292,6 +365,9 @@ func Put(data []byte, c Collection, id string, item *yaml.Node, create bool) ([]
 			return nil, fmt.Errorf("%s: %q is not %q, the name in the path (a rename is a new item and the old one removed)", c.Key, k.Value, id)
 		}
 	}
+	if seq, _ := e.list(c); hasAnchors(seq) || hasAnchors(item) {
+		return nil, ErrAnchors
+	}
 	items, err := e.items(c)
 	if err != nil {
 		return nil, err
@@ -309,14 +385,7 @@ func Put(data []byte, c Collection, id string, item *yaml.Node, create bool) ([]
 		return nil, fmt.Errorf("%s %q: %w", c.Name, id, ErrNotFound) // items named by position are added, not put
 	}
 	if at >= 0 {
-		old := items[at].node
-		for i := 0; i+1 < len(old.Content); i += 2 {
-			if k := old.Content[i].Value; secretKeys[k] {
-				if v, _ := lookup(item, k); v == nil {
-					item.Content = append(item.Content, old.Content[i], old.Content[i+1])
-				}
-			}
-		}
+		keepSecrets(items[at].node, item)
 	}
 	want := e.withItem(c, at, item)
 	out, ok := e.splice(c, at, item)
@@ -331,6 +400,9 @@ func Delete(data []byte, c Collection, id string) ([]byte, error) {
 	e, err := parseEditable(data)
 	if err != nil {
 		return nil, err
+	}
+	if seq, _ := e.list(c); hasAnchors(seq) {
+		return nil, ErrAnchors
 	}
 	items, err := e.items(c)
 	if err != nil {

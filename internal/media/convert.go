@@ -39,7 +39,7 @@ func ConvertAudio(data []byte) (pcm []int16, format string, err error) {
 	if err != nil {
 		return nil, format, err
 	}
-	if rate < 4000 || rate > 384000 {
+	if rate < 4000 || rate > 192000 {
 		return nil, format, fmt.Errorf("%w: a sample rate of %d Hz", ErrAudio, rate)
 	}
 	if len(mono) == 0 {
@@ -229,10 +229,10 @@ func resample(x []float32, from, to int) []float32 {
 				continue
 			}
 			d := t - float64(k)
-			w := 0.42 + 0.5*math.Cos(math.Pi*d/float64(half)) + 0.08*math.Cos(2*math.Pi*d/float64(half))
 			if math.Abs(d) >= float64(half) {
 				continue
 			}
+			w := 0.42 + 0.5*math.Cos(math.Pi*d/float64(half)) + 0.08*math.Cos(2*math.Pi*d/float64(half))
 			s := cutoff
 			if d != 0 {
 				s = math.Sin(math.Pi*cutoff*d) / (math.Pi * d)

@@ -102,6 +102,14 @@ func (l *Library) Update(from *Library) {
 	}
 }
 
+// Remove takes the named sound out of the library (a call playing it
+// keeps playing it).
+func (l *Library) Remove(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.sounds, name)
+}
+
 // Names lists the library's sounds, sorted.
 func (l *Library) Names() []string {
 	l.mu.RLock()

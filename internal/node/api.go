@@ -70,6 +70,13 @@ func (n *Node) buildAPI() error {
 		a.Calls = clusterCalls{Manager: mgr, n: n}
 		a.SetForwarder(callForwarder{n})
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	tagKey, err := n.st.SharedSecret(ctx, "config_etag_key", 32)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("node: the setup's ETag key: %w", err)
+	}
+	a.SetTagKey(tagKey)
 	a.ServeSetups(setups{n})
 	a.ServePrompts(prompts{n})
 	if err := n.startWebCalls(); err != nil {
@@ -183,6 +190,10 @@ func mountWeb(a *api.Server) {
 	page := func(name string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-store")
+			if name != "call.html" { // only the "call us" page may be framed by another site
+				w.Header().Set("Content-Security-Policy", "frame-ancestors 'self'")
+				w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+			}
 			http.ServeFileFS(w, r, web.FS, name)
 		}
 	}

@@ -22,7 +22,10 @@ type Offline struct {
 	// Path is the server's setup file, rewritten by Apply ("" for the
 	// built-in demo: the server then starts from the store's version).
 	Path string
-	Log  *slog.Logger
+	// Parse, when set, validates a setup as the server would (its path for
+	// secret files, the command line's overrides); else config.Parse.
+	Parse func(name string, data []byte) (*config.Config, error)
+	Log   *slog.Logger
 }
 
 // ErrServerRunning refuses to work on the data directory of a server that
@@ -35,12 +38,19 @@ func (o Offline) open(ctx context.Context) (*store.Store, error) {
 		return nil, errors.New("the store is a cluster's (PostgreSQL): apply through a node's API with --server")
 	}
 	if addr := o.Boot.Server.HTTPListen; addr != "" {
-		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		// Anything answering there (a redirect to HTTPS included) is the
+		// server; so is a listener that takes the connection but is slow
+		// to answer.
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
 		if err == nil {
-			if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp, err := client.Do(req)
+			if err == nil {
 				resp.Body.Close()
+			}
+			if err == nil || errors.Is(err, context.DeadlineExceeded) {
 				return nil, fmt.Errorf("%w (it answers on %s): apply through it with --server http://%s --user admin", ErrServerRunning, addr, addr)
 			}
 		}
@@ -84,7 +94,11 @@ func (o Offline) Export(ctx context.Context, n int64) (store.ConfigVersion, erro
 // server has a setup file, writes it there (the previous one kept as
 // .prev). Nothing changes when it is invalid.
 func (o Offline) Apply(ctx context.Context, name string, data []byte, by string) (store.ConfigVersion, error) {
-	cfg, err := config.Parse(name, data)
+	parse := o.Parse
+	if parse == nil {
+		parse = config.Parse
+	}
+	cfg, err := parse(name, data)
 	if err != nil {
 		return store.ConfigVersion{}, err
 	}
@@ -94,15 +108,26 @@ func (o Offline) Apply(ctx context.Context, name string, data []byte, by string)
 		return store.ConfigVersion{}, err
 	}
 	defer st.Close()
+	if o.Path == "" {
+		// Without a file to write, the server runs the store's version
+		// only once it has started here from the built-in demo.
+		seen, err := st.Marker(ctx, fileMarker(o.Boot))
+		if err != nil {
+			return store.ConfigVersion{}, err
+		}
+		if seen == "" {
+			return store.ConfigVersion{}, fmt.Errorf("the server has not started on %s yet: start it once, or give its --config", o.Boot.Server.DataDir)
+		}
+	}
 	sounds, err := LoadSounds(cfg)
 	if err != nil {
-		return store.ConfigVersion{}, err
+		return store.ConfigVersion{}, fmt.Errorf("the sounds: %w", err)
 	}
 	if err := addPrompts(ctx, st, sounds); err != nil {
 		return store.ConfigVersion{}, err
 	}
 	if err := call.CheckSetup(cfg, sounds); err != nil {
-		return store.ConfigVersion{}, err
+		return store.ConfigVersion{}, fmt.Errorf("check the setup: %w", err)
 	}
 	v, err := st.SaveConfigVersion(ctx, store.ConfigVersion{At: time.Now(), Actor: by, Origin: "apply (server stopped)", YAML: string(data)}, versionDiff)
 	made := err == nil

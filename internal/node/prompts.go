@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -99,6 +98,10 @@ func (p prompts) Save(ctx context.Context, name string, data []byte, by string) 
 	}
 	wav := media.EncodeWAV(pcm)
 	sp := store.Prompt{Name: name, WAV: wav, Format: format, At: time.Now().UTC(), Actor: by}
+	// Under the setup's lock: a setup applied at the same time (which
+	// reads the prompts from the store) does not put older audio back.
+	p.n.reloadMu.Lock()
+	defer p.n.reloadMu.Unlock()
 	if err := p.n.st.SavePrompt(ctx, sp); err != nil {
 		return store.Prompt{}, err
 	}
@@ -121,6 +124,9 @@ func (p prompts) Audio(ctx context.Context, name string) ([]byte, bool, error) {
 }
 
 func (p prompts) Delete(ctx context.Context, name, by string) error {
+	// Under the setup's lock: no setup naming it is published meanwhile.
+	p.n.reloadMu.Lock()
+	defer p.n.reloadMu.Unlock()
 	if slices.Contains(p.n.current().Sounds(), name) {
 		return fmt.Errorf("%w: the setup plays %q; change what plays it first", api.ErrPromptInUse, name)
 	}
@@ -132,15 +138,16 @@ func (p prompts) Delete(ctx context.Context, name, by string) error {
 		return fmt.Errorf("%w: %q was not uploaded (the sounds directory's files stay)", api.ErrNoPrompt, name)
 	}
 	p.n.log.Info("prompt removed", "name", name, "by", by)
-	// A sounds directory's file of that name plays again; an uploaded
-	// prompt alone stays in memory until the next start (a call may be
-	// playing it).
-	if files, err := LoadSounds(p.n.current()); err == nil {
-		if s, ok := files.Get(name); ok {
-			p.n.sounds.Add(s)
-		}
-	} else if !errors.Is(err, context.Canceled) {
+	// Gone from what the setup may name (a call playing it finishes it);
+	// a sounds directory's file of that name plays again.
+	p.n.sounds.Remove(name)
+	files, err := LoadSounds(p.n.current())
+	if err != nil {
 		p.n.log.Warn("sounds directory not read again", "err", err)
+		return nil
+	}
+	if s, ok := files.Get(name); ok {
+		p.n.sounds.Add(s)
 	}
 	return nil
 }

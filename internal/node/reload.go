@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -127,9 +129,14 @@ func (n *Node) CheckFile(data []byte) error {
 		return err
 	}
 	keepRunning(cfg, n.current())
-	sounds, err := n.loadSounds(cfg)
-	if err != nil {
-		return err
+	// The uploaded prompts are in the manager's library already: a check
+	// (the console's, as often as it types) reads only the sounds
+	// directory.
+	sounds := n.opts.sounds
+	if sounds == nil {
+		if sounds, err = LoadSounds(cfg); err != nil {
+			return err
+		}
 	}
 	if err := n.mgr.Check(cfg, sounds); err != nil {
 		return fmt.Errorf("check the setup: %w", err)
@@ -186,12 +193,13 @@ func (n *Node) saveVersion(ctx context.Context, data []byte, by, origin string, 
 func versionDiff(old, new string) string { return config.Diff(old, new, "before", "after") }
 
 // storedSetup picks the setup the node starts with: the file's (or the
-// built-in demo's), unless the store holds a later version made on top of
-// it (through the API, the console, or `config apply` to the data
-// directory while the server was stopped) and the file is still as it was
-// when a node last started from it; then that version, so what was
-// published outlives a restart even without a file to write it to. A file
-// edited since wins (recordStartVersion saves it as a new version). The
+// built-in demo's), unless the store holds a later version and the file
+// is exactly as it was when this node last started from it (its hash, kept
+// as a marker at every start): then the store's latest, so what was
+// published (through the API, the console, or `config apply` to the data
+// directory while the server was stopped) outlives a restart even without
+// a file to write it to. A file edited since — by hand, or put back from
+// .prev or git — wins (recordStartVersion saves it as a new version). The
 // server, store and node sections stay the file's and the command line's:
 // the store is open already, and a stored version must not move a demo
 // off loopback.
@@ -213,11 +221,11 @@ func (n *Node) storedSetup() error {
 	if !found || latest.YAML == string(data) {
 		return nil
 	}
-	start, found, err := n.st.LatestConfigVersionOf(ctx, "start")
+	seen, err := n.st.Marker(ctx, fileMarker(n.cfg))
 	if err != nil {
-		return fmt.Errorf("node: the setup's versions: %w", err)
+		return fmt.Errorf("node: the setup file last started from: %w", err)
 	}
-	if !found || start.YAML != string(data) || start.Version > latest.Version {
+	if seen != fileHash(data) {
 		return nil
 	}
 	cfg, err := su.Parse([]byte(latest.YAML))
@@ -232,9 +240,18 @@ func (n *Node) storedSetup() error {
 	}
 	n.cfg = cfg
 	n.startVersion = latest.Version
-	n.log.Info("running the store's latest setup: the file is unchanged since it was last started", "version", latest.Version,
-		"by", latest.Actor, "origin", latest.Origin, "file_version", start.Version)
+	n.log.Info("running the store's latest setup: the file is unchanged since this node last started from it", "version", latest.Version,
+		"by", latest.Actor, "origin", latest.Origin)
 	return nil
+}
+
+// fileMarker names the marker of the setup file a node last started from.
+func fileMarker(cfg *config.Config) string { return "setup_file:" + cfg.Node.Name }
+
+// fileHash is the marker's value for a setup file's bytes.
+func fileHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // checkStart is call.CheckSetup with the node's sounds.
@@ -252,10 +269,6 @@ func (n *Node) recordStartVersion() {
 	if n.opts.setup.Read == nil {
 		return
 	}
-	if n.startVersion > 0 {
-		n.version.Store(n.startVersion) // storedSetup's: the latest
-		return
-	}
 	data, err := n.opts.setup.Read()
 	if err != nil {
 		n.log.Warn("the setup's version not saved: the file could not be read again", "err", err)
@@ -263,6 +276,13 @@ func (n *Node) recordStartVersion() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if err := n.st.SaveMarker(ctx, fileMarker(n.cfg), fileHash(data)); err != nil {
+		n.log.Error("the setup file started from not noted", "err", err)
+	}
+	if n.startVersion > 0 {
+		n.version.Store(n.startVersion) // storedSetup's: the latest
+		return
+	}
 	if _, err := n.saveVersion(ctx, data, "file", "start", 0); err != nil {
 		n.log.Error("the setup's version not saved", "err", err)
 	}

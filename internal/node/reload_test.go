@@ -503,4 +503,18 @@ func TestStoredSetupOutlivesRestart(t *testing.T) {
 	if got := running(n); got != `"4" fewest_calls` {
 		t.Fatalf("after the file changed: %s, want version 4 (the file's)", got)
 	}
+	ringAgain := strings.Replace(setup, "strategy: longest_idle", "strategy: ring_all", 1)
+	if code, _, body := setupRequest(t, n, "PUT", "/api/v1/config", ringAgain, "Content-Type", "application/yaml"); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	if err := n.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The file put back as it first was (from git, say): it wins, though
+	// an earlier start ran that same file.
+	boot = setup
+	n = start()
+	if got := running(n); got != `"6" longest_idle` {
+		t.Fatalf("after the file was put back: %s, want version 6 (the file's)", got)
+	}
 }

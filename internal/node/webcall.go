@@ -35,10 +35,13 @@ func (n *Node) startWebCalls() error {
 // webCalls gives the API the gateway, its errors as the API's.
 type webCalls struct{ g *webcall.Gateway }
 
-func (w webCalls) Start(ctx context.Context, number, source, offer string) (string, string, error) {
-	id, answer, err := w.g.Start(ctx, number, source, offer)
-	if errors.Is(err, webcall.ErrFull) {
+func (w webCalls) Start(ctx context.Context, number, source, offer string, maxCalls int) (string, string, error) {
+	id, answer, err := w.g.Start(ctx, number, source, offer, maxCalls)
+	switch {
+	case errors.Is(err, webcall.ErrFull):
 		return "", "", api.ErrWebCallsFull
+	case errors.Is(err, webcall.ErrBadOffer):
+		return "", "", fmt.Errorf("%w: %v", api.ErrWebOffer, err)
 	}
 	return id, answer, err
 }
@@ -48,7 +51,7 @@ func (w webCalls) DTMF(ctx context.Context, id, digits string) error {
 	switch {
 	case errors.Is(err, webcall.ErrBadDigit):
 		return api.ErrWebDigit
-	case errors.Is(err, webcall.ErrNoCall) && err.Error() == webcall.ErrNoCall.Error():
+	case errors.Is(err, webcall.ErrNoCall):
 		return api.ErrNoWebCall
 	}
 	return err

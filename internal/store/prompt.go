@@ -52,7 +52,14 @@ func (s *Store) PromptN(ctx context.Context, name string) (Prompt, bool, error) 
 
 // Prompts lists every prompt by name, with their audio when withAudio.
 func (s *Store) Prompts(ctx context.Context, withAudio bool) ([]Prompt, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, wav, format, at, actor FROM prompts ORDER BY name`)
+	audio := "x''"
+	if s.db.pg {
+		audio = "''::bytea"
+	}
+	if withAudio {
+		audio = "wav"
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT name, `+audio+`, length(wav), format, at, actor FROM prompts ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("store: prompts: %w", err)
 	}
@@ -60,14 +67,14 @@ func (s *Store) Prompts(ctx context.Context, withAudio bool) ([]Prompt, error) {
 	out := []Prompt{}
 	for rows.Next() {
 		var (
-			p  Prompt
-			at int64
+			p        Prompt
+			at, size int64
 		)
-		if err := rows.Scan(&p.Name, &p.WAV, &p.Format, &at, &p.Actor); err != nil {
+		if err := rows.Scan(&p.Name, &p.WAV, &size, &p.Format, &at, &p.Actor); err != nil {
 			return nil, fmt.Errorf("store: prompts: %w", err)
 		}
 		p.At = time.UnixMilli(at).UTC()
-		p.Seconds = wavSeconds(len(p.WAV))
+		p.Seconds = wavSeconds(int(size))
 		if !withAudio {
 			p.WAV = nil
 		}

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -60,4 +62,28 @@ func (s *Store) UseNonce(ctx context.Context, nonce string, nc uint64, issued ti
 		return false, fmt.Errorf("store: use nonce: %w", err)
 	}
 	return n == 1, nil
+}
+
+// SaveMarker keeps value under name (a fact the store remembers between
+// runs, such as the setup file a node last started from), replacing what
+// was there.
+func (s *Store) SaveMarker(ctx context.Context, name, value string) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO cluster_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+		"marker:"+name, value); err != nil {
+		return fmt.Errorf("store: marker %s: %w", name, err)
+	}
+	return nil
+}
+
+// Marker is the value SaveMarker kept under name ("" when none).
+func (s *Store) Marker(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM cluster_secrets WHERE name = ?`, "marker:"+name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: marker %s: %w", name, err)
+	}
+	return v, nil
 }

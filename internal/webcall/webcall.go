@@ -36,6 +36,9 @@ var (
 	ErrNoCall   = errors.New("webcall: no such call")
 	ErrRefused  = errors.New("webcall: the call was refused")
 	ErrBadDigit = errors.New("webcall: digits are 0-9, *, # and A-D")
+	ErrBadOffer = errors.New("webcall: the browser's offer")
+	// ErrNotConnected: keys were sent before the call was answered.
+	ErrNotConnected = errors.New("webcall: the call is not connected")
 )
 
 // Config is the gateway's: the node's SIP address it calls, and how many
@@ -58,8 +61,10 @@ type Gateway struct {
 	dialog *sipgo.DialogUA
 	log    *slog.Logger
 
-	mu    sync.Mutex
-	calls map[string]*Call
+	mu     sync.Mutex
+	calls  map[string]*Call
+	closed bool
+	wg     sync.WaitGroup // the calls' dial goroutines
 }
 
 // Call is one browser's call.
@@ -167,6 +172,7 @@ func (g *Gateway) Addr() netip.AddrPort { return g.addr }
 // Close hangs up every web call and stops the user agent.
 func (g *Gateway) Close() {
 	g.mu.Lock()
+	g.closed = true
 	calls := make([]*Call, 0, len(g.calls))
 	for _, c := range g.calls {
 		calls = append(calls, c)
@@ -174,6 +180,12 @@ func (g *Gateway) Close() {
 	g.mu.Unlock()
 	for _, c := range calls {
 		g.Hangup(c.ID)
+	}
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select { // their BYEs and CANCELs sent
+	case <-done:
+	case <-time.After(6 * time.Second):
 	}
 	g.conn.Close()
 	g.ua.Close()
@@ -191,48 +203,65 @@ func (g *Gateway) byCallID(callID string) *Call {
 }
 
 // Start answers a browser's SDP offer and calls number for it, from
-// source (the visitor's address, shown as the caller's name). It returns
-// once the peer connection is ready; the SIP call then goes on without
-// the request (State tells how it does).
-func (g *Gateway) Start(ctx context.Context, number, source, offer string) (id, answer string, err error) {
-	g.mu.Lock()
-	if len(g.calls) >= g.cfg.MaxCalls {
-		g.mu.Unlock()
-		return "", "", ErrFull
+// source (the visitor's address, shown as the caller's name), with at
+// most maxCalls web calls up (0: the gateway's MaxCalls). It returns once
+// the answer is ready; the SIP call is made only once the browser's media
+// has connected (an offer whose media never comes makes no call), and
+// then goes on without the request (State tells how it does).
+func (g *Gateway) Start(ctx context.Context, number, source, offer string, maxCalls int) (id, answer string, err error) {
+	if maxCalls <= 0 {
+		maxCalls = g.cfg.MaxCalls
 	}
 	b := make([]byte, 8)
-	_, _ = rand.Read(b)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("webcall: id: %w", err)
+	}
 	c := &Call{ID: "w" + hex.EncodeToString(b), done: make(chan struct{}), state: "calling"}
+	// Everything the call holds exists before it is registered, so that
+	// ending it (a Close at the same time) closes all of it.
+	if c.pc, err = g.api.NewPeerConnection(pion.Configuration{}); err != nil {
+		return "", "", fmt.Errorf("webcall: peer connection: %w", err)
+	}
+	if c.shim, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 0))); err != nil {
+		_ = c.pc.Close()
+		return "", "", fmt.Errorf("webcall: rtp socket: %w", err)
+	}
+	g.mu.Lock()
+	if g.closed || g.active() >= maxCalls {
+		g.mu.Unlock()
+		_ = c.pc.Close()
+		_ = c.shim.Close()
+		return "", "", ErrFull
+	}
 	g.calls[c.ID] = c
 	g.mu.Unlock()
 	fail := func(err error) (string, string, error) {
 		g.end(c, err.Error())
 		return "", "", err
 	}
-	if c.pc, err = g.api.NewPeerConnection(pion.Configuration{}); err != nil {
-		return fail(fmt.Errorf("webcall: %w", err))
-	}
 	if c.out, err = pion.NewTrackLocalStaticRTP(pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000, Channels: 1}, "audio", "switchboard"); err != nil {
-		return fail(fmt.Errorf("webcall: %w", err))
+		return fail(fmt.Errorf("webcall: track: %w", err))
 	}
 	if _, err := c.pc.AddTrack(c.out); err != nil {
-		return fail(fmt.Errorf("webcall: %w", err))
+		return fail(fmt.Errorf("webcall: track: %w", err))
 	}
-	if c.shim, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 0))); err != nil {
-		return fail(fmt.Errorf("webcall: %w", err))
-	}
+	media := make(chan struct{})
+	var connected sync.Once
 	c.pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) { go c.fromBrowser(tr) })
 	c.pc.OnConnectionStateChange(func(s pion.PeerConnectionState) {
-		if s == pion.PeerConnectionStateFailed || s == pion.PeerConnectionStateClosed {
+		switch s {
+		case pion.PeerConnectionStateConnected:
+			connected.Do(func() { close(media) })
+		case pion.PeerConnectionStateFailed, pion.PeerConnectionStateClosed:
 			g.Hangup(c.ID)
 		}
 	})
 	if err := c.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: offer}); err != nil {
-		return fail(fmt.Errorf("webcall: offer: %w", err))
+		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
 	}
 	sdp, err := c.pc.CreateAnswer(nil)
 	if err != nil {
-		return fail(fmt.Errorf("webcall: answer: %w", err))
+		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
 	}
 	gathered := pion.GatheringCompletePromise(c.pc)
 	if err := c.pc.SetLocalDescription(sdp); err != nil {
@@ -241,19 +270,36 @@ func (g *Gateway) Start(ctx context.Context, number, source, offer string) (id, 
 	select {
 	case <-gathered:
 	case <-ctx.Done():
-		return fail(ctx.Err())
+		return fail(fmt.Errorf("webcall: gathering candidates: %w", ctx.Err()))
 	}
 	go c.toBrowser()
-	go g.dial(c, number, source)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.dial(c, number, source, media)
+	}()
 	g.log.Info("web call", "call", c.ID, "number", number, "source", source)
 	return c.ID, c.pc.LocalDescription().SDP, nil
 }
 
-// dial sends the call's INVITE and follows it until it ends.
-func (g *Gateway) dial(c *Call, number, source string) {
+// mediaWait bounds how long a web call waits for the browser's media to
+// connect before it is given up (and no SIP call made).
+const mediaWait = 15 * time.Second
+
+// dial waits for the browser's media, sends the call's INVITE and follows
+// the call until either side ends it; it sends the BYE when the visitor
+// (or the gateway's Close) ended an answered call.
+func (g *Gateway) dial(c *Call, number, source string, media <-chan struct{}) {
+	select {
+	case <-media:
+	case <-c.done:
+		return
+	case <-time.After(mediaWait):
+		g.end(c, "the browser's media did not connect")
+		return
+	}
 	local := c.shim.LocalAddr().(*net.UDPAddr).AddrPort()
-	body := media.BuildSDP(media.Offer{Local: local, SessionID: uint64(time.Now().UnixNano()) >> 1, Version: 1,
-		Codecs: []media.Codec{media.PCMU}, TelephoneEvent: media.DefaultTelephoneEvent, Direction: "sendrecv"})
+	body := sdpOffer(local)
 	from := &gosip.FromHeader{DisplayName: "Web caller " + source, Address: gosip.Uri{Scheme: "sip", User: "web", Host: "127.0.0.1", Port: int(g.addr.Port())},
 		Params: gosip.NewParams()}
 	from.Params.Add("tag", gosip.GenerateTagN(12))
@@ -262,7 +308,7 @@ func (g *Gateway) dial(c *Call, number, source string) {
 	defer cancel()
 	go func() {
 		select {
-		case <-c.done: // the visitor hung up while it rang
+		case <-c.done: // the visitor hung up while it rang: the INVITE is cancelled
 			cancel()
 		case <-ctx.Done():
 		}
@@ -272,6 +318,7 @@ func (g *Gateway) dial(c *Call, number, source string) {
 		g.end(c, "the call could not be made: "+err.Error())
 		return
 	}
+	defer dlg.Close()
 	c.dlg.store(dlg)
 	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
 		var refused *sipgo.ErrDialogResponse
@@ -282,23 +329,37 @@ func (g *Gateway) dial(c *Call, number, source string) {
 		}
 		return
 	}
-	if err := dlg.Ack(ctx); err != nil {
+	bye := func() {
+		bctx, bcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = dlg.Bye(bctx)
+		bcancel()
+	}
+	if err := dlg.Ack(context.Background()); err != nil {
 		g.end(c, "ACK: "+err.Error())
+		bye()
 		return
 	}
-	sess, err := media.ParseSDP(dlg.InviteResponse.Body())
+	sess, err := mediaSession(dlg.InviteResponse.Body())
 	if err != nil {
 		g.end(c, "the answer's SDP: "+err.Error())
-		_ = dlg.Bye(context.Background())
+		bye()
 		return
 	}
 	c.mu.Lock()
-	c.target, c.state = sess.Remote, "connected"
+	ended := c.state == "ended"
+	if !ended {
+		c.target, c.state = sess, "connected"
+	}
 	c.mu.Unlock()
+	if ended { // hung up as it was answered
+		bye()
+		return
+	}
 	select {
 	case <-dlg.Context().Done():
 		g.end(c, "hung up by the other side")
 	case <-c.done:
+		bye()
 	}
 }
 
@@ -311,7 +372,7 @@ func (g *Gateway) DTMF(ctx context.Context, id, digits string) error {
 	}
 	d := c.dlg.load()
 	if d == nil || c.State() != "connected" {
-		return fmt.Errorf("%w: not connected yet", ErrNoCall)
+		return ErrNotConnected
 	}
 	for _, r := range digits {
 		if !strings.ContainsRune("0123456789*#ABCD", r) {
@@ -352,19 +413,12 @@ func (c *Call) State() string {
 	return c.state
 }
 
-// Hangup ends the call: a BYE (or the INVITE cancelled) and the peer
-// connection closed.
+// Hangup ends the call: its INVITE cancelled or a BYE sent (by dial),
+// and the peer connection closed.
 func (g *Gateway) Hangup(id string) {
-	c := g.call(id)
-	if c == nil {
-		return
+	if c := g.call(id); c != nil {
+		g.end(c, "hung up by the visitor")
 	}
-	if d := c.dlg.load(); d != nil && c.State() == "connected" {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = d.Bye(ctx)
-		cancel()
-	}
-	g.end(c, "hung up by the visitor")
 }
 
 // call is the call id, ended or not (an ended one is kept a minute, so
@@ -388,9 +442,6 @@ func (g *Gateway) end(c *Call, reason string) {
 		if c.shim != nil {
 			_ = c.shim.Close()
 		}
-		if d := c.dlg.load(); d != nil {
-			_ = d.Close()
-		}
 		g.log.Info("web call ended", "call", c.ID, "reason", reason)
 		time.AfterFunc(time.Minute, func() {
 			g.mu.Lock()
@@ -400,10 +451,8 @@ func (g *Gateway) end(c *Call, reason string) {
 	})
 }
 
-// Active is how many web calls are not ended.
-func (g *Gateway) Active() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+// active is how many web calls are not ended (g.mu held).
+func (g *Gateway) active() int {
 	n := 0
 	for _, c := range g.calls {
 		if c.State() != "ended" {
@@ -457,4 +506,16 @@ func (c *Call) fromBrowser(tr *pion.TrackRemote) {
 			_, _ = c.shim.WriteToUDPAddrPort(buf[:n], target)
 		}
 	}
+}
+
+// sdpOffer is the INVITE's offer: PCMU and telephone-event at local.
+func sdpOffer(local netip.AddrPort) []byte {
+	return media.BuildSDP(media.Offer{Local: local, SessionID: uint64(time.Now().UnixNano()) >> 1, Version: 1,
+		Codecs: []media.Codec{media.PCMU}, TelephoneEvent: media.DefaultTelephoneEvent, Direction: "sendrecv"})
+}
+
+// mediaSession is where the answer's SDP says to send RTP.
+func mediaSession(body []byte) (netip.AddrPort, error) {
+	s, err := media.ParseSDP(body)
+	return s.Remote, err
 }

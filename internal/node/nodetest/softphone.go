@@ -25,6 +25,42 @@ type Softphone struct {
 // Softphone connects c's softphone with the node, sending a toneHz tone.
 func (n *Node) Softphone(t testing.TB, c Credential, toneHz float64) *Softphone {
 	t.Helper()
+	return dialWebRTC(t, toneHz, func(offer string) string {
+		var answer struct {
+			SDP string `json:"sdp"`
+		}
+		if code := n.APIAs(c, "POST", "/api/v1/webrtc/offer", map[string]string{"sdp": offer}, &answer); code != 200 {
+			t.Fatalf("nodetest: softphone offer: %d", code)
+		}
+		return answer.SDP
+	})
+}
+
+// WebCall is a visitor of the "call us" page: its browser (pion) calls
+// the setup's web_caller.number through POST /api/v1/webcall (no login),
+// sending a toneHz tone. It returns the call's id.
+func (n *Node) WebCall(t testing.TB, toneHz float64) (*Softphone, string) {
+	t.Helper()
+	var id string
+	s := dialWebRTC(t, toneHz, func(offer string) string {
+		var answer struct {
+			ID  string `json:"id"`
+			SDP string `json:"sdp"`
+		}
+		if code := n.APIAs(Credential{}, "POST", "/api/v1/webcall", map[string]string{"sdp": offer}, &answer); code != 200 {
+			t.Fatalf("nodetest: web call: %d", code)
+		}
+		id = answer.ID
+		return answer.SDP
+	})
+	return s, id
+}
+
+// dialWebRTC makes a browser-like peer connection (pion, PCMU, a toneHz
+// tone out), gives its offer to post and takes the answer post returns,
+// and waits until it connects.
+func dialWebRTC(t testing.TB, toneHz float64, post func(offer string) (answer string)) *Softphone {
+	t.Helper()
 	m := &webrtc.MediaEngine{}
 	pcmu := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: pcmu, PayloadType: 0}, webrtc.RTPCodecTypeAudio); err != nil {
@@ -102,13 +138,8 @@ func (n *Node) Softphone(t testing.TB, c Credential, toneHz float64) *Softphone 
 	case <-time.After(10 * time.Second):
 		t.Fatal("nodetest: softphone: ICE gathering did not finish")
 	}
-	var answer struct {
-		SDP string `json:"sdp"`
-	}
-	if code := n.APIAs(c, "POST", "/api/v1/webrtc/offer", map[string]string{"sdp": pc.LocalDescription().SDP}, &answer); code != 200 {
-		t.Fatalf("nodetest: softphone offer: %d", code)
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP}); err != nil {
+	answer := post(pc.LocalDescription().SDP)
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatal(err)
 	}
 	select {
