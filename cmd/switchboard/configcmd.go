@@ -185,7 +185,14 @@ func configOffline(ctx context.Context, verb string, sf setupFlags, file string,
 	if sf.config != "" {
 		// Checked where it will be written: secret files beside the
 		// server's setup, the command line's overrides applied.
-		o.Parse = func(_ string, data []byte) (*config.Config, error) { return sf.parse(data) }
+		o.Parse = func(name string, data []byte) (*config.Config, error) {
+			cfg, err := sf.parse(data)
+			var ve *config.ValidationError
+			if errors.As(err, &ve) {
+				ve.File = name // its lines are the applied file's
+			}
+			return cfg, err
+		}
 	}
 	if verb == "export" {
 		v, err := o.Export(ctx, version)

@@ -40,7 +40,8 @@ func TestConfigCheck(t *testing.T) {
 
 // `config apply` then `config export` on a stopped server's data
 // directory gives the file back byte for byte, for the demo and the load
-// setups; an invalid file is refused and changes nothing.
+// setups, and writes it over the server's --config; an invalid file is
+// refused and changes nothing.
 func TestConfigApplyExportRoundTrip(t *testing.T) {
 	for _, file := range []string{"../../examples/demo.yaml", "../../examples/load.yaml"} {
 		t.Run(file, func(t *testing.T) {
@@ -48,9 +49,20 @@ func TestConfigApplyExportRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The server's setup file is a copy, which apply writes over.
 			// Nothing listens on port 9 of loopback: the server is stopped.
-			dir := []string{"--data", t.TempDir(), "--http", "127.0.0.1:9"}
+			server := filepath.Join(t.TempDir(), "setup.yaml")
+			if err := os.WriteFile(server, want, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			dir := []string{"--config", server, "--data", t.TempDir(), "--http", "127.0.0.1:9"}
 			var out bytes.Buffer
+			// Into the built-in demo's data directory before it ever
+			// started: refused (its next start would not run it).
+			if err := run(context.Background(), []string{"config", "apply", "-f", file, "--data", t.TempDir(), "--http", "127.0.0.1:9"}, &out, &out); err == nil ||
+				!strings.Contains(err.Error(), "has not started") {
+				t.Fatalf("apply into a demo that never started: %v", err)
+			}
 			if err := run(context.Background(), append([]string{"config", "apply", "-f", file}, dir...), &out, &out); err != nil {
 				t.Fatalf("apply: %v\n%s", err, out.String())
 			}

@@ -226,6 +226,7 @@ func New(cfg *config.Config, a ACD, st Store, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /api/openapi.json", s.openAPI)
 	s.mux.HandleFunc("POST /api/v1/session", s.login)
 	s.mux.HandleFunc("DELETE /api/v1/session", s.logout)
+	s.routes = append(s.routes, route{pattern: "POST /api/v1/session", roles: []string{}}, route{pattern: "DELETE /api/v1/session", roles: []string{}})
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, 404, "no such API route") })
 	// Go profiles for operators (admin only): heap, goroutines, 30 s CPU.
 	s.handle("GET /debug/pprof/", pprof.Index, adminsOnly())

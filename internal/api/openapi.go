@@ -71,6 +71,8 @@ var summaries = map[string]string{
 	"GET /api/v1/webcall/{id}":                     `No login: a web call's state: {"state": "calling"|"connected"|"ended", "reason"}`,
 	"POST /api/v1/webcall/{id}/dtmf":               `No login: press keys on a web call: {"digits": "1"} (the page's keypad; sent as SIP INFO)`,
 	"DELETE /api/v1/webcall/{id}":                  "No login: hang up a web call",
+	"POST /api/v1/session":                         `Log in: {"username", "password"} → a session cookie (HttpOnly, 12 h); 429 with Retry-After while the login is throttled`,
+	"DELETE /api/v1/session":                       "Log out: the session cookie is cleared",
 	"GET /api/v1/config/roles":                     "What each role may read and edit in the admin API and console (console.supervisors_edit)",
 	"POST /api/v1/config/validate":                 "Check a setup (YAML body) as PUT would, changing nothing: 200 {valid: true} or 422 {errors}",
 	"GET /api/v1/reports/agents":                   "Agent report: answered, talk, AHT, time in each state, occupancy (from, to)",
@@ -109,6 +111,9 @@ func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
 	paths := map[string]map[string]any{}
 	defs := map[string]any{}
 	bodies := collectionSchemas(defs)
+	for k, v := range routeBodies(defs) {
+		bodies[k] = v
+	}
 	for _, rt := range s.routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		if paths[path] == nil {

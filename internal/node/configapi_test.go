@@ -162,6 +162,25 @@ func TestSetupCollections(t *testing.T) {
 			}
 		}
 	}
+	// The rest of the API has its bodies too: a generated client knows a
+	// call record and a transfer's body.
+	withResponse := 0
+	for _, ops := range doc.Paths {
+		for _, op := range ops {
+			if strings.Contains(mustJSON(t, op["responses"]), "application/json") {
+				withResponse++
+			}
+		}
+	}
+	if withResponse < 100 {
+		t.Errorf("%d operations have a JSON response schema", withResponse)
+	}
+	if got := mustJSON(t, doc.Paths["/api/v1/calls/{id}/transfer"]["post"]["requestBody"]); !strings.Contains(got, `"to"`) {
+		t.Errorf("the transfer's request body: %s", got)
+	}
+	if got := mustJSON(t, doc.Paths["/api/v1/calls/{id}"]["get"]["responses"]); !strings.Contains(got, "schemas/") && !strings.Contains(got, `"answered_at"`) {
+		t.Errorf("a call record's schema: %s", got)
+	}
 	post := doc.Paths["/api/v1/config/queues"]["post"]
 	if !strings.Contains(mustJSON(t, post["requestBody"]), "#/components/schemas/SetupQueue") ||
 		doc.Components.Schemas["SetupQueue"].Properties["ring_timeout"]["type"] != "string" ||

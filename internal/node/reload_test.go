@@ -23,6 +23,12 @@ import (
 // overrides would make it), so only what a test edits differs.
 func reloadable(t *testing.T, setup string) (*nodetest.Node, string) {
 	t.Helper()
+	return reloadableWide(t, setup, 1)
+}
+
+// reloadableWide is reloadable with blocks blocks of 100 RTP ports.
+func reloadableWide(t *testing.T, setup string, blocks int) (*nodetest.Node, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "setup.yaml")
 	if err := os.WriteFile(path, []byte(setup), 0o600); err != nil {
 		t.Fatal(err)
@@ -41,7 +47,7 @@ func reloadable(t *testing.T, setup string) (*nodetest.Node, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	running = nodetest.StartConfig(t, cfg, node.WithSetup(node.Setup{Path: path, Read: read, Parse: parse}))
+	running = nodetest.StartWide(t, cfg, blocks, node.WithSetup(node.Setup{Path: path, Read: read, Parse: parse}))
 	return running, path
 }
 

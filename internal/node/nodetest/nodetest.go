@@ -96,6 +96,19 @@ func StartConfig(t testing.TB, cfg *config.Config, opts ...node.Option) *Node {
 // when empty), so a test can start a node again on what one left.
 func StartConfigIn(t testing.TB, cfg *config.Config, data string, opts ...node.Option) *Node {
 	t.Helper()
+	return startConfig(t, cfg, data, 1, opts...)
+}
+
+// StartWide is StartConfig with blocks blocks of 100 RTP ports (a call
+// waiting in a queue takes two; one block carries 50), for tests of many
+// calls at once.
+func StartWide(t testing.TB, cfg *config.Config, blocks int, opts ...node.Option) *Node {
+	t.Helper()
+	return startConfig(t, cfg, "", blocks, opts...)
+}
+
+func startConfig(t testing.TB, cfg *config.Config, data string, blocks int, opts ...node.Option) *Node {
+	t.Helper()
 	dir := t.TempDir()
 	cfg.Server.SIPListen = "127.0.0.1:0"
 	if cfg.Server.SIPTLSListen != "" {
@@ -110,9 +123,9 @@ func StartConfigIn(t testing.TB, cfg *config.Config, data string, opts ...node.O
 	// 20000–29999: below the end-to-end suite's port blocks (30000 and up)
 	// and the kernel's ephemeral ports, so in-process nodes running beside
 	// it never take a port a SIPp peer of the suite was given.
-	block := (int(rtpBlock.Add(1)) + os.Getpid()*7) % 100
+	block := (int(rtpBlock.Add(int32(blocks))) + os.Getpid()*7) % (101 - blocks)
 	cfg.Server.RTPPortMin = 20000 + block*100
-	cfg.Server.RTPPortMax = cfg.Server.RTPPortMin + 99
+	cfg.Server.RTPPortMax = cfg.Server.RTPPortMin + 100*blocks - 1
 
 	logPath := filepath.Join(dir, "node.log")
 	logf, err := os.Create(logPath)
