@@ -303,7 +303,7 @@ func routeBodies(defs map[string]any) map[string]map[string]any {
 	})}
 	b["POST /api/v1/webcall/{id}/dtmf"] = map[string]any{
 		"request": request(map[string]any{
-			"digits": desc(with(with(str(), "minLength", 1), "maxLength", 32), "0-9, * and #"),
+			"digits": desc(with(with(str(), "minLength", 1), "maxLength", 32), "0-9, *, # and A-D"),
 		}, "digits"),
 		"response": obj(map[string]any{"sent": str()}),
 	}

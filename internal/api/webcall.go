@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +27,8 @@ type WebCalls interface {
 var (
 	ErrWebCallsFull = errors.New("the web caller is busy: try again in a minute")
 	ErrNoWebCall    = errors.New("no such web call")
-	ErrWebDigit     = errors.New("digits are 0-9, * and #")
+	ErrWebDigit     = errors.New("digits are 0-9, *, # and A-D")
+	ErrWebNotUp     = errors.New("the call is not connected yet")
 	ErrWebOffer     = errors.New("the browser's offer was refused")
 )
 
@@ -51,17 +51,14 @@ func (s *Server) ServeWebCalls(wc WebCalls) {
 				return
 			}
 			// JSON only: a cross-site form or text/plain POST (which a
-			// browser sends without asking) is refused, and a page of
-			// another site (its Origin) may not start calls either: the
-			// page is embedded as an iframe of this server's /call.
+			// browser sends without asking) is refused; a page of another
+			// site is refused by the server's cross-origin protection (the
+			// page is embedded as an iframe of this server's /call).
 			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				writeError(w, 415, "the body must be application/json")
 				return
 			}
-			if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
-				writeError(w, 403, "calls start from this server's /call page (embed it as an iframe)")
-				return
-			}
+
 			addr, err := netip.ParseAddr(sourceIP(r))
 			if err != nil || !lim.allow(addr.Unmap(), cfg.PerMinute) {
 				w.Header().Set("Retry-After", "60")
@@ -121,6 +118,8 @@ func (s *Server) ServeWebCalls(wc WebCalls) {
 			writeError(w, 404, err.Error())
 		case errors.Is(err, ErrWebDigit):
 			writeError(w, 400, err.Error())
+		case errors.Is(err, ErrWebNotUp):
+			writeError(w, 409, err.Error())
 		case err != nil:
 			s.log.Warn("api: web call keys", "err", err)
 			writeError(w, 502, "the keys could not be sent: the call is not connected")
@@ -158,11 +157,4 @@ func (w *webLimits) allow(a netip.Addr, perMinute int) bool {
 	l := w.l
 	w.mu.Unlock()
 	return l.Allow(a, 0)
-}
-
-// sameOrigin says whether origin (an Origin header) is host's own, over
-// either scheme.
-func sameOrigin(origin, host string) bool {
-	u, err := url.Parse(origin)
-	return err == nil && u.Host == host
 }

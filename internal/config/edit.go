@@ -70,7 +70,7 @@ func IsSecret(key string) bool {
 // put that gives one replaces them all.
 func isCredential(key string) bool {
 	switch key {
-	case "password", "password_hash", "password_ha1", "password_file", "password_hash_file", "password_ha1_file":
+	case "password", "password_hash", "password_ha1", "password_file", "password_hash_file", "password_ha1_file", "secret", "secret_file":
 		return true
 	}
 	return false

@@ -109,13 +109,12 @@ func (o Offline) Apply(ctx context.Context, name string, data []byte, by string)
 	}
 	defer st.Close()
 	if o.Path == "" {
-		// Without a file to write, the server runs the store's version
-		// only once it has started here from the built-in demo.
-		seen, err := st.Marker(ctx, fileMarker(o.Boot))
-		if err != nil {
+		// Without a file to write, the demo runs the store's version only
+		// once a start has saved the demo's own (else its first start
+		// saves the demo on top).
+		if _, ok, err := st.LatestConfigVersionOf(ctx, "start"); err != nil {
 			return store.ConfigVersion{}, err
-		}
-		if seen == "" {
+		} else if !ok {
 			return store.ConfigVersion{}, fmt.Errorf("the server has not started on %s yet: start it once, or give its --config", o.Boot.Server.DataDir)
 		}
 	}

@@ -66,7 +66,22 @@ func (n *Node) Reload(ctx context.Context, by string) (Applied, error) {
 	if err != nil {
 		return Applied{}, err
 	}
-	return n.apply(ctx, cfg, func() (func(), error) { return n.saveVersion(ctx, data, by, "reload", 0) })
+	res, err := n.apply(ctx, cfg, func() (func(), error) { return n.saveVersion(ctx, data, by, "reload", 0) })
+	if err == nil {
+		n.noteFile(ctx, data) // what runs is the file as it is now
+	}
+	return res, err
+}
+
+// noteFile keeps the hash of the setup file as the node last read or wrote
+// it (storedSetup compares the file with it at the next start).
+func (n *Node) noteFile(ctx context.Context, data []byte) {
+	if n.opts.setup.Path == "" {
+		return // the built-in demo: storedSetup goes by the versions' origins
+	}
+	if err := n.st.SaveMarker(ctx, fileMarker(n.cfg), fileHash(data)); err != nil {
+		n.log.Error("the setup file's hash not noted", "err", err)
+	}
 }
 
 // ApplyFile makes data the node's setup: validated as its own setup file
@@ -111,6 +126,7 @@ func (n *Node) applyFile(ctx context.Context, data []byte, by, origin string, ba
 			undo()
 			return nil, &api.IOError{Err: err}
 		}
+		n.noteFile(ctx, data)
 		return undo, nil
 	}
 	res, err = n.apply(ctx, cfg, commit)
@@ -193,16 +209,24 @@ func (n *Node) saveVersion(ctx context.Context, data []byte, by, origin string, 
 func versionDiff(old, new string) string { return config.Diff(old, new, "before", "after") }
 
 // storedSetup picks the setup the node starts with: the file's (or the
-// built-in demo's), unless the store holds a later version and the file
-// is exactly as it was when this node last started from it (its hash, kept
-// as a marker at every start): then the store's latest, so what was
-// published (through the API, the console, or `config apply` to the data
-// directory while the server was stopped) outlives a restart even without
-// a file to write it to. A file edited since — by hand, or put back from
-// .prev or git — wins (recordStartVersion saves it as a new version). The
-// server, store and node sections stay the file's and the command line's:
-// the store is open already, and a stored version must not move a demo
-// off loopback.
+// built-in demo's), unless the store holds a later version published on
+// top of it (through the API, the console, another node, or `config
+// apply` to the data directory while the server was stopped), which then
+// runs, so that what was published outlives a restart:
+//   - with a file, when the file is exactly as this node last read or wrote
+//     it (its hash, noted at every start, reload and apply); the file is
+//     then written with that version, so a later reload does not undo it.
+//     A file edited since — by hand, or put back from .prev or git — wins
+//     (recordStartVersion saves it as a new version). A node with no note
+//     yet (its first start here) runs the later version when its file is
+//     the latest version a start was made from;
+//   - with the built-in demo, which nobody edits, whenever the latest
+//     version was published rather than made by a start (a new release's
+//     demo replaces an old demo, not what was published).
+//
+// The server, store and node sections stay the file's and the command
+// line's: the store is open already, and a stored version must not move
+// a demo off loopback.
 func (n *Node) storedSetup() error {
 	su := n.opts.setup
 	if su.Read == nil || su.Parse == nil {
@@ -221,12 +245,26 @@ func (n *Node) storedSetup() error {
 	if !found || latest.YAML == string(data) {
 		return nil
 	}
-	seen, err := n.st.Marker(ctx, fileMarker(n.cfg))
-	if err != nil {
-		return fmt.Errorf("node: the setup file last started from: %w", err)
-	}
-	if seen != fileHash(data) {
-		return nil
+	if su.Path == "" {
+		if latest.Origin == "start" {
+			return nil
+		}
+	} else {
+		seen, err := n.st.Marker(ctx, fileMarker(n.cfg))
+		if err != nil {
+			return fmt.Errorf("node: the setup file last started from: %w", err)
+		}
+		if seen == "" {
+			start, ok, err := n.st.LatestConfigVersionOf(ctx, "start")
+			if err != nil {
+				return fmt.Errorf("node: the setup's versions: %w", err)
+			}
+			if !ok || start.YAML != string(data) {
+				return nil
+			}
+		} else if seen != fileHash(data) {
+			return nil
+		}
 	}
 	cfg, err := su.Parse([]byte(latest.YAML))
 	if err != nil {
@@ -238,10 +276,16 @@ func (n *Node) storedSetup() error {
 		n.log.Warn("the store's latest setup cannot start here; starting from the file", "version", latest.Version, "err", err)
 		return nil
 	}
+	if su.Path != "" {
+		if err := replaceFile(su.Path, []byte(latest.YAML)); err != nil {
+			n.log.Warn("the store's latest setup not written over the file; starting from the file", "version", latest.Version, "err", err)
+			return nil
+		}
+	}
 	n.cfg = cfg
 	n.startVersion = latest.Version
-	n.log.Info("running the store's latest setup: the file is unchanged since this node last started from it", "version", latest.Version,
-		"by", latest.Actor, "origin", latest.Origin)
+	n.log.Info("running the store's latest setup, published since the file was last read", "version", latest.Version,
+		"by", latest.Actor, "origin", latest.Origin, "file", su.Path)
 	return nil
 }
 
@@ -276,9 +320,7 @@ func (n *Node) recordStartVersion() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := n.st.SaveMarker(ctx, fileMarker(n.cfg), fileHash(data)); err != nil {
-		n.log.Error("the setup file started from not noted", "err", err)
-	}
+	n.noteFile(ctx, data)
 	if n.startVersion > 0 {
 		n.version.Store(n.startVersion) // storedSetup's: the latest
 		return

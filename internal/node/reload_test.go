@@ -438,7 +438,7 @@ func startsWithLine(s string) bool {
 func TestStoredSetupOutlivesRestart(t *testing.T) {
 	setup := nodetest.Demo(t)
 	data := filepath.Join(t.TempDir(), "data")
-	boot := setup
+	boot, path := setup, ""
 	start := func() *nodetest.Node {
 		t.Helper()
 		cfg, err := config.Parse("demo.yaml", []byte(boot))
@@ -454,7 +454,11 @@ func TestStoredSetupOutlivesRestart(t *testing.T) {
 			return c, err
 		}
 		fixed := boot
-		n := nodetest.StartConfigIn(t, cfg, data, node.WithSetup(node.Setup{Read: func() ([]byte, error) { return []byte(fixed), nil }, Parse: parse}))
+		su := node.Setup{Read: func() ([]byte, error) { return []byte(fixed), nil }, Parse: parse}
+		if path != "" {
+			su.Path, su.Read = path, func() ([]byte, error) { return os.ReadFile(path) }
+		}
+		n := nodetest.StartConfigIn(t, cfg, data, node.WithSetup(su))
 		server = n.Config().Server
 		return n
 	}
@@ -504,10 +508,24 @@ func TestStoredSetupOutlivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A new release's demo: what was published still runs.
 	boot = strings.Replace(setup, "strategy: longest_idle", "strategy: fewest_calls", 1)
 	n = start()
+	if got := running(n); got != `"3" round_robin` {
+		t.Fatalf("after the built-in demo changed: %s, want version 3 (published)", got)
+	}
+	if err := n.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// From a file: one that is no version a start was made from wins.
+	path = filepath.Join(t.TempDir(), "setup.yaml")
+	if err := os.WriteFile(path, []byte(boot), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n = start()
 	if got := running(n); got != `"4" fewest_calls` {
-		t.Fatalf("after the file changed: %s, want version 4 (the file's)", got)
+		t.Fatalf("from a new file: %s, want version 4 (the file's)", got)
 	}
 	ringAgain := strings.Replace(setup, "strategy: longest_idle", "strategy: ring_all", 1)
 	if code, _, body := setupRequest(t, n, "PUT", "/api/v1/config", ringAgain, "Content-Type", "application/yaml"); code != 200 {
@@ -516,11 +534,33 @@ func TestStoredSetupOutlivesRestart(t *testing.T) {
 	if err := n.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	// The file put back as it first was (from git, say): it wins, though
-	// an earlier start ran that same file.
-	boot = setup
+	// The file put back by hand (from .prev): it wins over the version
+	// the PUT wrote into it.
+	prev, err := os.ReadFile(path + ".prev")
+	if err != nil || string(prev) != boot {
+		t.Fatalf(".prev: %v", err)
+	}
+	if err := os.WriteFile(path, prev, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	n = start()
-	if got := running(n); got != `"6" longest_idle` {
+	if got := running(n); got != `"6" fewest_calls` {
 		t.Fatalf("after the file was put back: %s, want version 6 (the file's)", got)
+	}
+	if err := n.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// A version saved while it was stopped (as another node of a cluster
+	// would publish one): it runs, and is written over the unchanged file.
+	v, err = off.Apply(context.Background(), "new.yaml", []byte(roundRobin), "tester")
+	if err != nil || v.Version != 7 {
+		t.Fatalf("offline apply: %+v %v", v, err)
+	}
+	n = start()
+	if got := running(n); got != `"7" round_robin` {
+		t.Fatalf("after a version saved while stopped: %s, want version 7", got)
+	}
+	if b, _ := os.ReadFile(path); string(b) != roundRobin {
+		t.Fatal("the file was not written with the version that runs")
 	}
 }

@@ -53,6 +53,8 @@ func (w webCalls) DTMF(ctx context.Context, id, digits string) error {
 		return api.ErrWebDigit
 	case errors.Is(err, webcall.ErrNoCall):
 		return api.ErrNoWebCall
+	case errors.Is(err, webcall.ErrNotConnected):
+		return api.ErrWebNotUp
 	}
 	return err
 }

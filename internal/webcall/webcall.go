@@ -273,7 +273,13 @@ func (g *Gateway) Start(ctx context.Context, number, source, offer string, maxCa
 		return fail(fmt.Errorf("webcall: gathering candidates: %w", ctx.Err()))
 	}
 	go c.toBrowser()
-	g.wg.Add(1)
+	g.mu.Lock()
+	if g.closed { // the gateway is closing: no call out now
+		g.mu.Unlock()
+		return fail(ErrFull)
+	}
+	g.wg.Add(1) // under g.mu, as Close sets closed before it waits
+	g.mu.Unlock()
 	go func() {
 		defer g.wg.Done()
 		g.dial(c, number, source, media)
@@ -298,6 +304,11 @@ func (g *Gateway) dial(c *Call, number, source string, media <-chan struct{}) {
 		g.end(c, "the browser's media did not connect")
 		return
 	}
+	select {
+	case <-c.done: // ended as its media came: no call out
+		return
+	default:
+	}
 	local := c.shim.LocalAddr().(*net.UDPAddr).AddrPort()
 	body := sdpOffer(local)
 	from := &gosip.FromHeader{DisplayName: "Web caller " + source, Address: gosip.Uri{Scheme: "sip", User: "web", Host: "127.0.0.1", Port: int(g.addr.Port())},
@@ -320,19 +331,26 @@ func (g *Gateway) dial(c *Call, number, source string, media <-chan struct{}) {
 	}
 	defer dlg.Close()
 	c.dlg.store(dlg)
-	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
-		var refused *sipgo.ErrDialogResponse
-		if errors.As(err, &refused) {
-			g.end(c, fmt.Sprintf("%d %s", refused.Res.StatusCode, refused.Res.Reason))
-		} else {
-			g.end(c, "no answer: "+err.Error())
-		}
-		return
-	}
 	bye := func() {
 		bctx, bcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = dlg.Bye(bctx)
 		bcancel()
+	}
+	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		var refused *sipgo.ErrDialogResponse
+		switch {
+		case dlg.InviteResponse != nil && dlg.InviteResponse.IsSuccess():
+			// Answered as the visitor hung up (the 200 crossed the
+			// CANCEL, or came before any 1xx): acknowledged and hung up.
+			_ = dlg.Ack(context.Background())
+			bye()
+			g.end(c, "hung up by the visitor")
+		case errors.As(err, &refused):
+			g.end(c, fmt.Sprintf("%d %s", refused.Res.StatusCode, refused.Res.Reason))
+		default:
+			g.end(c, "no answer: "+err.Error())
+		}
+		return
 	}
 	if err := dlg.Ack(context.Background()); err != nil {
 		g.end(c, "ACK: "+err.Error())
