@@ -365,18 +365,12 @@ func Put(data []byte, c Collection, id string, item *yaml.Node, create bool) ([]
 			return nil, fmt.Errorf("%s: %q is not %q, the name in the path (a rename is a new item and the old one removed)", c.Key, k.Value, id)
 		}
 	}
-	if seq, _ := e.list(c); hasAnchors(seq) || hasAnchors(item) {
+	if hasAnchors(item) {
 		return nil, ErrAnchors
 	}
-	items, err := e.items(c)
+	items, at, err := e.find(c, id)
 	if err != nil {
 		return nil, err
-	}
-	at := -1
-	for i, it := range items {
-		if it.ID == id {
-			at = i
-		}
 	}
 	switch {
 	case at >= 0 && create:
@@ -387,12 +381,7 @@ func Put(data []byte, c Collection, id string, item *yaml.Node, create bool) ([]
 	if at >= 0 {
 		keepSecrets(items[at].node, item)
 	}
-	want := e.withItem(c, at, item)
-	out, ok := e.splice(c, at, item)
-	if ok && sameValue(out, want) {
-		return out, nil
-	}
-	return renderDoc(want)
+	return e.edit(c, at, item)
 }
 
 // Delete removes the item named id from collection c of data.
@@ -401,24 +390,40 @@ func Delete(data []byte, c Collection, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if seq, _ := e.list(c); hasAnchors(seq) {
-		return nil, ErrAnchors
-	}
-	items, err := e.items(c)
+	_, at, err := e.find(c, id)
 	if err != nil {
 		return nil, err
-	}
-	at := -1
-	for i, it := range items {
-		if it.ID == id {
-			at = i
-		}
 	}
 	if at < 0 {
 		return nil, fmt.Errorf("%s %q: %w", c.Name, id, ErrNotFound)
 	}
-	want := e.withItem(c, at, nil)
-	if out, ok := e.splice(c, at, nil); ok && sameValue(out, want) {
+	return e.edit(c, at, nil)
+}
+
+// find is c's items and the position of the one named id (-1: none),
+// refusing a list with anchors, aliases or merge keys.
+func (e *editable) find(c Collection, id string) ([]Item, int, error) {
+	if seq, _ := e.list(c); hasAnchors(seq) {
+		return nil, -1, ErrAnchors
+	}
+	items, err := e.items(c)
+	if err != nil {
+		return nil, -1, err
+	}
+	for i, it := range items {
+		if it.ID == id {
+			return items, i, nil
+		}
+	}
+	return items, -1, nil
+}
+
+// edit is the setup's text with item at position at of c (added when at
+// < 0, removed when item is nil): the item's lines spliced where that
+// gives exactly the setup wanted, else the whole file written again.
+func (e *editable) edit(c Collection, at int, item *yaml.Node) ([]byte, error) {
+	want := e.withItem(c, at, item)
+	if out, ok := e.splice(c, at, item); ok && sameValue(out, want) {
 		return out, nil
 	}
 	return renderDoc(want)
