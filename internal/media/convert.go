@@ -99,53 +99,19 @@ func decodeMP3(data []byte) (out []float32, rate int, err error) {
 
 // decodeAnyWAV decodes a WAV file to mono samples in [-1, 1] and its rate.
 func decodeAnyWAV(data []byte) ([]float32, int, error) {
-	var (
-		format, channels, bits uint16
-		rate                   uint32
-		haveFmt                bool
-	)
-	p := data[12:]
-	for len(p) >= 8 {
-		id := string(p[0:4])
-		size := binary.LittleEndian.Uint32(p[4:8])
-		body := p[8:]
-		if uint64(size) > uint64(len(body)) {
-			if id != "data" {
-				return nil, 0, fmt.Errorf("%w: wav: chunk %q runs past the end", ErrAudio, id)
-			}
-			size = uint32(len(body))
-		}
-		body = body[:size]
-		switch id {
-		case "fmt ":
-			if len(body) < 16 {
-				return nil, 0, fmt.Errorf("%w: wav: fmt chunk too short", ErrAudio)
-			}
-			format = binary.LittleEndian.Uint16(body[0:2])
-			channels = binary.LittleEndian.Uint16(body[2:4])
-			rate = binary.LittleEndian.Uint32(body[4:8])
-			bits = binary.LittleEndian.Uint16(body[14:16])
-			if format == 0xFFFE && len(body) >= 26 { // WAVE_FORMAT_EXTENSIBLE: the subformat's first two bytes
-				format = binary.LittleEndian.Uint16(body[24:26])
-			}
-			haveFmt = true
-		case "data":
-			if !haveFmt {
-				return nil, 0, fmt.Errorf("%w: wav: data before fmt", ErrAudio)
-			}
-			if channels == 0 || channels > 32 {
-				return nil, 0, fmt.Errorf("%w: wav: %d channels", ErrAudio, channels)
-			}
-			mono, err := wavSamples(format, bits, int(channels), body)
-			return mono, int(rate), err
-		}
-		adv := 8 + int(size) + int(size&1)
-		if adv > len(p) {
-			break
-		}
-		p = p[adv:]
+	h, body, err := readWAV(data)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: wav: %v", ErrAudio, err)
 	}
-	return nil, 0, fmt.Errorf("%w: wav: no data chunk", ErrAudio)
+	if h.channels == 0 || h.channels > 32 {
+		return nil, 0, fmt.Errorf("%w: wav: %d channels", ErrAudio, h.channels)
+	}
+	format := h.format
+	if h.sub != 0 { // WAVE_FORMAT_EXTENSIBLE: its subformat says
+		format = h.sub
+	}
+	mono, err := wavSamples(format, h.bits, int(h.channels), body)
+	return mono, int(h.rate), err
 }
 
 // wavSamples decodes a WAV data chunk, averaging its channels.

@@ -12,13 +12,34 @@ var ErrWAV = errors.New("unsupported wav")
 // ParseWAV decodes a RIFF WAVE file holding 8 kHz mono audio as 16-bit PCM,
 // µ-law or A-law, and returns its samples as 16-bit linear PCM.
 func ParseWAV(data []byte) ([]int16, error) {
+	h, body, err := readWAV(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWAV, err)
+	}
+	if h.channels != 1 || h.rate != SampleRate {
+		return nil, fmt.Errorf("%w: need 8000 Hz mono, have %d Hz, %d channels", ErrWAV, h.rate, h.channels)
+	}
+	return decodeWAVData(h.format, h.bits, body)
+}
+
+// wavFormat is a WAV file's fmt chunk.
+type wavFormat struct {
+	format, channels, bits uint16
+	rate                   uint32
+	// sub is WAVE_FORMAT_EXTENSIBLE's subformat (its first two bytes), 0
+	// for another format.
+	sub uint16
+}
+
+// readWAV walks a RIFF WAVE file's chunks to its fmt and data chunks (a
+// data chunk cut short is taken as far as it goes: a recording cut short).
+func readWAV(data []byte) (wavFormat, []byte, error) {
 	if len(data) < 12 || string(data[0:4]) != "RIFF" || string(data[8:12]) != "WAVE" {
-		return nil, fmt.Errorf("%w: not a RIFF WAVE file", ErrWAV)
+		return wavFormat{}, nil, errors.New("not a RIFF WAVE file")
 	}
 	var (
-		format, channels, bits uint16
-		rate                   uint32
-		haveFmt                bool
+		h       wavFormat
+		haveFmt bool
 	)
 	p := data[12:]
 	for len(p) >= 8 {
@@ -27,29 +48,27 @@ func ParseWAV(data []byte) ([]int16, error) {
 		body := p[8:]
 		if uint64(size) > uint64(len(body)) {
 			if id != "data" {
-				return nil, fmt.Errorf("%w: chunk %q runs past the end", ErrWAV, id)
+				return wavFormat{}, nil, fmt.Errorf("chunk %q runs past the end", id)
 			}
-			size = uint32(len(body)) // tolerate a truncated data chunk (a recording cut short)
+			size = uint32(len(body))
 		}
 		body = body[:size]
 		switch id {
 		case "fmt ":
 			if len(body) < 16 {
-				return nil, fmt.Errorf("%w: fmt chunk too short", ErrWAV)
+				return wavFormat{}, nil, errors.New("fmt chunk too short")
 			}
-			format = binary.LittleEndian.Uint16(body[0:2])
-			channels = binary.LittleEndian.Uint16(body[2:4])
-			rate = binary.LittleEndian.Uint32(body[4:8])
-			bits = binary.LittleEndian.Uint16(body[14:16])
+			h = wavFormat{format: binary.LittleEndian.Uint16(body[0:2]), channels: binary.LittleEndian.Uint16(body[2:4]),
+				rate: binary.LittleEndian.Uint32(body[4:8]), bits: binary.LittleEndian.Uint16(body[14:16])}
+			if h.format == 0xFFFE && len(body) >= 26 {
+				h.sub = binary.LittleEndian.Uint16(body[24:26])
+			}
 			haveFmt = true
 		case "data":
 			if !haveFmt {
-				return nil, fmt.Errorf("%w: data before fmt", ErrWAV)
+				return wavFormat{}, nil, errors.New("data before fmt")
 			}
-			if channels != 1 || rate != SampleRate {
-				return nil, fmt.Errorf("%w: need 8000 Hz mono, have %d Hz, %d channels", ErrWAV, rate, channels)
-			}
-			return decodeWAVData(format, bits, body)
+			return h, body, nil
 		}
 		adv := 8 + int(size) + int(size&1)
 		if adv > len(p) {
@@ -57,7 +76,7 @@ func ParseWAV(data []byte) ([]int16, error) {
 		}
 		p = p[adv:]
 	}
-	return nil, fmt.Errorf("%w: no data chunk", ErrWAV)
+	return wavFormat{}, nil, errors.New("no data chunk")
 }
 
 func decodeWAVData(format, bits uint16, body []byte) ([]int16, error) {
