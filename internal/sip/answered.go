@@ -107,23 +107,22 @@ func (a *answered) pop() {
 	}
 }
 
-// finalTx is a server transaction that notes the text of the final response
-// sent on it.
+// finalTx is a server transaction that keeps the text of the final
+// response sent on it, under key, before it goes out: a retransmission that
+// comes the moment the peer has the answer finds it kept.
 type finalTx struct {
 	gosip.ServerTransaction
-	answered atomic.Bool            // a final response went out
-	final    atomic.Pointer[[]byte] // its text, if worth keeping
+	key      string
+	kept     *answered
+	answered atomic.Bool // a final response went out
 }
 
 func (t *finalTx) Respond(res *gosip.Response) error {
-	if err := t.ServerTransaction.Respond(res); err != nil {
-		return err
+	final := !res.IsProvisional() && !t.answered.Swap(true)
+	if final && worthKeeping(res.StatusCode) {
+		t.kept.put(t.key, []byte(res.String()), time.Now())
 	}
-	if !res.IsProvisional() && !t.answered.Swap(true) && worthKeeping(res.StatusCode) {
-		b := []byte(res.String())
-		t.final.Store(&b)
-	}
-	return nil
+	return t.ServerTransaction.Respond(res)
 }
 
 // worthKeeping is false for the answers a request gets again, unchanged, if
@@ -162,11 +161,8 @@ func (s *Server) absorbing(h sipgo.RequestHandler) sipgo.RequestHandler {
 			tx.Terminate()
 			return
 		}
-		w := &finalTx{ServerTransaction: tx}
+		w := &finalTx{ServerTransaction: tx, key: key, kept: s.answered}
 		h(req, w)
-		if final := w.final.Load(); final != nil {
-			s.answered.put(key, *final, time.Now())
-		}
 		if w.answered.Load() {
 			tx.Terminate() // a refusal not kept is simply given again
 		}
