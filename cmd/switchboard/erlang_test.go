@@ -66,3 +66,30 @@ func TestErlangBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestSimulateOutbound(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"simulate", "--outbound", "--agents", "10", "--hours", "2", "--answer-rate", "0.3", "--json"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 3 {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	for i, mode := range []string{"predictive", "power", "progressive"} {
+		if rows[i]["mode"] != mode || rows[i]["attempts"].(float64) == 0 || rows[i]["occupancy"] == nil || rows[i]["abandon_rate"] == nil {
+			t.Errorf("row %d: %v", i, rows[i])
+		}
+	}
+	for _, args := range [][]string{
+		{"simulate", "--outbound", "--mode", "preview"},
+		{"simulate", "--outbound", "--mode", "turbo"},
+		{"simulate", "--outbound", "--answer-rate", "0"},
+		{"simulate", "--outbound", "--target", "2"},
+		{"simulate", "--outbound", "--ring", "5s"},
+	} {
+		if err := run(context.Background(), args, &out, &out); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

@@ -23,6 +23,7 @@ Usage:
   switchboard config reload [--server URL] [--token T | --user NAME] [--ca FILE]
   switchboard cert --host NAME|IP [--host ...] [--out DIR] [--days 365]
   switchboard ha1 --user EXTENSION [--realm REALM] < password
+  switchboard simulate --outbound [--agents 20] [--answer-rate 0.3] [--mode all|predictive|power|progressive] [--json]
   switchboard simulate --arrivals-per-hour N --aht 180s --agents N [--patience 120s] [--hours 8] [--profile 1,2,1] [--json]
   switchboard load [--target 127.0.0.1:5060] [--agents 50] [--calls 100] [--rate 5] [--aht 30s] [--patience 60s] [--server-pid PID] [--json]
   switchboard report [--config FILE] [--data DIR] [--from RFC3339] [--to RFC3339] [--interval 1h] [--all] [--json]

@@ -15,6 +15,11 @@ import (
 )
 
 func simulateCmd(args []string, stdout, stderr io.Writer) error {
+	for _, a := range args {
+		if a == "--outbound" || a == "-outbound" || a == "--outbound=true" {
+			return simulateOutboundCmd(args, stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var tf trafficFlags
