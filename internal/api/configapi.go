@@ -130,6 +130,9 @@ func (s *Server) serveCollections(x Setups, vs VersionStore) {
 			}
 		}
 		s.handle("POST "+base, put(true), staff())
+		if c.Name == "campaigns" {
+			s.handle("POST /api/v1/campaigns", put(true), staff()) // the outbound API's name for it
+		}
 		s.handle("PUT "+base+"/{id}", put(false), staff())
 		s.handle("DELETE "+base+"/{id}", func(w http.ResponseWriter, r *http.Request) {
 			if !s.mayEdit(w, r, c.Name) {

@@ -289,6 +289,28 @@ func routeBodies(defs map[string]any) map[string]map[string]any {
 		"response": of(store.Prompt{}),
 	}
 
+	// Outbound campaigns (ServeCampaigns).
+	campaign := schemaOf(reflect.TypeOf(config.Campaign{}), "yaml", defs)
+	b["POST /api/v1/campaigns"] = map[string]any{"request": campaign, "response": campaign}
+	b["GET /api/v1/campaigns"] = map[string]any{"response": obj(map[string]any{"campaigns": of([]CampaignStatus{})})}
+	for _, p := range []string{"", "/start", "/pause", "/stop"} {
+		k := "GET"
+		if p != "" {
+			k = "POST"
+		}
+		b[k+" /api/v1/campaigns/{name}"+p] = map[string]any{"response": of(CampaignStatus{})}
+	}
+	b["POST /api/v1/campaigns/{name}/contacts"] = map[string]any{
+		"request":  desc(str(), "the contact list as CSV (Content-Type: text/csv), not JSON: a header row naming at least number"),
+		"response": of(ContactImport{}),
+	}
+	b["GET /api/v1/campaigns/{name}/contacts"] = map[string]any{"response": obj(map[string]any{"contacts": of([]store.CampaignContact{})})}
+	b["GET /api/v1/dnc"] = map[string]any{"response": obj(map[string]any{"numbers": of([]store.DNCEntry{})})}
+	b["POST /api/v1/dnc"] = map[string]any{
+		"request":  request(map[string]any{"number": desc(str(), "a number, or a prefix ending in *")}, "number"),
+		"response": of(store.DNCEntry{}),
+	}
+
 	// The "call us" page's web calls (ServeWebCalls), without a login.
 	b["POST /api/v1/webcall"] = map[string]any{
 		"request": request(map[string]any{"sdp": desc(str(), "the browser's SDP offer")}, "sdp"),

@@ -47,6 +47,8 @@ type Config struct {
 	Console Console `yaml:"console"`
 	// WebCaller is the "call us" page at /call.
 	WebCaller WebCaller `yaml:"web_caller"`
+	// Campaigns are outbound campaigns (campaign.go).
+	Campaigns []Campaign `yaml:"campaigns"`
 }
 
 // WebCaller is the "call us" page (/call): a visitor's browser calls
@@ -72,7 +74,7 @@ type Console struct {
 // SupervisorMayEdit says whether supervisors may edit what (a collection,
 // "dispositions", "scripts" or "prompts").
 func (c Console) SupervisorMayEdit(what string) bool {
-	list := []string{"agents", "dispositions", "scripts"}
+	list := []string{"agents", "dispositions", "scripts", "campaigns"}
 	if c.SupervisorsEdit != nil {
 		list = *c.SupervisorsEdit
 	}
@@ -81,7 +83,7 @@ func (c Console) SupervisorMayEdit(what string) bool {
 
 // SupervisorEditable is what console.supervisors_edit may name.
 func SupervisorEditable() []string {
-	return []string{"agents", "dispositions", "scripts", "queues", "flows", "numbers", "hours", "mailboxes", "scorecards", "prompts"}
+	return []string{"agents", "dispositions", "scripts", "campaigns", "queues", "flows", "numbers", "hours", "mailboxes", "scorecards", "prompts"}
 }
 
 // QA configures quality review.
@@ -520,6 +522,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	c.waitingDefaults()
+	c.campaignDefaults()
 	if c.Server.MediaIP == "" {
 		c.Server.MediaIP = hostOf(c.Server.SIPListen)
 	}

@@ -101,6 +101,21 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 				`mailbox "m": email: "bad" is not an address`, `mailbox "m": name: defined twice`},
 		},
 		{
+			name: "campaigns",
+			yaml: "queues:\n  - {name: sales, dispositions: [sale]}\n" +
+				"campaigns:\n  - name: renewals\n    mode: turbo\n    queue: nope\n    caller_id: abc\n" +
+				"    window: {start: \"8:00\", end: \"07:00\", days: [mon, funday], holidays: [xmas]}\n" +
+				"    ring_timeout: 10s\n    abandon_target: 0.2\n    max_attempts: 0\n    timezone: Mars/Olympus\n" +
+				"    retry: {busy: 10m, lunch: 1h}\n    amd: {machine: message}\n  - {name: renewals, mode: preview, queue: sales, caller_id: \"5550100\", dnc_dispositions: [nope]}\n",
+			want: []string{`x.yaml:5: campaign "renewals": mode: unknown dialing mode "turbo"`, `x.yaml:6: campaign "renewals": queue: "nope" is not a queue`,
+				`x.yaml:7: campaign "renewals": caller_id: "abc" is not a phone number`, `trunk: no trunk has an outbound side`,
+				`window: start: "8:00" is not a time of day`, `window: days: "funday" is not mon`, `window: holidays: "xmas" is not a date`,
+				`x.yaml:9: campaign "renewals": ring_timeout: must be 15s..2m`, `abandon_target: must be above 0 and at most 0.05`,
+				`timezone: "Mars/Olympus" is not an IANA time zone`, `retry: "lunch" is neither an outcome`,
+				`amd: message: required when machines get a message`, `x.yaml:15: campaign "renewals": name: defined twice`,
+				`dnc_dispositions: "nope" is not one of queue "sales"'s dispositions`},
+		},
+		{
 			name: "number to unknown flow",
 			yaml: "numbers:\n  - {number: \"100\", flow: nope}\n",
 			want: []string{`x.yaml:2: number "100": flow: unknown flow "nope"`},

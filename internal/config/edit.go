@@ -42,6 +42,7 @@ func Collections() []Collection {
 		{Name: "mailboxes", Path: []string{"voicemail", "mailboxes"}, Key: "name", Item: Mailbox{}},
 		{Name: "webhooks", Path: []string{"webhooks"}, Item: Webhook{}},
 		{Name: "scorecards", Path: []string{"qa", "scorecards"}, Key: "name", Item: Scorecard{}},
+		{Name: "campaigns", Path: []string{"campaigns"}, Key: "name", Item: Campaign{}},
 	}
 }
 

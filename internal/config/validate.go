@@ -264,6 +264,7 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 		}
 	}
 	c.validateWebhooks(v)
+	c.validateCampaigns(v)
 	sort.SliceStable(v.probs, func(a, b int) bool { return v.probs[a].Line < v.probs[b].Line })
 	return v.probs
 }

@@ -79,6 +79,7 @@ func (n *Node) buildAPI() error {
 	a.SetTagKey(tagKey)
 	a.ServeSetups(setups{n})
 	a.ServePrompts(prompts{n})
+	a.ServeCampaigns(campaigns{n})
 	if err := n.startWebCalls(); err != nil {
 		return err
 	}

@@ -136,6 +136,8 @@ type Node struct {
 	running  atomic.Bool
 	closed   sync.Once
 	started  time.Time // when New was called
+	// dialer dials the outbound campaigns (dialer.go).
+	dialer *dialer
 }
 
 // New builds every part of a node, in order, and binds its SIP and HTTP

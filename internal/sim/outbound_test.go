@@ -18,7 +18,7 @@ func TestOutboundModes(t *testing.T) {
 				Mode: m, Agents: 20, Hours: 8, AnswerRate: rate, MachineRate: 0.1, BusyRate: 0.05,
 				AnswerAfter: Dist{Kind: "lognormal", Mean: 8 * time.Second, Sigma: 0.5},
 				Talk:        Dist{Kind: "lognormal", Mean: 2 * time.Minute, Sigma: 0.6}, WrapUp: 15 * time.Second,
-				Seed:        seed, Pacer: outbound.PacerConfig{Ratio: 1 / rate, Unguarded: m == outbound.Power},
+				Seed: seed, Pacer: outbound.PacerConfig{Ratio: 1 / rate, Unguarded: m == outbound.Power},
 			})
 			if err != nil {
 				t.Fatal(err)

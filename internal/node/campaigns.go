@@ -1,0 +1,160 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/api"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/outbound"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// campaigns gives the API the outbound campaigns: the setup defines them,
+// the store keeps their state, contacts, attempts and the do-not-call
+// list, and the dialer (dialer.go) dials the running ones.
+type campaigns struct{ n *Node }
+
+func (c campaigns) campaign(name string) (config.Campaign, error) {
+	k, ok := c.n.current().CampaignByName(name)
+	if !ok {
+		return config.Campaign{}, fmt.Errorf("%w: %q", api.ErrNoCampaign, name)
+	}
+	return k, nil
+}
+
+func (c campaigns) List(ctx context.Context) ([]api.CampaignStatus, error) {
+	out := []api.CampaignStatus{}
+	for _, k := range c.n.current().Campaigns {
+		st, err := c.status(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (c campaigns) Status(ctx context.Context, name string) (api.CampaignStatus, error) {
+	k, err := c.campaign(name)
+	if err != nil {
+		return api.CampaignStatus{}, err
+	}
+	return c.status(ctx, k)
+}
+
+func (c campaigns) status(ctx context.Context, k config.Campaign) (api.CampaignStatus, error) {
+	st := c.n.st
+	run, err := st.CampaignRun(ctx, k.Name)
+	if err != nil {
+		return api.CampaignStatus{}, err
+	}
+	counts, err := st.CampaignCounts(ctx, k.Name, time.Time{})
+	if err != nil {
+		return api.CampaignStatus{}, err
+	}
+	rolling, err := st.CampaignCounts(ctx, "", time.Now().Add(-outbound.RollingWindow))
+	if err != nil {
+		return api.CampaignStatus{}, err
+	}
+	out := api.CampaignStatus{Name: k.Name, Mode: k.Mode, Queue: k.Queue, State: run.State, CampaignCounts: counts,
+		AbandonRate:    outbound.Counts{Live: counts.Live, Dropped: counts.Abandoned}.Rate(),
+		AbandonRate30d: outbound.Counts{Live: rolling.Live, Dropped: rolling.Abandoned}.Rate()}
+	if d := c.n.dialer; d != nil {
+		out.Lines = d.lines(k.Name)
+	}
+	return out, nil
+}
+
+func (c campaigns) Import(ctx context.Context, name string, r io.Reader, mapping map[string]string, by string) (api.ContactImport, error) {
+	if _, err := c.campaign(name); err != nil {
+		return api.ContactImport{}, err
+	}
+	list, bad, err := outbound.ParseContacts(r, mapping)
+	if err != nil { // nothing is added (a list cut short by the size limit too)
+		return api.ContactImport{}, fmt.Errorf("%w: %w", api.ErrBadContacts, err)
+	}
+	now := time.Now()
+	rows := make([]store.CampaignContact, len(list))
+	for i, k := range list {
+		rows[i] = store.CampaignContact{Number: k.Number, Zone: k.Zone, Fields: k.Fields, AddedAt: now}
+	}
+	added, dups, err := c.n.st.AddContacts(ctx, name, rows)
+	if err != nil {
+		return api.ContactImport{}, err
+	}
+	if bad == nil {
+		bad = []outbound.RowError{}
+	}
+	if dups == nil {
+		dups = []string{}
+	}
+	c.n.log.Info("contacts imported", "campaign", name, "added", added, "duplicates", len(dups), "rejected", len(bad), "by", by)
+	return api.ContactImport{Added: added, Duplicates: dups, Rejected: bad, Fields: outbound.FieldNames(list)}, nil
+}
+
+func (c campaigns) Contacts(ctx context.Context, name string, offset, limit int) ([]store.CampaignContact, error) {
+	if _, err := c.campaign(name); err != nil {
+		return nil, err
+	}
+	return c.n.st.Contacts(ctx, name, offset, limit)
+}
+
+func (c campaigns) SetState(ctx context.Context, name, state, by string) (api.CampaignStatus, error) {
+	k, err := c.campaign(name)
+	if err != nil {
+		return api.CampaignStatus{}, err
+	}
+	if err := c.n.st.SetCampaignRun(ctx, name, store.CampaignRun{State: state, At: time.Now(), Actor: by}); err != nil {
+		return api.CampaignStatus{}, err
+	}
+	c.n.log.Info("campaign "+state, "campaign", name, "by", by)
+	if d := c.n.dialer; d != nil {
+		d.poke()
+	}
+	return c.status(ctx, k)
+}
+
+// dncEntry normalizes an entry of the do-not-call list: a number, or a
+// prefix ending in *.
+func dncEntry(entry string) (string, error) {
+	digits, prefix := strings.CutSuffix(strings.TrimSpace(entry), "*")
+	n := outbound.Normalize(digits)
+	if n == "" {
+		return "", fmt.Errorf("%w: %q (digits, formatting and a leading +; a prefix ends in *)", api.ErrBadNumber, entry)
+	}
+	if prefix {
+		n += "*"
+	}
+	return n, nil
+}
+
+func (c campaigns) AddDNC(ctx context.Context, entry, by string) (store.DNCEntry, error) {
+	n, err := dncEntry(entry)
+	if err != nil {
+		return store.DNCEntry{}, err
+	}
+	e := store.DNCEntry{Number: n, List: "internal", At: time.Now().UTC().Truncate(time.Millisecond), Actor: by}
+	if err := c.n.st.AddDNC(ctx, e); err != nil {
+		return store.DNCEntry{}, err
+	}
+	c.n.log.Info("do-not-call entry added", "number", n, "by", by)
+	return e, nil
+}
+
+func (c campaigns) RemoveDNC(ctx context.Context, entry, by string) (bool, error) {
+	n, err := dncEntry(entry)
+	if err != nil {
+		return false, err
+	}
+	found, err := c.n.st.RemoveDNC(ctx, n)
+	if found {
+		c.n.log.Info("do-not-call entry removed", "number", n, "by", by)
+	}
+	return found, err
+}
+
+func (c campaigns) DNC(ctx context.Context) ([]store.DNCEntry, error) { return c.n.st.DNC(ctx) }

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+// A campaign's state, contacts (duplicates left as they were), attempts and
+// skips are kept and counted; the do-not-call list is kept and edited.
+func TestCampaignData(t *testing.T) {
+	s, err := New(testOptions(t), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	if r, err := s.CampaignRun(ctx, "renewals"); err != nil || r.State != CampaignStopped {
+		t.Fatalf("never run: %+v %v", r, err)
+	}
+	if err := s.SetCampaignRun(ctx, "renewals", CampaignRun{State: CampaignRunning, At: at, Actor: "sup"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.CampaignRun(ctx, "renewals"); err != nil || r.State != CampaignRunning || r.Actor != "sup" || !r.At.Equal(at) {
+		t.Fatalf("running: %+v %v", r, err)
+	}
+	added, dups, err := s.AddContacts(ctx, "renewals", []CampaignContact{
+		{Number: "5550001", Fields: map[string]string{"name": "Ann"}, AddedAt: at},
+		{Number: "5550002", Zone: "America/Chicago", Fields: map[string]string{}, AddedAt: at},
+	})
+	if err != nil || added != 2 || len(dups) != 0 {
+		t.Fatalf("add: %d %v %v", added, dups, err)
+	}
+	added, dups, err = s.AddContacts(ctx, "renewals", []CampaignContact{{Number: "5550002", Fields: map[string]string{"name": "Bob"}, AddedAt: at}, {Number: "5550003", AddedAt: at}})
+	if err != nil || added != 1 || len(dups) != 1 || dups[0] != "5550002" {
+		t.Fatalf("add again: %d %v %v", added, dups, err)
+	}
+	if _, _, err := s.AddContacts(ctx, "other", []CampaignContact{{Number: "5550001", AddedAt: at}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Contacts(ctx, "renewals", 0, 10)
+	if err != nil || len(cs) != 3 || cs[0].Fields["name"] != "Ann" || cs[1].Zone != "America/Chicago" || cs[1].Fields["name"] != "" || cs[2].State != ContactPending {
+		t.Fatalf("contacts: %+v %v", cs, err)
+	}
+	for _, a := range []Attempt{
+		{Campaign: "renewals", Number: "5550001", CallID: "c1", At: at, Outcome: "human", AMD: "human", Live: true, Agent: "1001"},
+		{Campaign: "renewals", Number: "5550002", CallID: "c2", At: at, Outcome: "human", AMD: "human", Live: true, Dropped: true},
+		{Campaign: "renewals", Number: "5550003", CallID: "c3", At: at, Outcome: "machine", AMD: "machine"},
+		{Campaign: "renewals", Number: "5559999", At: at, Skip: "dnc"},
+		{Campaign: "renewals", Number: "5550003", At: at, Skip: "window"},
+		{Campaign: "renewals", Number: "5550001", CallID: "old", At: at.Add(-time.Hour), Outcome: "busy"},
+		{Campaign: "other", Number: "5550001", CallID: "c4", At: at, Outcome: "human", Live: true, Dropped: true},
+	} {
+		if err := s.RecordAttempt(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := s.CampaignCounts(ctx, "renewals", at.Add(-time.Minute))
+	if err != nil || c.Contacts != 3 || c.Pending != 3 || c.Attempts != 3 || c.Live != 2 || c.Connected != 1 || c.Machines != 1 ||
+		c.Abandoned != 1 || c.DNCSkipped != 1 || c.Skipped["window"] != 1 {
+		t.Fatalf("counts: %+v %v", c, err)
+	}
+	if all, err := s.CampaignCounts(ctx, "", at.Add(-2*time.Hour)); err != nil || all.Attempts != 5 || all.Live != 3 || all.Abandoned != 2 {
+		t.Fatalf("every campaign: %+v %v", all, err)
+	}
+	for _, n := range []string{"5551234", "1800*"} {
+		if err := s.AddDNC(ctx, DNCEntry{Number: n, List: "internal", At: at, Actor: "admin"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddDNC(ctx, DNCEntry{Number: "5551234", List: "import", At: at, Actor: "sup"}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.DNC(ctx)
+	if err != nil || len(list) != 2 || list[0].Number != "1800*" || list[1].List != "import" || list[1].Actor != "sup" {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if found, err := s.RemoveDNC(ctx, "5551234"); err != nil || !found {
+		t.Fatalf("remove: %v %v", found, err)
+	}
+	if found, err := s.RemoveDNC(ctx, "5551234"); err != nil || found {
+		t.Fatalf("remove again: %v %v", found, err)
+	}
+}
