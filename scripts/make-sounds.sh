@@ -41,7 +41,22 @@ say voicemail-saved "Thank you. Your message has been saved. Goodbye."
 say queue-full "All our agents are busy and too many callers are waiting. Please call again later. Goodbye."
 say no-agents "Sorry, nobody is available to take your call right now. Please call again later. Goodbye."
 say still-holding "Thank you for holding. Your agent will be right with you."
+# Outbound campaigns: what a person hears when no agent is free in time (a
+# drop), and the demo's message left on answering machines.
+say outbound-identification "This is Demo Company calling. We are sorry we missed you. We will call you back. To stop our calls, call 5 5 5, 0 1 0 0."
+say outbound-message "Hello, this is Demo Company. Please call us back at 5 5 5, 0 1 0 0. Thank you."
 sox -n -r 8000 -c 1 -b 16 "$out/beep.wav" synth 0.4 sine 1000 gain -6
+# The load generator's called party (switchboard load --callee): a person's
+# short "Hello?" and an answering machine's greeting ending in its beep.
+sox -n -r 8000 -c 1 -b 16 "$tmp/lead.wav" trim 0 0.3
+sox -n -r 8000 -c 1 -b 16 "$tmp/gap.wav" trim 0 0.4
+sox -n -r 8000 -c 1 -b 16 "$tmp/tone.wav" synth 0.5 sine 1000 gain -6
+espeak-ng -v en-us -s 160 -w "$tmp/hello.wav" "Hello?"
+sox "$tmp/hello.wav" -r 8000 -c 1 -b 16 "$tmp/hello8.wav" norm -3
+sox "$tmp/lead.wav" "$tmp/hello8.wav" "$out/callee-hello.wav"
+espeak-ng -v en-us -s 165 -w "$tmp/vm.wav" "Hi, you have reached the Miller family. We can't come to the phone right now. Please leave a message after the tone."
+sox "$tmp/vm.wav" -r 8000 -c 1 -b 16 "$tmp/vm8.wav" norm -3
+sox "$tmp/lead.wav" "$tmp/vm8.wav" "$tmp/gap.wav" "$tmp/tone.wav" "$out/callee-voicemail.wav"
 # Ringback an agent hears while a callback rings the customer: 440+480 Hz, 2 s on, 4 s off.
 sox -n -r 8000 -c 1 -b 16 "$tmp/rb.wav" synth 2 sine 440 sine 480 remix - gain -12
 sox "$tmp/rb.wav" "$out/ringback.wav" pad 0 4

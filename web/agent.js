@@ -241,7 +241,26 @@ async function lookupCRM(number) {
   }
 }
 
+// renderContact shows an outbound campaign's contact card: the fields of
+// the contact's row in the campaign's list.
+function renderContact(snap) {
+  const lv = snap.live;
+  const contact = lv && lv.contact;
+  const box = document.getElementById("contact-box");
+  box.classList.toggle("hidden", !contact);
+  if (!contact) return;
+  text("contact-campaign", lv.campaign ? "(campaign " + lv.campaign + ")" : "");
+  const dl = document.getElementById("contact");
+  dl.replaceChildren();
+  for (const k of Object.keys(contact).sort()) {
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = contact[k];
+    dl.append(dt, dd);
+  }
+}
+
 function renderAfter(snap) {
+  renderContact(snap);
   const c = snap.call;
   document.getElementById("btn-dispose").disabled = !c;
   if (!c) return;

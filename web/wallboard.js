@@ -11,7 +11,38 @@ login((me) => {
   connectSoftphone();
   refreshToday();
   setInterval(refreshToday, 10000);
+  refreshCampaigns();
+  setInterval(refreshCampaigns, 3000);
 });
+
+// refreshCampaigns draws the live campaign panel (hidden with none).
+async function refreshCampaigns() {
+  let list;
+  try {
+    list = (await api("GET", "/api/v1/campaigns")).campaigns || [];
+  } catch (e) { return; /* next time */ }
+  document.getElementById("campaigns-box").classList.toggle("hidden", !list.length);
+  const tb = document.querySelector("#campaigns tbody");
+  tb.replaceChildren();
+  for (const c of list) {
+    const tr = document.createElement("tr");
+    tr.dataset.campaign = c.name;
+    cell(tr, c.name);
+    cell(tr, c.mode, "mode");
+    cell(tr, c.state, "state");
+    cell(tr, c.lines, "lines");
+    cell(tr, c.attempts, "attempts");
+    cell(tr, c.connected, "connected");
+    cell(tr, c.machines, "machines");
+    cell(tr, c.abandoned, "dropped");
+    cell(tr, c.live ? (c.abandon_rate * 100).toFixed(1) + "%" : "—", "abandon_rate");
+    cell(tr, (c.abandon_rate_30d * 100).toFixed(1) + "%", "abandon_rate_30d");
+    cell(tr, c.dnc_skipped, "dnc_skipped");
+    cell(tr, c.pending, "pending");
+    if (c.live && c.abandon_rate >= (c.target || 0.03)) tr.classList.add("alert");
+    tb.appendChild(tr);
+  }
+}
 
 async function refreshToday() {
   const from = new Date(); from.setHours(0, 0, 0, 0);

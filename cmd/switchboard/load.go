@@ -19,6 +19,11 @@ import (
 )
 
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	for _, a := range args {
+		if a == "--callee" || a == "-callee" || a == "--callee=true" {
+			return calleeCmd(ctx, args, stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	target := fs.String("target", "127.0.0.1:5060", "SIP server host:port")

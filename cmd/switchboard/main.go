@@ -25,6 +25,7 @@ Usage:
   switchboard ha1 --user EXTENSION [--realm REALM] < password
   switchboard simulate --outbound [--agents 20] [--answer-rate 0.3] [--mode all|predictive|power|progressive] [--json]
   switchboard simulate --arrivals-per-hour N --aht 180s --agents N [--patience 120s] [--hours 8] [--profile 1,2,1] [--json]
+  switchboard load --callee [--listen 127.0.0.1:5080] [--answer-rate 0.3] [--machine-rate 0.1] [--busy-rate 0.05] [--numbers N=human,...] [--json]
   switchboard load [--target 127.0.0.1:5060] [--agents 50] [--calls 100] [--rate 5] [--aht 30s] [--patience 60s] [--server-pid PID] [--json]
   switchboard report [--config FILE] [--data DIR] [--from RFC3339] [--to RFC3339] [--interval 1h] [--all] [--json]
   switchboard cluster status [--config FILE] [--json]

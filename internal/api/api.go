@@ -67,6 +67,8 @@ type Server struct {
 	Webhooks func() []webhook.Delivery
 	// Phones are the browser softphones; nil hides the routes.
 	Phones Softphones
+	// CampaignReports reads the outbound campaigns' figures; nil: 404.
+	CampaignReports CampaignReports
 	// QA keeps quality-review scores; nil hides the routes.
 	QA QAStore
 	// Security is the SIP edge's bans and security events; nil hides the routes.
@@ -169,6 +171,8 @@ func New(cfg *config.Config, a ACD, st Store, log *slog.Logger) *Server {
 	s.handle("GET /api/v1/reports/agents", s.agentReport, staff())
 	s.handle("GET /api/v1/reports/wait-estimates", s.waitEstimateReport, staff())
 	s.handle("GET /api/v1/reports/ivr", s.ivrReport, staff())
+	s.handle("GET /api/v1/reports/campaigns", s.campaignReport, staff())
+	s.handle("GET /api/v1/reports/compliance", s.complianceReport, staff())
 	s.handle("GET /api/v1/qa/scorecards", s.scorecards, anyone())
 	s.handle("GET /api/v1/qa/scores", s.listScores, anyone())
 	s.handle("GET /api/v1/qa/review", s.reviewQueue, staff())

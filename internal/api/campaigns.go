@@ -8,7 +8,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/switchboard/switchboard/internal/acd"
+	"github.com/switchboard/switchboard/internal/call"
+	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/outbound"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -29,6 +33,8 @@ type CampaignStatus struct {
 	AbandonRate30d float64 `json:"abandon_rate_30d"`
 	// Lines is the calls dialling or connected now.
 	Lines int `json:"lines"`
+	// Target is the campaign's abandonment target.
+	Target float64 `json:"target"`
 }
 
 // ContactImport is what an import of a contact list did.
@@ -50,6 +56,13 @@ type Campaigns interface {
 	Contacts(ctx context.Context, name string, offset, limit int) ([]store.CampaignContact, error)
 	// SetState starts (running), pauses or stops a campaign.
 	SetState(ctx context.Context, name, state, by string) (CampaignStatus, error)
+	// Preview is the contact agent previews in a preview campaign (the one
+	// they hold, or the next due, which becomes theirs); false when none
+	// is due. PreviewDial calls it (their phone first); PreviewSkip passes
+	// it by, with a reason.
+	Preview(ctx context.Context, name, agent string) (store.CampaignContact, bool, error)
+	PreviewDial(ctx context.Context, name, agent string) (string, error)
+	PreviewSkip(ctx context.Context, name, agent, reason string) error
 	AddDNC(ctx context.Context, entry, by string) (store.DNCEntry, error)
 	RemoveDNC(ctx context.Context, entry, by string) (bool, error)
 	DNC(ctx context.Context) ([]store.DNCEntry, error)
@@ -61,6 +74,12 @@ var (
 	ErrNoCampaign  = errors.New("no such campaign")
 	ErrBadContacts = errors.New("the contact list cannot be read")
 	ErrBadNumber   = errors.New("not a phone number")
+	// ErrNotPreview: the campaign is not a running preview campaign (409).
+	ErrNotPreview = errors.New("not a running preview campaign")
+	// ErrNotCampaignAgent: the agent does not work the campaign's queue (403).
+	ErrNotCampaignAgent = errors.New("not an agent of the campaign")
+	// ErrNoPreview: the agent holds no contact to dial or skip (409).
+	ErrNoPreview = errors.New("no contact previewed")
 )
 
 // ServeCampaigns serves /api/v1/campaigns (the campaigns themselves are
@@ -73,6 +92,14 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 			writeError(w, 404, err.Error())
 		case errors.Is(err, ErrBadContacts), errors.Is(err, ErrBadNumber):
 			writeJSON(w, 422, map[string]any{"errors": []string{err.Error()}})
+		case errors.Is(err, ErrNotCampaignAgent):
+			writeError(w, 403, err.Error())
+		case errors.Is(err, ErrNotPreview), errors.Is(err, ErrNoPreview):
+			writeError(w, 409, err.Error())
+		case errors.Is(err, call.ErrBusy), errors.Is(err, call.ErrShuttingDown):
+			writeError(w, 503, err.Error())
+		case errors.Is(err, acd.ErrAgentBusy), errors.Is(err, acd.ErrLoggedOut):
+			writeError(w, 409, err.Error())
 		default:
 			s.log.Error("api: "+what, "err", err)
 			writeError(w, 500, "could not "+what)
@@ -146,6 +173,46 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 		}
 		writeJSON(w, 200, map[string]any{"contacts": list})
 	}, staff())
+	// Preview dialling, for the campaign's agents.
+	agents := []string{config.RoleAgent}
+	s.handle("GET /api/v1/campaigns/{name}/preview", func(w http.ResponseWriter, r *http.Request) {
+		ct, ok, err := c.Preview(r.Context(), r.PathValue("name"), who(r).name)
+		if err != nil {
+			fail(w, err, "preview a contact")
+			return
+		}
+		if !ok {
+			writeJSON(w, 200, map[string]any{"contact": nil, "reason": "no contact is due now"})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"contact": ct})
+	}, agents)
+	s.handle("POST /api/v1/campaigns/{name}/preview/dial", func(w http.ResponseWriter, r *http.Request) {
+		id, err := c.PreviewDial(r.Context(), r.PathValue("name"), who(r).name)
+		if err != nil {
+			fail(w, err, "dial the contact")
+			return
+		}
+		writeJSON(w, 202, map[string]any{"call_id": id})
+	}, agents)
+	s.handle("POST /api/v1/campaigns/{name}/preview/skip", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if err := decodeBody(w, r, &body, 4<<10); err != nil {
+			writeError(w, 400, "body: "+err.Error())
+			return
+		}
+		if strings.TrimSpace(body.Reason) == "" || len(body.Reason) > 200 {
+			writeJSON(w, 422, map[string]any{"errors": []string{"reason: required, at most 200 characters"}})
+			return
+		}
+		if err := c.PreviewSkip(r.Context(), r.PathValue("name"), who(r).name, body.Reason); err != nil {
+			fail(w, err, "skip the contact")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"skipped": true})
+	}, agents)
 	s.handle("GET /api/v1/dnc", func(w http.ResponseWriter, r *http.Request) {
 		list, err := c.DNC(r.Context())
 		if err != nil {
@@ -181,4 +248,216 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}, staff())
+}
+
+// CampaignReports are what the campaign and compliance reports read.
+type CampaignReports interface {
+	CampaignBuckets(ctx context.Context, from, to time.Time, interval time.Duration, wrongParty []string) ([]store.CampaignBucket, error)
+	CampaignCountsBetween(ctx context.Context, campaign string, since, until time.Time) (store.CampaignCounts, error)
+	Penetration(ctx context.Context, campaign string) (tried, contacts int, err error)
+	Drops(ctx context.Context, campaign string, from, to time.Time, limit int) ([]store.Drop, error)
+}
+
+// wrongParty are the disposition codes that do not count as a right-party
+// contact (an agent reached somebody, not the contact).
+var wrongParty = []string{"wrong_number", "wrong_party", "wrong_person"}
+
+// CampaignRow is a campaign's figures over an interval (or the whole range).
+type CampaignRow struct {
+	Campaign  string `json:"campaign"`
+	Start     string `json:"start,omitempty"`
+	Attempts  int    `json:"attempts"`
+	Connected int    `json:"connected"`
+	// RightParty: connected calls whose disposition is not a wrong-party code.
+	RightParty int `json:"right_party_contacts"`
+	Live       int `json:"live"`
+	Dropped    int `json:"dropped"`
+	// AbandonRate is dropped / live answers; AbandonRate30d over the 30
+	// days (of every campaign) up to the interval's end.
+	AbandonRate    float64        `json:"abandon_rate"`
+	AbandonRate30d float64        `json:"abandon_rate_30d"`
+	AMD            map[string]int `json:"amd"`
+	Machines       int            `json:"machines"`
+	Busy           int            `json:"busy"`
+	NoAnswer       int            `json:"no_answer"`
+	Failed         int            `json:"failed"`
+	Skipped        int            `json:"skipped"`
+	DNCSkipped     int            `json:"dnc_skipped"`
+	TalkSeconds    float64        `json:"talk_seconds"`
+	// Penetration (totals only) is the share of the list dialled at least once.
+	Penetration *float64 `json:"list_penetration,omitempty"`
+}
+
+func (r *CampaignRow) add(b store.CampaignBucket) {
+	r.Attempts += b.Attempts
+	r.Connected += b.Connected
+	r.RightParty += b.RightParty
+	r.Live += b.Live
+	r.Dropped += b.Dropped
+	r.AMD["human"] += b.AMDHuman
+	r.AMD["machine"] += b.AMDMachine
+	r.AMD["unknown"] += b.AMDUnknown
+	r.Machines += b.Machines
+	r.Busy += b.Busy
+	r.NoAnswer += b.NoAnswer
+	r.Failed += b.Failed
+	r.Skipped += b.Skipped
+	r.DNCSkipped += b.DNCSkipped
+	r.TalkSeconds += b.TalkSeconds
+	r.AbandonRate = outbound.Counts{Live: r.Live, Dropped: r.Dropped}.Rate()
+}
+
+// campaignReport answers GET /api/v1/reports/campaigns?from=&to=&interval=:
+// per campaign and interval the attempts, connects, right-party contacts,
+// AMD's decisions, drops and abandonment (over the interval and the 30
+// days to its end), skips and talk; a total per campaign with the list's
+// penetration.
+func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) {
+	if s.CampaignReports == nil {
+		writeError(w, 404, "reports are not enabled")
+		return
+	}
+	from, to, ok := reportRange(w, r)
+	if !ok {
+		return
+	}
+	interval := time.Hour
+	if v := r.URL.Query().Get("interval"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 15*time.Minute {
+			writeError(w, 400, "interval: a duration of at least 15m, e.g. 1h, 24h")
+			return
+		}
+		interval = d
+	}
+	if to.Sub(from)/interval > 2000 {
+		writeError(w, 400, "too many intervals: widen the interval or narrow the range")
+		return
+	}
+	ctx := r.Context()
+	buckets, err := s.CampaignReports.CampaignBuckets(ctx, from, to, interval, wrongParty)
+	if err != nil {
+		s.log.Error("api: campaign report", "err", err)
+		writeError(w, 500, "could not compute the report")
+		return
+	}
+	rolling := func(end time.Time) float64 {
+		c, err := s.CampaignReports.CampaignCountsBetween(ctx, "", end.Add(-outbound.RollingWindow), end)
+		if err != nil {
+			return 0
+		}
+		return outbound.Counts{Live: c.Live, Dropped: c.Abandoned}.Rate()
+	}
+	rows := []CampaignRow{}
+	totals := map[string]*CampaignRow{}
+	var names []string
+	for _, b := range buckets {
+		start := from.Add(time.Duration(b.Index) * interval)
+		row := CampaignRow{Campaign: b.Campaign, Start: start.Format(time.RFC3339), AMD: map[string]int{}}
+		row.add(b)
+		row.AbandonRate30d = rolling(minTime(start.Add(interval), to))
+		rows = append(rows, row)
+		t, ok := totals[b.Campaign]
+		if !ok {
+			t = &CampaignRow{Campaign: b.Campaign, AMD: map[string]int{}}
+			totals[b.Campaign] = t
+			names = append(names, b.Campaign)
+		}
+		t.add(b)
+	}
+	var out []CampaignRow
+	for _, name := range names {
+		t := totals[name]
+		t.AbandonRate30d = rolling(to)
+		if tried, contacts, err := s.CampaignReports.Penetration(ctx, name); err == nil && contacts > 0 {
+			p := float64(tried) / float64(contacts)
+			t.Penetration = &p
+		}
+		out = append(out, *t)
+	}
+	writeJSON(w, 200, map[string]any{"from": from, "to": to, "intervals": rows, "campaigns": out, "definitions": map[string]string{
+		"attempts":             "calls dialled (skips not counted)",
+		"connected":            "people an agent talked to",
+		"right_party_contacts": "connected calls whose disposition is not " + strings.Join(wrongParty, ", "),
+		"live":                 "calls a person answered (or AMD could not tell from one): the calls the abandonment rate counts",
+		"dropped":              "people who answered and whom no agent took within 2 s: they heard the campaign's identification message",
+		"abandon_rate":         "dropped / live, over the interval",
+		"abandon_rate_30d":     "dropped / live over every campaign's 30 days up to the interval's end (the TSR's measure)",
+		"amd":                  "answering-machine detection's decisions",
+		"list_penetration":     "the share of the campaign's contacts dialled at least once",
+		"talk_seconds":         "the connected calls' talk",
+	}})
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// ComplianceDay is one day of a campaign's compliance report.
+type ComplianceDay struct {
+	Day     string  `json:"day"`
+	Live    int     `json:"live"`
+	Dropped int     `json:"dropped"`
+	Rate    float64 `json:"abandon_rate"`
+	// Rate30d is over the 30 days of every campaign up to the day's end.
+	Rate30d float64 `json:"abandon_rate_30d"`
+	Within  bool    `json:"within_target"`
+}
+
+// complianceReport answers GET /api/v1/reports/compliance?from=&to=&campaign=:
+// per campaign the live answers, drops and abandonment rate against its
+// target, day by day with the rolling 30 days, and every drop (call id,
+// number, time: each call's record shows its events, the identification
+// message among them).
+func (s *Server) complianceReport(w http.ResponseWriter, r *http.Request) {
+	if s.CampaignReports == nil {
+		writeError(w, 404, "reports are not enabled")
+		return
+	}
+	from, to, ok := reportRange(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	only := r.URL.Query().Get("campaign")
+	var out []map[string]any
+	for _, k := range s.config().Campaigns {
+		if only != "" && k.Name != only {
+			continue
+		}
+		total, err := s.CampaignReports.CampaignCountsBetween(ctx, k.Name, from, to)
+		if err != nil {
+			writeError(w, 500, "could not compute the report")
+			return
+		}
+		var days []ComplianceDay
+		for d := from.UTC().Truncate(24 * time.Hour); d.Before(to) && len(days) < 400; d = d.Add(24 * time.Hour) {
+			end := d.Add(24 * time.Hour)
+			c, err1 := s.CampaignReports.CampaignCountsBetween(ctx, k.Name, d, end)
+			roll, err2 := s.CampaignReports.CampaignCountsBetween(ctx, "", end.Add(-outbound.RollingWindow), end)
+			if err1 != nil || err2 != nil {
+				writeError(w, 500, "could not compute the report")
+				return
+			}
+			day := ComplianceDay{Day: d.Format(time.DateOnly), Live: c.Live, Dropped: c.Abandoned,
+				Rate: outbound.Counts{Live: c.Live, Dropped: c.Abandoned}.Rate(), Rate30d: outbound.Counts{Live: roll.Live, Dropped: roll.Abandoned}.Rate()}
+			day.Within = day.Rate30d <= k.AbandonTarget
+			days = append(days, day)
+		}
+		drops, err := s.CampaignReports.Drops(ctx, k.Name, from, to, 1000)
+		if err != nil {
+			writeError(w, 500, "could not compute the report")
+			return
+		}
+		rate := outbound.Counts{Live: total.Live, Dropped: total.Abandoned}.Rate()
+		out = append(out, map[string]any{"campaign": k.Name, "target": k.AbandonTarget, "live": total.Live, "dropped": total.Abandoned,
+			"abandon_rate": rate, "within_target": rate <= k.AbandonTarget, "days": days, "drops": drops, "skipped": total.Skipped})
+	}
+	if out == nil {
+		out = []map[string]any{}
+	}
+	writeJSON(w, 200, map[string]any{"from": from, "to": to, "campaigns": out})
 }

@@ -87,7 +87,12 @@ func visibleHistory(calls []store.PastCall, p principal) []store.PastCall {
 	return calls
 }
 
-// renderScript fills a queue's call script with the call's data.
-func renderScript(script string, c store.CallRecord) string {
-	return strings.NewReplacer("{{caller}}", c.Caller, "{{caller_name}}", c.CallerName, "{{queue}}", c.Queue, "{{digits}}", c.Digits).Replace(script)
+// renderScript fills a queue's call script with the call's data, and an
+// outbound campaign's call's with the contact's fields ({{plan}}).
+func renderScript(script string, c store.CallRecord, contact map[string]string) string {
+	pairs := []string{"{{caller}}", c.Caller, "{{caller_name}}", c.CallerName, "{{queue}}", c.Queue, "{{digits}}", c.Digits}
+	for k, v := range contact {
+		pairs = append(pairs, "{{"+k+"}}", v)
+	}
+	return strings.NewReplacer(pairs...).Replace(script)
 }

@@ -305,6 +305,23 @@ func routeBodies(defs map[string]any) map[string]map[string]any {
 		"response": of(ContactImport{}),
 	}
 	b["GET /api/v1/campaigns/{name}/contacts"] = map[string]any{"response": obj(map[string]any{"contacts": of([]store.CampaignContact{})})}
+	b["GET /api/v1/campaigns/{name}/preview"] = map[string]any{"response": obj(map[string]any{"contact": of(store.CampaignContact{}), "reason": str()})}
+	b["POST /api/v1/campaigns/{name}/preview/dial"] = map[string]any{"response": desc(obj(map[string]any{"call_id": str()}), "answered with 202 Accepted: the call carries it out")}
+	b["POST /api/v1/campaigns/{name}/preview/skip"] = map[string]any{
+		"request":  request(map[string]any{"reason": desc(str(), "why the contact is passed by")}, "reason"),
+		"response": obj(map[string]any{"skipped": with(map[string]any{"type": "boolean"}, "const", true)}),
+	}
+	b["GET /api/v1/reports/campaigns"] = map[string]any{"response": obj(map[string]any{
+		"from": dateTime(), "to": dateTime(), "intervals": of([]CampaignRow{}), "campaigns": of([]CampaignRow{}),
+		"definitions": desc(mapOf(str()), "each figure's definition, in words"),
+	})}
+	b["GET /api/v1/reports/compliance"] = map[string]any{"response": obj(map[string]any{
+		"from": dateTime(), "to": dateTime(), "campaigns": arr(obj(map[string]any{
+			"campaign": str(), "target": map[string]any{"type": "number"}, "live": map[string]any{"type": "integer"},
+			"dropped": map[string]any{"type": "integer"}, "abandon_rate": map[string]any{"type": "number"},
+			"within_target": map[string]any{"type": "boolean"}, "days": of([]ComplianceDay{}), "drops": of([]store.Drop{}),
+		})),
+	})}
 	b["GET /api/v1/dnc"] = map[string]any{"response": obj(map[string]any{"numbers": of([]store.DNCEntry{})})}
 	b["POST /api/v1/dnc"] = map[string]any{
 		"request":  request(map[string]any{"number": desc(str(), "a number, or a prefix ending in *")}, "number"),

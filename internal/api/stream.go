@@ -57,7 +57,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		disp     *store.Disposition
 		history  []store.PastCall
 		polls    int
-		idleFrom time.Time // when the agent's last call left them
+		idleFrom time.Time         // when the agent's last call left them
+		contact  map[string]string // an outbound campaign's contact, for the card
 	)
 	// refresh reads a call's record and disposition again.
 	refresh := func(id string) {
@@ -79,7 +80,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				switch {
 				case a.CallID != "" && a.CallID != lastCall: // a new call: its record, and the caller's history
 					refresh(a.CallID)
-					lastCall, idleFrom = a.CallID, time.Time{}
+					lastCall, idleFrom, contact = a.CallID, time.Time{}, nil
 					if call != nil {
 						history, _ = s.store.CallsByCaller(r.Context(), call.Caller, 6)
 						history = slices.DeleteFunc(history, func(pc store.PastCall) bool { return pc.ID == call.ID })
@@ -95,13 +96,19 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 					if s.Calls != nil && snap.CallActive {
 						if live, ok := s.Calls.LiveView(call.ID); ok {
 							snap.Live = &live
+							if live.Contact != nil {
+								contact = live.Contact // kept for the wrap-up
+							}
 							if live.Consult != nil {
 								snap.Consult = &consultView{Target: live.Consult.Target, Connected: live.Consult.Connected}
 							}
 						}
 					}
 					if q, ok := s.config().QueueByName(call.Queue); ok {
-						snap.Script, snap.Dispositions = renderScript(q.Script, *call), q.Dispositions
+						snap.Script, snap.Dispositions = renderScript(q.Script, *call, contact), q.Dispositions
+					}
+					if contact != nil && snap.Live == nil {
+						snap.Live = contactOnly(contact) // the wrap-up keeps the contact card
 					}
 				}
 			}
@@ -158,4 +165,10 @@ func (h *Hub) changed() <-chan struct{} {
 type consultView struct {
 	Target    string `json:"target"`
 	Connected bool   `json:"connected"`
+}
+
+// contactOnly is the live view of a call that has ended but whose contact
+// card the agent still sees in wrap-up.
+func contactOnly(contact map[string]string) *call.Live {
+	return &call.Live{State: call.StateEnded, Contact: contact, Commands: []string{}}
 }

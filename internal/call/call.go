@@ -71,6 +71,9 @@ type Call struct {
 	// record stays open.
 	pending *store.PendingCallback
 	kept    bool
+	// campaign is the outbound campaign call this is (campaign.go), nil
+	// for every other call.
+	campaign *campaignCall
 
 	// mu guards what other goroutines read: the record and the view.
 	mu   sync.Mutex
@@ -89,6 +92,10 @@ type callView struct {
 	Parties    []Party
 	HeldSince  time.Time
 	CallerLeg  string // SIP Call-ID of the caller's leg (attended transfers find consultations by it)
+	// Campaign and Contact: an outbound campaign's call and the contact's
+	// fields (the agent's contact card).
+	Campaign string
+	Contact  map[string]string
 }
 
 // ConsultView is a consultation in progress, for the desktop.
@@ -229,6 +236,7 @@ func (c *Call) finish() {
 	c.mu.Unlock()
 	c.m.event(event.Ended, c.ID, "", "", final.Outcome)
 	c.m.countOutcome(final.Outcome)
+	c.campaignFinished(final)
 	c.m.forget(c)
 	c.log.Info("call ended", "outcome", final.Outcome, "hangup_by", final.HangupBy, "reason", final.Reason)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/event"
+	"github.com/switchboard/switchboard/internal/outbound"
 	"github.com/switchboard/switchboard/internal/sip"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -81,9 +82,23 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 	if callerID == "" {
 		callerID = agentID
 	}
-	leg, err := c.dial(ctx, 60*time.Second, agentLeg.Done(), func(ctx context.Context) (*sip.Leg, error) {
-		return m.dialTrunk(ctx, "", number, callerID, "")
+	trunk, ring := "", 60*time.Second
+	if cc := c.campaign; cc != nil { // a preview campaign's call: its trunk and ring time
+		trunk, ring = cc.dial.Campaign.Trunk, cc.dial.Campaign.RingTimeout
+	}
+	start := time.Now()
+	leg, err := c.dial(ctx, ring, agentLeg.Done(), func(ctx context.Context) (*sip.Leg, error) {
+		return m.dialTrunk(ctx, trunk, number, callerID, "")
 	})
+	if cc := c.campaign; cc != nil {
+		cc.ring = time.Since(start)
+		if err != nil {
+			cc.outcome, _ = unanswered(err, ctx)
+		} else {
+			cc.outcome = outbound.Human // the agent hears who answered
+		}
+		cc.report(c, CampaignReport{Stage: StageDecided})
+	}
 	if err != nil {
 		agentLeg.Hangup()
 		_ = m.acd.Release(agentID)
@@ -91,7 +106,11 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 		if errors.Is(err, errWaiterGone) {
 			by = event.ByAgent
 		}
-		c.end(event.OutcomeFailed, by, "customer not reached: "+err.Error())
+		outcome := event.OutcomeFailed
+		if cc := c.campaign; cc != nil && !errors.Is(err, errWaiterGone) {
+			outcome = event.Outcome(cc.outcome) // busy, no_answer
+		}
+		c.end(outcome, by, "customer not reached: "+err.Error())
 		return
 	}
 	if c.st != StateRinging || c.hungUp { // hung up from the desktop meanwhile

@@ -567,6 +567,10 @@ type Live struct {
 	Consult   *ConsultView `json:"consult,omitempty"`
 	// Commands are what the call's agent may do now (State.Commands).
 	Commands []string `json:"commands"`
+	// Campaign is the outbound campaign that placed the call, and Contact
+	// the contact's fields from its list (the agent's contact card).
+	Campaign string            `json:"campaign,omitempty"`
+	Contact  map[string]string `json:"contact,omitempty"`
 }
 
 // LiveView reports a live call's state, parties, hold and consultation.
@@ -587,5 +591,6 @@ func (m *Manager) LiveView(callID string) (Live, bool) {
 		v.Consult = &cv
 	}
 	v.Commands = v.State.Commands(v.Consult != nil && v.Consult.Connected)
+	v.Campaign, v.Contact = c.view.Campaign, c.view.Contact // never written after the call starts
 	return v, true
 }

@@ -70,6 +70,7 @@ func (c *Call) connect(leg *sip.Leg, agentID string, direct bool) {
 	c.setView(func(v *callView) { v.Agent = agentID })
 	c.setParties()
 	c.setState(StateConnected)
+	c.campaignConnected(agentID)
 }
 
 // watchAgentLeg turns what the agent's phone does (REFER, re-INVITE hold)

@@ -134,6 +134,13 @@ func (c *Call) queued(ctx context.Context) {
 	if len(q.Options) > 0 {
 		digits = leg.Media().Digits()
 	}
+	var drop <-chan time.Time
+	if cc := c.campaign; cc != nil { // a person a campaign reached waits 2 s at most, hearing nothing
+		announce, maxWait, empty, digits = nil, nil, nil, nil
+		t := time.NewTimer(time.Until(cc.dropAt))
+		defer t.Stop()
+		drop = t.C
+	}
 	for !c.moved(StateQueued) {
 		select {
 		case k := <-c.cmds:
@@ -153,6 +160,8 @@ func (c *Call) queued(ctx context.Context) {
 			}
 		case d := <-digits:
 			c.option(ctx, q, d)
+		case <-drop:
+			c.dropDue()
 		case <-maxWait:
 			c.log.Info("maximum wait reached", "queue", q.Name, "waited", time.Since(entered).Round(time.Second))
 			c.limit(ctx, q, *q.MaxWait, "max wait", true)

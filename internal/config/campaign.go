@@ -96,6 +96,16 @@ func (c *Config) CampaignByName(name string) (Campaign, bool) {
 	return Campaign{}, false
 }
 
+// AgentByExtension returns the agent with extension ext.
+func (c *Config) AgentByExtension(ext string) (Agent, bool) {
+	for _, a := range c.Agents {
+		if a.Extension == ext {
+			return a, true
+		}
+	}
+	return Agent{}, false
+}
+
 // OutboundMode is the campaign's mode, parsed (validation checked it).
 func (k Campaign) OutboundMode() outbound.Mode {
 	m, _ := outbound.ParseMode(k.Mode)

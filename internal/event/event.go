@@ -53,6 +53,10 @@ const (
 	CallbackRetry     Kind = "callback_retry"
 	CallbackRestored  Kind = "callback_restored" // a pending callback queued again after a restart
 	ClickToCall       Kind = "click_to_call"
+	CampaignDial      Kind = "campaign_dial"   // a campaign dials a contact (detail: campaign, number, attempt)
+	CampaignAMD       Kind = "amd"             // answering-machine detection decided (detail: decision, after, reason)
+	CampaignDrop      Kind = "campaign_drop"   // a person answered and no agent took them in time: they heard the identification
+	CampaignMessage   Kind = "machine_message" // a campaign's message played to a machine after its beep
 	AgentAnswered     Kind = "agent_answered"
 	VoicemailGreeting Kind = "voicemail_greeting"
 	VoicemailLeft     Kind = "voicemail_left"
@@ -97,6 +101,7 @@ var kinds = []Kind{
 	ConsultCancelled, ConferenceRinging, ConferenceJoined, ConferenceLeft, ConferenceFailed, ConferenceHold, ConferenceUnhold,
 	CallbackRequested, CallbackDeclined, CallbackAttempt, CallbackRetry, CallbackRestored, ClickToCall, AgentAnswered,
 	VoicemailGreeting, VoicemailLeft, VoicemailEmpty, RecordingStarted, RecordingPaused, RecordingResumed,
+	CampaignDial, CampaignAMD, CampaignDrop, CampaignMessage,
 	RecordingSaved, RecordingFetched, MonitorStarted, MonitorMode, MonitorEnded, DispositionSaved, QAScored,
 	Queued, Offered, OfferDeclined, OfferTimeout, OfferCancelled, Answered, Abandoned, AgentCallEnded, AgentState,
 	AgentPending, WrapUpExtended, Escalated, QueueLeft, DeviceReachable,
@@ -122,6 +127,11 @@ const (
 	OutcomeVoicemail      Outcome = "voicemail"       // the caller left a message
 	OutcomeOverflow       Outcome = "overflow"        // told goodbye by a limit (queue full, no agents)
 	OutcomeCallbackFailed Outcome = "callback_failed" // every callback attempt went unanswered
+	// Outcomes of campaign calls that no agent took.
+	OutcomeBusy     Outcome = "busy"
+	OutcomeNoAnswer Outcome = "no_answer"
+	OutcomeMachine  Outcome = "machine"
+	OutcomeDropped  Outcome = "dropped" // a person answered; no agent within 2 s: the identification message
 	// OutcomeCallbackPending: the caller hung up and waits to be called
 	// back; not in progress (nobody is on the line), not ended either: a
 	// restart resumes it.

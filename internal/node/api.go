@@ -91,6 +91,7 @@ func (n *Node) buildAPI() error {
 		return out
 	}
 	a.Reports = st
+	a.CampaignReports = st
 	a.Cluster = func(ctx context.Context) (any, error) { return n.ClusterStatus(ctx) }
 	a.Webhooks = n.hooks.Deliveries
 	a.QA = st
@@ -208,13 +209,26 @@ func mountWeb(a *api.Server) {
 
 // events is the store as the call manager and the API write to it: every
 // event is also offered to the webhooks and wakes the live streams.
-func (n *Node) events() publishingStore { return publishingStore{n.st, n.hooks, n.hub, n.log} }
+func (n *Node) events() publishingStore { return publishingStore{n.st, n.hooks, n.hub, n.log, n} }
 
 type publishingStore struct {
 	*store.Store
 	hooks *webhook.Dispatcher
 	hub   *api.Hub
 	log   *slog.Logger
+	n     *Node
+}
+
+// SaveDisposition saves a disposition; a campaign call's has its rule
+// applied to the contact (a retry, the do-not-call list).
+func (p publishingStore) SaveDisposition(ctx context.Context, d store.Disposition) error {
+	if err := p.Store.SaveDisposition(ctx, d); err != nil {
+		return err
+	}
+	if p.n != nil && p.n.dialer != nil {
+		p.n.dialer.disposed(ctx, d.CallID, d.Code)
+	}
+	return nil
 }
 
 // AppendEvent writes the event and its webhook deliveries in one

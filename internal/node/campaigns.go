@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/api"
+	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/outbound"
 	"github.com/switchboard/switchboard/internal/store"
@@ -60,7 +62,7 @@ func (c campaigns) status(ctx context.Context, k config.Campaign) (api.CampaignS
 	if err != nil {
 		return api.CampaignStatus{}, err
 	}
-	out := api.CampaignStatus{Name: k.Name, Mode: k.Mode, Queue: k.Queue, State: run.State, CampaignCounts: counts,
+	out := api.CampaignStatus{Name: k.Name, Mode: k.Mode, Queue: k.Queue, State: run.State, CampaignCounts: counts, Target: k.AbandonTarget,
 		AbandonRate:    outbound.Counts{Live: counts.Live, Dropped: counts.Abandoned}.Rate(),
 		AbandonRate30d: outbound.Counts{Live: rolling.Live, Dropped: rolling.Abandoned}.Rate()}
 	if d := c.n.dialer; d != nil {
@@ -158,3 +160,105 @@ func (c campaigns) RemoveDNC(ctx context.Context, entry, by string) (bool, error
 }
 
 func (c campaigns) DNC(ctx context.Context) ([]store.DNCEntry, error) { return c.n.st.DNC(ctx) }
+
+// previewCampaign is the running preview campaign name that agent works.
+func (c campaigns) previewCampaign(name, agent string) (config.Campaign, error) {
+	k, err := c.campaign(name)
+	if err != nil {
+		return k, err
+	}
+	if k.OutboundMode() != outbound.Preview {
+		return k, fmt.Errorf("%w: %s is a %s campaign: its calls come to agents by themselves", api.ErrNotPreview, name, k.Mode)
+	}
+	a, ok := c.n.current().AgentByExtension(agent)
+	if !ok || !slices.Contains(a.Queues, k.Queue) {
+		return k, fmt.Errorf("%w: %s does not work queue %s", api.ErrNotCampaignAgent, agent, k.Queue)
+	}
+	return k, nil
+}
+
+func (c campaigns) Preview(ctx context.Context, name, agent string) (store.CampaignContact, bool, error) {
+	k, err := c.previewCampaign(name, agent)
+	if err != nil {
+		return store.CampaignContact{}, false, err
+	}
+	run, err := c.n.st.CampaignRun(ctx, name)
+	if err != nil {
+		return store.CampaignContact{}, false, err
+	}
+	if run.State != store.CampaignRunning {
+		return store.CampaignContact{}, false, fmt.Errorf("%w: campaign %s is %s", api.ErrNotPreview, name, run.State)
+	}
+	var checkErr error
+	ct, ok, err := c.n.st.PreviewContact(ctx, name, agent, time.Now(), func(ct store.CampaignContact) bool {
+		ok, err := c.n.dialer.callable(ctx, k, &ct, time.Now())
+		if err != nil {
+			checkErr = err
+		}
+		return ok && err == nil
+	})
+	if checkErr != nil {
+		return store.CampaignContact{}, false, checkErr
+	}
+	return ct, ok, err
+}
+
+func (c campaigns) PreviewDial(ctx context.Context, name, agent string) (string, error) {
+	k, err := c.previewCampaign(name, agent)
+	if err != nil {
+		return "", err
+	}
+	ct, ok, err := c.held(ctx, name, agent)
+	if err != nil || !ok {
+		return "", err
+	}
+	// the do-not-call list again, at the moment of dialling
+	if ok, err := c.n.dialer.callable(ctx, k, &ct, time.Now()); err != nil || !ok {
+		if err == nil {
+			err = fmt.Errorf("%w: the contact may not be called now (its window, or the do-not-call list)", api.ErrNoPreview)
+		}
+		return "", err
+	}
+	ct.State, ct.Attempts = store.ContactDialing, ct.Attempts+1
+	if err := c.n.st.UpdateContact(ctx, name, ct); err != nil {
+		return "", err
+	}
+	d := c.n.dialer
+	contact := ct
+	id, err := c.n.mgr.PreviewDial(agent, call.CampaignDial{Campaign: k, Number: ct.Number, Fields: ct.Fields, Attempt: ct.Attempts,
+		Report: func(rep call.CampaignReport) {
+			d.report(dialReport{campaign: name, contact: contact, CampaignReport: rep})
+		}})
+	if err != nil {
+		ct.State, ct.Attempts = store.ContactPreviewing, ct.Attempts-1
+		_ = c.n.st.UpdateContact(ctx, name, ct)
+		return "", err
+	}
+	return id, nil
+}
+
+// held is the contact agent previews in campaign name.
+func (c campaigns) held(ctx context.Context, name, agent string) (store.CampaignContact, bool, error) {
+	ct, ok, err := c.n.st.PreviewContact(ctx, name, agent, time.Now(), func(store.CampaignContact) bool { return false })
+	if err != nil {
+		return ct, false, err
+	}
+	if !ok {
+		return ct, false, fmt.Errorf("%w: ask for the next contact first (GET .../preview)", api.ErrNoPreview)
+	}
+	return ct, true, nil
+}
+
+func (c campaigns) PreviewSkip(ctx context.Context, name, agent, reason string) error {
+	k, err := c.previewCampaign(name, agent)
+	if err != nil {
+		return err
+	}
+	ct, _, err := c.held(ctx, name, agent)
+	if err != nil {
+		return err
+	}
+	ct.State, ct.Agent, ct.NextAt = store.ContactPending, "", time.Now().Add(time.Hour)
+	c.n.dialer.skip(ctx, k, ct, "agent: "+reason)
+	return nil
+}

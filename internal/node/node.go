@@ -223,6 +223,7 @@ func (n *Node) build() error {
 		return err
 	}
 	n.watchLag()
+	n.dialer = newDialer(n)
 	if n.st.Shared() {
 		if err := n.joinACD(); err != nil {
 			return err

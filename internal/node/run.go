@@ -75,6 +75,10 @@ func (n *Node) Run(ctx context.Context) error {
 		start("cluster", func() error { m.Run(bg); return nil })
 	}
 	start("calls", func() error { n.mgr.Run(n.calls); return nil })
+	// The dialer places campaigns' calls until shutdown begins.
+	dialCtx, stopDialing := context.WithCancel(bg)
+	defer stopDialing()
+	start("dialer", func() error { n.dialer.run(dialCtx); return nil })
 	sipReady := make(chan struct{})
 	start("sip", func() error { return n.sip.Run(sipCtx, sipReady) })
 	start("http", func() error {
@@ -104,6 +108,7 @@ func (n *Node) Run(ctx context.Context) error {
 
 	// The gate closes first: nothing new starts while the rest stops.
 	n.sip.Drain()
+	stopDialing()
 	if s, ok := any(n.mgr).(interface{ Shutdown() }); ok {
 		s.Shutdown()
 	}

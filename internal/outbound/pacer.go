@@ -19,7 +19,8 @@ type PacerConfig struct {
 	// MaxLines caps the calls in progress (0: no cap but MaxRatio).
 	MaxLines int
 	// Warmup is the attempts predictive mode makes one per free agent, as
-	// progressive, before it trusts its estimates (20 when zero).
+	// progressive, before it trusts its estimates (20 when zero); it also
+	// waits for 1 / AbandonTarget live answers (34 at 3 %).
 	Warmup int
 	// Unguarded lets power mode dial its ratio whatever the abandonment
 	// rate. Only the simulator sets it, to show what a fixed-ratio dialer
@@ -203,8 +204,11 @@ func (p *Pacer) Lines(st State) int {
 		n := int(math.Round(p.cfg.Ratio*float64(max(0, ready)))) - st.InFlight
 		return p.capped(max(0, n), st, agents)
 	}
-	// predictive
-	if p.attempts < p.cfg.Warmup || p.liveRate <= 0 || p.handled == 0 {
+	// predictive: as progressive until the estimates are worth something
+	// and the campaign has enough live answers (1 / target) that one drop
+	// cannot put it over the target by itself
+	if p.attempts < p.cfg.Warmup || p.liveRate <= 0 || p.handled == 0 ||
+		float64(p.campaign.Live) < math.Ceil(1/p.cfg.AbandonTarget) {
 		return progressive
 	}
 	headroom := p.headroom(st)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -173,11 +174,17 @@ type CampaignCounts struct {
 // contacts are counted whatever their age). An empty campaign counts
 // every campaign's attempts (the rolling abandonment rate).
 func (s *Store) CampaignCounts(ctx context.Context, campaign string, since time.Time) (CampaignCounts, error) {
+	return s.CampaignCountsBetween(ctx, campaign, since, time.UnixMilli(1<<62))
+}
+
+// CampaignCountsBetween is CampaignCounts for the attempts from since to
+// before until.
+func (s *Store) CampaignCountsBetween(ctx context.Context, campaign string, since, until time.Time) (CampaignCounts, error) {
 	var c CampaignCounts
 	c.Skipped = map[string]int{}
-	where, args := "at >= ?", []any{ms(since)}
+	where, args := "at >= ? AND at < ?", []any{ms(since), ms(until)}
 	if campaign != "" {
-		where, args = "campaign = ? AND at >= ?", []any{campaign, ms(since)}
+		where, args = "campaign = ? AND at >= ? AND at < ?", []any{campaign, ms(since), ms(until)}
 		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = ? THEN 1 ELSE 0 END), 0)
  FROM campaign_contacts WHERE campaign = ?`, ContactPending, campaign).Scan(&c.Contacts, &c.Pending)
 		if err != nil {
@@ -256,6 +263,266 @@ func (s *Store) DNC(ctx context.Context) ([]DNCEntry, error) {
 		}
 		e.At = time.UnixMilli(at).UTC()
 		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ContactDialing is a contact being dialled now; a start finds those a
+// stopped server left and makes them pending again (ResetDialing).
+const ContactDialing = "dialing"
+
+// DueContacts are a campaign's pending contacts whose next attempt is due
+// at now, the longest due first, at most limit.
+func (s *Store) DueContacts(ctx context.Context, campaign string, now time.Time, limit int) ([]CampaignContact, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT number, zone, fields, state, attempts, next_at, last_outcome, agent, added_at
+ FROM campaign_contacts WHERE campaign = ? AND state = ? AND next_at <= ? ORDER BY next_at, added_at, number LIMIT ?`,
+		campaign, ContactPending, ms(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: due contacts of %s: %w", campaign, err)
+	}
+	defer rows.Close()
+	out := []CampaignContact{}
+	for rows.Next() {
+		var (
+			c             CampaignContact
+			fields        string
+			next, addedAt int64
+		)
+		if err := rows.Scan(&c.Number, &c.Zone, &fields, &c.State, &c.Attempts, &next, &c.LastOutcome, &c.Agent, &addedAt); err != nil {
+			return nil, fmt.Errorf("store: due contacts of %s: %w", campaign, err)
+		}
+		if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil {
+			return nil, fmt.Errorf("store: contact %s of %s: fields: %w", c.Number, campaign, err)
+		}
+		if next > 0 {
+			c.NextAt = time.UnixMilli(next).UTC()
+		}
+		c.AddedAt = time.UnixMilli(addedAt).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// UpdateContact writes a contact's state, attempts, next attempt and last
+// outcome.
+func (s *Store) UpdateContact(ctx context.Context, campaign string, c CampaignContact) error {
+	var next int64
+	if !c.NextAt.IsZero() {
+		next = ms(c.NextAt)
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, attempts = ?, next_at = ?, last_outcome = ?, agent = ?
+ WHERE campaign = ? AND number = ?`, c.State, c.Attempts, next, c.LastOutcome, c.Agent, campaign, c.Number)
+	if err != nil {
+		return fmt.Errorf("store: update contact %s of %s: %w", c.Number, campaign, err)
+	}
+	return nil
+}
+
+// Contact is one contact of a campaign; ok is false when there is none.
+func (s *Store) Contact(ctx context.Context, campaign, number string) (CampaignContact, bool, error) {
+	var (
+		c             CampaignContact
+		fields        string
+		next, addedAt int64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT number, zone, fields, state, attempts, next_at, last_outcome, agent, added_at
+ FROM campaign_contacts WHERE campaign = ? AND number = ?`, campaign, number).
+		Scan(&c.Number, &c.Zone, &fields, &c.State, &c.Attempts, &next, &c.LastOutcome, &c.Agent, &addedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return CampaignContact{}, false, nil
+	}
+	if err != nil {
+		return CampaignContact{}, false, fmt.Errorf("store: contact %s of %s: %w", number, campaign, err)
+	}
+	if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil {
+		return CampaignContact{}, false, fmt.Errorf("store: contact %s of %s: fields: %w", number, campaign, err)
+	}
+	if next > 0 {
+		c.NextAt = time.UnixMilli(next).UTC()
+	}
+	c.AddedAt = time.UnixMilli(addedAt).UTC()
+	return c, true, nil
+}
+
+// ResetDialing makes pending again the contacts a stopped server was
+// dialling (their attempt counted; the call's record says how it ended).
+func (s *Store) ResetDialing(ctx context.Context) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ? WHERE state = ?`, ContactPending, ContactDialing)
+	if err != nil {
+		return 0, fmt.Errorf("store: reset dialling contacts: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// DNCMatch says whether number (normalized) is on the do-not-call list,
+// itself or by one of its prefixes, and which list put it there.
+func (s *Store) DNCMatch(ctx context.Context, number string) (string, bool, error) {
+	keys := []any{number}
+	for l := len(number); l > 0; l-- {
+		keys = append(keys, number[:l]+"*")
+	}
+	q := `SELECT list FROM dnc WHERE number IN (?` + strings.Repeat(",?", len(keys)-1) + `) LIMIT 1`
+	var list string
+	err := s.db.QueryRowContext(ctx, q, keys...).Scan(&list)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: check %s against the do-not-call list: %w", number, err)
+	}
+	return list, true, nil
+}
+
+// ContactPreviewing is a preview campaign's contact an agent is looking at.
+const ContactPreviewing = "previewing"
+
+// PreviewContact is the contact agent previews in a campaign: the one they
+// hold already, or else the first due one in pick's order that pick
+// accepts, which becomes theirs (pick may update a contact it refuses:
+// the window, the do-not-call list). ok is false when none is due.
+func (s *Store) PreviewContact(ctx context.Context, campaign, agent string, now time.Time, pick func(CampaignContact) bool) (CampaignContact, bool, error) {
+	var held CampaignContact
+	err := func() error {
+		rows, err := s.db.QueryContext(ctx, `SELECT number FROM campaign_contacts WHERE campaign = ? AND state = ? AND agent = ? LIMIT 1`,
+			campaign, ContactPreviewing, agent)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if rows.Next() {
+			return rows.Scan(&held.Number)
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return CampaignContact{}, false, fmt.Errorf("store: %s's preview in %s: %w", agent, campaign, err)
+	}
+	if held.Number != "" {
+		c, ok, err := s.Contact(ctx, campaign, held.Number)
+		return c, ok, err
+	}
+	for range 5 { // others may take the same contacts meanwhile
+		due, err := s.DueContacts(ctx, campaign, now, 20)
+		if err != nil || len(due) == 0 {
+			return CampaignContact{}, false, err
+		}
+		for _, c := range due {
+			if !pick(c) {
+				continue
+			}
+			res, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, agent = ? WHERE campaign = ? AND number = ? AND state = ?`,
+				ContactPreviewing, agent, campaign, c.Number, ContactPending)
+			if err != nil {
+				return CampaignContact{}, false, fmt.Errorf("store: claim %s for %s: %w", c.Number, agent, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				c.State, c.Agent = ContactPreviewing, agent
+				return c, true, nil
+			}
+		}
+	}
+	return CampaignContact{}, false, nil
+}
+
+// CampaignBucket is a campaign's attempts in one interval of a report.
+type CampaignBucket struct {
+	Campaign                           string
+	Index                              int // the interval: from + Index × interval
+	Attempts, Live, Connected, Dropped int
+	// AMD's decisions, by outcome (human, machine, unknown).
+	AMDHuman, AMDMachine, AMDUnknown int
+	Machines, Busy, NoAnswer, Failed int
+	Skipped, DNCSkipped              int
+	// RightParty are connected calls whose disposition is not one of the
+	// wrong-party codes; TalkSeconds the connected calls' talk.
+	RightParty  int
+	TalkSeconds float64
+}
+
+// CampaignBuckets sums every campaign's attempts between from and to by
+// interval; wrongParty are the disposition codes that do not count as a
+// right-party contact.
+func (s *Store) CampaignBuckets(ctx context.Context, from, to time.Time, interval time.Duration, wrongParty []string) ([]CampaignBucket, error) {
+	wrong := "''"
+	args := []any{ms(from), interval.Milliseconds()}
+	if len(wrongParty) > 0 {
+		wrong = "?" + strings.Repeat(",?", len(wrongParty)-1)
+		for _, w := range wrongParty {
+			args = append(args, w)
+		}
+	}
+	args = append(args, ms(from), ms(to))
+	rows, err := s.db.QueryContext(ctx, `SELECT a.campaign, (a.at - ?) / ? AS bucket,
+ SUM(CASE WHEN a.skip = '' THEN 1 ELSE 0 END), SUM(a.live), SUM(CASE WHEN a.live = 1 AND a.dropped = 0 THEN 1 ELSE 0 END), SUM(a.dropped),
+ SUM(CASE WHEN a.amd = 'human' THEN 1 ELSE 0 END), SUM(CASE WHEN a.amd = 'machine' THEN 1 ELSE 0 END), SUM(CASE WHEN a.amd = 'unknown' THEN 1 ELSE 0 END),
+ SUM(CASE WHEN a.outcome = 'machine' THEN 1 ELSE 0 END), SUM(CASE WHEN a.outcome = 'busy' THEN 1 ELSE 0 END),
+ SUM(CASE WHEN a.outcome = 'no_answer' THEN 1 ELSE 0 END), SUM(CASE WHEN a.outcome = 'failed' THEN 1 ELSE 0 END),
+ SUM(CASE WHEN a.skip <> '' THEN 1 ELSE 0 END), SUM(CASE WHEN a.skip = 'dnc' THEN 1 ELSE 0 END),
+ SUM(CASE WHEN a.live = 1 AND a.dropped = 0 AND c.connected_at IS NOT NULL AND (d.code IS NULL OR d.code NOT IN (`+wrong+`)) THEN 1 ELSE 0 END),
+ COALESCE(SUM(CASE WHEN c.connected_at IS NOT NULL THEN c.talk_seconds ELSE 0 END), 0)
+ FROM campaign_attempts a LEFT JOIN calls c ON c.id = a.call_id AND a.call_id <> '' LEFT JOIN dispositions d ON d.call_id = a.call_id
+ WHERE a.at >= ? AND a.at < ? GROUP BY a.campaign, bucket ORDER BY a.campaign, bucket`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: campaign report: %w", err)
+	}
+	defer rows.Close()
+	var out []CampaignBucket
+	for rows.Next() {
+		var b CampaignBucket
+		var idx int64
+		if err := rows.Scan(&b.Campaign, &idx, &b.Attempts, &b.Live, &b.Connected, &b.Dropped, &b.AMDHuman, &b.AMDMachine, &b.AMDUnknown,
+			&b.Machines, &b.Busy, &b.NoAnswer, &b.Failed, &b.Skipped, &b.DNCSkipped, &b.RightParty, &b.TalkSeconds); err != nil {
+			return nil, fmt.Errorf("store: campaign report: %w", err)
+		}
+		b.Index = int(idx)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Penetration is how many of a campaign's contacts have been dialled at
+// least once, of how many.
+func (s *Store) Penetration(ctx context.Context, campaign string) (tried, contacts int, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0), COUNT(*) FROM campaign_contacts WHERE campaign = ?`,
+		campaign).Scan(&tried, &contacts)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: penetration of %s: %w", campaign, err)
+	}
+	return tried, contacts, nil
+}
+
+// Drop is one dropped call of a campaign, for the compliance report.
+type Drop struct {
+	Campaign string    `json:"campaign"`
+	CallID   string    `json:"call_id"`
+	Number   string    `json:"number"`
+	At       time.Time `json:"at"`
+}
+
+// Drops lists the campaign's dropped calls between from and to, oldest
+// first (every campaign's with campaign empty), at most limit.
+func (s *Store) Drops(ctx context.Context, campaign string, from, to time.Time, limit int) ([]Drop, error) {
+	q, args := `SELECT campaign, call_id, number, at FROM campaign_attempts WHERE dropped = 1 AND at >= ? AND at < ?`, []any{ms(from), ms(to)}
+	if campaign != "" {
+		q, args = q+` AND campaign = ?`, append(args, campaign)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY at, id LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: drops: %w", err)
+	}
+	defer rows.Close()
+	out := []Drop{}
+	for rows.Next() {
+		var (
+			d  Drop
+			at int64
+		)
+		if err := rows.Scan(&d.Campaign, &d.CallID, &d.Number, &at); err != nil {
+			return nil, fmt.Errorf("store: drops: %w", err)
+		}
+		d.At = time.UnixMilli(at).UTC()
+		out = append(out, d)
 	}
 	return out, rows.Err()
 }

@@ -84,3 +84,54 @@ func TestCampaignData(t *testing.T) {
 		t.Fatalf("remove again: %v %v", found, err)
 	}
 }
+
+// Due contacts come in order; a contact's update is kept; dialling ones
+// are pending again after a restart; the do-not-call list matches
+// numbers and prefixes.
+func TestCampaignDialling(t *testing.T) {
+	s, err := New(testOptions(t), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	if _, _, err := s.AddContacts(ctx, "k", []CampaignContact{{Number: "1", AddedAt: at}, {Number: "2", AddedAt: at.Add(time.Second)}, {Number: "3", AddedAt: at}}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueContacts(ctx, "k", at, 10)
+	if err != nil || len(due) != 3 || due[0].Number != "1" || due[1].Number != "3" || due[2].Number != "2" {
+		t.Fatalf("due: %+v %v", due, err)
+	}
+	if err := s.UpdateContact(ctx, "k", CampaignContact{Number: "1", State: ContactPending, Attempts: 1, NextAt: at.Add(time.Hour), LastOutcome: "busy"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateContact(ctx, "k", CampaignContact{Number: "3", State: ContactDialing, Attempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := s.DueContacts(ctx, "k", at, 10); err != nil || len(due) != 1 || due[0].Number != "2" {
+		t.Fatalf("due after updates: %+v %v", due, err)
+	}
+	if due, err := s.DueContacts(ctx, "k", at.Add(time.Hour), 10); err != nil || len(due) != 2 || due[0].Number != "2" || due[1].Number != "1" {
+		t.Fatalf("due an hour later: %+v %v", due, err)
+	}
+	if c, ok, err := s.Contact(ctx, "k", "1"); err != nil || !ok || c.LastOutcome != "busy" || c.Attempts != 1 || !c.NextAt.Equal(at.Add(time.Hour)) {
+		t.Fatalf("contact: %+v %v %v", c, ok, err)
+	}
+	if n, err := s.ResetDialing(ctx); err != nil || n != 1 {
+		t.Fatalf("reset: %d %v", n, err)
+	}
+	if c, _, _ := s.Contact(ctx, "k", "3"); c.State != ContactPending || c.Attempts != 1 {
+		t.Fatalf("reset contact: %+v", c)
+	}
+	for _, n := range []string{"5551234", "44207*"} {
+		if err := s.AddDNC(ctx, DNCEntry{Number: n, List: "internal", At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for number, want := range map[string]bool{"5551234": true, "55512345": false, "442079460001": true, "44208": false, "4420": false} {
+		if _, got, err := s.DNCMatch(ctx, number); err != nil || got != want {
+			t.Errorf("DNCMatch(%s) = %v %v", number, got, err)
+		}
+	}
+}

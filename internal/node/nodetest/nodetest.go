@@ -248,6 +248,7 @@ type CallRecord struct {
 	ID       string `json:"id"`
 	Caller   string `json:"caller"`
 	Dialed   string `json:"dialed"`
+	Source   string `json:"source"`
 	Digits   string `json:"digits"`
 	Queue    string `json:"queue"`
 	Agent    string `json:"agent"`
@@ -371,4 +372,11 @@ func tailFile(path string, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// RTPPorts hands out a block of 100 RTP ports of this process's in-process
+// nodes' range, for a peer of a test (a called party) that needs its own.
+func RTPPorts() (min, max int) {
+	block := (int(rtpBlock.Add(1)) + os.Getpid()*7) % 100
+	return 20000 + block*100, 20000 + block*100 + 99
 }
