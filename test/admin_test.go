@@ -201,7 +201,7 @@ func TestAdminConsole(t *testing.T) {
 	for _, p := range []struct{ hash, ready string }{
 		{"flows", "#flows"}, {"flows/main", `#tree [data-step="main-menu"]`}, {"numbers", "#items"}, {"queues", "#items"},
 		{"agents", "#items"}, {"users", "#roles"}, {"hours", "#overrides"}, {"trunks", "#items"}, {"mailboxes", "#items"},
-		{"webhooks", "#items"}, {"scorecards", "#items"}, {"prompts", "#prompts"}, {"versions", "#versions"},
+		{"webhooks", "#items"}, {"scorecards", "#items"}, {"campaigns", "#items"}, {"prompts", "#prompts"}, {"versions", "#versions"},
 	} {
 		goPage(t, ctx, s.http, p.hash, p.ready)
 		screenshot(t, ctx, "admin-"+strings.ReplaceAll(p.hash, "/", "-")+".png")

@@ -8,12 +8,13 @@ const pages = [
   ["flows", "IVR flows"], ["numbers", "Numbers"], ["queues", "Queues"], ["agents", "Agents"],
   ["users", "Users and roles"], ["hours", "Hours and holidays"], ["trunks", "Trunks"],
   ["mailboxes", "Voicemail boxes"], ["webhooks", "Webhooks"], ["scorecards", "QA scorecards"],
-  ["prompts", "Prompts"], ["versions", "Versions"],
+  ["campaigns", "Outbound campaigns"], ["prompts", "Prompts"], ["versions", "Versions"],
 ];
 const keyOf = {numbers: "number", flows: "name", queues: "name", agents: "extension", users: "username", hours: "name",
-  trunks: "name", mailboxes: "name", webhooks: "", scorecards: "name"};
+  trunks: "name", mailboxes: "name", webhooks: "", scorecards: "name", campaigns: "name"};
 const schemaOf = {numbers: "SetupNumber", flows: "SetupFlow", queues: "SetupQueue", agents: "SetupAgent", users: "SetupUser",
-  hours: "SetupHours", trunks: "SetupTrunk", mailboxes: "SetupMailbox", webhooks: "SetupWebhook", scorecards: "SetupScorecard"};
+  hours: "SetupHours", trunks: "SetupTrunk", mailboxes: "SetupMailbox", webhooks: "SetupWebhook", scorecards: "SetupScorecard",
+  campaigns: "SetupCampaign"};
 const stepTypes = ["play", "menu", "hours", "queue", "extension", "voicemail", "caller", "hangup"];
 // The fields of a step that name the step it goes to, and their labels.
 const targets = {next: "then", open: "open", closed: "closed", no_input: "no key pressed", invalid: "invalid key"};

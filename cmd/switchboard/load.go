@@ -51,6 +51,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	holdRate := fs.Float64("hold-rate", 10, "with --hold: new calls per second of the held and the recovery calls (evenly spaced)")
 	holdFor := fs.Duration("hold-for", 60*time.Second, "with --hold: talk time of the held calls; must outlast the surge and the recovery")
 	recoverCalls := fs.Int("recover", 10, "with --hold: calls placed after the surge, to show new calls are taken again")
+	agentsFor := fs.Duration("agents-for", 0, "with --calls 0: agents only, registered this long, answering what the server offers (an outbound campaign's calls)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,8 +67,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *regExpiry < time.Second {
 		return errors.New("--register-expiry: must be at least 1s")
 	}
-	if *calls < 1 || *rate <= 0 || *agents < 0 {
-		return errors.New("--calls and --rate must be positive, --agents not negative")
+	if (*calls < 1 && *agentsFor <= 0) || *calls < 0 || *rate <= 0 || *agents < 0 {
+		return errors.New("--calls (or, with --calls 0, --agents-for) and --rate must be positive, --agents not negative")
 	}
 	if *hold < 0 || *recoverCalls < 0 || (*hold > 0 && (*holdRate <= 0 || *holdFor < time.Second)) {
 		return errors.New("--hold and --recover must not be negative; with --hold, --hold-rate must be positive and --hold-for at least 1s")
@@ -82,7 +83,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Agents: *agents, FirstExt: *firstExt, PasswordPrefix: *pwPrefix, Number: *number, Digits: *digits,
 		CallsPerSecond: *rate, Calls: *calls, RingDelay: *ring, GreetingWait: *greeting, Threshold: *threshold,
 		Handle: sim.Dist{Kind: *handleDist, Mean: *aht, Sigma: 0.6}, Sound: voice, Seed: uint64(time.Now().UnixNano()),
-		RegisterExpiry: *regExpiry,
+		RegisterExpiry: *regExpiry, AgentsFor: *agentsFor,
 	}
 	if *hold > 0 {
 		cfg.Hold, cfg.HoldRate, cfg.HoldFor, cfg.Recover = *hold, *holdRate, *holdFor, *recoverCalls

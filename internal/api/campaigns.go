@@ -28,7 +28,7 @@ type CampaignStatus struct {
 	State string `json:"state"`
 	store.CampaignCounts
 	// AbandonRate is the share of live answers dropped over the campaign;
-	// AbandonRate30d over the last 30 days of every campaign.
+	// AbandonRate30d over its last 30 days.
 	AbandonRate    float64 `json:"abandon_rate"`
 	AbandonRate30d float64 `json:"abandon_rate_30d"`
 	// Lines is the calls dialling or connected now.
@@ -63,6 +63,9 @@ type Campaigns interface {
 	Preview(ctx context.Context, name, agent string) (store.CampaignContact, bool, error)
 	PreviewDial(ctx context.Context, name, agent string) (string, error)
 	PreviewSkip(ctx context.Context, name, agent, reason string) error
+	// ScheduleCallback makes a contact due at a time, for a named agent
+	// ("" for any).
+	ScheduleCallback(ctx context.Context, name, number string, at time.Time, agent, by string) error
 	AddDNC(ctx context.Context, entry, by string) (store.DNCEntry, error)
 	RemoveDNC(ctx context.Context, entry, by string) (bool, error)
 	DNC(ctx context.Context) ([]store.DNCEntry, error)
@@ -80,6 +83,10 @@ var (
 	ErrNotCampaignAgent = errors.New("not an agent of the campaign")
 	// ErrNoPreview: the agent holds no contact to dial or skip (409).
 	ErrNoPreview = errors.New("no contact previewed")
+	// ErrNoContact: the campaign has no such contact (404).
+	ErrNoContact = errors.New("no such contact")
+	// ErrContactBusy: the contact is being dialled now (409).
+	ErrContactBusy = errors.New("the contact is being dialled now")
 )
 
 // ServeCampaigns serves /api/v1/campaigns (the campaigns themselves are
@@ -88,8 +95,10 @@ var (
 func (s *Server) ServeCampaigns(c Campaigns) {
 	fail := func(w http.ResponseWriter, err error, what string) {
 		switch {
-		case errors.Is(err, ErrNoCampaign):
+		case errors.Is(err, ErrNoCampaign), errors.Is(err, ErrNoContact):
 			writeError(w, 404, err.Error())
+		case errors.Is(err, ErrContactBusy):
+			writeError(w, 409, err.Error())
 		case errors.Is(err, ErrBadContacts), errors.Is(err, ErrBadNumber):
 			writeJSON(w, 422, map[string]any{"errors": []string{err.Error()}})
 		case errors.Is(err, ErrNotCampaignAgent):
@@ -213,6 +222,41 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 		}
 		writeJSON(w, 200, map[string]any{"skipped": true})
 	}, agents)
+	// A callback the contact asked for: staff name any agent (or none),
+	// an agent schedules it for themselves.
+	s.handle("POST /api/v1/campaigns/{name}/contacts/{number}/callback", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			At    time.Time `json:"at"`
+			Agent string    `json:"agent"`
+		}
+		if err := decodeBody(w, r, &body, 4<<10); err != nil {
+			writeError(w, 400, "body: "+err.Error())
+			return
+		}
+		p := who(r)
+		if p.role == config.RoleAgent {
+			if body.Agent != "" && body.Agent != p.name {
+				writeError(w, 403, "agents schedule callbacks for themselves")
+				return
+			}
+			body.Agent = p.name
+		}
+		if body.At.IsZero() || body.At.Before(time.Now().Add(-time.Minute)) || body.At.After(time.Now().Add(366*24*time.Hour)) {
+			writeJSON(w, 422, map[string]any{"errors": []string{"at: an RFC 3339 time from now to a year ahead"}})
+			return
+		}
+		if body.Agent != "" {
+			if _, ok := s.config().AgentByExtension(body.Agent); !ok {
+				writeJSON(w, 422, map[string]any{"errors": []string{fmt.Sprintf("agent: %q is not an agent", body.Agent)}})
+				return
+			}
+		}
+		if err := c.ScheduleCallback(r.Context(), r.PathValue("name"), r.PathValue("number"), body.At, body.Agent, p.name); err != nil {
+			fail(w, err, "schedule the callback")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"scheduled": body.At, "agent": body.Agent})
+	}, append(staff(), config.RoleAgent))
 	s.handle("GET /api/v1/dnc", func(w http.ResponseWriter, r *http.Request) {
 		list, err := c.DNC(r.Context())
 		if err != nil {
@@ -272,8 +316,8 @@ type CampaignRow struct {
 	RightParty int `json:"right_party_contacts"`
 	Live       int `json:"live"`
 	Dropped    int `json:"dropped"`
-	// AbandonRate is dropped / live answers; AbandonRate30d over the 30
-	// days (of every campaign) up to the interval's end.
+	// AbandonRate is dropped / live answers; AbandonRate30d over the
+	// campaign's 30 days up to the interval's end.
 	AbandonRate    float64        `json:"abandon_rate"`
 	AbandonRate30d float64        `json:"abandon_rate_30d"`
 	AMD            map[string]int `json:"amd"`
@@ -341,8 +385,8 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 500, "could not compute the report")
 		return
 	}
-	rolling := func(end time.Time) float64 {
-		c, err := s.CampaignReports.CampaignCountsBetween(ctx, "", end.Add(-outbound.RollingWindow), end)
+	rolling := func(campaign string, end time.Time) float64 {
+		c, err := s.CampaignReports.CampaignCountsBetween(ctx, campaign, end.Add(-outbound.RollingWindow), end)
 		if err != nil {
 			return 0
 		}
@@ -355,7 +399,7 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) {
 		start := from.Add(time.Duration(b.Index) * interval)
 		row := CampaignRow{Campaign: b.Campaign, Start: start.Format(time.RFC3339), AMD: map[string]int{}}
 		row.add(b)
-		row.AbandonRate30d = rolling(minTime(start.Add(interval), to))
+		row.AbandonRate30d = rolling(b.Campaign, minTime(start.Add(interval), to))
 		rows = append(rows, row)
 		t, ok := totals[b.Campaign]
 		if !ok {
@@ -368,7 +412,7 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) {
 	var out []CampaignRow
 	for _, name := range names {
 		t := totals[name]
-		t.AbandonRate30d = rolling(to)
+		t.AbandonRate30d = rolling(name, to)
 		if tried, contacts, err := s.CampaignReports.Penetration(ctx, name); err == nil && contacts > 0 {
 			p := float64(tried) / float64(contacts)
 			t.Penetration = &p
@@ -382,7 +426,7 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) {
 		"live":                 "calls a person answered (or AMD could not tell from one): the calls the abandonment rate counts",
 		"dropped":              "people who answered and whom no agent took within 2 s: they heard the campaign's identification message",
 		"abandon_rate":         "dropped / live, over the interval",
-		"abandon_rate_30d":     "dropped / live over every campaign's 30 days up to the interval's end (the TSR's measure)",
+		"abandon_rate_30d":     "dropped / live over the campaign's 30 days up to the interval's end (the TSR's measure)",
 		"amd":                  "answering-machine detection's decisions",
 		"list_penetration":     "the share of the campaign's contacts dialled at least once",
 		"talk_seconds":         "the connected calls' talk",
@@ -402,7 +446,7 @@ type ComplianceDay struct {
 	Live    int     `json:"live"`
 	Dropped int     `json:"dropped"`
 	Rate    float64 `json:"abandon_rate"`
-	// Rate30d is over the 30 days of every campaign up to the day's end.
+	// Rate30d is over the campaign's 30 days up to the day's end.
 	Rate30d float64 `json:"abandon_rate_30d"`
 	Within  bool    `json:"within_target"`
 }
@@ -437,7 +481,7 @@ func (s *Server) complianceReport(w http.ResponseWriter, r *http.Request) {
 		for d := from.UTC().Truncate(24 * time.Hour); d.Before(to) && len(days) < 400; d = d.Add(24 * time.Hour) {
 			end := d.Add(24 * time.Hour)
 			c, err1 := s.CampaignReports.CampaignCountsBetween(ctx, k.Name, d, end)
-			roll, err2 := s.CampaignReports.CampaignCountsBetween(ctx, "", end.Add(-outbound.RollingWindow), end)
+			roll, err2 := s.CampaignReports.CampaignCountsBetween(ctx, k.Name, end.Add(-outbound.RollingWindow), end)
 			if err1 != nil || err2 != nil {
 				writeError(w, 500, "could not compute the report")
 				return

@@ -322,6 +322,10 @@ func routeBodies(defs map[string]any) map[string]map[string]any {
 			"within_target": map[string]any{"type": "boolean"}, "days": of([]ComplianceDay{}), "drops": of([]store.Drop{}),
 		})),
 	})}
+	b["POST /api/v1/campaigns/{name}/contacts/{number}/callback"] = map[string]any{
+		"request":  request(map[string]any{"at": dateTime(), "agent": desc(str(), "the agent to ring first; empty for any")}, "at"),
+		"response": obj(map[string]any{"scheduled": dateTime(), "agent": str()}),
+	}
 	b["GET /api/v1/dnc"] = map[string]any{"response": obj(map[string]any{"numbers": of([]store.DNCEntry{})})}
 	b["POST /api/v1/dnc"] = map[string]any{
 		"request":  request(map[string]any{"number": desc(str(), "a number, or a prefix ending in *")}, "number"),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
@@ -73,8 +74,12 @@ type campaignCall struct {
 	amd     string
 	ring    time.Duration
 	dropped bool
-	// dropAt is when a person waiting in the queue is dropped.
-	dropAt time.Time
+	// waiting: a person the campaign reached waits for their first agent
+	// (until dropAt); connected: an agent has taken them (reported once,
+	// whatever transfers follow).
+	waiting   bool
+	connected bool
+	dropAt    time.Time
 }
 
 func (cc *campaignCall) report(c *Call, r CampaignReport) {
@@ -222,12 +227,18 @@ func (c *Call) dialContact(ctx context.Context) {
 	if outcome == outbound.Machine && k.AMD.Machine != config.AMDConnect {
 		cc.report(c, CampaignReport{Stage: StageDecided})
 		if k.AMD.Machine == config.AMDMessage {
-			c.leaveMessage(ctx, leg, k.AMD.Message)
+			c.leaveMessage(ctx, leg, k.AMD.Message, reason == outbound.ReasonBeep)
 		}
 		c.campaignEnd(event.OutcomeMachine, "answering machine ("+reason+")")
 		return
 	}
-	cc.dropAt = time.Now().Add(outbound.DropAfter)
+	// The 2 s run from the end of the person's greeting: AMD said "human"
+	// after hearing the silence that followed it.
+	since := time.Duration(0)
+	if reason == outbound.ReasonAfterGreeting {
+		since = outbound.AMDConfig{}.Defaults().AfterGreeting
+	}
+	cc.dropAt = time.Now().Add(outbound.DropAfter - since)
 	cc.report(c, CampaignReport{Stage: StageDecided})
 	c.campaignEnqueue(k.Queue)
 }
@@ -240,46 +251,102 @@ func unanswered(err error, ctx context.Context) (outbound.Outcome, error) {
 		return outbound.Busy, err
 	case errors.As(err, &de) && (de.Code == 480 || de.Code == 408 || de.Code == 487):
 		return outbound.NoAnswer, err
+	case errors.As(err, &de) && (de.Code == 404 || de.Code == 410 || de.Code == 484 || de.Code == 604):
+		return outbound.Invalid, err // the number does not exist: never again
+	case errors.Is(err, errWaiterGone):
+		return outbound.NoAnswer, errors.New("the agent hung up while it rang")
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		return outbound.NoAnswer, errors.New("rang out")
 	}
-	return outbound.Failed, err
+	return outbound.Failed, err // the network's trouble (5xx, no route): tried again later
+}
+
+// listener feeds what a leg hears to a detector (AMD, the beep
+// detector): each packet's audio, decoded, from the leg's tap, and silence
+// for the gaps where no packet came (a phone that sends nothing between
+// words), so the detector's clock keeps up with the call's. The detector
+// runs under the listener's lock: the tap's goroutine and the call's feed
+// it in turn.
+type listener struct {
+	mu    sync.Mutex
+	start time.Time
+	fed   time.Duration // audio fed so far
+	pcm   []int16
+	feed  func(pcm []int16) bool // true: decided
+	done  chan struct{}          // closed once decided
+}
+
+// listenGap is how far behind the call's clock the audio fed may fall
+// (jitter) before the gap is filled with silence.
+const listenGap = 200 * time.Millisecond
+
+func listen(ep *media.Endpoint, feed func(pcm []int16) bool) *listener {
+	l := &listener{start: time.Now(), pcm: make([]int16, 320), feed: feed, done: make(chan struct{})}
+	ep.Tap(func(codec media.Codec, payload []byte) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		n := min(len(payload), len(l.pcm))
+		media.Decode(codec, l.pcm[:n], payload[:n])
+		l.push(l.pcm[:n])
+	})
+	return l
+}
+
+// push feeds pcm; l.mu is held.
+func (l *listener) push(pcm []int16) {
+	select {
+	case <-l.done:
+		return
+	default:
+	}
+	l.fed += time.Duration(len(pcm)) * time.Second / 8000
+	if l.feed(pcm) {
+		close(l.done)
+	}
+}
+
+// fill feeds silence for the time no packet came.
+func (l *listener) fill() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	silence := make([]int16, 160)
+	for gap := time.Since(l.start) - l.fed - listenGap; gap >= 20*time.Millisecond; gap -= 20 * time.Millisecond {
+		l.push(silence)
+	}
 }
 
 // listenForMachine feeds the callee's first seconds to AMD until it
 // decides; false when the callee hung up or time ran out first.
 func (c *Call) listenForMachine(ctx context.Context, leg *sip.Leg) (outbound.AMDDecision, bool) {
-	decided := make(chan outbound.AMDDecision, 1)
 	amd := outbound.NewAMD(outbound.AMDConfig{})
-	pcm := make([]int16, 0, 320)
+	var dec outbound.AMDDecision
 	ep := leg.Media()
-	ep.Tap(func(codec media.Codec, payload []byte) {
-		if len(payload) > cap(pcm) {
-			payload = payload[:cap(pcm)]
-		}
-		pcm = pcm[:len(payload)]
-		media.Decode(codec, pcm, payload)
-		if d, ok := amd.Feed(pcm); ok {
-			select {
-			case decided <- d:
-			default:
-			}
-		}
+	l := listen(ep, func(pcm []int16) bool {
+		d, ok := amd.Feed(pcm)
+		dec = d
+		return ok
 	})
 	defer ep.Tap(nil)
 	t := time.NewTimer(AMDListen)
 	defer t.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		select {
-		case d := <-decided:
+		case <-l.done:
+			l.mu.Lock()
+			d := dec
+			l.mu.Unlock()
 			return d, true
+		case <-tick.C:
+			l.fill()
 		case k := <-c.cmds:
 			c.exec(k)
 			if c.hungUp || c.st == StateEnded {
 				return outbound.AMDDecision{}, false
 			}
-		case <-t.C: // no audio at all: AMD could not tell
-			return outbound.AMDDecision{Outcome: outbound.Unknown, At: AMDListen, Reason: "no audio"}, true
+		case <-t.C: // AMD could not tell in time
+			return outbound.AMDDecision{Outcome: outbound.Unknown, At: AMDListen, Reason: "no decision"}, true
 		case <-leg.Done():
 			return outbound.AMDDecision{}, false
 		case <-ctx.Done():
@@ -289,37 +356,43 @@ func (c *Call) listenForMachine(ctx context.Context, leg *sip.Leg) (outbound.AMD
 }
 
 // leaveMessage waits for the machine's beep (at most 30 s), plays the
-// message into the recording and hangs up.
-func (c *Call) leaveMessage(ctx context.Context, leg *sip.Leg, message string) {
+// message into the recording and hangs up. When AMD decided on the beep
+// itself (inBeep), what is left of it may be too short to detect again:
+// the message starts within 1.5 s whatever is heard.
+func (c *Call) leaveMessage(ctx context.Context, leg *sip.Leg, message string, inBeep bool) {
 	snd, ok := c.m.sounds.Get(message)
 	if !ok {
 		c.log.Warn("campaign message sound not found", "sound", message)
 		return
 	}
-	beep := make(chan struct{}, 1)
 	bd := outbound.NewBeepDetector()
-	pcm := make([]int16, 0, 320)
 	ep := leg.Media()
-	ep.Tap(func(codec media.Codec, payload []byte) {
-		if len(payload) > cap(pcm) {
-			payload = payload[:cap(pcm)]
-		}
-		pcm = pcm[:len(payload)]
-		media.Decode(codec, pcm, payload)
-		if _, ok := bd.Feed(pcm); ok {
-			select {
-			case beep <- struct{}{}:
-			default:
-			}
-		}
+	l := listen(ep, func(pcm []int16) bool {
+		_, ok := bd.Feed(pcm)
+		return ok
 	})
-	t := time.NewTimer(30 * time.Second)
+	wait := 30 * time.Second
+	if inBeep {
+		wait = 1500 * time.Millisecond
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
-	select {
-	case <-beep:
-	case <-t.C:
-	case <-leg.Done():
-	case <-ctx.Done():
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-l.done:
+			break wait
+		case <-tick.C:
+			l.fill()
+		case <-t.C:
+			break wait
+		case <-leg.Done():
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	ep.Tap(nil)
 	select {
@@ -356,6 +429,7 @@ func (c *Call) campaignEnqueue(queue string) {
 		return
 	}
 	m.poke()
+	c.campaign.waiting = true
 	c.toQueued()
 }
 
@@ -367,10 +441,15 @@ const campaignPriority = 1 << 20
 // identification message) and ends the call as dropped.
 func (c *Call) drop(reason string) {
 	cc := c.campaign
-	cc.dropped = true
+	cc.dropped, cc.waiting = true, false
 	c.m.event(event.CampaignDrop, c.ID, "", cc.dial.Campaign.Queue, "campaign="+cc.dial.Campaign.Name+" "+reason)
 	c.log.Info("campaign call dropped: no agent in time", "campaign", cc.dial.Campaign.Name, "reason", reason)
-	if snd, ok := c.m.sounds.Get(cc.dial.Campaign.Identification); ok && c.caller != nil {
+	snd, ok := c.m.sounds.Get(cc.dial.Campaign.Identification)
+	if !ok {
+		c.log.Error("campaign identification sound missing: the dropped person heard nothing", "sound", cc.dial.Campaign.Identification)
+		c.m.event(event.CampaignDrop, c.ID, "", cc.dial.Campaign.Queue, "identification sound missing: "+cc.dial.Campaign.Identification)
+	}
+	if ok && c.caller != nil {
 		done := c.caller.Media().Play(snd)
 		t := time.NewTimer(30 * time.Second)
 		select {
@@ -400,12 +479,16 @@ func (c *Call) campaignEnd(outcome event.Outcome, reason string) {
 	c.end(outcome, by, reason)
 }
 
-// campaignConnected notes that an agent took the person.
+// campaignConnected notes that an agent took the person: the first time
+// only (a transfer connects the call again), and from then on the call is
+// like any other (no drop clock, no campaign priority in a queue).
 func (c *Call) campaignConnected(agentID string) {
-	if cc := c.campaign; cc != nil {
-		cc.dropAt = time.Time{}
-		cc.report(c, CampaignReport{Stage: StageConnected, Agent: agentID})
+	cc := c.campaign
+	if cc == nil || cc.connected {
+		return
 	}
+	cc.connected, cc.waiting, c.priority = true, false, 0
+	cc.report(c, CampaignReport{Stage: StageConnected, Agent: agentID})
 }
 
 // campaignFinished reports the end of a campaign call with its record.
@@ -414,9 +497,8 @@ func (c *Call) campaignFinished(final store.CallRecord) {
 	if cc == nil {
 		return
 	}
-	if cc.outcome == "" {
-		cc.outcome = outbound.Failed
-	}
+	// An outcome "" means the contact was never dialled (a preview call
+	// whose agent's phone was not reached): the dialer gives it back.
 	r := CampaignReport{Stage: StageEnded, Agent: final.Agent, Record: final}
 	if final.ConnectedAt != nil && final.EndedAt != nil {
 		r.Handled = final.EndedAt.Sub(*final.ConnectedAt)

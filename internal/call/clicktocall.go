@@ -107,8 +107,8 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 			by = event.ByAgent
 		}
 		outcome := event.OutcomeFailed
-		if cc := c.campaign; cc != nil && !errors.Is(err, errWaiterGone) {
-			outcome = event.Outcome(cc.outcome) // busy, no_answer
+		if cc := c.campaign; cc != nil {
+			outcome = event.Outcome(cc.outcome) // busy, no_answer, ...
 		}
 		c.end(outcome, by, "customer not reached: "+err.Error())
 		return

@@ -135,7 +135,7 @@ func (c *Call) queued(ctx context.Context) {
 		digits = leg.Media().Digits()
 	}
 	var drop <-chan time.Time
-	if cc := c.campaign; cc != nil { // a person a campaign reached waits 2 s at most, hearing nothing
+	if cc := c.campaign; cc != nil && cc.waiting { // a person a campaign reached waits 2 s at most, hearing nothing
 		announce, maxWait, empty, digits = nil, nil, nil, nil
 		t := time.NewTimer(time.Until(cc.dropAt))
 		defer t.Stop()

@@ -106,6 +106,12 @@ func (c *Config) AgentByExtension(ext string) (Agent, bool) {
 	return Agent{}, false
 }
 
+// CampaignByNameOr returns the named campaign, or a zero one.
+func (c *Config) CampaignByNameOr(name string) Campaign {
+	k, _ := c.CampaignByName(name)
+	return k
+}
+
 // OutboundMode is the campaign's mode, parsed (validation checked it).
 func (k Campaign) OutboundMode() outbound.Mode {
 	m, _ := outbound.ParseMode(k.Mode)
@@ -176,7 +182,7 @@ func (c *Config) campaignDefaults() {
 
 func (c *Config) validateCampaigns(v *validator) {
 	seen := map[string]bool{}
-	outcomes := []string{string(outbound.Busy), string(outbound.NoAnswer), string(outbound.Machine), string(outbound.Failed), "dropped"}
+	outcomes := []string{string(outbound.Busy), string(outbound.NoAnswer), string(outbound.Machine), string(outbound.Failed), string(outbound.Invalid), "dropped"}
 	for i, k := range c.Campaigns {
 		what := fmt.Sprintf("campaign %q", k.Name)
 		at := func(field string) []any { return []any{"campaigns", i, field} }

@@ -568,6 +568,12 @@ func (c *Config) Sounds() []string {
 			out = append(out, s)
 		}
 	}
+	for _, k := range c.Campaigns {
+		add(k.Identification)
+		if k.AMD.Machine == AMDMessage {
+			add(k.AMD.Message)
+		}
+	}
 	for _, q := range c.Queues {
 		add(q.Music)
 		add(q.OptionsPrompt)

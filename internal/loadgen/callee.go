@@ -60,8 +60,8 @@ type CalleeConfig struct {
 	AnswerRate, MachineRate, BusyRate float64
 	// Ring is the time before an answer or a busy.
 	Ring sim.Dist
-	// Talk is how long a person stays on the line after answering (they
-	// hang up then, if the server has not).
+	// Talk is how long a person stays on the line after answering, 4 s
+	// at least (they hang up then, if the server has not).
 	Talk sim.Dist
 	// Numbers fixes the behavior of some numbers (tests).
 	Numbers map[string]Behavior
@@ -97,6 +97,9 @@ type CalleeReport struct {
 	Concurrent int          `json:"peak_concurrent_calls"`
 	List       []CalleeCall `json:"list,omitempty"`
 }
+
+// minStay is the least a person stays on the line after answering.
+const minStay = 4 * time.Second
 
 // maxCalleeCalls bounds the calls a callee remembers.
 const maxCalleeCalls = 100_000
@@ -357,7 +360,7 @@ func (c *Callee) serve(dlg *sipgo.DialogServerSession, cid string, sess media.Se
 	}
 	rec.Answered = true
 	answered := time.Now()
-	stay := talk
+	stay := max(talk, minStay) // a person says hello and waits a moment at least
 	if b == AnswerMachine {
 		stay = 30 * time.Second
 		ep.Play(c.cfg.Greeting)

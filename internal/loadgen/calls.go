@@ -271,6 +271,7 @@ func (g *Generator) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 			return
 		}
 		answered = true
+		g.agentAns.Add(1)
 		g.conn.Add(1)
 		defer g.conn.Add(-1)
 		g.mu.Lock()
@@ -332,6 +333,7 @@ func (g *Generator) finish() Report {
 	r := g.rep
 	r.Placed, r.Answered, r.Abandoned, r.Failed = int(g.placed.Load()), int(g.answered.Load()), int(g.abandons.Load()), int(g.failed.Load())
 	r.CallSeconds = time.Duration(g.callNanos.Load()).Seconds()
+	r.AgentCalls = int(g.agentAns.Load())
 	for i := range g.phase {
 		g.phase[i].finish()
 		r.Refused503 += g.phase[i].Refused503

@@ -63,6 +63,10 @@ type Config struct {
 	HoldRate float64
 	HoldFor  time.Duration
 	Recover  int
+	// AgentsFor, with Calls 0, makes the run agents only: they stay
+	// registered this long and answer what the server offers them (the
+	// calls of an outbound campaign).
+	AgentsFor time.Duration
 }
 
 // Report is what a run measured.
@@ -92,6 +96,8 @@ type Report struct {
 	Duration    time.Duration `json:"-"`
 	Seconds     float64       `json:"duration_seconds"`
 	Errors      []string      `json:"errors,omitempty"`
+	// AgentCalls is the calls the agents answered.
+	AgentCalls int `json:"agent_calls"`
 	// Overload is the phases of a run with Config.Hold.
 	Overload *OverloadReport `json:"overload,omitempty"`
 }
@@ -133,6 +139,7 @@ type Generator struct {
 	peak     atomic.Int64
 	placed   atomic.Int64
 	answered atomic.Int64
+	agentAns atomic.Int64
 	abandons atomic.Int64
 	failed   atomic.Int64
 	refusals atomic.Int64
@@ -262,9 +269,15 @@ func (g *Generator) Run(ctx context.Context) (Report, error) {
 	g.start = start
 	g.mu.Unlock()
 	rng := rand.New(rand.NewPCG(g.cfg.Seed, 77))
-	if g.cfg.Hold > 0 {
+	switch {
+	case g.cfg.Calls == 0 && g.cfg.AgentsFor > 0:
+		select { // agents only: they answer what comes
+		case <-time.After(g.cfg.AgentsFor):
+		case <-ctx.Done():
+		}
+	case g.cfg.Hold > 0:
 		g.runOverload(ctx, rng, start)
-	} else {
+	default:
 		var wg sync.WaitGroup
 		next := 0
 		g.place(ctx, &wg, rng, phaseMain, g.cfg.Calls, g.cfg.CallsPerSecond, true, start, &next)

@@ -58,7 +58,7 @@ func (c campaigns) status(ctx context.Context, k config.Campaign) (api.CampaignS
 	if err != nil {
 		return api.CampaignStatus{}, err
 	}
-	rolling, err := st.CampaignCounts(ctx, "", time.Now().Add(-outbound.RollingWindow))
+	rolling, err := st.CampaignCounts(ctx, k.Name, time.Now().Add(-outbound.RollingWindow))
 	if err != nil {
 		return api.CampaignStatus{}, err
 	}
@@ -191,6 +191,9 @@ func (c campaigns) Preview(ctx context.Context, name, agent string) (store.Campa
 	}
 	var checkErr error
 	ct, ok, err := c.n.st.PreviewContact(ctx, name, agent, time.Now(), func(ct store.CampaignContact) bool {
+		if ct.Agent != "" && ct.Agent != agent {
+			return false // a callback scheduled for another agent
+		}
 		ok, err := c.n.dialer.callable(ctx, k, &ct, time.Now())
 		if err != nil {
 			checkErr = err
@@ -247,6 +250,25 @@ func (c campaigns) held(ctx context.Context, name, agent string) (store.Campaign
 		return ct, false, fmt.Errorf("%w: ask for the next contact first (GET .../preview)", api.ErrNoPreview)
 	}
 	return ct, true, nil
+}
+
+func (c campaigns) ScheduleCallback(ctx context.Context, name, number string, at time.Time, agent, by string) error {
+	if _, err := c.campaign(name); err != nil {
+		return err
+	}
+	n := outbound.Normalize(number)
+	found, ok, err := c.n.st.ScheduleCallback(ctx, name, n, at, agent)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return fmt.Errorf("%w: %s in %s", api.ErrNoContact, number, name)
+	case !ok:
+		return fmt.Errorf("%w: %s", api.ErrContactBusy, number)
+	}
+	c.n.log.Info("campaign callback scheduled", "campaign", name, "number", n, "at", at, "agent", agent, "by", by)
+	c.n.dialer.poke()
+	return nil
 }
 
 func (c campaigns) PreviewSkip(ctx context.Context, name, agent, reason string) error {

@@ -26,6 +26,7 @@ func (n *Node) clusterMember() *cluster.Member {
 		OnLost: func(node string) {
 			n.acd.NodeLost(node)
 			go n.adoptCallbacks(node)
+			go n.adoptContacts(node)
 		},
 	})
 }
@@ -47,6 +48,19 @@ func (n *Node) adoptCallbacks(lost string) {
 	}
 	restored := n.mgr.RestoreCallbacks(n.ready, cbs)
 	n.log.Warn("took over a lost node's pending callbacks", "node", lost, "callbacks", restored, "stored", len(cbs))
+}
+
+// adoptContacts makes pending again the campaign contacts a lost node was
+// dialling (the leader does, when it finds the node lost): their calls
+// died with it, and the attempt counts.
+func (n *Node) adoptContacts(lost string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if c, err := n.st.ResetDialingOf(ctx, lost); err != nil {
+		n.log.Error("a lost node's campaign contacts stay dialling", "node", lost, "err", err)
+	} else if c > 0 {
+		n.log.Warn("a lost node's campaign contacts are pending again", "node", lost, "contacts", c)
+	}
 }
 
 // nodeEndpoints are this node's endpoints for the other nodes under

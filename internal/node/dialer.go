@@ -3,10 +3,12 @@ package node
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	acdpkg "github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/outbound"
@@ -31,16 +33,27 @@ type dialer struct {
 	busy map[string]int
 
 	// owned by run
-	runs    map[string]*campaignRun
-	rolling outbound.Counts
-	rollAt  time.Time
+	runs map[string]*campaignRun
 }
 
 // campaignRun is a campaign's runtime state.
 type campaignRun struct {
 	pacer *outbound.Pacer
 	calls map[string]*dialedCall // by call ID
+	// rolling is the campaign's live answers and drops of the last 30
+	// days, read from the store every rollEvery.
+	rolling outbound.Counts
+	rollAt  time.Time
+	// failures counts the calls in a row the network could not place: at
+	// maxFailures the campaign is paused (a trunk down would otherwise
+	// burn the list).
+	failures int
 }
+
+const (
+	rollEvery   = 30 * time.Second
+	maxFailures = 20
+)
 
 // dialedCall is one call a campaign placed, as far as it has got.
 type dialedCall struct {
@@ -119,11 +132,6 @@ func (d *dialer) tick(ctx context.Context) {
 	}
 	cfg := d.n.current()
 	now := time.Now()
-	if now.Sub(d.rollAt) > 30*time.Second {
-		if c, err := d.n.st.CampaignCounts(ctx, "", now.Add(-outbound.RollingWindow)); err == nil {
-			d.rolling, d.rollAt = outbound.Counts{Live: c.Live, Dropped: c.Abandoned}, now
-		}
-	}
 	for _, k := range cfg.Campaigns {
 		run, err := d.n.st.CampaignRun(ctx, k.Name)
 		if err != nil {
@@ -137,10 +145,15 @@ func (d *dialer) tick(ctx context.Context) {
 	}
 }
 
-func (d *dialer) runOf(k config.Campaign) *campaignRun {
+func (d *dialer) runOf(ctx context.Context, k config.Campaign) *campaignRun {
 	r, ok := d.runs[k.Name]
 	if !ok {
 		r = &campaignRun{pacer: outbound.NewPacer(k.Pacer()), calls: map[string]*dialedCall{}}
+		// the campaign's drops so far count, after a restart or a change
+		// of leader too
+		if c, err := d.n.st.CampaignCounts(ctx, k.Name, time.Time{}); err == nil {
+			r.pacer.Seed(outbound.Counts{Live: c.Live, Dropped: c.Abandoned})
+		}
 		d.runs[k.Name] = r
 	} else if r.pacer.Config().Mode != k.OutboundMode() || r.pacer.Config().Ratio != k.Ratio ||
 		r.pacer.Config().AbandonTarget != k.AbandonTarget || r.pacer.Config().MaxLines != k.MaxLines {
@@ -151,17 +164,35 @@ func (d *dialer) runOf(k config.Campaign) *campaignRun {
 
 // dial places the lines the campaign's pacer asks for now.
 func (d *dialer) dial(ctx context.Context, cfg *config.Config, k config.Campaign, now time.Time) {
-	r := d.runOf(k)
+	r := d.runOf(ctx, k)
+	if now.Sub(r.rollAt) > rollEvery {
+		if c, err := d.n.st.CampaignCounts(ctx, k.Name, now.Add(-outbound.RollingWindow)); err == nil {
+			r.rolling, r.rollAt = outbound.Counts{Live: c.Live, Dropped: c.Abandoned}, now
+		}
+	}
 	acd := d.n.mgr.ACD()
 	_, _, free, err := acd.Staffing(k.Queue)
 	if err != nil {
 		return
 	}
-	st := outbound.State{Free: free, Rolling: d.rolling}
+	st := outbound.State{Free: free, Rolling: r.rolling}
+	// The queue's agents at work, and when those in wrap-up will be free.
+	for _, a := range acd.Agents() {
+		if !slices.Contains(a.Queues, k.Queue) {
+			continue
+		}
+		switch a.State {
+		case acdpkg.OnCall, acdpkg.OnHold, acdpkg.Ringing:
+			st.Busy++
+		case acdpkg.WrapUp:
+			st.Busy++
+			if a.WrapUpUntil != nil {
+				st.FreeIn = append(st.FreeIn, max(0, a.WrapUpUntil.Sub(now)))
+			}
+		}
+	}
 	for _, c := range r.calls {
 		switch {
-		case c.stage == call.StageConnected:
-			st.Busy++
 		case c.stage == call.StageDecided && c.outcome.Live():
 			st.Waiting++
 		case c.stage == "" || c.stage == call.StageAnswered:
@@ -194,10 +225,16 @@ func (d *dialer) dial(ctx context.Context, cfg *config.Config, k config.Campaign
 		if !ok {
 			continue
 		}
+		if c.Agent != "" { // a callback scheduled for a named agent: their phone first, when they are free
+			d.callBack(ctx, r, k, c)
+			continue
+		}
 		c.State, c.Attempts = store.ContactDialing, c.Attempts+1
-		if err := d.n.st.UpdateContact(ctx, k.Name, c); err != nil {
+		if claimed, err := d.n.st.ClaimContact(ctx, k.Name, c.Number, c.Attempts); err != nil {
 			d.log.Error("claim a contact", "campaign", k.Name, "number", c.Number, "err", err)
 			return
+		} else if !claimed {
+			continue // an agent previewing it, or another node: not ours
 		}
 		contact := c
 		id, err := d.n.mgr.DialCampaign(call.CampaignDial{Campaign: k, Number: c.Number, Fields: c.Fields, Attempt: c.Attempts,
@@ -208,12 +245,40 @@ func (d *dialer) dial(ctx context.Context, cfg *config.Config, k config.Campaign
 			d.log.Warn("campaign call not placed", "campaign", k.Name, "number", c.Number, "err", err)
 			c.State, c.Attempts = store.ContactPending, c.Attempts-1
 			c.NextAt = now.Add(time.Minute)
-			_ = d.n.st.UpdateContact(ctx, k.Name, c)
+			if err := d.n.st.UpdateContact(ctx, k.Name, c); err != nil {
+				d.log.Error("give a contact back", "campaign", k.Name, "number", c.Number, "err", err)
+			}
 			return // busy or shutting down: try again later
 		}
 		r.calls[id] = &dialedCall{contact: c}
 		lines--
 	}
+	d.setBusy(k.Name, len(r.calls))
+}
+
+// callBack places a callback scheduled for a named agent once they are
+// available: their phone rings, then the contact (as a preview call). It
+// waits, not counted, while the agent is busy or away.
+func (d *dialer) callBack(ctx context.Context, r *campaignRun, k config.Campaign, c store.CampaignContact) {
+	if a, ok := d.n.mgr.ACD().Agent(c.Agent); !ok || a.State != acdpkg.Available {
+		return
+	}
+	c.State, c.Attempts = store.ContactDialing, c.Attempts+1
+	if claimed, err := d.n.st.ClaimContact(ctx, k.Name, c.Number, c.Attempts); err != nil || !claimed {
+		return
+	}
+	contact := c
+	id, err := d.n.mgr.PreviewDial(c.Agent, call.CampaignDial{Campaign: k, Number: c.Number, Fields: c.Fields, Attempt: c.Attempts,
+		Report: func(rep call.CampaignReport) { d.report(dialReport{campaign: k.Name, contact: contact, CampaignReport: rep}) }})
+	if err != nil {
+		d.log.Warn("scheduled callback not placed", "campaign", k.Name, "agent", c.Agent, "err", err)
+		c.State, c.Attempts, c.NextAt = store.ContactPending, c.Attempts-1, time.Now().Add(30*time.Second)
+		if err := d.n.st.UpdateContact(ctx, k.Name, c); err != nil {
+			d.log.Error("give a callback back", "campaign", k.Name, "err", err)
+		}
+		return
+	}
+	r.calls[id] = &dialedCall{contact: c}
 	d.setBusy(k.Name, len(r.calls))
 }
 
@@ -244,9 +309,19 @@ func (d *dialer) callable(ctx context.Context, k config.Campaign, c *store.Campa
 		d.skip(ctx, k, *c, "window")
 		return false, nil
 	}
-	list, blocked, err := d.n.st.DNCMatch(ctx, c.Number)
-	if err != nil {
-		return false, err
+	var (
+		list    string
+		blocked bool
+	)
+	for _, form := range dncForms(c.Number) {
+		l, b, err := d.n.st.DNCMatch(ctx, form)
+		if err != nil {
+			return false, err
+		}
+		if b {
+			list, blocked = l, true
+			break
+		}
 	}
 	if blocked {
 		c.State, c.LastOutcome = store.ContactDone, "dnc:"+list
@@ -254,6 +329,19 @@ func (d *dialer) callable(ctx context.Context, k config.Campaign, c *store.Campa
 		return false, nil
 	}
 	return true, nil
+}
+
+// dncForms are the forms of a number a do-not-call entry may be written
+// in: as it is, and for a North American number with and without its
+// country code 1 (the lists write both ways).
+func dncForms(n string) []string {
+	switch {
+	case len(n) == 11 && n[0] == '1':
+		return []string{n, n[1:]}
+	case len(n) == 10 && n[0] >= '2':
+		return []string{n, "1" + n}
+	}
+	return []string{n}
 }
 
 // skip records a contact skipped at the moment it was due, and why.
@@ -273,13 +361,21 @@ func (d *dialer) setBusy(campaign string, n int) {
 	d.mu.Unlock()
 }
 
-// report hands a call's report to run. After run has stopped (the node
-// shuts down) reports are dropped: the calls' records say how they ended,
-// and the next start makes their contacts pending again.
+// report hands a call's report to run; after run has stopped (the node
+// shuts down while calls end) only the ends matter.
 func (d *dialer) report(r dialReport) {
 	select {
 	case d.reports <- r:
 	case <-d.stopped:
+		// The node is shutting down: the pacer is gone, but the attempt is
+		// still recorded and the contact's next attempt set, from the
+		// call's goroutine.
+		if r.Stage == call.StageEnded {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			live := r.Outcome.Live() && (r.Dropped || r.Record.ConnectedAt != nil)
+			d.finished(ctx, r, live)
+		}
 	}
 }
 
@@ -292,7 +388,7 @@ func (d *dialer) handle(ctx context.Context, rep dialReport) {
 		if !ok {
 			k = config.Campaign{Name: rep.campaign, Mode: string(outbound.Preview)} // removed from the setup meanwhile
 		}
-		run = d.runOf(k)
+		run = d.runOf(ctx, k)
 	}
 	c := run.calls[rep.CallID]
 	if c == nil {
@@ -310,11 +406,29 @@ func (d *dialer) handle(ctx context.Context, rep dialReport) {
 	case call.StageEnded:
 		delete(run.calls, rep.CallID)
 		d.setBusy(rep.campaign, len(run.calls))
+		if rep.Outcome == "" { // never dialled (a preview agent's phone was not reached)
+			d.giveBack(ctx, rep)
+			return
+		}
+		if rep.Outcome == outbound.Failed {
+			run.failures++
+			if run.failures == maxFailures {
+				d.log.Error("campaign paused: the network could not place its calls", "campaign", rep.campaign, "failures_in_a_row", maxFailures)
+				if err := d.n.st.SetCampaignRun(ctx, rep.campaign, store.CampaignRun{State: store.CampaignPaused, At: time.Now(), Actor: "system: calls failing"}); err != nil {
+					d.log.Error("pause a failing campaign", "campaign", rep.campaign, "err", err)
+				}
+			}
+		} else {
+			run.failures = 0
+		}
 		if prev == "" || prev == call.StageAnswered { // never decided: unanswered, or hung up during AMD
 			run.pacer.Attempted(rep.Outcome, rep.Ring)
 		}
 		live := rep.Outcome.Live()
 		switch {
+		case rep.Dropped && !live:
+			// a machine sent to agents (amd: connect) that none took: not
+			// a person abandoned
 		case rep.Dropped:
 			run.pacer.Dropped()
 		case rep.Record.ConnectedAt != nil:
@@ -335,7 +449,7 @@ func (d *dialer) handle(ctx context.Context, rep dialReport) {
 func (d *dialer) finished(ctx context.Context, rep dialReport, live bool) {
 	st := d.n.st
 	a := store.Attempt{Campaign: rep.campaign, Number: rep.contact.Number, CallID: rep.CallID, At: rep.Record.ArrivedAt,
-		Outcome: string(rep.Outcome), AMD: rep.AMD, Live: live, Dropped: rep.Dropped, Agent: rep.Agent}
+		Outcome: string(rep.Outcome), AMD: rep.AMD, Live: live, Dropped: rep.Dropped && live, Agent: rep.Agent}
 	if err := st.RecordAttempt(ctx, a); err != nil {
 		d.log.Error("record an attempt", "campaign", rep.campaign, "err", err)
 	}
@@ -349,11 +463,15 @@ func (d *dialer) finished(ctx context.Context, rep dialReport, live bool) {
 	case rep.Dropped:
 		key = "dropped"
 	case rep.Record.ConnectedAt != nil:
-		key = "connected" // an agent talked to them: done, unless a disposition says otherwise (disposed)
+		key = "connected" // an agent talked to them: done, unless a disposition says otherwise
+		if disp, err := st.GetDisposition(ctx, rep.CallID); err == nil && disp.Code != "" {
+			key = disp.Code // saved during the call: its rule applies now
+		}
 	case rep.Outcome == outbound.Human || rep.Outcome == outbound.Unknown:
 		key = "hung_up"
 	}
 	c.LastOutcome = key
+	c.Agent = "" // a scheduled callback is placed; what follows is the campaign's
 	maxAttempts := c.Attempts
 	var rules map[string]outbound.Rule
 	if ok {
@@ -374,10 +492,18 @@ func (d *dialer) finished(ctx context.Context, rep dialReport, live bool) {
 }
 
 // disposed applies a disposition's rule to a campaign call's contact: a
-// retry (a "call back tomorrow"), or the do-not-call list.
+// retry (a "call back tomorrow"), or the do-not-call list. One saved while
+// the call is up waits for its end (finished applies it then).
 func (d *dialer) disposed(ctx context.Context, callID, code string) {
 	rec, _, err := d.n.st.GetCall(ctx, callID)
-	if err != nil {
+	if err != nil || rec.EndedAt == nil {
+		if err == nil && rec.EndedAt == nil {
+			if rule, ok := d.ruleOf(rec.Source, code); ok && rule.DNC {
+				if _, err := (campaigns{d.n}).AddDNC(ctx, rec.Caller, "disposition:"+code); err != nil {
+					d.log.Error("disposition's do-not-call", "call", callID, "err", err)
+				}
+			}
+		}
 		return
 	}
 	name, ok := strings.CutPrefix(rec.Source, "campaign:")
@@ -410,5 +536,39 @@ func (d *dialer) disposed(ctx context.Context, callID, code string) {
 	}
 	if err := d.n.st.UpdateContact(ctx, name, c); err != nil {
 		d.log.Error("a disposition's retry", "campaign", name, "err", err)
+	}
+}
+
+// ruleOf is the rule a disposition code has in the campaign a call's
+// source names ("campaign:NAME").
+func (d *dialer) ruleOf(source, code string) (outbound.Rule, bool) {
+	name, ok := strings.CutPrefix(source, "campaign:")
+	if !ok {
+		return outbound.Rule{}, false
+	}
+	k, ok := d.n.current().CampaignByName(name)
+	if !ok {
+		return outbound.Rule{}, false
+	}
+	r, ok := k.Rules()[code]
+	return r, ok
+}
+
+// giveBack returns a contact whose call never dialled it (a preview
+// agent's phone was not reached) to its agent's preview, its attempt not
+// spent.
+func (d *dialer) giveBack(ctx context.Context, rep dialReport) {
+	c, found, err := d.n.st.Contact(ctx, rep.campaign, rep.contact.Number)
+	if err != nil || !found {
+		return
+	}
+	c.State, c.Attempts = store.ContactPreviewing, max(0, c.Attempts-1)
+	if run, _ := d.n.st.CampaignRun(ctx, rep.campaign); c.Agent == "" || run.State != store.CampaignRunning ||
+		d.n.current().CampaignByNameOr(rep.campaign).OutboundMode() != outbound.Preview {
+		c.State = store.ContactPending // a scheduled callback: again once the agent is free
+		c.NextAt = time.Now().Add(30 * time.Second)
+	}
+	if err := d.n.st.UpdateContact(ctx, rep.campaign, c); err != nil {
+		d.log.Error("give a contact back", "campaign", rep.campaign, "err", err)
 	}
 }

@@ -62,6 +62,7 @@ func TestCampaignDialsOverTheTrunk(t *testing.T) {
 	callee, addr := startCallee(t, map[string]loadgen.Behavior{
 		"5550001": loadgen.AnswerHuman, "5550002": loadgen.Busy, "5550003": loadgen.AnswerMachine, "5550004": loadgen.AnswerHuman,
 		"5550011": loadgen.AnswerHuman, "5550012": loadgen.AnswerHuman, "5550013": loadgen.AnswerHuman,
+		"5550031": loadgen.AnswerMachine,
 	})
 	n, _ := reloadable(t, nodetest.Demo(t, `outbound: {host: "127.0.0.1:5080", transport: udp}`, fmt.Sprintf(`outbound: {host: %q, transport: udp}`, addr)))
 	sup := nodetest.Supervisor
@@ -105,10 +106,47 @@ func TestCampaignDialsOverTheTrunk(t *testing.T) {
 	if c, _ := calleeCall(callee, "5550001"); !c.Answered || c.Heard < 0.5 {
 		t.Fatalf("the person did not hear the agent: %+v", c)
 	}
-	rec := n.EndedCall(t, 10*time.Second, func(c nodetest.CallRecord) bool { return c.Caller == "5550003" })
-	if ks := strings.Join(rec.Kinds(), " "); !strings.Contains(ks, "campaign_dial") || !strings.Contains(ks, "amd") {
-		t.Fatalf("the machine's events: %s", ks)
+	amdOf := func(rec nodetest.CallRecord) string {
+		for _, e := range rec.Events {
+			if e.Kind == "amd" {
+				return e.Detail
+			}
+		}
+		return ""
 	}
+	rec := n.EndedCall(t, 10*time.Second, func(c nodetest.CallRecord) bool { return c.Caller == "5550003" })
+	if ks := strings.Join(rec.Kinds(), " "); !strings.Contains(ks, "campaign_dial") || !strings.HasPrefix(amdOf(rec), "decision=machine") {
+		t.Fatalf("the machine's events: %s; amd %q", ks, amdOf(rec))
+	}
+	if rec := n.EndedCall(t, 10*time.Second, func(c nodetest.CallRecord) bool { return c.Caller == "5550001" }); !strings.HasPrefix(amdOf(rec), "decision=human") {
+		t.Fatalf("the person's AMD: %q", amdOf(rec))
+	}
+
+	// A callback the person asked for, scheduled for agent 1001: their
+	// phone rings first, then the person (attempts used up or not).
+	at := time.Now().UTC().Format(time.RFC3339)
+	if code, _, out := jsonRequest(t, n, nodetest.Credential{User: "1001", Password: "demo1001"}, "POST", "/api/v1/campaigns/renewals/contacts/5550001/callback", `{"at": "`+at+`"}`); code != 200 || out["agent"] != "1001" {
+		t.Fatalf("schedule a callback: %d %v", code, out)
+	}
+	if code, _, _ := jsonRequest(t, n, sup, "POST", "/api/v1/campaigns/renewals/contacts/5559999/callback", `{"at": "`+at+`"}`); code != 404 {
+		t.Fatalf("a callback to no contact: %d", code)
+	}
+	nodetest.WaitFor(t, 20*time.Second, "the callback placed and ended", func() bool {
+		for _, c := range n.Calls() {
+			if c.Source == "campaign:renewals" && c.Caller == "5550001" && c.Agent == "1001" && c.Outcome == "answered" && c.ID != "" {
+				if k, _ := calleeCall(callee, "5550001"); k.Number != "" {
+					count := 0
+					for _, x := range callee.Calls() {
+						if x.Number == "5550001" {
+							count++
+						}
+					}
+					return count == 2
+				}
+			}
+		}
+		return false
+	})
 
 	// Power, 3 lines for the one agent: 3 people answer, one is connected,
 	// the others are dropped with the identification message.
@@ -132,6 +170,20 @@ func TestCampaignDialsOverTheTrunk(t *testing.T) {
 		}
 	}
 
+	// A machine is left the campaign's message after its beep.
+	if code, _, out := jsonRequest(t, n, sup, "POST", "/api/v1/campaigns", `{"name": "msg", "mode": "progressive", "queue": "sales", "caller_id": "5550100", "window": {"start": "00:00", "end": "24:00"}, "max_attempts": 1, "amd": {"machine": "message", "message": "outbound-message"}}`); code != 201 {
+		t.Fatalf("create msg: %d %v", code, out)
+	}
+	jsonRequest(t, n, sup, "POST", "/api/v1/campaigns/msg/contacts", "number\n5550031\n", "Content-Type", "text/csv")
+	jsonRequest(t, n, sup, "POST", "/api/v1/campaigns/msg/start", "")
+	rec = n.EndedCall(t, 40*time.Second, func(c nodetest.CallRecord) bool { return c.Caller == "5550031" })
+	if ks := strings.Join(rec.Kinds(), " "); rec.Outcome != "machine" || !strings.Contains(ks, "machine_message") {
+		t.Fatalf("the machine's message: %s %s", rec.Outcome, ks)
+	}
+	if c, _ := calleeCall(callee, "5550031"); c.Heard < 3 {
+		t.Fatalf("the machine recorded %.1f s of the message", c.Heard)
+	}
+
 	// The reports: per campaign, and the compliance report with each drop.
 	span := "from=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) + "&to=" + time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
 	code, _, rep := jsonRequest(t, n, sup, "GET", "/api/v1/reports/campaigns?interval=1h&"+span, "")
@@ -139,7 +191,7 @@ func TestCampaignDialsOverTheTrunk(t *testing.T) {
 	for _, c := range rep["campaigns"].([]any) {
 		totals[c.(map[string]any)["campaign"].(string)] = c.(map[string]any)
 	}
-	if r := totals["renewals"]; code != 200 || r["attempts"] != 3.0 || r["connected"] != 1.0 || r["right_party_contacts"] != 1.0 ||
+	if r := totals["renewals"]; code != 200 || r["attempts"] != 4.0 || r["connected"] != 2.0 || r["right_party_contacts"] != 2.0 || // with the callback
 		r["amd"].(map[string]any)["machine"] != 1.0 || r["busy"] != 1.0 || r["dnc_skipped"] != 1.0 || r["list_penetration"] != 0.75 {
 		t.Fatalf("campaign report: %d %v", code, r)
 	}

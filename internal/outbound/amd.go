@@ -71,6 +71,9 @@ type AMDConfig struct {
 	Total time.Duration
 }
 
+// Defaults is c with its zero fields set to their defaults.
+func (c AMDConfig) Defaults() AMDConfig { return c.withDefaults() }
+
 func (c AMDConfig) withDefaults() AMDConfig {
 	if c.InitialSilence <= 0 {
 		c.InitialSilence = defaultInitialSilence

@@ -98,11 +98,10 @@ func ParseContacts(r io.Reader, mapping map[string]string) ([]Contact, []RowErro
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				bad = append(bad, RowError{Line: pe.Line, Reason: pe.Err.Error()})
-				if errors.Is(pe.Err, csv.ErrFieldCount) {
-					continue
+				if len(out)+len(bad) >= MaxImportRows {
+					return out, bad, fmt.Errorf("the list has more than %d rows; split it", MaxImportRows)
 				}
-				// a quote left open swallows the rest: nothing more to read
-				break
+				continue // the reader goes on with the next row (a quote left open takes the rest with it)
 			}
 			return out, bad, fmt.Errorf("read the list: %w", err)
 		}

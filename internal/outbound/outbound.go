@@ -56,9 +56,11 @@ const (
 	NoAnswer Outcome = "no_answer"
 	// Busy: the number was busy (486, 600).
 	Busy Outcome = "busy"
-	// Failed: the network refused the call (4xx/5xx other than busy, no
-	// route, a bad number).
+	// Failed: the network could not place the call (5xx, no route): the
+	// contact is tried again later.
 	Failed Outcome = "failed"
+	// Invalid: the number does not exist (404, 410, 484, 604): never again.
+	Invalid Outcome = "invalid_number"
 )
 
 // Live reports whether the outcome is an answer by a person (or one AMD

@@ -119,6 +119,12 @@ func TestWindow(t *testing.T) {
 			}
 		})
 	}
+	// A start inside the spring-forward gap (02:30 does not exist that
+	// day) opens the same day, past the gap (03:30 EDT).
+	gap := Window{Start: 2*60 + 30, End: 21 * 60}
+	if next, ok := gap.NextOpen(at("2026-03-08T06:00:00Z"), ny); !ok || !next.Equal(at("2026-03-08T07:30:00Z")) {
+		t.Fatalf("the DST gap: %v %v", next.UTC(), ok)
+	}
 	weekdays := Window{Start: 9 * 60, End: 17 * 60, Days: []time.Weekday{time.Monday}}
 	if next, ok := weekdays.NextOpen(at("2026-12-01T10:00:00Z"), time.UTC); !ok || !next.Equal(at("2026-12-07T09:00:00Z")) {
 		t.Fatalf("next Monday: %v %v", next, ok)
@@ -180,16 +186,18 @@ func TestParseContacts(t *testing.T) {
 		"Di,555 010 0002,,dup\n" +
 		"Ed,5550100003,Mars/Olympus,x\n" +
 		"Fay,5550100004\n" +
-		"Gil,5550100005,,\"bronze\"\n"
+		"Gil,5550100005,,\"bronze\"\n" +
+		"Hal,5550100006,,a \"stray quote\n" +
+		"Ivy,5550100007,,ok\n"
 	cs, bad, err := ParseContacts(strings.NewReader(list), map[string]string{"Phone": "number"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 3 || cs[0].Number != "442079460001" || cs[0].Zone != "Europe/London" || cs[0].Fields["plan"] != "gold" ||
+	if len(cs) != 4 || cs[3].Number != "5550100007" || cs[0].Number != "442079460001" || cs[0].Zone != "Europe/London" || cs[0].Fields["plan"] != "gold" ||
 		cs[1].Zone != "America/Chicago" || cs[1].Fields["name"] != "Bob" || cs[2].Number != "5550100005" || cs[2].Zone != "" {
 		t.Fatalf("contacts: %+v", cs)
 	}
-	want := []int{4, 5, 6, 7}
+	want := []int{4, 5, 6, 7, 9} // the stray quote's row alone; the reader goes on
 	if len(bad) != len(want) {
 		t.Fatalf("row errors: %v", bad)
 	}
@@ -247,7 +255,8 @@ func TestNext(t *testing.T) {
 		{string(Busy), 1, true, time.Minute},           // the campaign's rule
 		{string(NoAnswer), 1, true, 2 * time.Hour},     // the default
 		{string(NoAnswer), 3, false, 0},                // attempts used up
-		{string(Failed), 1, false, 0},                  // final
+		{string(Failed), 1, true, 30 * time.Minute},    // the network's trouble: later
+		{string(Invalid), 1, false, 0},                 // final
 		{"callback_tomorrow", 1, true, 24 * time.Hour}, // a disposition's rule
 		{"sale", 1, false, 0},                          // a disposition with none: done
 	} {

@@ -179,6 +179,10 @@ func (p *Pacer) Handled(d time.Duration) {
 // Campaign is the campaign's live answers and drops so far.
 func (p *Pacer) Campaign() Counts { return p.campaign }
 
+// Seed sets the campaign's live answers and drops before this pacer (a
+// restart, another node leading before): they count towards its guard.
+func (p *Pacer) Seed(c Counts) { p.campaign = c }
+
 // LiveRate is the estimated share of attempts a person answers.
 func (p *Pacer) LiveRate() float64 { return p.liveRate }
 

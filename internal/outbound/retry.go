@@ -18,14 +18,16 @@ type Rule struct {
 
 // DefaultRules are VICIdial-like lead recycling: busy again in 10
 // minutes, no answer in 2 hours, a machine in 4 hours, a dropped call (the
-// person heard the identification message) in an hour; a failed call
-// (the network refused it) is not tried again.
+// person heard the identification message) in an hour, a call the network
+// could not place in 30 minutes; a number that does not exist is not
+// tried again.
 var DefaultRules = map[string]Rule{
 	string(Busy):     {Retry: 10 * time.Minute},
 	string(NoAnswer): {Retry: 2 * time.Hour},
 	string(Machine):  {Retry: 4 * time.Hour},
 	"dropped":        {Retry: time.Hour},
-	string(Failed):   {Final: true},
+	string(Failed):   {Retry: 30 * time.Minute},
+	string(Invalid):  {Final: true},
 }
 
 // Next is when a contact is tried again after an attempt whose outcome

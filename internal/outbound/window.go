@@ -79,9 +79,14 @@ func (w Window) NextOpen(t time.Time, loc *time.Location) (time.Time, bool) {
 	day := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
 	for i := range 15 {
 		d := day.AddDate(0, 0, i)
-		// the start of the day's window, in local time (a DST gap moves
-		// it on by the gap, which time.Date does)
+		// the start of the day's window, in local time; a start inside a
+		// DST gap (02:30 on the spring-forward day) does not exist, and
+		// time.Date may give the hour before it: the window opens at the
+		// end of the gap then
 		open := time.Date(d.Year(), d.Month(), d.Day(), w.Start/60, w.Start%60, 0, 0, loc)
+		if lt := open.In(loc); lt.Day() == d.Day() && lt.Hour()*60+lt.Minute() < w.Start {
+			open = open.Add(time.Hour)
+		}
 		if open.Before(t) {
 			continue
 		}

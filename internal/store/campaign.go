@@ -310,8 +310,8 @@ func (s *Store) UpdateContact(ctx context.Context, campaign string, c CampaignCo
 	if !c.NextAt.IsZero() {
 		next = ms(c.NextAt)
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, attempts = ?, next_at = ?, last_outcome = ?, agent = ?
- WHERE campaign = ? AND number = ?`, c.State, c.Attempts, next, c.LastOutcome, c.Agent, campaign, c.Number)
+	_, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, attempts = ?, next_at = ?, last_outcome = ?, agent = ?, node = ?
+ WHERE campaign = ? AND number = ?`, c.State, c.Attempts, next, c.LastOutcome, c.Agent, s.node, campaign, c.Number)
 	if err != nil {
 		return fmt.Errorf("store: update contact %s of %s: %w", c.Number, campaign, err)
 	}
@@ -344,12 +344,30 @@ func (s *Store) Contact(ctx context.Context, campaign, number string) (CampaignC
 	return c, true, nil
 }
 
-// ResetDialing makes pending again the contacts a stopped server was
-// dialling (their attempt counted; the call's record says how it ended).
-func (s *Store) ResetDialing(ctx context.Context) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ? WHERE state = ?`, ContactPending, ContactDialing)
+// ClaimContact marks a pending contact as being dialled by this node, with
+// its attempts; false when it is no longer pending (another dialler took
+// it, or an agent).
+func (s *Store) ClaimContact(ctx context.Context, campaign, number string, attempts int) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, attempts = ?, node = ? WHERE campaign = ? AND number = ? AND state = ?`,
+		ContactDialing, attempts, s.node, campaign, number, ContactPending)
 	if err != nil {
-		return 0, fmt.Errorf("store: reset dialling contacts: %w", err)
+		return false, fmt.Errorf("store: claim %s of %s: %w", number, campaign, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ResetDialing makes pending again the contacts this node was dialling
+// when it stopped (their attempt counted; a call that ended in time wrote
+// its outcome), at its next start.
+func (s *Store) ResetDialing(ctx context.Context) (int, error) { return s.ResetDialingOf(ctx, s.node) }
+
+// ResetDialingOf makes pending again the contacts node was dialling: this
+// node's at its start, a lost node's when the leader finds it lost.
+func (s *Store) ResetDialingOf(ctx context.Context, node string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ? WHERE state = ? AND node = ?`, ContactPending, ContactDialing, node)
+	if err != nil {
+		return 0, fmt.Errorf("store: reset %s's dialling contacts: %w", node, err)
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
@@ -525,4 +543,21 @@ func (s *Store) Drops(ctx context.Context, campaign string, from, to time.Time, 
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// ScheduleCallback makes a contact due at at, for agent ("" for any of the
+// campaign's agents): a callback the contact asked for. It is placed even
+// when the contact's attempts are used up. found is false for no such
+// contact; a contact being dialled now is not changed (ok false).
+func (s *Store) ScheduleCallback(ctx context.Context, campaign, number string, at time.Time, agent string) (found, ok bool, err error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, next_at = ?, agent = ?, last_outcome = 'callback_scheduled'
+ WHERE campaign = ? AND number = ? AND state <> ?`, ContactPending, ms(at), agent, campaign, number, ContactDialing)
+	if err != nil {
+		return false, false, fmt.Errorf("store: schedule a callback to %s: %w", number, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, true, nil
+	}
+	_, found, err = s.Contact(ctx, campaign, number)
+	return found, false, err
 }

@@ -106,8 +106,11 @@ func TestCampaignDialling(t *testing.T) {
 	if err := s.UpdateContact(ctx, "k", CampaignContact{Number: "1", State: ContactPending, Attempts: 1, NextAt: at.Add(time.Hour), LastOutcome: "busy"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateContact(ctx, "k", CampaignContact{Number: "3", State: ContactDialing, Attempts: 1}); err != nil {
-		t.Fatal(err)
+	if ok, err := s.ClaimContact(ctx, "k", "3", 1); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if ok, err := s.ClaimContact(ctx, "k", "3", 1); err != nil || ok {
+		t.Fatalf("claimed twice: %v %v", ok, err)
 	}
 	if due, err := s.DueContacts(ctx, "k", at, 10); err != nil || len(due) != 1 || due[0].Number != "2" {
 		t.Fatalf("due after updates: %+v %v", due, err)
