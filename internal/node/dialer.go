@@ -269,7 +269,9 @@ func (d *dialer) callBack(ctx context.Context, r *campaignRun, k config.Campaign
 	}
 	contact := c
 	id, err := d.n.mgr.PreviewDial(c.Agent, call.CampaignDial{Campaign: k, Number: c.Number, Fields: c.Fields, Attempt: c.Attempts,
-		Report: func(rep call.CampaignReport) { d.report(dialReport{campaign: k.Name, contact: contact, CampaignReport: rep}) }})
+		Report: func(rep call.CampaignReport) {
+			d.report(dialReport{campaign: k.Name, contact: contact, CampaignReport: rep})
+		}})
 	if err != nil {
 		d.log.Warn("scheduled callback not placed", "campaign", k.Name, "agent", c.Agent, "err", err)
 		c.State, c.Attempts, c.NextAt = store.ContactPending, c.Attempts-1, time.Now().Add(30*time.Second)
