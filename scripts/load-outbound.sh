@@ -28,7 +28,7 @@ go build -o bin/switchboard ./cmd/switchboard
 # examples/load.yaml with the demo's trunk to the called party, its own data
 sed -e 's|^    inbound_sources: \[127.0.0.0/8, "::1"\]|    inbound_sources: [127.0.0.0/8, "::1"]\n    outbound: {host: "127.0.0.1:5080", transport: udp}|' \
     -e "s|data_dir: ./switchboard-data-load|data_dir: $WORK/data|" examples/load.yaml > "$WORK/setup.yaml"
-./bin/switchboard serve --config "$WORK/setup.yaml" --log-level warn >"$WORK/server.log" 2>&1 &
+./bin/switchboard serve --config "$WORK/setup.yaml" --log-level info >"$WORK/server.log" 2>&1 &
 SERVER=$!
 PIDS+=("$SERVER")
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
@@ -87,3 +87,4 @@ res = {"seconds": round(secs, 1), "attempts": st["attempts"], "live": st["live"]
 json.dump(res, open(out, "w"), indent=2)
 print(json.dumps(res, indent=2))
 PY
+gzip -c "$WORK/server.log" >"$OUT/$STAMP-outbound-server.log.gz"

@@ -70,7 +70,7 @@ type dialReport struct {
 }
 
 // maxDialsPerTick bounds the calls one campaign places at once.
-const maxDialsPerTick = 50
+const maxDialsPerTick = 25
 
 func newDialer(n *Node) *dialer {
 	return &dialer{n: n, log: n.log.With("part", "dialer"), pokes: make(chan struct{}, 1), reports: make(chan dialReport, 4096), stopped: make(chan struct{}),

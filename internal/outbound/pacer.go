@@ -210,9 +210,11 @@ func (p *Pacer) Lines(st State) int {
 	}
 	// predictive: as progressive until the estimates are worth something
 	// and the campaign has enough live answers (1 / target) that one drop
-	// cannot put it over the target by itself
+	// cannot put it over the target by itself; and while the calls in
+	// flight are many beside the attempts resolved, the resolved ones are
+	// the quick ones (busies, machines): the answer rate is not known yet
 	if p.attempts < p.cfg.Warmup || p.liveRate <= 0 || p.handled == 0 ||
-		float64(p.campaign.Live) < math.Ceil(1/p.cfg.AbandonTarget) {
+		float64(p.campaign.Live) < math.Ceil(1/p.cfg.AbandonTarget) || p.attempts < 2*st.InFlight {
 		return progressive
 	}
 	headroom := p.headroom(st)
