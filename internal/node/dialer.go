@@ -407,7 +407,9 @@ func (d *dialer) handle(ctx context.Context, rep dialReport) {
 		run.pacer.Connected()
 	case call.StageEnded:
 		delete(run.calls, rep.CallID)
-		d.setBusy(rep.campaign, len(run.calls))
+		// the line is counted free only once its attempt is recorded, so
+		// that no reader sees neither
+		defer d.setBusy(rep.campaign, len(run.calls))
 		if rep.Outcome == "" { // never dialled (a preview agent's phone was not reached)
 			d.giveBack(ctx, rep)
 			return
