@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -43,11 +42,9 @@ func calleeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !strings.HasPrefix(*listen, "127.") && !strings.HasPrefix(*listen, "[::1]") {
 		return errors.New("--listen: load runs stay on loopback (127.0.0.0/8 or ::1)")
 	}
-	lo, hi, ok := strings.Cut(*rtp, "-")
-	rtpMin, err1 := strconv.Atoi(lo)
-	rtpMax, err2 := strconv.Atoi(hi)
-	if !ok || err1 != nil || err2 != nil || rtpMin >= rtpMax {
-		return fmt.Errorf("--rtp-ports: want MIN-MAX, got %q", *rtp)
+	rtpMin, rtpMax, err := portRange(*rtp)
+	if err != nil {
+		return err
 	}
 	fixed := map[string]loadgen.Behavior{}
 	if *numbers != "" {

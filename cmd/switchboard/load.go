@@ -55,11 +55,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	lo, hi, ok := strings.Cut(*rtp, "-")
-	rtpMin, err1 := strconv.Atoi(lo)
-	rtpMax, err2 := strconv.Atoi(hi)
-	if !ok || err1 != nil || err2 != nil || rtpMin >= rtpMax {
-		return fmt.Errorf("--rtp-ports: want MIN-MAX, got %q", *rtp)
+	rtpMin, rtpMax, err := portRange(*rtp)
+	if err != nil {
+		return err
 	}
 	if !strings.HasPrefix(*local, "127.") && *local != "::1" {
 		return errors.New("--local: load runs stay on loopback (127.0.0.0/8 or ::1)")
@@ -272,4 +270,15 @@ func cpuPerCallSecond(srv *procReport, rep loadgen.Report) float64 {
 		return 0
 	}
 	return srv.CPUSeconds * 1000 / rep.CallSeconds
+}
+
+// portRange reads --rtp-ports MIN-MAX.
+func portRange(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || lo >= hi {
+		return 0, 0, fmt.Errorf("--rtp-ports: want MIN-MAX, got %q", s)
+	}
+	return lo, hi, nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/api"
-	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/outbound"
 	"github.com/switchboard/switchboard/internal/store"
@@ -226,12 +225,7 @@ func (c campaigns) PreviewDial(ctx context.Context, name, agent string) (string,
 	if err := c.n.st.UpdateContact(ctx, name, ct); err != nil {
 		return "", err
 	}
-	d := c.n.dialer
-	contact := ct
-	id, err := c.n.mgr.PreviewDial(agent, call.CampaignDial{Campaign: k, Number: ct.Number, Fields: ct.Fields, Attempt: ct.Attempts,
-		Report: func(rep call.CampaignReport) {
-			d.report(dialReport{campaign: name, contact: contact, CampaignReport: rep})
-		}})
+	id, err := c.n.mgr.PreviewDial(agent, c.n.dialer.campaignDial(k, ct))
 	if err != nil {
 		ct.State, ct.Attempts = store.ContactPreviewing, ct.Attempts-1
 		_ = c.n.st.UpdateContact(ctx, name, ct)

@@ -236,11 +236,7 @@ func (d *dialer) dial(ctx context.Context, cfg *config.Config, k config.Campaign
 		} else if !claimed {
 			continue // an agent previewing it, or another node: not ours
 		}
-		contact := c
-		id, err := d.n.mgr.DialCampaign(call.CampaignDial{Campaign: k, Number: c.Number, Fields: c.Fields, Attempt: c.Attempts,
-			Report: func(rep call.CampaignReport) {
-				d.report(dialReport{campaign: k.Name, contact: contact, CampaignReport: rep})
-			}})
+		id, err := d.n.mgr.DialCampaign(d.campaignDial(k, c))
 		if err != nil {
 			d.log.Warn("campaign call not placed", "campaign", k.Name, "number", c.Number, "err", err)
 			c.State, c.Attempts = store.ContactPending, c.Attempts-1
@@ -267,11 +263,7 @@ func (d *dialer) callBack(ctx context.Context, r *campaignRun, k config.Campaign
 	if claimed, err := d.n.st.ClaimContact(ctx, k.Name, c.Number, c.Attempts); err != nil || !claimed {
 		return
 	}
-	contact := c
-	id, err := d.n.mgr.PreviewDial(c.Agent, call.CampaignDial{Campaign: k, Number: c.Number, Fields: c.Fields, Attempt: c.Attempts,
-		Report: func(rep call.CampaignReport) {
-			d.report(dialReport{campaign: k.Name, contact: contact, CampaignReport: rep})
-		}})
+	id, err := d.n.mgr.PreviewDial(c.Agent, d.campaignDial(k, c))
 	if err != nil {
 		d.log.Warn("scheduled callback not placed", "campaign", k.Name, "agent", c.Agent, "err", err)
 		c.State, c.Attempts, c.NextAt = store.ContactPending, c.Attempts-1, time.Now().Add(30*time.Second)
@@ -361,6 +353,13 @@ func (d *dialer) setBusy(campaign string, n int) {
 	d.mu.Lock()
 	d.busy[campaign] = n
 	d.mu.Unlock()
+}
+
+// campaignDial is the call to place for contact c of campaign k, its
+// stages reported to run.
+func (d *dialer) campaignDial(k config.Campaign, c store.CampaignContact) call.CampaignDial {
+	return call.CampaignDial{Campaign: k, Number: c.Number, Fields: c.Fields, Attempt: c.Attempts,
+		Report: func(rep call.CampaignReport) { d.report(dialReport{campaign: k.Name, contact: c, CampaignReport: rep}) }}
 }
 
 // report hands a call's report to run; after run has stopped (the node
@@ -500,35 +499,22 @@ func (d *dialer) finished(ctx context.Context, rep dialReport, live bool) {
 // the call is up waits for its end (finished applies it then).
 func (d *dialer) disposed(ctx context.Context, callID, code string) {
 	rec, _, err := d.n.st.GetCall(ctx, callID)
-	if err != nil || rec.EndedAt == nil {
-		if err == nil && rec.EndedAt == nil {
-			if rule, ok := d.ruleOf(rec.Source, code); ok && rule.DNC {
-				if _, err := (campaigns{d.n}).AddDNC(ctx, rec.Caller, "disposition:"+code); err != nil {
-					d.log.Error("disposition's do-not-call", "call", callID, "err", err)
-				}
-			}
-		}
+	if err != nil {
 		return
 	}
-	name, ok := strings.CutPrefix(rec.Source, "campaign:")
+	k, rule, ok := d.ruleOf(rec.Source, code)
 	if !ok {
 		return
 	}
-	k, ok := d.n.current().CampaignByName(name)
-	if !ok {
-		return
-	}
-	rule, has := k.Rules()[code]
-	if !has {
-		return
-	}
-	number := rec.Caller
 	if rule.DNC {
-		if _, err := (campaigns{d.n}).AddDNC(ctx, number, "disposition:"+code); err != nil {
-			d.log.Error("disposition's do-not-call", "campaign", name, "err", err)
+		if _, err := (campaigns{d.n}).AddDNC(ctx, rec.Caller, "disposition:"+code); err != nil {
+			d.log.Error("disposition's do-not-call", "campaign", k.Name, "call", callID, "err", err)
 		}
 	}
-	c, found, err := d.n.st.Contact(ctx, name, number)
+	if rec.EndedAt == nil {
+		return // the call's end applies the retry (finished)
+	}
+	c, found, err := d.n.st.Contact(ctx, k.Name, rec.Caller)
 	if err != nil || !found {
 		return
 	}
@@ -538,24 +524,24 @@ func (d *dialer) disposed(ctx context.Context, callID, code string) {
 	} else {
 		c.State = store.ContactDone
 	}
-	if err := d.n.st.UpdateContact(ctx, name, c); err != nil {
-		d.log.Error("a disposition's retry", "campaign", name, "err", err)
+	if err := d.n.st.UpdateContact(ctx, k.Name, c); err != nil {
+		d.log.Error("a disposition's retry", "campaign", k.Name, "err", err)
 	}
 }
 
-// ruleOf is the rule a disposition code has in the campaign a call's
-// source names ("campaign:NAME").
-func (d *dialer) ruleOf(source, code string) (outbound.Rule, bool) {
+// ruleOf is the campaign a call's source names ("campaign:NAME") and the
+// rule a disposition code has in it.
+func (d *dialer) ruleOf(source, code string) (config.Campaign, outbound.Rule, bool) {
 	name, ok := strings.CutPrefix(source, "campaign:")
 	if !ok {
-		return outbound.Rule{}, false
+		return config.Campaign{}, outbound.Rule{}, false
 	}
 	k, ok := d.n.current().CampaignByName(name)
 	if !ok {
-		return outbound.Rule{}, false
+		return config.Campaign{}, outbound.Rule{}, false
 	}
 	r, ok := k.Rules()[code]
-	return r, ok
+	return k, r, ok
 }
 
 // giveBack returns a contact whose call never dialled it (a preview

@@ -105,7 +105,7 @@ func (s *Store) AddContacts(ctx context.Context, campaign string, cs []CampaignC
 // Contacts lists a campaign's contacts in the order they were added, at
 // most limit from offset.
 func (s *Store) Contacts(ctx context.Context, campaign string, offset, limit int) ([]CampaignContact, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT number, zone, fields, state, attempts, next_at, last_outcome, agent, added_at
+	rows, err := s.db.QueryContext(ctx, `SELECT `+contactColumns+`
  FROM campaign_contacts WHERE campaign = ? ORDER BY added_at, number LIMIT ? OFFSET ?`, campaign, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("store: contacts of %s: %w", campaign, err)
@@ -113,21 +113,10 @@ func (s *Store) Contacts(ctx context.Context, campaign string, offset, limit int
 	defer rows.Close()
 	out := []CampaignContact{}
 	for rows.Next() {
-		var (
-			c             CampaignContact
-			fields        string
-			next, addedAt int64
-		)
-		if err := rows.Scan(&c.Number, &c.Zone, &fields, &c.State, &c.Attempts, &next, &c.LastOutcome, &c.Agent, &addedAt); err != nil {
-			return nil, fmt.Errorf("store: contacts of %s: %w", campaign, err)
+		c, err := scanContact(rows, campaign)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil {
-			return nil, fmt.Errorf("store: contact %s of %s: fields: %w", c.Number, campaign, err)
-		}
-		if next > 0 {
-			c.NextAt = time.UnixMilli(next).UTC()
-		}
-		c.AddedAt = time.UnixMilli(addedAt).UTC()
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -274,7 +263,7 @@ const ContactDialing = "dialing"
 // DueContacts are a campaign's pending contacts whose next attempt is due
 // at now, the longest due first, at most limit.
 func (s *Store) DueContacts(ctx context.Context, campaign string, now time.Time, limit int) ([]CampaignContact, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT number, zone, fields, state, attempts, next_at, last_outcome, agent, added_at
+	rows, err := s.db.QueryContext(ctx, `SELECT `+contactColumns+`
  FROM campaign_contacts WHERE campaign = ? AND state = ? AND next_at <= ? ORDER BY next_at, added_at, number LIMIT ?`,
 		campaign, ContactPending, ms(now), limit)
 	if err != nil {
@@ -283,21 +272,10 @@ func (s *Store) DueContacts(ctx context.Context, campaign string, now time.Time,
 	defer rows.Close()
 	out := []CampaignContact{}
 	for rows.Next() {
-		var (
-			c             CampaignContact
-			fields        string
-			next, addedAt int64
-		)
-		if err := rows.Scan(&c.Number, &c.Zone, &fields, &c.State, &c.Attempts, &next, &c.LastOutcome, &c.Agent, &addedAt); err != nil {
-			return nil, fmt.Errorf("store: due contacts of %s: %w", campaign, err)
+		c, err := scanContact(rows, campaign)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil {
-			return nil, fmt.Errorf("store: contact %s of %s: fields: %w", c.Number, campaign, err)
-		}
-		if next > 0 {
-			c.NextAt = time.UnixMilli(next).UTC()
-		}
-		c.AddedAt = time.UnixMilli(addedAt).UTC()
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -320,27 +298,14 @@ func (s *Store) UpdateContact(ctx context.Context, campaign string, c CampaignCo
 
 // Contact is one contact of a campaign; ok is false when there is none.
 func (s *Store) Contact(ctx context.Context, campaign, number string) (CampaignContact, bool, error) {
-	var (
-		c             CampaignContact
-		fields        string
-		next, addedAt int64
-	)
-	err := s.db.QueryRowContext(ctx, `SELECT number, zone, fields, state, attempts, next_at, last_outcome, agent, added_at
- FROM campaign_contacts WHERE campaign = ? AND number = ?`, campaign, number).
-		Scan(&c.Number, &c.Zone, &fields, &c.State, &c.Attempts, &next, &c.LastOutcome, &c.Agent, &addedAt)
+	c, err := scanContact(s.db.QueryRowContext(ctx, `SELECT `+contactColumns+`
+ FROM campaign_contacts WHERE campaign = ? AND number = ?`, campaign, number), campaign)
 	if errors.Is(err, sql.ErrNoRows) {
 		return CampaignContact{}, false, nil
 	}
 	if err != nil {
-		return CampaignContact{}, false, fmt.Errorf("store: contact %s of %s: %w", number, campaign, err)
+		return CampaignContact{}, false, err
 	}
-	if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil {
-		return CampaignContact{}, false, fmt.Errorf("store: contact %s of %s: fields: %w", number, campaign, err)
-	}
-	if next > 0 {
-		c.NextAt = time.UnixMilli(next).UTC()
-	}
-	c.AddedAt = time.UnixMilli(addedAt).UTC()
 	return c, true, nil
 }
 
@@ -560,4 +525,30 @@ func (s *Store) ScheduleCallback(ctx context.Context, campaign, number string, a
 	}
 	_, found, err = s.Contact(ctx, campaign, number)
 	return found, false, err
+}
+
+// contactColumns are what scanContact reads, in its order.
+const contactColumns = `number, zone, fields, state, attempts, next_at, last_outcome, agent, added_at`
+
+// scanContact reads one contact of campaign (contactColumns).
+func scanContact(sc scanner, campaign string) (CampaignContact, error) {
+	var (
+		c             CampaignContact
+		fields        string
+		next, addedAt int64
+	)
+	if err := sc.Scan(&c.Number, &c.Zone, &fields, &c.State, &c.Attempts, &next, &c.LastOutcome, &c.Agent, &addedAt); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, err
+		}
+		return c, fmt.Errorf("store: contacts of %s: %w", campaign, err)
+	}
+	if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil {
+		return c, fmt.Errorf("store: contact %s of %s: fields: %w", c.Number, campaign, err)
+	}
+	if next > 0 {
+		c.NextAt = time.UnixMilli(next).UTC()
+	}
+	c.AddedAt = time.UnixMilli(addedAt).UTC()
+	return c, nil
 }
