@@ -87,20 +87,23 @@ func writeToneWAV(t *testing.T, hz float64, d time.Duration) string {
 	return path
 }
 
-// The admin console in Chromium: a queue and an agent are created, a
+// The admin console in Chromium: a queue and an agent are drafted, a
 // prompt uploaded, and the demo's menu gets a second level (3, then 1:
-// billing) playing it; a SIPp caller then walks the new menu into the new
-// queue and is answered by the new agent; the editor shows the call in
-// its steps' figures; an edit made stale by someone else's is refused
-// (409) and said so; restoring the version before the menu gives the next
-// caller the old menu. Every console page is screenshotted.
+// billing) playing it, drafted too; the draft (checked as a whole as it
+// grows: the menu's queue exists only in it) is published as one version;
+// a SIPp caller then walks the new menu into the new queue and is
+// answered by the new agent; the editor shows the call in its steps'
+// figures; an edit made stale by someone else's is refused (409) and said
+// so; restoring the version before the draft gives the next caller the
+// old menu. An item published on its own is a version of its own. Every
+// console page is screenshotted.
 func TestAdminConsole(t *testing.T) {
 	s := startServer(t)
 	ctx := browser(t)
 	uiLogin(t, ctx, s.http+"/admin", "admin", "demo-admin")
 	waitText(t, ctx, `#version`, func(v string) bool { return v == "1" })
 
-	// A queue and an agent.
+	// A queue and an agent, drafted.
 	goPage(t, ctx, s.http, "queues", `#items`)
 	click(t, ctx, `#btn-add`)
 	fill(t, ctx, "name", "billing")
@@ -109,17 +112,20 @@ func TestAdminConsole(t *testing.T) {
 	waitText(t, ctx, `#errors`, func(v string) bool { return strings.Contains(v, "queues[billing].ring_timeout") }) // checked as typed
 	fill(t, ctx, "ring_timeout", "20s")
 	waitText(t, ctx, `#status`, func(v string) bool { return v == "valid" })
-	click(t, ctx, `#btn-save`)
-	waitText(t, ctx, `#status`, func(v string) bool { return v == "published as version 2" })
+	click(t, ctx, `#btn-draft-add`)
+	waitText(t, ctx, `#draft-count`, func(v string) bool { return v == "1 change" })
 	goPage(t, ctx, s.http, "agents", `#items`)
 	click(t, ctx, `#btn-add`)
 	fill(t, ctx, "extension", "1005")
 	fill(t, ctx, "name", "Eve")
 	fill(t, ctx, "password", "demo1005")
-	fill(t, ctx, "queues", "billing")
+	fill(t, ctx, "queues", "billing") // a queue only the draft has
 	click(t, ctx, `#f-login_on_register`)
-	click(t, ctx, `#btn-save`)
-	waitText(t, ctx, `#status`, func(v string) bool { return v == "published as version 3" })
+	waitText(t, ctx, `#status`, func(v string) bool { return v == "valid" })
+	click(t, ctx, `#btn-draft-add`)
+	waitText(t, ctx, `#draft-count`, func(v string) bool { return v == "2 changes" })
+	waitText(t, ctx, `#draft-status`, func(v string) bool { return v == "valid" })
+	goPage(t, ctx, s.http, "queues", `#items tr.drafted[data-item="billing"]`)
 
 	// A prompt, uploaded.
 	goPage(t, ctx, s.http, "prompts", `#prompts`)
@@ -149,9 +155,17 @@ func TestAdminConsole(t *testing.T) {
 	waitText(t, ctx, `#flow-status`, func(v string) bool { return v == "draft with problems" }) // a queue step without its queue
 	pick(t, ctx, "step-2", ".pick-queue", "billing")
 	waitText(t, ctx, `#flow-status`, func(v string) bool { return v == "valid draft, not published" })
-	click(t, ctx, `#btn-publish`)
-	waitText(t, ctx, `#flow-status`, func(v string) bool { return v == "published as version 4" })
 	screenshot(t, ctx, "admin-ivr-editor.png")
+	click(t, ctx, `#btn-flow-draft`)
+	waitText(t, ctx, `#draft-count`, func(v string) bool { return v == "3 changes" })
+	waitText(t, ctx, `#draft-status`, func(v string) bool { return v == "valid" })
+	screenshot(t, ctx, "admin-draft.png")
+	if code := s.api("GET", "/api/v1/config/queues/billing", nil, nil); code != 404 {
+		t.Fatalf("a drafted queue is published: %d", code)
+	}
+	click(t, ctx, `#btn-draft-publish`)
+	waitText(t, ctx, `#draft-status`, func(v string) bool { return v == "published as version 2" })
+	waitText(t, ctx, `#version`, func(v string) bool { return v == "2" })
 
 	// A caller walks the new menu (3, then 1) into billing; Eve answers.
 	eve := tonePhone(t, s, 0, "1005", 1000, 3*time.Second)
@@ -184,11 +198,11 @@ func TestAdminConsole(t *testing.T) {
 	click(t, ctx, `#btn-publish`)
 	waitText(t, ctx, `#flow-errors`, func(v string) bool { return strings.Contains(v, "Someone published this flow since you opened it") })
 
-	// Version 3 (before the menu) restored: the next caller pressing 3
+	// Version 1 (before the draft) restored: the next caller pressing 3
 	// then 1 gets the old menu, whose 1 is sales.
-	goPage(t, ctx, s.http, "versions", `#versions tr[data-version="5"]`)
-	click(t, ctx, `#versions tr[data-version="3"] button.restore`)
-	waitText(t, ctx, `#version`, func(v string) bool { return v == "6" })
+	goPage(t, ctx, s.http, "versions", `#versions tr[data-version="3"]`)
+	click(t, ctx, `#versions tr[data-version="1"] button.restore`)
+	waitText(t, ctx, `#version`, func(v string) bool { return v == "4" })
 	old := call(t, s, 2, "caller2", callerSpec{Service: "100", PreMS: 1500, DigitPcap: pcapDir + "/dtmf_2833_3.pcap",
 		WaitMS: 2000, Then: []step{{Key: "1"}}, TalkMS: 3000})
 	old.mustSucceed(t, 40*time.Second)
@@ -196,6 +210,15 @@ func TestAdminConsole(t *testing.T) {
 	if again.Queue != "sales" {
 		t.Fatalf("after the restore: queue %q, events %v", again.Queue, again.kinds())
 	}
+
+	// An item published on its own is a version of its own.
+	goPage(t, ctx, s.http, "queues", `#items`)
+	click(t, ctx, `#btn-add`)
+	fill(t, ctx, "name", "claims")
+	fill(t, ctx, "strategy", "ring_all")
+	waitText(t, ctx, `#status`, func(v string) bool { return v == "valid" })
+	click(t, ctx, `#btn-save`)
+	waitText(t, ctx, `#status`, func(v string) bool { return v == "published as version 5" })
 
 	// Every page, for a person to look at.
 	for _, p := range []struct{ hash, ready string }{

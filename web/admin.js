@@ -68,6 +68,98 @@ function debounce(f, ms) {
   return d;
 }
 
+// ---- the draft: changes to several items, checked together as they are
+// made and published as one version (POST /api/v1/config/changes) ----
+
+const draftKey = "switchboard-draft";
+let draft = loadDraft(), draftNote = "";
+
+function loadDraft() {
+  try { return JSON.parse(sessionStorage.getItem(draftKey)) || []; } catch (e) { return []; }
+}
+
+// merged is list with change made: in place of a change of the same item,
+// keeping what it was read as (if_match) and a creation a creation; a
+// removal of an item the list creates drops both.
+function merged(list, change) {
+  const out = list.slice();
+  const i = out.findIndex((c) => c.collection === change.collection && c.id === change.id);
+  if (i < 0) { out.push(change); return out; }
+  const prev = out[i];
+  if (prev.op === "create" && change.op === "delete") { out.splice(i, 1); return out; }
+  out[i] = Object.assign({}, change, {op: prev.op === "create" ? "create" : change.op, if_match: prev.if_match});
+  return out;
+}
+
+function setDraft(list) {
+  draft = list;
+  sessionStorage.setItem(draftKey, JSON.stringify(draft));
+  renderDraft();
+}
+
+// drafted is the draft's change of an item, or undefined.
+function drafted(collection, id) {
+  return draft.find((c) => c.collection === collection && c.id === id);
+}
+
+// withDrafted is a collection's published names with the draft's made.
+function withDrafted(collection, names) {
+  const out = names.slice();
+  for (const c of draft) {
+    if (c.collection !== collection) continue;
+    const i = out.indexOf(c.id);
+    if (c.op === "delete" && i >= 0) out.splice(i, 1);
+    else if (c.op !== "delete" && i < 0) out.push(c.id);
+  }
+  return out;
+}
+
+// checkChanges checks a list of changes against the latest version.
+function checkChanges(list) {
+  return req("POST", "/api/v1/config/changes?dry_run=true", {changes: list});
+}
+
+const checkDraft = debounce(async () => {
+  if (!draft.length) return;
+  const r = await checkChanges(draft);
+  const st = document.getElementById("draft-status");
+  if (r.status === 200) { showErrors(document.getElementById("draft-errors"), []); st.textContent = "valid"; st.className = "ok"; }
+  else { showErrors(document.getElementById("draft-errors"), problems(r)); st.textContent = "has problems"; st.className = "bad"; }
+}, 300);
+
+function renderDraft() {
+  const box = document.getElementById("draft");
+  box.classList.toggle("hidden", !draft.length && !draftNote);
+  text("draft-count", draft.length === 1 ? "1 change" : draft.length ? draft.length + " changes" : "nothing to publish");
+  document.getElementById("btn-draft-publish").disabled = !draft.length;
+  document.getElementById("btn-draft-discard").disabled = !draft.length;
+  document.getElementById("draft-list").replaceChildren(...draft.map((c) => el("li", {"data-change": c.collection + "/" + c.id},
+    `${{create: "add", put: "change", delete: "remove"}[c.op]} ${c.collection.replace(/s$/, "")} ${c.id} `,
+    el("button", {type: "button", class: "quiet", "aria-label": "Take out of the draft", onclick: () => { setDraft(draft.filter((x) => x !== c)); }}, "×"))));
+  if (draftNote) { text("draft-status", draftNote); return; }
+  text("draft-status", "");
+  checkDraft();
+}
+
+async function publishDraft() {
+  checkDraft.cancel();
+  const r = await req("POST", "/api/v1/config/changes", {changes: draft});
+  const errors = document.getElementById("draft-errors");
+  if (r.status === 200) {
+    draftNote = "published as version " + r.data.version;
+    showErrors(errors, []);
+    setDraft([]);
+    document.getElementById("draft-status").className = "ok";
+    refreshVersion();
+    const note = draftNote;
+    route();
+    draftNote = note; // the page redrawn, the note stays until the next page
+    renderDraft();
+    return;
+  }
+  showErrors(errors, r.status === 409 ? [problems(r)[0], "Someone changed an item of the draft since you read it: remove its change (×), reopen the item, then redo it."] : problems(r));
+}
+
 // ---- navigation ----
 
 function route() {
@@ -77,6 +169,8 @@ function route() {
   page.replaceChildren();
   page.dataset.page = name;
   text("error", "");
+  draftNote = "";
+  renderDraft();
   if (name === "flows") return flowsPage(page);
   if (name === "prompts") return promptsPage(page);
   if (name === "versions") return versionsPage(page);
@@ -95,6 +189,8 @@ login(async (m) => {
     nav.append(el("a", {href: "#" + id, "data-page": id}, title));
   }
   window.addEventListener("hashchange", route);
+  document.getElementById("btn-draft-publish").addEventListener("click", publishDraft);
+  document.getElementById("btn-draft-discard").addEventListener("click", () => setDraft([]));
   route();
   refreshVersion();
 });
@@ -191,11 +287,15 @@ async function collectionPage(page, name) {
   const shown = [key || null, ...props.filter((p) => p !== key && !p.endsWith("_file") && !fieldKind(p, schema.properties[p]).match(/secret|json|text/)).slice(0, 4)].filter((x) => x);
   const table = el("table", {id: "items"}, el("thead", {}, el("tr", {}, shown.map((p) => el("th", {}, p)), el("th", {}))));
   const tb = el("tbody");
-  r.data.items.forEach((it, i) => {
-    const id = key ? String(it[key]) : String(i);
-    tb.append(el("tr", {"data-item": id}, shown.map((p) => el("td", {}, Array.isArray(it[p]) ? it[p].join(", ") : it[p] ?? "")),
-      el("td", {}, el("button", {type: "button", class: "quiet", onclick: () => openEditor(page, name, id)}, "Edit"))));
-  });
+  const rows = r.data.items.map((it, i) => [key ? String(it[key]) : String(i), it]);
+  for (const c of draft) if (c.collection === name && c.op === "create") rows.push([c.id, c.item]);
+  for (const [id, published] of rows) {
+    const d = drafted(name, id);
+    const it = d && d.op !== "delete" ? d.item : published;
+    tb.append(el("tr", {"data-item": id, class: d ? "drafted" : ""}, shown.map((p) => el("td", {}, Array.isArray(it[p]) ? it[p].join(", ") : it[p] ?? "")),
+      el("td", {}, d && d.op === "delete" ? "removed in the draft " : "",
+        el("button", {type: "button", class: "quiet", onclick: () => openEditor(page, name, id)}, "Edit"))));
+  }
   table.append(tb);
   page.append(table);
   if (name === "queues" || mayEdit(name)) {
@@ -215,11 +315,15 @@ async function openEditor(page, name, id) {
   const box = page.querySelector("#editor-box");
   const key = keyOf[name];
   let item = {}, etag = null;
-  if (id !== null) {
+  const inDraft = id !== null ? drafted(name, id) : undefined;
+  if (inDraft && inDraft.op !== "delete") {
+    item = inDraft.item; etag = inDraft.if_match || null; // go on from the draft
+  } else if (id !== null) {
     const r = await req("GET", `/api/v1/config/${name}/${encodeURIComponent(id)}`);
     if (r.status !== 200) { text("error", problems(r).join("; ")); return; }
     item = r.data; etag = r.etag;
   }
+  let created = inDraft && inDraft.op === "create"; // in the draft only
   const schema = resolve({$ref: "#/components/schemas/" + schemaOf[name]});
   // Supervisors who may not edit queues edit a queue's dispositions and script.
   const partial = name === "queues" && !mayEdit("queues");
@@ -235,6 +339,29 @@ async function openEditor(page, name, id) {
   const status = el("span", {id: "status", role: "status"});
   const save = el("button", {type: "submit", id: "btn-save"}, id === null ? "Add" : "Publish");
   const actions = el("div", {class: "actions"}, save, status);
+  // change is the form as a change of the draft.
+  const change = (body) => {
+    const cid = id !== null ? id : String(body[key] ?? "");
+    if (key) body[key] = cid;
+    return {collection: name, op: id === null || created ? "create" : "put", id: cid, item: body, if_match: etag || undefined};
+  };
+  if (key && !partial && mayEdit(name)) {
+    actions.append(el("button", {type: "button", class: "quiet", id: "btn-draft-add", onclick: () => {
+      let body;
+      try { body = formValue(form); } catch (e) { showErrors(errors, [e.message]); return; }
+      const c = change(body);
+      if (!c.id) { showErrors(errors, [key + ": required"]); return; }
+      check.cancel();
+      ++gen;
+      setDraft(merged(draft, c));
+      if (id === null) { // from now on this form edits the drafted item
+        id = c.id; created = true;
+        const k = form.querySelector(`[data-field="${key}"]`);
+        if (k) k.disabled = true;
+      }
+      status.textContent = "in the draft, not published"; status.className = "ok";
+    }}, "Add to draft"));
+  }
   if (id !== null && mayEdit(name) && !partial) {
     actions.append(el("button", {type: "button", class: "danger", id: "btn-delete", onclick: async () => {
       const r = await req("DELETE", `/api/v1/config/${name}/${encodeURIComponent(id)}`, undefined, etag ? {"If-Match": etag} : {});
@@ -255,6 +382,7 @@ async function openEditor(page, name, id) {
       }
       return results.find((r) => r.status !== 200) || results[results.length - 1];
     }
+    if (dry && draft.length && key) return checkChanges(merged(draft, change(body))); // checked with the draft
     if (id !== null && key) body[key] = id;
     const method = id === null ? "POST" : "PUT";
     return req(method, path() + (dry ? "?dry_run=true" : ""), body, etag && !dry ? {"If-Match": etag} : {});
@@ -277,6 +405,8 @@ async function openEditor(page, name, id) {
     if (!r) return;
     if (r.status === 200 || r.status === 201) {
       etag = r.etag;
+      created = false;
+      if (id !== null && drafted(name, id)) setDraft(draft.filter((c) => !(c.collection === name && c.id === id))); // published on its own
       if (id === null) { // created: from now on this form edits it
         const loc = r.data && key ? String(r.data[key]) : null;
         id = loc;
@@ -423,8 +553,13 @@ async function flowsPage(page) {
   const r = await req("GET", "/api/v1/config/flows");
   if (r.status !== 200) { text("error", problems(r).join("; ")); return; }
   const list = el("ul", {id: "flows"});
-  for (const f of r.data.items) list.append(el("li", {"data-flow": f.name}, el("a", {href: "#flows/" + encodeURIComponent(f.name)}, f.name),
-    " — ", Object.keys(f.steps || {}).length + " steps"));
+  const flows = r.data.items.slice();
+  for (const c of draft) if (c.collection === "flows" && c.op === "create") flows.push(c.item);
+  for (const f of flows) {
+    const d = drafted("flows", f.name);
+    list.append(el("li", {"data-flow": f.name}, el("a", {href: "#flows/" + encodeURIComponent(f.name)}, f.name),
+      " — ", Object.keys((d && d.item || f).steps || {}).length + " steps", d ? " (" + (d.op === "delete" ? "removed" : "changed") + " in the draft)" : ""));
+  }
   page.append(list);
   if (!mayEdit("flows")) return;
   const name = el("input", {id: "new-flow", type: "text", placeholder: "name of a new flow"});
@@ -434,9 +569,12 @@ async function flowsPage(page) {
 }
 
 async function flowEditor(page, name) {
-  const isNew = location.hash.endsWith("/new");
+  const inDraft = drafted("flows", name);
+  let isNew = location.hash.endsWith("/new") || !!(inDraft && inDraft.op === "create");
   let flow = {name, start: "start", steps: {start: {type: "hangup"}}}, etag = null;
-  if (!isNew) {
+  if (inDraft && inDraft.op !== "delete") {
+    flow = JSON.parse(JSON.stringify(inDraft.item)); etag = inDraft.if_match || null; // go on from the draft
+  } else if (!isNew) {
     const r = await req("GET", "/api/v1/config/flows/" + encodeURIComponent(name));
     if (r.status !== 200) { text("error", problems(r).join("; ")); return; }
     flow = r.data; etag = r.etag;
@@ -446,7 +584,8 @@ async function flowEditor(page, name) {
     req("GET", "/api/v1/config/queues"), req("GET", "/api/v1/config/hours"), req("GET", "/api/v1/config/mailboxes")]);
   const promptNames = ((promptsRes.data && promptsRes.data.prompts) || []).map((p) => p.name);
   const names = (res, k) => ((res.data && res.data.items) || []).map((x) => x[k || "name"]);
-  const lists = {queue: names(queuesRes), hours: names(hoursRes), mailbox: names(boxesRes)};
+  const lists = {queue: withDrafted("queues", names(queuesRes)), hours: withDrafted("hours", names(hoursRes)), mailbox: withDrafted("mailboxes", names(boxesRes))};
+  const asChange = () => ({collection: "flows", op: isNew && !etag ? "create" : "put", id: name, item: flow, if_match: etag || undefined});
   let figures = null;
   const from = el("input", {id: "ivr-from", type: "date"}), to = el("input", {id: "ivr-to", type: "date"});
   const today = new Date();
@@ -467,7 +606,8 @@ async function flowEditor(page, name) {
   let gen = 0;
   const check = debounce(async () => {
     const g = ++gen;
-    const r = await req(isNew && !etag ? "POST" : "PUT", isNew && !etag ? "/api/v1/config/flows?dry_run=true" : `/api/v1/config/flows/${encodeURIComponent(name)}?dry_run=true`, flow);
+    const r = draft.length ? await checkChanges(merged(draft, asChange())) // checked with the draft
+      : await req(isNew && !etag ? "POST" : "PUT", isNew && !etag ? "/api/v1/config/flows?dry_run=true" : `/api/v1/config/flows/${encodeURIComponent(name)}?dry_run=true`, flow);
     if (g !== gen) return; // a later check or the publish answers instead
     if (r.status === 200) { showErrors(errors, []); status.textContent = "valid draft, not published"; status.className = "ok"; }
     else { showErrors(errors, problems(r)); status.textContent = "draft with problems"; status.className = "bad"; }
@@ -613,16 +753,24 @@ async function flowEditor(page, name) {
     const r = await req(creating ? "POST" : "PUT", creating ? "/api/v1/config/flows" : `/api/v1/config/flows/${encodeURIComponent(name)}`, flow, etag ? {"If-Match": etag} : {});
     if (r.status === 200 || r.status === 201) {
       etag = r.etag; status.textContent = "published as version " + r.version; status.className = "ok"; showErrors(errors, []); refreshVersion();
+      if (drafted("flows", name)) setDraft(draft.filter((c) => !(c.collection === "flows" && c.id === name))); // published on its own
+      isNew = false;
       return;
     }
     showErrors(errors, r.status === 409 ? [problems(r)[0], "Someone published this flow since you opened it: reopen it, then redo your change."] : problems(r));
   }}, "Publish");
+  const toDraft = el("button", {type: "button", class: "quiet", id: "btn-flow-draft", onclick: () => {
+    check.cancel();
+    ++gen;
+    setDraft(merged(draft, JSON.parse(JSON.stringify(asChange()))));
+    status.textContent = "in the draft, not published"; status.className = "ok";
+  }}, "Add to draft");
   page.append(el("h2", {}, "IVR flow: " + name),
     el("div", {class: "row"}, el("label", {for: "ivr-from"}, "Figures from"), from, el("label", {for: "ivr-to"}, "to"), to,
       el("button", {type: "button", class: "quiet", id: "btn-figures", onclick: loadFigures}, "Show")),
     funnel, errors, tree,
-    el("div", {class: "actions"}, editable ? publish : null, status, el("a", {href: "#flows"}, "All flows")),
-    el("p", {class: "note"}, "Changes are a draft until published; each is checked as you make it. A published flow takes the next call; calls in the flow finish on the old one."));
+    el("div", {class: "actions"}, editable ? publish : null, editable ? toDraft : null, status, el("a", {href: "#flows"}, "All flows")),
+    el("p", {class: "note"}, "Changes are a draft until published; each is checked as you make it. Publish publishes this flow now; Add to draft keeps it with the draft's other changes, published together as one version. A published flow takes the next call; calls in the flow finish on the old one."));
   draw();
   loadFigures();
 }

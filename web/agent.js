@@ -79,8 +79,9 @@ function render(snap) {
   holdTimer.update(onCall ? c.id : "", c ? c.queue : "", lv && lv.state === "held" && lv.held_since ? new Date(lv.held_since) : null);
   show("keypad", can("dtmf"));
   for (const b of document.querySelectorAll("#keypad button")) b.disabled = !can("dtmf");
-  enable("btn-rec-pause", can("recording"));
-  enable("btn-rec-resume", can("recording"));
+  enable("btn-rec-pause", can("recording/pause"));
+  enable("btn-rec-resume", can("recording/resume"));
+  enable("btn-rec-start", can("recording/start"));
   enable("btn-mute", onCall && !!window.softphone);
   show("dial-row", !onCall && !ringing);
   renderDay(a);
@@ -330,6 +331,8 @@ document.getElementById("btn-rec-pause").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/recording/pause")));
 document.getElementById("btn-rec-resume").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/recording/resume")));
+document.getElementById("btn-rec-start").addEventListener("click", () =>
+  act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/recording/start")));
 
 // holdTimer shows how long the caller has been on hold and reminds the
 // agent, with a banner and a short beep. The page is not given the queue's

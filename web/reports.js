@@ -172,7 +172,7 @@ function callTable(calls) {
     play.type = "button"; play.textContent = "Play";
     play.addEventListener("click", () => playCall(c));
     row(tb, [new Date(c.arrived_at).toLocaleString(), c.caller, c.queue || "", c.agent || "", c.outcome, fmtS(c.talk_seconds || 0),
-      c.agent ? play : ""], {call: c.id});
+      c.recorded ? play : ""], {call: c.id});
   }
 }
 

@@ -455,10 +455,14 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 		Events      []store.Event      `json:"events"`
 		State       string             `json:"state,omitempty"`
 		Parties     []call.Party       `json:"parties,omitempty"`
+		// Commands and Recording: what the call's agent may do now, while
+		// it is live (call.Live).
+		Commands  []string `json:"commands,omitempty"`
+		Recording string   `json:"recording,omitempty"`
 	}{CallRecord: c, Disposition: disp, Events: evs}
 	if s.Calls != nil {
 		if live, ok := s.Calls.LiveView(c.ID); ok { // one read: another node's call is read from that node
-			out.State, out.Parties = string(live.State), live.Parties
+			out.State, out.Parties, out.Commands, out.Recording = string(live.State), live.Parties, live.Commands, live.Recording
 		}
 	}
 	writeJSON(w, 200, out)

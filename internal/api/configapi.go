@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -142,6 +143,7 @@ func (s *Server) serveCollections(x Setups, vs VersionStore) {
 			s.editItem(w, r, x, vs, c, id, func(data []byte) ([]byte, error) { return config.Delete(data, c, id) }, false)
 		}, staff())
 	}
+	s.handle("POST /api/v1/config/changes", s.publishChanges(x, vs), staff())
 	queues, _ := config.CollectionByName("queues")
 	// A queue's dispositions and script, on their own: what supervisors
 	// may edit by default.
@@ -302,40 +304,81 @@ func (s *Server) editItem(w http.ResponseWriter, r *http.Request, x Setups, vs V
 	if !ok {
 		return
 	}
+	pinned := func(latest []byte) error {
+		if p.item == "" {
+			return nil
+		}
+		it, err := config.FindItem(latest, c, id)
+		if err != nil {
+			return err
+		}
+		if it.Tag(s.tagKey) != p.item {
+			w.Header().Set("ETag", s.itemETag(it))
+			return errStaleItem
+		}
+		return nil
+	}
+	out, version, ok := s.publishEdit(w, r, x, vs, p, pinned, change)
+	if !ok {
+		return
+	}
+	w.Header().Set("X-Switchboard-Version", strconv.FormatInt(version, 10))
+	if r.Method == http.MethodDelete {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if c.Key == "" && create {
+		items, _ := config.Items(out, c)
+		id = strconv.Itoa(len(items) - 1)
+	}
+	it, err := config.FindItem(out, c, id)
+	if err != nil {
+		writeJSON(w, 200, map[string]any{"version": version})
+		return
+	}
+	w.Header().Set("ETag", s.itemETag(it))
+	code := 200
+	if create {
+		code = 201
+		w.Header().Set("Location", "/api/v1/config/"+c.Name+"/"+id)
+	}
+	writeJSON(w, code, it.Value)
+}
+
+// publishEdit makes change to the latest setup, once pinned (the request's
+// own checks of the latest setup) passes, and publishes the result as a
+// new version made by the caller; it is made again on a version someone
+// published meanwhile unless the request pinned one (p). With ?dry_run=true
+// it only checks the result and answers 200 itself. It answers every
+// refusal itself and reports ok with the setup made and its version.
+func (s *Server) publishEdit(w http.ResponseWriter, r *http.Request, x Setups, vs VersionStore, p pin,
+	pinned func(latest []byte) error, change func(data []byte) ([]byte, error)) (out []byte, version int64, ok bool) {
 	dry := r.URL.Query().Get("dry_run") == "true"
 	for attempt := 1; ; attempt++ {
 		latest, ok := s.latestSetup(w, r, vs)
 		if !ok {
-			return
+			return nil, 0, false
 		}
 		if p.version > 0 && p.version != latest.Version {
 			s.editRefused(w, r, &StaleError{Base: p.version, Latest: latest.Version}, nil)
-			return
+			return nil, 0, false
 		}
-		if p.item != "" {
-			it, err := config.FindItem([]byte(latest.YAML), c, id)
-			if err != nil {
-				s.editRefused(w, r, err, nil)
-				return
-			}
-			if it.Tag(s.tagKey) != p.item {
-				w.Header().Set("ETag", s.itemETag(it))
-				s.editRefused(w, r, errStaleItem, nil)
-				return
-			}
+		if err := pinned([]byte(latest.YAML)); err != nil {
+			s.editRefused(w, r, err, nil)
+			return nil, 0, false
 		}
 		out, err := change([]byte(latest.YAML))
 		if err != nil {
 			s.editRefused(w, r, err, nil)
-			return
+			return nil, 0, false
 		}
 		if dry {
 			if err := x.Check(out); err != nil {
 				s.editRefused(w, r, err, out)
-				return
+				return nil, 0, false
 			}
 			writeJSON(w, 200, map[string]any{"valid": true, "version": latest.Version})
-			return
+			return nil, 0, false
 		}
 		_, _, err = x.ApplyFile(r.Context(), out, who(r).name, latest.Version)
 		var stale *StaleError
@@ -344,31 +387,127 @@ func (s *Server) editItem(w http.ResponseWriter, r *http.Request, x Setups, vs V
 		}
 		if err != nil {
 			s.editRefused(w, r, err, out)
+			return nil, 0, false
+		}
+		return out, x.Running(), true
+	}
+}
+
+// maxChanges bounds the changes published together as one version.
+const maxChanges = 200
+
+// A setupChange is one change of POST /api/v1/config/changes: an item of
+// a collection created, replaced or removed.
+type setupChange struct {
+	// Collection is the collection's name (queues, agents, flows, ...).
+	Collection string `json:"collection"`
+	// Op is "create", "put" (replace or add) or "delete".
+	Op string `json:"op"`
+	// ID is the item's key (a keyless collection's index); for create it
+	// is the item's own key.
+	ID string `json:"id,omitempty"`
+	// Item is the item (create and put), as the collection's routes take it.
+	Item json.RawMessage `json:"item,omitempty"`
+	// IfMatch is the item's ETag as it was read: the change is refused
+	// with 409 if the item has changed since.
+	IfMatch string `json:"if_match,omitempty"`
+}
+
+// publishChanges serves POST /api/v1/config/changes: several items of the
+// setup's collections changed together and published as one version (the
+// console's draft), checked as the whole setup is; If-Match names the
+// version they were made on, each change's if_match its item's ETag, and
+// ?dry_run=true only checks them. Each change needs the caller's right to
+// edit its collection.
+func (s *Server) publishChanges(x Setups, vs VersionStore) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Changes []setupChange `json:"changes"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8*maxItemBytes)).Decode(&body); err != nil {
+			writeError(w, 400, "the body must be {\"changes\": [{\"collection\": ..., \"op\": \"create|put|delete\", \"id\": ..., \"item\": {...}}]}: "+err.Error())
 			return
 		}
-		version := x.Running()
+		if len(body.Changes) == 0 || len(body.Changes) > maxChanges {
+			writeJSON(w, 422, map[string]any{"errors": []string{fmt.Sprintf("changes: between 1 and %d changes", maxChanges)}})
+			return
+		}
+		cols := make([]config.Collection, len(body.Changes))
+		var problems []string
+		for i := range body.Changes {
+			ch := &body.Changes[i]
+			c, ok := config.CollectionByName(ch.Collection)
+			at := fmt.Sprintf("changes[%d]", i)
+			switch {
+			case !ok:
+				problems = append(problems, at+".collection: no collection "+strconv.Quote(ch.Collection))
+				continue
+			case ch.Op != "create" && ch.Op != "put" && ch.Op != "delete":
+				problems = append(problems, at+`.op: must be "create", "put" or "delete"`)
+			case ch.Op == "create" && c.Key != "":
+				ch.ID = keyOf(ch.Item, c.Key)
+				if ch.ID == "" {
+					problems = append(problems, at+".item."+c.Key+": required")
+				}
+			case ch.Op != "create" && ch.ID == "":
+				problems = append(problems, at+".id: required")
+			}
+			if ch.Op != "delete" && len(ch.Item) == 0 {
+				problems = append(problems, at+".item: required")
+			}
+			cols[i] = c
+		}
+		if len(problems) > 0 {
+			writeJSON(w, 422, map[string]any{"errors": problems})
+			return
+		}
+		for _, c := range cols {
+			if !s.mayEdit(w, r, c.Name) {
+				return
+			}
+		}
+		v, ok := ifMatch(w, r)
+		if !ok {
+			return
+		}
+		pinned := func(latest []byte) error {
+			for i, ch := range body.Changes {
+				if ch.IfMatch == "" {
+					continue
+				}
+				it, err := config.FindItem(latest, cols[i], ch.ID)
+				if err != nil {
+					return fmt.Errorf("changes[%d]: %w", i, err)
+				}
+				if tag := strings.TrimPrefix(strings.Trim(strings.TrimPrefix(ch.IfMatch, "W/"), `"`), "item-"); tag != it.Tag(s.tagKey) {
+					return fmt.Errorf("changes[%d] (%s %s): %w", i, ch.Collection, ch.ID, errStaleItem)
+				}
+			}
+			return nil
+		}
+		change := func(data []byte) ([]byte, error) {
+			for i, ch := range body.Changes {
+				var err error
+				if ch.Op == "delete" {
+					data, err = config.Delete(data, cols[i], ch.ID)
+				} else {
+					var item *yaml.Node
+					if item, err = config.ItemNode(ch.Item); err == nil {
+						data, err = config.Put(data, cols[i], ch.ID, item, ch.Op == "create")
+					}
+				}
+				if err != nil {
+					return nil, fmt.Errorf("changes[%d] (%s %s): %w", i, ch.Collection, ch.ID, err)
+				}
+			}
+			return data, nil
+		}
+		_, version, ok := s.publishEdit(w, r, x, vs, pin{version: v}, pinned, change)
+		if !ok {
+			return
+		}
 		w.Header().Set("X-Switchboard-Version", strconv.FormatInt(version, 10))
-		if r.Method == http.MethodDelete {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if c.Key == "" && create {
-			items, _ := config.Items(out, c)
-			id = strconv.Itoa(len(items) - 1)
-		}
-		it, err := config.FindItem(out, c, id)
-		if err != nil {
-			writeJSON(w, 200, map[string]any{"version": version})
-			return
-		}
-		w.Header().Set("ETag", s.itemETag(it))
-		code := 200
-		if create {
-			code = 201
-			w.Header().Set("Location", "/api/v1/config/"+c.Name+"/"+id)
-		}
-		writeJSON(w, code, it.Value)
-		return
+		writeJSON(w, 200, map[string]any{"version": version, "changes": len(body.Changes)})
 	}
 }
 

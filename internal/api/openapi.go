@@ -92,6 +92,7 @@ var summaries = map[string]string{
 	"DELETE /api/v1/session":                                   "Log out: the session cookie is cleared",
 	"GET /api/v1/config/roles":                                 "What each role may read and edit in the admin API and console (console.supervisors_edit)",
 	"POST /api/v1/config/validate":                             "Check a setup (YAML body) as PUT would, changing nothing: 200 {valid: true} or 422 {errors}",
+	"POST /api/v1/config/changes":                              `Publish several items' changes as one version (the console's draft): {"changes": [{"collection", "op": "create"|"put"|"delete", "id", "item", "if_match"}]}, checked as the whole setup; 409 on a stale If-Match (version) or if_match (item ETag); ?dry_run=true only checks`,
 	"GET /api/v1/reports/agents":                               "Agent report: answered, talk, AHT, time in each state, occupancy (from, to)",
 	"GET /api/v1/qa/scorecards":                                "The configured QA scorecards",
 	"GET /api/v1/qa/scores":                                    "QA scores given (from, to, agent); agents see their own",

@@ -62,6 +62,8 @@ func routeBodies(defs map[string]any) map[string]map[string]any {
 		Events      []store.Event      `json:"events"`
 		State       string             `json:"state,omitempty"`
 		Parties     []call.Party       `json:"parties,omitempty"`
+		Commands    []string           `json:"commands,omitempty"`
+		Recording   string             `json:"recording,omitempty"`
 	}{})}
 	b["POST /api/v1/calls/{id}/recording/{action}"] = map[string]any{"response": obj(map[string]any{"status": enum("start", "pause", "resume")})}
 	b["POST /api/v1/calls/{id}/hangup"] = map[string]any{"response": status("hangup")}
@@ -253,6 +255,14 @@ func routeBodies(defs map[string]any) map[string]map[string]any {
 	b["POST /api/v1/config/validate"] = map[string]any{
 		"request":  setupYAML(),
 		"response": obj(map[string]any{"valid": boolean()}),
+	}
+	b["POST /api/v1/config/changes"] = map[string]any{
+		"request": obj(map[string]any{"changes": desc(of([]setupChange{}), "made in order on the latest version, published together")}),
+		"response": obj(map[string]any{
+			"version": desc(integer(), "the version published (with ?dry_run=true: the version checked against)"),
+			"changes": desc(integer(), "how many changes it made"),
+			"valid":   desc(boolean(), "with ?dry_run=true: the changes would be accepted"),
+		}),
 	}
 	b["PUT /api/v1/config"] = map[string]any{
 		"request": setupYAML(),

@@ -96,6 +96,9 @@ type callView struct {
 	// fields (the agent's contact card).
 	Campaign string
 	Contact  map[string]string
+	// Recording is the call's recording as its agent may act on it: one
+	// of the Rec* values.
+	Recording string
 }
 
 // ConsultView is a consultation in progress, for the desktop.

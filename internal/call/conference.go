@@ -567,6 +567,9 @@ type Live struct {
 	Consult   *ConsultView `json:"consult,omitempty"`
 	// Commands are what the call's agent may do now (State.Commands).
 	Commands []string `json:"commands"`
+	// Recording is the call's recording as the agent may act on it: ""
+	// (none), "on_demand", "on" or "paused".
+	Recording string `json:"recording,omitempty"`
 	// Campaign is the outbound campaign that placed the call, and Contact
 	// the contact's fields from its list (the agent's contact card).
 	Campaign string            `json:"campaign,omitempty"`
@@ -590,7 +593,8 @@ func (m *Manager) LiveView(callID string) (Live, bool) {
 		cv := *c.view.Consult
 		v.Consult = &cv
 	}
-	v.Commands = v.State.Commands(v.Consult != nil && v.Consult.Connected)
+	v.Recording = c.view.Recording
+	v.Commands = v.State.Commands(v.Consult != nil && v.Consult.Connected, v.Recording)
 	v.Campaign, v.Contact = c.view.Campaign, c.view.Contact // never written after the call starts
 	return v, true
 }

@@ -44,6 +44,7 @@ func (c *Call) record(callerLeg, agentLeg *sip.Leg, start bool) {
 	r := c.recording
 	if r == nil {
 		if !start {
+			c.publishRecording() // on demand: the agent may start it
 			return
 		}
 		var err error
@@ -56,6 +57,32 @@ func (c *Call) record(callerLeg, agentLeg *sip.Leg, start bool) {
 	}
 	callerLeg.Media().Tap(r.Left)
 	agentLeg.Media().Tap(r.Right)
+	c.publishRecording()
+}
+
+// What a live call's agent may do with its recording (Live.Recording).
+const (
+	RecNone     = ""          // not recorded, and may not be
+	RecOnDemand = "on_demand" // not recorded; the agent may start it
+	RecOn       = "on"        // recording; the agent may pause it
+	RecPaused   = "paused"    // paused; the agent may resume it
+)
+
+// publishRecording mirrors the call's recording into its view (on the
+// call's goroutine).
+func (c *Call) publishRecording() {
+	rec := RecNone
+	switch r := c.recording; {
+	case r != nil && r.Paused():
+		rec = RecPaused
+	case r != nil:
+		rec = RecOn
+	case c.m.recs != nil && c.recordPolicy() == config.RecordOnDemand:
+		rec = RecOnDemand
+	}
+	c.mu.Lock()
+	c.view.Recording = rec
+	c.mu.Unlock()
 }
 
 // closeRecording finishes the call's recording and indexes it.
@@ -65,6 +92,7 @@ func (c *Call) closeRecording() {
 	if r == nil {
 		return
 	}
+	c.publishRecording()
 	info, err := r.Close(time.Now())
 	if err != nil {
 		c.log.Error("recording", "err", err)
@@ -109,6 +137,7 @@ func (m *Manager) Recording(callID, action, by string) error {
 			}
 			if r.SetPaused(action == "pause", time.Now()) {
 				m.event(map[string]event.Kind{"pause": event.RecordingPaused, "resume": event.RecordingResumed}[action], c.ID, "", "", "by "+by)
+				c.publishRecording()
 			}
 			return nil
 		}
@@ -122,6 +151,7 @@ func (c *Call) toggleRecordingPause(by string) {
 		return
 	}
 	now := time.Now()
+	defer c.publishRecording()
 	if r.SetPaused(true, now) {
 		c.m.event(event.RecordingPaused, c.ID, "", "", "by "+by)
 		return

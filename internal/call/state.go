@@ -55,24 +55,38 @@ func (s State) Phrase() string {
 // and consult (startTransfer, startConsult: connected or held), conference
 // (addParty: talking, not consulting), consult/complete and merge (with the
 // consulted party answered) and consult/cancel (consulting), leave and
-// remove (a conference), recording (pause and resume), hangup. In a
-// conference hold and resume are both listed: each takes the agent out of
-// the mix or back, as the agent's party's held says.
-func (s State) Commands(consultAnswered bool) []string {
+// remove (a conference), hangup; and, by the call's recording rec (a Rec*
+// value), recording/pause while it records, recording/resume while it is
+// paused and recording/start (connected or held) where the queue records
+// on demand. In a conference hold and resume are both listed: each takes
+// the agent out of the mix or back, as the agent's party's held says.
+func (s State) Commands(consultAnswered bool, rec string) []string {
+	var cmds []string
 	switch s {
 	case StateConnected:
-		return []string{"hangup", "hold", "dtmf", "transfer", "consult", "conference", "recording"}
+		cmds = []string{"hangup", "hold", "dtmf", "transfer", "consult", "conference"}
 	case StateHeld:
-		return []string{"hangup", "resume", "transfer", "consult", "conference", "recording"}
+		cmds = []string{"hangup", "resume", "transfer", "consult", "conference"}
 	case StateConsulting:
 		if consultAnswered {
-			return []string{"hangup", "consult/complete", "merge", "consult/cancel", "recording"}
+			cmds = []string{"hangup", "consult/complete", "merge", "consult/cancel"}
+		} else {
+			cmds = []string{"hangup", "consult/cancel"}
 		}
-		return []string{"hangup", "consult/cancel", "recording"}
 	case StateConference:
-		return []string{"hangup", "hold", "resume", "conference", "leave", "remove", "recording"}
+		cmds = []string{"hangup", "hold", "resume", "conference", "leave", "remove"}
+	default:
+		return []string{}
 	}
-	return []string{}
+	switch {
+	case rec == RecOn:
+		cmds = append(cmds, "recording/pause")
+	case rec == RecPaused:
+		cmds = append(cmds, "recording/resume")
+	case rec == RecOnDemand && (s == StateConnected || s == StateHeld):
+		cmds = append(cmds, "recording/start")
+	}
+	return cmds
 }
 
 // talking reports whether an agent (or a number) is on the line with the caller.

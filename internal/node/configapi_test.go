@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -304,4 +305,88 @@ func getBytes(t *testing.T, n *nodetest.Node, path string) (int, string, []byte)
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, res.Header.Get("Content-Type"), b
+}
+
+// Several items' changes published together (the console's draft): a
+// queue, an agent in it and a number to it are one version, and the next
+// call to the number reaches the agent; one bad change refuses them all
+// and nothing changes; a change on an item's stale ETag, or on a stale
+// version, is refused with 409; each change needs its collection's right.
+func TestSetupChangesPublishTogether(t *testing.T) {
+	n, _ := reloadable(t, nodetest.Demo(t))
+	admin, sup := nodetest.Admin, nodetest.Supervisor
+	version := func() float64 {
+		var v struct {
+			Running float64 `json:"running"`
+		}
+		n.API("GET", "/api/v1/config/versions?limit=1", nil, &v)
+		return v.Running
+	}
+	_, salesTag, _ := jsonRequest(t, n, admin, "GET", "/api/v1/config/queues/sales", "")
+	before := version()
+	draft := `{"changes": [
+		{"collection": "agents", "op": "create", "item": {"extension": "1005", "name": "Eve", "password": "demo1005", "queues": ["billing"], "login_on_register": true}},
+		{"collection": "numbers", "op": "put", "id": "200", "item": {"queue": "billing"}},
+		{"collection": "queues", "op": "create", "item": {"name": "billing", "strategy": "ring_all"}},
+		{"collection": "queues", "op": "put", "id": "sales", "if_match": ` + mustJSON(t, salesTag) + `, "item": {"strategy": "round_robin", "dispositions": ["sale"]}}
+	]}`
+	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes?dry_run=true", draft); code != 200 || out["valid"] != true || version() != before {
+		t.Fatalf("a dry run of the draft: %d %v (version %v, was %v)", code, out, version(), before)
+	}
+	code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", draft)
+	if code != 200 || out["version"] != before+1 || out["changes"] != 4.0 || version() != before+1 {
+		t.Fatalf("publish the draft: %d %v (version %v, was %v)", code, out, version(), before)
+	}
+	var diff struct {
+		Diff string `json:"diff"`
+	}
+	if code := n.API("GET", fmt.Sprintf("/api/v1/config/versions/%v", before+1), nil, &diff); code != 200 ||
+		!strings.Contains(diff.Diff, "name: billing") || !strings.Contains(diff.Diff, "1005") || !strings.Contains(diff.Diff, "round_robin") {
+		t.Fatalf("the version's diff lacks a change: %d\n%s", code, diff.Diff)
+	}
+	eve := nodetest.NewPhone(t, n.SIPAddr(), "1005", "demo1005")
+	nodetest.WaitFor(t, 5*time.Second, "agent 1005 available", func() bool { return n.AgentState("1005") == "available" })
+	caller := n.Dial(t, "200")
+	offer := eve.NextCall(t, 10*time.Second)
+	select {
+	case <-offer.Answered():
+	case <-time.After(5 * time.Second):
+		t.Fatal("agent 1005 did not answer the call to 200")
+	}
+	caller.Hangup()
+
+	// One bad change: all refused, each problem named, nothing changes.
+	now := version()
+	code, _, out = jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", `{"changes": [
+		{"collection": "queues", "op": "create", "item": {"name": "claims"}},
+		{"collection": "queues", "op": "put", "id": "billing", "item": {"strategy": "ring_all", "ring_timeout": "soon"}}]}`)
+	if code != 422 || !strings.Contains(strings.Join(strs(out["errors"]), "\n"), "queues[billing].ring_timeout") || version() != now {
+		t.Fatalf("a draft with a bad field: %d %v (version %v, was %v)", code, out, version(), now)
+	}
+	if code, _, _ := jsonRequest(t, n, admin, "GET", "/api/v1/config/queues/claims", ""); code != 404 {
+		t.Fatalf("a refused draft's other change was made: %d", code)
+	}
+	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", `{"changes": [{"collection": "moons", "op": "create", "item": {}}]}`); code != 422 {
+		t.Fatalf("an unknown collection: %d %v", code, out)
+	}
+	// Stale: the sales queue's ETag from before the draft; a version pinned.
+	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", `{"changes": [
+		{"collection": "queues", "op": "put", "id": "sales", "if_match": `+mustJSON(t, salesTag)+`, "item": {"strategy": "linear"}}]}`); code != 409 {
+		t.Fatalf("a change on a stale item ETag: %d %v", code, out)
+	}
+	if code, _, _ := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", `{"changes": [{"collection": "queues", "op": "put", "id": "billing", "item": {"strategy": "linear"}}]}`,
+		"If-Match", fmt.Sprintf(`"%v"`, before)); code != 409 {
+		t.Fatalf("a draft on a stale version: %d", code)
+	}
+	// Supervisors may edit agents, not queues: a draft with both is refused.
+	if code, _, _ := jsonRequest(t, n, sup, "POST", "/api/v1/config/changes", `{"changes": [
+		{"collection": "agents", "op": "put", "id": "1005", "item": {"name": "Eve B", "queues": ["billing"]}},
+		{"collection": "queues", "op": "put", "id": "billing", "item": {"strategy": "linear"}}]}`); code != 403 {
+		t.Fatalf("a supervisor's draft with a queue: %d", code)
+	}
+	if code, _, out := jsonRequest(t, n, sup, "POST", "/api/v1/config/changes", `{"changes": [
+		{"collection": "agents", "op": "put", "id": "1005", "item": {"name": "Eve B", "queues": ["billing"]}},
+		{"collection": "agents", "op": "delete", "id": "1004"}]}`); code != 200 || version() != now+1 {
+		t.Fatalf("a supervisor's draft of agents: %d %v", code, out)
+	}
 }

@@ -137,6 +137,13 @@ func (r *Recording) add(side *[]int16, c media.Codec, payload []byte) {
 	}
 }
 
+// Paused reports whether the recording is paused.
+func (r *Recording) Paused() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.paused
+}
+
 // SetPaused pauses (silence is written instead of the audio) or resumes;
 // it reports whether the state changed.
 func (r *Recording) SetPaused(on bool, now time.Time) bool {

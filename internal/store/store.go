@@ -59,6 +59,9 @@ type CallRecord struct {
 	RTPLost uint64 `json:"rtp_packets_lost"`
 	// Node is the node that handled the call.
 	Node string `json:"node"`
+	// Recorded says a recording of the call is kept (read by ListCalls
+	// and GetCall only).
+	Recorded bool `json:"recorded"`
 }
 
 // Event is one timestamped change of a call or an agent.
@@ -210,6 +213,9 @@ func msp(t *time.Time) any {
 const callColumns = `id, caller, caller_name, dialed, source, flow, digits, path, queue, agent, arrived_at, answered_at, queued_at,
  offered_at, connected_at, ended_at, wait_seconds, talk_seconds, outcome, hangup_by, reason, sip_call_id, rtp_in, rtp_out, rtp_lost, node`
 
+// recordedColumn follows callColumns where a call's Recorded is read.
+const recordedColumn = `, EXISTS (SELECT 1 FROM recordings WHERE recordings.call_id = calls.id)`
+
 type scanner interface{ Scan(dest ...any) error }
 
 func scanCall(sc scanner) (CallRecord, error) {
@@ -243,7 +249,7 @@ func tp(n sql.NullInt64) *time.Time {
 
 // ListCalls returns calls newest first, arrived at or after since (zero: any), at most limit.
 func (s *Store) ListCalls(ctx context.Context, limit int, since time.Time) ([]CallRecord, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+callColumns+` FROM calls WHERE arrived_at >= ? ORDER BY arrived_at DESC, id DESC LIMIT ?`,
+	rows, err := s.db.QueryContext(ctx, `SELECT `+callColumns+recordedColumn+` FROM calls WHERE arrived_at >= ? ORDER BY arrived_at DESC, id DESC LIMIT ?`,
 		since.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list calls: %w", err)
@@ -251,10 +257,12 @@ func (s *Store) ListCalls(ctx context.Context, limit int, since time.Time) ([]Ca
 	defer rows.Close()
 	out := []CallRecord{}
 	for rows.Next() {
-		r, err := scanCall(rows)
+		var recorded bool
+		r, err := scanCall(extra{rows, []any{&recorded}})
 		if err != nil {
 			return nil, fmt.Errorf("store: list calls: %w", err)
 		}
+		r.Recorded = recorded
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -262,7 +270,9 @@ func (s *Store) ListCalls(ctx context.Context, limit int, since time.Time) ([]Ca
 
 // GetCall returns one call record with its events in order.
 func (s *Store) GetCall(ctx context.Context, id string) (CallRecord, []Event, error) {
-	r, err := scanCall(s.db.QueryRowContext(ctx, `SELECT `+callColumns+` FROM calls WHERE id = ?`, id))
+	var recorded bool
+	r, err := scanCall(extra{s.db.QueryRowContext(ctx, `SELECT `+callColumns+recordedColumn+` FROM calls WHERE id = ?`, id), []any{&recorded}})
+	r.Recorded = recorded
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, nil, ErrNotFound
 	}

@@ -24,6 +24,9 @@ func TestCallsAndEvents(t *testing.T) {
 	s.AppendEvent(Event{At: base, Kind: "arrived", CallID: "b"})
 	s.AppendEvent(Event{At: base.Add(time.Second), Kind: "queued", CallID: "b", Queue: "sales"})
 	s.Flush()
+	if err := s.SaveRecording(ctx, Recording{CallID: "b", Path: "/x/b.wav", Started: base, Queue: "sales"}); err != nil {
+		t.Fatal(err)
+	}
 
 	calls, err := s.ListCalls(ctx, 2, time.Time{})
 	if err != nil {
@@ -31,6 +34,9 @@ func TestCallsAndEvents(t *testing.T) {
 	}
 	if len(calls) != 2 || calls[0].ID != "c" || calls[1].ID != "b" {
 		t.Fatalf("newest first, limit 2: %+v", calls)
+	}
+	if calls[0].Recorded || !calls[1].Recorded {
+		t.Fatalf("recorded: c %v, b %v; want false, true", calls[0].Recorded, calls[1].Recorded)
 	}
 	since, _ := s.ListCalls(ctx, 10, base.Add(90*time.Second))
 	if len(since) != 1 || since[0].ID != "c" {
@@ -40,7 +46,7 @@ func TestCallsAndEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Outcome != "answered" || r.EndedAt == nil || !r.EndedAt.Equal(end) || r.WaitSeconds != 3.5 {
+	if r.Outcome != "answered" || r.EndedAt == nil || !r.EndedAt.Equal(end) || r.WaitSeconds != 3.5 || !r.Recorded {
 		t.Fatalf("record %+v", r)
 	}
 	if len(evs) != 2 || evs[1].Kind != "queued" {
