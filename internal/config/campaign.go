@@ -153,7 +153,8 @@ func (k Campaign) Rules() map[string]outbound.Rule {
 
 // Pacer is the pacer's configuration of the campaign.
 func (k Campaign) Pacer() outbound.PacerConfig {
-	return outbound.PacerConfig{Mode: k.OutboundMode(), Ratio: k.Ratio, AbandonTarget: k.AbandonTarget, MaxLines: k.MaxLines}
+	return outbound.PacerConfig{Mode: k.OutboundMode(), Ratio: k.Ratio, AbandonTarget: k.AbandonTarget, MaxLines: k.MaxLines,
+		Longest: k.RingTimeout + 5*time.Second} // the ring and AMD (3.5 s at most) and the call's setup
 }
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,

@@ -175,7 +175,7 @@ func (d *dialer) dial(ctx context.Context, cfg *config.Config, k config.Campaign
 	if err != nil {
 		return
 	}
-	st := outbound.State{Free: free, Rolling: r.rolling}
+	st := outbound.State{Now: now, Free: free, Rolling: r.rolling}
 	// The queue's agents at work, and when those in wrap-up will be free.
 	for _, a := range acd.Agents() {
 		if !slices.Contains(a.Queues, k.Queue) {
@@ -400,7 +400,7 @@ func (d *dialer) handle(ctx context.Context, rep dialReport) {
 	c.stage, c.outcome = rep.Stage, rep.Outcome
 	switch rep.Stage {
 	case call.StageDecided:
-		run.pacer.Attempted(rep.Outcome, rep.Ring)
+		run.pacer.Attempted(rep.Outcome, time.Now().Add(-rep.Ring), rep.Ring)
 	case call.StageConnected:
 		c.agent = rep.Agent
 		run.pacer.Connected()
@@ -425,7 +425,7 @@ func (d *dialer) handle(ctx context.Context, rep dialReport) {
 			run.failures = 0
 		}
 		if prev == "" || prev == call.StageAnswered { // never decided: unanswered, or hung up during AMD
-			run.pacer.Attempted(rep.Outcome, rep.Ring)
+			run.pacer.Attempted(rep.Outcome, time.Now().Add(-rep.Ring), rep.Ring)
 		}
 		live := rep.Outcome.Live()
 		switch {

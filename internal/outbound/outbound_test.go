@@ -2,18 +2,20 @@ package outbound
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestPacerLines(t *testing.T) {
+	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	warm := func(p *Pacer, live float64) {
 		for i := range 100 {
 			if float64(i%100) < live*100 {
-				p.Attempted(Human, 10*time.Second)
+				p.Attempted(Human, base, 10*time.Second)
 			} else {
-				p.Attempted(NoAnswer, 25*time.Second)
+				p.Attempted(NoAnswer, base, 25*time.Second)
 			}
 		}
 		for range 30 {
@@ -59,10 +61,38 @@ func TestPacerLines(t *testing.T) {
 			for range tc.drops.Dropped {
 				p.Dropped()
 			}
+			tc.st.Now = base.Add(time.Hour) // every attempt's cohort counted
 			if n := p.Lines(tc.st); n < tc.min || n > tc.max {
 				t.Fatalf("Lines = %d, want %d..%d", n, tc.min, tc.max)
 			}
 		})
+	}
+}
+
+// The answer rate is measured on whole cohorts of dials: the quick
+// outcomes of a burst of dials (answers, busies) do not count before its
+// slow ones (no answer, after the full ring time) have ended.
+func TestPacerCountsWholeCohorts(t *testing.T) {
+	p := NewPacer(PacerConfig{Mode: Predictive, Longest: 30 * time.Second})
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for i := range 100 { // 100 dials at t0: 30 people, 10 busies, 60 ring out
+		switch {
+		case i < 30:
+			p.Attempted(Human, t0, 8*time.Second)
+		case i < 40:
+			p.Attempted(Busy, t0, time.Second)
+		}
+	}
+	p.Lines(State{Now: t0.Add(10 * time.Second), Free: 10})
+	if p.LiveRate() != 0 {
+		t.Fatalf("the cohort counted before its slow outcomes: live rate %v", p.LiveRate())
+	}
+	for range 60 {
+		p.Attempted(NoAnswer, t0, 25*time.Second)
+	}
+	p.Lines(State{Now: t0.Add(30 * time.Second), Free: 10})
+	if r := p.LiveRate(); math.Abs(r-0.3) > 1e-9 {
+		t.Fatalf("live rate %v, want 0.3", r)
 	}
 }
 

@@ -150,6 +150,9 @@ func RunOutbound(cfg OutboundConfig) (OutboundResult, error) {
 		cfg.Tick = time.Second
 	}
 	cfg.Pacer.Mode = cfg.Mode
+	if cfg.Pacer.Longest == 0 {
+		cfg.Pacer.Longest = cfg.Ring + cfg.AMDTime
+	}
 	r := &obRun{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x51f15e)), pacer: outbound.NewPacer(cfg.Pacer)}
 	r.busySince = make([]time.Duration, cfg.Agents)
 	r.wrapEnd = make([]time.Duration, cfg.Agents)
@@ -208,6 +211,9 @@ func RunOutbound(cfg OutboundConfig) (OutboundResult, error) {
 	return res, nil
 }
 
+// obEpoch is the simulated day's start on the pacer's clock.
+var obEpoch = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
 func (r *obRun) push(at time.Duration, k obKind, id int) {
 	r.seq++
 	heap.Push(&r.events, obEvent{at: at, seq: r.seq, kind: k, id: id})
@@ -220,7 +226,7 @@ func (r *obRun) advance(t time.Duration) {
 
 // dial asks the pacer and places its calls.
 func (r *obRun) dial() {
-	st := outbound.State{Free: len(r.free), Busy: r.cfg.Agents - len(r.free), InFlight: r.inFlight, Waiting: len(r.waiting)}
+	st := outbound.State{Now: obEpoch.Add(r.now), Free: len(r.free), Busy: r.cfg.Agents - len(r.free), InFlight: r.inFlight, Waiting: len(r.waiting)}
 	for _, end := range r.wrapEnd {
 		if end > r.now {
 			st.FreeIn = append(st.FreeIn, end-r.now)
@@ -256,14 +262,14 @@ func (r *obRun) ringEnd(id int) {
 		return
 	}
 	r.inFlight--
-	r.pacer.Attempted(a.outcome, r.now-a.dialed)
+	r.pacer.Attempted(a.outcome, obEpoch.Add(a.dialed), r.now-a.dialed)
 	a.done = true
 }
 
 func (r *obRun) decided(id int) {
 	a := &r.attempts[id]
 	r.inFlight--
-	r.pacer.Attempted(a.outcome, r.now-a.dialed)
+	r.pacer.Attempted(a.outcome, obEpoch.Add(a.dialed), r.now-a.dialed)
 	if a.outcome == outbound.Machine {
 		r.res.Machines++
 		a.done = true

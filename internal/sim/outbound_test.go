@@ -41,6 +41,32 @@ func TestOutboundModes(t *testing.T) {
 	}
 }
 
+// At 100 agents, in a campaign's first minutes and over an hour, the
+// drops stay under the target. (Before the answer rate was measured on
+// whole cohorts of dials, the first three minutes dropped 11 % and an
+// hour 3.5 %: the quick outcomes counted first made the rate read low.)
+func TestOutboundManyAgents(t *testing.T) {
+	for _, tc := range []struct {
+		rate, hours float64
+	}{{0.1, 0.05}, {0.3, 0.05}, {0.3, 1}, {0.6, 0.05}} {
+		var live, dropped int
+		for seed := range uint64(4) {
+			r, err := RunOutbound(OutboundConfig{
+				Mode: outbound.Predictive, Agents: 100, Hours: tc.hours, AnswerRate: tc.rate, MachineRate: 0.15, BusyRate: 0.1,
+				AnswerAfter: Dist{Kind: "lognormal", Mean: 6 * time.Second, Sigma: 0.5},
+				Talk:        Dist{Kind: "lognormal", Mean: time.Minute, Sigma: 0.6}, Seed: seed,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			live, dropped = live+r.Live, dropped+r.Dropped
+		}
+		if rate := float64(dropped) / float64(live); rate >= outbound.DefaultAbandonTarget || live < 500 {
+			t.Errorf("answer rate %v over %v h: %d of %d live answers dropped (%.2f%%)", tc.rate, tc.hours, dropped, live, 100*rate)
+		}
+	}
+}
+
 func TestOutboundRefuses(t *testing.T) {
 	good := OutboundConfig{Mode: outbound.Predictive, Agents: 2, Hours: 1, AnswerRate: 0.3,
 		AnswerAfter: Dist{Mean: time.Second}, Talk: Dist{Mean: time.Second}}
