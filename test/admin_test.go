@@ -121,7 +121,7 @@ func TestAdminConsole(t *testing.T) {
 	fill(t, ctx, "password", "demo1005")
 	fill(t, ctx, "queues", "billing") // a queue only the draft has
 	click(t, ctx, `#f-login_on_register`)
-	waitText(t, ctx, `#status`, func(v string) bool { return v == "valid" })
+	waitText(t, ctx, `#status`, func(v string) bool { return v == "valid with the draft" })
 	click(t, ctx, `#btn-draft-add`)
 	waitText(t, ctx, `#draft-count`, func(v string) bool { return v == "2 changes" })
 	waitText(t, ctx, `#draft-status`, func(v string) bool { return v == "valid" })
@@ -219,6 +219,31 @@ func TestAdminConsole(t *testing.T) {
 	waitText(t, ctx, `#status`, func(v string) bool { return v == "valid" })
 	click(t, ctx, `#btn-save`)
 	waitText(t, ctx, `#status`, func(v string) bool { return v == "published as version 5" })
+
+	// A campaign's contact list imported from a file, and the campaign
+	// started and paused, from the console.
+	campaign := map[string]any{"name": "renewals", "mode": "preview", "queue": "sales", "caller_id": "5550100",
+		"window": map[string]string{"start": "08:00", "end": "21:00"}, "max_attempts": 3}
+	if code := s.apiAs("supervisor", "demo-supervisor", "POST", "/api/v1/campaigns", campaign, nil); code != 201 {
+		t.Fatalf("create a campaign: %d", code)
+	}
+	list := filepath.Join(t.TempDir(), "list.csv")
+	if err := os.WriteFile(list, []byte("Phone,name\n5550101,Ann\n5550102,Bo\nnot a number,Cy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goPage(t, ctx, s.http, "campaigns", `#runs tr[data-campaign="renewals"]`)
+	row := `#runs tr[data-campaign="renewals"] `
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS(row+`.contacts-file`), []string{list}),
+		chromedp.SendKeys(chromedp.CSS(row+`.contacts-map`), "Phone:number")); err != nil {
+		t.Fatal(err)
+	}
+	click(t, ctx, row+`.upload-contacts`)
+	waitText(t, ctx, `#campaign-status`, func(v string) bool { return strings.HasPrefix(v, "renewals: 2 added, 0 already there, 1 rejected") })
+	waitText(t, ctx, row+`.run-state`, func(v string) bool { return v == "stopped" })
+	click(t, ctx, row+`.start-campaign`)
+	waitText(t, ctx, row+`.run-state`, func(v string) bool { return v == "running" })
+	click(t, ctx, row+`.pause-campaign`)
+	waitText(t, ctx, row+`.run-state`, func(v string) bool { return v == "paused" })
 
 	// Every page, for a person to look at.
 	for _, p := range []struct{ hash, ready string }{

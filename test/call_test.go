@@ -18,6 +18,7 @@ type callRecord struct {
 	ID          string  `json:"id"`
 	Caller      string  `json:"caller"`
 	Dialed      string  `json:"dialed"`
+	Source      string  `json:"source"`
 	Digits      string  `json:"digits"`
 	IVRPath     string  `json:"ivr_path"`
 	Queue       string  `json:"queue"`

@@ -71,12 +71,10 @@ function debounce(f, ms) {
 // ---- the draft: changes to several items, checked together as they are
 // made and published as one version (POST /api/v1/config/changes) ----
 
-const draftKey = "switchboard-draft";
-let draft = loadDraft(), draftNote = "";
-
-function loadDraft() {
-  try { return JSON.parse(sessionStorage.getItem(draftKey)) || []; } catch (e) { return []; }
-}
+// The draft is kept in the page only (never in storage: it may hold
+// passwords as typed); leaving or reloading the page with one asks first.
+let draft = [], draftNote = "", draftGen = 0;
+window.addEventListener("beforeunload", (ev) => { if (draft.length) ev.preventDefault(); });
 
 // merged is list with change made: in place of a change of the same item,
 // keeping what it was read as (if_match) and a creation a creation; a
@@ -93,7 +91,6 @@ function merged(list, change) {
 
 function setDraft(list) {
   draft = list;
-  sessionStorage.setItem(draftKey, JSON.stringify(draft));
   renderDraft();
 }
 
@@ -121,7 +118,9 @@ function checkChanges(list) {
 
 const checkDraft = debounce(async () => {
   if (!draft.length) return;
+  const g = ++draftGen;
   const r = await checkChanges(draft);
+  if (g !== draftGen) return; // a later check, or the publish, answers instead
   const st = document.getElementById("draft-status");
   if (r.status === 200) { showErrors(document.getElementById("draft-errors"), []); st.textContent = "valid"; st.className = "ok"; }
   else { showErrors(document.getElementById("draft-errors"), problems(r)); st.textContent = "has problems"; st.className = "bad"; }
@@ -143,7 +142,11 @@ function renderDraft() {
 
 async function publishDraft() {
   checkDraft.cancel();
+  ++draftGen;
+  const button = document.getElementById("btn-draft-publish");
+  button.disabled = true;
   const r = await req("POST", "/api/v1/config/changes", {changes: draft});
+  button.disabled = !draft.length;
   const errors = document.getElementById("draft-errors");
   if (r.status === 200) {
     draftNote = "published as version " + r.data.version;
@@ -308,6 +311,7 @@ async function collectionPage(page, name) {
       el("p", {class: "note"}, "What supervisors may edit is the setup's console.supervisors_edit."));
   }
   if (name === "hours") hoursOverrides(page);
+  if (name === "campaigns") campaignRuns(page);
   page.append(el("div", {id: "editor-box"}));
 }
 
@@ -362,10 +366,18 @@ async function openEditor(page, name, id) {
       status.textContent = "in the draft, not published"; status.className = "ok";
     }}, "Add to draft"));
   }
+  const dropFromDraft = () => setDraft(draft.filter((c) => !(c.collection === name && c.id === id)));
+  if (id !== null && mayEdit(name) && !partial && key) {
+    actions.append(el("button", {type: "button", class: "quiet", id: "btn-draft-delete", onclick: () => {
+      setDraft(merged(draft, {collection: name, op: "delete", id, if_match: etag || undefined}));
+      route();
+    }}, "Remove in the draft"));
+  }
   if (id !== null && mayEdit(name) && !partial) {
     actions.append(el("button", {type: "button", class: "danger", id: "btn-delete", onclick: async () => {
+      if (created) { dropFromDraft(); route(); return; } // only the draft has it
       const r = await req("DELETE", `/api/v1/config/${name}/${encodeURIComponent(id)}`, undefined, etag ? {"If-Match": etag} : {});
-      if (r.status === 204) { status.textContent = "removed, version " + r.version; refreshVersion(); route(); return; }
+      if (r.status === 204) { dropFromDraft(); status.textContent = "removed, version " + r.version; refreshVersion(); route(); return; }
       showErrors(errors, problems(r));
     }}, "Remove"));
   }
@@ -393,7 +405,7 @@ async function openEditor(page, name, id) {
     const g = ++gen;
     const r = await send(true);
     if (!r || g !== gen) return; // a later check or a publish answers instead
-    if (r.status === 200) { showErrors(errors, []); markFields(form, []); status.textContent = "valid"; status.className = "ok"; }
+    if (r.status === 200) { showErrors(errors, []); markFields(form, []); status.textContent = draft.length ? "valid with the draft" : "valid"; status.className = "ok"; }
     else { showErrors(errors, problems(r)); markFields(form, problems(r)); status.textContent = ""; }
   }, 400);
   form.addEventListener("input", check);
@@ -428,6 +440,49 @@ async function openEditor(page, name, id) {
     markFields(form, problems(r));
   });
   box.replaceChildren(el("h3", {}, id === null ? "New" : `${name}: ${id}`), form);
+}
+
+// campaignRuns shows each campaign's state and figures, starts, pauses
+// and stops it, and imports contact lists (CSV, with a column mapping).
+async function campaignRuns(page) {
+  const r = await req("GET", "/api/v1/campaigns");
+  if (r.status !== 200 || !r.data || !r.data.campaigns.length) return;
+  const pct = (x) => (100 * (x || 0)).toFixed(1) + " %";
+  const tb = el("tbody");
+  const box = el("div", {id: "campaign-runs"});
+  const status = el("span", {id: "campaign-status", role: "status"});
+  for (const k of r.data.campaigns) {
+    const act = (what) => async () => {
+      const x = await req("POST", `/api/v1/campaigns/${encodeURIComponent(k.name)}/${what}`);
+      status.textContent = x.status === 200 ? `${k.name}: ${x.data.state}` : problems(x).join("; ");
+      route();
+    };
+    const file = el("input", {type: "file", class: "contacts-file", accept: ".csv,text/csv", "aria-label": "Contact list of " + k.name});
+    const mapping = el("input", {type: "text", class: "contacts-map", size: 18, placeholder: "Phone:number,Zone:timezone", "aria-label": "Column mapping"});
+    const upload = el("button", {type: "button", class: "quiet upload-contacts", onclick: async () => {
+      if (!file.files[0]) { status.textContent = "choose a CSV file whose header names the number column"; return; }
+      const q = mapping.value.trim() ? "?map=" + encodeURIComponent(mapping.value.trim()) : "";
+      const x = await req("POST", `/api/v1/campaigns/${encodeURIComponent(k.name)}/contacts${q}`, file.files[0], {"Content-Type": "text/csv"});
+      if (x.status !== 200) { status.textContent = problems(x).join("; "); return; }
+      const d = x.data;
+      status.textContent = `${k.name}: ${d.added} added, ${d.duplicates.length} already there, ${d.rejected.length} rejected` +
+        (d.rejected.length ? " (" + d.rejected.slice(0, 3).map((e) => `line ${e.line}: ${e.reason}`).join("; ") + ")" : "");
+      setTimeout(route, 1500);
+    }}, "Import");
+    tb.append(el("tr", {"data-campaign": k.name}, el("td", {}, k.name), el("td", {}, k.mode), el("td", {class: "run-state"}, k.state),
+      el("td", {}, `${k.pending} of ${k.contacts}`), el("td", {}, String(k.attempts)), el("td", {}, String(k.connected)),
+      el("td", {}, `${k.abandoned} (${pct(k.abandon_rate)}; 30 days ${pct(k.abandon_rate_30d)})`), el("td", {}, String(k.lines)),
+      el("td", {}, // staff start, pause and stop campaigns
+        k.state !== "running" ? el("button", {type: "button", class: "quiet start-campaign", onclick: act("start")}, "Start") : null,
+        k.state === "running" ? el("button", {type: "button", class: "quiet pause-campaign", onclick: act("pause")}, "Pause") : null,
+        k.state !== "stopped" ? el("button", {type: "button", class: "quiet stop-campaign", onclick: act("stop")}, "Stop") : null),
+      el("td", {}, file, mapping, upload)));
+  }
+  box.append(el("h3", {}, "Running them"),
+    el("table", {id: "runs"}, el("thead", {}, el("tr", {}, ["Campaign", "Mode", "State", "Pending", "Attempts", "Connected", "Dropped", "Lines", "", "Contact list"].map((h) => el("th", {}, h)))), tb),
+    status,
+    el("p", {class: "note"}, "A contact list is CSV whose header names at least number; its other columns become the contact's fields (timezone sets the contact's zone). The mapping renames the file's columns (Phone:number). Dropped: people who answered and reached no agent within 2 s, of live answers."));
+  page.append(box);
 }
 
 async function hoursOverrides(page) {

@@ -15,6 +15,7 @@ document.getElementById("btn-connect").addEventListener("click", connectSoftphon
 function render(snap) {
   const a = snap.agent;
   if (!a) { text("state", "not an agent"); return; }
+  agentState = a.state;
   const st = document.getElementById("state");
   st.textContent = a.state.replace("_", " ");
   st.className = "state " + a.state;
@@ -38,6 +39,13 @@ function render(snap) {
   text("c-path", c && c.ivr_path ? c.ivr_path : "—");
   text("c-digits", c && c.digits ? c.digits : "—");
   const ringing = !!(snap.softphone && snap.softphone.ringing) || (a.state === "ringing" && snap.softphone && snap.softphone.connected);
+  // A call the agent just placed from this page (Call, a preview's Dial)
+  // rings their softphone first: it is answered for them.
+  if (ringing && snap.softphone && snap.softphone.ringing && Date.now() < selfDialUntil) {
+    selfDialUntil = 0;
+    act("call-error", () => api("POST", "/api/v1/webrtc/answer"));
+  }
+  text("progress", snap.live && snap.live.progress && snap.live.progress !== "connected" ? "Call: " + snap.live.progress : "");
   document.getElementById("btn-answer").disabled = !ringing;
   document.getElementById("btn-reject").disabled = !ringing;
   if (ringing && snap.softphone.caller) text("c-caller", snap.softphone.caller);
@@ -310,8 +318,58 @@ document.getElementById("btn-mute").addEventListener("click", () => {
   for (const s of pc.getSenders()) if (s.track) s.track.enabled = !muted;
   btn.textContent = muted ? "Unmute" : "Mute";
 });
-document.getElementById("btn-call").addEventListener("click", () =>
-  act("call-error", () => api("POST", "/api/v1/calls/click-to-call", {agent: me.username, number: document.getElementById("dial").value})));
+document.getElementById("btn-call").addEventListener("click", () => act("call-error", async () => {
+  selfDialUntil = Date.now() + 15000;
+  return api("POST", "/api/v1/calls/click-to-call", {agent: me.username, number: document.getElementById("dial").value});
+}));
+
+// ---- preview campaigns: the next contact, dialled or skipped ----
+
+let agentState = "", selfDialUntil = 0, previewing = null; // {campaign, contact}
+
+// refreshPreview shows the next contact of a running preview campaign the
+// agent works, while they are available and on no call.
+async function refreshPreview() {
+  const box = document.getElementById("preview-box");
+  if (!me || agentState !== "available" || current) { box.classList.add("hidden"); return; }
+  let mine;
+  try { mine = await api("GET", "/api/v1/campaigns/mine"); } catch (e) { box.classList.add("hidden"); return; }
+  const k = (mine.campaigns || []).find((c) => c.mode === "preview");
+  if (!k) { box.classList.add("hidden"); previewing = null; return; }
+  let p;
+  try { p = await api("GET", "/api/v1/campaigns/" + encodeURIComponent(k.name) + "/preview"); } catch (e) { text("preview-error", e.message); return; }
+  box.classList.remove("hidden");
+  text("preview-campaign", "(campaign " + k.name + ")");
+  previewing = p.contact ? {campaign: k.name, contact: p.contact} : null;
+  show("preview-none", !p.contact);
+  show("preview-actions", !!p.contact);
+  const dl = document.getElementById("preview-contact");
+  dl.replaceChildren();
+  text("preview-script", "");
+  if (!p.contact) return;
+  const fields = Object.assign({number: p.contact.number}, p.contact.fields || {});
+  if (p.contact.attempts) fields["attempts so far"] = String(p.contact.attempts);
+  if (p.contact.last_outcome) fields["last outcome"] = p.contact.last_outcome.replace("_", " ");
+  for (const key of Object.keys(fields)) {
+    const dt = document.createElement("dt"); dt.textContent = key;
+    const dd = document.createElement("dd"); dd.textContent = fields[key];
+    dl.append(dt, dd);
+  }
+  text("preview-script", p.script || "");
+}
+setInterval(refreshPreview, 5000);
+
+document.getElementById("btn-preview-dial").addEventListener("click", () => act("preview-error", async () => {
+  if (!previewing) return;
+  selfDialUntil = Date.now() + 15000;
+  await api("POST", "/api/v1/campaigns/" + encodeURIComponent(previewing.campaign) + "/preview/dial");
+  document.getElementById("preview-box").classList.add("hidden");
+}));
+document.getElementById("btn-preview-skip").addEventListener("click", () => act("preview-error", async () => {
+  if (!previewing) return;
+  await api("POST", "/api/v1/campaigns/" + encodeURIComponent(previewing.campaign) + "/preview/skip", {reason: document.getElementById("preview-reason").value});
+  refreshPreview();
+}));
 document.getElementById("btn-consult").addEventListener("click", () =>
   act("call-error", () => api("POST", "/api/v1/calls/" + current.id + "/consult", {to: document.getElementById("transfer-to").value})));
 document.getElementById("btn-complete").addEventListener("click", () =>

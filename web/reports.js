@@ -25,15 +25,17 @@ async function run() {
   const q = new URLSearchParams(r).toString();
   document.getElementById("csv").href = "/api/v1/reports/queues?format=csv&" + q;
   try {
-    const [rep, hourly, agents, calls, estimates, ivr] = await Promise.all([
+    const [rep, hourly, agents, calls, estimates, ivr, campaigns] = await Promise.all([
       api("GET", "/api/v1/reports/queues?" + q),
       api("GET", "/api/v1/reports/queues?" + new URLSearchParams({from: r.from, to: r.to, interval: "60m"})),
       api("GET", "/api/v1/reports/agents?" + new URLSearchParams({from: r.from, to: r.to})),
       api("GET", "/api/v1/calls?limit=50&since=" + encodeURIComponent(r.from)),
       api("GET", "/api/v1/reports/wait-estimates?" + new URLSearchParams({from: r.from, to: r.to})),
       api("GET", "/api/v1/reports/ivr?" + new URLSearchParams({from: r.from, to: r.to})),
+      api("GET", "/api/v1/reports/campaigns?" + new URLSearchParams({from: r.from, to: r.to, interval: "24h"})).catch(() => null),
     ]);
     totals(rep); intervals(rep); heatmap(hourly); agentTable(agents); callTable(calls.calls); estimateTable(estimates); ivrTable(ivr);
+    campaignTable(campaigns);
   } catch (e) { text("error", e.message); }
 }
 
@@ -64,6 +66,18 @@ function ivrTable(rep) {
     ends.push(f.flow + ": " + f.calls + " calls — " + Object.entries(f.funnel).sort().map(([k, n]) => k.replace("_", " ") + " " + n).join(", "));
   }
   text("ivr-funnel", ends.join("; "));
+}
+
+// campaignTable: each outbound campaign's figures over the period.
+function campaignTable(rep) {
+  const tb = document.querySelector("#campaigns tbody");
+  tb.replaceChildren();
+  const pct1 = (v) => (100 * (v || 0)).toFixed(1) + " %";
+  for (const k of (rep && rep.campaigns) || []) {
+    row(tb, [k.campaign, k.attempts, k.connected, k.right_party_contacts, k.live, k.dropped, pct1(k.abandon_rate), pct1(k.abandon_rate_30d),
+      k.machines, k.busy, k.no_answer, k.skipped + " (" + k.dnc_skipped + ")", k.list_penetration === undefined ? "—" : pct(k.list_penetration),
+      fmtS(k.talk_seconds)], {campaign: k.campaign});
+  }
 }
 
 // estimateTable: per queue, each day with estimated calls, then the total.

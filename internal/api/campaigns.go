@@ -37,6 +37,14 @@ type CampaignStatus struct {
 	Target float64 `json:"target"`
 }
 
+// AgentCampaign is a running campaign an agent works (their desktop's
+// campaign panel).
+type AgentCampaign struct {
+	Name  string `json:"name"`
+	Mode  string `json:"mode"`
+	Queue string `json:"queue"`
+}
+
 // ContactImport is what an import of a contact list did.
 type ContactImport struct {
 	Added int `json:"added"`
@@ -50,6 +58,8 @@ type ContactImport struct {
 // Campaigns runs the outbound campaigns.
 type Campaigns interface {
 	List(ctx context.Context) ([]CampaignStatus, error)
+	// Mine is the running campaigns agent works (by their queues).
+	Mine(ctx context.Context, agent string) ([]AgentCampaign, error)
 	Status(ctx context.Context, name string) (CampaignStatus, error)
 	// Import adds a CSV list's contacts; mapping renames its columns.
 	Import(ctx context.Context, name string, csv io.Reader, mapping map[string]string, by string) (ContactImport, error)
@@ -122,6 +132,14 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 		}
 		writeJSON(w, 200, map[string]any{"campaigns": list})
 	}, staff())
+	s.handle("GET /api/v1/campaigns/mine", func(w http.ResponseWriter, r *http.Request) {
+		list, err := c.Mine(r.Context(), who(r).name)
+		if err != nil {
+			fail(w, err, "list the agent's campaigns")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"campaigns": list})
+	}, []string{config.RoleAgent})
 	s.handle("GET /api/v1/campaigns/{name}", func(w http.ResponseWriter, r *http.Request) {
 		st, err := c.Status(r.Context(), r.PathValue("name"))
 		if err != nil {
@@ -194,7 +212,14 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 			writeJSON(w, 200, map[string]any{"contact": nil, "reason": "no contact is due now"})
 			return
 		}
-		writeJSON(w, 200, map[string]any{"contact": ct})
+		// the campaign's queue's script, filled with the contact's fields
+		script, cfg := "", s.config()
+		if k, ok := cfg.CampaignByName(r.PathValue("name")); ok {
+			if q, ok := cfg.QueueByName(k.Queue); ok {
+				script = renderScript(q.Script, store.CallRecord{Caller: ct.Number, CallerName: ct.Fields["name"], Queue: k.Queue}, ct.Fields)
+			}
+		}
+		writeJSON(w, 200, map[string]any{"contact": ct, "script": script})
 	}, agents)
 	s.handle("POST /api/v1/campaigns/{name}/preview/dial", func(w http.ResponseWriter, r *http.Request) {
 		id, err := c.PreviewDial(r.Context(), r.PathValue("name"), who(r).name)

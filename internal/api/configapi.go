@@ -409,7 +409,8 @@ type setupChange struct {
 	// Item is the item (create and put), as the collection's routes take it.
 	Item json.RawMessage `json:"item,omitempty"`
 	// IfMatch is the item's ETag as it was read: the change is refused
-	// with 409 if the item has changed since.
+	// with 409 if the item has changed or gone since. It is compared with
+	// the item as the latest version has it, before the batch's changes.
 	IfMatch string `json:"if_match,omitempty"`
 }
 
@@ -424,7 +425,14 @@ func (s *Server) publishChanges(x Setups, vs VersionStore) http.HandlerFunc {
 		var body struct {
 			Changes []setupChange `json:"changes"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8*maxItemBytes)).Decode(&body); err != nil {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8*maxItemBytes))
+		dec.DisallowUnknownFields() // a misspelt if_match must not pass as no pin
+		if err := dec.Decode(&body); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeError(w, 413, fmt.Sprintf("the changes must be at most %d bytes", 8*maxItemBytes))
+				return
+			}
 			writeError(w, 400, "the body must be {\"changes\": [{\"collection\": ..., \"op\": \"create|put|delete\", \"id\": ..., \"item\": {...}}]}: "+err.Error())
 			return
 		}
@@ -434,6 +442,7 @@ func (s *Server) publishChanges(x Setups, vs VersionStore) http.HandlerFunc {
 		}
 		cols := make([]config.Collection, len(body.Changes))
 		var problems []string
+		keyless := map[string]int{} // changes per collection named by position
 		for i := range body.Changes {
 			ch := &body.Changes[i]
 			c, ok := config.CollectionByName(ch.Collection)
@@ -444,7 +453,12 @@ func (s *Server) publishChanges(x Setups, vs VersionStore) http.HandlerFunc {
 				continue
 			case ch.Op != "create" && ch.Op != "put" && ch.Op != "delete":
 				problems = append(problems, at+`.op: must be "create", "put" or "delete"`)
-			case ch.Op == "create" && c.Key != "":
+			case c.Key == "" && keyless[c.Name] > 0:
+				// its items are named by position, which an earlier change moves
+				problems = append(problems, at+": one change of "+c.Name+" at a time (they are named by their position)")
+			case ch.Op == "create" && c.Key == "":
+				ch.ID = ""
+			case ch.Op == "create":
 				ch.ID = keyOf(ch.Item, c.Key)
 				if ch.ID == "" {
 					problems = append(problems, at+".item."+c.Key+": required")
@@ -454,6 +468,9 @@ func (s *Server) publishChanges(x Setups, vs VersionStore) http.HandlerFunc {
 			}
 			if ch.Op != "delete" && len(ch.Item) == 0 {
 				problems = append(problems, at+".item: required")
+			}
+			if c.Key == "" {
+				keyless[c.Name]++
 			}
 			cols[i] = c
 		}
@@ -476,6 +493,9 @@ func (s *Server) publishChanges(x Setups, vs VersionStore) http.HandlerFunc {
 					continue
 				}
 				it, err := config.FindItem(latest, cols[i], ch.ID)
+				if errors.Is(err, config.ErrNotFound) { // read, then removed since
+					return fmt.Errorf("changes[%d] (%s %s): removed since it was read: %w", i, ch.Collection, ch.ID, errStaleItem)
+				}
 				if err != nil {
 					return fmt.Errorf("changes[%d]: %w", i, err)
 				}

@@ -65,6 +65,7 @@ var summaries = map[string]string{
 	"PUT /api/v1/config/queues/{id}/script":                    `Set a queue's script: {"script": "..."}, published as a new version (supervisors may, by default)`,
 	"POST /api/v1/campaigns":                                   "Create an outbound campaign (the setup's campaigns collection: checked as the setup file is, 422 names the field; published as a new version); 201",
 	"GET /api/v1/campaigns":                                    "The outbound campaigns with their state and figures",
+	"GET /api/v1/campaigns/mine":                               "Agents: the running campaigns they work (by their queues): name, mode, queue; the desktop's campaign panel",
 	"GET /api/v1/campaigns/{name}":                             "A campaign's state and figures: contacts, attempts, connected, dnc_skipped, abandoned, abandon_rate (of live answers; over the campaign) and abandon_rate_30d (its last 30 days)",
 	"POST /api/v1/campaigns/{name}/start":                      "Start (or resume) dialling the campaign",
 	"POST /api/v1/campaigns/{name}/pause":                      "Pause the campaign: no new calls; calls in progress go on",

@@ -315,7 +315,9 @@ func routeBodies(defs map[string]any) map[string]map[string]any {
 		"response": of(ContactImport{}),
 	}
 	b["GET /api/v1/campaigns/{name}/contacts"] = map[string]any{"response": obj(map[string]any{"contacts": of([]store.CampaignContact{})})}
-	b["GET /api/v1/campaigns/{name}/preview"] = map[string]any{"response": obj(map[string]any{"contact": of(store.CampaignContact{}), "reason": str()})}
+	b["GET /api/v1/campaigns/mine"] = map[string]any{"response": obj(map[string]any{"campaigns": of([]AgentCampaign{})})}
+	b["GET /api/v1/campaigns/{name}/preview"] = map[string]any{"response": obj(map[string]any{"contact": of(store.CampaignContact{}), "reason": str(),
+		"script": desc(str(), "the campaign's queue's script, filled with the contact's fields")})}
 	b["POST /api/v1/campaigns/{name}/preview/dial"] = map[string]any{"response": desc(obj(map[string]any{"call_id": str()}), "answered with 202 Accepted: the call carries it out")}
 	b["POST /api/v1/campaigns/{name}/preview/skip"] = map[string]any{
 		"request":  request(map[string]any{"reason": desc(str(), "why the contact is passed by")}, "reason"),

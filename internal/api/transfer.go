@@ -90,7 +90,7 @@ func callStatus(err error) int {
 		return false
 	}
 	switch {
-	case is(call.ErrShuttingDown, call.ErrBusy):
+	case is(call.ErrShuttingDown, call.ErrBusy, call.ErrRecordingFailed):
 		return 503
 	case is(call.ErrUnknownCall, call.ErrBadRecAction, call.ErrUnknownParty):
 		return 404

@@ -99,6 +99,10 @@ type callView struct {
 	// Recording is the call's recording as its agent may act on it: one
 	// of the Rec* values.
 	Recording string
+	// Progress is how far an outgoing call (click-to-call, a campaign's)
+	// has got, in words for the desktop: "calling your phone", "dialling
+	// 5551234", "answered: listening for a machine", "connected", ...
+	Progress string
 }
 
 // ConsultView is a consultation in progress, for the desktop.

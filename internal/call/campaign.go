@@ -189,6 +189,7 @@ func (c *Call) dialContact(ctx context.Context) {
 	m, cc := c.m, c.campaign
 	k := cc.dial.Campaign
 	c.setState(StateRinging)
+	c.setProgress("dialling " + cc.dial.Number)
 	start := time.Now()
 	leg, err := c.dial(ctx, k.RingTimeout, nil, func(ctx context.Context) (*sip.Leg, error) {
 		return m.dialTrunk(ctx, k.Trunk, cc.dial.Number, k.CallerID, "")
@@ -208,7 +209,7 @@ func (c *Call) dialContact(ctx context.Context) {
 	c.caller = leg
 	answered := time.Now()
 	c.update(func(r *store.CallRecord) { r.AnsweredAt = &answered; r.SIPCall = leg.ID })
-	c.setView(func(v *callView) { v.CallerLeg = leg.ID })
+	c.setView(func(v *callView) { v.CallerLeg, v.Progress = leg.ID, "answered: listening for a machine" })
 	cc.report(c, CampaignReport{Stage: StageAnswered})
 	outcome, reason := outbound.Human, "detection off"
 	if !k.AMD.Off {
@@ -224,6 +225,11 @@ func (c *Call) dialContact(ctx context.Context) {
 		m.event(event.CampaignAMD, c.ID, "", k.Queue, fmt.Sprintf("decision=%s after=%.2fs reason=%s", dec.Outcome, dec.At.Seconds(), dec.Reason))
 	}
 	cc.ring, cc.outcome = time.Since(start), outcome
+	if outcome == outbound.Machine {
+		c.setProgress("an answering machine")
+	} else {
+		c.setProgress("a person: waiting for an agent")
+	}
 	if outcome == outbound.Machine && k.AMD.Machine != config.AMDConnect {
 		cc.report(c, CampaignReport{Stage: StageDecided})
 		if k.AMD.Machine == config.AMDMessage {
@@ -488,6 +494,7 @@ func (c *Call) campaignConnected(agentID string) {
 		return
 	}
 	cc.connected, cc.waiting, c.priority = true, false, 0
+	c.setProgress("connected")
 	cc.report(c, CampaignReport{Stage: StageConnected, Agent: agentID})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/event"
@@ -57,10 +58,15 @@ func (m *Manager) ClickToCall(agentID, number, by string) (string, error) {
 	return c.ID, nil
 }
 
+// setProgress sets the words the desktop shows of an outgoing call's
+// progress.
+func (c *Call) setProgress(p string) { c.setView(func(v *callView) { v.Progress = p }) }
+
 // clickToCall rings the agent, then the customer, and connects them.
 func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string) {
 	m := c.m
 	c.setState(StateRinging)
+	c.setProgress("calling your phone")
 	agentLeg, err := c.dial(ctx, 30*time.Second, nil, func(ctx context.Context) (*sip.Leg, error) {
 		return m.dialAgent(ctx, agentID, number, "Calling "+number)
 	})
@@ -87,6 +93,7 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 		trunk, ring = cc.dial.Campaign.Trunk, cc.dial.Campaign.RingTimeout
 	}
 	start := time.Now()
+	c.setProgress("dialling " + number)
 	leg, err := c.dial(ctx, ring, agentLeg.Done(), func(ctx context.Context) (*sip.Leg, error) {
 		return m.dialTrunk(ctx, trunk, number, callerID, "")
 	})
@@ -110,6 +117,7 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 		if cc := c.campaign; cc != nil {
 			outcome = event.Outcome(cc.outcome) // busy, no_answer, ...
 		}
+		c.setProgress("not reached: " + strings.ReplaceAll(string(outcome), "_", " "))
 		c.end(outcome, by, "customer not reached: "+err.Error())
 		return
 	}
@@ -120,7 +128,7 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 		return
 	}
 	c.caller = leg
-	c.setView(func(v *callView) { v.CallerLeg = leg.ID })
+	c.setView(func(v *callView) { v.CallerLeg, v.Progress = leg.ID, "connected" })
 	now := time.Now()
 	c.update(func(r *store.CallRecord) { r.AnsweredAt = &now })
 	c.connect(agentLeg, agentID, true)

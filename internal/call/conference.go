@@ -570,6 +570,9 @@ type Live struct {
 	// Recording is the call's recording as the agent may act on it: ""
 	// (none), "on_demand", "on" or "paused".
 	Recording string `json:"recording,omitempty"`
+	// Progress is how far an outgoing call has got, in words ("calling
+	// your phone", "dialling 5551234", "connected"); "" for others.
+	Progress string `json:"progress,omitempty"`
 	// Campaign is the outbound campaign that placed the call, and Contact
 	// the contact's fields from its list (the agent's contact card).
 	Campaign string            `json:"campaign,omitempty"`
@@ -593,7 +596,7 @@ func (m *Manager) LiveView(callID string) (Live, bool) {
 		cv := *c.view.Consult
 		v.Consult = &cv
 	}
-	v.Recording = c.view.Recording
+	v.Recording, v.Progress = c.view.Recording, c.view.Progress
 	v.Commands = v.State.Commands(v.Consult != nil && v.Consult.Connected, v.Recording)
 	v.Campaign, v.Contact = c.view.Campaign, c.view.Contact // never written after the call starts
 	return v, true

@@ -31,6 +31,8 @@ var (
 	ErrNoRecording = errors.New("call: not being recorded")
 	// ErrNotRecorded: the call's queue does not record on demand.
 	ErrNotRecorded = errors.New("call: its queue does not record on demand")
+	// ErrRecordingFailed: the recording could not be started (its file).
+	ErrRecordingFailed = errors.New("call: the recording could not be started")
 	// ErrBadRecAction: a recording action other than start, pause, resume.
 	ErrBadRecAction = errors.New("call: recording action is start, pause or resume")
 	// ErrBadMode: a monitor mode other than listen, whisper, barge.

@@ -50,6 +50,7 @@ func (c *Call) record(callerLeg, agentLeg *sip.Leg, start bool) {
 		var err error
 		if r, err = m.recs.Start(c.ID, time.Now()); err != nil {
 			c.log.Error("recording not started", "err", err)
+			c.publishRecording()
 			return
 		}
 		c.recording = r
@@ -129,7 +130,9 @@ func (m *Manager) Recording(callID, action, by string) error {
 			if c.st != StateConnected && c.st != StateHeld || c.agentLeg == nil {
 				return c.refuse("recording start")
 			}
-			c.record(c.caller, c.agentLeg, true)
+			if c.record(c.caller, c.agentLeg, true); c.recording == nil {
+				return ErrRecordingFailed
+			}
 			return nil
 		default:
 			if r == nil {

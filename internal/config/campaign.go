@@ -190,6 +190,9 @@ func (c *Config) validateCampaigns(v *validator) {
 		if k.Name == "" || strings.ContainsAny(k.Name, "/?#% ") {
 			v.add(fmt.Sprintf("campaigns[%d]", i), "name: required, without spaces or / ? # %", "campaigns", i)
 		}
+		if k.Name == "mine" {
+			v.add(what, `name: "mine" is the API's (GET /api/v1/campaigns/mine): choose another`, at("name")...)
+		}
 		if seen[k.Name] {
 			v.add(what, "name: defined twice", at("name")...)
 		}

@@ -39,6 +39,28 @@ func (c campaigns) List(ctx context.Context) ([]api.CampaignStatus, error) {
 	return out, nil
 }
 
+func (c campaigns) Mine(ctx context.Context, agent string) ([]api.AgentCampaign, error) {
+	out := []api.AgentCampaign{}
+	cfg := c.n.current()
+	a, ok := cfg.AgentByExtension(agent)
+	if !ok {
+		return out, nil
+	}
+	for _, k := range cfg.Campaigns {
+		if !slices.Contains(a.Queues, k.Queue) {
+			continue
+		}
+		run, err := c.n.st.CampaignRun(ctx, k.Name)
+		if err != nil {
+			return nil, err
+		}
+		if run.State == store.CampaignRunning {
+			out = append(out, api.AgentCampaign{Name: k.Name, Mode: k.Mode, Queue: k.Queue})
+		}
+	}
+	return out, nil
+}
+
 func (c campaigns) Status(ctx context.Context, name string) (api.CampaignStatus, error) {
 	k, err := c.campaign(name)
 	if err != nil {
@@ -71,7 +93,8 @@ func (c campaigns) status(ctx context.Context, k config.Campaign) (api.CampaignS
 }
 
 func (c campaigns) Import(ctx context.Context, name string, r io.Reader, mapping map[string]string, by string) (api.ContactImport, error) {
-	if _, err := c.campaign(name); err != nil {
+	k, err := c.campaign(name)
+	if err != nil {
 		return api.ContactImport{}, err
 	}
 	list, bad, err := outbound.ParseContacts(r, mapping)
@@ -80,8 +103,15 @@ func (c campaigns) Import(ctx context.Context, name string, r io.Reader, mapping
 	}
 	now := time.Now()
 	rows := make([]store.CampaignContact, len(list))
-	for i, k := range list {
-		rows[i] = store.CampaignContact{Number: k.Number, Zone: k.Zone, Fields: k.Fields, AddedAt: now}
+	home := k.Timezone
+	if home == "" {
+		home = time.Local.String()
+	}
+	for i, ct := range list {
+		if ct.Zone == "" { // a national number in a North American campaign: its area code's zone
+			ct.Zone = outbound.ZoneOfNational(ct.Number, home)
+		}
+		rows[i] = store.CampaignContact{Number: ct.Number, Zone: ct.Zone, Fields: ct.Fields, AddedAt: now}
 	}
 	added, dups, err := c.n.st.AddContacts(ctx, name, rows)
 	if err != nil {

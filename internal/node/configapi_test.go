@@ -369,6 +369,17 @@ func TestSetupChangesPublishTogether(t *testing.T) {
 	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", `{"changes": [{"collection": "moons", "op": "create", "item": {}}]}`); code != 422 {
 		t.Fatalf("an unknown collection: %d %v", code, out)
 	}
+	// Webhooks are named by position, which an earlier change would move.
+	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", `{"changes": [
+		{"collection": "webhooks", "op": "delete", "id": "0"}, {"collection": "webhooks", "op": "delete", "id": "1"}]}`); code != 422 ||
+		!strings.Contains(strings.Join(strs(out["errors"]), "\n"), "one change of webhooks") {
+		t.Fatalf("two changes of webhooks: %d %v", code, out)
+	}
+	// A misspelt pin is refused, not taken as none.
+	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", `{"changes": [
+		{"collection": "queues", "op": "put", "id": "sales", "etag": "x", "item": {"strategy": "linear"}}]}`); code != 400 {
+		t.Fatalf("an unknown field: %d %v", code, out)
+	}
 	// Stale: the sales queue's ETag from before the draft; a version pinned.
 	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", `{"changes": [
 		{"collection": "queues", "op": "put", "id": "sales", "if_match": `+mustJSON(t, salesTag)+`, "item": {"strategy": "linear"}}]}`); code != 409 {
@@ -384,9 +395,15 @@ func TestSetupChangesPublishTogether(t *testing.T) {
 		{"collection": "queues", "op": "put", "id": "billing", "item": {"strategy": "linear"}}]}`); code != 403 {
 		t.Fatalf("a supervisor's draft with a queue: %d", code)
 	}
+	_, tag1004, _ := jsonRequest(t, n, sup, "GET", "/api/v1/config/agents/1004", "")
 	if code, _, out := jsonRequest(t, n, sup, "POST", "/api/v1/config/changes", `{"changes": [
 		{"collection": "agents", "op": "put", "id": "1005", "item": {"name": "Eve B", "queues": ["billing"]}},
 		{"collection": "agents", "op": "delete", "id": "1004"}]}`); code != 200 || version() != now+1 {
 		t.Fatalf("a supervisor's draft of agents: %d %v", code, out)
+	}
+	// An item read, then removed by someone else: its change is stale.
+	if code, _, out := jsonRequest(t, n, admin, "POST", "/api/v1/config/changes", `{"changes": [
+		{"collection": "agents", "op": "put", "id": "1004", "if_match": `+mustJSON(t, tag1004)+`, "item": {"name": "Dan"}}]}`); code != 409 {
+		t.Fatalf("a change of an item removed since it was read: %d %v", code, out)
 	}
 }

@@ -138,10 +138,34 @@ func (d *dialer) tick(ctx context.Context) {
 			d.log.Error("campaign state", "campaign", k.Name, "err", err)
 			continue
 		}
-		if run.State != store.CampaignRunning || k.OutboundMode() == outbound.Preview {
+		if k.OutboundMode() == outbound.Preview {
+			d.releasePreviews(ctx, k)
+			continue
+		}
+		if run.State != store.CampaignRunning {
 			continue
 		}
 		d.dial(ctx, cfg, k, now)
+	}
+}
+
+// releasePreviews gives back the contacts held in a preview campaign by
+// agents no longer logged in (or no longer its agents), so that no contact
+// waits for an agent gone home.
+func (d *dialer) releasePreviews(ctx context.Context, k config.Campaign) {
+	held, err := d.n.st.PreviewsHeld(ctx, k.Name)
+	if err != nil || len(held) == 0 {
+		return
+	}
+	for _, ext := range held {
+		if a, ok := d.n.mgr.ACD().Agent(ext); ok && a.State != acdpkg.LoggedOut && slices.Contains(a.Queues, k.Queue) {
+			continue
+		}
+		if n, err := d.n.st.ReleasePreviews(ctx, k.Name, ext); err != nil {
+			d.log.Error("release previews", "campaign", k.Name, "agent", ext, "err", err)
+		} else if n > 0 {
+			d.log.Info("previewed contacts given back: the agent is not working the campaign", "campaign", k.Name, "agent", ext, "contacts", n)
+		}
 	}
 }
 

@@ -182,19 +182,35 @@ var countryZones = []struct{ code, zone string }{
 }
 
 // ZoneOfNumber is the time zone of a number written in international form
-// (+CC…) whose country has one zone; "" when the number does not say (a
-// national number, or a country with several zones: the US, Canada,
-// Australia, …), and the campaign's zone applies.
+// (+CC…) whose country has one zone, or a North American (+1) number's
+// area code's (NANPZone); "" when the number does not say (a national
+// number, a country with several zones such as Australia, an area code
+// not known), and the campaign's zone applies.
 func ZoneOfNumber(raw string) string {
 	raw = strings.TrimSpace(raw)
 	if !strings.HasPrefix(raw, "+") {
 		return ""
 	}
 	n := Normalize(raw)
+	if strings.HasPrefix(n, "1") {
+		return NANPZone(n)
+	}
 	for _, c := range countryZones {
 		if strings.HasPrefix(n, c.code) {
 			return c.zone
 		}
 	}
 	return ""
+}
+
+// ZoneOfNational is the time zone of a national number (no +) in a
+// campaign whose own zone is home: in the Americas (America/…, and the
+// Pacific and Atlantic zones of the North American plan) a number of ten
+// digits, or eleven with its leading 1, is a North American one and takes
+// its area code's zone; "" otherwise.
+func ZoneOfNational(number, home string) string {
+	if !strings.HasPrefix(home, "America/") && home != "Pacific/Honolulu" && home != "Pacific/Guam" && home != "Atlantic/Bermuda" {
+		return ""
+	}
+	return NANPZone(Normalize(number))
 }

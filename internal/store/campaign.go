@@ -338,6 +338,36 @@ func (s *Store) ResetDialingOf(ctx context.Context, node string) (int, error) {
 	return int(n), nil
 }
 
+// PreviewsHeld lists the agents holding a contact of a preview campaign.
+func (s *Store) PreviewsHeld(ctx context.Context, campaign string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT agent FROM campaign_contacts WHERE campaign = ? AND state = ?`, campaign, ContactPreviewing)
+	if err != nil {
+		return nil, fmt.Errorf("store: previews held in %s: %w", campaign, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("store: previews held in %s: %w", campaign, err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// ReleasePreviews makes pending again the contacts agent holds in a
+// preview campaign (an agent who logged out).
+func (s *Store) ReleasePreviews(ctx context.Context, campaign, agent string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, agent = '' WHERE campaign = ? AND state = ? AND agent = ?`,
+		ContactPending, campaign, ContactPreviewing, agent)
+	if err != nil {
+		return 0, fmt.Errorf("store: release %s's previews in %s: %w", agent, campaign, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // DNCMatch says whether number (normalized) is on the do-not-call list,
 // itself or by one of its prefixes, and which list put it there.
 func (s *Store) DNCMatch(ctx context.Context, number string) (string, bool, error) {

@@ -60,8 +60,8 @@ type CallRecord struct {
 	// Node is the node that handled the call.
 	Node string `json:"node"`
 	// Recorded says a recording of the call is kept (read by ListCalls
-	// and GetCall only).
-	Recorded bool `json:"recorded"`
+	// and GetCall only; left out elsewhere).
+	Recorded bool `json:"recorded,omitempty"`
 }
 
 // Event is one timestamped change of a call or an agent.
