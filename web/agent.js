@@ -41,8 +41,8 @@ function render(snap) {
   const ringing = !!(snap.softphone && snap.softphone.ringing) || (a.state === "ringing" && snap.softphone && snap.softphone.connected);
   // A call the agent just placed from this page (Call, a preview's Dial)
   // rings their softphone first: it is answered for them.
-  if (ringing && snap.softphone && snap.softphone.ringing && Date.now() < selfDialUntil) {
-    selfDialUntil = 0;
+  if (ringing && snap.softphone && snap.softphone.ringing && selfDial && a.call_id === selfDial) {
+    selfDial = "";
     act("call-error", () => api("POST", "/api/v1/webrtc/answer"));
   }
   text("progress", snap.live && snap.live.progress && snap.live.progress !== "connected" ? "Call: " + snap.live.progress : "");
@@ -319,19 +319,24 @@ document.getElementById("btn-mute").addEventListener("click", () => {
   btn.textContent = muted ? "Unmute" : "Mute";
 });
 document.getElementById("btn-call").addEventListener("click", () => act("call-error", async () => {
-  selfDialUntil = Date.now() + 15000;
-  return api("POST", "/api/v1/calls/click-to-call", {agent: me.username, number: document.getElementById("dial").value});
+  const r = await api("POST", "/api/v1/calls/click-to-call", {agent: me.username, number: document.getElementById("dial").value});
+  selfDial = r.call_id || "";
 }));
 
 // ---- preview campaigns: the next contact, dialled or skipped ----
 
-let agentState = "", selfDialUntil = 0, previewing = null; // {campaign, contact}
+// selfDial is the call the agent placed from this page (Call, a preview's
+// Dial): its ring on the softphone is answered for them, and no other's.
+// previewing is the contact shown ({campaign, contact}); previewPaused
+// stops the panel's polling from a Dial until the agent is free again.
+let agentState = "", selfDial = "", previewing = null, previewPaused = 0;
 
 // refreshPreview shows the next contact of a running preview campaign the
 // agent works, while they are available and on no call.
 async function refreshPreview() {
   const box = document.getElementById("preview-box");
-  if (!me || agentState !== "available" || current) { box.classList.add("hidden"); return; }
+  if (!me || agentState !== "available" || current || Date.now() < previewPaused) { box.classList.add("hidden"); return; }
+  if (document.visibilityState !== "visible") return; // claims a contact only for an agent who can see it
   let mine;
   try { mine = await api("GET", "/api/v1/campaigns/mine"); } catch (e) { box.classList.add("hidden"); return; }
   const k = (mine.campaigns || []).find((c) => c.mode === "preview");
@@ -361,9 +366,16 @@ setInterval(refreshPreview, 5000);
 
 document.getElementById("btn-preview-dial").addEventListener("click", () => act("preview-error", async () => {
   if (!previewing) return;
-  selfDialUntil = Date.now() + 15000;
-  await api("POST", "/api/v1/campaigns/" + encodeURIComponent(previewing.campaign) + "/preview/dial");
+  previewPaused = Date.now() + 20000; // the poll waits while the call starts
   document.getElementById("preview-box").classList.add("hidden");
+  try {
+    const r = await api("POST", "/api/v1/campaigns/" + encodeURIComponent(previewing.campaign) + "/preview/dial");
+    selfDial = r.call_id || "";
+  } catch (e) {
+    previewPaused = 0;
+    refreshPreview();
+    throw e;
+  }
 }));
 document.getElementById("btn-preview-skip").addEventListener("click", () => act("preview-error", async () => {
   if (!previewing) return;

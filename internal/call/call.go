@@ -99,6 +99,9 @@ type callView struct {
 	// Recording is the call's recording as its agent may act on it: one
 	// of the Rec* values.
 	Recording string
+	// Outgoing: the call was placed by Switchboard (click-to-call, a
+	// campaign's), not answered from a caller.
+	Outgoing bool
 	// Progress is how far an outgoing call (click-to-call, a campaign's)
 	// has got, in words for the desktop: "calling your phone", "dialling
 	// 5551234", "answered: listening for a machine", "connected", ...

@@ -56,9 +56,10 @@ type CampaignReport struct {
 	Outcome outbound.Outcome
 	// AMD is the detector's decision, "" when it did not listen.
 	AMD string
-	// Ring is from the dial to the moment the call needed an agent (or
-	// ended unanswered).
-	Ring time.Duration
+	// Dialed is when the contact was dialled (zero before); Ring from
+	// then to the moment the call needed an agent (or ended unanswered).
+	Dialed time.Time
+	Ring   time.Duration
 	// Dropped: nobody took the person within outbound.DropAfter.
 	Dropped bool
 	Agent   string
@@ -72,6 +73,7 @@ type campaignCall struct {
 	dial    CampaignDial
 	outcome outbound.Outcome
 	amd     string
+	dialed  time.Time
 	ring    time.Duration
 	dropped bool
 	// waiting: a person the campaign reached waits for their first agent
@@ -90,7 +92,7 @@ func (cc *campaignCall) report(c *Call, r CampaignReport) {
 	if r.Outcome == "" {
 		r.Outcome = cc.outcome
 	}
-	r.AMD, r.Ring, r.Dropped = cc.amd, cc.ring, cc.dropped
+	r.AMD, r.Dialed, r.Ring, r.Dropped = cc.amd, cc.dialed, cc.ring, cc.dropped
 	cc.dial.Report(r)
 }
 
@@ -110,7 +112,7 @@ func (m *Manager) DialCampaign(d CampaignDial) (string, error) {
 	}
 	c := m.newCall(nil)
 	c.campaign = &campaignCall{dial: d}
-	c.view.Presenting, c.view.Name = d.Number, d.Fields["name"]
+	c.view.Presenting, c.view.Name, c.view.Outgoing = d.Number, d.Fields["name"], true
 	c.view.Campaign, c.view.Contact = k.Name, d.Fields
 	now := time.Now()
 	c.rec = store.CallRecord{ID: c.ID, Caller: d.Number, CallerName: d.Fields["name"], Dialed: k.CallerID, Source: "campaign:" + k.Name,
@@ -153,7 +155,7 @@ func (m *Manager) PreviewDial(agentID string, d CampaignDial) (string, error) {
 	}
 	c := m.newCall(nil)
 	c.campaign = &campaignCall{dial: d}
-	c.view.Presenting, c.view.Name = d.Number, "Calling "+d.Number
+	c.view.Presenting, c.view.Name, c.view.Outgoing = d.Number, "Calling "+d.Number, true
 	c.view.Campaign, c.view.Contact = k.Name, d.Fields
 	if err := m.acd.Reserve(agentID, c.ID); err != nil {
 		return "", fmt.Errorf("agent %s: %w", agentID, err)
@@ -191,12 +193,16 @@ func (c *Call) dialContact(ctx context.Context) {
 	c.setState(StateRinging)
 	c.setProgress("dialling " + cc.dial.Number)
 	start := time.Now()
+	cc.dialed = start
 	leg, err := c.dial(ctx, k.RingTimeout, nil, func(ctx context.Context) (*sip.Leg, error) {
 		return m.dialTrunk(ctx, k.Trunk, cc.dial.Number, k.CallerID, "")
 	})
 	if err != nil {
 		cc.ring = time.Since(start)
 		cc.outcome, err = unanswered(err, ctx)
+		if c.hungUp { // hung up from the API while it rang: not the network's failure
+			cc.outcome, err = outbound.NoAnswer, errors.New("hung up from the API while it rang")
+		}
 		c.campaignEnd(event.Outcome(cc.outcome), "not answered: "+err.Error())
 		return
 	}

@@ -29,7 +29,7 @@ func (m *Manager) ClickToCall(agentID, number, by string) (string, error) {
 		return "", ErrNoTrunk
 	}
 	c := m.newCall(nil)
-	c.view.Presenting, c.view.Name = number, "Calling "+number
+	c.view.Presenting, c.view.Name, c.view.Outgoing = number, "Calling "+number, true
 	if err := m.acd.Reserve(agentID, c.ID); err != nil {
 		return "", fmt.Errorf("agent %s: %w", agentID, err)
 	}
@@ -82,6 +82,7 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 		return
 	}
 	m.event(event.AgentAnswered, c.ID, agentID, "", "dialling "+number)
+	c.setView(func(v *callView) { v.Agent = agentID }) // on the call: they may give up on the dial
 	if rb, ok := m.sounds.Get("ringback"); ok {
 		agentLeg.Media().Loop(rb)
 	}
@@ -93,15 +94,21 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 		trunk, ring = cc.dial.Campaign.Trunk, cc.dial.Campaign.RingTimeout
 	}
 	start := time.Now()
+	if cc := c.campaign; cc != nil {
+		cc.dialed = start
+	}
 	c.setProgress("dialling " + number)
 	leg, err := c.dial(ctx, ring, agentLeg.Done(), func(ctx context.Context) (*sip.Leg, error) {
 		return m.dialTrunk(ctx, trunk, number, callerID, "")
 	})
 	if cc := c.campaign; cc != nil {
 		cc.ring = time.Since(start)
-		if err != nil {
+		switch {
+		case err != nil && c.hungUp: // the agent gave up on it: not the network's failure
+			cc.outcome = outbound.NoAnswer
+		case err != nil:
 			cc.outcome, _ = unanswered(err, ctx)
-		} else {
+		default:
 			cc.outcome = outbound.Human // the agent hears who answered
 		}
 		cc.report(c, CampaignReport{Stage: StageDecided})
@@ -110,8 +117,11 @@ func (c *Call) clickToCall(ctx context.Context, agentID, number, callerID string
 		agentLeg.Hangup()
 		_ = m.acd.Release(agentID)
 		by := event.BySystem
-		if errors.Is(err, errWaiterGone) {
+		if errors.Is(err, errWaiterGone) || c.hungUp {
 			by = event.ByAgent
+		}
+		if c.hungUp {
+			err = errors.New("the agent hung up while it rang")
 		}
 		outcome := event.OutcomeFailed
 		if cc := c.campaign; cc != nil {

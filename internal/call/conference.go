@@ -598,6 +598,12 @@ func (m *Manager) LiveView(callID string) (Live, bool) {
 	}
 	v.Recording, v.Progress = c.view.Recording, c.view.Progress
 	v.Commands = v.State.Commands(v.Consult != nil && v.Consult.Connected, v.Recording)
+	if v.State == StateRinging && c.view.Outgoing && c.view.Progress != "connected" {
+		// dialling out, before its first connection (not a hold recall's
+		// or a transfer's ringing later): the agent may give up on the
+		// dial (HangupCall cancels it)
+		v.Commands = []string{"hangup"}
+	}
 	v.Campaign, v.Contact = c.view.Campaign, c.view.Contact // never written after the call starts
 	return v, true
 }

@@ -55,7 +55,7 @@ func (s State) Phrase() string {
 // and consult (startTransfer, startConsult: connected or held), conference
 // (addParty: talking, not consulting), consult/complete and merge (with the
 // consulted party answered) and consult/cancel (consulting), leave and
-// remove (a conference), hangup (also while an outgoing call rings); and, by the call's recording rec (a Rec*
+// remove (a conference), hangup; and, by the call's recording rec (a Rec*
 // value), recording/pause while it records, recording/resume while it is
 // paused and recording/start (connected or held) where the queue records
 // on demand. In a conference hold and resume are both listed: each takes
@@ -63,10 +63,6 @@ func (s State) Phrase() string {
 func (s State) Commands(consultAnswered bool, rec string) []string {
 	var cmds []string
 	switch s {
-	case StateRinging:
-		// an outgoing call (click-to-call, a campaign's) dialling: its
-		// agent may give up (HangupCall cancels the dial)
-		return []string{"hangup"}
 	case StateConnected:
 		cmds = []string{"hangup", "hold", "dtmf", "transfer", "consult", "conference"}
 	case StateHeld:

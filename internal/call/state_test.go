@@ -20,7 +20,7 @@ func TestStateCommands(t *testing.T) {
 		{st: StateConsulting, rec: RecOnDemand, not: []string{"recording/start"}},
 		{st: StateConference, rec: RecOn, has: []string{"recording/pause"}},
 		{st: StateQueued, rec: RecOn, not: []string{"recording/pause"}},
-		{st: StateRinging, rec: RecOnDemand, has: []string{"hangup"}, not: []string{"hold", "recording/start"}},
+		{st: StateRinging, rec: RecOnDemand, not: []string{"hangup", "hold", "recording/start"}},
 		{st: StateHeld, has: []string{"hangup", "resume", "transfer"}, not: []string{"hold", "dtmf"}},
 		{st: StateConsulting, has: []string{"consult/cancel"}, not: []string{"consult/complete", "merge", "transfer", "hold"}},
 		{st: StateConsulting, answered: true, has: []string{"consult/complete", "merge", "consult/cancel"}, not: []string{"transfer"}},

@@ -154,7 +154,7 @@ func (k Campaign) Rules() map[string]outbound.Rule {
 // Pacer is the pacer's configuration of the campaign.
 func (k Campaign) Pacer() outbound.PacerConfig {
 	return outbound.PacerConfig{Mode: k.OutboundMode(), Ratio: k.Ratio, AbandonTarget: k.AbandonTarget, MaxLines: k.MaxLines,
-		Longest: k.RingTimeout + 5*time.Second} // the ring and AMD (3.5 s at most) and the call's setup
+		Longest: k.RingTimeout + 7*time.Second} // the ring, AMD (call.AMDListen: 4 s at most), the call's setup and ending
 }
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,

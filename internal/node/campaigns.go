@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	acdpkg "github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/outbound"
@@ -103,13 +104,10 @@ func (c campaigns) Import(ctx context.Context, name string, r io.Reader, mapping
 	}
 	now := time.Now()
 	rows := make([]store.CampaignContact, len(list))
-	home := k.Timezone
-	if home == "" {
-		home = time.Local.String()
-	}
+	nanp := outbound.InNANP(k.Timezone) // a campaign without a timezone runs in the server's, which has no name to tell
 	for i, ct := range list {
-		if ct.Zone == "" { // a national number in a North American campaign: its area code's zone
-			ct.Zone = outbound.ZoneOfNational(ct.Number, home)
+		if ct.Zone == "" && nanp { // a national number in a North American campaign: its area code's zone
+			ct.Zone = outbound.NANPZone(ct.Number)
 		}
 		rows[i] = store.CampaignContact{Number: ct.Number, Zone: ct.Zone, Fields: ct.Fields, AddedAt: now}
 	}
@@ -218,8 +216,17 @@ func (c campaigns) Preview(ctx context.Context, name, agent string) (store.Campa
 	if run.State != store.CampaignRunning {
 		return store.CampaignContact{}, false, fmt.Errorf("%w: campaign %s is %s", api.ErrNotPreview, name, run.State)
 	}
+	// A new contact is claimed only for an agent free to call it; one they
+	// hold already is theirs whatever their state.
+	free := false
+	if a, ok := c.n.mgr.ACD().Agent(agent); ok && (a.State == acdpkg.Available || a.State == acdpkg.WrapUp) {
+		free = true
+	}
 	var checkErr error
 	ct, ok, err := c.n.st.PreviewContact(ctx, name, agent, time.Now(), func(ct store.CampaignContact) bool {
+		if !free {
+			return false
+		}
 		if ct.Agent != "" && ct.Agent != agent {
 			return false // a callback scheduled for another agent
 		}
@@ -252,7 +259,10 @@ func (c campaigns) PreviewDial(ctx context.Context, name, agent string) (string,
 		return "", err
 	}
 	ct.State, ct.Attempts = store.ContactDialing, ct.Attempts+1
-	if err := c.n.st.UpdateContact(ctx, name, ct); err != nil {
+	if took, err := c.n.st.TakePreview(ctx, name, agent, ct); err != nil || !took {
+		if err == nil {
+			err = fmt.Errorf("%w: the contact was given back meanwhile", api.ErrNoPreview)
+		}
 		return "", err
 	}
 	id, err := c.n.mgr.PreviewDial(agent, c.n.dialer.campaignDial(k, ct))
@@ -305,6 +315,12 @@ func (c campaigns) PreviewSkip(ctx context.Context, name, agent, reason string) 
 		return err
 	}
 	ct.State, ct.Agent, ct.NextAt = store.ContactPending, "", time.Now().Add(time.Hour)
-	c.n.dialer.skip(ctx, k, ct, "agent: "+reason)
+	if took, err := c.n.st.TakePreview(ctx, name, agent, ct); err != nil || !took {
+		if err == nil {
+			err = fmt.Errorf("%w: the contact was given back meanwhile", api.ErrNoPreview)
+		}
+		return err
+	}
+	c.n.dialer.skipped(ctx, k, ct, "agent: "+reason)
 	return nil
 }

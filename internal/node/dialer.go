@@ -69,6 +69,15 @@ type dialReport struct {
 	call.CampaignReport
 }
 
+// dialed is when the report's contact was dialled: as the call says, or,
+// for a call that ended before it dialled, its ring time before now.
+func (r dialReport) dialed() time.Time {
+	if !r.Dialed.IsZero() {
+		return r.Dialed
+	}
+	return time.Now().Add(-r.Ring)
+}
+
 // maxDialsPerTick bounds the calls one campaign places at once.
 const maxDialsPerTick = 25
 
@@ -150,15 +159,15 @@ func (d *dialer) tick(ctx context.Context) {
 }
 
 // releasePreviews gives back the contacts held in a preview campaign by
-// agents no longer logged in (or no longer its agents), so that no contact
-// waits for an agent gone home.
+// agents logged out or away (or no longer its agents), so that no contact
+// waits for an agent on a break or gone home.
 func (d *dialer) releasePreviews(ctx context.Context, k config.Campaign) {
 	held, err := d.n.st.PreviewsHeld(ctx, k.Name)
 	if err != nil || len(held) == 0 {
 		return
 	}
 	for _, ext := range held {
-		if a, ok := d.n.mgr.ACD().Agent(ext); ok && a.State != acdpkg.LoggedOut && slices.Contains(a.Queues, k.Queue) {
+		if a, ok := d.n.mgr.ACD().Agent(ext); ok && a.State != acdpkg.LoggedOut && a.State != acdpkg.Away && slices.Contains(a.Queues, k.Queue) {
 			continue
 		}
 		if n, err := d.n.st.ReleasePreviews(ctx, k.Name, ext); err != nil {
@@ -179,9 +188,8 @@ func (d *dialer) runOf(ctx context.Context, k config.Campaign) *campaignRun {
 			r.pacer.Seed(outbound.Counts{Live: c.Live, Dropped: c.Abandoned})
 		}
 		d.runs[k.Name] = r
-	} else if r.pacer.Config().Mode != k.OutboundMode() || r.pacer.Config().Ratio != k.Ratio ||
-		r.pacer.Config().AbandonTarget != k.AbandonTarget || r.pacer.Config().MaxLines != k.MaxLines {
-		r.pacer.SetConfig(k.Pacer())
+	} else {
+		r.pacer.SetConfig(k.Pacer()) // an edited campaign: what the pacer learnt stays
 	}
 	return r
 }
@@ -367,6 +375,11 @@ func (d *dialer) skip(ctx context.Context, k config.Campaign, c store.CampaignCo
 	if err := d.n.st.UpdateContact(ctx, k.Name, c); err != nil {
 		d.log.Error("skip a contact", "campaign", k.Name, "err", err)
 	}
+	d.skipped(ctx, k, c, why)
+}
+
+// skipped records the skip of a contact already updated.
+func (d *dialer) skipped(ctx context.Context, k config.Campaign, c store.CampaignContact, why string) {
 	if err := d.n.st.RecordAttempt(ctx, store.Attempt{Campaign: k.Name, Number: c.Number, At: time.Now(), Skip: why}); err != nil {
 		d.log.Error("record a skip", "campaign", k.Name, "err", err)
 	}
@@ -424,7 +437,7 @@ func (d *dialer) handle(ctx context.Context, rep dialReport) {
 	c.stage, c.outcome = rep.Stage, rep.Outcome
 	switch rep.Stage {
 	case call.StageDecided:
-		run.pacer.Attempted(rep.Outcome, time.Now().Add(-rep.Ring), rep.Ring)
+		run.pacer.Attempted(rep.Outcome, rep.dialed(), rep.Ring)
 	case call.StageConnected:
 		c.agent = rep.Agent
 		run.pacer.Connected()
@@ -449,7 +462,7 @@ func (d *dialer) handle(ctx context.Context, rep dialReport) {
 			run.failures = 0
 		}
 		if prev == "" || prev == call.StageAnswered { // never decided: unanswered, or hung up during AMD
-			run.pacer.Attempted(rep.Outcome, time.Now().Add(-rep.Ring), rep.Ring)
+			run.pacer.Attempted(rep.Outcome, rep.dialed(), rep.Ring)
 		}
 		live := rep.Outcome.Live()
 		switch {

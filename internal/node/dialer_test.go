@@ -214,7 +214,8 @@ func TestCampaignDialsOverTheTrunk(t *testing.T) {
 // reason, dials the next (their phone first, then the contact), and the
 // call is the campaign's; another agent, not in the queue, may not.
 func TestPreviewCampaign(t *testing.T) {
-	callee, addr := startCallee(t, map[string]loadgen.Behavior{"5550021": loadgen.AnswerHuman, "5550022": loadgen.AnswerHuman})
+	callee, addr := startCallee(t, map[string]loadgen.Behavior{"5550021": loadgen.AnswerHuman, "5550022": loadgen.AnswerHuman,
+		"5550023": loadgen.NoAnswer, "5550024": loadgen.AnswerHuman})
 	n, _ := reloadable(t, nodetest.Demo(t, `outbound: {host: "127.0.0.1:5080", transport: udp}`, fmt.Sprintf(`outbound: {host: %q, transport: udp}`, addr)))
 	sup, alice, carol := nodetest.Supervisor, nodetest.Credential{User: "1001", Password: "demo1001"}, nodetest.Credential{User: "1003", Password: "demo1003"}
 	phone := nodetest.NewPhone(t, n.SIPAddr(), "1001", "demo1001")
@@ -225,6 +226,7 @@ func TestPreviewCampaign(t *testing.T) {
 		t.Fatalf("create: %d %v", code, out)
 	}
 	jsonRequest(t, n, sup, "POST", "/api/v1/campaigns/follow-up/contacts", "number,name,plan\n5550021,Ann,gold\n5550022,Bob,silver\n", "Content-Type", "text/csv")
+	jsonRequest(t, n, sup, "POST", "/api/v1/campaigns/follow-up/contacts", "number,name\n5550023,Cy\n5550024,Di\n", "Content-Type", "text/csv")
 	if code, _, _ := jsonRequest(t, n, alice, "GET", "/api/v1/campaigns/follow-up/preview", ""); code != 409 {
 		t.Fatalf("preview of a stopped campaign: %d", code)
 	}
@@ -267,5 +269,52 @@ func TestPreviewCampaign(t *testing.T) {
 	})
 	if code, _, _ := jsonRequest(t, n, alice, "POST", "/api/v1/campaigns/follow-up/preview/dial", ""); code != 409 {
 		t.Fatalf("a dial with nothing previewed: %d", code)
+	}
+	if _, _, mine := jsonRequest(t, n, alice, "GET", "/api/v1/campaigns/mine", ""); !strings.Contains(mustJSON(t, mine), `"name":"follow-up"`) {
+		t.Fatalf("the agent's campaigns: %v", mine)
+	}
+
+	// The agent gives up on a contact that rings: hung up while it rang,
+	// by the agent, a no answer (tried again by its rule), not the
+	// network's failure. While it rings, hanging up is what the call allows.
+	nodetest.WaitFor(t, 10*time.Second, "1001 free again", func() bool { return n.AgentState("1001") == "available" })
+	_, _, out = jsonRequest(t, n, alice, "GET", "/api/v1/campaigns/follow-up/preview", "")
+	if out["contact"].(map[string]any)["number"] != "5550023" {
+		t.Fatalf("the next contact: %v", out)
+	}
+	_, _, out = jsonRequest(t, n, alice, "POST", "/api/v1/campaigns/follow-up/preview/dial", "")
+	id, _ := out["call_id"].(string)
+	nodetest.WaitFor(t, 10*time.Second, "the contact ringing, the agent may hang up", func() bool {
+		_, _, v := jsonRequest(t, n, alice, "GET", "/api/v1/calls/"+id, "")
+		return v["state"] == "ringing" && mustJSON(t, v["commands"]) == `["hangup"]`
+	})
+	if code, _, _ := jsonRequest(t, n, alice, "POST", "/api/v1/calls/"+id+"/hangup", ""); code != 200 {
+		t.Fatalf("hang up while it rings: %d", code)
+	}
+	rec = n.EndedCall(t, 10*time.Second, func(c nodetest.CallRecord) bool { return c.ID == id })
+	if rec.Outcome != "no_answer" || rec.HangupBy != "agent" {
+		t.Fatalf("given up while it rang: %+v", rec)
+	}
+	// An agent who goes away gives back the contact they hold; while away
+	// they are given none.
+	nodetest.WaitFor(t, 10*time.Second, "1001 free again", func() bool { return n.AgentState("1001") == "available" })
+	_, _, out = jsonRequest(t, n, alice, "GET", "/api/v1/campaigns/follow-up/preview", "")
+	if out["contact"].(map[string]any)["number"] != "5550024" {
+		t.Fatalf("the next contact: %v", out)
+	}
+	if code := n.APIAs(alice, "POST", "/api/v1/agents/1001/state", map[string]string{"state": "away", "reason": "break"}, nil); code >= 300 {
+		t.Fatalf("away: %d", code)
+	}
+	nodetest.WaitFor(t, 10*time.Second, "the held contact given back", func() bool {
+		_, _, list := jsonRequest(t, n, sup, "GET", "/api/v1/campaigns/follow-up/contacts", "")
+		for _, c := range list["contacts"].([]any) {
+			if c := c.(map[string]any); c["number"] == "5550024" {
+				return c["state"] == "pending"
+			}
+		}
+		return false
+	})
+	if _, _, out := jsonRequest(t, n, alice, "GET", "/api/v1/campaigns/follow-up/preview", ""); out["contact"] != nil {
+		t.Fatalf("a contact for an agent away: %v", out)
 	}
 }

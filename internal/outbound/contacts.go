@@ -203,14 +203,16 @@ func ZoneOfNumber(raw string) string {
 	return ""
 }
 
-// ZoneOfNational is the time zone of a national number (no +) in a
-// campaign whose own zone is home: in the Americas (America/…, and the
-// Pacific and Atlantic zones of the North American plan) a number of ten
-// digits, or eleven with its leading 1, is a North American one and takes
-// its area code's zone; "" otherwise.
-func ZoneOfNational(number, home string) string {
-	if !strings.HasPrefix(home, "America/") && home != "Pacific/Honolulu" && home != "Pacific/Guam" && home != "Atlantic/Bermuda" {
-		return ""
+// InNANP says whether zone is one of the North American Numbering Plan's
+// (the zones of NANPZone's table): a campaign in one of them reads a
+// national number of ten digits, or eleven with its leading 1, as a
+// North American one, in its area code's zone. Bogotá, São Paulo or
+// Mexico City are not: their numbers are not area codes of the plan.
+func InNANP(zone string) bool {
+	for _, z := range nanpZones {
+		if z == zone {
+			return true
+		}
 	}
-	return NANPZone(Normalize(number))
+	return false
 }

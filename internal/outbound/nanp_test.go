@@ -69,7 +69,9 @@ func TestNANPZonesLoad(t *testing.T) {
 }
 
 // A contact's zone from its number: international +1 numbers by their
-// area code; national ten-digit numbers only in a North American campaign.
+// area code; national ten-digit numbers only in a North American campaign
+// (InNANP: not a Latin American one, whose ten-digit numbers are not area
+// codes of the plan).
 func TestZoneOfNumberNANP(t *testing.T) {
 	for _, tc := range []struct {
 		fn   func() string
@@ -80,13 +82,22 @@ func TestZoneOfNumberNANP(t *testing.T) {
 		{func() string { return ZoneOfNumber("+1 800 555 0123") }, ""},
 		{func() string { return ZoneOfNumber("+44 20 7946 0123") }, "Europe/London"},
 		{func() string { return ZoneOfNumber("2125550123") }, ""},
-		{func() string { return ZoneOfNational("213-555-0123", "America/New_York") }, "America/Los_Angeles"},
-		{func() string { return ZoneOfNational("1 312 555 0123", "America/Phoenix") }, "America/Chicago"},
-		{func() string { return ZoneOfNational("2125550123", "Europe/London") }, ""},
-		{func() string { return ZoneOfNational("5550123", "America/Chicago") }, ""},
+		{func() string { return NANPZone(Normalize("213-555-0123")) }, "America/Los_Angeles"},
+		{func() string { return NANPZone(Normalize("1 312 555 0123")) }, "America/Chicago"},
+		{func() string { return NANPZone(Normalize("5550123")) }, ""},
 	} {
 		if got := tc.fn(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestInNANP(t *testing.T) {
+	for zone, want := range map[string]bool{"America/New_York": true, "America/Phoenix": true, "America/Toronto": true,
+		"Pacific/Honolulu": true, "America/Puerto_Rico": true, "America/Bogota": false, "America/Sao_Paulo": false,
+		"America/Mexico_City": false, "Europe/London": false, "Local": false, "": false} {
+		if got := InNANP(zone); got != want {
+			t.Errorf("InNANP(%q) = %v, want %v", zone, got, want)
 		}
 	}
 }

@@ -19,13 +19,15 @@ type PacerConfig struct {
 	MaxRatio float64
 	// MaxLines caps the calls in progress (0: no cap but MaxRatio).
 	MaxLines int
-	// Warmup is the attempts predictive mode makes one per free agent, as
-	// progressive, before it trusts its estimates (20 when zero); it also
-	// waits for 1 / AbandonTarget live answers (34 at 3 %).
+	// Warmup is the attempts predictive mode counts (whole cohorts, see
+	// Pacer) before it trusts its estimates, dialling as progressive until
+	// then (20 when zero); it also waits for 1 / AbandonTarget live
+	// answers (34 at 3 %).
 	Warmup int
 	// Longest is how long an attempt may take from its dial until its fate
 	// is known: the campaign's ring time and answering-machine detection
-	// (DefaultRing and 5 s when zero). See Pacer.Attempted.
+	// (DefaultRing and 5 s when zero). An attempt that takes longer is
+	// counted after its cohort. See Pacer.
 	Longest time.Duration
 	// Unguarded lets power mode dial its ratio whatever the abandonment
 	// rate. Only the simulator sets it, to show what a fixed-ratio dialer
@@ -55,7 +57,8 @@ func (c PacerConfig) withDefaults() PacerConfig {
 // State is the campaign's situation at the moment the pacer is asked.
 type State struct {
 	// Now is the time of the question (the clock is the caller's: the
-	// simulator's is virtual). Predictive mode needs it.
+	// simulator's is virtual). Predictive mode needs it: with none, no
+	// cohort is ever counted and it dials as progressive.
 	Now time.Time
 	// Free is the agents of the campaign ready for its next call.
 	Free int
@@ -98,11 +101,11 @@ func (c Counts) Rate() float64 {
 // wrap-up). The estimates are moving averages, so they follow the day.
 //
 // The share answered is measured on whole cohorts of dials: an attempt
-// counts only once every attempt dialled before it has ended (it was
-// dialled Longest ago), in the order they were dialled. Counted as they
-// end, the quick outcomes (busies, answers) come before the slow ones (no
-// answer, after the full ring time), so the share swings with the dialling
-// rate: low just when a burst of agents coming free follows a lull, which
+// counts once it was dialled Longest ago, when every attempt dialled
+// before it has ended (none outlasts Longest), in the order they were
+// dialled. Counted as they end, the quick outcomes (busies, answers) come
+// before the slow ones (no answer, after the full ring time), so the share
+// swings with the dialling rate: low just when a burst of agents coming free follows a lull, which
 // made the pacer dial several times too many lines at 100 agents (the
 // simulator dropped 11 % of live answers in a campaign's first three
 // minutes, 3.5 % over an hour, against a 3 % target).

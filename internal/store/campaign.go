@@ -296,6 +296,24 @@ func (s *Store) UpdateContact(ctx context.Context, campaign string, c CampaignCo
 	return nil
 }
 
+// TakePreview updates a contact agent holds in a preview campaign (to
+// dial it, or to skip it) only if they still hold it; false when they do
+// not (given back meanwhile: the agent logged out, or went away).
+func (s *Store) TakePreview(ctx context.Context, campaign, agent string, c CampaignContact) (bool, error) {
+	var next int64
+	if !c.NextAt.IsZero() {
+		next = ms(c.NextAt)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, attempts = ?, next_at = ?, last_outcome = ?, agent = ?, node = ?
+ WHERE campaign = ? AND number = ? AND state = ? AND agent = ?`, c.State, c.Attempts, next, c.LastOutcome, c.Agent, s.node,
+		campaign, c.Number, ContactPreviewing, agent)
+	if err != nil {
+		return false, fmt.Errorf("store: take %s's preview %s of %s: %w", agent, c.Number, campaign, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // Contact is one contact of a campaign; ok is false when there is none.
 func (s *Store) Contact(ctx context.Context, campaign, number string) (CampaignContact, bool, error) {
 	c, err := scanContact(s.db.QueryRowContext(ctx, `SELECT `+contactColumns+`

@@ -138,3 +138,53 @@ func TestCampaignDialling(t *testing.T) {
 		}
 	}
 }
+
+// A preview campaign's contact is held by the agent who previews it until
+// they dial it, skip it, or it is given back (they logged out or went
+// away); once given back, their dial or skip of it is refused.
+func TestPreviewHolds(t *testing.T) {
+	s, err := New(testOptions(t), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	if _, _, err := s.AddContacts(ctx, "p", []CampaignContact{{Number: "1", AddedAt: at}, {Number: "2", AddedAt: at.Add(time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	all := func(CampaignContact) bool { return true }
+	held, ok, err := s.PreviewContact(ctx, "p", "1001", at, all)
+	if err != nil || !ok || held.Number != "1" {
+		t.Fatalf("preview: %+v %v %v", held, ok, err)
+	}
+	if again, _, _ := s.PreviewContact(ctx, "p", "1001", at, all); again.Number != "1" {
+		t.Fatalf("the held contact again: %+v", again)
+	}
+	if other, _, _ := s.PreviewContact(ctx, "p", "1002", at, all); other.Number != "2" {
+		t.Fatalf("another agent's: %+v", other)
+	}
+	if agents, err := s.PreviewsHeld(ctx, "p"); err != nil || len(agents) != 2 {
+		t.Fatalf("held by %v %v", agents, err)
+	}
+	dial := held
+	dial.State, dial.Attempts = ContactDialing, 1
+	if took, err := s.TakePreview(ctx, "p", "1002", dial); err != nil || took {
+		t.Fatalf("1002 took 1001's contact: %v %v", took, err)
+	}
+	if n, err := s.ReleasePreviews(ctx, "p", "1001"); err != nil || n != 1 {
+		t.Fatalf("release: %d %v", n, err)
+	}
+	if took, err := s.TakePreview(ctx, "p", "1001", dial); err != nil || took {
+		t.Fatalf("a contact given back was dialled: %v %v", took, err)
+	}
+	if held, ok, _ := s.PreviewContact(ctx, "p", "1001", at, all); !ok || held.Number != "1" {
+		t.Fatalf("previewed again: %+v %v", held, ok)
+	}
+	if took, err := s.TakePreview(ctx, "p", "1001", dial); err != nil || !took {
+		t.Fatalf("dial the held contact: %v %v", took, err)
+	}
+	if c, _, _ := s.Contact(ctx, "p", "1"); c.State != ContactDialing || c.Attempts != 1 {
+		t.Fatalf("after the dial: %+v", c)
+	}
+}
