@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,8 +18,11 @@ import (
 	"github.com/switchboard/switchboard/internal/store"
 )
 
-// maxContactsBytes bounds one contact list import.
+// maxContactsBytes bounds one contact (or do-not-call) list import.
 const maxContactsBytes = 64 << 20
+
+// dncListName is what an imported do-not-call list may be called.
+var dncListName = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)
 
 // CampaignStatus is a campaign's state and figures.
 type CampaignStatus struct {
@@ -43,6 +47,17 @@ type AgentCampaign struct {
 	Name  string `json:"name"`
 	Mode  string `json:"mode"`
 	Queue string `json:"queue"`
+}
+
+// DNCImport is what an import of a do-not-call list did.
+type DNCImport struct {
+	List  string `json:"list"`
+	Added int    `json:"added"`
+	// Entries is the list's entries after the import.
+	Entries int `json:"entries"`
+	// Rejected are lines that are neither a number nor a prefix (the
+	// first 100).
+	Rejected []outbound.RowError `json:"rejected"`
 }
 
 // ContactImport is what an import of a contact list did.
@@ -77,6 +92,12 @@ type Campaigns interface {
 	// ("" for any).
 	ScheduleCallback(ctx context.Context, name, number string, at time.Time, agent, by string) error
 	AddDNC(ctx context.Context, entry, by string) (store.DNCEntry, error)
+	// ImportDNC puts a list's entries (one number or prefix per line, or
+	// a CSV whose first column they are) on the do-not-call list under the
+	// list's name; replace drops the list's earlier entries first.
+	ImportDNC(ctx context.Context, list string, r io.Reader, replace bool, by string) (DNCImport, error)
+	DNCLists(ctx context.Context) ([]store.DNCList, error)
+	RemoveDNCList(ctx context.Context, list, by string) (int, error)
 	RemoveDNC(ctx context.Context, entry, by string) (bool, error)
 	DNC(ctx context.Context) ([]store.DNCEntry, error)
 }
@@ -305,6 +326,52 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 		}
 		writeJSON(w, 201, e)
 	}, staff())
+	s.handle("GET /api/v1/dnc/lists", func(w http.ResponseWriter, r *http.Request) {
+		lists, err := c.DNCLists(r.Context())
+		if err != nil {
+			fail(w, err, "read the do-not-call lists")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"lists": lists})
+	}, staff())
+	s.handle("POST /api/v1/dnc/lists/{list}", func(w http.ResponseWriter, r *http.Request) {
+		list := r.PathValue("list")
+		if !dncListName.MatchString(list) || list == "internal" {
+			writeJSON(w, 422, map[string]any{"errors": []string{`list: a name of a-z, 0-9, _ and - (at most 40), not "internal" (the list entries are added to one by one)`}})
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") && !strings.HasPrefix(ct, "text/plain") {
+			writeError(w, 415, "send the list as text/plain (a number or prefix* per line) or text/csv (numbers in the first column)")
+			return
+		}
+		res, err := c.ImportDNC(r.Context(), list, http.MaxBytesReader(w, r.Body, maxContactsBytes), r.URL.Query().Get("replace") == "true", who(r).name)
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, 413, fmt.Sprintf("a list must be at most %d MiB: split it", maxContactsBytes>>20))
+			return
+		}
+		if err != nil {
+			fail(w, err, "import the do-not-call list")
+			return
+		}
+		writeJSON(w, 200, res)
+	}, []string{config.RoleAdmin})
+	s.handle("DELETE /api/v1/dnc/lists/{list}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("list") == "internal" {
+			writeError(w, 409, "the internal list is removed entry by entry (DELETE /api/v1/dnc/{number})")
+			return
+		}
+		n, err := c.RemoveDNCList(r.Context(), r.PathValue("list"), who(r).name)
+		if err != nil {
+			fail(w, err, "remove the do-not-call list")
+			return
+		}
+		if n == 0 {
+			writeError(w, 404, "no such do-not-call list, or it is empty")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"removed": n})
+	}, []string{config.RoleAdmin})
 	s.handle("DELETE /api/v1/dnc/{number}", func(w http.ResponseWriter, r *http.Request) {
 		found, err := c.RemoveDNC(r.Context(), r.PathValue("number"), who(r).name)
 		if err != nil {

@@ -315,6 +315,12 @@ func routeBodies(defs map[string]any) map[string]map[string]any {
 		"response": of(ContactImport{}),
 	}
 	b["GET /api/v1/campaigns/{name}/contacts"] = map[string]any{"response": obj(map[string]any{"contacts": of([]store.CampaignContact{})})}
+	b["GET /api/v1/dnc/lists"] = map[string]any{"response": obj(map[string]any{"lists": of([]store.DNCList{})})}
+	b["POST /api/v1/dnc/lists/{list}"] = map[string]any{
+		"request":  desc(str(), "the list as text/plain (a number or prefix* per line) or text/csv (numbers in the first column), not JSON"),
+		"response": of(DNCImport{}),
+	}
+	b["DELETE /api/v1/dnc/lists/{list}"] = map[string]any{"response": obj(map[string]any{"removed": integer()})}
 	b["GET /api/v1/campaigns/mine"] = map[string]any{"response": obj(map[string]any{"campaigns": of([]AgentCampaign{})})}
 	b["GET /api/v1/campaigns/{name}/preview"] = map[string]any{"response": obj(map[string]any{"contact": of(store.CampaignContact{}), "reason": str(),
 		"script": desc(str(), "the campaign's queue's script, filled with the contact's fields")})}

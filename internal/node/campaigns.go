@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -187,6 +188,62 @@ func (c campaigns) RemoveDNC(ctx context.Context, entry, by string) (bool, error
 }
 
 func (c campaigns) DNC(ctx context.Context) ([]store.DNCEntry, error) { return c.n.st.DNC(ctx) }
+
+// maxRejected bounds the rejected lines an import reports.
+const maxRejected = 100
+
+func (c campaigns) ImportDNC(ctx context.Context, list string, r io.Reader, replace bool, by string) (api.DNCImport, error) {
+	res := api.DNCImport{List: list, Rejected: []outbound.RowError{}}
+	var entries []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 4096)
+	for line := 1; sc.Scan(); line++ {
+		field, _, _ := strings.Cut(sc.Text(), ",")
+		field = strings.Trim(strings.TrimSpace(field), `"`)
+		if field == "" {
+			continue
+		}
+		n, err := dncEntry(field)
+		if err != nil {
+			if line > 1 && len(res.Rejected) < maxRejected { // the first line may be a header
+				res.Rejected = append(res.Rejected, outbound.RowError{Line: line, Reason: fmt.Sprintf("%q is neither a number nor a prefix*", field)})
+			}
+			continue
+		}
+		entries = append(entries, n)
+	}
+	if err := sc.Err(); err != nil {
+		return api.DNCImport{}, fmt.Errorf("%w: %w", api.ErrBadContacts, err) // nothing is added
+	}
+	added, err := c.n.st.ImportDNC(ctx, list, entries, replace, time.Now().UTC().Truncate(time.Millisecond), by)
+	if err != nil {
+		return api.DNCImport{}, err
+	}
+	res.Added = added
+	lists, err := c.n.st.DNCLists(ctx)
+	if err != nil {
+		return api.DNCImport{}, err
+	}
+	for _, l := range lists {
+		if l.List == list {
+			res.Entries = l.Entries
+		}
+	}
+	c.n.log.Info("do-not-call list imported", "list", list, "added", added, "entries", res.Entries, "replace", replace, "by", by)
+	return res, nil
+}
+
+func (c campaigns) DNCLists(ctx context.Context) ([]store.DNCList, error) {
+	return c.n.st.DNCLists(ctx)
+}
+
+func (c campaigns) RemoveDNCList(ctx context.Context, list, by string) (int, error) {
+	n, err := c.n.st.RemoveDNCList(ctx, list)
+	if n > 0 {
+		c.n.log.Info("do-not-call list removed", "list", list, "entries", n, "by", by)
+	}
+	return n, err
+}
 
 // previewCampaign is the running preview campaign name that agent works.
 func (c campaigns) previewCampaign(name, agent string) (config.Campaign, error) {

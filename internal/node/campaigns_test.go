@@ -85,4 +85,32 @@ func TestCampaignsAPI(t *testing.T) {
 	if code, _, _ := jsonRequest(t, n, nodetest.Credential{User: "1001", Password: "demo1001"}, "GET", "/api/v1/campaigns", ""); code != 403 {
 		t.Fatalf("an agent lists campaigns: %d", code)
 	}
+
+	// An imported do-not-call list (a registry's file): numbers and
+	// prefixes, a header and a bad line; again with replace; removed.
+	jsonRequest(t, n, sup, "POST", "/api/v1/dnc", `{"number": "5551000"}`) // on the internal list already
+	body = "number,source\n5551000,reg\n+1 (555) 100-2000,reg\n555300*\nnot a number\n"
+	code, _, imp = jsonRequest(t, n, nodetest.Admin, "POST", "/api/v1/dnc/lists/national", body, "Content-Type", "text/csv")
+	if code != 200 || imp["added"] != 2.0 || imp["entries"] != 2.0 || len(imp["rejected"].([]any)) != 1 {
+		t.Fatalf("import a do-not-call list: %d %v", code, imp)
+	}
+	if code, _, _ := jsonRequest(t, n, sup, "POST", "/api/v1/dnc/lists/national", body, "Content-Type", "text/csv"); code != 403 {
+		t.Fatalf("a supervisor imports a list: %d", code)
+	}
+	if code, _, _ := jsonRequest(t, n, nodetest.Admin, "POST", "/api/v1/dnc/lists/internal", body, "Content-Type", "text/csv"); code != 422 {
+		t.Fatalf("an import named internal: %d", code)
+	}
+	_, _, lists := jsonRequest(t, n, sup, "GET", "/api/v1/dnc/lists", "")
+	if got := mustJSON(t, lists["lists"]); got != `[{"entries":1,"list":"internal"},{"entries":2,"list":"national"}]` {
+		t.Fatalf("the lists: %s", got)
+	}
+	if code, _, imp := jsonRequest(t, n, nodetest.Admin, "POST", "/api/v1/dnc/lists/national?replace=true", "5559999\n", "Content-Type", "text/plain"); code != 200 || imp["entries"] != 1.0 {
+		t.Fatalf("replace the list: %d %v", code, imp)
+	}
+	if code, _, out := jsonRequest(t, n, nodetest.Admin, "DELETE", "/api/v1/dnc/lists/national", ""); code != 200 || out["removed"] != 1.0 {
+		t.Fatalf("remove the list: %d %v", code, out)
+	}
+	if code, _, _ := jsonRequest(t, n, nodetest.Admin, "DELETE", "/api/v1/dnc/lists/internal", ""); code != 409 {
+		t.Fatalf("remove the internal list whole: %d", code)
+	}
 }

@@ -386,6 +386,73 @@ func (s *Store) ReleasePreviews(ctx context.Context, campaign, agent string) (in
 	return int(n), nil
 }
 
+// DNCList is one do-not-call list: "internal" (entries added one by one,
+// and by dispositions), or an imported list's name, and its entries.
+type DNCList struct {
+	List    string `json:"list"`
+	Entries int    `json:"entries"`
+}
+
+// ImportDNC puts entries (numbers, or prefixes ending in *, normalized)
+// on the do-not-call list under list's name, in one transaction; with
+// replace, the list's earlier entries go first (a registry's new
+// download). An entry already on another list stays there. It reports
+// the entries added.
+func (s *Store) ImportDNC(ctx context.Context, list string, entries []string, replace bool, at time.Time, actor string) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: import do-not-call list %s: %w", list, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if replace {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM dnc WHERE list = ?`, list); err != nil {
+			return 0, fmt.Errorf("store: replace do-not-call list %s: %w", list, err)
+		}
+	}
+	added := 0
+	for _, e := range entries {
+		res, err := tx.ExecContext(ctx, `INSERT INTO dnc (number, list, at, actor) VALUES (?,?,?,?) ON CONFLICT (number) DO NOTHING`, e, list, ms(at), actor)
+		if err != nil {
+			return 0, fmt.Errorf("store: import %s into do-not-call list %s: %w", e, list, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			added++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: import do-not-call list %s: %w", list, err)
+	}
+	return added, nil
+}
+
+// DNCLists counts each do-not-call list's entries.
+func (s *Store) DNCLists(ctx context.Context) ([]DNCList, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT list, COUNT(*) FROM dnc GROUP BY list ORDER BY list`)
+	if err != nil {
+		return nil, fmt.Errorf("store: do-not-call lists: %w", err)
+	}
+	defer rows.Close()
+	out := []DNCList{}
+	for rows.Next() {
+		var l DNCList
+		if err := rows.Scan(&l.List, &l.Entries); err != nil {
+			return nil, fmt.Errorf("store: do-not-call lists: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// RemoveDNCList removes an imported list's entries; it reports how many.
+func (s *Store) RemoveDNCList(ctx context.Context, list string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM dnc WHERE list = ?`, list)
+	if err != nil {
+		return 0, fmt.Errorf("store: remove do-not-call list %s: %w", list, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // DNCMatch says whether number (normalized) is on the do-not-call list,
 // itself or by one of its prefixes, and which list put it there.
 func (s *Store) DNCMatch(ctx context.Context, number string) (string, bool, error) {

@@ -188,3 +188,39 @@ func TestPreviewHolds(t *testing.T) {
 		t.Fatalf("after the dial: %+v", c)
 	}
 }
+
+// An imported do-not-call list blocks its numbers and prefixes under its
+// name; an entry on another list stays there; replace starts it again.
+func TestImportDNC(t *testing.T) {
+	s, err := New(testOptions(t), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	if err := s.AddDNC(ctx, DNCEntry{Number: "5551000", List: "internal", At: at, Actor: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ImportDNC(ctx, "national", []string{"5551000", "5552000", "555300*"}, false, at, "admin"); err != nil || n != 2 {
+		t.Fatalf("import: %d %v", n, err)
+	}
+	for number, want := range map[string]string{"5551000": "internal", "5552000": "national", "5553001": "national", "5554000": ""} {
+		list, ok, err := s.DNCMatch(ctx, number)
+		if err != nil || ok != (want != "") || list != want {
+			t.Errorf("DNCMatch(%s) = %q %v %v, want %q", number, list, ok, err, want)
+		}
+	}
+	if n, err := s.ImportDNC(ctx, "national", []string{"5559999"}, true, at, "admin"); err != nil || n != 1 {
+		t.Fatalf("replace: %d %v", n, err)
+	}
+	if _, ok, _ := s.DNCMatch(ctx, "5552000"); ok {
+		t.Fatal("an entry of the replaced list still blocks")
+	}
+	if lists, err := s.DNCLists(ctx); err != nil || len(lists) != 2 || lists[1] != (DNCList{List: "national", Entries: 1}) {
+		t.Fatalf("lists: %+v %v", lists, err)
+	}
+	if n, err := s.RemoveDNCList(ctx, "national"); err != nil || n != 1 {
+		t.Fatalf("remove: %d %v", n, err)
+	}
+}
