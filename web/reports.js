@@ -76,7 +76,7 @@ function campaignTable(rep) {
   for (const k of (rep && rep.campaigns) || []) {
     row(tb, [k.campaign, k.attempts, k.connected, k.right_party_contacts, k.live, k.dropped, pct1(k.abandon_rate), pct1(k.abandon_rate_30d),
       k.machines, k.busy, k.no_answer, k.skipped + " (" + k.dnc_skipped + ")", k.list_penetration === undefined ? "—" : pct(k.list_penetration),
-      fmtS(k.talk_seconds)], {campaign: k.campaign});
+      fmtS(k.talk_seconds), k.agent_occupancy === undefined ? "—" : pct(k.agent_occupancy)], {campaign: k.campaign});
   }
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/outbound"
+	"github.com/switchboard/switchboard/internal/report"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -422,6 +424,10 @@ type CampaignRow struct {
 	TalkSeconds    float64        `json:"talk_seconds"`
 	// Penetration (totals only) is the share of the list dialled at least once.
 	Penetration *float64 `json:"list_penetration,omitempty"`
+	// AgentOccupancy (totals only) is the occupancy of the agents of the
+	// campaign's queue over the range, as the agent report counts it
+	// (their inbound calls too, on a blended campaign).
+	AgentOccupancy *float64 `json:"agent_occupancy,omitempty"`
 }
 
 func (r *CampaignRow) add(b store.CampaignBucket) {
@@ -501,10 +507,14 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) {
 		}
 		t.add(b)
 	}
+	occupancy := s.queueOccupancy(ctx, from, to)
 	var out []CampaignRow
 	for _, name := range names {
 		t := totals[name]
 		t.AbandonRate30d = rolling(name, to)
+		if k, ok := s.config().CampaignByName(name); ok {
+			t.AgentOccupancy = occupancy(k.Queue)
+		}
 		if tried, contacts, err := s.CampaignReports.Penetration(ctx, name); err == nil && contacts > 0 {
 			p := float64(tried) / float64(contacts)
 			t.Penetration = &p
@@ -522,7 +532,49 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) {
 		"amd":                  "answering-machine detection's decisions",
 		"list_penetration":     "the share of the campaign's contacts dialled at least once",
 		"talk_seconds":         "the connected calls' talk",
+		"agent_occupancy":      "the campaign's queue's agents over the range: (on call + on hold + wrap-up) / (that + available), their inbound calls included",
 	}})
+}
+
+// queueOccupancy gives a queue's agents' occupancy from from to to (the
+// agent report's handle time over handle and available time, summed over
+// the queue's agents); nil when there are no reports or no such time.
+func (s *Server) queueOccupancy(ctx context.Context, from, to time.Time) func(queue string) *float64 {
+	none := func(string) *float64 { return nil }
+	if s.Reports == nil {
+		return none
+	}
+	if now := time.Now(); to.After(now) {
+		to = now
+	}
+	if !to.After(from) {
+		return none
+	}
+	list, err := s.agentRows(ctx, from, to)
+	if err != nil {
+		return none
+	}
+	cfg := s.config()
+	rows := map[string]report.AgentRow{}
+	for _, r := range list {
+		rows[r.Agent] = r
+	}
+	return func(queue string) *float64 {
+		var busy, total float64
+		for _, a := range cfg.Agents {
+			if !slices.Contains(a.Queues, queue) {
+				continue
+			}
+			st := rows[a.Extension].StateSeconds
+			b := st["on_call"] + st["on_hold"] + st["wrap_up"]
+			busy, total = busy+b, total+b+st["available"]
+		}
+		if total == 0 {
+			return nil
+		}
+		occ := busy / total
+		return &occ
+	}
 }
 
 func minTime(a, b time.Time) time.Time {

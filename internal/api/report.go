@@ -84,15 +84,25 @@ func (s *Server) agentReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, "from: in the future")
 		return
 	}
-	changes, err := s.Reports.AgentStateChanges(r.Context(), from, to, 7*24*time.Hour)
+	rows, err := s.agentRows(r.Context(), from, to)
 	if err != nil {
-		writeError(w, 500, "could not read agent states")
+		s.log.Error("api: agent report", "err", err)
+		writeError(w, 500, "could not read agent states and calls")
 		return
 	}
-	calls, err := s.Reports.AgentCalls(r.Context(), from, to)
+	writeJSON(w, 200, map[string]any{"from": from, "to": to, "rows": rows, "definitions": report.AgentDefinitions})
+}
+
+// agentRows is the agent report's rows from from to to, one per agent of
+// the setup.
+func (s *Server) agentRows(ctx context.Context, from, to time.Time) ([]report.AgentRow, error) {
+	changes, err := s.Reports.AgentStateChanges(ctx, from, to, 7*24*time.Hour)
 	if err != nil {
-		writeError(w, 500, "could not read calls")
-		return
+		return nil, err
+	}
+	calls, err := s.Reports.AgentCalls(ctx, from, to)
+	if err != nil {
+		return nil, err
 	}
 	sc := make([]report.StateChange, len(changes))
 	for i, c := range changes {
@@ -102,8 +112,7 @@ func (s *Server) agentReport(w http.ResponseWriter, r *http.Request) {
 	for _, a := range s.config().Agents {
 		agents = append(agents, a.Extension)
 	}
-	writeJSON(w, 200, map[string]any{"from": from, "to": to, "rows": report.BuildAgentReport(from, to, agents, sc, calls),
-		"definitions": report.AgentDefinitions})
+	return report.BuildAgentReport(from, to, agents, sc, calls), nil
 }
 
 // reportRange reads a report's from and to (RFC 3339, at most a year

@@ -195,6 +195,9 @@ func TestCampaignDialsOverTheTrunk(t *testing.T) {
 		r["amd"].(map[string]any)["machine"] != 1.0 || r["busy"] != 1.0 || r["dnc_skipped"] != 1.0 || r["list_penetration"] != 0.75 {
 		t.Fatalf("campaign report: %d %v", code, r)
 	}
+	if occ, ok := totals["renewals"]["agent_occupancy"].(float64); !ok || occ <= 0 || occ > 1 {
+		t.Fatalf("the campaign's agents' occupancy: %v", totals["renewals"]["agent_occupancy"])
+	}
 	if r := totals["blast"]; r["dropped"] != 2.0 || r["live"] != 3.0 || r["abandon_rate_30d"].(float64) < 0.3 {
 		t.Fatalf("campaign report, power: %v", r)
 	}
