@@ -377,7 +377,9 @@ func (c *Call) ivr(ctx context.Context) {
 	if !ok { // removed by a reload since the call arrived: the call goes on with it
 		f, _ = c.cfg.FlowByName(name)
 	}
+	c.caller.Media().DetectInband(true) // keys sent as tones count in menus too
 	res, err := flow.Run(ctx, f, m.hours, &legSession{c: c}, c.log)
+	c.caller.Media().DetectInband(false)
 	c.update(func(r *store.CallRecord) { r.Digits, r.Path = res.Digits, strings.Join(res.Path, ">") })
 	if res.Digits != "" {
 		m.event(event.IVRDigits, c.ID, "", "", res.Digits)

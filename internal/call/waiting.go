@@ -133,6 +133,8 @@ func (c *Call) queued(ctx context.Context) {
 	var digits <-chan byte
 	if len(q.Options) > 0 {
 		digits = leg.Media().Digits()
+		leg.Media().DetectInband(true) // keys sent as tones choose the options too
+		defer leg.Media().DetectInband(false)
 	}
 	var drop <-chan time.Time
 	if cc := c.campaign; cc != nil && cc.waiting { // a person a campaign reached waits 2 s at most, hearing nothing

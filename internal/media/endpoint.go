@@ -74,8 +74,13 @@ type Endpoint struct {
 	tap        atomic.Pointer[func(Codec, []byte)]
 	monTap     atomic.Pointer[tapFn]
 	digits     chan byte
-	closed     chan struct{}
-	once       sync.Once
+	// inband detects DTMF sent as tones in the audio while set
+	// (DetectInband); saw4733: the far end sends RFC 4733 events, so
+	// tones in its audio are not taken for keys again.
+	inband  atomic.Pointer[InbandDetector]
+	saw4733 atomic.Bool
+	closed  chan struct{}
+	once    sync.Once
 
 	// per-leg receive counters
 	Received atomic.Uint64
@@ -205,6 +210,20 @@ func (ep *Endpoint) InjectDigit(d byte) {
 	case ep.digits <- d:
 	default:
 	}
+}
+
+// DetectInband starts (on) or stops taking DTMF tones in the audio the leg
+// receives for keys, delivered on Digits like RFC 4733 events: for
+// gateways that send keys in band. Turn it on only while a menu listens
+// (speech can look like a tone), and it stays off once the far end has
+// sent an RFC 4733 event (a gateway that sends both would give each key
+// twice). Each start begins afresh.
+func (ep *Endpoint) DetectInband(on bool) {
+	if !on {
+		ep.inband.Store(nil)
+		return
+	}
+	ep.inband.Store(new(InbandDetector))
 }
 
 // Tap sets f to receive the payload of every audio packet that arrives
@@ -493,6 +512,7 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 	peer := ep.peer.Load()
 	switch {
 	case sess.TelephoneEvent != 0 && h.PayloadType == sess.TelephoneEvent:
+		ep.saw4733.Store(true)
 		if d, err := ep.dtmf.Packet(h.Timestamp, payload); err == nil && d != 0 {
 			ep.InjectDigit(d)
 		}
@@ -502,6 +522,12 @@ func (ep *Endpoint) handle(pkt []byte, from netip.AddrPort, out []byte, h *rtp.H
 	case h.PayloadType == sess.PT:
 		if t := ep.tap.Load(); t != nil {
 			(*t)(sess.Codec, payload)
+		}
+		if d := ep.inband.Load(); d != nil && !ep.saw4733.Load() {
+			var keys [4]byte
+			for _, k := range d.FeedPayload(sess.Codec, payload, keys[:0]) {
+				ep.InjectDigit(k)
+			}
 		}
 		if t := ep.monTap.Load(); t != nil {
 			t.f(sess.Codec, payload)

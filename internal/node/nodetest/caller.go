@@ -162,6 +162,9 @@ func (n *Node) Dial(t testing.TB, number string, opts ...CallOption) *Caller {
 // SendDTMF sends digits as RFC 4733 events in the RTP stream.
 func (c *Caller) SendDTMF(digits string) { c.RTP.SendDTMF(digits) }
 
+// SendInbandDTMF plays digits as DTMF tones in the caller's audio.
+func (c *Caller) SendInbandDTMF(digits string) { c.RTP.SendInbandDTMF(digits) }
+
 // Ended is closed when the call is over (refused, hung up by either side).
 func (c *Caller) Ended() <-chan struct{} { return c.done }
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ type RTP struct {
 	remote netip.AddrPort // zero until the SDP answer names it
 	toneHz float64
 	digits []byte
+	inband []byte  // keys to play as tones in the audio (SendInbandDTMF)
 	heard  []int16 // ring of the last second, next write at heardAt
 	at     int
 
@@ -74,6 +76,15 @@ func (r *RTP) SetTone(hz float64) {
 func (r *RTP) SendDTMF(digits string) {
 	r.mu.Lock()
 	r.digits = append(r.digits, digits...)
+	r.mu.Unlock()
+}
+
+// SendInbandDTMF queues digits to be played as DTMF tones in the audio
+// (100 ms of each key's pair, 60 ms of silence), as a gateway that sends
+// no RFC 4733 events does.
+func (r *RTP) SendInbandDTMF(digits string) {
+	r.mu.Lock()
+	r.inband = append(r.inband, digits...)
 	r.mu.Unlock()
 }
 
@@ -138,6 +149,9 @@ func (r *RTP) send() {
 		digitAt  int // packets of the current digit sent
 		digitTS  uint32
 		newDigit = true
+		key      byte // the in-band key playing, and its packets sent
+		keyAt    int
+		keyT     float64
 	)
 	for {
 		select {
@@ -150,6 +164,9 @@ func (r *RTP) send() {
 		if digit == 0 && len(r.digits) > 0 {
 			digit, r.digits = r.digits[0], r.digits[1:]
 			digitAt, digitTS, newDigit = 0, ts, true
+		}
+		if key == 0 && len(r.inband) > 0 {
+			key, r.inband, keyAt, keyT = r.inband[0], r.inband[1:], 0, 0
 		}
 		r.mu.Unlock()
 		ts += frameSamples
@@ -181,6 +198,22 @@ func (r *RTP) send() {
 			if digitAt >= tone+ends+gap {
 				digit = 0
 			}
+		} else if key != 0 {
+			// 100 ms of the key's two tones, then 60 ms of silence
+			h.PayloadType, h.Timestamp = 0, ts
+			lo, hi := keyTones(key)
+			for i := range pcm {
+				pcm[i] = 0
+				if keyAt < 5 {
+					pcm[i] = int16(3000*math.Sin(2*math.Pi*lo*keyT) + 3000*math.Sin(2*math.Pi*hi*keyT))
+					keyT += 1.0 / sampleRate
+				}
+			}
+			media.Encode(media.PCMU, payload, pcm)
+			body = payload
+			if keyAt++; keyAt >= 8 {
+				key = 0
+			}
 		} else {
 			h.PayloadType, h.Timestamp = 0, ts
 			for i := range pcm {
@@ -210,6 +243,17 @@ func silence(p []byte) []byte {
 		p[i] = 0xFF // μ-law zero
 	}
 	return p
+}
+
+// keyTones are a DTMF key's row and column frequencies.
+func keyTones(d byte) (row, col float64) {
+	keys := [4]string{"123A", "456B", "789C", "*0#D"}
+	for r, k := range keys {
+		if c := strings.IndexByte(k, d); c >= 0 {
+			return [4]float64{697, 770, 852, 941}[r], [4]float64{1209, 1336, 1477, 1633}[c]
+		}
+	}
+	return 0, 0
 }
 
 // eventCode is the RFC 4733 event for a DTMF key.
