@@ -245,6 +245,12 @@ func TestAdminConsole(t *testing.T) {
 	click(t, ctx, row+`.pause-campaign`)
 	waitText(t, ctx, row+`.run-state`, func(v string) bool { return v == "paused" })
 
+	// Supervisors allowed to edit queues, from the users page.
+	goPage(t, ctx, s.http, "users", `#rights`)
+	click(t, ctx, `#right-queues`)
+	click(t, ctx, `#btn-rights`)
+	waitText(t, ctx, `#roles tr[data-role="supervisor"]`, func(v string) bool { return strings.Contains(v, "queues") })
+
 	// Every page, for a person to look at.
 	for _, p := range []struct{ hash, ready string }{
 		{"flows", "#flows"}, {"flows/main", `#tree [data-step="main-menu"]`}, {"numbers", "#items"}, {"queues", "#items"},

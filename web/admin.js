@@ -309,6 +309,7 @@ async function collectionPage(page, name) {
       el("table", {id: "roles"}, el("thead", {}, el("tr", {}, el("th", {}, "Role"), el("th", {}, "Edits"))),
         el("tbody", {}, roles.roles.map((x) => el("tr", {"data-role": x.role}, el("td", {}, x.role), el("td", {}, x.edits.join(", ") || "nothing"))))),
       el("p", {class: "note"}, "What supervisors may edit is the setup's console.supervisors_edit."));
+    if (me.role === "admin") supervisorRights(page);
   }
   if (name === "hours") hoursOverrides(page);
   if (name === "campaigns") campaignRuns(page);
@@ -440,6 +441,28 @@ async function openEditor(page, name, id) {
     markFields(form, problems(r));
   });
   box.replaceChildren(el("h3", {}, id === null ? "New" : `${name}: ${id}`), form);
+}
+
+// supervisorRights sets what supervisors may edit (PUT /api/v1/config/roles).
+function supervisorRights(page) {
+  const sup = roles.roles.find((r) => r.role === "supervisor");
+  const status = el("span", {id: "rights-status", role: "status"});
+  const boxes = (roles.supervisor_editable || []).map((what) => {
+    const b = el("input", {type: "checkbox", id: "right-" + what, "data-right": what});
+    b.checked = sup.edits.includes(what);
+    return el("label", {for: "right-" + what}, b, " " + what.replaceAll("_", " "));
+  });
+  page.append(el("h3", {}, "What supervisors may edit"), el("div", {class: "row", id: "rights"}, boxes),
+    el("div", {class: "actions"}, el("button", {type: "button", id: "btn-rights", onclick: async () => {
+      const edits = [...document.querySelectorAll("#rights [data-right]")].filter((b) => b.checked).map((b) => b.dataset.right);
+      const r = await req("PUT", "/api/v1/config/roles", {supervisors_edit: edits});
+      if (r.status !== 200) { status.textContent = problems(r).join("; "); return; }
+      roles = r.data;
+      status.textContent = "published as version " + r.version;
+      refreshVersion();
+      route();
+    }}, "Publish"), status),
+    el("p", {class: "note"}, "Hours overrides are always theirs; users, trunks and webhooks are for admins."));
 }
 
 // campaignRuns shows each campaign's state and figures, starts, pauses

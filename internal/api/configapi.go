@@ -196,25 +196,53 @@ func (s *Server) serveCollections(x Setups, vs VersionStore) {
 			}, false)
 		}, staff())
 	}
+	s.handle("PUT /api/v1/config/roles", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			SupervisorsEdit []string `json:"supervisors_edit"`
+		}
+		if err := decodeBody(w, r, &body, 16<<10); err != nil {
+			writeError(w, 400, `body: {"supervisors_edit": ["agents", "dispositions", ...]}: `+err.Error())
+			return
+		}
+		if body.SupervisorsEdit == nil {
+			body.SupervisorsEdit = []string{}
+		}
+		p, ok := readPin(w, r)
+		if !ok {
+			return
+		}
+		if _, _, ok := s.publishEdit(w, r, x, vs, pin{version: p.version}, func([]byte) error { return nil }, func(data []byte) ([]byte, error) {
+			return config.SetSupervisorsEdit(data, body.SupervisorsEdit)
+		}); !ok {
+			return
+		}
+		w.Header().Set("X-Switchboard-Version", strconv.FormatInt(x.Running(), 10))
+		writeJSON(w, 200, s.roles())
+	}, []string{config.RoleAdmin})
 	s.handle("GET /api/v1/config/roles", func(w http.ResponseWriter, r *http.Request) {
-		cfg := s.config()
-		var sup []string
-		for _, what := range config.SupervisorEditable() {
-			if cfg.Console.SupervisorMayEdit(what) {
-				sup = append(sup, what)
-			}
-		}
-		all := []string{"hours_overrides"}
-		for _, c := range config.Collections() {
-			all = append(all, c.Name)
-		}
-		all = append(all, "dispositions", "scripts", "prompts")
-		writeJSON(w, 200, map[string]any{"roles": []map[string]any{
-			{"role": config.RoleAdmin, "edits": all, "reads": all},
-			{"role": config.RoleSupervisor, "edits": append([]string{"hours_overrides"}, sup...), "reads": readableBySupervisors()},
-			{"role": config.RoleAgent, "edits": []string{}, "reads": []string{}},
-		}})
+		writeJSON(w, 200, s.roles())
 	}, staff())
+}
+
+// roles is what each role may read and edit in the admin API and console.
+func (s *Server) roles() map[string]any {
+	cfg := s.config()
+	var sup []string
+	for _, what := range config.SupervisorEditable() {
+		if cfg.Console.SupervisorMayEdit(what) {
+			sup = append(sup, what)
+		}
+	}
+	all := []string{"hours_overrides"}
+	for _, c := range config.Collections() {
+		all = append(all, c.Name)
+	}
+	all = append(all, "dispositions", "scripts", "prompts")
+	return map[string]any{"roles": []map[string]any{
+		{"role": config.RoleAdmin, "edits": all, "reads": all},
+		{"role": config.RoleSupervisor, "edits": append([]string{"hours_overrides"}, sup...), "reads": readableBySupervisors()},
+		{"role": config.RoleAgent, "edits": []string{}, "reads": []string{}},
+	}, "supervisor_editable": config.SupervisorEditable()}
 }
 
 // readableBySupervisors are the collections supervisors may read.

@@ -95,6 +95,7 @@ var summaries = map[string]string{
 	"POST /api/v1/session":                                     `Log in: {"username", "password"} → a session cookie (HttpOnly, 12 h); 429 with Retry-After while the login is throttled`,
 	"DELETE /api/v1/session":                                   "Log out: the session cookie is cleared",
 	"GET /api/v1/config/roles":                                 "What each role may read and edit in the admin API and console (console.supervisors_edit)",
+	"PUT /api/v1/config/roles":                                 `Admins: what supervisors may edit, {"supervisors_edit": ["agents", "dispositions", "scripts", "queues"]}: console.supervisors_edit published as a new version (422 naming what is not editable)`,
 	"POST /api/v1/config/validate":                             "Check a setup (YAML body) as PUT would, changing nothing: 200 {valid: true} or 422 {errors}",
 	"POST /api/v1/config/changes":                              `Publish several items' changes as one version (the console's draft): {"changes": [{"collection", "op": "create"|"put"|"delete", "id", "item", "if_match"}]}, checked as the whole setup; 409 on a stale If-Match (version) or if_match (item ETag); ?dry_run=true only checks`,
 	"GET /api/v1/reports/agents":                               "Agent report: answered, talk, AHT, time in each state, occupancy (from, to)",

@@ -285,11 +285,16 @@ func routeBodies(defs map[string]any) map[string]map[string]any {
 		"versions": desc(of([]store.ConfigVersion{}), "newest first, without their YAML or diff"),
 	})}
 	b["GET /api/v1/config/versions/{n}"] = map[string]any{"response": of(store.ConfigVersion{})}
-	b["GET /api/v1/config/roles"] = map[string]any{"response": obj(map[string]any{"roles": arr(obj(map[string]any{
+	roles := obj(map[string]any{"roles": arr(obj(map[string]any{
 		"role":  enum(config.RoleAdmin, config.RoleSupervisor, config.RoleAgent),
 		"edits": desc(arr(str()), "what the role may edit: collections, hours_overrides, dispositions, scripts, prompts"),
 		"reads": desc(arr(str()), "the collections the role may read"),
-	}))})}
+	})), "supervisor_editable": desc(arr(str()), "what console.supervisors_edit may name")})
+	b["GET /api/v1/config/roles"] = map[string]any{"response": roles}
+	b["PUT /api/v1/config/roles"] = map[string]any{
+		"request":  request(map[string]any{"supervisors_edit": desc(arr(str()), "what supervisors may edit besides hours overrides (supervisor_editable)")}, "supervisors_edit"),
+		"response": roles,
+	}
 
 	// Prompts (ServePrompts).
 	b["GET /api/v1/config/prompts"] = map[string]any{"response": obj(map[string]any{"prompts": of([]PromptInfo{})})}

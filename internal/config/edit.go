@@ -490,6 +490,36 @@ func sameValue(text []byte, want *yaml.Node) bool {
 	return reflect.DeepEqual(nodeValue(&doc), nodeValue(want))
 }
 
+// SetSupervisorsEdit is the setup data with console.supervisors_edit set
+// to edits (what supervisors may edit besides hours overrides), the file
+// written again from its tree.
+func SetSupervisorsEdit(data []byte, edits []string) ([]byte, error) {
+	e, err := parseEditable(data)
+	if err != nil {
+		return nil, err
+	}
+	root := deepCopy(e.root)
+	console, ki := lookup(root, "console")
+	if console == nil || console.Kind != yaml.MappingNode {
+		console = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		if ki >= 0 {
+			root.Content[ki+1] = console
+		} else {
+			root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "console"}, console)
+		}
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Content: []*yaml.Node{}}
+	for _, w := range edits {
+		seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: w})
+	}
+	if v, i := lookup(console, "supervisors_edit"); v != nil {
+		console.Content[i+1] = seq
+	} else {
+		console.Content = append(console.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "supervisors_edit"}, seq)
+	}
+	return renderDoc(root)
+}
+
 // renderDoc writes a whole setup again from its tree (comments kept where
 // yaml.v3 can, two-space indents): the way an edit is made when the list
 // is not in block style.

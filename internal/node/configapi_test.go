@@ -144,6 +144,38 @@ func TestSetupCollections(t *testing.T) {
 		t.Fatalf("users: %d %v", code, out)
 	}
 
+	// What supervisors may edit, set by an admin: queues added, scripts
+	// taken away; a supervisor may then edit a queue and not a script.
+	if code, _, out := jsonRequest(t, n, sup, "PUT", "/api/v1/config/roles", `{"supervisors_edit": ["agents", "queues"]}`); code != 403 {
+		t.Fatalf("a supervisor sets the roles: %d %v", code, out)
+	}
+	if code, _, out := jsonRequest(t, n, admin, "PUT", "/api/v1/config/roles", `{"supervisors_edit": ["agents", "users"]}`); code != 422 ||
+		!strings.Contains(strings.Join(strs(out["errors"]), "\n"), "supervisors_edit") {
+		t.Fatalf("supervisors given the users: %d %v", code, out)
+	}
+	code, _, out = jsonRequest(t, n, admin, "PUT", "/api/v1/config/roles", `{"supervisors_edit": ["agents", "dispositions", "queues"]}`)
+	if code != 200 || !strings.Contains(mustJSON(t, out), `"edits":["hours_overrides","agents","dispositions","queues"]`) {
+		t.Fatalf("set the roles: %d %v", code, out)
+	}
+	if code, _, out := jsonRequest(t, n, sup, "PUT", "/api/v1/config/queues/billing", `{"strategy": "round_robin"}`); code != 200 {
+		t.Fatalf("a supervisor edits a queue once allowed: %d %v", code, out)
+	}
+	if code, _, _ := jsonRequest(t, n, sup, "PUT", "/api/v1/config/queues/sales/script", `{"script": "x"}`); code != 403 {
+		t.Fatalf("a supervisor edits a script once not allowed: %d", code)
+	}
+	req, _ := http.NewRequest("GET", n.URL+"/api/v1/config", nil)
+	req.SetBasicAuth(admin.User, admin.Password)
+	req.Header.Set("Accept", "application/yaml")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(exported), "supervisors_edit: [agents, dispositions, queues]") {
+		t.Fatalf("the setup's console:\n%s", exported)
+	}
+
 	// The OpenAPI document has every route, with the items' schemas.
 	var doc struct {
 		Paths      map[string]map[string]map[string]any `json:"paths"`
