@@ -58,8 +58,9 @@ type DNCImport struct {
 	// Entries is the list's entries after the import.
 	Entries int `json:"entries"`
 	// Rejected are lines that are neither a number nor a prefix (the
-	// first 100).
-	Rejected []outbound.RowError `json:"rejected"`
+	// first 100), RejectedCount all of them.
+	Rejected      []outbound.RowError `json:"rejected"`
+	RejectedCount int                 `json:"rejected_count"`
 }
 
 // ContactImport is what an import of a contact list did.
@@ -101,7 +102,9 @@ type Campaigns interface {
 	DNCLists(ctx context.Context) ([]store.DNCList, error)
 	RemoveDNCList(ctx context.Context, list, by string) (int, error)
 	RemoveDNC(ctx context.Context, entry, by string) (bool, error)
-	DNC(ctx context.Context) ([]store.DNCEntry, error)
+	// DNC is the do-not-call entries of list ("" for every list) by
+	// number, from offset, at most limit.
+	DNC(ctx context.Context, list string, offset, limit int) ([]store.DNCEntry, error)
 }
 
 // Errors of Campaigns: no such campaign (404), a list that cannot be read
@@ -306,7 +309,12 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 		writeJSON(w, 200, map[string]any{"scheduled": body.At, "agent": body.Agent})
 	}, append(staff(), config.RoleAgent))
 	s.handle("GET /api/v1/dnc", func(w http.ResponseWriter, r *http.Request) {
-		list, err := c.DNC(r.Context())
+		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+		if err != nil || limit <= 0 || limit > 10000 {
+			limit = 1000
+		}
+		list, err := c.DNC(r.Context(), r.URL.Query().Get("list"), max(0, offset), limit)
 		if err != nil {
 			fail(w, err, "read the do-not-call list")
 			return
@@ -507,7 +515,10 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) {
 		}
 		t.add(b)
 	}
-	occupancy := s.queueOccupancy(ctx, from, to)
+	occupancy := func(string) *float64 { return nil }
+	if len(names) > 0 { // the agents' states are read only for campaigns to show
+		occupancy = s.queueOccupancy(ctx, from, to)
+	}
 	var out []CampaignRow
 	for _, name := range names {
 		t := totals[name]
@@ -532,7 +543,7 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) {
 		"amd":                  "answering-machine detection's decisions",
 		"list_penetration":     "the share of the campaign's contacts dialled at least once",
 		"talk_seconds":         "the connected calls' talk",
-		"agent_occupancy":      "the campaign's queue's agents over the range: (on call + on hold + wrap-up) / (that + available), their inbound calls included",
+		"agent_occupancy":      "the campaign's queue's agents (as the setup has them now) over the range: (on call + on hold + wrap-up) / (that + available), their inbound calls included",
 	}})
 }
 
@@ -552,6 +563,7 @@ func (s *Server) queueOccupancy(ctx context.Context, from, to time.Time) func(qu
 	}
 	list, err := s.agentRows(ctx, from, to)
 	if err != nil {
+		s.log.Error("api: campaign report: the agents' occupancy", "err", err)
 		return none
 	}
 	cfg := s.config()

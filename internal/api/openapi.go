@@ -81,7 +81,7 @@ var summaries = map[string]string{
 	"GET /api/v1/reports/campaigns":                            "Outbound campaigns per interval (from, to, interval ≥ 15m): attempts, connected, right-party contacts, AMD decisions, drops, abandonment over the interval and the rolling 30 days, skips, talk; totals with list penetration",
 	"GET /api/v1/reports/compliance":                           "Abandonment compliance per campaign (from, to, campaign): live answers, drops and rate against the target, day by day with the rolling 30 days, and every drop's call",
 	"POST /api/v1/campaigns/{name}/contacts/{number}/callback": `Schedule a callback the contact asked for: {"at": RFC 3339, "agent": "1001"} (staff name any agent or none; an agent schedules for themselves); the named agent's phone rings first when they are free`,
-	"GET /api/v1/dnc":                                          "The internal do-not-call list (numbers, and prefixes ending in *)",
+	"GET /api/v1/dnc":                                          "The do-not-call entries (numbers, and prefixes ending in *) by number, each with its list: ?list= one list (internal, an import's name), ?offset=, ?limit= (1000; at most 10000)",
 	"POST /api/v1/dnc":                                         `Put {"number": "5551234"} (or a prefix "555*") on the internal do-not-call list; checked at every dial; 201`,
 	"DELETE /api/v1/dnc/{number}":                              "Take a number (or prefix) off the internal do-not-call list; 404 when it is not on it",
 	"GET /api/v1/config/prompts":                               "The prompts the setup may play: uploaded ones (format, when, by) and the sounds directory's, each saying whether the setup plays it",

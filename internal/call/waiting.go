@@ -133,8 +133,6 @@ func (c *Call) queued(ctx context.Context) {
 	var digits <-chan byte
 	if len(q.Options) > 0 {
 		digits = leg.Media().Digits()
-		leg.Media().DetectInband(true) // keys sent as tones choose the options too
-		defer leg.Media().DetectInband(false)
 	}
 	var drop <-chan time.Time
 	if cc := c.campaign; cc != nil && cc.waiting { // a person a campaign reached waits 2 s at most, hearing nothing
@@ -142,6 +140,10 @@ func (c *Call) queued(ctx context.Context) {
 		t := time.NewTimer(time.Until(cc.dropAt))
 		defer t.Stop()
 		drop = t.C
+	}
+	if digits != nil { // keys sent as tones choose the options too
+		leg.Media().DetectInband(true)
+		defer leg.Media().DetectInband(false)
 	}
 	for !c.moved(StateQueued) {
 		select {

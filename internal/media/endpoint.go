@@ -75,8 +75,8 @@ type Endpoint struct {
 	monTap     atomic.Pointer[tapFn]
 	digits     chan byte
 	// inband detects DTMF sent as tones in the audio while set
-	// (DetectInband); saw4733: the far end sends RFC 4733 events, so
-	// tones in its audio are not taken for keys again.
+	// (DetectInband); saw4733: the far end sends RFC 4733 events or SIP
+	// INFO, so tones in its audio are not taken for keys again.
 	inband  atomic.Pointer[InbandDetector]
 	saw4733 atomic.Bool
 	closed  chan struct{}
@@ -204,7 +204,15 @@ func (ep *Endpoint) RTPSource() (netip.AddrPort, bool) {
 // Digits delivers DTMF digits received on this leg (RFC 4733 or injected from SIP INFO).
 func (ep *Endpoint) Digits() <-chan byte { return ep.digits }
 
-// InjectDigit delivers a digit that arrived by signaling (SIP INFO).
+// SignalledDigit delivers a digit that arrived by signalling (SIP INFO):
+// from then on, as after an RFC 4733 event, tones in the leg's audio are
+// not taken for keys (a gateway sending both would give each key twice).
+func (ep *Endpoint) SignalledDigit(d byte) {
+	ep.saw4733.Store(true)
+	ep.InjectDigit(d)
+}
+
+// InjectDigit delivers a digit on Digits.
 func (ep *Endpoint) InjectDigit(d byte) {
 	select {
 	case ep.digits <- d:
@@ -216,8 +224,8 @@ func (ep *Endpoint) InjectDigit(d byte) {
 // receives for keys, delivered on Digits like RFC 4733 events: for
 // gateways that send keys in band. Turn it on only while a menu listens
 // (speech can look like a tone), and it stays off once the far end has
-// sent an RFC 4733 event (a gateway that sends both would give each key
-// twice). Each start begins afresh.
+// sent an RFC 4733 event or a SIP INFO key (a gateway that sends both
+// would give each key twice). Each start begins afresh.
 func (ep *Endpoint) DetectInband(on bool) {
 	if !on {
 		ep.inband.Store(nil)

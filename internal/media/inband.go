@@ -31,14 +31,14 @@ var goertzelCoef = func() (c [8]float64) {
 	return c
 }()
 
-// Thresholds of a tone pair: each tone at least about -30 dBm0 (an
-// amplitude of 180 of µ-law's 8031 full scale, over the part of the block
-// it fills), the two of them at least 70 % of a filled block's energy
+// Thresholds of a tone pair: each tone at least about -30 dBm0 (a peak of
+// 720 in the decoded 16-bit samples, where 0 dBm0 is about 22,700; over
+// the part of the block it fills), the two of them at least 70 % of a filled block's energy
 // (speech and music spread theirs) and 20 % of its neighbour's; in the
 // filled block each 6 dB over the other tones of its group, and the column
 // within 8 dB of the row either way (twist).
 const (
-	inbandMinAmp   = 180.0
+	inbandMinAmp   = 720.0
 	inbandPurity   = 0.7
 	inbandPartial  = 0.2
 	inbandOthers   = 4.0 // power ratio, 6 dB

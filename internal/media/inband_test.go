@@ -40,7 +40,7 @@ func TestInbandDTMF(t *testing.T) {
 		name    string
 		pcm     func() []int16
 		want    string
-		viaG711 bool
+		viaG711 Codec
 	}{
 		{"every key, 70 ms tones, 50 ms gaps", func() []int16 {
 			var p []int16
@@ -48,43 +48,50 @@ func TestInbandDTMF(t *testing.T) {
 				p = dualTone(p, all[i], 4000, 70, 50)
 			}
 			return p
-		}, all, false},
+		}, all, 0},
 		{"through µ-law, quiet (-24 dBm0 a tone)", func() []int16 {
 			var p []int16
 			for _, d := range []byte("1205") {
-				p = dualTone(p, d, 360, 60, 60)
+				p = dualTone(p, d, 1430, 60, 60)
 			}
 			return p
-		}, "1205", true},
-		{"a long tone is one digit", func() []int16 { return dualTone(nil, '7', 4000, 800, 0) }, "7", false},
-		{"the same key twice", func() []int16 { return dualTone(dualTone(nil, '3', 4000, 80, 60), '3', 4000, 80, 60) }, "33", false},
+		}, "1205", PCMU},
+		{"through A-law", func() []int16 {
+			var p []int16
+			for _, d := range []byte("*9#") {
+				p = dualTone(p, d, 3000, 60, 60)
+			}
+			return p
+		}, "*9#", PCMA},
+		{"under -30 dBm0 a tone is no key", func() []int16 { return dualTone(nil, '5', 500, 200, 0) }, "", 0},
+		{"a long tone is one digit", func() []int16 { return dualTone(nil, '7', 4000, 800, 0) }, "7", 0},
+		{"the same key twice", func() []int16 { return dualTone(dualTone(nil, '3', 4000, 80, 60), '3', 4000, 80, 60) }, "33", 0},
 		{"with noise 20 dB under", func() []int16 {
 			var p []int16
 			for _, d := range []byte("4#9") {
 				p = dualTone(p, d, 4000, 80, 60)
 			}
 			return noisy(p, 400)
-		}, "4#9", false},
-		{"too short (20 ms) is no key", func() []int16 { return dualTone(nil, '5', 4000, 20, 100) }, "", false},
-		{"too quiet is no key", func() []int16 { return dualTone(nil, '5', 60, 200, 0) }, "", false},
+		}, "4#9", 0},
+		{"too short (20 ms) is no key", func() []int16 { return dualTone(nil, '5', 4000, 20, 100) }, "", 0},
 		{"one tone alone is no key", func() []int16 {
 			p := make([]int16, 1600)
 			for i := range p {
 				p[i] = int16(4000 * math.Sin(2*math.Pi*770*float64(i)/SampleRate))
 			}
 			return p
-		}, "", false},
-		{"noise is no key", func() []int16 { return noisy(make([]int16, 8000), 3000) }, "", false},
+		}, "", 0},
+		{"noise is no key", func() []int16 { return noisy(make([]int16, 8000), 3000) }, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pcm := tc.pcm()
 			var d InbandDetector
 			var got []byte
-			if tc.viaG711 {
+			if tc.viaG711 != 0 {
 				payload := make([]byte, len(pcm))
-				Encode(PCMU, payload, pcm)
+				Encode(tc.viaG711, payload, pcm)
 				for i := 0; i < len(payload); i += FrameSamples {
-					got = d.FeedPayload(PCMU, payload[i:min(i+FrameSamples, len(payload))], got)
+					got = d.FeedPayload(tc.viaG711, payload[i:min(i+FrameSamples, len(payload))], got)
 				}
 			} else {
 				for i := 0; i < len(pcm); i += FrameSamples {

@@ -187,7 +187,9 @@ func (c campaigns) RemoveDNC(ctx context.Context, entry, by string) (bool, error
 	return found, err
 }
 
-func (c campaigns) DNC(ctx context.Context) ([]store.DNCEntry, error) { return c.n.st.DNC(ctx) }
+func (c campaigns) DNC(ctx context.Context, list string, offset, limit int) ([]store.DNCEntry, error) {
+	return c.n.st.DNC(ctx, list, offset, limit)
+}
 
 // maxRejected bounds the rejected lines an import reports.
 const maxRejected = 100
@@ -197,23 +199,37 @@ func (c campaigns) ImportDNC(ctx context.Context, list string, r io.Reader, repl
 	var entries []string
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 4096)
-	for line := 1; sc.Scan(); line++ {
-		field, _, _ := strings.Cut(sc.Text(), ",")
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff") // a UTF-8 byte-order mark
+		}
+		field, _, _ := strings.Cut(text, ",")
 		field = strings.Trim(strings.TrimSpace(field), `"`)
 		if field == "" {
 			continue
 		}
 		n, err := dncEntry(field)
 		if err != nil {
-			if line > 1 && len(res.Rejected) < maxRejected { // the first line may be a header
-				res.Rejected = append(res.Rejected, outbound.RowError{Line: line, Reason: fmt.Sprintf("%q is neither a number nor a prefix*", field)})
+			if line > 1 { // the first line may be a header
+				res.RejectedCount++
+				if len(res.Rejected) < maxRejected {
+					res.Rejected = append(res.Rejected, outbound.RowError{Line: line, Reason: fmt.Sprintf("%q is neither a number nor a prefix*", field)})
+				}
 			}
 			continue
 		}
 		entries = append(entries, n)
 	}
-	if err := sc.Err(); err != nil {
-		return api.DNCImport{}, fmt.Errorf("%w: %w", api.ErrBadContacts, err) // nothing is added
+	if err := sc.Err(); err != nil { // nothing is added
+		return api.DNCImport{}, fmt.Errorf("%w: line %d: %w", api.ErrBadContacts, line+1, err)
+	}
+	if len(entries) == 0 || res.RejectedCount > len(entries) {
+		// not a list of numbers (another column, another separator, an
+		// error page): nothing changes, a list being replaced included
+		return api.DNCImport{}, fmt.Errorf("%w: %d lines are numbers or prefixes, %d are not: the numbers must be the first column", api.ErrBadContacts, len(entries), res.RejectedCount)
 	}
 	added, err := c.n.st.ImportDNC(ctx, list, entries, replace, time.Now().UTC().Truncate(time.Millisecond), by)
 	if err != nil {

@@ -694,6 +694,6 @@ func (s *Server) onInfo(req *gosip.Request, tx gosip.ServerTransaction) {
 		s.respond(req, tx, 415, "Unsupported Media Type", err.Error())
 		return
 	}
-	l.ep.InjectDigit(d)
+	l.ep.SignalledDigit(d)
 	s.send(tx, gosip.NewResponseFromRequest(req, 200, "OK", nil))
 }

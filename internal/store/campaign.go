@@ -217,16 +217,17 @@ type DNCEntry struct {
 // AddDNC puts an entry on the do-not-call list (or updates it).
 func (s *Store) AddDNC(ctx context.Context, e DNCEntry) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO dnc (number, list, at, actor) VALUES (?,?,?,?)
- ON CONFLICT (number) DO UPDATE SET list = excluded.list, at = excluded.at, actor = excluded.actor`, e.Number, e.List, ms(e.At), e.Actor)
+ ON CONFLICT (number, list) DO UPDATE SET at = excluded.at, actor = excluded.actor`, e.Number, e.List, ms(e.At), e.Actor)
 	if err != nil {
 		return fmt.Errorf("store: add %s to the do-not-call list: %w", e.Number, err)
 	}
 	return nil
 }
 
-// RemoveDNC takes an entry off the list; found says whether it was there.
+// RemoveDNC takes an entry off the internal list (an imported list's stay,
+// and still block it); found says whether it was there.
 func (s *Store) RemoveDNC(ctx context.Context, number string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM dnc WHERE number = ?`, number)
+	res, err := s.db.ExecContext(ctx, `DELETE FROM dnc WHERE number = ? AND list = 'internal'`, number)
 	if err != nil {
 		return false, fmt.Errorf("store: remove %s from the do-not-call list: %w", number, err)
 	}
@@ -234,9 +235,11 @@ func (s *Store) RemoveDNC(ctx context.Context, number string) (bool, error) {
 	return n > 0, nil
 }
 
-// DNC is the whole do-not-call list, by number.
-func (s *Store) DNC(ctx context.Context) ([]DNCEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT number, list, at, actor FROM dnc ORDER BY number`)
+// DNC is the do-not-call list by number (a number on several lists once
+// for each), from offset, at most limit entries; list "" is every list.
+func (s *Store) DNC(ctx context.Context, list string, offset, limit int) ([]DNCEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT number, list, at, actor FROM dnc WHERE list = ? OR ? = ''
+ ORDER BY number, list LIMIT ? OFFSET ?`, list, list, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("store: the do-not-call list: %w", err)
 	}
@@ -393,11 +396,14 @@ type DNCList struct {
 	Entries int    `json:"entries"`
 }
 
+// dncBatch is the rows one statement of ImportDNC inserts.
+const dncBatch = 500
+
 // ImportDNC puts entries (numbers, or prefixes ending in *, normalized)
 // on the do-not-call list under list's name, in one transaction; with
 // replace, the list's earlier entries go first (a registry's new
-// download). An entry already on another list stays there. It reports
-// the entries added.
+// download). A number may be on several lists; each blocks it. It
+// reports the entries added.
 func (s *Store) ImportDNC(ctx context.Context, list string, entries []string, replace bool, at time.Time, actor string) (int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -410,14 +416,20 @@ func (s *Store) ImportDNC(ctx context.Context, list string, entries []string, re
 		}
 	}
 	added := 0
-	for _, e := range entries {
-		res, err := tx.ExecContext(ctx, `INSERT INTO dnc (number, list, at, actor) VALUES (?,?,?,?) ON CONFLICT (number) DO NOTHING`, e, list, ms(at), actor)
+	for len(entries) > 0 { // many rows a statement: a registry has millions
+		batch := entries[:min(len(entries), dncBatch)]
+		entries = entries[len(batch):]
+		args := make([]any, 0, 4*len(batch))
+		for _, e := range batch {
+			args = append(args, e, list, ms(at), actor)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO dnc (number, list, at, actor) VALUES (?,?,?,?)`+strings.Repeat(",(?,?,?,?)", len(batch)-1)+
+			` ON CONFLICT (number, list) DO NOTHING`, args...)
 		if err != nil {
-			return 0, fmt.Errorf("store: import %s into do-not-call list %s: %w", e, list, err)
+			return 0, fmt.Errorf("store: import into do-not-call list %s: %w", list, err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			added++
-		}
+		n, _ := res.RowsAffected()
+		added += int(n)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: import do-not-call list %s: %w", list, err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -73,8 +74,14 @@ func TestCampaignData(t *testing.T) {
 	if err := s.AddDNC(ctx, DNCEntry{Number: "5551234", List: "import", At: at, Actor: "sup"}); err != nil {
 		t.Fatal(err)
 	}
-	list, err := s.DNC(ctx)
-	if err != nil || len(list) != 2 || list[0].Number != "1800*" || list[1].List != "import" || list[1].Actor != "sup" {
+	if some, err := s.DNC(ctx, "import", 0, 10); err != nil || len(some) != 1 || some[0].Number != "5551234" {
+		t.Fatalf("one list: %+v %v", some, err)
+	}
+	if page, _ := s.DNC(ctx, "", 1, 1); len(page) != 1 || page[0].List != "import" {
+		t.Fatalf("a page: %+v", page)
+	}
+	list, err := s.DNC(ctx, "", 0, 100) // a number on two lists, once each
+	if err != nil || len(list) != 3 || list[0].Number != "1800*" || list[1].List != "import" || list[1].Actor != "sup" || list[2].List != "internal" {
 		t.Fatalf("list: %+v %v", list, err)
 	}
 	if found, err := s.RemoveDNC(ctx, "5551234"); err != nil || !found {
@@ -82,6 +89,9 @@ func TestCampaignData(t *testing.T) {
 	}
 	if found, err := s.RemoveDNC(ctx, "5551234"); err != nil || found {
 		t.Fatalf("remove again: %v %v", found, err)
+	}
+	if list, ok, _ := s.DNCMatch(ctx, "5551234"); !ok || list != "import" {
+		t.Fatalf("the imported entry went with the internal one: %q %v", list, ok)
 	}
 }
 
@@ -202,20 +212,40 @@ func TestImportDNC(t *testing.T) {
 	if err := s.AddDNC(ctx, DNCEntry{Number: "5551000", List: "internal", At: at, Actor: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.ImportDNC(ctx, "national", []string{"5551000", "5552000", "555300*"}, false, at, "admin"); err != nil || n != 2 {
+	many := []string{"5551000", "5552000", "555300*"}
+	for i := range 1200 { // more than a statement's batch
+		many = append(many, fmt.Sprint(6000000+i))
+	}
+	if n, err := s.ImportDNC(ctx, "national", many, false, at, "admin"); err != nil || n != 1203 {
 		t.Fatalf("import: %d %v", n, err)
 	}
-	for number, want := range map[string]string{"5551000": "internal", "5552000": "national", "5553001": "national", "5554000": ""} {
+	for number, want := range map[string]string{"5552000": "national", "5553001": "national", "6001199": "national", "5554000": ""} {
 		list, ok, err := s.DNCMatch(ctx, number)
 		if err != nil || ok != (want != "") || list != want {
 			t.Errorf("DNCMatch(%s) = %q %v %v, want %q", number, list, ok, err, want)
 		}
+	}
+	// On both lists: taken off the internal one, the registry still blocks it.
+	if found, err := s.RemoveDNC(ctx, "5551000"); err != nil || !found {
+		t.Fatalf("remove the internal entry: %v %v", found, err)
+	}
+	if list, ok, _ := s.DNCMatch(ctx, "5551000"); !ok || list != "national" {
+		t.Fatalf("the registry's entry went with the internal one: %q %v", list, ok)
+	}
+	if found, _ := s.RemoveDNC(ctx, "5552000"); found {
+		t.Fatal("an imported entry removed as an internal one")
+	}
+	if err := s.AddDNC(ctx, DNCEntry{Number: "5551000", List: "internal", At: at, Actor: "x"}); err != nil {
+		t.Fatal(err)
 	}
 	if n, err := s.ImportDNC(ctx, "national", []string{"5559999"}, true, at, "admin"); err != nil || n != 1 {
 		t.Fatalf("replace: %d %v", n, err)
 	}
 	if _, ok, _ := s.DNCMatch(ctx, "5552000"); ok {
 		t.Fatal("an entry of the replaced list still blocks")
+	}
+	if list, ok, _ := s.DNCMatch(ctx, "5551000"); !ok || list != "internal" {
+		t.Fatalf("replacing the registry took the internal entry: %q %v", list, ok)
 	}
 	if lists, err := s.DNCLists(ctx); err != nil || len(lists) != 2 || lists[1] != (DNCList{List: "national", Entries: 1}) {
 		t.Fatalf("lists: %+v %v", lists, err)
