@@ -86,7 +86,7 @@ func TestCampaignDialsOverTheTrunk(t *testing.T) {
 	var st map[string]any
 	nodetest.WaitFor(t, 60*time.Second, "the campaign through its list", func() bool {
 		_, _, st = jsonRequest(t, n, sup, "GET", "/api/v1/campaigns/renewals", "")
-		return st["pending"] == 0.0 && st["lines"] == 0.0
+		return st["pending"] == 0.0 && st["lines"] == 0.0 && st["attempts"] == 3.0 // the connected call's attempt comes last
 	})
 	if st["attempts"] != 3.0 || st["connected"] != 1.0 || st["dnc_skipped"] != 1.0 || st["abandoned"] != 0.0 || st["machines"] != 1.0 {
 		t.Fatalf("status: %v", st)
@@ -158,7 +158,9 @@ func TestCampaignDialsOverTheTrunk(t *testing.T) {
 	jsonRequest(t, n, sup, "POST", "/api/v1/campaigns/blast/start", "")
 	nodetest.WaitFor(t, 60*time.Second, "the power campaign through its list", func() bool {
 		_, _, st = jsonRequest(t, n, sup, "GET", "/api/v1/campaigns/blast", "")
-		return st["pending"] == 0.0 && st["lines"] == 0.0
+		// a connected call's attempt is recorded once its disposition is
+		// known, a moment after its line is free: wait for all three
+		return st["pending"] == 0.0 && st["lines"] == 0.0 && st["attempts"] == 3.0
 	})
 	if st["attempts"] != 3.0 || st["connected"] != 1.0 || st["abandoned"] != 2.0 || st["abandon_rate"].(float64) < 0.66 {
 		t.Fatalf("power status: %v", st)
