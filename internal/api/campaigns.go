@@ -150,6 +150,20 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 			writeError(w, 500, "could not "+what)
 		}
 	}
+	// imported answers a list's import (contacts, do-not-call): 413 for
+	// one over maxContactsBytes.
+	imported := func(w http.ResponseWriter, res any, err error, what string) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, 413, fmt.Sprintf("a list must be at most %d MiB: split it", maxContactsBytes>>20))
+			return
+		}
+		if err != nil {
+			fail(w, err, what)
+			return
+		}
+		writeJSON(w, 200, res)
+	}
 	s.handle("GET /api/v1/campaigns", func(w http.ResponseWriter, r *http.Request) {
 		list, err := c.List(r.Context())
 		if err != nil {
@@ -202,16 +216,7 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 			}
 		}
 		res, err := c.Import(r.Context(), r.PathValue("name"), http.MaxBytesReader(w, r.Body, maxContactsBytes), mapping, who(r).name)
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, 413, fmt.Sprintf("a list must be at most %d MiB: split it", maxContactsBytes>>20))
-			return
-		}
-		if err != nil {
-			fail(w, err, "import the contacts")
-			return
-		}
-		writeJSON(w, 200, res)
+		imported(w, res, err, "import the contacts")
 	}, staff())
 	s.handle("GET /api/v1/campaigns/{name}/contacts", func(w http.ResponseWriter, r *http.Request) {
 		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
@@ -355,16 +360,7 @@ func (s *Server) ServeCampaigns(c Campaigns) {
 			return
 		}
 		res, err := c.ImportDNC(r.Context(), list, http.MaxBytesReader(w, r.Body, maxContactsBytes), r.URL.Query().Get("replace") == "true", who(r).name)
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, 413, fmt.Sprintf("a list must be at most %d MiB: split it", maxContactsBytes>>20))
-			return
-		}
-		if err != nil {
-			fail(w, err, "import the do-not-call list")
-			return
-		}
-		writeJSON(w, 200, res)
+		imported(w, res, err, "import the do-not-call list")
 	}, []string{config.RoleAdmin})
 	s.handle("DELETE /api/v1/dnc/lists/{list}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("list") == "internal" {
