@@ -287,10 +287,7 @@ func (s *Store) DueContacts(ctx context.Context, campaign string, now time.Time,
 // UpdateContact writes a contact's state, attempts, next attempt and last
 // outcome.
 func (s *Store) UpdateContact(ctx context.Context, campaign string, c CampaignContact) error {
-	var next int64
-	if !c.NextAt.IsZero() {
-		next = ms(c.NextAt)
-	}
+	next := msOrZero(c.NextAt)
 	_, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, attempts = ?, next_at = ?, last_outcome = ?, agent = ?, node = ?
  WHERE campaign = ? AND number = ?`, c.State, c.Attempts, next, c.LastOutcome, c.Agent, s.node, campaign, c.Number)
 	if err != nil {
@@ -299,14 +296,19 @@ func (s *Store) UpdateContact(ctx context.Context, campaign string, c CampaignCo
 	return nil
 }
 
+// msOrZero is t in milliseconds, 0 for the zero time (no next attempt).
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
+}
+
 // TakePreview updates a contact agent holds in a preview campaign (to
 // dial it, or to skip it) only if they still hold it; false when they do
 // not (given back meanwhile: the agent logged out, or went away).
 func (s *Store) TakePreview(ctx context.Context, campaign, agent string, c CampaignContact) (bool, error) {
-	var next int64
-	if !c.NextAt.IsZero() {
-		next = ms(c.NextAt)
-	}
+	next := msOrZero(c.NextAt)
 	res, err := s.db.ExecContext(ctx, `UPDATE campaign_contacts SET state = ?, attempts = ?, next_at = ?, last_outcome = ?, agent = ?, node = ?
  WHERE campaign = ? AND number = ? AND state = ? AND agent = ?`, c.State, c.Attempts, next, c.LastOutcome, c.Agent, s.node,
 		campaign, c.Number, ContactPreviewing, agent)
