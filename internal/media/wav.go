@@ -117,3 +117,30 @@ func WAVHeader(channels int, dataLen uint32) []byte {
 	binary.LittleEndian.PutUint32(h[40:], dataLen)
 	return h
 }
+
+// ParseChannels decodes an 8 kHz WAV file of one or more channels (a call
+// recording: the caller left, the agent right) into one slice a channel.
+func ParseChannels(data []byte) ([][]int16, error) {
+	h, body, err := readWAV(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWAV, err)
+	}
+	if h.rate != SampleRate || h.channels == 0 || h.channels > 8 {
+		return nil, fmt.Errorf("%w: need 8000 Hz, have %d Hz, %d channels", ErrWAV, h.rate, h.channels)
+	}
+	all, err := decodeWAVData(h.format, h.bits, body)
+	if err != nil {
+		return nil, err
+	}
+	n := int(h.channels)
+	out := make([][]int16, n)
+	for c := range out {
+		out[c] = make([]int16, 0, len(all)/n)
+	}
+	for i := 0; i+n <= len(all); i += n {
+		for c := range n {
+			out[c] = append(out[c], all[i+c])
+		}
+	}
+	return out, nil
+}

@@ -94,12 +94,18 @@ func TestCampaignDialsOverTheTrunk(t *testing.T) {
 	if _, dialled := calleeCall(callee, "5550004"); dialled {
 		t.Fatal("a number on the do-not-call list was dialled")
 	}
+	// A call's record is final when its goroutine ends, a moment after its
+	// attempt is counted.
 	outcomes := map[string]string{}
-	for _, c := range n.Calls() {
-		if c.Source == "campaign:renewals" {
-			outcomes[c.Caller] = c.Outcome
+	nodetest.WaitFor(t, 10*time.Second, "the campaign's call records final", func() bool {
+		outcomes = map[string]string{}
+		for _, c := range n.Calls() {
+			if c.Source == "campaign:renewals" {
+				outcomes[c.Caller] = c.Outcome
+			}
 		}
-	}
+		return outcomes["5550003"] != "in_progress" && outcomes["5550001"] != "in_progress"
+	})
 	if outcomes["5550001"] != "answered" || outcomes["5550002"] != "busy" || outcomes["5550003"] != "machine" || len(outcomes) != 3 {
 		t.Fatalf("records: %v", outcomes)
 	}

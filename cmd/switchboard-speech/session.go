@@ -1,0 +1,331 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/switchboard/switchboard/internal/speech"
+	"github.com/switchboard/switchboard/internal/speech/sphinx"
+)
+
+type mode int
+
+const (
+	transcribe mode = iota
+	grammar
+	spot
+)
+
+// session is one stream's decoder and state.
+type session struct {
+	w      *worker
+	mode   mode
+	d      *sphinx.Decoder
+	search string // the stream's own search on a small decoder
+	rate   int
+	seg    *speech.Segmenter
+	up     *speech.Upsampler
+	// the utterance in progress: its start (stream samples at the stream's
+	// rate) and the phrases already reported from its partial results
+	inUtt    bool
+	uttStart int
+	keys     []string
+	told     map[string]int
+	// without phrases to spot, an utterance is decoded whole when it ends
+	// (normalised over all of it: less word error than as it comes)
+	utt []int16
+	// keyword search (spot): the search runs on; fed counts its 16 kHz samples
+	fed int
+}
+
+// resetEvery restarts a keyword search that heard nothing for a while, so
+// its lattice stays small (16 kHz samples).
+const resetEvery = 20 * sphinx.SampleRate
+
+func (w *worker) open(cfg speech.Config) (*session, error) {
+	rate := int(cfg.SampleRate)
+	if rate != 8000 && rate != 16000 {
+		return nil, fmt.Errorf("sample_rate %v: only 8000 and 16000 are taken", cfg.SampleRate)
+	}
+	s := &session{w: w, rate: rate, seg: speech.NewSegmenter(rate)}
+	switch {
+	case len(cfg.Keywords) > 0 && w.o.spot == "kws":
+		s.mode = spot
+		if rate == 8000 {
+			s.up = w.upsampler()
+		}
+	case len(cfg.Keywords) > 0:
+		s.keys = speech.Phrases(cfg.Keywords)
+	case len(cfg.PhraseList) > 0:
+		s.mode = grammar
+	}
+	var err error
+	if s.d, err = w.take(s.mode == transcribe); err != nil {
+		return nil, err
+	}
+	if s.mode == transcribe {
+		return s, nil
+	}
+	s.search = fmt.Sprintf("s%d", w.seq.Add(1))
+	phrases := cfg.PhraseList
+	if s.mode == spot {
+		phrases = cfg.Keywords
+	}
+	known, err := s.addWords(phrases)
+	if err == nil {
+		if s.mode == spot {
+			err = s.setKeywords(known)
+		} else {
+			err = s.d.SetJSGF(s.search, jsgf(known))
+		}
+	}
+	if err == nil {
+		err = s.d.Use(s.search)
+	}
+	if err == nil && s.mode == spot {
+		if err = s.d.StartStream(); err == nil {
+			err = s.d.StartUtt()
+		}
+	}
+	if err != nil {
+		s.d.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+var notWord = regexp.MustCompile(`[^a-z' ]+`)
+
+// addWords puts the phrases' words in the decoder's dictionary and returns
+// the phrases it knows every word of (normalised to lower case).
+func (s *session) addWords(phrases []string) ([]string, error) {
+	var known []string
+	for _, p := range phrases {
+		p = strings.Join(strings.Fields(notWord.ReplaceAllString(strings.ToLower(p), " ")), " ")
+		ok := p != ""
+		for _, word := range strings.Fields(p) {
+			phones, found := s.w.words[word]
+			if !found {
+				ok = false
+				break
+			}
+			if err := s.d.AddWord(word, phones); err != nil {
+				return nil, err
+			}
+		}
+		if ok {
+			known = append(known, p)
+		} else if p != "" {
+			s.w.log.Warn("phrase with a word the dictionary lacks left out", "phrase", p)
+		}
+	}
+	if len(known) == 0 {
+		return nil, fmt.Errorf("none of the phrases %q has words the dictionary knows", phrases)
+	}
+	return known, nil
+}
+
+// setKeywords starts a keyword search: a longer phrase needs a lower
+// threshold (each word's score multiplies in).
+func (s *session) setKeywords(phrases []string) error {
+	var b strings.Builder
+	for _, p := range phrases {
+		th := s.w.o.kwsThreshold
+		for range len(strings.Fields(p)) - 1 {
+			th *= 1e-10
+		}
+		fmt.Fprintf(&b, "%s /%g/\n", p, th)
+	}
+	path := filepath.Join(s.w.tmp, s.search+".kws")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	return s.d.SetKWS(s.search, path)
+}
+
+func jsgf(phrases []string) string {
+	return "#JSGF V1.0;\ngrammar menu;\npublic <choice> = " + strings.Join(phrases, " | ") + ";\n"
+}
+
+// close gives the decoder back, its own search removed.
+func (s *session) close() {
+	if s.d == nil {
+		return
+	}
+	if s.search != "" {
+		if s.mode == spot {
+			s.d.EndUtt()
+		}
+		if s.d.Use("_default") != nil {
+			s.d.Close()
+			s.d = nil
+			return
+		}
+		s.d.Unset(s.search)
+	}
+	s.w.give(s.d, s.mode == transcribe)
+	s.d = nil
+}
+
+// to16k converts the stream's samples to the model's rate.
+func (s *session) to16k(pcm []int16) []int16 {
+	if s.up == nil {
+		return pcm
+	}
+	return s.up.Up(make([]int16, 0, 2*len(pcm)), pcm)
+}
+
+func (s *session) feed(pcm []int16) ([]speech.Result, error) {
+	if s.mode == spot {
+		return s.spot(s.to16k(pcm))
+	}
+	return s.pieces(s.seg.Push(pcm))
+}
+
+func (s *session) finish() ([]speech.Result, error) {
+	if s.mode == spot {
+		return nil, nil
+	}
+	return s.pieces(s.seg.Flush())
+}
+
+// pieces decodes utterances as they come: each ends in a final result, and
+// a phrase to spot is reported as soon as a partial result has it.
+func (s *session) pieces(ps []speech.Piece) ([]speech.Result, error) {
+	var out []speech.Result
+	for _, p := range ps {
+		switch p.Kind {
+		case speech.Begin:
+			if err := s.d.StartStream(); err != nil {
+				return out, err
+			}
+			if err := s.d.StartUtt(); err != nil {
+				return out, err
+			}
+			s.inUtt, s.uttStart, s.told, s.utt = true, p.Start, map[string]int{}, s.utt[:0]
+			if s.rate == 8000 {
+				s.up = s.w.upsampler()
+			}
+			fallthrough
+		case speech.More:
+			if !s.inUtt {
+				continue
+			}
+			pcm := s.to16k(p.PCM)
+			if len(s.keys) == 0 {
+				s.utt = append(s.utt, pcm...)
+				continue
+			}
+			if err := s.d.Process(pcm, false); err != nil {
+				return out, err
+			}
+			out = append(out, s.spotted(s.d.Hyp())...)
+		case speech.End:
+			if !s.inUtt {
+				continue
+			}
+			s.inUtt = false
+			if len(s.keys) == 0 {
+				if err := s.d.Process(s.utt, true); err != nil {
+					s.d.EndUtt()
+					return out, err
+				}
+			}
+			if err := s.d.EndUtt(); err != nil {
+				return out, err
+			}
+			r := result(s.d.Segments(), s.at())
+			if len(s.keys) > 0 {
+				out = append(out, s.spotted(r.Text)...)
+			}
+			if r.Text != "" {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// at is the stream time of the utterance's start, in seconds.
+func (s *session) at() float64 { return float64(s.uttStart) / float64(s.rate) }
+
+// spotted reports the phrases in hyp not reported yet in this utterance,
+// timed by the hypothesis's words.
+func (s *session) spotted(hyp string) []speech.Result {
+	if hyp == "" {
+		return nil
+	}
+	var out []speech.Result
+	for _, m := range speech.FindPhrases(s.keys, hyp) {
+		if s.told[m.Phrase] > m.Nth {
+			continue
+		}
+		s.told[m.Phrase] = m.Nth + 1
+		words := result(s.d.Segments(), s.at()).Result
+		r := speech.Result{Text: m.Phrase, Spotted: true}
+		if m.Word+m.Len <= len(words) {
+			r.Result = words[m.Word : m.Word+m.Len]
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// spot runs the keyword search on and reports each phrase heard.
+func (s *session) spot(pcm []int16) ([]speech.Result, error) {
+	if err := s.d.Process(pcm, false); err != nil {
+		return nil, err
+	}
+	s.fed += len(pcm)
+	if s.d.Hyp() == "" {
+		if s.fed < resetEvery {
+			return nil, nil
+		}
+		return nil, s.restart()
+	}
+	var out []speech.Result
+	at := 0.0 // frames count from the stream's start
+	for _, seg := range s.d.Segments() {
+		w := speech.Word{Word: seg.Word, Start: round2(at + float64(seg.Start)/sphinx.FrameRate),
+			End: round2(at + float64(seg.End+1)/sphinx.FrameRate), Conf: round2(seg.Prob)}
+		out = append(out, speech.Result{Text: seg.Word, Result: []speech.Word{w}})
+	}
+	return out, s.restart()
+}
+
+func (s *session) restart() error {
+	if err := s.d.EndUtt(); err != nil {
+		return err
+	}
+	s.fed = 0
+	return s.d.StartUtt()
+}
+
+// result turns an utterance's segments into a vosk result: fillers and
+// silences dropped, alternates' "(2)" taken off.
+func result(segs []sphinx.Segment, at float64) speech.Result {
+	var (
+		r     speech.Result
+		words []string
+	)
+	for _, seg := range segs {
+		w := seg.Word
+		if strings.HasPrefix(w, "<") || strings.HasPrefix(w, "[") || strings.HasPrefix(w, "++") {
+			continue
+		}
+		if i := strings.IndexByte(w, '('); i > 0 {
+			w = w[:i]
+		}
+		r.Result = append(r.Result, speech.Word{Word: w, Start: round2(at + float64(seg.Start)/sphinx.FrameRate),
+			End: round2(at + float64(seg.End+1)/sphinx.FrameRate), Conf: round2(seg.Prob)})
+		words = append(words, w)
+	}
+	r.Text = strings.Join(words, " ")
+	return r
+}
+
+func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
