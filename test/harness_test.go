@@ -54,6 +54,14 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "e2e: build:", err)
 			return 1
 		}
+		// The speech worker beside the server, where the server looks for
+		// it (cgo: libpocketsphinx; no race detector in its C code).
+		worker := exec.Command("go", "build", "-o", filepath.Join(dir, "switchboard-speech"), "../cmd/switchboard-speech")
+		worker.Stdout, worker.Stderr = os.Stdout, os.Stderr
+		if err := worker.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: build the speech worker (apt-get install libpocketsphinx-dev pocketsphinx-en-us):", err)
+			return 1
+		}
 		outDir, _ = filepath.Abs("out")
 		_ = os.MkdirAll(outDir, 0o755)
 		return m.Run()
@@ -123,6 +131,10 @@ func (s *server) httpClient() *http.Client {
 
 func (s *server) dataDir() string { return s.data }
 
+// speechOn is the demo's speech line; a test that wants speech analytics
+// passes it, unchanged, among its edits (speechOn, speechOn).
+const speechOn = "speech: {engine: worker, live_calls: 2}"
+
 // startServer runs the binary on the demo setup with edits applied (old → new
 // replacements of demo.yaml), its own ports and data directory.
 func startServer(t *testing.T, edits ...string) *server {
@@ -147,6 +159,11 @@ func startServerWith(t *testing.T, editsFor func(p ports) []string, adjust ...fu
 			"rtp_port_min: 20000", fmt.Sprintf("rtp_port_min: %d", p.base+60),
 			"rtp_port_max: 29999", fmt.Sprintf("rtp_port_max: %d", p.base+99),
 		)
+	}
+	if !slices.Contains(edits, speechOn) {
+		// Speech analytics only where a test asks for it (withSpeech): the
+		// others' recorded calls would all be transcribed, for nothing.
+		edits = append(edits, speechOn, "speech: {engine: off}")
 	}
 	for i := 0; i+1 < len(edits); i += 2 {
 		if !strings.Contains(cfg, edits[i]) {

@@ -36,7 +36,7 @@ func main() {
 	flag.StringVar(&o.dict, "dict", sphinx.Dict, "the pronunciation dictionary")
 	flag.StringVar(&o.mllr, "mllr", "", "an MLLR transform adapting the model to the telephone channel")
 	flag.StringVar(&o.search, "search", defaultSearch, "PocketSphinx search limits for transcription (flags and values)")
-	flag.Float64Var(&o.kwsThreshold, "kws-threshold", 1e-20, "keyword spotting's threshold for a one-word phrase (lower spots more)")
+	flag.Float64Var(&o.kwsThreshold, "kws-threshold", 1e-30, "keyword spotting's threshold for a one-word phrase (lower spots more)")
 	flag.Float64Var(&o.noise, "band-noise", defaultNoise, "the noise put in the 4-8 kHz band an 8 kHz call lacks (RMS, 16-bit units)")
 	flag.StringVar(&o.spot, "spot", "transcribe", "how a stream's keywords are spotted: transcribe (the words of the running transcription, more accurate) or kws (PocketSphinx's keyword search, cheaper)")
 	flag.IntVar(&o.idle, "idle-decoders", 2, "decoders of each kind kept loaded between streams")

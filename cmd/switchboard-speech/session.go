@@ -33,12 +33,23 @@ type session struct {
 	inUtt    bool
 	uttStart int
 	keys     []string
-	told     map[string]int
-	// without phrases to spot, an utterance is decoded whole when it ends
-	// (normalised over all of it: less word error than as it comes)
+	// kd is a keyword search beside the transcription, for phrases to
+	// spot: it hears them as they are said, the transcript confirms them
+	// when the utterance ends (or retracts them); heard are its hits in
+	// the utterance in progress.
+	kd    *sphinx.Decoder
+	heard []heardPhrase
+	// an utterance is decoded whole when it ends (normalised over all of
+	// it: less word error than as it comes)
 	utt []int16
 	// keyword search (spot): the search runs on; fed counts its 16 kHz samples
 	fed int
+}
+
+// heardPhrase is a keyword search's hit, until the transcript has its say.
+type heardPhrase struct {
+	r         speech.Result
+	confirmed bool
 }
 
 // resetEvery restarts a keyword search that heard nothing for a while, so
@@ -67,6 +78,12 @@ func (w *worker) open(cfg speech.Config) (*session, error) {
 		return nil, err
 	}
 	if s.mode == transcribe {
+		if len(s.keys) > 0 {
+			if err := s.openKeywords(); err != nil {
+				s.close()
+				return nil, err
+			}
+		}
 		return s, nil
 	}
 	s.search = fmt.Sprintf("s%d", w.seq.Add(1))
@@ -95,6 +112,26 @@ func (w *worker) open(cfg speech.Config) (*session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openKeywords sets up the keyword search beside the transcription.
+func (s *session) openKeywords() error {
+	kd, err := s.w.take(false)
+	if err != nil {
+		return err
+	}
+	s.kd, s.search = kd, fmt.Sprintf("s%d", s.w.seq.Add(1))
+	main := s.d
+	s.d = kd // addWords and setKeywords work on s.d
+	known, err := s.addWords(s.keys)
+	if err == nil {
+		err = s.setKeywords(known)
+	}
+	if err == nil {
+		err = kd.Use(s.search)
+	}
+	s.d = main
+	return err
 }
 
 var notWord = regexp.MustCompile(`[^a-z' ]+`)
@@ -151,8 +188,17 @@ func jsgf(phrases []string) string {
 	return "#JSGF V1.0;\ngrammar menu;\npublic <choice> = " + strings.Join(phrases, " | ") + ";\n"
 }
 
-// close gives the decoder back, its own search removed.
+// close gives the decoders back, their own searches removed.
 func (s *session) close() {
+	if s.kd != nil {
+		if s.kd.Use("_default") == nil {
+			s.kd.Unset(s.search)
+			s.w.give(s.kd, false)
+		} else {
+			s.kd.Close()
+		}
+		s.kd, s.search = nil, ""
+	}
 	if s.d == nil {
 		return
 	}
@@ -193,22 +239,25 @@ func (s *session) finish() ([]speech.Result, error) {
 	return s.pieces(s.seg.Flush())
 }
 
-// pieces decodes utterances as they come: each ends in a final result, and
-// a phrase to spot is reported as soon as a partial result has it.
+// pieces decodes utterances: each is decoded whole when it ends, into a
+// final result; phrases to spot are reported as the keyword search hears
+// them, confirmed or retracted by the utterance's words.
 func (s *session) pieces(ps []speech.Piece) ([]speech.Result, error) {
 	var out []speech.Result
 	for _, p := range ps {
 		switch p.Kind {
 		case speech.Begin:
-			if err := s.d.StartStream(); err != nil {
-				return out, err
-			}
-			if err := s.d.StartUtt(); err != nil {
-				return out, err
-			}
-			s.inUtt, s.uttStart, s.told, s.utt = true, p.Start, map[string]int{}, s.utt[:0]
+			s.inUtt, s.uttStart, s.utt, s.heard = true, p.Start, s.utt[:0], s.heard[:0]
 			if s.rate == 8000 {
 				s.up = s.w.upsampler()
+			}
+			if s.kd != nil {
+				if err := s.kd.StartStream(); err != nil {
+					return out, err
+				}
+				if err := s.kd.StartUtt(); err != nil {
+					return out, err
+				}
 			}
 			fallthrough
 		case speech.More:
@@ -216,31 +265,28 @@ func (s *session) pieces(ps []speech.Piece) ([]speech.Result, error) {
 				continue
 			}
 			pcm := s.to16k(p.PCM)
-			if len(s.keys) == 0 {
-				s.utt = append(s.utt, pcm...)
-				continue
+			s.utt = append(s.utt, pcm...)
+			if s.kd != nil {
+				rs, err := s.keywordHits(pcm)
+				if err != nil {
+					return out, err
+				}
+				out = append(out, rs...)
 			}
-			if err := s.d.Process(pcm, false); err != nil {
-				return out, err
-			}
-			out = append(out, s.spotted(s.d.Hyp())...)
 		case speech.End:
 			if !s.inUtt {
 				continue
 			}
 			s.inUtt = false
-			if len(s.keys) == 0 {
-				if err := s.d.Process(s.utt, true); err != nil {
-					s.d.EndUtt()
-					return out, err
-				}
+			if s.kd != nil {
+				s.kd.EndUtt()
 			}
-			if err := s.d.EndUtt(); err != nil {
+			r, err := s.decodeWhole()
+			if err != nil {
 				return out, err
 			}
-			r := result(s.d.Segments(), s.at())
 			if len(s.keys) > 0 {
-				out = append(out, s.spotted(r.Text)...)
+				out = append(out, s.confirm(r)...)
 			}
 			if r.Text != "" {
 				out = append(out, r)
@@ -250,29 +296,88 @@ func (s *session) pieces(ps []speech.Piece) ([]speech.Result, error) {
 	return out, nil
 }
 
-// at is the stream time of the utterance's start, in seconds.
-func (s *session) at() float64 { return float64(s.uttStart) / float64(s.rate) }
+// decodeWhole recognises the utterance's audio.
+func (s *session) decodeWhole() (speech.Result, error) {
+	if err := s.d.StartStream(); err != nil {
+		return speech.Result{}, err
+	}
+	if err := s.d.StartUtt(); err != nil {
+		return speech.Result{}, err
+	}
+	if err := s.d.Process(s.utt, true); err != nil {
+		s.d.EndUtt()
+		return speech.Result{}, err
+	}
+	if err := s.d.EndUtt(); err != nil {
+		return speech.Result{}, err
+	}
+	return result(s.d.Segments(), s.at()), nil
+}
 
-// spotted reports the phrases in hyp not reported yet in this utterance,
-// timed by the hypothesis's words.
-func (s *session) spotted(hyp string) []speech.Result {
-	if hyp == "" {
-		return nil
+// keywordHits feeds the keyword search and reports what it hears.
+func (s *session) keywordHits(pcm []int16) ([]speech.Result, error) {
+	if err := s.kd.Process(pcm, false); err != nil {
+		return nil, err
+	}
+	if s.kd.Hyp() == "" {
+		return nil, nil
 	}
 	var out []speech.Result
-	for _, m := range speech.FindPhrases(s.keys, hyp) {
-		if s.told[m.Phrase] > m.Nth {
-			continue
-		}
-		s.told[m.Phrase] = m.Nth + 1
-		words := result(s.d.Segments(), s.at()).Result
-		r := speech.Result{Text: m.Phrase, Spotted: true}
-		if m.Word+m.Len <= len(words) {
-			r.Result = words[m.Word : m.Word+m.Len]
-		}
+	for _, seg := range s.kd.Segments() {
+		w := speech.Word{Word: seg.Word, Start: round2(s.at() + float64(seg.Start)/sphinx.FrameRate),
+			End: round2(s.at() + float64(seg.End+1)/sphinx.FrameRate), Conf: round2(seg.Prob)}
+		r := speech.Result{Text: seg.Word, Result: []speech.Word{w}, Spotted: true}
+		s.heard = append(s.heard, heardPhrase{r: r})
 		out = append(out, r)
 	}
+	// a new search from here: the same words are not reported twice
+	if err := s.kd.EndUtt(); err != nil {
+		return out, err
+	}
+	return out, s.kd.StartUtt()
+}
+
+// confirm checks the keyword search's hits against the utterance's words:
+// a phrase in the words that the search missed is reported now, one the
+// search heard that the words do not have is retracted.
+func (s *session) confirm(final speech.Result) []speech.Result {
+	var out []speech.Result
+	for _, m := range speech.FindPhrases(s.keys, final.Text) {
+		var words []speech.Word
+		if m.Word+m.Len <= len(final.Result) {
+			words = final.Result[m.Word : m.Word+m.Len]
+		}
+		matched := false
+		for i := range s.heard {
+			h := &s.heard[i]
+			if h.confirmed || h.r.Text != m.Phrase {
+				continue
+			}
+			if len(words) > 0 && abs(words[0].Start-h.r.Result[0].Start) > 1.5 {
+				continue
+			}
+			h.confirmed, matched = true, true
+			break
+		}
+		if !matched {
+			out = append(out, speech.Result{Text: m.Phrase, Result: words, Spotted: true})
+		}
+	}
+	for _, h := range s.heard {
+		if !h.confirmed {
+			r := h.r
+			r.Retracted = true
+			out = append(out, r)
+		}
+	}
 	return out
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 // spot runs the keyword search on and reports each phrase heard.
@@ -329,3 +434,6 @@ func result(segs []sphinx.Segment, at float64) speech.Result {
 }
 
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+
+// at is the stream time of the utterance's start, in seconds.
+func (s *session) at() float64 { return float64(s.uttStart) / float64(s.rate) }

@@ -73,6 +73,11 @@ type Server struct {
 	QA QAStore
 	// Security is the SIP edge's bans and security events; nil hides the routes.
 	Security SecurityGuard
+	// Speech keeps transcripts; nil hides speech analytics' routes.
+	Speech SpeechStore
+	// Heard lists the live calls being heard and the speech engine's state
+	// (the wallboard); nil hides the route.
+	Heard func() any
 
 	routes   []route // every authenticated route, for the OpenAPI document
 	sessions *sessions
@@ -203,6 +208,7 @@ func New(cfg *config.Config, a ACD, st Store, log *slog.Logger) *Server {
 	s.handle("GET /api/v1/security/events", s.securityEvents, adminsOnly())
 	s.handle("GET /api/v1/calls/{id}/recording", s.getRecording, anyone())
 	s.handle("POST /api/v1/calls/{id}/recording/{action}", s.recordingAction, anyone())
+	s.speechRoutes()
 	s.handle("POST /api/v1/calls/{id}/hangup", s.control("hangup"), anyone())
 	s.handle("POST /api/v1/calls/{id}/hold", s.control("hold"), anyone())
 	s.handle("POST /api/v1/calls/{id}/dtmf", s.control("dtmf"), anyone())
@@ -459,10 +465,15 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 		// it is live (call.Live).
 		Commands  []string `json:"commands,omitempty"`
 		Recording string   `json:"recording,omitempty"`
+		// Cues are the phrases heard so far, Sentiment the caller's so
+		// far (speech analytics).
+		Cues      []call.Cue `json:"cues,omitempty"`
+		Sentiment *float64   `json:"sentiment,omitempty"`
 	}{CallRecord: c, Disposition: disp, Events: evs}
 	if s.Calls != nil {
 		if live, ok := s.Calls.LiveView(c.ID); ok { // one read: another node's call is read from that node
 			out.State, out.Parties, out.Commands, out.Recording = string(live.State), live.Parties, live.Commands, live.Recording
+			out.Cues, out.Sentiment = live.Cues, live.Sentiment
 		}
 	}
 	writeJSON(w, 200, out)

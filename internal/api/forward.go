@@ -44,11 +44,12 @@ func (s *Server) SetForwarder(f Forwarder) {
 
 // forwardable reports whether a route acts on one live call (or reads its
 // recording), so it is served by the node that holds the call. A call's
-// score and disposition are rows of the shared store: any node serves them.
+// score, disposition and transcript are rows of the shared store: any node
+// serves them.
 func forwardable(pattern string) (ok, recording bool) {
 	_, path, _ := strings.Cut(pattern, " ")
 	rest, ok := strings.CutPrefix(path, "/api/v1/calls/{id}")
-	if !ok || rest == "/score" || rest == "/disposition" {
+	if !ok || rest == "/score" || rest == "/disposition" || strings.HasPrefix(rest, "/transcript") {
 		return false, false
 	}
 	return rest != "", rest == "/recording"

@@ -51,6 +51,7 @@ type Call struct {
 	callback    string // the number to call back, once the caller asked for it
 	mailbox     string // the mailbox a voicemail step records for
 	recording   *recording.Recording
+	listening   bool // speech analytics hears the recording (call.listen)
 	consult     *consultation
 	conf        *conference
 	hold        holdState
@@ -106,6 +107,10 @@ type callView struct {
 	// has got, in words for the desktop: "calling your phone", "dialling
 	// 5551234", "answered: listening for a machine", "connected", ...
 	Progress string
+	// Cues are the phrases heard so far, Sentiment the caller's so far
+	// (speech analytics; nil until something was heard).
+	Cues      []Cue
+	Sentiment *float64
 }
 
 // ConsultView is a consultation in progress, for the desktop.

@@ -577,6 +577,10 @@ type Live struct {
 	// the contact's fields from its list (the agent's contact card).
 	Campaign string            `json:"campaign,omitempty"`
 	Contact  map[string]string `json:"contact,omitempty"`
+	// Cues are the phrases heard on the call so far (speech analytics),
+	// Sentiment the caller's so far.
+	Cues      []Cue    `json:"cues,omitempty"`
+	Sentiment *float64 `json:"sentiment,omitempty"`
 }
 
 // LiveView reports a live call's state, parties, hold and consultation.
@@ -597,6 +601,11 @@ func (m *Manager) LiveView(callID string) (Live, bool) {
 		v.Consult = &cv
 	}
 	v.Recording, v.Progress = c.view.Recording, c.view.Progress
+	v.Cues = append([]Cue(nil), c.view.Cues...)
+	if c.view.Sentiment != nil {
+		s := *c.view.Sentiment
+		v.Sentiment = &s
+	}
 	v.Commands = v.State.Commands(v.Consult != nil && v.Consult.Connected, v.Recording)
 	if v.State == StateRinging && c.view.Outgoing && c.view.Progress != "connected" {
 		// dialling out, before its first connection (not a hold recall's

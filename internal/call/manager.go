@@ -113,6 +113,7 @@ type Manager struct {
 	vm     Mailboxes
 	recs   Recordings
 	recIdx RecordingIndex
+	speech Speech
 	phones Softphones
 	hours  *flow.Calendar
 

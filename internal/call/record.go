@@ -58,6 +58,7 @@ func (c *Call) record(callerLeg, agentLeg *sip.Leg, start bool) {
 	}
 	callerLeg.Media().Tap(r.Left)
 	agentLeg.Media().Tap(r.Right)
+	c.listen()
 	c.publishRecording()
 }
 
@@ -109,6 +110,9 @@ func (c *Call) closeRecording() {
 		}
 	}
 	c.m.event(event.RecordingSaved, c.ID, "", queue, fmt.Sprintf("seconds=%.1f %s", info.Seconds, pauses))
+	if c.m.speech != nil {
+		c.m.speech.Recorded(c.ID, queue)
+	}
 }
 
 // Recording acts on a live call's recording: start (queues recording on

@@ -49,6 +49,8 @@ type Config struct {
 	WebCaller WebCaller `yaml:"web_caller"`
 	// Campaigns are outbound campaigns (campaign.go).
 	Campaigns []Campaign `yaml:"campaigns"`
+	// Speech is speech analytics (speech.go).
+	Speech Speech `yaml:"speech"`
 }
 
 // WebCaller is the "call us" page (/call): a visitor's browser calls
@@ -298,6 +300,9 @@ type Queue struct {
 	// Script is shown to the agent during the call (markdown); {{caller}},
 	// {{caller_name}}, {{queue}} and {{digits}} are filled in.
 	Script string `yaml:"script"`
+	// Spot are phrases listened for on the queue's callers while calls
+	// run (speech.go).
+	Spot []SpotRule `yaml:"spot"`
 }
 
 // Hold says how long a caller may be left on hold. Every RemindEvery
@@ -523,6 +528,7 @@ func (c *Config) applyDefaults() {
 	}
 	c.waitingDefaults()
 	c.campaignDefaults()
+	c.speechDefaults()
 	if c.Server.MediaIP == "" {
 		c.Server.MediaIP = hostOf(c.Server.SIPListen)
 	}

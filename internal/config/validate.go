@@ -91,6 +91,7 @@ func (c *Config) validate(root *yaml.Node) []Problem {
 	c.validateServer(v)
 	c.validateLimits(v)
 	c.validateStore(v)
+	c.validateSpeech(v)
 	if w := c.WebCaller; w.Number != "" {
 		found := false
 		for _, n := range c.Numbers {

@@ -65,6 +65,8 @@ const (
 	RecordingPaused   Kind = "recording_paused"
 	RecordingResumed  Kind = "recording_resumed"
 	RecordingSaved    Kind = "recording_saved"
+	PhraseSpotted     Kind = "phrase_spotted"
+	Transcribed       Kind = "transcribed"
 	RecordingFetched  Kind = "recording_downloaded"
 	MonitorStarted    Kind = "monitor_started"
 	MonitorMode       Kind = "monitor_mode"
@@ -102,7 +104,7 @@ var kinds = []Kind{
 	CallbackRequested, CallbackDeclined, CallbackAttempt, CallbackRetry, CallbackRestored, ClickToCall, AgentAnswered,
 	VoicemailGreeting, VoicemailLeft, VoicemailEmpty, RecordingStarted, RecordingPaused, RecordingResumed,
 	CampaignDial, CampaignAMD, CampaignDrop, CampaignMessage,
-	RecordingSaved, RecordingFetched, MonitorStarted, MonitorMode, MonitorEnded, DispositionSaved, QAScored,
+	RecordingSaved, PhraseSpotted, Transcribed, RecordingFetched, MonitorStarted, MonitorMode, MonitorEnded, DispositionSaved, QAScored,
 	Queued, Offered, OfferDeclined, OfferTimeout, OfferCancelled, Answered, Abandoned, AgentCallEnded, AgentState,
 	AgentPending, WrapUpExtended, Escalated, QueueLeft, DeviceReachable,
 }

@@ -95,6 +95,10 @@ func (n *Node) buildAPI() error {
 	a.Cluster = func(ctx context.Context) (any, error) { return n.ClusterStatus(ctx) }
 	a.Webhooks = n.hooks.Deliveries
 	a.QA = st
+	if sp := n.speech; sp != nil {
+		a.Speech = st
+		a.Heard = sp.status
+	}
 	a.Stats = func() any {
 		req, res := sipSrv.Metrics().Snapshot()
 		return map[string]any{

@@ -85,16 +85,18 @@ type Node struct {
 	log  *slog.Logger
 	opts options
 
-	st     *store.Store
-	eng    *media.Engine
-	hooks  *webhook.Dispatcher
-	hub    *api.Hub
-	mgr    *call.Manager
-	lag    *overload.Monitor // nil unless limits.max_lag is set
-	sip    *sip.Server
-	guard  *security.Guard
-	vm     *voicemail.Service
-	recs   *recording.Service
+	st    *store.Store
+	eng   *media.Engine
+	hooks *webhook.Dispatcher
+	hub   *api.Hub
+	mgr   *call.Manager
+	lag   *overload.Monitor // nil unless limits.max_lag is set
+	sip   *sip.Server
+	guard *security.Guard
+	vm    *voicemail.Service
+	recs  *recording.Service
+	// speech is speech analytics (speech.go); nil when off.
+	speech *speechService
 	api    *api.Server
 	phones *webrtc.Phones
 	// softphones are the phones as calls ring them, here or on other nodes.
@@ -263,6 +265,9 @@ func (n *Node) build() error {
 	n.mgr.SetVoicemail(n.vm)
 	n.recs = recording.New(filepath.Join(cfg.Server.DataDir, "recordings"), log)
 	n.mgr.SetRecordings(n.recs, n.st)
+	if n.speech = n.newSpeech(); n.speech != nil {
+		n.mgr.SetSpeech(n.speech)
+	}
 	n.indexOrphans()
 	n.restore() // registrations, agents' states, hours overrides (recover.go)
 

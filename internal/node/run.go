@@ -65,6 +65,9 @@ func (n *Node) Run(ctx context.Context) error {
 	start("webhooks", func() error { n.hooks.Run(bg); return nil })
 	start("recordings", func() error { n.recs.Run(bg.Done()); return nil })
 	start("retention", func() error { n.expireRecordings(bg); return nil })
+	if n.speech != nil {
+		start("speech", func() error { n.speech.run(bg); return nil })
+	}
 	// The heartbeat tells the next start when this run was last alive.
 	start("heartbeat", func() error { n.st.KeepAlive(bg, heartbeatEvery); return nil })
 	if n.st.Shared() {

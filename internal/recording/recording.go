@@ -68,9 +68,12 @@ type Recording struct {
 
 	mu          sync.Mutex
 	left, right []int16
-	paused      bool
-	pauses      []Pause
-	closed      bool
+	// onLeft and onRight hear each side's audio as it is recorded (live
+	// speech analytics); not while paused.
+	onLeft, onRight func(pcm []int16)
+	paused          bool
+	pauses          []Pause
+	closed          bool
 }
 
 // Start opens a recording for a call at <dir>/<yyyy>/<mm>/<dd>/<callID>.wav.
@@ -123,6 +126,15 @@ func (r *Recording) Left(c media.Codec, payload []byte) { r.add(&r.left, c, payl
 // Right takes audio the agent sent (a media tap).
 func (r *Recording) Right(c media.Codec, payload []byte) { r.add(&r.right, c, payload) }
 
+// Listen hands each side's audio, as it is recorded (not while the
+// recording is paused), to left and right too; they are called with the
+// recording's lock held and must neither block nor keep the slice.
+func (r *Recording) Listen(left, right func(pcm []int16)) {
+	r.mu.Lock()
+	r.onLeft, r.onRight = left, right
+	r.mu.Unlock()
+}
+
 func (r *Recording) add(side *[]int16, c media.Codec, payload []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -132,6 +144,11 @@ func (r *Recording) add(side *[]int16, c media.Codec, payload []byte) {
 	n := len(*side)
 	*side = append(*side, make([]int16, len(payload))...)
 	media.Decode(c, (*side)[n:], payload)
+	if on := r.onLeft; side == &r.left && on != nil {
+		on((*side)[n:])
+	} else if on := r.onRight; side == &r.right && on != nil {
+		on((*side)[n:])
+	}
 	if over := len(*side) - maxBacklog; over > 0 {
 		*side = append((*side)[:0], (*side)[over:]...)
 	}

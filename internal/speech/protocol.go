@@ -62,6 +62,9 @@ type Result struct {
 	// worker only: with another engine the client finds the phrases in
 	// the results.
 	Spotted bool `json:"spotted,omitempty"`
+	// Retracted (with Spotted) takes back a phrase reported before: the
+	// utterance's words, once it ended, do not have it.
+	Retracted bool `json:"retracted,omitempty"`
 }
 
 // Final reports whether the result is a final one with words.

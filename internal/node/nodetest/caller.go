@@ -194,3 +194,6 @@ func (c *Caller) Hangup() {
 		c.t.Logf("nodetest: BYE: %v", err)
 	}
 }
+
+// Play sends 8 kHz samples (speech) as the caller's audio, then the tone.
+func (c *Caller) Play(pcm []int16) { c.RTP.Play(pcm) }

@@ -28,6 +28,7 @@ type RTP struct {
 	toneHz float64
 	digits []byte
 	inband []byte  // keys to play as tones in the audio (SendInbandDTMF)
+	speech []int16 // audio to send before the tone (Play)
 	heard  []int16 // ring of the last second, next write at heardAt
 	at     int
 
@@ -85,6 +86,13 @@ func (r *RTP) SendDTMF(digits string) {
 func (r *RTP) SendInbandDTMF(digits string) {
 	r.mu.Lock()
 	r.inband = append(r.inband, digits...)
+	r.mu.Unlock()
+}
+
+// Play queues 8 kHz samples (speech) to send, before the tone goes on.
+func (r *RTP) Play(pcm []int16) {
+	r.mu.Lock()
+	r.speech = append(r.speech, pcm...)
 	r.mu.Unlock()
 }
 
@@ -168,6 +176,12 @@ func (r *RTP) send() {
 		if key == 0 && len(r.inband) > 0 {
 			key, r.inband, keyAt, keyT = r.inband[0], r.inband[1:], 0, 0
 		}
+		var said []int16
+		if digit == 0 && key == 0 && len(r.speech) > 0 {
+			n := min(frameSamples, len(r.speech))
+			said = append(said, r.speech[:n]...)
+			r.speech = r.speech[n:]
+		}
 		r.mu.Unlock()
 		ts += frameSamples
 		seq++
@@ -214,6 +228,16 @@ func (r *RTP) send() {
 			if keyAt++; keyAt >= 8 {
 				key = 0
 			}
+		} else if said != nil {
+			h.PayloadType, h.Timestamp = 0, ts
+			for i := range pcm {
+				pcm[i] = 0
+				if i < len(said) {
+					pcm[i] = said[i]
+				}
+			}
+			media.Encode(media.PCMU, payload, pcm)
+			body = payload
 		} else {
 			h.PayloadType, h.Timestamp = 0, ts
 			for i := range pcm {

@@ -1,0 +1,298 @@
+package speech
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/media"
+)
+
+// Rule is a phrase to spot on a queue's calls and what hearing it does: a
+// cue shown to the agent, an alert for supervisors.
+type Rule struct {
+	Phrase string
+	Cue    string
+	Alert  bool
+}
+
+// Listener listens to calls' channels while they run: at most Max streams
+// at once (the CPU they may take), the rest not heard live.
+type Listener struct {
+	Engine Engine
+	Max    int
+	Log    *slog.Logger
+
+	running atomic.Int64
+	// Dropped counts audio frames a stream could not take in time (the
+	// engine behind): never held up for, dropped.
+	Dropped atomic.Int64
+	// Refused counts streams not started: over Max, or the engine down.
+	Refused atomic.Int64
+}
+
+// Running is how many streams run now.
+func (l *Listener) Running() int { return int(l.running.Load()) }
+
+// Live is one channel of a call heard while it runs.
+type Live struct {
+	l       *Listener
+	channel string
+	keys    []string
+	rules   map[string]Rule
+	offset  float64
+	hooks   Hooks
+	in      chan []int16 // never closed: a tap may still send after Stop
+	quit    chan struct{}
+	done    chan struct{}
+	stopped atomic.Bool
+	drops   atomic.Int64
+
+	mu         sync.Mutex
+	spots      []Spot
+	utterances []Utterance
+	failed     bool
+}
+
+// backlog is how much audio may wait for the engine (2 s of 20 ms frames).
+const backlog = 100
+
+// liveChunk is a live frame to the engine: 0.1 s, so a phrase is heard
+// soon after it is said.
+const liveChunk = 800
+
+// Hooks are told, on a stream's goroutine, what it hears as it hears it.
+type Hooks struct {
+	Spot func(Spot)
+	// Retract takes back a spot: the utterance's words did not have it.
+	Retract   func(Spot)
+	Utterance func(Utterance)
+}
+
+// Listen starts hearing a channel: rules are the phrases to spot (none:
+// transcription only); offset is how many seconds after the recording's
+// start the stream starts (so times are the recording's). It returns nil
+// when the listener is full.
+func (l *Listener) Listen(channel string, rules []Rule, offset float64, hooks Hooks) *Live {
+	if l == nil || l.Engine.URL == "" {
+		return nil
+	}
+	if int(l.running.Add(1)) > l.Max {
+		l.running.Add(-1)
+		l.Refused.Add(1)
+		return nil
+	}
+	lv := &Live{l: l, channel: channel, rules: map[string]Rule{}, offset: offset, hooks: hooks,
+		in: make(chan []int16, backlog), quit: make(chan struct{}), done: make(chan struct{})}
+	var phrases []string
+	for _, r := range rules {
+		phrases = append(phrases, r.Phrase)
+	}
+	lv.keys = Phrases(phrases)
+	for _, r := range rules {
+		if p := Phrases([]string{r.Phrase}); len(p) == 1 {
+			lv.rules[p[0]] = r
+		}
+	}
+	go lv.run()
+	return lv
+}
+
+// Tap takes a packet the channel's side sent (a media tap): decoded and
+// queued, or dropped when the engine is behind; it never blocks.
+func (lv *Live) Tap(c media.Codec, payload []byte) {
+	if lv.stopped.Load() {
+		return
+	}
+	pcm := make([]int16, len(payload))
+	media.Decode(c, pcm, payload)
+	lv.queue(pcm)
+}
+
+// Hear takes decoded audio (a copy is queued), as Tap.
+func (lv *Live) Hear(pcm []int16) {
+	if lv == nil || lv.stopped.Load() {
+		return
+	}
+	lv.queue(append([]int16(nil), pcm...))
+}
+
+func (lv *Live) queue(pcm []int16) {
+	select {
+	case lv.in <- pcm:
+	default:
+		lv.l.Dropped.Add(1)
+		lv.drops.Add(1)
+	}
+}
+
+func (lv *Live) run() {
+	defer lv.l.running.Add(-1)
+	defer close(lv.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sawSpotted := false
+	var sent, results int
+	onResult := func(r Result) {
+		if r.Spotted {
+			sawSpotted = true
+			switch {
+			case len(r.Result) == 0:
+			case r.Retracted:
+				lv.retract(r.Text, r.Result[0].Start)
+			default:
+				lv.spot(r.Text, r.Result[0].Start)
+			}
+			return
+		}
+		u, ok := utterance(lv.channel, r)
+		if !ok {
+			return
+		}
+		u.Start, u.End = u.Start+lv.offset, u.End+lv.offset
+		for i := range u.Words {
+			u.Words[i].Start += lv.offset
+			u.Words[i].End += lv.offset
+		}
+		lv.mu.Lock()
+		lv.utterances = append(lv.utterances, u)
+		lv.mu.Unlock()
+		results++
+		lv.l.Log.Debug("heard", "channel", lv.channel, "at", u.Start, "text", u.Text)
+		if lv.hooks.Utterance != nil {
+			lv.hooks.Utterance(u)
+		}
+		if !sawSpotted { // an engine that does not spot: the phrases in its words
+			for _, m := range FindPhrases(lv.keys, u.Text) {
+				if m.Word < len(r.Result) {
+					lv.spot(m.Phrase, r.Result[m.Word].Start)
+				}
+			}
+		}
+	}
+	// The engine may be starting (again): tried for 10 s, the audio
+	// queuing meanwhile (and dropped past the backlog).
+	var (
+		s   *Stream
+		err error
+	)
+	for try := 0; try < 40; try++ {
+		if s, err = lv.l.Engine.Open(ctx, Config{SampleRate: 8000, Words: true, Keywords: lv.keys}, onResult); err == nil || lv.stopped.Load() {
+			break
+		}
+		select {
+		case <-lv.quit:
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		lv.l.Log.Warn("live speech stream not started", "channel", lv.channel, "err", err)
+		lv.fail()
+		return
+	}
+	buf := make([]int16, 0, liveChunk)
+	defer func() {
+		lv.l.Log.Debug("live speech stream ended", "channel", lv.channel, "frames_sent", sent, "utterances", results, "dropped", lv.drops.Load())
+	}()
+	for {
+		var pcm []int16
+		select {
+		case pcm = <-lv.in:
+		case <-lv.quit:
+		}
+		if pcm == nil { // stopped: what is queued, then the end
+			for more := true; more; {
+				select {
+				case p := <-lv.in:
+					buf = append(buf, p...)
+				default:
+					more = false
+				}
+			}
+			break
+		}
+		buf = append(buf, pcm...)
+		if len(buf) < liveChunk {
+			continue
+		}
+		sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+		err := s.Send(sctx, buf)
+		scancel()
+		sent++
+		buf = buf[:0]
+		if err != nil {
+			lv.l.Log.Warn("live speech stream lost", "channel", lv.channel, "err", err)
+			lv.fail()
+			s.Close()
+			return
+		}
+	}
+	fctx, fcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer fcancel()
+	if len(buf) > 0 {
+		s.Send(fctx, buf)
+	}
+	if err := s.Finish(fctx); err != nil {
+		lv.l.Log.Warn("live speech stream's end", "channel", lv.channel, "err", err)
+		lv.fail()
+	}
+}
+
+func (lv *Live) fail() {
+	lv.mu.Lock()
+	lv.failed = true
+	lv.mu.Unlock()
+}
+
+func (lv *Live) spot(phrase string, at float64) {
+	r := lv.rules[phrase]
+	sp := Spot{Phrase: phrase, Channel: lv.channel, At: round2(at + lv.offset), Cue: r.Cue, Alert: r.Alert}
+	lv.mu.Lock()
+	for _, old := range lv.spots { // heard twice (partial then final, or an echo): once
+		if old.Phrase == sp.Phrase && sp.At-old.At < 1 && old.At-sp.At < 1 {
+			lv.mu.Unlock()
+			return
+		}
+	}
+	lv.spots = append(lv.spots, sp)
+	lv.mu.Unlock()
+	if lv.hooks.Spot != nil {
+		lv.hooks.Spot(sp)
+	}
+}
+
+func (lv *Live) retract(phrase string, at float64) {
+	at = round2(at + lv.offset)
+	lv.mu.Lock()
+	var gone *Spot
+	for i, old := range lv.spots {
+		if old.Phrase == phrase && old.At == at {
+			sp := old
+			gone = &sp
+			lv.spots = append(lv.spots[:i], lv.spots[i+1:]...)
+			break
+		}
+	}
+	lv.mu.Unlock()
+	if gone != nil && lv.hooks.Retract != nil {
+		lv.hooks.Retract(*gone)
+	}
+}
+
+// Stop ends the stream and waits (at most 15 s) for its last words: it
+// returns the phrases spotted and the utterances heard, and whether the
+// stream heard the whole channel (no audio dropped, the engine up).
+func (lv *Live) Stop() (spots []Spot, utterances []Utterance, whole bool) {
+	if lv.stopped.CompareAndSwap(false, true) {
+		close(lv.quit)
+	}
+	select {
+	case <-lv.done:
+	case <-time.After(15 * time.Second):
+	}
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	return append([]Spot(nil), lv.spots...), append([]Utterance(nil), lv.utterances...), !lv.failed && lv.drops.Load() == 0
+}
