@@ -50,6 +50,7 @@ function render(snap) {
   document.getElementById("btn-reject").disabled = !ringing;
   if (ringing && snap.softphone.caller) text("c-caller", snap.softphone.caller);
   const lv = onCall ? snap.live : null;
+  renderCues(lv);
   const consult = lv ? lv.consult : snap.consult;
   const consulting = !!consult || (lv && lv.state === "consulting");
   const inConference = !!lv && lv.state === "conference";
@@ -268,6 +269,41 @@ function renderContact(snap) {
   }
 }
 
+// renderCues lists the phrases heard on the call (speech analytics), the
+// newest first, each with what to do.
+function renderCues(lv) {
+  const cues = (lv && lv.cues) || [];
+  document.getElementById("cues-box").classList.toggle("hidden", !cues.length);
+  const ul = document.getElementById("cues");
+  const key = JSON.stringify(cues);
+  if (ul.dataset.key === key) return; // unchanged: the screen reader is not told again
+  ul.dataset.key = key;
+  ul.replaceChildren(...cues.slice().reverse().map((c) => {
+    const li = document.createElement("li");
+    li.dataset.phrase = c.phrase;
+    if (c.alert) li.className = "alert";
+    const b = document.createElement("strong");
+    b.textContent = "\u201c" + c.phrase + "\u201d";
+    li.append(b, " " + (c.cue || "") + (c.alert ? " (a supervisor is alerted)" : ""));
+    return li;
+  }));
+}
+
+// The call's automatic summary, once its transcript is made: shown in the
+// wrap-up, editable, saved with the disposition.
+let summaryOf = "", summaryAsked = 0;
+async function loadSummary(id) {
+  if (summaryOf === id || Date.now() - summaryAsked < 3000) return;
+  summaryAsked = Date.now();
+  try {
+    const t = await api("GET", "/api/v1/calls/" + id + "/transcript");
+    if (id !== lastCallId) return;
+    summaryOf = id;
+    document.getElementById("summary").value = t.summary || "";
+    document.getElementById("summary-box").classList.remove("hidden");
+  } catch (e) { /* 404 until it is made: asked again */ }
+}
+
 function renderAfter(snap) {
   renderContact(snap);
   const c = snap.call;
@@ -286,7 +322,11 @@ function renderAfter(snap) {
     free.classList.toggle("hidden", !!(snap.dispositions || []).length);
     free.value = ""; document.getElementById("tags").value = ""; document.getElementById("notes").value = "";
     text("dispose-status", "");
+    summaryOf = ""; summaryAsked = 0;
+    document.getElementById("summary").value = "";
+    document.getElementById("summary-box").classList.add("hidden");
   }
+  if (!snap.call_active) loadSummary(c.id);
   if (snap.disposition) text("dispose-status", "saved: " + snap.disposition.code);
   const tb = document.querySelector("#history tbody");
   tb.replaceChildren();
@@ -304,6 +344,9 @@ document.getElementById("btn-dispose").addEventListener("click", () => act("disp
   const code = sel.classList.contains("hidden") ? document.getElementById("disposition-free").value : sel.value;
   const tags = document.getElementById("tags").value.split(",").map((t) => t.trim()).filter(Boolean);
   const d = await api("POST", "/api/v1/calls/" + lastCallId + "/disposition", {code, tags, notes: document.getElementById("notes").value});
+  if (summaryOf === lastCallId) {
+    await api("PUT", "/api/v1/calls/" + lastCallId + "/transcript/summary", {summary: document.getElementById("summary").value});
+  }
   text("dispose-status", "saved: " + d.code);
 }));
 

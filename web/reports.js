@@ -2,6 +2,7 @@
 
 login((me) => {
   if (me.role === "agent") { text("error", "Reports are for supervisors."); return; }
+  document.getElementById("search-form").addEventListener("submit", (ev) => { ev.preventDefault(); search(); });
   const today = new Date();
   const d = (x) => x.toISOString().slice(0, 10);
   document.getElementById("from").value = d(new Date(today.getTime() - 6 * 864e5));
@@ -36,6 +37,8 @@ async function run() {
     ]);
     totals(rep); intervals(rep); heatmap(hourly); agentTable(agents); callTable(calls.calls); estimateTable(estimates); ivrTable(ivr);
     campaignTable(campaigns);
+    speechTables(await api("GET", "/api/v1/reports/speech?" + new URLSearchParams({from: r.from, to: r.to,
+      tz: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"})).catch(() => null));
   } catch (e) { text("error", e.message); }
 }
 
@@ -60,7 +63,8 @@ function ivrTable(rep) {
   for (const f of rep.flows) {
     for (const st of f.steps) {
       const keys = Object.entries(st.choices || {}).sort().map(([k, v]) => k + ": " + pct(v)).join(", ");
-      row(tb, [f.flow, st.step, st.type, st.entered, keys || "—", st.timeouts, st.invalid, st.hung_up, secs(st.median_seconds), secs(st.p90_seconds)],
+      const spoken = st.type === "menu" ? (st.spoken || 0) + " said" + (st.unsure ? ", " + st.unsure + " unsure" : "") : "—";
+      row(tb, [f.flow, st.step, st.type, st.entered, keys || "—", spoken, st.timeouts, st.invalid, st.hung_up, secs(st.median_seconds), secs(st.p90_seconds)],
         {flow: f.flow, step: st.step});
     }
     ends.push(f.flow + ": " + f.calls + " calls — " + Object.entries(f.funnel).sort().map(([k, n]) => k.replace("_", " ") + " " + n).join(", "));
@@ -219,6 +223,7 @@ async function playCall(c) {
     }
   }
   canvas.dataset.drawn = String(decoded.duration.toFixed(1));
+  showTranscript(c.id);
   scoreForm(c);
   const full = await api("GET", "/api/v1/calls/" + c.id);
   const ol = document.getElementById("timeline");
@@ -299,4 +304,101 @@ function figureName(k) {
   if (names[k]) return names[k];
   const w = k.replace(/_seconds$/, "").replaceAll("_", " ");
   return w.charAt(0).toUpperCase() + w.slice(1);
+}
+
+// callLink is a button that plays a call found by its ID.
+function callLink(id) {
+  const b = document.createElement("button");
+  b.type = "button"; b.textContent = id.slice(-6); b.title = id; b.dataset.call = id;
+  b.addEventListener("click", async () => {
+    try { playCall(await api("GET", "/api/v1/calls/" + id)); } catch (e) { text("error", e.message); }
+  });
+  return b;
+}
+
+function speechTables(res) {
+  for (const id of ["speech-agents", "speech-queues", "trends"]) document.querySelector("#" + id + " tbody").replaceChildren();
+  if (!res) return;
+  const rep = res.report;
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const sentimentRows = (id, rows) => {
+    const tb = document.querySelector("#" + id + " tbody");
+    for (const r of rows) {
+      const calls = document.createElement("span");
+      calls.append(...r.call_ids.slice(0, 10).map(callLink));
+      row(tb, [r.name, r.calls, r.mean_start.toFixed(2), r.mean_end.toFixed(2), r.negative_starts, r.turned,
+        r.negative_starts ? pct(r.turn_rate) : "—", calls], {name: r.name});
+    }
+  };
+  sentimentRows("speech-agents", rep.agents);
+  sentimentRows("speech-queues", rep.queues);
+  const tb = document.querySelector("#trends tbody");
+  for (const t of rep.trends) {
+    const when = t.cells.slice().sort((a, b) => b.count - a.count).slice(0, 4)
+      .map((c) => days[c.weekday] + " " + String(c.hour).padStart(2, "0") + "h: " + c.count).join(", ");
+    const calls = document.createElement("span");
+    calls.append(...t.call_ids.slice(0, 10).map(callLink));
+    row(tb, [t.queue, t.phrase, t.count, t.this_week, t.last_week, (t.change > 0 ? "+" : "") + t.change, when, calls], {phrase: t.phrase});
+  }
+}
+
+async function search() {
+  const q = document.getElementById("search-q").value.trim();
+  const table = document.getElementById("search-hits");
+  const tb = table.querySelector("tbody");
+  tb.replaceChildren();
+  if (!q) { table.classList.add("hidden"); return; }
+  try {
+    const res = await api("GET", "/api/v1/transcripts?" + new URLSearchParams({q}));
+    table.classList.remove("hidden");
+    for (const h of res.transcripts) {
+      const words = document.createElement("span");
+      // the store marks the words found [like this]
+      for (const part of h.snippet.split(/(\[[^\]]*\])/)) {
+        if (part.startsWith("[") && part.endsWith("]")) {
+          const m = document.createElement("mark"); m.textContent = part.slice(1, -1); words.append(m);
+        } else words.append(part);
+      }
+      row(tb, [new Date(h.call_started).toLocaleString(), h.queue, h.agent, words,
+        h.sentiment_start.toFixed(2) + " → " + h.sentiment_end.toFixed(2), callLink(h.call_id)], {call: h.call_id});
+    }
+  } catch (e) { text("error", e.message); }
+}
+
+// showTranscript puts the call's transcript beside its recording, each
+// word lit while the recording plays it.
+async function showTranscript(id) {
+  const box = document.getElementById("transcript-box");
+  const div = document.getElementById("transcript");
+  div.replaceChildren();
+  box.classList.add("hidden");
+  let t;
+  try { t = await api("GET", "/api/v1/calls/" + id + "/transcript"); } catch (e) { return; /* none yet */ }
+  box.classList.remove("hidden");
+  text("transcript-summary", t.summary || "");
+  const s = t.sentiment || {};
+  text("transcript-sentiment", "Caller sentiment: " + (s.start ?? 0).toFixed(2) + " at the start, " + (s.end ?? 0).toFixed(2) +
+    " at the end, " + (s.lowest ?? 0).toFixed(2) + " at its lowest." + (t.spotted && t.spotted.length ? " Heard: " +
+    t.spotted.map((p) => p.phrase + " (" + p.at.toFixed(1) + " s)").join(", ") + "." : ""));
+  for (const u of t.utterances) {
+    const p = document.createElement("p");
+    p.className = "utt " + u.channel;
+    p.dataset.start = u.start; p.dataset.end = u.end;
+    const who = document.createElement("strong");
+    who.textContent = (u.channel === "caller" ? "Caller" : "Agent") + " " + u.start.toFixed(1) + " s: ";
+    p.append(who);
+    for (const w of (u.words && u.words.length ? u.words : [{word: u.text, start: u.start, end: u.end}])) {
+      const span = document.createElement("span");
+      span.className = "word"; span.textContent = w.word; span.dataset.start = w.start; span.dataset.end = w.end;
+      p.append(span, " ");
+    }
+    div.append(p);
+  }
+  const audio = document.getElementById("audio");
+  audio.ontimeupdate = () => {
+    const now = audio.currentTime;
+    for (const w of div.querySelectorAll(".word")) {
+      w.classList.toggle("now", now >= +w.dataset.start && now <= +w.dataset.end + 0.15);
+    }
+  };
 }

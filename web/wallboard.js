@@ -13,7 +13,34 @@ login((me) => {
   setInterval(refreshToday, 10000);
   refreshCampaigns();
   setInterval(refreshCampaigns, 3000);
+  refreshHeard();
+  setInterval(refreshHeard, 1000);
 });
+
+// refreshHeard draws the live calls speech analytics hears (hidden with
+// none): their sentiment so far and the phrases heard, alerts in red.
+async function refreshHeard() {
+  let calls;
+  try {
+    calls = (await api("GET", "/api/v1/speech/live")).calls || [];
+  } catch (e) { return; /* speech off, or next time */ }
+  document.getElementById("heard-box").classList.toggle("hidden", !calls.length);
+  const tb = document.querySelector("#heard tbody");
+  tb.replaceChildren();
+  calls.sort((a, b) => (b.alert - a.alert) || ((a.sentiment ?? 0) - (b.sentiment ?? 0)));
+  for (const c of calls) {
+    const tr = document.createElement("tr");
+    tr.dataset.call = c.call_id;
+    if (c.alert) tr.classList.add("alert");
+    cell(tr, c.call_id);
+    cell(tr, c.queue);
+    cell(tr, c.agent);
+    cell(tr, c.state);
+    cell(tr, c.sentiment == null ? "—" : c.sentiment.toFixed(2), "sentiment");
+    cell(tr, (c.cues || []).map((q) => q.phrase).join(", "), "phrases");
+    tb.appendChild(tr);
+  }
+}
 
 // refreshCampaigns draws the live campaign panel (hidden with none).
 async function refreshCampaigns() {

@@ -285,6 +285,9 @@ func (s *session) pieces(ps []speech.Piece) ([]speech.Result, error) {
 			if err != nil {
 				return out, err
 			}
+			if s.mode == grammar {
+				r = choiceConfidence(r, float64(p.Speech)/float64(s.rate))
+			}
 			if len(s.keys) > 0 {
 				out = append(out, s.confirm(r)...)
 			}
@@ -437,3 +440,22 @@ func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 
 // at is the stream time of the utterance's start, in seconds.
 func (s *session) at() float64 { return float64(s.uttStart) / float64(s.rate) }
+
+// choiceConfidence rates a grammar's answer: a grammar always finds one of
+// its phrases, so the share of the utterance's speech the phrase's words
+// cover stands for confidence. A caller who said just "support" covers
+// most of it; one who said a sentence, or coughed at length, little.
+func choiceConfidence(r speech.Result, speechSeconds float64) speech.Result {
+	var said float64
+	for _, w := range r.Result {
+		said += w.End - w.Start
+	}
+	conf := 1.0
+	if speechSeconds > 0 {
+		conf = min(1, said/speechSeconds)
+	}
+	for i := range r.Result {
+		r.Result[i].Conf = round2(conf)
+	}
+	return r
+}

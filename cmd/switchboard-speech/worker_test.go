@@ -142,14 +142,25 @@ func cpuTime(t testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// TestMenuGrammar recognises each spoken menu choice exactly.
+// TestMenuGrammar recognises each spoken menu choice exactly and sure
+// enough, and no sentence sure enough.
 func TestMenuGrammar(t *testing.T) {
 	e := startWorker(t)
 	rows, audio := fixture(t, "menu.txt")
 	cfg := speech.Config{SampleRate: 8000, PhraseList: []string{"sales", "support", "billing"}}
 	for i, row := range rows {
-		if got := text(recognise(t, e, cfg, audio[i])); got != row[1] {
-			t.Errorf("%s: heard %q, said %q", row[0], got, row[1])
+		rs := recognise(t, e, cfg, audio[i])
+		if got := text(rs); got != row[1] || rs[0].Result[0].Conf < speech.ChoiceConfidence {
+			t.Errorf("%s: heard %q (%+v), said %q", row[0], got, rs, row[1])
+		}
+	}
+	// A sentence is no menu choice: the grammar finds one, unsure.
+	rows, audio = fixture(t, "sentences.txt")
+	for i, row := range rows {
+		for _, r := range recognise(t, e, cfg, audio[i]) {
+			if r.Result[0].Conf >= speech.ChoiceConfidence {
+				t.Errorf("%s: %q taken for %q at %.2f", row[0], row[1], r.Text, r.Result[0].Conf)
+			}
 		}
 	}
 }

@@ -347,7 +347,7 @@ func (c *Call) stepEvents(flowName string, res flow.Result, err error) {
 			left = now
 		}
 		d := report.IVRStepDetail{Flow: flowName, Step: v.Step, Type: v.Type, Seconds: left.Sub(v.Entered).Seconds(),
-			Choice: v.Choice, Timeouts: v.Timeouts, Invalid: v.Invalid}
+			Choice: v.Choice, Timeouts: v.Timeouts, Invalid: v.Invalid, Spoken: v.Spoken, Unsure: v.Unsure}
 		if i == len(res.Visits)-1 {
 			d.End = end
 		}

@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/media"
@@ -87,7 +88,10 @@ func (c *Call) collect(ctx context.Context, timeout time.Duration) (byte, error)
 }
 
 // legSession lets a flow drive the caller through the call (flow.Session).
-type legSession struct{ c *Call }
+type legSession struct {
+	c      *Call
+	spoken atomic.Bool // the last key was said (ListenFor)
+}
 
 func (s *legSession) Now() time.Time { return time.Now() }
 

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/event"
+	"github.com/switchboard/switchboard/internal/flow"
+	"github.com/switchboard/switchboard/internal/media"
 )
 
 // Speech hears recorded calls (internal/node wires internal/speech in). A
@@ -17,6 +19,10 @@ type Speech interface {
 	// Recorded says the call's recording is closed and indexed: its
 	// listening ends, and its transcript may be made.
 	Recorded(callID, queue string)
+	// Menu starts hearing a caller at a menu for one of phrases: heard
+	// gets each answer, and whether it was heard sure enough. It returns
+	// what takes the caller's audio (nil: it cannot listen now) and stop.
+	Menu(phrases []string, heard func(phrase string, sure bool)) (hear func(pcm []int16), stop func())
 }
 
 // SetSpeech connects speech analytics.
@@ -133,3 +139,42 @@ func (m *Manager) Heard() []Heard {
 func (m *Manager) Event(kind event.Kind, callID, agent, queue, detail string) {
 	m.event(kind, callID, agent, queue, detail)
 }
+
+// ListenFor implements flow.MenuListener: while a menu waits, the caller's
+// audio goes to the speech engine with the menu's phrases; a phrase heard
+// sure enough is delivered as its key, an unsure one as flow.Unsure.
+func (s *legSession) ListenFor(phrases map[string]string) func() {
+	c := s.c
+	if c.m.speech == nil {
+		return func() {}
+	}
+	list := make([]string, 0, len(phrases))
+	for p := range phrases {
+		list = append(list, p)
+	}
+	ep := c.caller.Media()
+	hear, stop := c.m.speech.Menu(list, func(phrase string, sure bool) {
+		key, ok := phrases[phrase]
+		if !ok || !sure || key == "" {
+			ep.InjectDigit(flow.Unsure)
+			return
+		}
+		s.spoken.Store(true)
+		ep.InjectDigit(key[0])
+	})
+	if hear == nil {
+		return func() {}
+	}
+	ep.Tap(func(codec media.Codec, payload []byte) {
+		pcm := make([]int16, len(payload))
+		media.Decode(codec, pcm, payload)
+		hear(pcm)
+	})
+	return func() {
+		ep.Tap(nil)
+		stop()
+	}
+}
+
+// Spoken implements flow.MenuListener.
+func (s *legSession) Spoken() bool { return s.spoken.Swap(false) }

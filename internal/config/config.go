@@ -396,6 +396,12 @@ type Step struct {
 	// Callers maps calling numbers to the next step (caller step): an
 	// exact number, or a prefix ending in "*"; Next when none matches.
 	Callers map[string]string `yaml:"callers"`
+	// Say maps a menu's keys to what a caller may say instead (menu,
+	// with speech analytics on): by default an option's name is its
+	// step's (a queue step's: its queue), when that is words. Spoken
+	// false turns spoken choices off for the menu.
+	Say    map[string]string `yaml:"say"`
+	Spoken *bool             `yaml:"spoken"`
 }
 
 // Step types.

@@ -31,6 +31,45 @@ type Session interface {
 	Caller() string
 }
 
+// MenuListener is a Session that can hear a menu's choices said.
+type MenuListener interface {
+	// ListenFor hears the caller while a menu waits: a phrase heard sure
+	// enough comes as its key (phrases maps phrase to key) on the
+	// session's keys, one heard unsure as Unsure; stop ends it.
+	ListenFor(phrases map[string]string) (stop func())
+	// Spoken reports whether the key just delivered was said, not pressed.
+	Spoken() bool
+}
+
+// Unsure is the key of a spoken answer not heard well enough: the menu
+// takes it for an invalid key and asks again.
+const Unsure = '?'
+
+// SpokenChoices are what a caller may say at a menu: the step's Say, else
+// for each option the name of the step it leads to (a queue step's queue),
+// when that is words ("sales", "billing-help" as "billing help").
+func SpokenChoices(f config.Flow, step config.Step) map[string]string {
+	if step.Spoken != nil && !*step.Spoken {
+		return nil
+	}
+	out := map[string]string{}
+	for key, next := range step.Options {
+		name, ok := step.Say[key]
+		if !ok {
+			name = next
+			if st, found := f.Steps[next]; found && st.Type == config.StepQueue && st.Queue != "" {
+				name = st.Queue
+			}
+		}
+		name = strings.ToLower(strings.NewReplacer("-", " ", "_", " ").Replace(name))
+		if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz' ") != "" {
+			continue // not words
+		}
+		out[strings.Join(strings.Fields(name), " ")] = key
+	}
+	return out
+}
+
 // Action is how a flow ends.
 type Action string
 
@@ -71,6 +110,10 @@ type Visit struct {
 	Choice   string
 	Timeouts int
 	Invalid  int
+	// Spoken says the choice was said, not keyed; Unsure counts spoken
+	// answers not heard well enough (each asked again, among Invalid).
+	Spoken bool
+	Unsure int
 }
 
 // ErrTooManySteps stops a flow that loops without end.
@@ -101,7 +144,7 @@ func Run(ctx context.Context, f config.Flow, hours Schedules, s Session, log *sl
 			}
 			id = step.Next
 		case config.StepMenu:
-			next, err := runMenu(ctx, step, s, &r, &r.Visits[len(r.Visits)-1])
+			next, err := runMenu(ctx, f, step, s, &r, &r.Visits[len(r.Visits)-1])
 			if err != nil {
 				return r, err
 			}
@@ -150,8 +193,16 @@ func Run(ctx context.Context, f config.Flow, hours Schedules, s Session, log *sl
 }
 
 // runMenu offers a menu up to its attempts and returns the next step ("" hangs up).
-func runMenu(ctx context.Context, step config.Step, s Session, r *Result, v *Visit) (string, error) {
+func runMenu(ctx context.Context, f config.Flow, step config.Step, s Session, r *Result, v *Visit) (string, error) {
 	lastInvalid := false
+	ml, listens := s.(MenuListener)
+	if listens {
+		if choices := SpokenChoices(f, step); len(choices) > 0 {
+			defer ml.ListenFor(choices)()
+		} else {
+			listens = false
+		}
+	}
 	for attempt := 0; attempt < step.Attempts; attempt++ {
 		digit, err := s.Play(ctx, step.Prompts, true)
 		if err != nil {
@@ -169,9 +220,14 @@ func runMenu(ctx context.Context, step config.Step, s Session, r *Result, v *Vis
 				continue
 			}
 		}
-		r.Digits += string(digit)
+		spoken := listens && ml.Spoken()
+		if digit == Unsure {
+			v.Unsure++
+		} else {
+			r.Digits += string(digit)
+		}
 		if next, ok := step.Options[string(digit)]; ok {
-			v.Choice = string(digit)
+			v.Choice, v.Spoken = string(digit), spoken
 			return next, nil
 		}
 		lastInvalid = true

@@ -429,3 +429,18 @@ func (s *speechService) status() any {
 	}
 	return st
 }
+
+// Menu implements call.Speech: a menu's spoken choices, heard with a
+// grammar of its phrases; an answer is sure at speech.ChoiceConfidence.
+func (s *speechService) Menu(phrases []string, heard func(phrase string, sure bool)) (hear func(pcm []int16), stop func()) {
+	if s.off.Load() {
+		return nil, nil
+	}
+	lv := s.lis.ListenMenu(phrases, speech.Hooks{Choice: func(r speech.Result) {
+		heard(r.Text, r.Result[0].Conf >= speech.ChoiceConfidence)
+	}})
+	if lv == nil {
+		return nil, nil
+	}
+	return lv.Hear, func() { go lv.Stop() } // its last words are not waited for on the call's goroutine
+}

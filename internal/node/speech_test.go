@@ -215,3 +215,60 @@ func TestSpeechWorkerKilledMidCall(t *testing.T) {
 		return n.API("GET", "/api/v1/calls/"+id+"/transcript", nil, nil) == 200
 	})
 }
+
+// TestSpokenMenuChoice: a caller who says "support" at the main menu
+// reaches support; one who says a sentence is asked again, and keys 1.
+func TestSpokenMenuChoice(t *testing.T) {
+	n := speechNode(t)
+	carol := n.Phone(t, "1003")
+	carol.SetAutoAnswer(true)
+	alice := n.Phone(t, "1001")
+	alice.SetAutoAnswer(true)
+	nodetest.WaitFor(t, 5*time.Second, "agents available", func() bool {
+		return n.AgentState("1003") == "available" && n.AgentState("1001") == "available"
+	})
+	say := func(file string) []int16 { pcm, _ := speechFixture(t, file); return pcm }
+
+	c := n.Dial(t, "100")
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c.RTP.Received() > 10 })
+	c.Play(say("m03.wav")) // "support"
+	call := carol.NextCall(t, 15*time.Second)
+	<-call.Answered()
+	c.Hangup()
+	call.WaitEnded(t, 5*time.Second)
+	rec := n.EndedCall(t, 5*time.Second, func(r nodetest.CallRecord) bool { return r.Agent == "1003" })
+	if rec.Queue != "support" || rec.Digits != "2" {
+		t.Fatalf("said support: %+v", rec)
+	}
+
+	c = n.Dial(t, "100")
+	nodetest.WaitFor(t, 5*time.Second, "the welcome prompt", func() bool { return c.RTP.Received() > 10 })
+	c.Play(say("s08.wav")) // "when will the technician arrive": no choice
+	time.Sleep(time.Duration(len(say("s08.wav"))/8)*time.Millisecond + 2*time.Second)
+	c.SendDTMF("1")
+	call = alice.NextCall(t, 15*time.Second)
+	<-call.Answered()
+	c.Hangup()
+	call.WaitEnded(t, 5*time.Second)
+	rec = n.EndedCall(t, 5*time.Second, func(r nodetest.CallRecord) bool { return r.Agent == "1001" })
+	if rec.Queue != "sales" || rec.Digits != "1" {
+		t.Fatalf("said a sentence, then keyed 1: %+v", rec)
+	}
+	var ivr struct {
+		Flows []struct {
+			Steps []struct {
+				Step    string `json:"step"`
+				Spoken  int    `json:"spoken"`
+				Unsure  int    `json:"unsure"`
+				Invalid int    `json:"invalid"`
+			} `json:"steps"`
+		} `json:"flows"`
+	}
+	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
+	n.API("GET", "/api/v1/reports/ivr?from="+from+"&to="+to, nil, &ivr)
+	for _, st := range ivr.Flows[0].Steps {
+		if st.Step == "main-menu" && (st.Spoken != 1 || st.Unsure != 1) {
+			t.Fatalf("IVR report: %+v", st)
+		}
+	}
+}

@@ -19,6 +19,10 @@ type IVRStepDetail struct {
 	Timeouts int     `json:"timeouts,omitempty"`
 	Invalid  int     `json:"invalid,omitempty"`
 	End      string  `json:"end,omitempty"`
+	// Spoken: the choice was said; Unsure counts spoken answers not heard
+	// well enough (asked again).
+	Spoken bool `json:"spoken,omitempty"`
+	Unsure int  `json:"unsure,omitempty"`
 }
 
 // How a call's flow ended, beside the flow's own actions (queue,
@@ -44,7 +48,9 @@ var IVRDefinitions = map[string]string{
 	"options":        "per key, how many of the step's visits left by it (menus)",
 	"choices":        "per key, the share of the step's visits that left by it (menus)",
 	"timeouts":       "attempts at a menu in which the caller pressed nothing before its timeout",
-	"invalid":        "keys pressed at a menu that matched none of its options",
+	"invalid":        "keys pressed at a menu that matched none of its options (and spoken answers heard unsure)",
+	"spoken":         "visits of a menu left by a choice said rather than keyed (speech recognition)",
+	"unsure":         "spoken answers at a menu heard too unsure to take: the menu asked again",
 	"hangups":        "visits in which the caller hung up (the call's last step)",
 	"hung_up":        "the same as hangups (its earlier name)",
 	"median_seconds": "the median time a visit spent in the step (to the next step, or the hang-up)",
@@ -63,6 +69,10 @@ type IVRStep struct {
 	Choices  map[string]float64 `json:"choices,omitempty"`
 	Timeouts int                `json:"timeouts"`
 	Invalid  int                `json:"invalid"`
+	// Spoken counts the visits left by a choice said (speech
+	// recognition), Unsure the spoken answers heard too unsure to take.
+	Spoken int `json:"spoken"`
+	Unsure int `json:"unsure"`
 	// Hangups counts the callers who hung up at this step (HungUp is the
 	// same figure, by its earlier name).
 	Hangups       int      `json:"hangups"`
@@ -108,6 +118,10 @@ func IVR(visits []IVRVisit) []IVRFlow {
 		a.step.Entered++
 		a.step.Timeouts += v.Timeouts
 		a.step.Invalid += v.Invalid
+		a.step.Unsure += v.Unsure
+		if v.Spoken {
+			a.step.Spoken++
+		}
 		if v.Choice != "" {
 			a.chosen[v.Choice]++
 		}

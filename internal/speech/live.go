@@ -41,6 +41,7 @@ type Live struct {
 	l       *Listener
 	channel string
 	keys    []string
+	grammar []string // a menu's phrases (ListenMenu)
 	rules   map[string]Rule
 	offset  float64
 	hooks   Hooks
@@ -69,6 +70,9 @@ type Hooks struct {
 	// Retract takes back a spot: the utterance's words did not have it.
 	Retract   func(Spot)
 	Utterance func(Utterance)
+	// Choice hears a menu's answers (ListenMenu): the phrase heard, its
+	// words' confidence (Word.Conf).
+	Choice func(Result)
 }
 
 // Listen starts hearing a channel: rules are the phrases to spot (none:
@@ -76,6 +80,16 @@ type Hooks struct {
 // start the stream starts (so times are the recording's). It returns nil
 // when the listener is full.
 func (l *Listener) Listen(channel string, rules []Rule, offset float64, hooks Hooks) *Live {
+	return l.listen(channel, rules, nil, offset, hooks)
+}
+
+// ListenMenu hears a caller at a menu for one of phrases: each answer goes
+// to hooks.Choice. Nil when the listener is full.
+func (l *Listener) ListenMenu(phrases []string, hooks Hooks) *Live {
+	return l.listen(Caller, nil, Phrases(phrases), 0, hooks)
+}
+
+func (l *Listener) listen(channel string, rules []Rule, grammar []string, offset float64, hooks Hooks) *Live {
 	if l == nil || l.Engine.URL == "" {
 		return nil
 	}
@@ -84,7 +98,7 @@ func (l *Listener) Listen(channel string, rules []Rule, offset float64, hooks Ho
 		l.Refused.Add(1)
 		return nil
 	}
-	lv := &Live{l: l, channel: channel, rules: map[string]Rule{}, offset: offset, hooks: hooks,
+	lv := &Live{l: l, channel: channel, grammar: grammar, rules: map[string]Rule{}, offset: offset, hooks: hooks,
 		in: make(chan []int16, backlog), quit: make(chan struct{}), done: make(chan struct{})}
 	var phrases []string
 	for _, r := range rules {
@@ -147,6 +161,12 @@ func (lv *Live) run() {
 			}
 			return
 		}
+		if lv.grammar != nil {
+			if r.Final() && len(r.Result) > 0 && lv.hooks.Choice != nil {
+				lv.hooks.Choice(r)
+			}
+			return
+		}
 		u, ok := utterance(lv.channel, r)
 		if !ok {
 			return
@@ -179,7 +199,7 @@ func (lv *Live) run() {
 		err error
 	)
 	for try := 0; try < 40; try++ {
-		if s, err = lv.l.Engine.Open(ctx, Config{SampleRate: 8000, Words: true, Keywords: lv.keys}, onResult); err == nil || lv.stopped.Load() {
+		if s, err = lv.l.Engine.Open(ctx, Config{SampleRate: 8000, Words: true, Keywords: lv.keys, PhraseList: lv.grammar}, onResult); err == nil || lv.stopped.Load() {
 			break
 		}
 		select {

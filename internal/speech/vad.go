@@ -9,6 +9,9 @@ type Piece struct {
 	Kind  PieceKind
 	Start int     // Begin: offset of the utterance's first sample in the stream
 	PCM   []int16 // Begin and More: the utterance's samples
+	// Speech (End) is how many of the utterance's samples were in frames
+	// loud enough to be speech.
+	Speech int
 }
 
 // PieceKind says what a Piece is.
@@ -34,7 +37,7 @@ type Segmenter struct {
 	floor            float64
 	cur              []int16 // the frame being filled
 	pre              []int16 // recent audio before speech (pre-roll)
-	uttLen           int
+	uttLen, loud     int
 	inUtt            bool
 	speechRun, quiet int
 }
@@ -70,7 +73,7 @@ func (s *Segmenter) Flush() []Piece {
 		s.cur = s.cur[:0]
 	}
 	s.inUtt = false
-	return append(out, Piece{Kind: End})
+	return append(out, Piece{Kind: End, Speech: s.loud})
 }
 
 // InUtterance reports whether an utterance has begun and not ended.
@@ -104,7 +107,7 @@ func (s *Segmenter) step(f []int16, out []Piece) []Piece {
 		if s.speechRun >= 2 {
 			s.inUtt, s.quiet, s.speechRun = true, 0, 0
 			out = append(out, Piece{Kind: Begin, Start: s.pos - len(s.pre), PCM: append([]int16(nil), s.pre...)})
-			s.uttLen = len(s.pre)
+			s.uttLen, s.loud = len(s.pre), 2*s.frame
 			s.pre = s.pre[:0]
 		}
 		return out
@@ -113,12 +116,13 @@ func (s *Segmenter) step(f []int16, out []Piece) []Piece {
 	s.uttLen += len(f)
 	if speech {
 		s.quiet = 0
+		s.loud += len(f)
 	} else {
 		s.quiet++
 	}
 	if s.quiet >= s.pauseFrames || s.uttLen >= s.maxLen {
 		s.inUtt = false
-		out = append(out, Piece{Kind: End})
+		out = append(out, Piece{Kind: End, Speech: s.loud})
 	}
 	return out
 }
