@@ -17,6 +17,17 @@ import (
 // at freq for d, for SIPp's play_pcap_audio.
 func writeTonePCAP(t *testing.T, freq float64, d time.Duration) string {
 	t.Helper()
+	pcm := make([]int16, int(d/(20*time.Millisecond))*media.FrameSamples)
+	for i := range pcm {
+		pcm[i] = int16(6000 * math.Sin(2*math.Pi*freq*float64(i)/media.SampleRate))
+	}
+	return writePCMPCAP(t, pcm, "tone.pcap")
+}
+
+// writePCMPCAP writes 8 kHz samples as a pcap of RTP packets (PCMA, 20 ms)
+// for SIPp's play_pcap_audio.
+func writePCMPCAP(t *testing.T, samples []int16, name string) string {
+	t.Helper()
 	var b bytes.Buffer
 	le := binary.LittleEndian
 	hdr := make([]byte, 24)
@@ -26,11 +37,14 @@ func writeTonePCAP(t *testing.T, freq float64, d time.Duration) string {
 	le.PutUint32(hdr[16:], 65535)
 	le.PutUint32(hdr[20:], 1) // Ethernet
 	b.Write(hdr)
-	frames := int(d / (20 * time.Millisecond))
+	frames := (len(samples) + media.FrameSamples - 1) / media.FrameSamples
 	pcm := make([]int16, media.FrameSamples)
 	for f := 0; f < frames; f++ {
 		for i := range pcm {
-			pcm[i] = int16(6000 * math.Sin(2*math.Pi*freq*float64(f*media.FrameSamples+i)/media.SampleRate))
+			pcm[i] = 0
+			if k := f*media.FrameSamples + i; k < len(samples) {
+				pcm[i] = samples[k]
+			}
 		}
 		payload := make([]byte, 12+media.FrameSamples)
 		payload[0], payload[1] = 0x80, 8
@@ -59,7 +73,7 @@ func writeTonePCAP(t *testing.T, freq float64, d time.Duration) string {
 		b.Write(rec)
 		b.Write(pkt)
 	}
-	path := filepath.Join(t.TempDir(), "tone.pcap")
+	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}

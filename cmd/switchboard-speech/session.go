@@ -116,7 +116,7 @@ func (w *worker) open(cfg speech.Config) (*session, error) {
 
 // openKeywords sets up the keyword search beside the transcription.
 func (s *session) openKeywords() error {
-	kd, err := s.w.take(false)
+	kd, err := s.w.newSmall() // fresh: a decoder's running normalisation would carry another call's voice
 	if err != nil {
 		return err
 	}
@@ -191,12 +191,7 @@ func jsgf(phrases []string) string {
 // close gives the decoders back, their own searches removed.
 func (s *session) close() {
 	if s.kd != nil {
-		if s.kd.Use("_default") == nil {
-			s.kd.Unset(s.search)
-			s.w.give(s.kd, false)
-		} else {
-			s.kd.Close()
-		}
+		s.kd.Close()
 		s.kd, s.search = nil, ""
 	}
 	if s.d == nil {

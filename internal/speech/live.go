@@ -216,12 +216,31 @@ func (lv *Live) run() {
 	defer func() {
 		lv.l.Log.Debug("live speech stream ended", "channel", lv.channel, "frames_sent", sent, "utterances", results, "dropped", lv.drops.Load())
 	}()
+	// A sender may stop sending in silence (no RTP, or comfort noise): a
+	// pause the engine must hear to end an utterance, and time the
+	// stream's clock must count. Missing audio is made up as silence once
+	// no packet came for 100 ms, to the wall clock (less 100 ms of slack
+	// for jitter).
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	start, last, fed := time.Now(), time.Now(), 0
 	for {
 		var pcm []int16
 		select {
 		case pcm = <-lv.in:
+			last = time.Now()
 		case <-lv.quit:
+		case now := <-tick.C:
+			if now.Sub(last) < 100*time.Millisecond {
+				continue
+			}
+			missing := int(now.Sub(start).Seconds()*8000) - fed - liveChunk
+			if missing < liveChunk {
+				continue
+			}
+			pcm = make([]int16, min(missing, 10*8000))
 		}
+		fed += len(pcm)
 		if pcm == nil { // stopped: what is queued, then the end
 			for more := true; more; {
 				select {
@@ -278,6 +297,7 @@ func (lv *Live) spot(phrase string, at float64) {
 	}
 	lv.spots = append(lv.spots, sp)
 	lv.mu.Unlock()
+	lv.l.Log.Debug("phrase heard", "channel", lv.channel, "phrase", phrase, "at", sp.At)
 	if lv.hooks.Spot != nil {
 		lv.hooks.Spot(sp)
 	}
@@ -296,6 +316,7 @@ func (lv *Live) retract(phrase string, at float64) {
 		}
 	}
 	lv.mu.Unlock()
+	lv.l.Log.Debug("phrase retracted", "channel", lv.channel, "phrase", phrase, "at", at, "found", gone != nil)
 	if gone != nil && lv.hooks.Retract != nil {
 		lv.hooks.Retract(*gone)
 	}
