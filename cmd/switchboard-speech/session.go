@@ -74,7 +74,13 @@ func (w *worker) open(cfg speech.Config) (*session, error) {
 		s.mode = grammar
 	}
 	var err error
-	if s.d, err = w.take(s.mode == transcribe); err != nil {
+	switch s.mode {
+	case spot: // a running search: a fresh decoder (a pooled one's normalisation is another stream's)
+		s.d, err = w.newSmall()
+	default: // whole utterances, normalised over themselves: pooled decoders do
+		s.d, err = w.take(s.mode == transcribe)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if s.mode == transcribe {
@@ -171,7 +177,7 @@ func (s *session) setKeywords(phrases []string) error {
 	var b strings.Builder
 	for _, p := range phrases {
 		th := s.w.o.kwsThreshold
-		for range len(strings.Fields(p)) - 1 {
+		for range min(len(strings.Fields(p)), 10) - 1 { // a floor of 1e-90 more: never 0
 			th *= 1e-10
 		}
 		fmt.Fprintf(&b, "%s /%g/\n", p, th)
@@ -197,10 +203,13 @@ func (s *session) close() {
 	if s.d == nil {
 		return
 	}
+	if s.mode == spot { // fresh for the stream: not kept
+		s.d.EndUtt()
+		s.d.Close()
+		s.d = nil
+		return
+	}
 	if s.search != "" {
-		if s.mode == spot {
-			s.d.EndUtt()
-		}
 		if s.d.Use("_default") != nil {
 			s.d.Close()
 			s.d = nil

@@ -2,6 +2,7 @@ package call
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/event"
@@ -153,7 +154,11 @@ func (s *legSession) ListenFor(phrases map[string]string) func() {
 		list = append(list, p)
 	}
 	ep := c.caller.Media()
+	var over atomic.Bool // the menu is done: a late answer is no key
 	hear, stop := c.m.speech.Menu(list, func(phrase string, sure bool) {
+		if over.Load() {
+			return
+		}
 		key, ok := phrases[phrase]
 		if !ok || !sure || key == "" {
 			ep.InjectDigit(flow.Unsure)
@@ -171,6 +176,7 @@ func (s *legSession) ListenFor(phrases map[string]string) func() {
 		hear(pcm)
 	})
 	return func() {
+		over.Store(true)
 		ep.Tap(nil)
 		stop()
 	}

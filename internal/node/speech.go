@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -177,8 +179,8 @@ func (s *speechService) requeue(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range recs {
-		if _, live := s.live[r.CallID]; live {
-			continue
+		if _, live := s.live[r.CallID]; live || !r.Started.Before(s.n.started) {
+			continue // this run's calls: their own jobs are queued when they end
 		}
 		select {
 		case s.jobs <- transcribeJob{callID: r.CallID}:
@@ -331,12 +333,18 @@ var errNoRecording = errors.New("no recording")
 
 func (s *speechService) transcribeOnce(ctx context.Context, job transcribeJob) error {
 	rec, events, err := s.n.st.GetCall(ctx, job.callID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: no call record", errNoRecording)
+	}
 	if err != nil {
-		return fmt.Errorf("%w: call record: %v", errNoRecording, err)
+		return fmt.Errorf("call record: %w", err) // the store's: tried again
 	}
 	rg, err := s.n.st.GetRecording(ctx, job.callID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: not indexed", errNoRecording)
+	}
 	if err != nil {
-		return fmt.Errorf("%w: %v", errNoRecording, err)
+		return fmt.Errorf("recording index: %w", err)
 	}
 	_, liveCaller := job.live[speech.Caller]
 	_, liveAgent := job.live[speech.Agent]
@@ -359,7 +367,8 @@ func (s *speechService) transcribeOnce(ctx context.Context, job transcribeJob) e
 		}
 	}
 	if len(need) > 0 {
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		// The engine takes about 0.2 s a second of audio, more when busy.
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Minute+time.Duration(2*rg.Seconds*float64(time.Second)))
 		got, err := speech.TranscribeChannels(tctx, s.engine, need)
 		cancel()
 		if err != nil {
@@ -382,10 +391,12 @@ func (s *speechService) transcribeOnce(ctx context.Context, job transcribeJob) e
 	}
 	var spots []speech.Spot
 	if job.spotted {
-		spots = job.spots
-		if spots == nil {
-			spots = []speech.Spot{}
-		}
+		spots = append([]speech.Spot{}, job.spots...)
+	}
+	if !liveCaller {
+		// Not heard whole live (over the cap, the engine down, or only
+		// spotted): the queue's phrases are found in the caller's words too.
+		spots = mergeSpots(spots, s.spotInWords(rec.Queue, us))
 	}
 	t := speech.Build(job.callID, us, spots, facts, s.an)
 	t.Live = liveCaller && liveAgent
@@ -405,7 +416,7 @@ func (s *speechService) transcribeOnce(ctx context.Context, job transcribeJob) e
 	if err := s.n.st.SaveTranscript(ctx, store.Transcript{CallID: job.callID, Body: body, Words: strings.Join(words, "\n"), Summary: t.Summary,
 		Queue: rec.Queue, Agent: rec.Agent, SentimentStart: t.Sentiment.Start, SentimentEnd: t.Sentiment.End, Turned: t.Turned,
 		CallStarted: rec.ArrivedAt, CreatedAt: t.CreatedAt}, rows); err != nil {
-		return fmt.Errorf("%w: %v", errNoRecording, err) // the store's failure: not the engine's
+		return fmt.Errorf("save: %w", err)
 	}
 	s.n.mgr.Event(event.Transcribed, job.callID, rec.Agent, rec.Queue, t.Summary)
 	s.n.log.Info("call transcribed", "call", job.callID, "utterances", len(t.Utterances), "live", t.Live)
@@ -443,4 +454,52 @@ func (s *speechService) Menu(phrases []string, heard func(phrase string, sure bo
 		return nil, nil
 	}
 	return lv.Hear, func() { go lv.Stop() } // its last words are not waited for on the call's goroutine
+}
+
+// spotInWords finds the queue's phrases in the caller's utterances (a call
+// not heard live: the cue is late, the trends count it).
+func (s *speechService) spotInWords(queue string, us []speech.Utterance) []speech.Spot {
+	q, _ := s.n.current().QueueByName(queue)
+	rules := map[string]config.SpotRule{}
+	var phrases []string
+	for _, r := range q.Spot {
+		if p := speech.Phrases([]string{r.Phrase}); len(p) == 1 {
+			rules[p[0]] = r
+			phrases = append(phrases, p[0])
+		}
+	}
+	var out []speech.Spot
+	for _, u := range us {
+		if u.Channel != speech.Caller {
+			continue
+		}
+		for _, m := range speech.FindPhrases(phrases, u.Text) {
+			at := u.Start
+			if m.Word < len(u.Words) {
+				at = u.Words[m.Word].Start
+			}
+			r := rules[m.Phrase]
+			out = append(out, speech.Spot{Phrase: m.Phrase, Channel: speech.Caller, At: at, Cue: r.Cue, Alert: r.Alert})
+		}
+	}
+	return out
+}
+
+// mergeSpots adds the spots of b that a has not (the same phrase within a
+// second), in time order.
+func mergeSpots(a, b []speech.Spot) []speech.Spot {
+	for _, sp := range b {
+		dup := false
+		for _, old := range a {
+			if old.Phrase == sp.Phrase && old.At-sp.At < 1 && sp.At-old.At < 1 {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			a = append(a, sp)
+		}
+	}
+	slices.SortStableFunc(a, func(x, y speech.Spot) int { return cmp.Compare(x.At, y.At) })
+	return a
 }

@@ -42,7 +42,8 @@ type SentimentRow struct {
 type Trend struct {
 	Queue  string `json:"queue"`
 	Phrase string `json:"phrase"`
-	Count  int    `json:"count"`
+	// Count is the calls the phrase was heard on in the range (once a call).
+	Count int `json:"count"`
 	// ThisWeek and LastWeek count the seven days up to the range's end and
 	// the seven before them; Change is their difference.
 	ThisWeek int `json:"this_week"`
@@ -123,6 +124,7 @@ func BuildSpeechReport(calls []TranscribedCall, spots []SpottedPhrase, from, to 
 	type key struct{ queue, phrase string }
 	trends := map[key]*Trend{}
 	cells := map[key]map[[2]int]*TrendCell{}
+	seen := map[key]map[string]bool{}
 	weekAgo, twoWeeksAgo := to.Add(-7*24*time.Hour), to.Add(-14*24*time.Hour)
 	sorted := slices.Clone(spots)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Started.After(sorted[j].Started) })
@@ -131,7 +133,7 @@ func BuildSpeechReport(calls []TranscribedCall, spots []SpottedPhrase, from, to 
 		t := trends[k]
 		if t == nil {
 			t = &Trend{Queue: sp.Queue, Phrase: sp.Phrase, CallIDs: []string{}}
-			trends[k], cells[k] = t, map[[2]int]*TrendCell{}
+			trends[k], cells[k], seen[k] = t, map[[2]int]*TrendCell{}, map[string]bool{}
 		}
 		switch at := sp.Started; {
 		case !at.Before(weekAgo) && at.Before(to):
@@ -142,8 +144,12 @@ func BuildSpeechReport(calls []TranscribedCall, spots []SpottedPhrase, from, to 
 		if sp.Started.Before(from) {
 			continue
 		}
+		if seen[k][sp.CallID] {
+			continue // once a call
+		}
+		seen[k][sp.CallID] = true
 		t.Count++
-		if len(t.CallIDs) < 100 && !slices.Contains(t.CallIDs, sp.CallID) {
+		if len(t.CallIDs) < 100 {
 			t.CallIDs = append(t.CallIDs, sp.CallID)
 		}
 		local := sp.Started.In(loc)

@@ -148,7 +148,10 @@ func (lv *Live) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sawSpotted := false
-	var sent, results int
+	var (
+		sent    int
+		results atomic.Int64
+	)
 	onResult := func(r Result) {
 		if r.Spotted {
 			sawSpotted = true
@@ -179,7 +182,7 @@ func (lv *Live) run() {
 		lv.mu.Lock()
 		lv.utterances = append(lv.utterances, u)
 		lv.mu.Unlock()
-		results++
+		results.Add(1)
 		lv.l.Log.Debug("heard", "channel", lv.channel, "at", u.Start, "text", u.Text)
 		if lv.hooks.Utterance != nil {
 			lv.hooks.Utterance(u)
@@ -214,7 +217,7 @@ func (lv *Live) run() {
 	}
 	buf := make([]int16, 0, liveChunk)
 	defer func() {
-		lv.l.Log.Debug("live speech stream ended", "channel", lv.channel, "frames_sent", sent, "utterances", results, "dropped", lv.drops.Load())
+		lv.l.Log.Debug("live speech stream ended", "channel", lv.channel, "frames_sent", sent, "utterances", results.Load(), "dropped", lv.drops.Load())
 	}()
 	// A sender may stop sending in silence (no RTP, or comfort noise): a
 	// pause the engine must hear to end an utterance, and time the
@@ -329,11 +332,13 @@ func (lv *Live) Stop() (spots []Spot, utterances []Utterance, whole bool) {
 	if lv.stopped.CompareAndSwap(false, true) {
 		close(lv.quit)
 	}
+	ended := true
 	select {
 	case <-lv.done:
 	case <-time.After(15 * time.Second):
+		ended = false // its last words may be missing
 	}
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
-	return append([]Spot(nil), lv.spots...), append([]Utterance(nil), lv.utterances...), !lv.failed && lv.drops.Load() == 0
+	return append([]Spot(nil), lv.spots...), append([]Utterance(nil), lv.utterances...), ended && !lv.failed && lv.drops.Load() == 0
 }

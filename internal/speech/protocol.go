@@ -108,7 +108,11 @@ type Stream struct {
 // Open starts a stream; each final result is handed to onResult (on the
 // stream's reading goroutine, in order).
 func (e Engine) Open(ctx context.Context, cfg Config, onResult func(Result)) (*Stream, error) {
-	c, err := e.dial(ctx)
+	// A wedged engine must not hold a stream's slot: the connection and
+	// the config get 3 s.
+	octx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	c, err := e.dial(octx)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +123,7 @@ func (e Engine) Open(ctx context.Context, cfg Config, onResult func(Result)) (*S
 	}
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Stream{c: c, ctx: sctx, stop: stop, done: make(chan struct{})}
-	if err := c.Write(ctx, websocket.MessageText, body); err != nil {
+	if err := c.Write(octx, websocket.MessageText, body); err != nil {
 		stop()
 		c.CloseNow()
 		return nil, fmt.Errorf("speech: config: %w", err)

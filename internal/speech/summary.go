@@ -136,11 +136,16 @@ func summarise(t Transcript, f Facts) string {
 		fmt.Fprintf(&b, " The caller's sentiment went from %s (%+.2f) to %s (%+.2f).", mood(t.Sentiment.Start), t.Sentiment.Start,
 			mood(t.Sentiment.End), t.Sentiment.End)
 	}
-	var text []string
+	var text, nums []string
 	for _, u := range t.Utterances {
 		text = append(text, u.Text)
+		for _, n := range Numbers(u.Text) { // each utterance's own: digits do not run across speakers
+			if !slices.Contains(nums, n) {
+				nums = append(nums, n)
+			}
+		}
 	}
-	if nums := Numbers(strings.Join(text, " . ")); len(nums) > 0 {
+	if len(nums) > 0 {
 		fmt.Fprintf(&b, " Numbers mentioned: %s.", strings.Join(nums, ", "))
 	}
 	if dates := Dates(strings.Join(text, " ")); len(dates) > 0 {
@@ -202,12 +207,13 @@ var digitWords = map[string]string{"zero": "0", "oh": "0", "one": "1", "two": "2
 
 // Numbers finds numbers said in the text: runs of two or more digits said
 // one by one ("four five six seven" is 4567) and numbers written in digits.
+// A run of 12 digits or more (a card's) is masked but for its last four.
 func Numbers(text string) []string {
 	var out []string
 	run := ""
 	flush := func() {
 		if len(run) >= 2 {
-			out = append(out, run)
+			out = append(out, mask(run))
 		}
 		run = ""
 	}
@@ -218,11 +224,19 @@ func Numbers(text string) []string {
 		}
 		flush()
 		if strings.Trim(w, "0123456789") == "" {
-			out = append(out, w)
+			out = append(out, mask(w))
 		}
 	}
 	flush()
 	return slices.Compact(out)
+}
+
+// mask hides a long number (a card's, an account's) but for its last four.
+func mask(n string) string {
+	if len(n) < 12 {
+		return n
+	}
+	return strings.Repeat("•", len(n)-4) + n[len(n)-4:]
 }
 
 var dateWords = map[string]bool{"monday": true, "tuesday": true, "wednesday": true, "thursday": true, "friday": true,

@@ -46,6 +46,7 @@ func TestNumbersAndDates(t *testing.T) {
 		{"order 1234 on monday or tuesday next monday", "1234", "monday tuesday"},
 		{"one thing", "", ""}, // a lone digit word is no number
 		{"call me tomorrow at two", "", "tomorrow"},
+		{"card four one one one one one one one one one one one one one one two", "••••••••••••1112", ""}, // 16 digits: masked
 	} {
 		if got := strings.Join(Numbers(tc.text), " "); got != tc.nums {
 			t.Errorf("Numbers(%q) = %q, want %q", tc.text, got, tc.nums)

@@ -74,9 +74,21 @@ func (s *Store) ExpiredRecordings(ctx context.Context, queue string, cutoff time
 	return out, rows.Err()
 }
 
-// DeleteRecording removes a recording from the index.
+// DeleteRecording removes a recording from the index, and the call's
+// transcript and spotted phrases with it (the words go with the audio:
+// retention covers both).
 func (s *Store) DeleteRecording(ctx context.Context, callID string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM recordings WHERE call_id = ?`, callID); err != nil {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: delete recording of %s: %w", callID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	for _, q := range []string{`DELETE FROM recordings WHERE call_id = ?`, `DELETE FROM transcripts WHERE call_id = ?`, `DELETE FROM spots WHERE call_id = ?`} {
+		if _, err := tx.ExecContext(ctx, q, callID); err != nil {
+			return fmt.Errorf("store: delete recording of %s: %w", callID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: delete recording of %s: %w", callID, err)
 	}
 	return nil

@@ -140,7 +140,7 @@ func (s *Store) SearchTranscripts(ctx context.Context, query string, limit int) 
 		}
 		rows, err = s.db.QueryContext(ctx, `SELECT t.call_id, snippet(transcripts_fts, 0, '[', ']', '…', 16), t.queue, t.agent,
 			t.sentiment_start, t.sentiment_end, t.call_started
-			FROM transcripts_fts JOIN transcripts t ON t.rowid = transcripts_fts.rowid
+			FROM transcripts_fts JOIN transcripts t ON t.id = transcripts_fts.rowid
 			WHERE transcripts_fts MATCH ? ORDER BY rank, t.call_started DESC LIMIT ?`, strings.Join(quoted, " "), limit)
 	}
 	if err != nil {

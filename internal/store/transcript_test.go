@@ -85,3 +85,29 @@ func TestTranscripts(t *testing.T) {
 		t.Fatalf("summary of nothing: %v", err)
 	}
 }
+
+// Deleting a recording (retention) takes its transcript and spots with it.
+func TestDeleteRecordingTakesTheTranscript(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	at := time.Now()
+	if err := st.SaveRecording(ctx, Recording{CallID: "c1", Path: "/x.wav", Started: at, Queue: "sales"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveTranscript(ctx, Transcript{CallID: "c1", Body: []byte(`{}`), Words: "cancel it", CallStarted: at, CreatedAt: at},
+		[]Spot{{Phrase: "cancel", Channel: "caller", At: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteRecording(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetTranscript(ctx, "c1"); err != ErrNotFound {
+		t.Fatalf("transcript after delete: %v", err)
+	}
+	if hits, _ := st.SearchTranscripts(ctx, "cancel", 10); len(hits) != 0 {
+		t.Fatalf("search after delete: %v", hits)
+	}
+	if sp, _ := st.Spots(ctx, at.Add(-time.Hour), at.Add(time.Hour)); len(sp) != 0 {
+		t.Fatalf("spots after delete: %v", sp)
+	}
+}

@@ -3,8 +3,11 @@
 -- for the trends report.
 
 -- +goose Up
+-- id is the FTS index's key: an explicit INTEGER PRIMARY KEY, which VACUUM
+-- keeps (an implicit rowid it may renumber).
 CREATE TABLE transcripts (
-  call_id TEXT PRIMARY KEY,
+  id INTEGER PRIMARY KEY,
+  call_id TEXT NOT NULL UNIQUE,
   body TEXT NOT NULL,
   words TEXT NOT NULL,
   summary TEXT NOT NULL,
@@ -18,21 +21,21 @@ CREATE TABLE transcripts (
   node TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX transcripts_started ON transcripts (call_started);
-CREATE VIRTUAL TABLE transcripts_fts USING fts5(words, summary, content='transcripts', content_rowid='rowid');
+CREATE VIRTUAL TABLE transcripts_fts USING fts5(words, summary, content='transcripts', content_rowid='id');
 -- +goose StatementBegin
 CREATE TRIGGER transcripts_ai AFTER INSERT ON transcripts BEGIN
-  INSERT INTO transcripts_fts (rowid, words, summary) VALUES (new.rowid, new.words, new.summary);
+  INSERT INTO transcripts_fts (rowid, words, summary) VALUES (new.id, new.words, new.summary);
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER transcripts_ad AFTER DELETE ON transcripts BEGIN
-  INSERT INTO transcripts_fts (transcripts_fts, rowid, words, summary) VALUES ('delete', old.rowid, old.words, old.summary);
+  INSERT INTO transcripts_fts (transcripts_fts, rowid, words, summary) VALUES ('delete', old.id, old.words, old.summary);
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER transcripts_au AFTER UPDATE ON transcripts BEGIN
-  INSERT INTO transcripts_fts (transcripts_fts, rowid, words, summary) VALUES ('delete', old.rowid, old.words, old.summary);
-  INSERT INTO transcripts_fts (rowid, words, summary) VALUES (new.rowid, new.words, new.summary);
+  INSERT INTO transcripts_fts (transcripts_fts, rowid, words, summary) VALUES ('delete', old.id, old.words, old.summary);
+  INSERT INTO transcripts_fts (rowid, words, summary) VALUES (new.id, new.words, new.summary);
 END;
 -- +goose StatementEnd
 CREATE TABLE spots (
