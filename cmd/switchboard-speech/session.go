@@ -290,7 +290,11 @@ func (s *session) pieces(ps []speech.Piece) ([]speech.Result, error) {
 				return out, err
 			}
 			if s.mode == grammar {
-				r = choiceConfidence(r, float64(p.Speech)/float64(s.rate))
+				said := float64(p.Speech) / float64(s.rate)
+				if said < minAnswer {
+					continue // a click or a cough: no answer at all
+				}
+				r = choiceConfidence(r, said)
 			}
 			if len(s.keys) > 0 {
 				out = append(out, s.confirm(r)...)
@@ -444,6 +448,10 @@ func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 
 // at is the stream time of the utterance's start, in seconds.
 func (s *session) at() float64 { return float64(s.uttStart) / float64(s.rate) }
+
+// minAnswer is the least speech (seconds) a menu answer has: less is a
+// noise, not reported (the menu goes on waiting, no attempt lost).
+const minAnswer = 0.25
 
 // choiceConfidence rates a grammar's answer: a grammar always finds one of
 // its phrases, so the share of the utterance's speech the phrase's words
