@@ -131,4 +131,38 @@ func TestDesktopSpeech(t *testing.T) {
 		t.Fatalf("the desktop's summary %q, %v", summary, err)
 	}
 	screenshot(t, ctx, "desktop-speech-summary.png")
+
+	// The reports page, as a supervisor: the phrase in the trends and the
+	// agent in the sentiment table; a search finds the call, whose
+	// transcript shows beside its recording, the word lit at its time.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`api("DELETE", "/api/v1/session").then(() => 1)`)); err != nil {
+		t.Fatal(err)
+	}
+	uiLogin(t, ctx, s.http+"/reports", "supervisor", "demo-supervisor")
+	waitText(t, ctx, `#trends tr[data-phrase="cancel"]`, func(v string) bool { return strings.HasPrefix(v, "support") })
+	waitText(t, ctx, `#speech-agents tr[data-name="1003"]`, func(v string) bool { return strings.HasPrefix(v, "1003") })
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#search-q`), "cancel"),
+		chromedp.Click(chromedp.CSS(`#search-form button`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, `#search-hits tr[data-call="`+id+`"] mark`, func(v string) bool { return v == "cancel" })
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#search-hits tr[data-call="`+id+`"] button`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#transcript .word`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, `#transcript-box h3`, func(v string) bool { return strings.Contains(v, "may contain errors") })
+	lit, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const w = [...document.querySelectorAll('#transcript .word')].find((e) => e.textContent === 'cancel');
+		if (!w) return 'no word';
+		const audio = document.getElementById('audio');
+		audio.currentTime = +w.dataset.start + 0.05;
+		audio.dispatchEvent(new Event('timeupdate'));
+		return w.classList.contains('now') ? 'lit' : 'dark';
+	})()`))
+	if err != nil || lit != "lit" {
+		t.Fatalf("the transcript's word at its time: %q, %v", lit, err)
+	}
+	screenshot(t, ctx, "reports-transcript.png")
 }
