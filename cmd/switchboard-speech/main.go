@@ -87,6 +87,7 @@ func run(o options, log *slog.Logger) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
+	go orphaned(ctx, stop, log)
 	log.Info("speech worker ready", "listen", o.listen)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -97,3 +98,23 @@ func run(o options, log *slog.Logger) error {
 func defaultHMM() string  { return sphinx.HMM }
 func defaultLM() string   { return sphinx.LM }
 func defaultDict() string { return sphinx.Dict }
+
+// orphaned stops the worker once the process that started it is gone (a
+// server killed outright: its next run starts a worker of its own).
+func orphaned(ctx context.Context, stop func(), log *slog.Logger) {
+	parent := os.Getppid()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if os.Getppid() != parent {
+				log.Info("the server that started the worker is gone: stopping")
+				stop()
+				return
+			}
+		}
+	}
+}
