@@ -17,6 +17,10 @@ type Speech struct {
 	// Worker is the worker's binary (default: switchboard-speech beside
 	// the server's own binary, then on PATH).
 	Worker string `yaml:"worker"`
+	// WorkerArgs are more flags for the worker (switchboard-speech --help):
+	// [--spot, kws] spots with the keyword search alone, about a tenth of
+	// the CPU and with more false alarms.
+	WorkerArgs []string `yaml:"worker_args"`
 	// Transcribe is "after_call" (the default: every recorded call from
 	// its recording once it ends) or "off".
 	Transcribe string `yaml:"transcribe"`

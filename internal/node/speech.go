@@ -76,7 +76,7 @@ func (n *Node) newSpeech() *speechService {
 		s.engine = speech.Engine{URL: cfg.URL}
 	default:
 		sock := filepath.Join(os.TempDir(), fmt.Sprintf("switchboard-speech-%d-%s.sock", os.Getpid(), randomHex(4)))
-		s.sup = &speech.Supervisor{Socket: sock, Log: n.log.With("component", "speech")}
+		s.sup = &speech.Supervisor{Socket: sock, Args: cfg.WorkerArgs, Log: n.log.With("component", "speech")}
 		s.engine = s.sup.Engine()
 		n.onClose(func() { os.Remove(sock) })
 	}
