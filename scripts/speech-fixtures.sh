@@ -16,26 +16,7 @@ rm -rf "$out"
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fmt=(-r 8000 -c 1 -b 16 -e signed-integer)
-sx() { sox -R -D "$@"; }
-
-# speak out voice text: voice is flite:NAME or espeak:NAME:SPEED:PITCH.
-speak() {
-  local o=$1 voice=$2 text=$3
-  IFS=: read -r engine name speed pitch <<<"$voice"
-  if [[ $engine == flite ]]; then
-    flite -voice "$name" -t "$text" -o "$tmp/raw.wav"
-  else
-    espeak-ng -v "$name" -s "$speed" -p "$pitch" -w "$tmp/raw.wav" "$text"
-  fi
-  sx "$tmp/raw.wav" "${fmt[@]}" "$tmp/band.wav" highpass 250 lowpass 3400 norm -6 \
-    silence 1 0.02 -45d reverse silence 1 0.02 -45d reverse
-  # through mu-law and back: the telephone's quantisation
-  sx "$tmp/band.wav" -r 8000 -c 1 -e mu-law "$tmp/ulaw.wav"
-  sx "$tmp/ulaw.wav" "${fmt[@]}" "$o"
-}
-silence() { sx -n "${fmt[@]}" "$2" trim 0 "$1"; } # dur out
-dur() { soxi -D "$1"; }
+. "$(dirname "$0")/speech-voice.sh"
 
 voices=(flite:kal flite:slt flite:rms flite:awb espeak:en-us:150:45 espeak:en-gb:140:60)
 

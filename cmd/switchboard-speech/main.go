@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	_ "embed"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/speech"
 	"github.com/switchboard/switchboard/internal/speech/sphinx"
 )
 
@@ -34,22 +38,39 @@ func main() {
 	flag.StringVar(&o.hmm, "hmm", sphinx.HMM, "the acoustic model's directory")
 	flag.StringVar(&o.lm, "lm", sphinx.LM, "the language model (transcription)")
 	flag.StringVar(&o.dict, "dict", sphinx.Dict, "the pronunciation dictionary")
-	flag.StringVar(&o.mllr, "mllr", "", "an MLLR transform adapting the model to the telephone channel")
+	flag.StringVar(&o.mllr, "mllr", builtinMLLR, "an MLLR transform adapting the model to the telephone channel: a file, "+builtinMLLR+" (telephone.mllr, made by scripts/speech-mllr.sh) or none")
 	flag.StringVar(&o.search, "search", defaultSearch, "PocketSphinx search limits for transcription (flags and values)")
 	flag.Float64Var(&o.kwsThreshold, "kws-threshold", 1e-30, "keyword spotting's threshold for a one-word phrase (lower spots more)")
 	flag.Float64Var(&o.noise, "band-noise", defaultNoise, "the noise put in the 4-8 kHz band an 8 kHz call lacks (RMS, 16-bit units)")
 	flag.StringVar(&o.spot, "spot", "transcribe", "how a stream's keywords are spotted: transcribe (the words of the running transcription, more accurate) or kws (PocketSphinx's keyword search, cheaper)")
 	flag.IntVar(&o.idle, "idle-decoders", 2, "decoders of each kind kept loaded between streams")
+	upsample := flag.String("upsample", "", "instead of serving: write IN.wav (8 kHz mono) to OUT.wav at 16 kHz as streams are heard (IN.wav,OUT.wav; for scripts/speech-mllr.sh)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *upsample != "" {
+		if err := upsampleFile(*upsample, o.noise); err != nil {
+			log.Error("upsample", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o, log); err != nil {
 		log.Error("speech worker", "err", err)
 		os.Exit(1)
 	}
 }
 
+// telephoneMLLR adapts the model to telephone audio as the worker hears it
+// (scripts/speech-mllr.sh): word error on the fixtures 38.4 % without it,
+// 29.7 % with it.
+//
+//go:embed telephone.mllr
+var telephoneMLLR []byte
+
+const builtinMLLR = "builtin"
+
 // defaultNoise is the level of the noise in the 4-8 kHz band that gave the
-// least word error on the fixtures.
+// least word error on the fixtures (measured without the MLLR transform).
 const defaultNoise = 60
 
 // defaultSearch trades a little accuracy for a third of the CPU (measured
@@ -117,4 +138,32 @@ func orphaned(ctx context.Context, stop func(), log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// upsampleFile writes "in.wav,out.wav": the 8 kHz file at 16 kHz through
+// the path a stream's audio takes (speech.Upsampler with the band noise).
+func upsampleFile(arg string, noise float64) error {
+	in, out, ok := strings.Cut(arg, ",")
+	if !ok {
+		return fmt.Errorf("want IN.wav,OUT.wav, have %q", arg)
+	}
+	data, err := os.ReadFile(in)
+	if err != nil {
+		return err
+	}
+	pcm, err := media.ParseWAV(data)
+	if err != nil {
+		return err
+	}
+	u := speech.NewUpsampler()
+	u.NoiseRMS = noise
+	up := u.Up(nil, pcm)
+	b := make([]byte, 44, 44+2*len(up))
+	copy(b, media.WAVHeader(1, uint32(2*len(up))))
+	binary.LittleEndian.PutUint32(b[24:], 16000) // the header's rates are 8 kHz ones
+	binary.LittleEndian.PutUint32(b[28:], 32000)
+	for _, v := range up {
+		b = binary.LittleEndian.AppendUint16(b, uint16(v))
+	}
+	return os.WriteFile(out, b, 0o644)
 }

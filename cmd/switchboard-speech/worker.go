@@ -39,6 +39,15 @@ func newWorker(o options, log *slog.Logger) (*worker, error) {
 	if w.tmp, err = os.MkdirTemp("", "switchboard-speech-"); err != nil {
 		return nil, err
 	}
+	switch w.o.mllr {
+	case builtinMLLR:
+		w.o.mllr = filepath.Join(w.tmp, "telephone.mllr")
+		if err := os.WriteFile(w.o.mllr, telephoneMLLR, 0o600); err != nil {
+			return nil, err
+		}
+	case "none":
+		w.o.mllr = ""
+	}
 	// A small decoder starts with a dictionary of one word; a stream adds
 	// the words of its phrases.
 	if err := os.WriteFile(filepath.Join(w.tmp, "base.dict"), []byte("hello "+w.words["hello"]+"\n"), 0o600); err != nil {

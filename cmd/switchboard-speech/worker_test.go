@@ -25,7 +25,7 @@ const fixtures = "../../internal/speech/testdata"
 func startWorker(t testing.TB, edit ...func(*options)) speech.Engine {
 	t.Helper()
 	o := options{hmm: defaultHMM(), lm: defaultLM(), dict: defaultDict(), search: defaultSearch, kwsThreshold: 1e-30,
-		idle: 2, noise: defaultNoise, spot: "transcribe"}
+		idle: 2, noise: defaultNoise, spot: "transcribe", mllr: builtinMLLR}
 	for _, f := range edit {
 		f(&o)
 	}
@@ -129,8 +129,9 @@ func TestWordError(t *testing.T) {
 	}
 }
 
-// maxWER is the word error measured on the fixtures (38.4 %) plus a margin.
-const maxWER = 0.45
+// maxWER is the word error measured on the fixtures (29.7 %, with the
+// telephone MLLR; 38.4 % without it) plus a margin.
+const maxWER = 0.36
 
 // cpuTime is the CPU time the process has used (the decoder's C code
 // included), not the wall clock's.
@@ -230,6 +231,6 @@ func standing(rs []speech.Result) []speech.Result {
 
 // What spotting reached on the fixtures, less a margin.
 var (
-	minSpotted     = map[string]int{"transcribe": 3, "kws": 2}
-	maxFalseAlarms = map[string]int{"transcribe": 1, "kws": 8}
+	minSpotted     = map[string]int{"transcribe": 6, "kws": 6} // measured 7 and 8 of 8
+	maxFalseAlarms = map[string]int{"transcribe": 1, "kws": 4} // measured 0 and 2
 )
