@@ -48,6 +48,9 @@ func TestDesktopSpeech(t *testing.T) {
 		"use-file-for-fake-audio-capture="+toneWAV(t, 1000, 30*time.Second), "allow-loopback-in-peer-connection",
 		"autoplay-policy=no-user-gesture-required")
 	uiLogin(t, ctx, s.http+"/agent", "1003", "demo1003")
+	// A supervisor's wallboard, in a second browser, lists the calls heard.
+	board := browser(t)
+	uiLogin(t, board, s.http+"/wallboard", "supervisor", "demo-supervisor")
 	waitText(t, ctx, "#softphone", func(v string) bool { return v == "connected" })
 	// The page notes when the cue first shows.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`new MutationObserver(() => {
@@ -72,6 +75,8 @@ func TestDesktopSpeech(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "desktop-speech-cue.png")
+	waitText(t, board, `#heard tr[data-call="`+id+`"] td[data-label="phrases"]`, func(v string) bool { return strings.Contains(v, "cancel") })
+	screenshot(t, board, "wallboard-speech.png")
 	caller.mustSucceed(t, 40*time.Second)
 	rec := s.lastCallWhere(t, func(r callRecord) bool { return r.ID == id })
 	if rec.Queue != "support" || rec.Digits != "2" || rec.Agent != "1003" {

@@ -134,6 +134,21 @@ func TestSpeechSpotsAndTranscribes(t *testing.T) {
 	if late > 2*time.Second {
 		t.Errorf("the cue came %v after the word (want 2 s at most)", late)
 	}
+	// A caller asking for a supervisor puts the call on the wallboard's
+	// list as an alert, with the caller's sentiment so far.
+	sup, _ := speechFixture(t, "k05.wav")
+	c.Play(sup)
+	var heard struct {
+		Calls []struct {
+			CallID    string   `json:"call_id"`
+			Alert     bool     `json:"alert"`
+			Sentiment *float64 `json:"sentiment"`
+		} `json:"calls"`
+	}
+	nodetest.WaitFor(t, 15*time.Second, "the alert on the wallboard's list", func() bool {
+		n.API("GET", "/api/v1/speech/live", nil, &heard)
+		return len(heard.Calls) == 1 && heard.Calls[0].CallID == id && heard.Calls[0].Alert && heard.Calls[0].Sentiment != nil
+	})
 	time.Sleep(time.Second)
 	c.Hangup()
 	call.WaitEnded(t, 5*time.Second)
