@@ -18,7 +18,7 @@ go build -o "$tmp/worker" ./cmd/switchboard-speech
 W=$tmp/model
 mkdir -p "$W" "$tmp/wav" "$tmp/mfc" "$tmp/acc"
 cp "$M/en-us/"{means,variances,transition_matrices,noisedict,feat.params} "$W/"
-pocketsphinx_mdef_convert -text "$M/en-us/mdef" "$W/mdef.txt" >/dev/null 2>&1
+pocketsphinx_mdef_convert -text "$M/en-us/mdef" "$W/mdef.txt" >"$tmp/mdef.log" 2>&1 || { tail -20 "$tmp/mdef.log"; exit 1; }
 python3 - "$M/en-us/sendump" "$W/mixture_weights" <<'PY'
 import math, struct, sys
 d = open(sys.argv[1], "rb").read()
@@ -89,7 +89,7 @@ for s in "${sentences[@]}"; do
 done
 
 sphinx_fe -argfile "$W/feat.params" -samprate 16000 -mswav yes -remove_silence no \
-  -c "$tmp/adapt.fileids" -di "$tmp/wav" -ei wav -do "$tmp/mfc" -eo mfc >"$tmp/fe.log" 2>&1
+  -c "$tmp/adapt.fileids" -di "$tmp/wav" -ei wav -do "$tmp/mfc" -eo mfc >"$tmp/fe.log" 2>&1 || { tail -20 "$tmp/fe.log"; exit 1; }
 /usr/lib/sphinxtrain/bw -hmmdir "$W" -moddeffn "$W/mdef.txt" -mixwfn "$W/mixture_weights" \
   -ts2cbfn .ptm. -feat 1s_c_d_dd -svspec 0-12/13-25/26-38 -cmn batch -varnorm no -agc none -ceplen 13 \
   -mwfloor 1e-7 -dictfn "$M/cmudict-en-us.dict" -fdictfn "$W/noisedict" \

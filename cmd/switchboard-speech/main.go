@@ -33,6 +33,7 @@ import (
 )
 
 func main() {
+	parent := os.Getppid() // before the model loads: a server gone meanwhile is seen
 	var o options
 	flag.StringVar(&o.listen, "listen", "127.0.0.1:2700", "where to listen: host:port, or unix:/path/to/socket")
 	flag.StringVar(&o.hmm, "hmm", sphinx.HMM, "the acoustic model's directory")
@@ -54,7 +55,11 @@ func main() {
 		}
 		return
 	}
-	if err := run(o, log); err != nil {
+	if parent == 1 {
+		log.Error("started without a server (its parent is gone)")
+		os.Exit(1)
+	}
+	if err := run(o, parent, log); err != nil {
 		log.Error("speech worker", "err", err)
 		os.Exit(1)
 	}
@@ -83,7 +88,7 @@ type options struct {
 	idle                                      int
 }
 
-func run(o options, log *slog.Logger) error {
+func run(o options, parent int, log *slog.Logger) error {
 	w, err := newWorker(o, log)
 	if err != nil {
 		return err
@@ -108,7 +113,7 @@ func run(o options, log *slog.Logger) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	go orphaned(ctx, stop, log)
+	go orphaned(ctx, parent, stop, log)
 	log.Info("speech worker ready", "listen", o.listen)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -122,8 +127,7 @@ func defaultDict() string { return sphinx.Dict }
 
 // orphaned stops the worker once the process that started it is gone (a
 // server killed outright: its next run starts a worker of its own).
-func orphaned(ctx context.Context, stop func(), log *slog.Logger) {
-	parent := os.Getppid()
+func orphaned(ctx context.Context, parent int, stop func(), log *slog.Logger) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {

@@ -30,17 +30,25 @@ type worker struct {
 	full, kind []*sphinx.Decoder // idle decoders: with the language model, and small ones
 }
 
-func newWorker(o options, log *slog.Logger) (*worker, error) {
+func newWorker(o options, log *slog.Logger) (_ *worker, err error) {
 	w := &worker{o: o, log: log}
-	var err error
 	if w.words, err = readDict(o.dict); err != nil {
 		return nil, err
 	}
 	if w.tmp, err = os.MkdirTemp("", "switchboard-speech-"); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(w.tmp) // a worker that does not start leaves nothing behind
+		}
+	}()
 	switch w.o.mllr {
 	case builtinMLLR:
+		if w.o.hmm != sphinx.HMM { // the transform is Debian's en-us model's
+			w.o.mllr = ""
+			break
+		}
 		w.o.mllr = filepath.Join(w.tmp, "telephone.mllr")
 		if err := os.WriteFile(w.o.mllr, telephoneMLLR, 0o600); err != nil {
 			return nil, err

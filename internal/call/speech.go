@@ -2,7 +2,7 @@ package call
 
 import (
 	"fmt"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/event"
@@ -154,9 +154,14 @@ func (s *legSession) ListenFor(phrases map[string]string) func() {
 		list = append(list, p)
 	}
 	ep := c.caller.Media()
-	var over atomic.Bool // the menu is done: a late answer is no key
+	var (
+		mu   sync.Mutex
+		over bool // the menu is done: a late answer is no key
+	)
 	hear, stop := c.m.speech.Menu(list, func(phrase string, sure bool) {
-		if over.Load() {
+		mu.Lock()
+		defer mu.Unlock()
+		if over {
 			return
 		}
 		key, ok := phrases[phrase]
@@ -176,7 +181,9 @@ func (s *legSession) ListenFor(phrases map[string]string) func() {
 		hear(pcm)
 	})
 	return func() {
-		over.Store(true)
+		mu.Lock()
+		over = true
+		mu.Unlock()
 		ep.Tap(nil)
 		stop()
 	}

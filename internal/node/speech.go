@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -352,8 +353,11 @@ func (s *speechService) transcribeOnce(ctx context.Context, job transcribeJob) e
 	need := map[string][]int16{}
 	if !liveCaller || !liveAgent {
 		data, err := os.ReadFile(rg.Path)
-		if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%w: %v", errNoRecording, err)
+		}
+		if err != nil {
+			return fmt.Errorf("read the recording: %w", err) // tried again
 		}
 		chans, err := media.ParseChannels(data)
 		if err != nil || len(chans) != 2 {
@@ -398,7 +402,11 @@ func (s *speechService) transcribeOnce(ctx context.Context, job transcribeJob) e
 		// spotted): the queue's phrases are found in the caller's words too.
 		spots = mergeSpots(spots, s.spotInWords(rec.Queue, us))
 	}
-	t := speech.Build(job.callID, us, spots, facts, s.an)
+	var heard []speech.Spot // what the spotter heard live confirms a misheard word; the words alone do not
+	if job.spotted {
+		heard = append([]speech.Spot{}, job.spots...)
+	}
+	t := speech.Build(job.callID, us, spots, heard, facts, s.an)
 	t.Live = liveCaller && liveAgent
 	t.Engine, t.CreatedAt = s.engineName(), time.Now().UTC()
 	body, err := json.Marshal(t)

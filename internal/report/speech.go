@@ -44,8 +44,8 @@ type Trend struct {
 	Phrase string `json:"phrase"`
 	// Count is the calls the phrase was heard on in the range (once a call).
 	Count int `json:"count"`
-	// ThisWeek and LastWeek count the seven days up to the range's end and
-	// the seven before them; Change is their difference.
+	// ThisWeek and LastWeek count the calls of the seven days up to the
+	// range's end and of the seven before them; Change is their difference.
 	ThisWeek int `json:"this_week"`
 	LastWeek int `json:"last_week"`
 	Change   int `json:"change"`
@@ -135,6 +135,10 @@ func BuildSpeechReport(calls []TranscribedCall, spots []SpottedPhrase, from, to 
 			t = &Trend{Queue: sp.Queue, Phrase: sp.Phrase, CallIDs: []string{}}
 			trends[k], cells[k], seen[k] = t, map[[2]int]*TrendCell{}, map[string]bool{}
 		}
+		if seen[k][sp.CallID] {
+			continue // once a call, in every figure
+		}
+		seen[k][sp.CallID] = true
 		switch at := sp.Started; {
 		case !at.Before(weekAgo) && at.Before(to):
 			t.ThisWeek++
@@ -144,10 +148,6 @@ func BuildSpeechReport(calls []TranscribedCall, spots []SpottedPhrase, from, to 
 		if sp.Started.Before(from) {
 			continue
 		}
-		if seen[k][sp.CallID] {
-			continue // once a call
-		}
-		seen[k][sp.CallID] = true
 		t.Count++
 		if len(t.CallIDs) < 100 {
 			t.CallIDs = append(t.CallIDs, sp.CallID)

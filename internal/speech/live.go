@@ -50,6 +50,7 @@ type Live struct {
 	done    chan struct{}
 	stopped atomic.Bool
 	drops   atomic.Int64
+	created time.Time // when Listen was called: the stream's time zero
 
 	mu         sync.Mutex
 	spots      []Spot
@@ -99,7 +100,7 @@ func (l *Listener) listen(channel string, rules []Rule, grammar []string, offset
 		return nil
 	}
 	lv := &Live{l: l, channel: channel, grammar: grammar, rules: map[string]Rule{}, offset: offset, hooks: hooks,
-		in: make(chan []int16, backlog), quit: make(chan struct{}), done: make(chan struct{})}
+		in: make(chan []int16, backlog), quit: make(chan struct{}), done: make(chan struct{}), created: time.Now()}
 	var phrases []string
 	for _, r := range rules {
 		phrases = append(phrases, r.Phrase)
@@ -201,7 +202,7 @@ func (lv *Live) run() {
 		s   *Stream
 		err error
 	)
-	for try := 0; try < 40; try++ {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if s, err = lv.l.Engine.Open(ctx, Config{SampleRate: 8000, Words: true, Keywords: lv.keys, PhraseList: lv.grammar}, onResult); err == nil || lv.stopped.Load() {
 			break
 		}
@@ -226,7 +227,7 @@ func (lv *Live) run() {
 	// for jitter).
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	start, last, fed := time.Now(), time.Now(), 0
+	start, last, fed := lv.created, time.Now(), 0
 	for {
 		var pcm []int16
 		select {

@@ -139,7 +139,11 @@ func summarise(t Transcript, f Facts) string {
 	var text, nums []string
 	for _, u := range t.Utterances {
 		text = append(text, u.Text)
-		for _, n := range Numbers(u.Text) { // each utterance's own: digits do not run across speakers
+	}
+	// A side's utterances in a row are read as one (a card read in groups
+	// of four is one number, masked); digits never run across speakers.
+	for _, run := range sideRuns(t.Utterances) {
+		for _, n := range Numbers(run) {
 			if !slices.Contains(nums, n) {
 				nums = append(nums, n)
 			}
@@ -160,6 +164,26 @@ func summarise(t Transcript, f Facts) string {
 		fmt.Fprintf(&b, " Key points: %s.", strings.Join(ks, "; "))
 	}
 	return b.String()
+}
+
+// sideRuns joins each side's consecutive utterances (no more than 5 s
+// apart) into one text each.
+func sideRuns(us []Utterance) []string {
+	var out []string
+	last := map[string]int{} // side → its run's index in out
+	lastEnd := map[string]float64{}
+	prevSide := ""
+	for _, u := range us {
+		i, ok := last[u.Channel]
+		if ok && prevSide == u.Channel && u.Start-lastEnd[u.Channel] <= 5 {
+			out[i] += " " + u.Text
+		} else {
+			out = append(out, u.Text)
+			last[u.Channel] = len(out) - 1
+		}
+		lastEnd[u.Channel], prevSide = u.End, u.Channel
+	}
+	return out
 }
 
 func hasCaller(us []Utterance) bool {

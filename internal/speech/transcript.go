@@ -151,7 +151,11 @@ type Facts struct {
 // sentiment (a misheard easily-confused word counts only where a phrase
 // was spotted, when spotting ran), talk and silence, the key utterances
 // and the summary.
-func Build(callID string, us []Utterance, spots []Spot, facts Facts, an *sentiment.Analyzer) Transcript {
+//
+// spots are the phrases the call is shown to have (heard live, or found in
+// its words); heard are those the spotter heard live, the confirmation an
+// easily misheard word needs (nil: no spotter ran, every word counts).
+func Build(callID string, us []Utterance, spots, heard []Spot, facts Facts, an *sentiment.Analyzer) Transcript {
 	t := Transcript{CallID: callID, Utterances: us, Spotted: spots, Automatic: true, Key: []int{}}
 	if t.Utterances == nil {
 		t.Utterances = []Utterance{}
@@ -163,9 +167,9 @@ func Build(callID string, us []Utterance, spots []Spot, facts Facts, an *sentime
 	for i := range t.Utterances {
 		u := &t.Utterances[i]
 		var confirmed []string
-		if spots != nil {
+		if heard != nil {
 			confirmed = []string{}
-			for _, s := range spots {
+			for _, s := range heard {
 				if s.Channel == u.Channel && s.At >= u.Start-1 && s.At <= u.End+1 {
 					confirmed = append(confirmed, s.Phrase)
 				}

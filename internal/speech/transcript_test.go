@@ -16,7 +16,7 @@ func TestBuild(t *testing.T) {
 		{Channel: Caller, Start: 13, End: 15, Text: "great thank you that is perfect", Words: []Word{{Start: 13, End: 15}}},
 	}
 	spots := []Spot{{Phrase: "refund", Channel: Caller, At: 2}}
-	tr := Build("c1", us, spots, Facts{Queue: "support", Agent: "1003", Caller: "5551234", Holds: 1, Duration: 20}, sentiment.New())
+	tr := Build("c1", us, spots, spots, Facts{Queue: "support", Agent: "1003", Caller: "5551234", Holds: 1, Duration: 20}, sentiment.New())
 	if tr.Talk.Caller != 7 || tr.Talk.Agent != 4.5 || tr.Talk.Overlap != 0.5 || tr.Talk.Silence != 9 || tr.Talk.Duration != 20 {
 		t.Errorf("talk %+v", tr.Talk)
 	}
@@ -34,7 +34,7 @@ func TestBuild(t *testing.T) {
 	if !tr.Automatic || tr.CallID != "c1" {
 		t.Errorf("transcript %+v", tr)
 	}
-	empty := Build("c2", nil, nil, Facts{}, sentiment.New())
+	empty := Build("c2", nil, nil, nil, Facts{}, sentiment.New())
 	if empty.Utterances == nil || empty.Spotted == nil || empty.Summary == "" {
 		t.Errorf("empty transcript %+v", empty)
 	}
@@ -54,5 +54,21 @@ func TestNumbersAndDates(t *testing.T) {
 		if got := strings.Join(Dates(tc.text), " "); got != tc.dates {
 			t.Errorf("Dates(%q) = %q, want %q", tc.text, got, tc.dates)
 		}
+	}
+}
+
+// A card read in groups of four, in utterances of its own, is one number:
+// masked in the summary.
+func TestCardInGroupsMasked(t *testing.T) {
+	us := []Utterance{
+		{Channel: Caller, Start: 1, End: 2, Text: "four one one one"},
+		{Channel: Caller, Start: 3, End: 4, Text: "two two two two"},
+		{Channel: Caller, Start: 5, End: 6, Text: "three three three three"},
+		{Channel: Caller, Start: 7, End: 8, Text: "five five five five"},
+		{Channel: Agent, Start: 9, End: 10, Text: "one two"},
+	}
+	tr := Build("c", us, nil, nil, Facts{}, sentiment.New())
+	if strings.Contains(tr.Summary, "4111") || !strings.Contains(tr.Summary, "5555") || !strings.Contains(tr.Summary, "12") {
+		t.Fatalf("summary %s", tr.Summary)
 	}
 }

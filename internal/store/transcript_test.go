@@ -67,8 +67,8 @@ func TestTranscripts(t *testing.T) {
 	if err := st.SaveTranscript(ctx, t1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if hits, _ := st.SearchTranscripts(ctx, "cancel", 10); len(hits) != 0 {
-		t.Errorf("after the update: %v", hits)
+	if hits, err := st.SearchTranscripts(ctx, "cancel", 10); err != nil || len(hits) != 0 {
+		t.Errorf("after the update: %v, %v", hits, err)
 	}
 	spots, err := st.Spots(ctx, at.Add(-time.Hour), at.Add(time.Hour))
 	if err != nil || len(spots) != 1 || spots[0].Phrase != "refund" || spots[0].Queue != "support" {
@@ -104,10 +104,10 @@ func TestDeleteRecordingTakesTheTranscript(t *testing.T) {
 	if _, err := st.GetTranscript(ctx, "c1"); err != ErrNotFound {
 		t.Fatalf("transcript after delete: %v", err)
 	}
-	if hits, _ := st.SearchTranscripts(ctx, "cancel", 10); len(hits) != 0 {
-		t.Fatalf("search after delete: %v", hits)
+	if hits, err := st.SearchTranscripts(ctx, "cancel", 10); err != nil || len(hits) != 0 {
+		t.Fatalf("search after delete: %v, %v", hits, err)
 	}
-	if sp, _ := st.Spots(ctx, at.Add(-time.Hour), at.Add(time.Hour)); len(sp) != 0 {
-		t.Fatalf("spots after delete: %v", sp)
+	if sp, err := st.Spots(ctx, at.Add(-time.Hour), at.Add(time.Hour)); err != nil || len(sp) != 0 {
+		t.Fatalf("spots after delete: %v, %v", sp, err)
 	}
 }
