@@ -75,10 +75,10 @@ type ports struct{ base int }
 func newPorts(t *testing.T) ports {
 	t.Helper()
 	for i := 0; i < 50; i++ {
-		base := 30000 + int(portSeq.Add(1))*100 + (os.Getpid()%40)*500
-		if base > 64000 {
-			base = 30000 + base%30000
-		}
+		// Blocks between 10000 and 32199: under Linux's ephemeral range
+		// (32768-60999), where Chromium's WebRTC and every client socket
+		// bind at random and once took a SIPp phone's RTP port.
+		base := 10000 + (int(portSeq.Add(1))*100+(os.Getpid()%20)*1100)%22200
 		if portFree(base) && portFree(base+1) {
 			return ports{base: base}
 		}
