@@ -58,6 +58,12 @@ func (s *Store) ExpiredRecordings(ctx context.Context, queue string, cutoff time
 	if err != nil {
 		return nil, fmt.Errorf("store: expired recordings: %w", err)
 	}
+	return scanRecordings(rows, "expired recordings")
+}
+
+// scanRecordings reads rows of call_id, path, started_at, seconds, pauses
+// and queue (what is the query's name in errors) and closes them.
+func scanRecordings(rows *sql.Rows, what string) ([]Recording, error) {
 	defer rows.Close()
 	var out []Recording
 	for rows.Next() {
@@ -66,7 +72,7 @@ func (s *Store) ExpiredRecordings(ctx context.Context, queue string, cutoff time
 			started int64
 		)
 		if err := rows.Scan(&r.CallID, &r.Path, &started, &r.Seconds, &r.Pauses, &r.Queue); err != nil {
-			return nil, fmt.Errorf("store: expired recordings: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
 		r.Started = time.UnixMilli(started)
 		out = append(out, r)

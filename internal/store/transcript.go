@@ -229,18 +229,5 @@ func (s *Store) Untranscribed(ctx context.Context, since time.Time, limit int) (
 	if err != nil {
 		return nil, fmt.Errorf("store: untranscribed recordings: %w", err)
 	}
-	defer rows.Close()
-	var out []Recording
-	for rows.Next() {
-		var (
-			r       Recording
-			started int64
-		)
-		if err := rows.Scan(&r.CallID, &r.Path, &started, &r.Seconds, &r.Pauses, &r.Queue); err != nil {
-			return nil, fmt.Errorf("store: untranscribed recordings: %w", err)
-		}
-		r.Started = time.UnixMilli(started)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanRecordings(rows, "untranscribed recordings")
 }
